@@ -1,0 +1,257 @@
+//! One probe, from a [`CheckSpec`] to an [`Outcome`]: resolve, build the hard reset, run the
+//! exchange over the transport, and record what came back. No printing, no exit codes.
+
+use crate::transport::{self, Ending, Exchange, Family, Plan, Proto, Verdict};
+use crate::wire::{self, Auth, Rejection, Replay, ServerReset, SessionId, Wrap};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Everything one check needs, already validated.
+#[derive(Debug, Clone)]
+pub struct CheckSpec {
+    pub host: String,
+    pub port: u16,
+    pub proto: Proto,
+    pub family: Option<Family>,
+    pub timeout: Duration,
+    pub attempts: u32,
+    pub wrap: Wrap,
+    /// Lines describing the key in use (never its bytes), for `-v`.
+    pub key_notes: Vec<String>,
+    /// `false` (`--no-validation`): any packet from the server counts as an answer.
+    pub validate: bool,
+    pub verbosity: u8,
+}
+
+impl CheckSpec {
+    pub fn budget(&self) -> Duration {
+        self.timeout
+            * match self.proto {
+                Proto::Udp => self.attempts,
+                Proto::Tcp => 1,
+            }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Result {
+    /// A valid server hard reset for our session.
+    Answered(Auth),
+    /// `--no-validation`: something came back, unexamined.
+    Responded,
+    /// A server reset for our session whose HMAC did not verify.
+    BadAuth,
+    /// Nothing valid before the deadline, or the connection failed.
+    Failed(Ending),
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// `127.0.0.1:1194/udp`, or `vpn.example.org (192.0.2.7):1194/udp` for a name.
+    pub target: String,
+    pub wrap: String,
+    pub result: Result,
+    pub elapsed: Duration,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub budget: Duration,
+    /// Packets that were not the answer, by reason.
+    pub ignored: BTreeMap<Rejection, u32>,
+    /// Long-output lines, by verbosity.
+    pub details: Vec<String>,
+}
+
+impl Outcome {
+    pub fn ignored_total(&self) -> u32 {
+        self.ignored.values().sum()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Resolve(#[from] transport::ResolveError),
+    #[error("cannot get random bytes for a session id: {0}")]
+    Random(String),
+}
+
+/// The probe as an [`Exchange`]: builds our reset for each attempt and judges answers.
+struct Probe<'a> {
+    spec: &'a CheckSpec,
+    session_id: SessionId,
+    net_time: u32,
+    result: Option<Result>,
+    ignored: BTreeMap<Rejection, u32>,
+    details: Vec<String>,
+}
+
+impl Probe<'_> {
+    fn trace(&mut self, level: u8, line: impl FnOnce() -> String) {
+        if self.spec.verbosity >= level {
+            self.details.push(line());
+        }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+impl Exchange for Probe<'_> {
+    fn packet(&mut self, attempt: u32) -> Vec<u8> {
+        // A retry is a retransmission: same session, next packet id, as OpenVPN does it.
+        let replay = Replay {
+            packet_id: attempt,
+            net_time: self.net_time,
+        };
+        let packet = wire::client_reset(&self.spec.wrap, self.session_id, replay);
+        self.trace(2, || {
+            format!(
+                "attempt {attempt}: sending P_CONTROL_HARD_RESET_CLIENT_V2, {} bytes",
+                packet.len()
+            )
+        });
+        self.trace(3, || format!("  > {}", hex::encode(&packet)));
+        packet
+    }
+
+    fn judge(&mut self, packet: &[u8], elapsed: Duration) -> Verdict {
+        self.trace(3, || format!("  < {}", hex::encode(packet)));
+        if !self.spec.validate {
+            self.trace(2, || {
+                format!(
+                    "{}: received {} bytes (not validated)",
+                    ms(elapsed),
+                    packet.len()
+                )
+            });
+            self.result = Some(Result::Responded);
+            return Verdict::Done;
+        }
+        match wire::validate_server_reset(&self.spec.wrap, packet, &self.session_id) {
+            Ok(ServerReset { session_id, auth }) => {
+                self.trace(2, || {
+                    format!(
+                        "{}: received {} bytes: valid server reset",
+                        ms(elapsed),
+                        packet.len()
+                    )
+                });
+                self.trace(1, || {
+                    format!("server session id: {}", hex::encode(session_id))
+                });
+                self.result = Some(Result::Answered(auth));
+                Verdict::Done
+            }
+            Err(Rejection::BadAuth) => {
+                self.trace(2, || {
+                    format!(
+                        "{}: received {} bytes: server reset for our session, HMAC does not verify",
+                        ms(elapsed),
+                        packet.len()
+                    )
+                });
+                self.result = Some(Result::BadAuth);
+                Verdict::FinishAttempt
+            }
+            Err(reason) => {
+                let opcode = packet.first().map(|b| b >> 3).unwrap_or(0);
+                self.trace(2, || {
+                    format!(
+                        "{}: ignored {} bytes ({}, opcode {} {})",
+                        ms(elapsed),
+                        packet.len(),
+                        reason.describe(),
+                        opcode,
+                        wire::opcode_name(opcode)
+                    )
+                });
+                *self.ignored.entry(reason).or_default() += 1;
+                Verdict::Ignore
+            }
+        }
+    }
+}
+
+fn describe_target(host: &str, addr: &SocketAddr, proto: Proto) -> String {
+    let ip = addr.ip();
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let shown_ip = match addr {
+        SocketAddr::V4(_) => ip.to_string(),
+        SocketAddr::V6(_) => format!("[{ip}]"),
+    };
+    if literal.parse::<std::net::IpAddr>().is_ok() {
+        format!("{shown_ip}:{}/{}", addr.port(), proto.name())
+    } else {
+        format!("{host} ({ip}):{}/{}", addr.port(), proto.name())
+    }
+}
+
+/// Runs one check. `Err` is for problems that make the check impossible to run (UNKNOWN);
+/// every network result, good or bad, is an `Ok(Outcome)`.
+pub fn run(spec: &CheckSpec) -> std::result::Result<Outcome, CheckError> {
+    let origin = Instant::now();
+    let addrs = transport::resolve(&spec.host, spec.port, spec.family, spec.budget())?;
+    let addr = addrs[0];
+    let mut session_id = [0u8; 8];
+    getrandom::fill(&mut session_id).map_err(|e| CheckError::Random(e.to_string()))?;
+    // OpenVPN's replay window takes the time as a 32-bit Unix timestamp.
+    let net_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0);
+
+    let plan = Plan {
+        addr,
+        proto: spec.proto,
+        timeout: spec.timeout,
+        attempts: spec.attempts,
+        origin,
+    };
+    let mut probe = Probe {
+        spec,
+        session_id,
+        net_time,
+        result: None,
+        ignored: BTreeMap::new(),
+        details: Vec::new(),
+    };
+    probe.trace(1, || format!("address: {addr} ({} resolved)", addrs.len()));
+    if addrs.len() > 1 {
+        probe.trace(1, || {
+            let rest: Vec<String> = addrs[1..].iter().map(|a| a.ip().to_string()).collect();
+            format!("other addresses, not probed: {}", rest.join(", "))
+        });
+    }
+    for note in &spec.key_notes {
+        probe.trace(1, || note.clone());
+    }
+    probe.trace(1, || format!("our session id: {}", hex::encode(session_id)));
+    let finished = transport::run(&plan, &mut probe);
+    let result = match (finished.ending, probe.result.take()) {
+        (Ending::Answered, Some(r)) => r,
+        // A bad HMAC for our session, and nothing better before the end of the attempt.
+        (Ending::TimedOut, Some(Result::BadAuth)) => Result::BadAuth,
+        (ending, _) => Result::Failed(ending),
+    };
+    if !probe.ignored.is_empty() {
+        let parts: Vec<String> = probe
+            .ignored
+            .iter()
+            .map(|(reason, n)| format!("{n} {}", reason.describe()))
+            .collect();
+        probe.trace(1, || format!("ignored packets: {}", parts.join(", ")));
+    }
+    Ok(Outcome {
+        target: describe_target(&spec.host, &addr, spec.proto),
+        wrap: spec.wrap.describe(),
+        result,
+        elapsed: finished.elapsed,
+        attempts: finished.attempts,
+        max_attempts: plan.attempts(),
+        budget: plan.budget(),
+        ignored: probe.ignored,
+        details: probe.details,
+    })
+}

@@ -1,0 +1,11 @@
+//! check_openvpn: probes an OpenVPN server with a control-channel hard reset and reports
+//! the result the way Nagios-compatible monitoring engines expect.
+
+pub mod check;
+pub mod cli;
+pub mod digest;
+pub mod key;
+pub mod range;
+pub mod report;
+pub mod transport;
+pub mod wire;

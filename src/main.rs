@@ -1,0 +1,61 @@
+//! `check_openvpn`: arguments in, one status line and a Nagios exit code out.
+
+use check_openvpn::check;
+use check_openvpn::cli::Cli;
+use check_openvpn::report::{self, Report, State};
+use clap::error::ErrorKind;
+use clap::Parser;
+use std::io::Write;
+
+/// Writes the report; a closed or broken stdout must not change the exit code.
+fn emit(report: &Report) -> ! {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(report.text().as_bytes());
+    let _ = out.flush();
+    std::process::exit(report.state.code())
+}
+
+fn main() {
+    // Whatever goes wrong inside, the engine sees UNKNOWN and a reason, never exit 101.
+    std::panic::set_hook(Box::new(|info| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "OPENVPN UNKNOWN - internal error: {info}");
+        let _ = out.flush();
+        std::process::exit(State::Unknown.code());
+    }));
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                let _ = e.print();
+                std::process::exit(State::Ok.code());
+            }
+            _ => {
+                let rendered = e.render().to_string();
+                let first = rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ");
+                let mut r = Report::unknown(first);
+                r.long = rendered
+                    .lines()
+                    .skip(1)
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_string)
+                    .collect();
+                emit(&r)
+            }
+        },
+    };
+    let settings = match cli.into_settings() {
+        Ok(s) => s,
+        Err(e) => emit(&Report::unknown(e)),
+    };
+    let report = match check::run(&settings.spec) {
+        Ok(outcome) => report::render(&outcome, &settings.thresholds),
+        Err(e) => Report::unknown(e),
+    };
+    emit(&report)
+}

@@ -1,0 +1,263 @@
+//! From an [`Outcome`] to what a monitoring engine reads: a state, one status line with
+//! perfdata, and optional long output.
+
+use crate::check::{Outcome, Result};
+use crate::range::Range;
+use crate::transport::Ending;
+use crate::wire::Auth;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum State {
+    Ok = 0,
+    Warning = 1,
+    Critical = 2,
+    Unknown = 3,
+}
+
+impl State {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Ok => "OK",
+            State::Warning => "WARNING",
+            State::Critical => "CRITICAL",
+            State::Unknown => "UNKNOWN",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Thresholds {
+    pub warning: Option<Range>,
+    pub critical: Option<Range>,
+}
+
+/// What the plugin prints and how it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub state: State,
+    /// The first line, perfdata included.
+    pub line: String,
+    pub long: Vec<String>,
+}
+
+impl Report {
+    pub fn unknown(message: impl fmt::Display) -> Report {
+        Report {
+            state: State::Unknown,
+            line: format!("OPENVPN UNKNOWN - {message}"),
+            long: Vec::new(),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = self.line.clone();
+        out.push('\n');
+        for l in &self.long {
+            out.push_str(l);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Seconds for people: milliseconds below one second.
+fn human(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.1} ms", secs * 1000.0)
+    } else {
+        format!("{secs:.2} s")
+    }
+}
+
+fn opt(r: &Option<Range>) -> String {
+    r.as_ref().map(|r| r.to_string()).unwrap_or_default()
+}
+
+pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
+    let secs = outcome.elapsed.as_secs_f64();
+    let budget = outcome.budget.as_secs_f64();
+    let attempts_perf = format!("attempts={};;;1;{}", outcome.attempts, outcome.max_attempts);
+    let time_perf = format!(
+        "time={secs:.6}s;{};{};0;{budget:.6}",
+        opt(&thresholds.warning),
+        opt(&thresholds.critical)
+    );
+    let on_attempt = if outcome.attempts > 1 {
+        format!(
+            " on attempt {} of {}",
+            outcome.attempts, outcome.max_attempts
+        )
+    } else {
+        String::new()
+    };
+    let target = &outcome.target;
+
+    let (state, text, perf) = match &outcome.result {
+        Result::Answered(_) | Result::Responded => {
+            let how = match &outcome.result {
+                Result::Answered(Auth::Verified) => format!("{} verified", outcome.wrap),
+                Result::Answered(Auth::NotChecked) => {
+                    format!("{}, server HMAC not checked", outcome.wrap)
+                }
+                Result::Answered(Auth::None) => outcome.wrap.clone(),
+                _ => "answer not validated".to_string(),
+            };
+            let verb = if outcome.result == Result::Responded {
+                "responded"
+            } else {
+                "answered"
+            };
+            let mut text = format!("{target} {verb} in {}{on_attempt} ({how})", human(secs));
+            let state = if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
+                text.push_str(&format!(
+                    ", response time outside critical range {}",
+                    opt(&thresholds.critical)
+                ));
+                State::Critical
+            } else if thresholds.warning.as_ref().is_some_and(|r| r.alerts(secs)) {
+                text.push_str(&format!(
+                    ", response time outside warning range {}",
+                    opt(&thresholds.warning)
+                ));
+                State::Warning
+            } else {
+                State::Ok
+            };
+            (state, text, format!("{time_perf} {attempts_perf}"))
+        }
+        Result::BadAuth => (
+            State::Warning,
+            format!(
+                "{target} answered our session in {}, but its {} HMAC did not verify: \
+                 the server is up; check the server key (--digest-key-server) or the key direction",
+                human(secs),
+                outcome.wrap
+            ),
+            format!("{time_perf} {attempts_perf}"),
+        ),
+        Result::Failed(ending) => {
+            let why = match ending {
+                Ending::TimedOut => {
+                    let tries = if outcome.max_attempts > 1 {
+                        format!(" after {} attempts", outcome.attempts)
+                    } else {
+                        String::new()
+                    };
+                    format!("no answer within {}{tries} ({})", human(secs), outcome.wrap)
+                }
+                Ending::Refused => "connection refused".to_string(),
+                Ending::Reset => "connection reset by the server before it answered".to_string(),
+                Ending::Closed => "connection closed by the server before it answered".to_string(),
+                Ending::FrameTooLong(n) => {
+                    format!("sent a {n}-byte frame, longer than any OpenVPN control packet")
+                }
+                Ending::Failed(e) => format!("network error: {e}"),
+                Ending::Answered => "answered, but nothing was recorded".to_string(),
+            };
+            let mut text = format!("{target}: {why}");
+            if outcome.ignored_total() > 0 {
+                let parts: Vec<String> = outcome
+                    .ignored
+                    .iter()
+                    .map(|(r, n)| format!("{n} {}", r.describe()))
+                    .collect();
+                text.push_str(&format!("; ignored {}", parts.join(", ")));
+            }
+            (State::Critical, text, attempts_perf)
+        }
+    };
+    Report {
+        state,
+        line: format!("OPENVPN {state} - {text} | {perf}"),
+        long: outcome.details.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Rejection;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    fn outcome(result: Result, ms: u64) -> Outcome {
+        Outcome {
+            target: "192.0.2.7:1194/udp".into(),
+            wrap: "tls-auth SHA256".into(),
+            result,
+            elapsed: Duration::from_micros(ms * 1000 + 100),
+            attempts: 1,
+            max_attempts: 3,
+            budget: Duration::from_secs(6),
+            ignored: BTreeMap::new(),
+            details: vec![],
+        }
+    }
+
+    fn th(w: &str, c: &str) -> Thresholds {
+        Thresholds {
+            warning: Some(w.parse().unwrap()),
+            critical: Some(c.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn ok_line_and_perfdata() {
+        let r = render(&outcome(Result::Answered(Auth::Verified), 2), &th("1", "2"));
+        assert_eq!(r.state, State::Ok);
+        assert_eq!(
+            r.line,
+            "OPENVPN OK - 192.0.2.7:1194/udp answered in 2.1 ms (tls-auth SHA256 verified) \
+             | time=0.002100s;1;2;0;6.000000 attempts=1;;;1;3"
+        );
+    }
+
+    #[test]
+    fn thresholds_raise_the_state() {
+        let o = outcome(Result::Answered(Auth::Verified), 1500);
+        assert_eq!(render(&o, &th("1", "2")).state, State::Warning);
+        let o = outcome(Result::Answered(Auth::Verified), 2500);
+        let r = render(&o, &th("1", "2"));
+        assert_eq!(r.state, State::Critical);
+        assert!(r.line.contains("critical range 2"), "{}", r.line);
+        assert_eq!(render(&o, &Thresholds::default()).state, State::Ok);
+    }
+
+    #[test]
+    fn failures_are_critical_without_time_perfdata() {
+        let mut o = outcome(Result::Failed(Ending::TimedOut), 6000);
+        o.attempts = 3;
+        o.ignored.insert(Rejection::OtherSession, 2);
+        let r = render(&o, &th("1", "2"));
+        assert_eq!(r.state, State::Critical);
+        assert_eq!(
+            r.line,
+            "OPENVPN CRITICAL - 192.0.2.7:1194/udp: no answer within 6.00 s after 3 attempts \
+             (tls-auth SHA256); ignored 2 for another session | attempts=3;;;1;3"
+        );
+        let r = render(&outcome(Result::Failed(Ending::Refused), 0), &th("1", "2"));
+        assert_eq!(r.state, State::Critical);
+        assert!(r.line.contains("connection refused"));
+    }
+
+    #[test]
+    fn bad_hmac_is_a_warning() {
+        let r = render(&outcome(Result::BadAuth, 2), &Thresholds::default());
+        assert_eq!(r.state, State::Warning);
+        assert!(r.line.contains("did not verify"), "{}", r.line);
+    }
+
+    #[test]
+    fn unknown_line() {
+        let r = Report::unknown("no host given");
+        assert_eq!(r.state.code(), 3);
+        assert_eq!(r.line, "OPENVPN UNKNOWN - no host given");
+    }
+}
