@@ -1,6 +1,15 @@
 //! Nagios threshold ranges (`10`, `10:`, `~:10`, `10:20`, `@10:20`), as the Monitoring
 //! Plugins guidelines define them: a value *alerts* when it lies outside `start..=end`,
 //! or inside it when the range starts with `@`.
+//!
+//! ```
+//! use check_openvpn::range::Range;
+//! let warn: Range = "~:0.5".parse().unwrap();
+//! assert!(warn.alerts(0.7));
+//! assert!(!warn.alerts(0.2));
+//! let inside: Range = "@1:2".parse().unwrap();
+//! assert!(inside.alerts(1.5));
+//! ```
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,85 @@
+# Starts a throwaway OpenVPN server on loopback for scripts/demo and scripts/bench.
+# Source it, then call: start_server MODE PROTO WRAP   (MODE p2p|multi, PROTO udp|tcp,
+# WRAP none|tls-auth). It sets SERVER_DIR, SERVER_PORT, SERVER_PID and kills the server
+# on exit. Keys and certificates are generated fresh in a temporary folder.
+
+OPENVPN=${OPENVPN:-$(command -v openvpn || echo /usr/sbin/openvpn)}
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || {
+    echo "$0: '$1' is needed (Debian: apt-get install $2)" >&2
+    exit 3
+  }
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
+    || echo $((20000 + RANDOM % 20000))
+}
+
+stop_server() {
+  [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "${SERVER_DIR:-}" ] && rm -rf "$SERVER_DIR"
+  return 0
+}
+
+start_server() {
+  local mode=$1 proto=$2 wrap=$3
+  need "$OPENVPN" openvpn
+  need openssl openssl
+  SERVER_DIR=$(mktemp -d /tmp/check-openvpn-demo.XXXXXX)
+  trap stop_server EXIT
+  (
+    cd "$SERVER_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout ca.key -out ca.crt -days 2 -subj /CN=demo-ca 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout server.key -out server.csr -subj /CN=demo-server 2>/dev/null
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out server.crt -days 2 2>/dev/null
+    "$OPENVPN" --genkey secret ta.key
+  ) || { echo "$0: could not generate keys" >&2; exit 3; }
+  SERVER_PORT=$(free_port)
+  {
+    echo "local 127.0.0.1"
+    echo "port $SERVER_PORT"
+    if [ "$proto" = tcp ]; then echo "proto tcp4-server"; else echo "proto udp4"; fi
+    echo "tls-server"
+    echo "ca ca.crt"; echo "cert server.crt"; echo "key server.key"; echo "dh none"
+    echo "disable-dco"
+    echo "verb 3"
+    echo "log server.log"
+    if [ "$mode" = multi ]; then
+      # Serves any number of probes; needs root and /dev/net/tun. The tun device
+      # stays unconfigured: nothing on the host's network changes.
+      echo "mode server"; echo "dev tun"; echo "topology subnet"
+      echo "ifconfig-noexec"; echo "route-noexec"
+      # The default answers at most 100 new sessions per 10 s; a benchmark makes more.
+      echo "connect-freq-initial 100000 10"
+    else
+      # Point-to-point: no tun device needed, but it serves its first peer only.
+      echo "dev null"
+    fi
+    if [ "$wrap" = tls-auth ]; then echo "tls-auth ta.key 0"; echo "auth SHA256"; fi
+  } > "$SERVER_DIR/server.conf"
+  (cd "$SERVER_DIR" && exec "$OPENVPN" --config server.conf >/dev/null 2>&1) &
+  SERVER_PID=$!
+  local ready="link local (bound)"
+  [ "$proto" = tcp ] && ready="Listening for incoming TCP connection"
+  for _ in $(seq 100); do
+    if grep -q "$ready" "$SERVER_DIR/server.log" 2>/dev/null; then
+      if [ "$mode" != multi ] || grep -q "Initialization Sequence Completed" "$SERVER_DIR/server.log"; then
+        return 0
+      fi
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "$0: the OpenVPN server did not start; its log:" >&2
+  cat "$SERVER_DIR/server.log" >&2 2>/dev/null
+  exit 3
+}
+
+can_tun() {
+  [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ]
+}
