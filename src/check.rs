@@ -1,5 +1,6 @@
 //! One probe, from a [`CheckSpec`] to an [`Outcome`]: resolve, build the hard reset, run the
 //! exchange over the transport, and record what came back. No printing, no exit codes.
+//! [`diagnose`] runs many probes at once, one per way of using a key.
 
 use crate::transport::{self, Ending, Exchange, Family, Plan, Proto, Verdict};
 use crate::wire::{self, Auth, Rejection, Replay, ServerReset, SessionId, Wrap};
@@ -17,8 +18,8 @@ pub struct CheckSpec {
     pub timeout: Duration,
     pub attempts: u32,
     pub wrap: Wrap,
-    /// Lines describing the key in use (never its bytes), for `-v`.
-    pub key_notes: Vec<String>,
+    /// Lines describing where settings and keys came from (never key bytes), for `-v`.
+    pub notes: Vec<String>,
     /// `false` (`--no-validation`): any packet from the server counts as an answer.
     pub validate: bool,
     pub verbosity: u8,
@@ -78,7 +79,9 @@ pub enum CheckError {
 
 /// The probe as an [`Exchange`]: builds our reset for each attempt and judges answers.
 struct Probe<'a> {
-    spec: &'a CheckSpec,
+    wrap: &'a Wrap,
+    validate: bool,
+    verbosity: u8,
     session_id: SessionId,
     net_time: u32,
     result: Option<Result>,
@@ -86,11 +89,44 @@ struct Probe<'a> {
     details: Vec<String>,
 }
 
-impl Probe<'_> {
+impl<'a> Probe<'a> {
+    fn new(wrap: &'a Wrap, validate: bool, verbosity: u8) -> std::result::Result<Self, CheckError> {
+        let mut session_id = [0u8; 8];
+        getrandom::fill(&mut session_id).map_err(|e| CheckError::Random(e.to_string()))?;
+        // OpenVPN's packet-id time field is 32-bit Unix seconds.
+        let net_time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as u32)
+            .unwrap_or(0);
+        Ok(Probe {
+            wrap,
+            validate,
+            verbosity,
+            session_id,
+            net_time,
+            result: None,
+            ignored: BTreeMap::new(),
+            details: Vec::new(),
+        })
+    }
+
     fn trace(&mut self, level: u8, line: impl FnOnce() -> String) {
-        if self.spec.verbosity >= level {
+        if self.verbosity >= level {
             self.details.push(line());
         }
+    }
+
+    /// Runs the exchange and settles the result.
+    fn run(&mut self, plan: &Plan) -> transport::Finished {
+        let finished = transport::run(plan, self);
+        let result = match (&finished.ending, self.result.take()) {
+            (Ending::Answered, Some(r)) => r,
+            // A bad HMAC for our session, and nothing better before the end of the attempt.
+            (Ending::TimedOut, Some(Result::BadAuth)) => Result::BadAuth,
+            (ending, _) => Result::Failed(ending.clone()),
+        };
+        self.result = Some(result);
+        finished
     }
 }
 
@@ -102,13 +138,14 @@ impl Exchange for Probe<'_> {
     fn packet(&mut self, attempt: u32) -> Vec<u8> {
         // A retry is a retransmission: same session, next packet id, as OpenVPN does it.
         let replay = Replay {
-            packet_id: attempt,
+            packet_id: self.wrap.packet_id(attempt),
             net_time: self.net_time,
         };
-        let packet = wire::client_reset(&self.spec.wrap, self.session_id, replay);
+        let packet = wire::client_reset(self.wrap, self.session_id, replay);
         self.trace(2, || {
             format!(
-                "attempt {attempt}: sending P_CONTROL_HARD_RESET_CLIENT_V2, {} bytes",
+                "attempt {attempt}: sending {}, {} bytes",
+                wire::opcode_name(packet[0] >> 3),
                 packet.len()
             )
         });
@@ -118,7 +155,7 @@ impl Exchange for Probe<'_> {
 
     fn judge(&mut self, packet: &[u8], elapsed: Duration) -> Verdict {
         self.trace(3, || format!("  < {}", hex::encode(packet)));
-        if !self.spec.validate {
+        if !self.validate {
             self.trace(2, || {
                 format!(
                     "{}: received {} bytes (not validated)",
@@ -129,7 +166,7 @@ impl Exchange for Probe<'_> {
             self.result = Some(Result::Responded);
             return Verdict::Done;
         }
-        match wire::validate_server_reset(&self.spec.wrap, packet, &self.session_id) {
+        match wire::validate_server_reset(self.wrap, packet, &self.session_id) {
             Ok(ServerReset { session_id, auth }) => {
                 self.trace(2, || {
                     format!(
@@ -188,70 +225,157 @@ fn describe_target(host: &str, addr: &SocketAddr, proto: Proto) -> String {
     }
 }
 
+/// The resolved target and the lines `-v` shows about it.
+struct Target {
+    addr: SocketAddr,
+    shown: String,
+    notes: Vec<String>,
+}
+
+fn resolve(spec: &CheckSpec, limit: Duration) -> std::result::Result<Target, CheckError> {
+    let addrs = transport::resolve(&spec.host, spec.port, spec.family, limit)?;
+    let addr = addrs[0];
+    let mut notes = vec![format!("address: {addr} ({} resolved)", addrs.len())];
+    if addrs.len() > 1 {
+        let rest: Vec<String> = addrs[1..].iter().map(|a| a.ip().to_string()).collect();
+        notes.push(format!("other addresses, not probed: {}", rest.join(", ")));
+    }
+    notes.extend(spec.notes.iter().cloned());
+    Ok(Target {
+        addr,
+        shown: describe_target(&spec.host, &addr, spec.proto),
+        notes,
+    })
+}
+
+fn ignored_line(ignored: &BTreeMap<Rejection, u32>) -> String {
+    let parts: Vec<String> = ignored
+        .iter()
+        .map(|(reason, n)| format!("{n} {}", reason.describe()))
+        .collect();
+    parts.join(", ")
+}
+
 /// Runs one check. `Err` is for problems that make the check impossible to run (UNKNOWN);
 /// every network result, good or bad, is an `Ok(Outcome)`.
 pub fn run(spec: &CheckSpec) -> std::result::Result<Outcome, CheckError> {
     let origin = Instant::now();
-    let addrs = transport::resolve(&spec.host, spec.port, spec.family, spec.budget())?;
-    let addr = addrs[0];
-    let mut session_id = [0u8; 8];
-    getrandom::fill(&mut session_id).map_err(|e| CheckError::Random(e.to_string()))?;
-    // OpenVPN's replay window takes the time as a 32-bit Unix timestamp.
-    let net_time = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as u32)
-        .unwrap_or(0);
-
+    let target = resolve(spec, spec.budget())?;
     let plan = Plan {
-        addr,
+        addr: target.addr,
         proto: spec.proto,
         timeout: spec.timeout,
         attempts: spec.attempts,
         origin,
     };
-    let mut probe = Probe {
-        spec,
-        session_id,
-        net_time,
-        result: None,
-        ignored: BTreeMap::new(),
-        details: Vec::new(),
-    };
-    probe.trace(1, || format!("address: {addr} ({} resolved)", addrs.len()));
-    if addrs.len() > 1 {
-        probe.trace(1, || {
-            let rest: Vec<String> = addrs[1..].iter().map(|a| a.ip().to_string()).collect();
-            format!("other addresses, not probed: {}", rest.join(", "))
-        });
+    let mut probe = Probe::new(&spec.wrap, spec.validate, spec.verbosity)?;
+    if spec.verbosity >= 1 {
+        probe.details.extend(target.notes);
     }
-    for note in &spec.key_notes {
-        probe.trace(1, || note.clone());
-    }
-    probe.trace(1, || format!("our session id: {}", hex::encode(session_id)));
-    let finished = transport::run(&plan, &mut probe);
-    let result = match (finished.ending, probe.result.take()) {
-        (Ending::Answered, Some(r)) => r,
-        // A bad HMAC for our session, and nothing better before the end of the attempt.
-        (Ending::TimedOut, Some(Result::BadAuth)) => Result::BadAuth,
-        (ending, _) => Result::Failed(ending),
-    };
+    let session = hex::encode(probe.session_id);
+    probe.trace(1, || format!("our session id: {session}"));
+    let finished = probe.run(&plan);
     if !probe.ignored.is_empty() {
-        let parts: Vec<String> = probe
-            .ignored
-            .iter()
-            .map(|(reason, n)| format!("{n} {}", reason.describe()))
-            .collect();
-        probe.trace(1, || format!("ignored packets: {}", parts.join(", ")));
+        let line = ignored_line(&probe.ignored);
+        probe.trace(1, || format!("ignored packets: {line}"));
     }
     Ok(Outcome {
-        target: describe_target(&spec.host, &addr, spec.proto),
+        target: target.shown,
         wrap: spec.wrap.describe(),
-        result,
+        result: probe
+            .result
+            .take()
+            .unwrap_or(Result::Failed(Ending::TimedOut)),
         elapsed: finished.elapsed,
         attempts: finished.attempts,
         max_attempts: plan.attempts(),
         budget: plan.budget(),
         ignored: probe.ignored,
         details: probe.details,
+    })
+}
+
+/// One way of using the key material that `--diagnose` tries.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// `tls-auth SHA512 key-direction 1`
+    pub label: String,
+    /// What to change to use it: flags, or config directives.
+    pub advice: String,
+    pub wrap: Wrap,
+}
+
+#[derive(Debug, Clone)]
+pub struct Trial {
+    pub label: String,
+    pub advice: String,
+    pub result: Result,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub target: String,
+    /// In the order tried.
+    pub trials: Vec<Trial>,
+    pub timeout: Duration,
+    pub details: Vec<String>,
+}
+
+/// Sends one probe per candidate, all at once, each with its own socket and session, and
+/// waits at most one `spec.timeout` for all of them together.
+pub fn diagnose(
+    spec: &CheckSpec,
+    candidates: &[Candidate],
+) -> std::result::Result<Diagnosis, CheckError> {
+    let origin = Instant::now();
+    let target = resolve(spec, spec.timeout)?;
+    let plan = Plan {
+        addr: target.addr,
+        proto: spec.proto,
+        timeout: spec.timeout,
+        attempts: 1,
+        origin,
+    };
+    let mut probes = candidates
+        .iter()
+        .map(|c| Probe::new(&c.wrap, true, 0))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let finished: Vec<transport::Finished> = std::thread::scope(|scope| {
+        let handles: Vec<_> = probes
+            .iter_mut()
+            .map(|probe| scope.spawn(move || probe.run(&plan)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or(transport::Finished {
+                    ending: Ending::Failed("probe thread failed".into()),
+                    elapsed: plan.timeout,
+                    attempts: 1,
+                })
+            })
+            .collect()
+    });
+    let trials = candidates
+        .iter()
+        .zip(probes.iter_mut())
+        .zip(finished)
+        .map(|((c, probe), f)| Trial {
+            label: c.label.clone(),
+            advice: c.advice.clone(),
+            result: probe.result.take().unwrap_or(Result::Failed(f.ending)),
+            elapsed: f.elapsed,
+        })
+        .collect();
+    Ok(Diagnosis {
+        target: target.shown,
+        trials,
+        timeout: spec.timeout,
+        details: if spec.verbosity >= 1 {
+            target.notes
+        } else {
+            Vec::new()
+        },
     })
 }

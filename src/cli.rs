@@ -3,13 +3,14 @@
 //! Every flag of the original Python `check_openvpn` keeps its meaning here, so existing
 //! check commands keep working; the rest are additions.
 
-use crate::check::CheckSpec;
+use crate::check::{Candidate, CheckSpec};
+use crate::config::{ClientConfig, ConfigError, ConfigWrap, KeySource};
 use crate::digest::{Digest, UnknownDigest};
-use crate::key::{parse_hex_key, KeyDirection, KeyError, StaticKey};
+use crate::key::{parse_hex_key, KeyDirection, KeyError, Secret, StaticKey, V2ClientKey};
 use crate::range::Range;
 use crate::report::Thresholds;
 use crate::transport::{Family, Proto};
-use crate::wire::{BadTagLen, TlsAuth, Wrap};
+use crate::wire::{BadTagLen, TlsAuth, TlsCrypt, Wrap};
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,9 +35,9 @@ pub struct Cli {
     #[arg(short = 'H', long = "hostname", value_name = "HOST")]
     pub hostname: Option<String>,
 
-    /// Server port
-    #[arg(short, long, default_value_t = 1194, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    /// Server port [default: 1194, or the config's]
+    #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
 
     /// Use TCP instead of UDP
     #[arg(short, long)]
@@ -63,25 +64,41 @@ pub struct Cli {
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub retrycount: u32,
 
-    /// HMAC digest of the server's `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...)
-    #[arg(long, default_value = "SHA1", value_name = "NAME")]
-    pub digest: String,
+    /// HMAC digest of the server's `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config's auth]
+    #[arg(long, value_name = "NAME")]
+    pub digest: Option<String>,
 
     /// Bytes of HMAC on the wire (default: the digest's full length)
     #[arg(long, value_name = "N")]
     pub digest_size: Option<usize>,
 
-    /// HMAC key for packets to the server, in hex
-    #[arg(long, value_name = "HEX", conflicts_with = "tls_auth")]
+    /// HMAC key for packets to the server, in hex (tls-auth without a key file)
+    #[arg(long, value_name = "HEX")]
     pub digest_key_client: Option<String>,
 
     /// HMAC key for packets from the server, in hex (verifies the answer)
-    #[arg(long, value_name = "HEX", conflicts_with = "tls_auth")]
+    #[arg(long, value_name = "HEX")]
     pub digest_key_server: Option<String>,
 
     /// OpenVPN static key file used by the server's `tls-auth`
     #[arg(long, value_name = "FILE")]
     pub tls_auth: Option<PathBuf>,
+
+    /// OpenVPN static key file used by the server's `tls-crypt`
+    #[arg(long, value_name = "FILE")]
+    pub tls_crypt: Option<PathBuf>,
+
+    /// tls-crypt-v2 client key file (made by `openvpn --tls-crypt-v2 SERVERKEY --genkey tls-crypt-v2-client`)
+    #[arg(long, value_name = "FILE")]
+    pub tls_crypt_v2: Option<PathBuf>,
+
+    /// Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Try every plausible way to use the given key at once and report which ones the server answers
+    #[arg(long, conflicts_with = "no_validation")]
+    pub diagnose: bool,
 
     /// Use the tls-auth key with key direction 0 instead of 1
     #[arg(long, conflicts_with = "key_direction")]
@@ -110,7 +127,7 @@ pub struct Cli {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
-    #[error("no host given (use HOST or -H/--hostname)")]
+    #[error("no host given (use HOST, -H/--hostname, or a config with a 'remote' line)")]
     NoHost,
     #[error("two different hosts given: '{0}' and -H '{1}'")]
     TwoHosts(String, String),
@@ -120,10 +137,14 @@ pub enum UsageError {
     Timeout(String),
     #[error("--retrycount must be at least 1")]
     RetryCount,
+    #[error("{0} and {1} both given: a server uses one way to wrap its control channel; keep the one its config names ({2})")]
+    TwoWraps(&'static str, &'static str, String),
     #[error("--digest-key-server needs --digest-key-client: a server with tls-auth ignores unsigned packets")]
     ServerKeyAlone,
-    #[error("--key-direction needs --tls-auth (the hex keys of --digest-key-* already name each direction)")]
+    #[error("--key-direction needs a tls-auth key (--tls-auth, or a config with tls-auth); hex keys from --digest-key-* already name each direction")]
     DirectionWithoutKey,
+    #[error("{0} applies to tls-auth only; {1} has fixed directions and always uses HMAC-SHA256")]
+    NotForTlsCrypt(&'static str, &'static str),
     #[error("{0}")]
     Direction(String),
     #[error("--warning: {0}")]
@@ -134,6 +155,8 @@ pub enum UsageError {
     Digest(#[from] UnknownDigest),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("--digest-size: {0}")]
     TagLen(#[from] BadTagLen),
 }
@@ -143,6 +166,8 @@ pub enum UsageError {
 pub struct Settings {
     pub spec: CheckSpec,
     pub thresholds: Thresholds,
+    /// `--diagnose`: the ways to try instead of the one check in `spec`.
+    pub diagnose: Option<Vec<Candidate>>,
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
@@ -156,27 +181,212 @@ fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Key material and where it came from, before it is turned into a [`Wrap`].
+enum Material {
+    None,
+    /// A static key for tls-auth (with the direction the source asked for, if any).
+    TlsAuth {
+        key: StaticKey,
+        source: KeySource,
+        direction: Option<KeyDirection>,
+    },
+    TlsCrypt {
+        key: StaticKey,
+        source: KeySource,
+    },
+    V2 {
+        key: V2ClientKey,
+        source: KeySource,
+    },
+    Hex {
+        client: Secret,
+        server: Option<Secret>,
+    },
+}
+
+fn read_static(source: &KeySource) -> Result<StaticKey, KeyError> {
+    match source {
+        KeySource::File(path) => StaticKey::from_file(path),
+        KeySource::Inline { text, name } => StaticKey::parse(text, name),
+    }
+}
+
+fn read_v2(source: &KeySource) -> Result<V2ClientKey, KeyError> {
+    match source {
+        KeySource::File(path) => V2ClientKey::from_file(path),
+        KeySource::Inline { text, name } => V2ClientKey::parse(text, name),
+    }
+}
+
+fn tls_auth(
+    key: &StaticKey,
+    direction: KeyDirection,
+    digest: Digest,
+    size: Option<usize>,
+) -> Result<Wrap, BadTagLen> {
+    let (send, recv) = key.directional(direction);
+    Ok(Wrap::TlsAuth(TlsAuth::new(
+        digest,
+        &send.hmac,
+        Some(&recv.hmac),
+        size,
+    )?))
+}
+
+/// A tls-crypt client always sends with direction 1.
+fn tls_crypt(key: &StaticKey) -> Wrap {
+    let (send, recv) = key.directional(KeyDirection::One);
+    Wrap::TlsCrypt(TlsCrypt::new(&send, &recv))
+}
+
+fn tls_crypt_v2(key: &V2ClientKey) -> Wrap {
+    let (send, recv) = key.kc.directional(KeyDirection::One);
+    Wrap::TlsCrypt(TlsCrypt::v2(&send, &recv, key.wkc.clone()))
+}
+
 impl Cli {
+    /// The wrap flags given on the command line, as (flag, config directive) pairs.
+    fn wrap_flags(&self) -> Vec<(&'static str, &'static str)> {
+        let mut given = Vec::new();
+        if self.tls_auth.is_some() {
+            given.push(("--tls-auth", "tls-auth"));
+        }
+        if self.tls_crypt.is_some() {
+            given.push(("--tls-crypt", "tls-crypt"));
+        }
+        if self.tls_crypt_v2.is_some() {
+            given.push(("--tls-crypt-v2", "tls-crypt-v2"));
+        }
+        if self.digest_key_client.is_some() || self.digest_key_server.is_some() {
+            given.push(("--digest-key-client", "tls-auth"));
+        }
+        given
+    }
+
+    /// The key material: from the wrap flag if one was given, else from the config.
+    fn material(&self, config: Option<&ClientConfig>) -> Result<Material, UsageError> {
+        let given = self.wrap_flags();
+        if let [(a, da), (b, db), ..] = given[..] {
+            return Err(UsageError::TwoWraps(
+                a,
+                b,
+                format!("{a} for '{da}', {b} for '{db}'"),
+            ));
+        }
+        if let Some(path) = &self.tls_auth {
+            let source = KeySource::File(path.clone());
+            return Ok(Material::TlsAuth {
+                key: read_static(&source)?,
+                source,
+                direction: None,
+            });
+        }
+        if let Some(path) = &self.tls_crypt {
+            let source = KeySource::File(path.clone());
+            return Ok(Material::TlsCrypt {
+                key: read_static(&source)?,
+                source,
+            });
+        }
+        if let Some(path) = &self.tls_crypt_v2 {
+            let source = KeySource::File(path.clone());
+            return Ok(Material::V2 {
+                key: read_v2(&source)?,
+                source,
+            });
+        }
+        match (&self.digest_key_client, &self.digest_key_server) {
+            (None, Some(_)) => return Err(UsageError::ServerKeyAlone),
+            (Some(client), server) => {
+                return Ok(Material::Hex {
+                    client: parse_hex_key(client, "--digest-key-client")?,
+                    server: server
+                        .as_deref()
+                        .map(|s| parse_hex_key(s, "--digest-key-server"))
+                        .transpose()?,
+                })
+            }
+            (None, None) => {}
+        }
+        Ok(match config.and_then(|c| c.wrap.clone()) {
+            None => Material::None,
+            Some(ConfigWrap::TlsAuth { key, direction }) => Material::TlsAuth {
+                key: read_static(&key)?,
+                direction: direction
+                    .or(config.and_then(|c| c.key_direction))
+                    // A config without a direction uses the key both ways, as OpenVPN does.
+                    .or(Some(KeyDirection::Bidirectional)),
+                source: key,
+            },
+            Some(ConfigWrap::TlsCrypt(source)) => Material::TlsCrypt {
+                key: read_static(&source)?,
+                source,
+            },
+            Some(ConfigWrap::TlsCryptV2(source)) => Material::V2 {
+                key: read_v2(&source)?,
+                source,
+            },
+        })
+    }
+
     pub fn into_settings(self) -> Result<Settings, UsageError> {
-        let host = match (self.host, self.hostname) {
-            (None, None) => return Err(UsageError::NoHost),
-            (Some(a), Some(b)) if a != b => return Err(UsageError::TwoHosts(a, b)),
-            (Some(h), _) | (None, Some(h)) => h,
+        let config = self
+            .config
+            .as_deref()
+            .map(ClientConfig::from_file)
+            .transpose()?;
+        let mut notes = Vec::new();
+        let remote = config.as_ref().and_then(|c| c.remotes.first());
+        if let (Some(cfg), Some(path)) = (&config, &self.config) {
+            for (i, r) in cfg.remotes.iter().enumerate() {
+                notes.push(format!(
+                    "config {}: remote {} {} {}{}",
+                    path.display(),
+                    r.host,
+                    r.port.map(|p| p.to_string()).unwrap_or_default(),
+                    r.proto.as_ref().map(|p| p.proto.name()).unwrap_or_default(),
+                    if i == 0 { " (used)" } else { " (not used)" }
+                ));
+            }
+        }
+
+        let host = match (&self.host, &self.hostname) {
+            (Some(a), Some(b)) if a != b => return Err(UsageError::TwoHosts(a.clone(), b.clone())),
+            (Some(h), _) | (None, Some(h)) => h.clone(),
+            (None, None) => remote.map(|r| r.host.clone()).ok_or(UsageError::NoHost)?,
         };
         if host.trim().is_empty() {
             return Err(UsageError::NoHost);
         }
+        let port = self
+            .port
+            .or(remote.and_then(|r| r.port))
+            .or(config.as_ref().and_then(|c| c.port))
+            .unwrap_or(1194);
+        let config_proto = remote
+            .and_then(|r| r.proto.clone())
+            .or(config.as_ref().and_then(|c| c.proto.clone()));
+        let proto = if self.tcp {
+            Proto::Tcp
+        } else {
+            config_proto.as_ref().map(|p| p.proto).unwrap_or(Proto::Udp)
+        };
+        let family = match (self.ipv4, self.ipv6) {
+            (true, _) => Some(Family::V4),
+            (_, true) => Some(Family::V6),
+            _ => config_proto.and_then(|p| p.family),
+        };
         let timeout = parse_timeout(&self.timeout)?;
         if self.retrycount < 1 {
             return Err(UsageError::RetryCount);
         }
-        let digest: Digest = self.digest.parse()?;
-        let family = match (self.ipv4, self.ipv6) {
-            (true, _) => Some(Family::V4),
-            (_, true) => Some(Family::V6),
-            _ => None,
-        };
-        let direction = match &self.key_direction {
+
+        let cli_digest = self
+            .digest
+            .as_deref()
+            .map(str::parse::<Digest>)
+            .transpose()?;
+        let cli_direction = match &self.key_direction {
             Some(text) => Some(
                 text.parse::<KeyDirection>()
                     .map_err(UsageError::Direction)?,
@@ -184,50 +394,109 @@ impl Cli {
             None if self.tls_auth_inverse => Some(KeyDirection::Zero),
             None => None,
         };
-
-        let mut key_notes = Vec::new();
-        let wrap = if let Some(path) = &self.tls_auth {
-            let key = StaticKey::from_file(path)?;
-            let direction = direction.unwrap_or(KeyDirection::One);
-            let (send, recv) = key.directional(direction);
-            key_notes.push(format!(
-                "tls-auth key: {} (sha256 {}…), key direction {direction}, digest {digest}",
-                path.display(),
-                key.fingerprint()
-            ));
-            Wrap::TlsAuth(TlsAuth::new(
-                digest,
-                &send.hmac,
-                Some(&recv.hmac),
-                self.digest_size,
-            )?)
-        } else {
-            if self.key_direction.is_some() {
-                return Err(UsageError::DirectionWithoutKey);
+        let material = self.material(config.as_ref())?;
+        // The config's `auth` names the tls-auth digest; for other wraps it is a data
+        // channel setting this check does not use, so it is only parsed when needed.
+        let digest = |material_uses_it: bool| -> Result<Digest, UsageError> {
+            match (cli_digest, config.as_ref().and_then(|c| c.auth.as_deref())) {
+                (Some(d), _) => Ok(d),
+                (None, Some(auth)) if material_uses_it => Ok(auth.parse()?),
+                _ => Ok(Digest::Sha1),
             }
-            match (&self.digest_key_client, &self.digest_key_server) {
-                (None, None) => Wrap::None,
-                (None, Some(_)) => return Err(UsageError::ServerKeyAlone),
-                (Some(client), server) => {
-                    let send = parse_hex_key(client, "--digest-key-client")?;
-                    let recv = server
-                        .as_deref()
-                        .map(|s| parse_hex_key(s, "--digest-key-server"))
-                        .transpose()?;
-                    key_notes.push(format!(
-                        "tls-auth hex keys: client sha256 {}…, server {}, digest {digest}",
-                        send.fingerprint(),
-                        recv.as_ref()
-                            .map(|r| format!("sha256 {}…", r.fingerprint()))
-                            .unwrap_or_else(|| "not given".into())
-                    ));
-                    Wrap::TlsAuth(TlsAuth::new(
-                        digest,
-                        &send,
-                        recv.as_ref(),
-                        self.digest_size,
-                    )?)
+        };
+        let direction_flag_given = self.key_direction.is_some() || self.tls_auth_inverse;
+        let crypt = match material {
+            Material::TlsCrypt { .. } => Some("tls-crypt"),
+            Material::V2 { .. } => Some("tls-crypt-v2"),
+            _ => None,
+        };
+        if let Some(crypt) = crypt {
+            if direction_flag_given {
+                return Err(UsageError::NotForTlsCrypt("--key-direction", crypt));
+            }
+            if self.digest_size.is_some() {
+                return Err(UsageError::NotForTlsCrypt("--digest-size", crypt));
+            }
+        }
+
+        let (wrap, candidates) = match &material {
+            Material::None => {
+                if direction_flag_given {
+                    return Err(UsageError::DirectionWithoutKey);
                 }
+                (Wrap::None, vec![no_wrap_candidate()])
+            }
+            Material::TlsAuth {
+                key,
+                source,
+                direction,
+            } => {
+                let digest = digest(true)?;
+                let direction = cli_direction
+                    .or(*direction)
+                    .or(config.as_ref().and_then(|c| c.key_direction))
+                    .unwrap_or(KeyDirection::One);
+                notes.push(format!(
+                    "tls-auth key: {} (sha256 {}…), key direction {direction}, digest {digest}",
+                    source.describe(),
+                    key.fingerprint()
+                ));
+                (
+                    tls_auth(key, direction, digest, self.digest_size)?,
+                    static_candidates(key, source),
+                )
+            }
+            Material::TlsCrypt { key, source } => {
+                notes.push(format!(
+                    "tls-crypt key: {} (sha256 {}…)",
+                    source.describe(),
+                    key.fingerprint()
+                ));
+                (tls_crypt(key), static_candidates(key, source))
+            }
+            Material::V2 { key, source } => {
+                notes.push(format!(
+                    "tls-crypt-v2 client key: {} (sha256 {}…, wrapped key {} bytes)",
+                    source.describe(),
+                    key.kc.fingerprint(),
+                    key.wkc.len()
+                ));
+                let advice = match source {
+                    KeySource::File(p) => format!("--tls-crypt-v2 {}", p.display()),
+                    KeySource::Inline { name, .. } => format!("the config's {name}"),
+                };
+                (
+                    tls_crypt_v2(key),
+                    vec![
+                        Candidate {
+                            label: "tls-crypt-v2".into(),
+                            advice,
+                            wrap: tls_crypt_v2(key),
+                        },
+                        no_wrap_candidate(),
+                    ],
+                )
+            }
+            Material::Hex { client, server } => {
+                if direction_flag_given {
+                    return Err(UsageError::DirectionWithoutKey);
+                }
+                let digest = digest(true)?;
+                notes.push(format!(
+                    "tls-auth hex keys: client sha256 {}…, server {}, digest {digest}",
+                    client.fingerprint(),
+                    server
+                        .as_ref()
+                        .map(|r| format!("sha256 {}…", r.fingerprint()))
+                        .unwrap_or_else(|| "not given".into())
+                ));
+                let wrap = Wrap::TlsAuth(TlsAuth::new(
+                    digest,
+                    client,
+                    server.as_ref(),
+                    self.digest_size,
+                )?);
+                (wrap, hex_candidates(client, server.as_ref()))
             }
         };
 
@@ -249,19 +518,94 @@ impl Cli {
         Ok(Settings {
             spec: CheckSpec {
                 host: host.trim().to_string(),
-                port: self.port,
-                proto: if self.tcp { Proto::Tcp } else { Proto::Udp },
+                port,
+                proto,
                 family,
                 timeout,
                 attempts: self.retrycount,
                 wrap,
-                key_notes,
+                notes,
                 validate: !self.no_validation,
                 verbosity: self.verbose,
             },
             thresholds,
+            diagnose: self.diagnose.then_some(candidates),
         })
     }
+}
+
+fn no_wrap_candidate() -> Candidate {
+    Candidate {
+        label: "no tls-auth or tls-crypt".into(),
+        advice: "no key flag: the server has neither tls-auth nor tls-crypt".into(),
+        wrap: Wrap::None,
+    }
+}
+
+const DIRECTIONS: [KeyDirection; 3] = [
+    KeyDirection::One,
+    KeyDirection::Zero,
+    KeyDirection::Bidirectional,
+];
+
+/// Every way a static key can be used: tls-auth with each digest and direction,
+/// tls-crypt, and, in case the server uses neither, no wrap.
+fn static_candidates(key: &StaticKey, source: &KeySource) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for direction in DIRECTIONS {
+        for digest in Digest::ALL {
+            let advice = match source {
+                KeySource::File(p) => format!(
+                    "--tls-auth {} --digest {digest} --key-direction {direction}",
+                    p.display()
+                ),
+                KeySource::Inline { name, .. } => format!(
+                    "use the {name} as tls-auth with 'auth {digest}' and {}",
+                    config_direction(direction)
+                ),
+            };
+            if let Ok(wrap) = tls_auth(key, direction, digest, None) {
+                out.push(Candidate {
+                    label: format!("tls-auth {digest} key-direction {direction}"),
+                    advice,
+                    wrap,
+                });
+            }
+        }
+    }
+    out.push(Candidate {
+        label: "tls-crypt".into(),
+        advice: match source {
+            KeySource::File(p) => format!("--tls-crypt {}", p.display()),
+            KeySource::Inline { name, .. } => format!("use the {name} as a <tls-crypt> block"),
+        },
+        wrap: tls_crypt(key),
+    });
+    out.push(no_wrap_candidate());
+    out
+}
+
+fn config_direction(direction: KeyDirection) -> String {
+    match direction {
+        KeyDirection::Bidirectional => "no key-direction".into(),
+        d => format!("'key-direction {d}'"),
+    }
+}
+
+fn hex_candidates(client: &Secret, server: Option<&Secret>) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Digest::ALL
+        .iter()
+        .filter_map(|&digest| {
+            let wrap = TlsAuth::new(digest, client, server, None).ok()?;
+            Some(Candidate {
+                label: format!("tls-auth {digest}"),
+                advice: format!("--digest {digest} with the same --digest-key-* flags"),
+                wrap: Wrap::TlsAuth(wrap),
+            })
+        })
+        .collect();
+    out.push(no_wrap_candidate());
+    out
 }
 
 #[cfg(test)]
@@ -326,18 +670,21 @@ mod tests {
         };
         assert!(clap_rejects(&["-4", "-6"]));
         assert!(clap_rejects(&[
-            "--tls-auth",
-            "k",
-            "--digest-key-client",
-            "00"
-        ]));
-        assert!(clap_rejects(&[
             "--tls-auth-inverse",
             "--key-direction",
             "0"
         ]));
         assert!(clap_rejects(&["--port", "0"]));
         assert!(clap_rejects(&["--port", "65536"]));
+        assert!(matches!(
+            settings(&["h", "--tls-auth", "k", "--digest-key-client", "00"]),
+            Err(UsageError::TwoWraps("--tls-auth", "--digest-key-client", _))
+        ));
+        assert!(matches!(
+            settings(&["h", "--tls-crypt", "k", "--tls-crypt-v2", "v"]),
+            Err(UsageError::TwoWraps("--tls-crypt", "--tls-crypt-v2", _))
+        ));
+        assert!(clap_rejects(&["--diagnose", "--no-validation"]));
         assert!(matches!(
             settings(&["h", "--digest-key-server", "00"]),
             Err(UsageError::ServerKeyAlone)
@@ -370,6 +717,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(!s.spec.key_notes.join(" ").contains("00112233"));
+        assert!(!s.spec.notes.join(" ").contains("00112233"));
     }
 }

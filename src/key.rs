@@ -12,7 +12,13 @@ use std::str::FromStr;
 
 const BEGIN: &str = "-----BEGIN OpenVPN Static key V1-----";
 const END: &str = "-----END OpenVPN Static key V1-----";
+const V2_CLIENT: &str = "OpenVPN tls-crypt-v2 client key";
+const V2_SERVER: &str = "OpenVPN tls-crypt-v2 server key";
 pub const STATIC_KEY_LEN: usize = 256;
+/// OpenVPN refuses wrapped client keys longer than this.
+const MAX_WKC_LEN: usize = 1024;
+/// A wrapped key is at least its tag (32), the wrapped Kc (256) and its length (2).
+const MIN_WKC_LEN: usize = 32 + STATIC_KEY_LEN + 2;
 const SLOT_LEN: usize = 64;
 
 /// Key bytes that never print themselves.
@@ -120,6 +126,19 @@ pub enum KeyError {
     WrongLength { source_name: String, found: usize },
     #[error("{what} is not a hex string ({reason})")]
     BadHex { what: String, reason: String },
+    #[error(
+        "{source_name}: this is a tls-crypt-v2 server key; the check needs a client key \
+             (openvpn --tls-crypt-v2 SERVER.key --genkey tls-crypt-v2-client CLIENT.key)"
+    )]
+    V2ServerKey { source_name: String },
+    #[error(
+        "{source_name}: no '-----BEGIN {V2_CLIENT}-----' line; is this a tls-crypt-v2 client key?"
+    )]
+    V2NoBegin { source_name: String },
+    #[error("{source_name}, line {line}: invalid base64")]
+    BadBase64 { source_name: String, line: usize },
+    #[error("{source_name}: {reason}; the tls-crypt-v2 client key is truncated or damaged")]
+    V2Damaged { source_name: String, reason: String },
 }
 
 /// The 256 bytes of an OpenVPN static key.
@@ -224,6 +243,153 @@ impl StaticKey {
 
     pub fn fingerprint(&self) -> String {
         self.0.fingerprint()
+    }
+}
+
+/// A tls-crypt-v2 client key: Kc, used like a tls-crypt key, and WKc, Kc wrapped by the
+/// server's key, which the client sends in clear with its first packet.
+#[derive(Clone, PartialEq, Eq)]
+pub struct V2ClientKey {
+    pub kc: StaticKey,
+    pub wkc: Vec<u8>,
+}
+
+impl fmt::Debug for V2ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "V2ClientKey({:?}, WKc {} bytes)",
+            self.kc,
+            self.wkc.len()
+        )
+    }
+}
+
+impl V2ClientKey {
+    pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let text = std::fs::read(path).map_err(|e| KeyError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&String::from_utf8_lossy(&text), &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, KeyError> {
+        let begin = format!("-----BEGIN {V2_CLIENT}-----");
+        let end = format!("-----END {V2_CLIENT}-----");
+        let name = || source_name.to_string();
+        if text.contains(V2_SERVER) {
+            return Err(KeyError::V2ServerKey {
+                source_name: name(),
+            });
+        }
+        let mut lines = text.lines().enumerate();
+        if !lines.any(|(_, l)| l.trim() == begin) {
+            return Err(KeyError::V2NoBegin {
+                source_name: name(),
+            });
+        }
+        let mut decoder = Base64::default();
+        let mut ended = false;
+        for (index, line) in lines {
+            let line = line.trim();
+            if line == end {
+                ended = true;
+                break;
+            }
+            decoder.feed(line).map_err(|()| KeyError::BadBase64 {
+                source_name: name(),
+                line: index + 1,
+            })?;
+        }
+        if !ended {
+            return Err(KeyError::NoEnd {
+                source_name: name(),
+            });
+        }
+        let bytes = decoder.finish().map_err(|()| KeyError::V2Damaged {
+            source_name: name(),
+            reason: "the base64 ends in the middle of a byte".into(),
+        })?;
+        let damaged = |reason: String| KeyError::V2Damaged {
+            source_name: name(),
+            reason,
+        };
+        if bytes.len() < STATIC_KEY_LEN + MIN_WKC_LEN {
+            return Err(damaged(format!(
+                "it holds {} bytes, at least {} expected",
+                bytes.len(),
+                STATIC_KEY_LEN + MIN_WKC_LEN
+            )));
+        }
+        let (kc, wkc) = bytes.split_at(STATIC_KEY_LEN);
+        if wkc.len() > MAX_WKC_LEN {
+            return Err(damaged(format!(
+                "its wrapped key has {} bytes, OpenVPN allows at most {MAX_WKC_LEN}",
+                wkc.len()
+            )));
+        }
+        // WKc ends with its own length, which lets the server find it behind the packet.
+        let declared = u16::from_be_bytes([wkc[wkc.len() - 2], wkc[wkc.len() - 1]]) as usize;
+        if declared != wkc.len() {
+            return Err(damaged(format!(
+                "its wrapped key says it has {declared} bytes but has {}",
+                wkc.len()
+            )));
+        }
+        let mut kc_bytes = [0u8; STATIC_KEY_LEN];
+        kc_bytes.copy_from_slice(kc);
+        Ok(V2ClientKey {
+            kc: StaticKey::from_bytes(kc_bytes),
+            wkc: wkc.to_vec(),
+        })
+    }
+}
+
+/// A strict standard-alphabet base64 decoder that takes its input line by line.
+#[derive(Default)]
+struct Base64 {
+    out: Vec<u8>,
+    acc: u32,
+    bits: u32,
+    padding: bool,
+}
+
+impl Base64 {
+    fn feed(&mut self, line: &str) -> Result<(), ()> {
+        for c in line.bytes().filter(|c| !c.is_ascii_whitespace()) {
+            let v = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                b'=' => {
+                    self.padding = true;
+                    continue;
+                }
+                _ => return Err(()),
+            };
+            if self.padding {
+                return Err(());
+            }
+            self.acc = (self.acc << 6) | u32::from(v);
+            self.bits += 6;
+            if self.bits >= 8 {
+                self.bits -= 8;
+                self.out.push((self.acc >> self.bits) as u8);
+                self.acc &= (1 << self.bits) - 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Leftover bits must be zero padding (fewer than a byte), as in canonical base64.
+    fn finish(self) -> Result<Vec<u8>, ()> {
+        if self.bits >= 6 || self.acc != 0 {
+            return Err(());
+        }
+        Ok(self.out)
     }
 }
 
@@ -355,6 +521,57 @@ mod tests {
         let shown = format!("{key:?} {:?}", key.directional(KeyDirection::One));
         assert!(!shown.contains("abab"), "{shown}");
         assert!(!shown.contains("171"), "{shown}");
+    }
+
+    fn b64(text: &str) -> Result<Vec<u8>, ()> {
+        let mut d = Base64::default();
+        d.feed(text)?;
+        d.finish()
+    }
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(b64(encoded).unwrap(), plain.as_bytes(), "{encoded}");
+        }
+        assert_eq!(b64("+/+/").unwrap(), [0xfb, 0xff, 0xbf]);
+        assert!(b64("Zm9v!").is_err());
+        assert!(b64("Zg=a").is_err());
+        assert!(b64("Z").is_err());
+        assert!(b64("Zh==").is_err(), "non-zero padding bits");
+    }
+
+    #[test]
+    fn v2_errors() {
+        let server = "-----BEGIN OpenVPN tls-crypt-v2 server key-----\nAAAA\n-----END OpenVPN tls-crypt-v2 server key-----\n";
+        assert!(matches!(
+            V2ClientKey::parse(server, "s.key"),
+            Err(KeyError::V2ServerKey { .. })
+        ));
+        let (static_text, _) = sample_text();
+        assert!(matches!(
+            V2ClientKey::parse(&static_text, "ta.key"),
+            Err(KeyError::V2NoBegin { .. })
+        ));
+        let short = "-----BEGIN OpenVPN tls-crypt-v2 client key-----\nAAAA\n-----END OpenVPN tls-crypt-v2 client key-----\n";
+        let e = V2ClientKey::parse(short, "c.key").unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+        let bad = "-----BEGIN OpenVPN tls-crypt-v2 client key-----\nAA*A\n-----END OpenVPN tls-crypt-v2 client key-----\n";
+        assert_eq!(
+            V2ClientKey::parse(bad, "c.key").unwrap_err(),
+            KeyError::BadBase64 {
+                source_name: "c.key".into(),
+                line: 2
+            }
+        );
     }
 
     #[test]

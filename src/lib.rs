@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod digest;
 pub mod key;
 pub mod range;

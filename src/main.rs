@@ -53,9 +53,15 @@ fn main() {
         Ok(s) => s,
         Err(e) => emit(&Report::unknown(e)),
     };
-    let report = match check::run(&settings.spec) {
-        Ok(outcome) => report::render(&outcome, &settings.thresholds),
-        Err(e) => Report::unknown(e),
+    let report = match &settings.diagnose {
+        Some(candidates) => match check::diagnose(&settings.spec, candidates) {
+            Ok(d) => report::render_diagnosis(&d, settings.spec.verbosity),
+            Err(e) => Report::unknown(e),
+        },
+        None => match check::run(&settings.spec) {
+            Ok(outcome) => report::render(&outcome, &settings.thresholds),
+            Err(e) => Report::unknown(e),
+        },
     };
     emit(&report)
 }

@@ -1,7 +1,7 @@
 //! From an [`Outcome`] to what a monitoring engine reads: a state, one status line with
 //! perfdata, and optional long output.
 
-use crate::check::{Outcome, Result};
+use crate::check::{Diagnosis, Outcome, Result};
 use crate::range::Range;
 use crate::transport::Ending;
 use crate::wire::Auth;
@@ -177,6 +177,95 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
         state,
         line: format!("OPENVPN {state} - {text} | {perf}"),
         long: outcome.details.clone(),
+    }
+}
+
+/// `--diagnose`: which ways of using the key the server answered. OK when any did.
+pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {
+    let total = d.trials.len();
+    let mut answered: Vec<&crate::check::Trial> = d
+        .trials
+        .iter()
+        .filter(|t| matches!(t.result, Result::Answered(_)))
+        .collect();
+    answered.sort_by_key(|t| t.elapsed);
+    let bad_auth: Vec<_> = d
+        .trials
+        .iter()
+        .filter(|t| t.result == Result::BadAuth)
+        .collect();
+    let mut long = d.details.clone();
+    for t in &answered {
+        long.push(format!(
+            "{}: answered in {}",
+            t.label,
+            human(t.elapsed.as_secs_f64())
+        ));
+    }
+    for t in &bad_auth {
+        long.push(format!(
+            "{}: answered our session, but its HMAC did not verify",
+            t.label
+        ));
+    }
+    if verbosity >= 1 {
+        for t in d
+            .trials
+            .iter()
+            .filter(|t| matches!(t.result, Result::Failed(_)))
+        {
+            let why = match &t.result {
+                Result::Failed(Ending::TimedOut) => "no answer".to_string(),
+                Result::Failed(e) => format!("{e:?}").to_lowercase(),
+                _ => String::new(),
+            };
+            long.push(format!("{}: {why}", t.label));
+        }
+    }
+    let perf_max = d.timeout.as_secs_f64();
+    match answered.first() {
+        Some(best) => {
+            long.push(format!("use: {}", best.advice));
+            let names: Vec<&str> = answered.iter().take(3).map(|t| t.label.as_str()).collect();
+            let more = if answered.len() > 3 { ", …" } else { "" };
+            Report {
+                state: State::Ok,
+                line: format!(
+                    "OPENVPN OK - {}: {} of {total} ways answered: {}{more} | answered={};;;0;{total} time={:.6}s;;;0;{perf_max:.6}",
+                    d.target,
+                    answered.len(),
+                    names.join(", "),
+                    answered.len(),
+                    best.elapsed.as_secs_f64()
+                ),
+                long,
+            }
+        }
+        None => {
+            let refused = !d.trials.is_empty()
+                && d.trials
+                    .iter()
+                    .all(|t| t.result == Result::Failed(Ending::Refused));
+            let why = if refused {
+                ": connection refused".to_string()
+            } else if !bad_auth.is_empty() {
+                format!(
+                    " with a verified HMAC within {}; {} answered our session with an HMAC that did not verify",
+                    human(d.timeout.as_secs_f64()),
+                    bad_auth.len()
+                )
+            } else {
+                format!(" within {}", human(d.timeout.as_secs_f64()))
+            };
+            Report {
+                state: State::Critical,
+                line: format!(
+                    "OPENVPN CRITICAL - {}: none of {total} ways answered{why} | answered=0;;;0;{total}",
+                    d.target
+                ),
+                long,
+            }
+        }
     }
 }
 

@@ -39,7 +39,7 @@ fn usage_errors_exit_3() {
     unknown(&["h", "-c", "abc"], "--critical: invalid range 'abc'");
     unknown(
         &["h", "--key-direction", "1"],
-        "--key-direction needs --tls-auth",
+        "--key-direction needs a tls-auth key",
     );
     unknown(
         &["h", "--digest-key-server", "00"],
@@ -55,11 +55,33 @@ fn usage_errors_exit_3() {
     );
     unknown(
         &["h", "--tls-auth", "k", "--digest-key-client", "00"],
-        "cannot be used with",
+        "--tls-auth and --digest-key-client both given",
     );
     unknown(
         &["h", "--digest-key-client", "00", "--digest-size", "99"],
         "--digest-size",
+    );
+    unknown(
+        &["h", "--tls-auth", "k", "--tls-crypt", "k"],
+        "keep the one its config names (--tls-auth for 'tls-auth', --tls-crypt for 'tls-crypt')",
+    );
+    unknown(
+        &[
+            "h",
+            "--tls-crypt",
+            "/nonexistent/tc.key",
+            "--tls-crypt-v2",
+            "v2.key",
+        ],
+        "--tls-crypt and --tls-crypt-v2 both given",
+    );
+    unknown(
+        &["h", "--diagnose", "--no-validation"],
+        "cannot be used with",
+    );
+    unknown(
+        &["--config", "/nonexistent/client.ovpn"],
+        "cannot read config /nonexistent/client.ovpn",
     );
     unknown(&["127.0.0.1", "-6"], "has no IPv6 address");
     unknown(&["::1", "-4"], "has no IPv4 address");

@@ -6,13 +6,20 @@
 //! message_packet_id[4] | payload`. [`Wrap`] puts a body on the wire and takes it off again.
 
 mod tls_auth;
+mod tls_crypt;
 
 pub use tls_auth::{BadTagLen, TlsAuth};
+pub use tls_crypt::TlsCrypt;
 
 pub const P_CONTROL_V1: u8 = 4;
 pub const P_ACK_V1: u8 = 5;
 pub const P_CONTROL_HARD_RESET_CLIENT_V2: u8 = 7;
 pub const P_CONTROL_HARD_RESET_SERVER_V2: u8 = 8;
+pub const P_CONTROL_HARD_RESET_CLIENT_V3: u8 = 10;
+
+/// OpenVPN 2.6 starts a tls-crypt-v2 client's packet ids here; the high byte tells the
+/// server that the client supports early negotiation (and so a stateless answer).
+pub const EARLY_NEG_START: u32 = 0x0f00_0000;
 
 /// Length of `byte0 | session_id`.
 pub const HEADER_LEN: usize = 9;
@@ -34,7 +41,7 @@ pub fn opcode_name(opcode: u8) -> &'static str {
         P_CONTROL_HARD_RESET_CLIENT_V2 => "P_CONTROL_HARD_RESET_CLIENT_V2",
         P_CONTROL_HARD_RESET_SERVER_V2 => "P_CONTROL_HARD_RESET_SERVER_V2",
         9 => "P_DATA_V2",
-        10 => "P_CONTROL_HARD_RESET_CLIENT_V3",
+        P_CONTROL_HARD_RESET_CLIENT_V3 => "P_CONTROL_HARD_RESET_CLIENT_V3",
         11 => "P_CONTROL_WKC_V1",
         _ => "unknown opcode",
     }
@@ -96,6 +103,8 @@ pub struct ServerReset {
 pub enum Wrap {
     None,
     TlsAuth(TlsAuth),
+    /// tls-crypt, or tls-crypt-v2 when it carries a wrapped client key.
+    TlsCrypt(TlsCrypt),
 }
 
 impl Wrap {
@@ -104,6 +113,24 @@ impl Wrap {
         match self {
             Wrap::None => "no tls-auth".to_string(),
             Wrap::TlsAuth(t) => format!("tls-auth {}", t.digest()),
+            Wrap::TlsCrypt(t) if t.is_v2() => "tls-crypt-v2".to_string(),
+            Wrap::TlsCrypt(_) => "tls-crypt".to_string(),
+        }
+    }
+
+    /// The opcode of the client's first packet.
+    fn reset_opcode(&self) -> u8 {
+        match self {
+            Wrap::TlsCrypt(t) if t.is_v2() => P_CONTROL_HARD_RESET_CLIENT_V3,
+            _ => P_CONTROL_HARD_RESET_CLIENT_V2,
+        }
+    }
+
+    /// The packet id of the `attempt`-th (1-based) retransmission of our first packet.
+    pub fn packet_id(&self, attempt: u32) -> u32 {
+        match self {
+            Wrap::TlsCrypt(t) if t.is_v2() => EARLY_NEG_START + attempt,
+            _ => attempt,
         }
     }
 
@@ -111,6 +138,7 @@ impl Wrap {
         match self {
             Wrap::None => [&header[..], body].concat(),
             Wrap::TlsAuth(t) => t.seal(header, replay, body),
+            Wrap::TlsCrypt(t) => t.seal(header, replay, body),
         }
     }
 
@@ -129,6 +157,7 @@ impl Wrap {
                 })
             }
             Wrap::TlsAuth(t) => t.open(packet),
+            Wrap::TlsCrypt(t) => t.open(packet),
         }
     }
 }
@@ -150,10 +179,10 @@ pub(crate) struct Opened<'a> {
 /// The body of a client's first packet: no acks, message packet id 0, no payload.
 const CLIENT_RESET_BODY: [u8; 5] = [0, 0, 0, 0, 0];
 
-/// Builds our `P_CONTROL_HARD_RESET_CLIENT_V2`.
+/// Builds our first packet: `P_CONTROL_HARD_RESET_CLIENT_V2`, or `_V3` for tls-crypt-v2.
 pub fn client_reset(wrap: &Wrap, session_id: SessionId, replay: Replay) -> Vec<u8> {
     let mut header = [0u8; HEADER_LEN];
-    header[0] = byte0(P_CONTROL_HARD_RESET_CLIENT_V2, 0);
+    header[0] = byte0(wrap.reset_opcode(), 0);
     header[1..].copy_from_slice(&session_id);
     wrap.seal(header, replay, &CLIENT_RESET_BODY)
 }
