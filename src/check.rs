@@ -26,12 +26,16 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
+    /// UDP makes `attempts` attempts; TCP one.
+    pub fn max_attempts(&self) -> u32 {
+        match self.proto {
+            Proto::Udp => self.attempts,
+            Proto::Tcp => 1,
+        }
+    }
+
     pub fn budget(&self) -> Duration {
-        self.timeout
-            * match self.proto {
-                Proto::Udp => self.attempts,
-                Proto::Tcp => 1,
-            }
+        self.timeout * self.max_attempts()
     }
 }
 
@@ -51,6 +55,7 @@ pub enum Result {
 pub struct Outcome {
     /// `127.0.0.1:1194/udp`, or `vpn.example.org (192.0.2.7):1194/udp` for a name.
     pub target: String,
+    pub addr: SocketAddr,
     pub wrap: String,
     pub result: Result,
     pub elapsed: Duration,
@@ -189,6 +194,7 @@ impl Exchange for Probe<'_> {
                         packet.len()
                     )
                 });
+                *self.ignored.entry(Rejection::BadAuth).or_default() += 1;
                 self.result = Some(Result::BadAuth);
                 Verdict::FinishAttempt
             }
@@ -225,27 +231,20 @@ fn describe_target(host: &str, addr: &SocketAddr, proto: Proto) -> String {
     }
 }
 
-/// The resolved target and the lines `-v` shows about it.
-struct Target {
-    addr: SocketAddr,
-    shown: String,
-    notes: Vec<String>,
-}
-
-fn resolve(spec: &CheckSpec, limit: Duration) -> std::result::Result<Target, CheckError> {
+/// Resolves the host, and the lines `-v` shows about it.
+fn resolve(
+    spec: &CheckSpec,
+    limit: Duration,
+) -> std::result::Result<(Vec<SocketAddr>, Vec<String>), CheckError> {
     let addrs = transport::resolve(&spec.host, spec.port, spec.family, limit)?;
-    let addr = addrs[0];
-    let mut notes = vec![format!("address: {addr} ({} resolved)", addrs.len())];
-    if addrs.len() > 1 {
-        let rest: Vec<String> = addrs[1..].iter().map(|a| a.ip().to_string()).collect();
-        notes.push(format!("other addresses, not probed: {}", rest.join(", ")));
-    }
-    notes.extend(spec.notes.iter().cloned());
-    Ok(Target {
-        addr,
-        shown: describe_target(&spec.host, &addr, spec.proto),
-        notes,
-    })
+    let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+    let notes = vec![format!(
+        "addresses of {}: {} ({} resolved)",
+        spec.host,
+        shown.join(", "),
+        addrs.len()
+    )];
+    Ok((addrs, notes))
 }
 
 fn ignored_line(ignored: &BTreeMap<Rejection, u32>) -> String {
@@ -256,13 +255,66 @@ fn ignored_line(ignored: &BTreeMap<Rejection, u32>) -> String {
     parts.join(", ")
 }
 
-/// Runs one check. `Err` is for problems that make the check impossible to run (UNKNOWN);
-/// every network result, good or bad, is an `Ok(Outcome)`.
+/// Runs one check against the first address of the host. `Err` is for problems that make
+/// the check impossible to run (UNKNOWN); every network result is an `Ok(Outcome)`.
 pub fn run(spec: &CheckSpec) -> std::result::Result<Outcome, CheckError> {
     let origin = Instant::now();
-    let target = resolve(spec, spec.budget())?;
+    let (addrs, mut notes) = resolve(spec, spec.budget())?;
+    notes.extend(spec.notes.iter().cloned());
+    probe_address(spec, addrs[0], origin, notes)
+}
+
+/// `--all-addresses`: resolves the host and probes every address it has, in parallel.
+pub fn run_all(spec: &CheckSpec) -> std::result::Result<Vec<Outcome>, CheckError> {
+    let origin = Instant::now();
+    let (addrs, notes) = resolve(spec, spec.budget())?;
+    let mut outcomes = probe_addresses_from(spec, &addrs, origin)?;
+    if let Some(first) = outcomes.first_mut() {
+        let mut lead = notes;
+        lead.extend(spec.notes.iter().cloned());
+        if spec.verbosity >= 1 {
+            first.details.splice(0..0, lead);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Probes each of `addrs` in parallel, each with its own session and the spec's retries,
+/// all within one budget. Apart from name resolution so that tests can give the list.
+pub fn probe_addresses(
+    spec: &CheckSpec,
+    addrs: &[SocketAddr],
+) -> std::result::Result<Vec<Outcome>, CheckError> {
+    probe_addresses_from(spec, addrs, Instant::now())
+}
+
+fn probe_addresses_from(
+    spec: &CheckSpec,
+    addrs: &[SocketAddr],
+    origin: Instant,
+) -> std::result::Result<Vec<Outcome>, CheckError> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = addrs
+            .iter()
+            .map(|&addr| scope.spawn(move || probe_address(spec, addr, origin, Vec::new())))
+            .collect();
+        // A panicking probe has already ended the process through the panic hook.
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// One probe of one address; `notes` lead its `-v` lines.
+fn probe_address(
+    spec: &CheckSpec,
+    addr: SocketAddr,
+    origin: Instant,
+    notes: Vec<String>,
+) -> std::result::Result<Outcome, CheckError> {
     let plan = Plan {
-        addr: target.addr,
+        addr,
         proto: spec.proto,
         timeout: spec.timeout,
         attempts: spec.attempts,
@@ -270,17 +322,18 @@ pub fn run(spec: &CheckSpec) -> std::result::Result<Outcome, CheckError> {
     };
     let mut probe = Probe::new(&spec.wrap, spec.validate, spec.verbosity)?;
     if spec.verbosity >= 1 {
-        probe.details.extend(target.notes);
+        probe.details.extend(notes);
     }
     let session = hex::encode(probe.session_id);
-    probe.trace(1, || format!("our session id: {session}"));
+    probe.trace(1, || format!("{addr}: our session id {session}"));
     let finished = probe.run(&plan);
     if !probe.ignored.is_empty() {
         let line = ignored_line(&probe.ignored);
         probe.trace(1, || format!("ignored packets: {line}"));
     }
     Ok(Outcome {
-        target: target.shown,
+        target: describe_target(&spec.host, &addr, spec.proto),
+        addr,
         wrap: spec.wrap.describe(),
         result: probe
             .result
@@ -329,9 +382,9 @@ pub fn diagnose(
     candidates: &[Candidate],
 ) -> std::result::Result<Diagnosis, CheckError> {
     let origin = Instant::now();
-    let target = resolve(spec, spec.timeout)?;
+    let (addrs, notes) = resolve(spec, spec.timeout)?;
     let plan = Plan {
-        addr: target.addr,
+        addr: addrs[0],
         proto: spec.proto,
         timeout: spec.timeout,
         attempts: 1,
@@ -348,13 +401,7 @@ pub fn diagnose(
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or(transport::Finished {
-                    ending: Ending::Failed("probe thread failed".into()),
-                    elapsed: plan.timeout,
-                    attempts: 1,
-                })
-            })
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
     let trials = candidates
@@ -369,11 +416,14 @@ pub fn diagnose(
         })
         .collect();
     Ok(Diagnosis {
-        target: target.shown,
+        target: describe_target(&spec.host, &addrs[0], spec.proto),
         trials,
         timeout: spec.timeout,
         details: if spec.verbosity >= 1 {
-            target.notes
+            notes
+                .into_iter()
+                .chain(spec.notes.iter().cloned())
+                .collect()
         } else {
             Vec::new()
         },

@@ -6,7 +6,9 @@
 use crate::check::{Candidate, CheckSpec};
 use crate::config::{ClientConfig, ConfigError, ConfigWrap, KeySource};
 use crate::digest::{Digest, UnknownDigest};
-use crate::key::{parse_hex_key, KeyDirection, KeyError, Secret, StaticKey, V2ClientKey};
+use crate::key::{
+    loose_permissions, parse_hex_key, KeyDirection, KeyError, Secret, StaticKey, V2ClientKey,
+};
 use crate::range::Range;
 use crate::report::Thresholds;
 use crate::transport::{Family, Proto};
@@ -50,6 +52,10 @@ pub struct Cli {
     /// Use IPv6 only
     #[arg(short = '6')]
     pub ipv6: bool,
+
+    /// Probe every address HOST resolves to (of the -4/-6 family), in parallel; the worst state wins
+    #[arg(long, conflicts_with = "diagnose")]
+    pub all_addresses: bool,
 
     /// Seconds to wait: per attempt over UDP, for connect and answer over TCP (fractions allowed)
     #[arg(
@@ -168,6 +174,8 @@ pub struct Settings {
     pub thresholds: Thresholds,
     /// `--diagnose`: the ways to try instead of the one check in `spec`.
     pub diagnose: Option<Vec<Candidate>>,
+    /// `--all-addresses`: probe every address of the host.
+    pub all_addresses: bool,
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
@@ -395,6 +403,18 @@ impl Cli {
             None => None,
         };
         let material = self.material(config.as_ref())?;
+        let key_file = match &material {
+            Material::TlsAuth { source, .. }
+            | Material::TlsCrypt { source, .. }
+            | Material::V2 { source, .. } => match source {
+                KeySource::File(p) => Some(p.clone()),
+                KeySource::Inline { .. } => self.config.clone(),
+            },
+            Material::None | Material::Hex { .. } => None,
+        };
+        if let Some(warning) = key_file.as_deref().and_then(loose_permissions) {
+            notes.push(warning);
+        }
         // The config's `auth` names the tls-auth digest; for other wraps it is a data
         // channel setting this check does not use, so it is only parsed when needed.
         let digest = |material_uses_it: bool| -> Result<Digest, UsageError> {
@@ -530,6 +550,7 @@ impl Cli {
             },
             thresholds,
             diagnose: self.diagnose.then_some(candidates),
+            all_addresses: self.all_addresses,
         })
     }
 }

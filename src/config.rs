@@ -24,8 +24,11 @@ pub struct Remote {
 pub enum KeySource {
     /// A path, already resolved against the config file's folder.
     File(PathBuf),
-    /// The text of an inline block, and a name for it in messages.
-    Inline { text: String, name: String },
+    /// The text of an inline block (wiped when dropped), and a name for it in messages.
+    Inline {
+        text: zeroize::Zeroizing<String>,
+        name: String,
+    },
 }
 
 impl std::fmt::Debug for KeySource {
@@ -166,22 +169,19 @@ const KEY_BLOCKS: [&str; 3] = ["tls-auth", "tls-crypt", "tls-crypt-v2"];
 
 impl ClientConfig {
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|e| ConfigError::Read {
+        // Inline blocks make a config a key file too.
+        let text = crate::key::read_secret_text(path).map_err(|e| ConfigError::Read {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse(
-            &String::from_utf8_lossy(&bytes),
-            &path.display().to_string(),
-            base,
-        )
+        Self::parse(&text, &path.display().to_string(), base)
     }
 
     /// `file` names the config in messages; relative key paths resolve against `base`.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
         let mut cfg = ClientConfig::default();
-        let mut inline: Vec<(String, String, usize)> = Vec::new();
+        let mut inline: Vec<(String, zeroize::Zeroizing<String>, usize)> = Vec::new();
         // (directive, key file or "[inline]", direction, line)
         let mut key_directives: Vec<(String, String, Option<KeyDirection>, usize)> = Vec::new();
         let mut lines = text.lines().enumerate();
@@ -212,7 +212,7 @@ impl ClientConfig {
                     continue;
                 }
                 let close = format!("</{name}>");
-                let mut body = String::new();
+                let mut body = zeroize::Zeroizing::new(String::new());
                 let mut closed = false;
                 for (_, l) in lines.by_ref() {
                     if l.trim() == close {
@@ -425,7 +425,7 @@ mod tests {
                 key: KeySource::Inline { text, name },
                 direction: None,
             }) => {
-                assert_eq!(text, "KEY TEXT\n");
+                assert_eq!(text.as_str(), "KEY TEXT\n");
                 assert!(name.contains("<tls-auth>"));
             }
             other => panic!("{other:?}"),

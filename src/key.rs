@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use zeroize::{Zeroize, Zeroizing};
 
 const BEGIN: &str = "-----BEGIN OpenVPN Static key V1-----";
 const END: &str = "-----END OpenVPN Static key V1-----";
@@ -21,9 +22,50 @@ const MAX_WKC_LEN: usize = 1024;
 const MIN_WKC_LEN: usize = 32 + STATIC_KEY_LEN + 2;
 const SLOT_LEN: usize = 64;
 
-/// Key bytes that never print themselves.
+/// Key bytes that never print themselves, and are wiped from memory when dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Vec<u8>);
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// Reads a file that holds key material into a buffer that is wiped when dropped.
+pub(crate) fn read_secret_text(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    let bytes = std::fs::read(path)?;
+    Ok(Zeroizing::new(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let mut bytes = e.into_bytes();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            bytes.zeroize();
+            text
+        }
+    }))
+}
+
+/// A warning when a key file can be read by group or others, as OpenVPN gives one.
+pub fn loose_permissions(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "warning: {} is accessible by group or others (mode {:04o}); keys should be private",
+                path.display(),
+                mode & 0o7777
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
 
 impl Secret {
     pub fn new(bytes: Vec<u8>) -> Self {
@@ -161,11 +203,11 @@ pub struct SlotPair {
 
 impl StaticKey {
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let text = std::fs::read(path).map_err(|e| KeyError::Read {
+        let text = read_secret_text(path).map_err(|e| KeyError::Read {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        Self::parse(&String::from_utf8_lossy(&text), &path.display().to_string())
+        Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses the text form: anything before the BEGIN line and after the END line is
@@ -178,7 +220,8 @@ impl StaticKey {
                 source_name: source_name.into(),
             });
         }
-        let mut bytes = Vec::with_capacity(STATIC_KEY_LEN);
+        // Zeroizing: an error return must not leave key bytes behind either.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(STATIC_KEY_LEN));
         let mut ended = false;
         for (index, line) in lines {
             let line = line.trim();
@@ -219,7 +262,7 @@ impl StaticKey {
                 found: bytes.len(),
             });
         }
-        Ok(StaticKey(Secret(bytes)))
+        Ok(StaticKey(Secret(std::mem::take(&mut *bytes))))
     }
 
     pub fn from_bytes(bytes: [u8; STATIC_KEY_LEN]) -> Self {
@@ -267,11 +310,11 @@ impl fmt::Debug for V2ClientKey {
 
 impl V2ClientKey {
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let text = std::fs::read(path).map_err(|e| KeyError::Read {
+        let text = read_secret_text(path).map_err(|e| KeyError::Read {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        Self::parse(&String::from_utf8_lossy(&text), &path.display().to_string())
+        Self::parse(&text, &path.display().to_string())
     }
 
     pub fn parse(text: &str, source_name: &str) -> Result<Self, KeyError> {
@@ -307,10 +350,10 @@ impl V2ClientKey {
                 source_name: name(),
             });
         }
-        let bytes = decoder.finish().map_err(|()| KeyError::V2Damaged {
+        let bytes = Zeroizing::new(decoder.finish().map_err(|()| KeyError::V2Damaged {
             source_name: name(),
             reason: "the base64 ends in the middle of a byte".into(),
-        })?;
+        })?);
         let damaged = |reason: String| KeyError::V2Damaged {
             source_name: name(),
             reason,
@@ -337,10 +380,8 @@ impl V2ClientKey {
                 wkc.len()
             )));
         }
-        let mut kc_bytes = [0u8; STATIC_KEY_LEN];
-        kc_bytes.copy_from_slice(kc);
         Ok(V2ClientKey {
-            kc: StaticKey::from_bytes(kc_bytes),
+            kc: StaticKey(Secret(kc.to_vec())),
             wkc: wkc.to_vec(),
         })
     }
@@ -385,11 +426,18 @@ impl Base64 {
     }
 
     /// Leftover bits must be zero padding (fewer than a byte), as in canonical base64.
-    fn finish(self) -> Result<Vec<u8>, ()> {
+    fn finish(mut self) -> Result<Vec<u8>, ()> {
         if self.bits >= 6 || self.acc != 0 {
             return Err(());
         }
-        Ok(self.out)
+        Ok(std::mem::take(&mut self.out))
+    }
+}
+
+impl Drop for Base64 {
+    fn drop(&mut self) {
+        self.out.zeroize();
+        self.acc.zeroize();
     }
 }
 

@@ -5,6 +5,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod digest;
+pub mod guard;
 pub mod key;
 pub mod range;
 pub mod report;

@@ -1,8 +1,8 @@
 //! `check_openvpn`: arguments in, one status line and a Nagios exit code out.
 
-use check_openvpn::check;
 use check_openvpn::cli::Cli;
 use check_openvpn::report::{self, Report, State};
+use check_openvpn::{check, guard};
 use clap::error::ErrorKind;
 use clap::Parser;
 use std::io::Write;
@@ -17,12 +17,9 @@ fn emit(report: &Report) -> ! {
 
 fn main() {
     // Whatever goes wrong inside, the engine sees UNKNOWN and a reason, never exit 101.
-    std::panic::set_hook(Box::new(|info| {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "OPENVPN UNKNOWN - internal error: {info}");
-        let _ = out.flush();
-        std::process::exit(State::Unknown.code());
-    }));
+    guard::install();
+    #[cfg(debug_assertions)]
+    guard::self_test();
 
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -56,6 +53,12 @@ fn main() {
     let report = match &settings.diagnose {
         Some(candidates) => match check::diagnose(&settings.spec, candidates) {
             Ok(d) => report::render_diagnosis(&d, settings.spec.verbosity),
+            Err(e) => Report::unknown(e),
+        },
+        None if settings.all_addresses => match check::run_all(&settings.spec) {
+            Ok(outcomes) => {
+                report::render_all(&settings.spec.host, &outcomes, &settings.thresholds)
+            }
             Err(e) => Report::unknown(e),
         },
         None => match check::run(&settings.spec) {

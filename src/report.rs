@@ -80,15 +80,9 @@ fn opt(r: &Option<Range>) -> String {
     r.as_ref().map(|r| r.to_string()).unwrap_or_default()
 }
 
-pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
+/// The state of one outcome and the words for it, without prefix or perfdata.
+fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, String) {
     let secs = outcome.elapsed.as_secs_f64();
-    let budget = outcome.budget.as_secs_f64();
-    let attempts_perf = format!("attempts={};;;1;{}", outcome.attempts, outcome.max_attempts);
-    let time_perf = format!(
-        "time={secs:.6}s;{};{};0;{budget:.6}",
-        opt(&thresholds.warning),
-        opt(&thresholds.critical)
-    );
     let on_attempt = if outcome.attempts > 1 {
         format!(
             " on attempt {} of {}",
@@ -98,8 +92,7 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
         String::new()
     };
     let target = &outcome.target;
-
-    let (state, text, perf) = match &outcome.result {
+    match &outcome.result {
         Result::Answered(_) | Result::Responded => {
             let how = match &outcome.result {
                 Result::Answered(Auth::Verified) => format!("{} verified", outcome.wrap),
@@ -130,7 +123,7 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
             } else {
                 State::Ok
             };
-            (state, text, format!("{time_perf} {attempts_perf}"))
+            (state, text)
         }
         Result::BadAuth => (
             State::Warning,
@@ -140,7 +133,6 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
                 human(secs),
                 outcome.wrap
             ),
-            format!("{time_perf} {attempts_perf}"),
         ),
         Result::Failed(ending) => {
             let why = match ending {
@@ -170,13 +162,98 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
                     .collect();
                 text.push_str(&format!("; ignored {}", parts.join(", ")));
             }
-            (State::Critical, text, attempts_perf)
+            (State::Critical, text)
         }
+    }
+}
+
+/// Perfdata of one outcome; `suffix` names the address when there are several.
+/// `time` is left out when nothing answered: a made-up time would distort graphs.
+fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) -> String {
+    let label = |name: &str| match suffix {
+        None => name.to_string(),
+        Some(s) => format!("'{name}_{s}'"),
     };
+    let attempts = format!(
+        "{}={};;;1;{}",
+        label("attempts"),
+        outcome.attempts,
+        outcome.max_attempts
+    );
+    match outcome.result {
+        Result::Failed(_) => attempts,
+        _ => format!(
+            "{}={:.6}s;{};{};0;{:.6} {attempts}",
+            label("time"),
+            outcome.elapsed.as_secs_f64(),
+            opt(&thresholds.warning),
+            opt(&thresholds.critical),
+            outcome.budget.as_secs_f64()
+        ),
+    }
+}
+
+pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
+    let (state, text) = assess(outcome, thresholds);
     Report {
         state,
-        line: format!("OPENVPN {state} - {text} | {perf}"),
+        line: format!(
+            "OPENVPN {state} - {text} | {}",
+            perfdata(outcome, thresholds, None)
+        ),
         long: outcome.details.clone(),
+    }
+}
+
+/// `--all-addresses`: the worst state of all addresses wins; each address gets a line of
+/// long output and its own perfdata (`'time_192.0.2.7'`).
+pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> Report {
+    let assessed: Vec<(State, String)> = outcomes.iter().map(|o| assess(o, thresholds)).collect();
+    let worst = assessed
+        .iter()
+        .map(|(s, _)| *s)
+        .max()
+        .unwrap_or(State::Unknown);
+    let total = outcomes.len();
+    let bad: Vec<&String> = assessed
+        .iter()
+        .filter(|(s, _)| *s == worst)
+        .map(|(_, t)| t)
+        .collect();
+    let summary = if worst == State::Ok {
+        let times: Vec<String> = outcomes
+            .iter()
+            .map(|o| format!("{} in {}", o.addr.ip(), human(o.elapsed.as_secs_f64())))
+            .collect();
+        format!(
+            "{host}: all {total} addresses answered ({})",
+            times.join(", ")
+        )
+    } else {
+        format!(
+            "{host}: {} of {total} addresses {worst}: {}",
+            bad.len(),
+            bad.iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    };
+    let perf: Vec<String> = outcomes
+        .iter()
+        .map(|o| perfdata(o, thresholds, Some(&o.addr.ip().to_string())))
+        .collect();
+    let mut long: Vec<String> = assessed
+        .iter()
+        .map(|(state, text)| format!("[{state}] {text}"))
+        .collect();
+    for o in outcomes {
+        long.extend(o.details.iter().cloned());
+    }
+    Report {
+        state: worst,
+        line: format!("OPENVPN {worst} - {summary} | {}", perf.join(" ")),
+        long,
     }
 }
 
@@ -279,6 +356,7 @@ mod tests {
     fn outcome(result: Result, ms: u64) -> Outcome {
         Outcome {
             target: "192.0.2.7:1194/udp".into(),
+            addr: "192.0.2.7:1194".parse().unwrap(),
             wrap: "tls-auth SHA256".into(),
             result,
             elapsed: Duration::from_micros(ms * 1000 + 100),
@@ -334,6 +412,38 @@ mod tests {
         let r = render(&outcome(Result::Failed(Ending::Refused), 0), &th("1", "2"));
         assert_eq!(r.state, State::Critical);
         assert!(r.line.contains("connection refused"));
+    }
+
+    #[test]
+    fn all_addresses_worst_state_wins() {
+        let good = outcome(Result::Answered(Auth::Verified), 2);
+        let mut down = outcome(Result::Failed(Ending::Refused), 0);
+        down.target = "[2001:db8::1]:1194/udp".into();
+        down.addr = "[2001:db8::1]:1194".parse().unwrap();
+        let r = render_all("vpn", &[good.clone(), down], &Thresholds::default());
+        assert_eq!(r.state, State::Critical);
+        assert_eq!(
+            r.line,
+            "OPENVPN CRITICAL - vpn: 1 of 2 addresses CRITICAL: [2001:db8::1]:1194/udp: connection refused \
+             | 'time_192.0.2.7'=0.002100s;;;0;6.000000 'attempts_192.0.2.7'=1;;;1;3 'attempts_2001:db8::1'=1;;;1;3"
+        );
+        assert_eq!(
+            r.long[0],
+            "[OK] 192.0.2.7:1194/udp answered in 2.1 ms (tls-auth SHA256 verified)"
+        );
+        assert!(r.long[1].starts_with("[CRITICAL] [2001:db8::1]"));
+        let mut good6 = good.clone();
+        good6.addr = "[2001:db8::1]:1194".parse().unwrap();
+        let r = render_all("vpn", &[good, good6], &Thresholds::default());
+        assert_eq!(r.state, State::Ok);
+        assert!(
+            r.line.starts_with(
+                "OPENVPN OK - vpn: all 2 addresses answered (192.0.2.7 in 2.1 ms, 2001:db8::1 in 2.1 ms) \
+                 | 'time_192.0.2.7'="
+            ),
+            "{}",
+            r.line
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
-# Starts a throwaway OpenVPN server on loopback for scripts/demo and scripts/bench.
+# Starts throwaway OpenVPN servers on loopback for scripts/demo and scripts/bench.
 # Source it, then call: start_server MODE PROTO WRAP   (MODE p2p|multi, PROTO udp|tcp,
-# WRAP none|tls-auth). It sets SERVER_DIR, SERVER_PORT, SERVER_PID and kills the server
-# on exit. Keys and certificates are generated fresh in a temporary folder.
+# WRAP none|tls-auth|tls-crypt|tls-crypt-v2). Each call sets SERVER_DIR, SERVER_PORT and
+# SERVER_KEY (the key a client needs: ta.key, tc.key or the tls-crypt-v2 client key) for
+# the server it started; every server is killed and its folder removed on exit. Keys and
+# certificates are generated fresh in a temporary folder.
 
 OPENVPN=${OPENVPN:-$(command -v openvpn || echo /usr/sbin/openvpn)}
 
@@ -17,9 +19,13 @@ free_port() {
     || echo $((20000 + RANDOM % 20000))
 }
 
-stop_server() {
-  [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  [ -n "${SERVER_DIR:-}" ] && rm -rf "$SERVER_DIR"
+SERVER_PIDS=()
+SERVER_DIRS=()
+
+stop_servers() {
+  local pid dir
+  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  for dir in "${SERVER_DIRS[@]}"; do rm -rf "$dir"; done
   return 0
 }
 
@@ -28,7 +34,8 @@ start_server() {
   need "$OPENVPN" openvpn
   need openssl openssl
   SERVER_DIR=$(mktemp -d /tmp/check-openvpn-demo.XXXXXX)
-  trap stop_server EXIT
+  SERVER_DIRS+=("$SERVER_DIR")
+  trap stop_servers EXIT
   (
     cd "$SERVER_DIR"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -38,7 +45,13 @@ start_server() {
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
       -out server.crt -days 2 2>/dev/null
     "$OPENVPN" --genkey secret ta.key
-  ) || { echo "$0: could not generate keys" >&2; exit 3; }
+    if [ "$wrap" = tls-crypt-v2 ]; then
+      "$OPENVPN" --genkey tls-crypt-v2-server v2-server.key
+      "$OPENVPN" --tls-crypt-v2 v2-server.key --genkey tls-crypt-v2-client v2-client.key
+    fi
+  ) >/dev/null 2>&1 || { echo "$0: could not generate keys" >&2; exit 3; }
+  SERVER_KEY=$SERVER_DIR/ta.key
+  [ "$wrap" = tls-crypt-v2 ] && SERVER_KEY=$SERVER_DIR/v2-client.key
   SERVER_PORT=$(free_port)
   {
     echo "local 127.0.0.1"
@@ -60,10 +73,15 @@ start_server() {
       # Point-to-point: no tun device needed, but it serves its first peer only.
       echo "dev null"
     fi
-    if [ "$wrap" = tls-auth ]; then echo "tls-auth ta.key 0"; echo "auth SHA256"; fi
+    case $wrap in
+      tls-auth) echo "tls-auth ta.key 0"; echo "auth SHA256" ;;
+      tls-crypt) echo "tls-crypt ta.key" ;;
+      tls-crypt-v2) echo "tls-crypt-v2 v2-server.key" ;;
+    esac
   } > "$SERVER_DIR/server.conf"
   (cd "$SERVER_DIR" && exec "$OPENVPN" --config server.conf >/dev/null 2>&1) &
   SERVER_PID=$!
+  SERVER_PIDS+=("$SERVER_PID")
   local ready="link local (bound)"
   [ "$proto" = tcp ] && ready="Listening for incoming TCP connection"
   for _ in $(seq 100); do

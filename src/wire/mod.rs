@@ -181,10 +181,34 @@ const CLIENT_RESET_BODY: [u8; 5] = [0, 0, 0, 0, 0];
 
 /// Builds our first packet: `P_CONTROL_HARD_RESET_CLIENT_V2`, or `_V3` for tls-crypt-v2.
 pub fn client_reset(wrap: &Wrap, session_id: SessionId, replay: Replay) -> Vec<u8> {
+    build_packet(
+        wrap,
+        byte0(wrap.reset_opcode(), 0),
+        session_id,
+        replay,
+        &CLIENT_RESET_BODY,
+    )
+}
+
+/// Wraps any control packet: `first` (opcode and key id), the sender's session id and a
+/// raw body. The probe only sends [`client_reset`]; this is for tests and fuzzing, which
+/// play the server with a `Wrap` whose directions are swapped.
+pub fn build_packet(
+    wrap: &Wrap,
+    first: u8,
+    session_id: SessionId,
+    replay: Replay,
+    body: &[u8],
+) -> Vec<u8> {
     let mut header = [0u8; HEADER_LEN];
-    header[0] = byte0(wrap.reset_opcode(), 0);
+    header[0] = first;
     header[1..].copy_from_slice(&session_id);
-    wrap.seal(header, replay, &CLIENT_RESET_BODY)
+    wrap.seal(header, replay, body)
+}
+
+/// The body of a server's answer to `ours`: ack of our packet 0, its own packet 0.
+pub fn server_reset_body(ours: &SessionId) -> Vec<u8> {
+    [&[1u8, 0, 0, 0, 0][..], ours, &[0, 0, 0, 0]].concat()
 }
 
 /// Decodes a body; every length is checked before it is used.
