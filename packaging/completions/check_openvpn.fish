@@ -1,0 +1,25 @@
+complete -c check_openvpn -s H -l hostname -d 'Server host name or IP address (same as HOST)' -r
+complete -c check_openvpn -s p -l port -d 'Server port [default: 1194, or the config\'s]' -r
+complete -c check_openvpn -l timeout -d 'Seconds to wait: per attempt over UDP, for connect and answer over TCP (fractions allowed)' -r
+complete -c check_openvpn -l retrycount -d 'Number of UDP attempts' -r
+complete -c check_openvpn -l digest -d 'HMAC digest of the server\'s `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config\'s auth]' -r
+complete -c check_openvpn -l digest-size -d 'Bytes of HMAC on the wire (default: the digest\'s full length)' -r
+complete -c check_openvpn -l digest-key-client -d 'HMAC key for packets to the server, in hex (tls-auth without a key file)' -r
+complete -c check_openvpn -l digest-key-server -d 'HMAC key for packets from the server, in hex (verifies the answer)' -r
+complete -c check_openvpn -l tls-auth -d 'OpenVPN static key file used by the server\'s `tls-auth`' -r -F
+complete -c check_openvpn -l tls-crypt -d 'OpenVPN static key file used by the server\'s `tls-crypt`' -r -F
+complete -c check_openvpn -l tls-crypt-v2 -d 'tls-crypt-v2 client key file (made by `openvpn --tls-crypt-v2 SERVERKEY --genkey tls-crypt-v2-client`)' -r -F
+complete -c check_openvpn -l config -d 'Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it' -r -F
+complete -c check_openvpn -l key-direction -d 'Key direction of the tls-auth key on this (client) side: 0, 1 or bidirectional [default: 1]' -r
+complete -c check_openvpn -s w -l warning -d 'Response time (seconds) that raises WARNING, as a Nagios range' -r
+complete -c check_openvpn -s c -l critical -d 'Response time (seconds) that raises CRITICAL, as a Nagios range' -r
+complete -c check_openvpn -s t -l tcp -d 'Use TCP instead of UDP'
+complete -c check_openvpn -s 4 -d 'Use IPv4 only'
+complete -c check_openvpn -s 6 -d 'Use IPv6 only'
+complete -c check_openvpn -l all-addresses -d 'Probe every address HOST resolves to (of the -4/-6 family), in parallel; the worst state wins'
+complete -c check_openvpn -l diagnose -d 'Try every plausible way to use the given key at once and report which ones the server answers'
+complete -c check_openvpn -l tls-auth-inverse -d 'Use the tls-auth key with key direction 0 instead of 1'
+complete -c check_openvpn -l no-validation -d 'Accept any answer from the server without validating it'
+complete -c check_openvpn -s v -l verbose -d 'More output after the status line (-v details, -vv packet trace, -vvv packet hex)'
+complete -c check_openvpn -s h -l help -d 'Print help'
+complete -c check_openvpn -s V -l version -d 'Print version'

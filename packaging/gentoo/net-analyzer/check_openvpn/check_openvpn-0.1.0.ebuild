@@ -1,0 +1,190 @@
+# Copyright 2026 The check_openvpn authors
+# Distributed under the terms of the MIT license
+
+# CRATES lists every crates.io package of Cargo.lock. `cargo xtask gen` rewrites it, and
+# `cargo test` fails when it does not match Cargo.lock. Run `ebuild ... manifest` after
+# copying this ebuild into an overlay.
+
+EAPI=8
+
+CRATES="
+	aes@0.9.4
+	aho-corasick@1.1.5
+	alloca@0.4.0
+	anes@0.1.6
+	anstream@1.0.0
+	anstyle@1.0.14
+	anstyle-parse@1.0.0
+	anstyle-query@1.1.5
+	anstyle-wincon@3.0.11
+	autocfg@1.5.1
+	bit-set@0.11.1
+	bit-vec@0.10.2
+	bitflags@2.13.2
+	blake2@0.11.0
+	block-buffer@0.12.1
+	borsh@1.8.1
+	borsh-derive@1.8.1
+	bytes@1.12.2
+	cast@0.3.0
+	cc@1.11.3
+	cfg-if@1.0.5
+	cfg_aliases@0.2.2
+	chacha20@0.10.2
+	ciborium@0.2.2
+	ciborium-io@0.2.2
+	ciborium-ll@0.2.2
+	cipher@0.5.2
+	clap@4.6.9
+	clap_builder@4.6.7
+	clap_complete@4.6.11
+	clap_derive@4.6.9
+	clap_lex@1.1.2
+	clap_mangen@0.3.3
+	cmov@0.5.4
+	colorchoice@1.0.5
+	const-oid@0.10.3
+	core_detect@1.0.0
+	cpubits@0.1.1
+	cpufeatures@0.3.1
+	criterion@0.8.2
+	criterion-plot@0.8.2
+	crunchy@0.2.4
+	crypto-common@0.2.2
+	ctr@0.10.1
+	ctutils@0.4.8
+	digest@0.11.3
+	either@1.19.0
+	equivalent@1.0.3
+	errno@0.3.15
+	fastrand@2.5.0
+	find-msvc-tools@0.1.15
+	fnv@1.0.7
+	getrandom@0.4.3
+	half@2.7.1
+	hashbrown@0.17.2
+	heck@0.5.0
+	hex@0.4.3
+	hmac@0.13.0
+	hybrid-array@0.4.15
+	indexmap@2.14.2
+	inout@0.2.6
+	is_terminal_polyfill@1.70.2
+	itertools@0.13.0
+	itoa@1.0.19
+	keccak@0.2.2
+	libc@0.2.191
+	linux-raw-sys@0.12.1
+	md-5@0.11.0
+	memchr@2.8.3
+	num-traits@0.2.19
+	once_cell@1.21.4
+	once_cell_polyfill@1.70.2
+	oorandom@11.1.5
+	page_size@0.6.0
+	proc-macro-crate@3.5.0
+	proc-macro2@1.0.107
+	proptest@1.12.0
+	quick-error@1.2.3
+	quote@1.0.47
+	r-efi@6.0.0
+	rand@0.10.4
+	rand_core@0.10.1
+	rand_xorshift@0.5.0
+	regex@1.13.2
+	regex-automata@0.4.19
+	regex-syntax@0.8.12
+	ripemd@0.2.0
+	roff@1.1.1
+	rustix@1.1.6
+	rusty-fork@0.3.1
+	same-file@1.0.6
+	serde@1.0.229
+	serde_core@1.0.229
+	serde_derive@1.0.229
+	serde_json@1.0.154
+	sha1@0.11.0
+	sha2@0.11.1
+	sha3@0.12.0
+	shlex@2.0.1
+	sm3@0.5.0
+	sponge-cursor@0.1.0
+	strsim@0.11.1
+	syn@2.0.119
+	syn@3.0.10
+	tempfile@3.27.0
+	thiserror@2.0.21
+	thiserror-impl@2.0.21
+	tinytemplate@1.2.1
+	toml_datetime@1.1.3+spec-1.1.0
+	toml_edit@0.25.20+spec-1.1.0
+	toml_parser@1.1.6+spec-1.1.0
+	typenum@1.20.1
+	unarray@0.1.4
+	unicode-ident@1.0.27
+	utf8parse@0.2.2
+	wait-timeout@0.2.1
+	walkdir@2.5.1
+	winapi@0.3.9
+	winapi-i686-pc-windows-gnu@0.4.0
+	winapi-util@0.1.11
+	winapi-x86_64-pc-windows-gnu@0.4.0
+	windows-link@0.2.1
+	windows-sys@0.61.2
+	winnow@1.0.5
+	zerocopy@0.8.64
+	zerocopy-derive@0.8.64
+	zeroize@1.9.2
+	zmij@1.0.23
+"
+
+inherit cargo shell-completion
+
+DESCRIPTION="Nagios/Icinga plugin that checks an OpenVPN server by its control-channel handshake"
+HOMEPAGE="https://crates.io/crates/check-openvpn"
+SRC_URI="
+	https://crates.io/api/v1/crates/check-openvpn/${PV}/download
+		-> check-openvpn-${PV}.crate
+	${CARGO_CRATE_URIS}
+"
+S="${WORKDIR}/check-openvpn-${PV}"
+
+LICENSE="MIT"
+# Dependent crate licenses
+LICENSE+=" MIT Unicode-3.0"
+SLOT="0"
+KEYWORDS="~amd64"
+
+src_compile() {
+	cargo_src_compile --package check-openvpn --bin check_openvpn
+}
+
+src_test() {
+	# The integration tests start OpenVPN servers and monitoring daemons; the unit
+	# tests need nothing.
+	cargo_src_test --package check-openvpn --lib --bins
+}
+
+src_install() {
+	exeinto /usr/$(get_libdir)/nagios/plugins
+	doexe "$(cargo_target_dir)/check_openvpn"
+
+	insinto /usr/share/icinga2/include/plugins-contrib.d
+	doins packaging/icinga2/openvpn.conf
+
+	insinto /etc/nagios/objects
+	doins packaging/nagios/check_openvpn.cfg
+
+	doman packaging/man/check_openvpn.1
+	newbashcomp packaging/completions/check_openvpn.bash check_openvpn
+	dozshcomp packaging/completions/_check_openvpn
+	dofishcomp packaging/completions/check_openvpn.fish
+	einstalldocs
+}
+
+pkg_postinst() {
+	elog "check_openvpn is installed in ${EROOT}/usr/$(get_libdir)/nagios/plugins."
+	elog "Icinga 2 loads the CheckCommand \"openvpn\" with 'include <plugins-contrib>'."
+	elog "For Nagios, add to nagios.cfg:"
+	elog "  cfg_file=${EROOT}/etc/nagios/objects/check_openvpn.cfg"
+}
