@@ -82,8 +82,12 @@ pub enum CheckError {
     Random(String),
 }
 
+/// Received packets traced at `-vv`/`-vvv`; the rest are only counted.
+const MAX_PACKET_TRACES: usize = 100;
+
 /// The probe as an [`Exchange`]: builds our reset for each attempt and judges answers.
 struct Probe<'a> {
+    packet_traces: usize,
     wrap: &'a Wrap,
     validate: bool,
     verbosity: u8,
@@ -104,6 +108,7 @@ impl<'a> Probe<'a> {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0);
         Ok(Probe {
+            packet_traces: 0,
             wrap,
             validate,
             verbosity,
@@ -121,13 +126,30 @@ impl<'a> Probe<'a> {
         }
     }
 
+    /// Traces a received packet, up to [`MAX_PACKET_TRACES`]: a flooding peer must not
+    /// grow the long output (and memory) without bound.
+    fn trace_packet(&mut self, level: u8, line: impl FnOnce() -> String) {
+        if self.verbosity < level {
+            return;
+        }
+        self.packet_traces += 1;
+        match self.packet_traces.cmp(&MAX_PACKET_TRACES) {
+            std::cmp::Ordering::Less => self.details.push(line()),
+            std::cmp::Ordering::Equal => self.details.push(format!(
+                "(more packets arrived; the trace stops after {MAX_PACKET_TRACES})"
+            )),
+            std::cmp::Ordering::Greater => {}
+        }
+    }
+
     /// Runs the exchange and settles the result.
     fn run(&mut self, plan: &Plan) -> transport::Finished {
         let finished = transport::run(plan, self);
         let result = match (&finished.ending, self.result.take()) {
             (Ending::Answered, Some(r)) => r,
-            // A bad HMAC for our session, and nothing better before the end of the attempt.
-            (Ending::TimedOut, Some(Result::BadAuth)) => Result::BadAuth,
+            // The server answered our session, with an HMAC that did not verify, and nothing
+            // better came before the end (deadline, close or reset): the server is up.
+            (_, Some(Result::BadAuth)) => Result::BadAuth,
             (ending, _) => Result::Failed(ending.clone()),
         };
         self.result = Some(result);
@@ -159,9 +181,9 @@ impl Exchange for Probe<'_> {
     }
 
     fn judge(&mut self, packet: &[u8], elapsed: Duration) -> Verdict {
-        self.trace(3, || format!("  < {}", hex::encode(packet)));
+        self.trace_packet(3, || format!("  < {}", hex::encode(packet)));
         if !self.validate {
-            self.trace(2, || {
+            self.trace_packet(2, || {
                 format!(
                     "{}: received {} bytes (not validated)",
                     ms(elapsed),
@@ -173,7 +195,7 @@ impl Exchange for Probe<'_> {
         }
         match wire::validate_server_reset(self.wrap, packet, &self.session_id) {
             Ok(ServerReset { session_id, auth }) => {
-                self.trace(2, || {
+                self.trace_packet(2, || {
                     format!(
                         "{}: received {} bytes: valid server reset",
                         ms(elapsed),
@@ -187,7 +209,7 @@ impl Exchange for Probe<'_> {
                 Verdict::Done
             }
             Err(Rejection::BadAuth) => {
-                self.trace(2, || {
+                self.trace_packet(2, || {
                     format!(
                         "{}: received {} bytes: server reset for our session, HMAC does not verify",
                         ms(elapsed),
@@ -200,7 +222,7 @@ impl Exchange for Probe<'_> {
             }
             Err(reason) => {
                 let opcode = packet.first().map(|b| b >> 3).unwrap_or(0);
-                self.trace(2, || {
+                self.trace_packet(2, || {
                     format!(
                         "{}: ignored {} bytes ({}, opcode {} {})",
                         ms(elapsed),

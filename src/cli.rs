@@ -19,6 +19,9 @@ use std::time::Duration;
 
 /// The longest `--timeout` accepted; a monitoring engine kills a check long before this.
 const MAX_TIMEOUT_SECS: f64 = 3600.0;
+/// The shortest: below a millisecond a timeout would round to nothing and turn the
+/// retries into a flood.
+const MIN_TIMEOUT_SECS: f64 = 0.001;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -138,7 +141,7 @@ pub enum UsageError {
     #[error("two different hosts given: '{0}' and -H '{1}'")]
     TwoHosts(String, String),
     #[error(
-        "--timeout '{0}' is not a number of seconds greater than 0 and at most {MAX_TIMEOUT_SECS}"
+        "--timeout '{0}' is not a number of seconds from {MIN_TIMEOUT_SECS} to {MAX_TIMEOUT_SECS}"
     )]
     Timeout(String),
     #[error("--retrycount must be at least 1")]
@@ -183,7 +186,7 @@ fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
         .trim()
         .parse()
         .map_err(|_| UsageError::Timeout(text.into()))?;
-    if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
+    if !(MIN_TIMEOUT_SECS..=MAX_TIMEOUT_SECS).contains(&secs) {
         return Err(UsageError::Timeout(text.into()));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -318,12 +321,9 @@ impl Cli {
         }
         Ok(match config.and_then(|c| c.wrap.clone()) {
             None => Material::None,
-            Some(ConfigWrap::TlsAuth { key, direction }) => Material::TlsAuth {
+            Some(ConfigWrap::TlsAuth { key, .. }) => Material::TlsAuth {
                 key: read_static(&key)?,
-                direction: direction
-                    .or(config.and_then(|c| c.key_direction))
-                    // A config without a direction uses the key both ways, as OpenVPN does.
-                    .or(Some(KeyDirection::Bidirectional)),
+                direction: config.and_then(ClientConfig::tls_auth_direction),
                 source: key,
             },
             Some(ConfigWrap::TlsCrypt(source)) => Material::TlsCrypt {
@@ -452,9 +452,11 @@ impl Cli {
                 direction,
             } => {
                 let digest = digest(true)?;
+                // A flag wins; then the config's direction, also for a key given by flag
+                // (which replaces only the key); then 1, the usual client side.
                 let direction = cli_direction
                     .or(*direction)
-                    .or(config.as_ref().and_then(|c| c.key_direction))
+                    .or(config.as_ref().and_then(ClientConfig::tls_auth_direction))
                     .unwrap_or(KeyDirection::One);
                 notes.push(format!(
                     "tls-auth key: {} (sha256 {}…), key direction {direction}, digest {digest}",

@@ -185,7 +185,7 @@ impl ClientConfig {
         // (directive, key file or "[inline]", direction, line)
         let mut key_directives: Vec<(String, String, Option<KeyDirection>, usize)> = Vec::new();
         let mut lines = text.lines().enumerate();
-        let mut in_connection: Option<usize> = None;
+        let mut in_connection: Option<Connection> = None;
         let err = |line: usize, message: String| ConfigError::Line {
             file: file.to_string(),
             line,
@@ -198,9 +198,11 @@ impl ClientConfig {
             // Inline blocks: <name> ... </name>.
             if let Some(name) = trimmed.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
                 if let Some(closing) = name.strip_prefix('/') {
-                    if closing == "connection" && in_connection.is_some() {
-                        in_connection = None;
-                        continue;
+                    if closing == "connection" {
+                        if let Some(block) = in_connection.take() {
+                            block.apply(&mut cfg.remotes);
+                            continue;
+                        }
                     }
                     return Err(err(
                         line_no,
@@ -208,7 +210,13 @@ impl ClientConfig {
                     ));
                 }
                 if name == "connection" {
-                    in_connection = Some(cfg.remotes.len());
+                    if in_connection.is_some() {
+                        return Err(err(line_no, "'<connection>' inside '<connection>'".into()));
+                    }
+                    in_connection = Some(Connection {
+                        first: cfg.remotes.len(),
+                        ..Connection::default()
+                    });
                     continue;
                 }
                 let close = format!("</{name}>");
@@ -252,19 +260,19 @@ impl ClientConfig {
                         proto: proto.map_err(|m| err(line_no, m))?,
                     });
                 }
+                // Inside <connection>, port and proto belong to that block's remotes.
                 "port" | "rport" => {
-                    cfg.port = Some(parse_port(arg(1)?).map_err(|m| err(line_no, m))?);
+                    let p = Some(parse_port(arg(1)?).map_err(|m| err(line_no, m))?);
+                    match &mut in_connection {
+                        Some(block) => block.port = p,
+                        None => cfg.port = p,
+                    }
                 }
                 "proto" => {
-                    let p = parse_proto(arg(1)?).map_err(|m| err(line_no, m))?;
-                    match in_connection {
-                        // Inside <connection>, proto belongs to that block's remotes.
-                        Some(first) => {
-                            for r in &mut cfg.remotes[first..] {
-                                r.proto.get_or_insert(p.clone());
-                            }
-                        }
-                        None => cfg.proto = Some(p),
+                    let p = Some(parse_proto(arg(1)?).map_err(|m| err(line_no, m))?);
+                    match &mut in_connection {
+                        Some(block) => block.proto = p,
+                        None => cfg.proto = p,
                     }
                 }
                 "auth" => cfg.auth = Some(arg(1)?.to_string()),
@@ -354,6 +362,45 @@ impl ClientConfig {
     }
 }
 
+/// The settings of one `<connection>` block, applied to its remotes when it closes
+/// (OpenVPN applies them wherever they stand in the block).
+#[derive(Default)]
+struct Connection {
+    /// Index of the block's first remote.
+    first: usize,
+    port: Option<u16>,
+    proto: Option<ProtoSpec>,
+}
+
+impl Connection {
+    fn apply(self, remotes: &mut [Remote]) {
+        for r in &mut remotes[self.first..] {
+            if r.port.is_none() {
+                r.port = self.port;
+            }
+            if r.proto.is_none() {
+                r.proto = self.proto.clone();
+            }
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The key direction OpenVPN would use with this config's tls-auth key: the
+    /// `tls-auth FILE DIR` argument, else `key-direction`, else both ways (bidirectional).
+    /// Without a tls-auth line, only an explicit `key-direction`.
+    pub fn tls_auth_direction(&self) -> Option<KeyDirection> {
+        match &self.wrap {
+            Some(ConfigWrap::TlsAuth { direction, .. }) => Some(
+                direction
+                    .or(self.key_direction)
+                    .unwrap_or(KeyDirection::Bidirectional),
+            ),
+            _ => self.key_direction,
+        }
+    }
+}
+
 fn make_wrap(directive: &str, key: KeySource, direction: Option<KeyDirection>) -> ConfigWrap {
     match directive {
         "tls-auth" => ConfigWrap::TlsAuth { key, direction },
@@ -414,6 +461,22 @@ mod tests {
     }
 
     #[test]
+    fn tls_auth_direction_like_openvpn() {
+        let d = |text: &str| parse(text).unwrap().tls_auth_direction();
+        assert_eq!(
+            d("tls-auth ta.key 0\nkey-direction 1\n"),
+            Some(KeyDirection::Zero)
+        );
+        assert_eq!(
+            d("tls-auth ta.key\nkey-direction 1\n"),
+            Some(KeyDirection::One)
+        );
+        assert_eq!(d("tls-auth ta.key\n"), Some(KeyDirection::Bidirectional));
+        assert_eq!(d("key-direction 0\n"), Some(KeyDirection::Zero));
+        assert_eq!(d("tls-crypt tc.key\n"), None);
+    }
+
+    #[test]
     fn inline_blocks() {
         let cfg = parse(
             "remote h\nkey-direction 1\n<ca>\nxx\n</ca>\n<tls-auth>\nKEY TEXT\n</tls-auth>\n",
@@ -444,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn connection_blocks_keep_their_proto() {
+    fn connection_blocks_keep_their_proto_and_port() {
         let cfg = parse(
             "<connection>\nremote a 1194\nproto tcp-client\n</connection>\n<connection>\nremote b\n</connection>\n",
         )
@@ -452,6 +515,17 @@ mod tests {
         assert_eq!(cfg.remotes[0].proto.as_ref().unwrap().proto, Proto::Tcp);
         assert_eq!(cfg.remotes[1].proto, None);
         assert_eq!(cfg.proto, None);
+
+        // Order inside a block does not matter; a block's port stays in the block.
+        let cfg = parse(
+            "<connection>\nproto tcp\nremote a\n</connection>\n<connection>\nremote b\nport 443\n</connection>\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.remotes[0].proto.as_ref().unwrap().proto, Proto::Tcp);
+        assert_eq!(cfg.remotes[0].port, None);
+        assert_eq!(cfg.remotes[1].port, Some(443));
+        assert_eq!(cfg.port, None);
+        assert!(parse("<connection>\n<connection>\n").is_err());
     }
 
     #[test]

@@ -10,8 +10,20 @@ const UNKNOWN: i32 = 3;
 
 pub fn install() {
     std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
+        let place = info
+            .location()
+            .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        // One line: the engine shows only the first.
+        let message = message.replace('\n', " ");
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "OPENVPN UNKNOWN - internal error: {info}");
+        let _ = writeln!(out, "OPENVPN UNKNOWN - internal error: {message}{place}");
         let _ = out.flush();
         std::process::exit(UNKNOWN);
     }));
@@ -53,7 +65,7 @@ mod signals {
             SIGALRM => b"OPENVPN UNKNOWN - check cut off by SIGALRM before it finished (is the engine's timeout shorter than --timeout x --retrycount?)\n",
             SIGINT => b"OPENVPN UNKNOWN - check interrupted (SIGINT)\n",
             SIGHUP => b"OPENVPN UNKNOWN - check cut off by SIGHUP\n",
-            SIGABRT => b"\nOPENVPN UNKNOWN - check aborted (SIGABRT), e.g. out of memory\n",
+            SIGABRT => b"OPENVPN UNKNOWN - check aborted (SIGABRT), e.g. out of memory\n",
             _ => b"OPENVPN UNKNOWN - check cut off by a signal\n",
         }
     }

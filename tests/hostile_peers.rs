@@ -306,6 +306,52 @@ fn a_forged_hmac_then_the_real_answer_is_ok() {
 }
 
 #[test]
+fn a_forged_hmac_then_a_close_over_tcp_is_still_a_warning() {
+    let k = key();
+    let forger = key_with_other_bytes();
+    let port = tcp_peer(move |mut s| {
+        let ours = read_frame(&mut s);
+        s.write_all(&framed(&answer_with(&server_tls_auth(&forger), &ours)))
+            .unwrap();
+    });
+    let (code, out, _, _) = run_check(&[
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "--tls-auth",
+        k.path.to_str().unwrap(),
+        "--digest",
+        "SHA256",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(first_line(&out).contains("HMAC did not verify"), "{out}");
+}
+
+#[test]
+fn a_flood_does_not_grow_the_trace_without_bound() {
+    let port = udp_peer(|sock, _, from| {
+        for i in 0..150u32 {
+            let _ = sock.send_to(&[0x40, i as u8, 1, 2], from);
+        }
+        thread::sleep(Duration::from_millis(600));
+    });
+    let (code, out, _, _) = run_check(&[
+        "127.0.0.1",
+        "-p",
+        &port,
+        "--timeout",
+        "0.3",
+        "--retrycount",
+        "1",
+        "-vvv",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("the trace stops after 100"), "{out}");
+    assert!(out.lines().count() < 120, "{} lines", out.lines().count());
+}
+
+#[test]
 fn a_bad_tls_crypt_tag_is_ignored_and_the_real_answer_wins() {
     let k = key();
     let real = k.key.clone();

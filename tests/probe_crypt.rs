@@ -436,3 +436,30 @@ fn diagnose_on_a_multi_client_server_with_a_bidirectional_key() {
         "{out}"
     );
 }
+
+#[test]
+fn a_key_flag_keeps_the_config_direction() {
+    // Server `tls-auth ta.key 1`: the client side is direction 0, which only the config says.
+    let Some(s) = start(
+        Proto::Udp,
+        Family::V4,
+        Mode::P2p,
+        Wrap::tls_auth("SHA1", Some(1)),
+    ) else {
+        return;
+    };
+    let stale = common::genkey_static(s.dir.path(), "stale.key");
+    let cfg = write(
+        s.dir.path(),
+        "dir0.ovpn",
+        &format!(
+            "remote {} {}\ntls-auth {} 0\n",
+            s.addr,
+            s.port,
+            stale.display()
+        ),
+    );
+    let (code, out, _, _) = run_check(&["--config", &cfg, "--tls-auth", path(&s.static_key), "-v"]);
+    assert_eq!(code, 0, "{out}\n{}", s.diagnostics());
+    assert!(out.contains("key direction 0"), "{out}");
+}
