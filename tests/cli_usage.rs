@@ -30,6 +30,12 @@ fn usage_errors_exit_3() {
         &["h", "--retrycount", "0"],
         "--retrycount must be at least 1",
     );
+    // Below a millisecond the retries would become a flood.
+    unknown(&["h", "--timeout", "1e-10"], "from 0.001 to 3600");
+    unknown(
+        &["h", "--tls-auth", "/dev/zero"],
+        "/dev/zero: not a regular file",
+    );
     unknown(
         &["h", "--digest", "whirlpool"],
         "unknown digest 'whirlpool'",

@@ -27,9 +27,10 @@ fn a_panic_is_unknown() {
     assert_eq!(out.status.code(), Some(3));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("OPENVPN UNKNOWN - internal error: "),
+        text.starts_with("OPENVPN UNKNOWN - internal error: self-test panic (at "),
         "{text}"
     );
+    assert_eq!(text.lines().count(), 1, "{text}");
 }
 
 #[test]
@@ -42,7 +43,7 @@ fn an_allocation_failure_is_unknown() {
     assert_eq!(out.status.code(), Some(3));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("OPENVPN UNKNOWN - check aborted (SIGABRT)"),
+        text.starts_with("OPENVPN UNKNOWN - check aborted (SIGABRT)"),
         "{text}"
     );
 }
