@@ -66,6 +66,13 @@ pub(crate) fn read_secret_text(path: &Path) -> std::io::Result<Zeroizing<String>
     }))
 }
 
+fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    read_secret_text(path).map_err(|e| KeyError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
 /// A warning when a key file can be read by group or others, as OpenVPN gives one.
 pub fn loose_permissions(path: &Path) -> Option<String> {
     #[cfg(unix)]
@@ -223,11 +230,7 @@ pub struct SlotPair {
 
 impl StaticKey {
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let text = read_secret_text(path).map_err(|e| KeyError::Read {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        Self::parse(&text, &path.display().to_string())
+        Self::parse(&read_key_file(path)?, &path.display().to_string())
     }
 
     /// Parses the text form: anything before the BEGIN line and after the END line is
@@ -330,11 +333,7 @@ impl fmt::Debug for V2ClientKey {
 
 impl V2ClientKey {
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let text = read_secret_text(path).map_err(|e| KeyError::Read {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        Self::parse(&text, &path.display().to_string())
+        Self::parse(&read_key_file(path)?, &path.display().to_string())
     }
 
     pub fn parse(text: &str, source_name: &str) -> Result<Self, KeyError> {
