@@ -82,7 +82,7 @@ pub enum CheckError {
     Random(String),
 }
 
-/// Received packets traced at `-vv`/`-vvv`; the rest are only counted.
+/// Trace lines about received packets at `-vv`/`-vvv`; later packets are only counted.
 const MAX_PACKET_TRACES: usize = 100;
 
 /// The probe as an [`Exchange`]: builds our reset for each attempt and judges answers.
@@ -126,7 +126,7 @@ impl<'a> Probe<'a> {
         }
     }
 
-    /// Traces a received packet, up to [`MAX_PACKET_TRACES`]: a flooding peer must not
+    /// Traces a received packet, up to [`MAX_PACKET_TRACES`] lines: a flooding peer must not
     /// grow the long output (and memory) without bound.
     fn trace_packet(&mut self, level: u8, line: impl FnOnce() -> String) {
         if self.verbosity < level {
@@ -136,7 +136,7 @@ impl<'a> Probe<'a> {
         match self.packet_traces.cmp(&MAX_PACKET_TRACES) {
             std::cmp::Ordering::Less => self.details.push(line()),
             std::cmp::Ordering::Equal => self.details.push(format!(
-                "(more packets arrived; the trace stops after {MAX_PACKET_TRACES})"
+                "(more packets arrived; the trace stops after {MAX_PACKET_TRACES} lines)"
             )),
             std::cmp::Ordering::Greater => {}
         }

@@ -7,7 +7,7 @@ mod common;
 
 use check_openvpn::key::{KeyDirection, StaticKey};
 use check_openvpn::wire::{self, Replay, TlsAuth, TlsCrypt, Wrap};
-use common::run_check;
+use common::{first_line, run_check};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
@@ -15,10 +15,6 @@ use std::thread;
 use std::time::Duration;
 
 const SERVER_SID: [u8; 8] = [0xa5; 8];
-
-fn first_line(out: &str) -> &str {
-    out.lines().next().unwrap_or("")
-}
 
 fn within(wall: Duration, budget_ms: u64) {
     assert!(

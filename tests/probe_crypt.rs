@@ -2,13 +2,11 @@
 
 mod common;
 
-use common::{run_check, Family, Mode, Proto, Server, ServerOpts, Wrap};
+use common::{
+    check_server as run, first_line, run_check, Family, Mode, Proto, Server, ServerOpts, Wrap,
+};
 use std::path::Path;
 use std::time::Duration;
-
-fn first_line(out: &str) -> &str {
-    out.lines().next().unwrap_or("")
-}
 
 fn start(proto: Proto, family: Family, mode: Mode, wrap: Wrap) -> Option<Server> {
     if !common::openvpn_available() || (mode == Mode::MultiClient && !common::tun_available()) {
@@ -20,18 +18,6 @@ fn start(proto: Proto, family: Family, mode: Mode, wrap: Wrap) -> Option<Server>
         mode,
         wrap,
     }))
-}
-
-fn run(server: &Server, extra: &[&str]) -> (i32, String, Duration) {
-    let port = server.port.to_string();
-    let mut args = vec!["-H", server.addr.as_str(), "-p", port.as_str()];
-    if server.opts.proto == Proto::Tcp {
-        args.push("-t");
-    }
-    args.extend_from_slice(extra);
-    let (code, out, err, wall) = run_check(&args);
-    assert!(err.is_empty(), "stderr: {err}");
-    (code, out, wall)
 }
 
 fn expect_ok(server: &Server, extra: &[&str], needle: &str) {

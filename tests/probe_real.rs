@@ -2,25 +2,10 @@
 
 mod common;
 
-use common::{run_check, Family, Mode, Proto, Server, ServerOpts, Wrap};
+use common::{
+    check_server as check, first_line, run_check, Family, Mode, Proto, Server, ServerOpts, Wrap,
+};
 use std::time::Duration;
-
-fn first_line(out: &str) -> &str {
-    out.lines().next().unwrap_or("")
-}
-
-/// Runs the plugin against `server` with `args` appended to host and port.
-fn check(server: &Server, extra: &[&str]) -> (i32, String, Duration) {
-    let port = server.port.to_string();
-    let mut args = vec!["-H", server.addr.as_str(), "-p", port.as_str()];
-    if server.opts.proto == Proto::Tcp {
-        args.push("--tcp");
-    }
-    args.extend_from_slice(extra);
-    let (code, out, err, wall) = run_check(&args);
-    assert!(err.is_empty(), "unexpected stderr: {err}");
-    (code, out, wall)
-}
 
 fn expect_ok(server: &Server, extra: &[&str], needle: &str) {
     let (code, out, _) = check(server, extra);

@@ -968,3 +968,22 @@ pub fn run_check(args: &[&str]) -> (i32, String, String, Duration) {
     let stderr = err.join().expect("stderr reader");
     (code, stdout, stderr, elapsed)
 }
+
+/// The status line of the plugin's output.
+pub fn first_line(out: &str) -> &str {
+    out.lines().next().unwrap_or("")
+}
+
+/// Runs the plugin against `server` (its address, port and, for TCP, `-t`) with `extra`
+/// appended; returns (exit code, stdout, wall time) and asserts nothing went to stderr.
+pub fn check_server(server: &Server, extra: &[&str]) -> (i32, String, Duration) {
+    let port = server.port.to_string();
+    let mut args = vec!["-H", server.addr.as_str(), "-p", port.as_str()];
+    if server.opts.proto == Proto::Tcp {
+        args.push("-t");
+    }
+    args.extend_from_slice(extra);
+    let (code, out, err, wall) = run_check(&args);
+    assert!(err.is_empty(), "unexpected stderr: {err}");
+    (code, out, wall)
+}
