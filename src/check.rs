@@ -1,9 +1,13 @@
-//! One probe, from a [`CheckSpec`] to an [`Outcome`]: resolve, build the hard reset, run the
-//! exchange over the transport, and record what came back. No printing, no exit codes.
-//! [`diagnose`] runs many probes at once, one per way of using a key.
+//! One check, from a [`CheckSpec`] to an [`Outcome`]: resolve, make a [`Session`] per
+//! address (or per way of using a key, for [`diagnose`]), run them all in the driver under
+//! one deadline, and fold the sessions' events into outcomes. No printing, no exit codes.
 
-use crate::transport::{self, Ending, Exchange, Family, Plan, Proto, Verdict};
-use crate::wire::{self, Auth, Rejection, Replay, ServerReset, SessionId, Wrap};
+use crate::chain::{self, Judgement, Policy};
+use crate::net::{self, Flow};
+use crate::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
+use crate::transport::{self, Ending, Family, Proto};
+use crate::wire::{self, Auth, Rejection, SessionId, Wrap};
+use rustls::pki_types::{CertificateDer, ServerName};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -23,9 +27,38 @@ pub struct CheckSpec {
     /// `false` (`--no-validation`): any packet from the server counts as an answer.
     pub validate: bool,
     pub verbosity: u8,
+    /// How deep the check goes.
+    pub stage: Stage,
+    /// How the server's certificate chain is judged (TLS stage).
+    pub policy: Policy,
 }
 
 impl CheckSpec {
+    /// A reset-stage check with no chain policy: what the original script did.
+    pub fn reset(
+        host: &str,
+        port: u16,
+        proto: Proto,
+        timeout: Duration,
+        attempts: u32,
+        wrap: Wrap,
+    ) -> CheckSpec {
+        CheckSpec {
+            host: host.into(),
+            port,
+            proto,
+            family: None,
+            timeout,
+            attempts,
+            wrap,
+            notes: Vec::new(),
+            validate: true,
+            verbosity: 0,
+            stage: Stage::Reset,
+            policy: Policy::default(),
+        }
+    }
+
     /// UDP makes `attempts` attempts; TCP one.
     pub fn max_attempts(&self) -> u32 {
         match self.proto {
@@ -34,11 +67,13 @@ impl CheckSpec {
         }
     }
 
+    /// The whole check's time: every attempt over UDP, the one over TCP.
     pub fn budget(&self) -> Duration {
         self.timeout * self.max_attempts()
     }
 }
 
+/// What became of the hard reset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Result {
     /// A valid server hard reset for our session.
@@ -51,6 +86,31 @@ pub enum Result {
     Failed(Ending),
 }
 
+/// What the TLS stage saw, once the reset was answered.
+#[derive(Debug, Clone)]
+pub struct TlsOutcome {
+    /// The furthest step reached.
+    pub reached: Progress,
+    /// `TLSv1.3` and the IANA suite name, once established.
+    pub version: Option<String>,
+    pub suite: Option<String>,
+    pub failure: Option<TlsFailure>,
+    /// From the server's reset to the server proving itself.
+    pub tls_time: Option<Duration>,
+    /// The chain, judged by the spec's policy, when the server sent one.
+    pub judgement: Option<Judgement>,
+    /// How the link ended (a close or reset mid-handshake, the deadline, ...).
+    pub ending: Ending,
+    /// tls-crypt-v2: the server answered statelessly and asked for our key again.
+    pub resend_wkc: bool,
+}
+
+impl TlsOutcome {
+    pub fn established(&self) -> bool {
+        self.reached == Progress::Established
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// `127.0.0.1:1194/udp`, or `vpn.example.org (192.0.2.7):1194/udp` for a name.
@@ -58,12 +118,18 @@ pub struct Outcome {
     pub addr: SocketAddr,
     pub wrap: String,
     pub result: Result,
+    /// To the reset's answer (reset stage), to the server proving itself (TLS stage), or
+    /// to the end.
     pub elapsed: Duration,
     pub attempts: u32,
     pub max_attempts: u32,
     pub budget: Duration,
     /// Packets that were not the answer, by reason.
     pub ignored: BTreeMap<Rejection, u32>,
+    /// The TLS stage, when it ran and the reset was answered.
+    pub tls: Option<TlsOutcome>,
+    /// Unix time the chain was judged at (for days left).
+    pub now_unix: i64,
     /// Long-output lines, by verbosity.
     pub details: Vec<String>,
 }
@@ -85,39 +151,90 @@ pub enum CheckError {
 /// Trace lines about received packets at `-vv`/`-vvv`; later packets are only counted.
 const MAX_PACKET_TRACES: usize = 100;
 
-/// The probe as an [`Exchange`]: builds our reset for each attempt and judges answers.
-struct Probe<'a> {
-    packet_traces: usize,
-    wrap: &'a Wrap,
-    validate: bool,
-    verbosity: u8,
-    session_id: SessionId,
-    net_time: u32,
-    result: Option<Result>,
-    ignored: BTreeMap<Rejection, u32>,
-    details: Vec<String>,
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
-impl<'a> Probe<'a> {
-    fn new(wrap: &'a Wrap, validate: bool, verbosity: u8) -> std::result::Result<Self, CheckError> {
-        let mut session_id = [0u8; 8];
-        getrandom::fill(&mut session_id).map_err(|e| CheckError::Random(e.to_string()))?;
-        // OpenVPN's packet-id time field is 32-bit Unix seconds.
-        let net_time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as u32)
-            .unwrap_or(0);
-        Ok(Probe {
-            packet_traces: 0,
-            wrap,
-            validate,
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn random_session_id() -> std::result::Result<SessionId, CheckError> {
+    let mut sid = [0u8; 8];
+    // OpenVPN's session ids are random and never all zero.
+    while sid == [0u8; 8] {
+        getrandom::fill(&mut sid).map_err(|e| CheckError::Random(e.to_string()))?;
+    }
+    Ok(sid)
+}
+
+/// Builds one session for `addr`, its attempt schedule starting at `origin`.
+fn new_session(
+    spec: &CheckSpec,
+    wrap: &Wrap,
+    addr: SocketAddr,
+    stage: Stage,
+    attempts: u32,
+    trace: bool,
+    origin: Instant,
+) -> std::result::Result<Session, CheckError> {
+    let cfg = SessionConfig {
+        wrap: wrap.clone(),
+        stage,
+        validate: spec.validate,
+        stream: spec.proto == Proto::Tcp,
+        attempt_timeout: spec.timeout,
+        attempts,
+        server_name: ServerName::IpAddress(addr.ip().into()),
+        trace,
+    };
+    Ok(Session::new(
+        cfg,
+        random_session_id()?,
+        unix_now() as u32,
+        origin,
+    ))
+}
+
+/// Folds a finished flow's events into an outcome.
+struct Recorder<'a> {
+    spec: &'a CheckSpec,
+    start: Instant,
+    verbosity: u8,
+    packet_traces: usize,
+    details: Vec<String>,
+    ignored: BTreeMap<Rejection, u32>,
+    result: Option<Result>,
+    reset_at: Option<Instant>,
+    resend_wkc: bool,
+    chain: Option<Vec<CertificateDer<'static>>>,
+    established: Option<(String, String, Instant)>,
+    failure: Option<TlsFailure>,
+}
+
+impl<'a> Recorder<'a> {
+    fn new(spec: &'a CheckSpec, start: Instant, verbosity: u8, notes: Vec<String>) -> Self {
+        Recorder {
+            spec,
+            start,
             verbosity,
-            session_id,
-            net_time,
-            result: None,
+            packet_traces: 0,
+            details: if verbosity >= 1 { notes } else { Vec::new() },
             ignored: BTreeMap::new(),
-            details: Vec::new(),
-        })
+            result: None,
+            reset_at: None,
+            resend_wkc: false,
+            chain: None,
+            established: None,
+            failure: None,
+        }
+    }
+
+    fn since(&self, at: Instant) -> Duration {
+        at.saturating_duration_since(self.start)
     }
 
     fn trace(&mut self, level: u8, line: impl FnOnce() -> String) {
@@ -126,8 +243,7 @@ impl<'a> Probe<'a> {
         }
     }
 
-    /// Traces a received packet, up to [`MAX_PACKET_TRACES`] lines: a flooding peer must not
-    /// grow the long output (and memory) without bound.
+    /// A flooding peer must not grow the long output (and memory) without bound.
     fn trace_packet(&mut self, level: u8, line: impl FnOnce() -> String) {
         if self.verbosity < level {
             return;
@@ -142,99 +258,116 @@ impl<'a> Probe<'a> {
         }
     }
 
-    /// Runs the exchange and settles the result.
-    fn run(&mut self, plan: &Plan) -> transport::Finished {
-        let finished = transport::run(plan, self);
-        let result = match (&finished.ending, self.result.take()) {
-            (Ending::Answered, Some(r)) => r,
-            // The server answered our session, with an HMAC that did not verify, and nothing
-            // better came before the end (deadline, close or reset): the server is up.
-            (_, Some(Result::BadAuth)) => Result::BadAuth,
-            (ending, _) => Result::Failed(ending.clone()),
-        };
-        self.result = Some(result);
-        finished
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-impl Exchange for Probe<'_> {
-    fn packet(&mut self, attempt: u32) -> Vec<u8> {
-        // A retry is a retransmission: same session, next packet id, as OpenVPN does it.
-        let replay = Replay {
-            packet_id: self.wrap.packet_id(attempt),
-            net_time: self.net_time,
-        };
-        let packet = wire::client_reset(self.wrap, self.session_id, replay);
-        self.trace(2, || {
-            format!(
-                "attempt {attempt}: sending {}, {} bytes",
-                wire::opcode_name(packet[0] >> 3),
-                packet.len()
-            )
-        });
-        self.trace(3, || format!("  > {}", hex::encode(&packet)));
-        packet
-    }
-
-    fn judge(&mut self, packet: &[u8], elapsed: Duration) -> Verdict {
-        self.trace_packet(3, || format!("  < {}", hex::encode(packet)));
-        if !self.validate {
-            self.trace_packet(2, || {
-                format!(
-                    "{}: received {} bytes (not validated)",
-                    ms(elapsed),
-                    packet.len()
-                )
-            });
-            self.result = Some(Result::Responded);
-            return Verdict::Done;
-        }
-        match wire::validate_server_reset(self.wrap, packet, &self.session_id) {
-            Ok(ServerReset { session_id, auth }) => {
-                self.trace_packet(2, || {
-                    format!(
-                        "{}: received {} bytes: valid server reset",
-                        ms(elapsed),
-                        packet.len()
-                    )
-                });
-                self.trace(1, || {
-                    format!("server session id: {}", hex::encode(session_id))
-                });
-                self.result = Some(Result::Answered(auth));
-                Verdict::Done
+    fn take(&mut self, event: Event) {
+        match event {
+            Event::Packet {
+                outgoing: true,
+                at,
+                bytes,
+            } => {
+                if self.reset_at.is_some() {
+                    let t = self.since(at);
+                    self.trace_packet(2, || {
+                        format!(
+                            "{}: sent {}, {} bytes",
+                            ms(t),
+                            wire::opcode_name(bytes[0] >> 3),
+                            bytes.len()
+                        )
+                    });
+                }
+                self.trace_packet(3, || format!("  > {}", hex::encode(&bytes)));
             }
-            Err(Rejection::BadAuth) => {
-                self.trace_packet(2, || {
-                    format!(
-                        "{}: received {} bytes: server reset for our session, HMAC does not verify",
-                        ms(elapsed),
-                        packet.len()
-                    )
+            Event::Packet {
+                outgoing: false,
+                bytes,
+                ..
+            } => self.trace_packet(3, || format!("  < {}", hex::encode(&bytes))),
+            Event::ResetSent { attempt, len, .. } => {
+                let name = wire::opcode_name(self.spec.wrap_reset_opcode());
+                self.trace(2, || {
+                    format!("attempt {attempt}: sending {name}, {len} bytes")
                 });
-                *self.ignored.entry(Rejection::BadAuth).or_default() += 1;
-                self.result = Some(Result::BadAuth);
-                Verdict::FinishAttempt
             }
-            Err(reason) => {
-                let opcode = packet.first().map(|b| b >> 3).unwrap_or(0);
-                self.trace_packet(2, || {
-                    format!(
-                        "{}: ignored {} bytes ({}, opcode {} {})",
-                        ms(elapsed),
-                        packet.len(),
-                        reason.describe(),
-                        opcode,
-                        wire::opcode_name(opcode)
-                    )
-                });
+            Event::Ignored {
+                reason,
+                opcode,
+                len,
+                at,
+            } => {
+                let t = self.since(at);
+                if reason == Rejection::BadAuth && self.reset_at.is_none() {
+                    self.trace_packet(2, || {
+                        format!(
+                            "{}: received {len} bytes: server reset for our session, HMAC does not verify",
+                            ms(t)
+                        )
+                    });
+                } else {
+                    self.trace_packet(2, || {
+                        format!(
+                            "{}: ignored {len} bytes ({}, opcode {opcode} {})",
+                            ms(t),
+                            reason.describe(),
+                            wire::opcode_name(opcode)
+                        )
+                    });
+                }
                 *self.ignored.entry(reason).or_default() += 1;
-                Verdict::Ignore
             }
+            Event::Responded { at, len } => {
+                let t = self.since(at);
+                self.trace_packet(2, || {
+                    format!("{}: received {len} bytes (not validated)", ms(t))
+                });
+                self.reset_at = Some(at);
+                self.result = Some(Result::Responded);
+            }
+            Event::BadAuth { .. } => {
+                if self.result.is_none() {
+                    self.result = Some(Result::BadAuth);
+                }
+            }
+            Event::ResetAnswered {
+                server_session,
+                auth,
+                at,
+                resend_wkc,
+                ..
+            } => {
+                let t = self.since(at);
+                self.trace_packet(2, || format!("{}: received a valid server reset", ms(t)));
+                self.trace(1, || {
+                    format!("server session id: {}", hex::encode(server_session))
+                });
+                if resend_wkc {
+                    self.trace(1, || {
+                        "the server answered statelessly and asked for the wrapped client key again"
+                            .into()
+                    });
+                }
+                self.reset_at = Some(at);
+                self.resend_wkc = resend_wkc;
+                self.result = Some(Result::Answered(auth));
+            }
+            Event::ChainSeen { chain } => self.chain = Some(chain),
+            Event::TlsEstablished { version, suite, at } => {
+                self.established = Some((version, suite, at));
+            }
+            Event::TlsFailed { failure, at } => {
+                let t = self.since(at);
+                self.trace(2, || format!("{}: TLS failed: {failure:?}", ms(t)));
+                self.failure = Some(failure);
+            }
+        }
+    }
+}
+
+impl CheckSpec {
+    fn wrap_reset_opcode(&self) -> u8 {
+        match &self.wrap {
+            Wrap::TlsCrypt(t) if t.is_v2() => wire::P_CONTROL_HARD_RESET_CLIENT_V3,
+            _ => wire::P_CONTROL_HARD_RESET_CLIENT_V2,
         }
     }
 }
@@ -269,105 +402,139 @@ fn resolve(
     Ok((addrs, notes))
 }
 
-fn ignored_line(ignored: &BTreeMap<Rejection, u32>) -> String {
-    let parts: Vec<String> = ignored
-        .iter()
-        .map(|(reason, n)| format!("{n} {}", reason.describe()))
-        .collect();
-    parts.join(", ")
-}
-
 /// Runs one check against the first address of the host. `Err` is for problems that make
 /// the check impossible to run (UNKNOWN); every network result is an `Ok(Outcome)`.
 pub fn run(spec: &CheckSpec) -> std::result::Result<Outcome, CheckError> {
     let origin = Instant::now();
     let (addrs, mut notes) = resolve(spec, spec.budget())?;
     notes.extend(spec.notes.iter().cloned());
-    probe_address(spec, addrs[0], origin, notes)
+    let mut outcomes = probe(spec, &addrs[..1], origin, vec![notes])?;
+    Ok(outcomes.remove(0))
 }
 
-/// `--all-addresses`: resolves the host and probes every address it has, in parallel.
+/// `--all-addresses`: resolves the host and probes every address it has, at once.
 pub fn run_all(spec: &CheckSpec) -> std::result::Result<Vec<Outcome>, CheckError> {
     let origin = Instant::now();
-    let (addrs, notes) = resolve(spec, spec.budget())?;
-    let mut outcomes = probe_addresses_from(spec, &addrs, origin)?;
-    if let Some(first) = outcomes.first_mut() {
-        let mut lead = notes;
-        lead.extend(spec.notes.iter().cloned());
-        if spec.verbosity >= 1 {
-            first.details.splice(0..0, lead);
-        }
-    }
-    Ok(outcomes)
+    let (addrs, mut notes) = resolve(spec, spec.budget())?;
+    notes.extend(spec.notes.iter().cloned());
+    let mut lead = vec![notes];
+    lead.resize(addrs.len(), Vec::new());
+    probe(spec, &addrs, origin, lead)
 }
 
-/// Probes each of `addrs` in parallel, each with its own session and the spec's retries,
-/// all within one budget. Apart from name resolution so that tests can give the list.
+/// Probes each of `addrs` at once, each with its own session and the spec's retries, all
+/// within one budget. Apart from name resolution so that tests can give the list.
 pub fn probe_addresses(
     spec: &CheckSpec,
     addrs: &[SocketAddr],
 ) -> std::result::Result<Vec<Outcome>, CheckError> {
-    probe_addresses_from(spec, addrs, Instant::now())
+    probe(spec, addrs, Instant::now(), vec![Vec::new(); addrs.len()])
 }
 
-fn probe_addresses_from(
+fn probe(
     spec: &CheckSpec,
     addrs: &[SocketAddr],
     origin: Instant,
+    notes: Vec<Vec<String>>,
 ) -> std::result::Result<Vec<Outcome>, CheckError> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = addrs
-            .iter()
-            .map(|&addr| scope.spawn(move || probe_address(spec, addr, origin, Vec::new())))
-            .collect();
-        // A panicking probe has already ended the process through the panic hook.
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+    let trace = spec.verbosity >= 2;
+    let mut flows = Vec::with_capacity(addrs.len());
+    for &addr in addrs {
+        let session = new_session(
+            spec,
+            &spec.wrap,
+            addr,
+            spec.stage,
+            spec.max_attempts(),
+            trace,
+            origin,
+        )?;
+        flows.push(Flow::new(addr, spec.proto, session));
+    }
+    net::drive(&mut flows, origin + spec.budget());
+    let now_unix = unix_now();
+    Ok(flows
+        .into_iter()
+        .zip(notes)
+        .map(|(flow, notes)| outcome(spec, flow, origin, notes, now_unix))
+        .collect())
 }
 
-/// One probe of one address; `notes` lead its `-v` lines.
-fn probe_address(
+fn outcome(
     spec: &CheckSpec,
-    addr: SocketAddr,
+    mut flow: Flow,
     origin: Instant,
     notes: Vec<String>,
-) -> std::result::Result<Outcome, CheckError> {
-    let plan = Plan {
-        addr,
-        proto: spec.proto,
-        timeout: spec.timeout,
-        attempts: spec.attempts,
-        origin,
+    now_unix: i64,
+) -> Outcome {
+    let start = flow.started.unwrap_or(origin);
+    let end = flow.ended_at.unwrap_or_else(Instant::now);
+    let ending = flow.ending.clone().unwrap_or(Ending::TimedOut);
+    let mut rec = Recorder::new(spec, start, spec.verbosity, notes);
+    let sid = hex::encode(flow.session.session_id());
+    let addr = flow.addr;
+    rec.trace(1, || format!("{addr}: our session id {sid}"));
+    while let Some(event) = flow.session.poll_event() {
+        rec.take(event);
+    }
+    if !rec.ignored.is_empty() {
+        let parts: Vec<String> = rec
+            .ignored
+            .iter()
+            .map(|(reason, n)| format!("{n} {}", reason.describe()))
+            .collect();
+        let line = parts.join(", ");
+        rec.trace(1, || format!("ignored packets: {line}"));
+    }
+    let result = match (&ending, rec.result.take()) {
+        (_, Some(r @ (Result::Answered(_) | Result::Responded))) => r,
+        // The server answered our session with an HMAC that did not verify, and nothing
+        // better came before the end: the server is up.
+        (_, Some(Result::BadAuth)) => Result::BadAuth,
+        (Ending::Answered, _) => Result::Failed(Ending::TimedOut),
+        (e, _) => Result::Failed(e.clone()),
     };
-    let mut probe = Probe::new(&spec.wrap, spec.validate, spec.verbosity)?;
-    if spec.verbosity >= 1 {
-        probe.details.extend(notes);
-    }
-    let session = hex::encode(probe.session_id);
-    probe.trace(1, || format!("{addr}: our session id {session}"));
-    let finished = probe.run(&plan);
-    if !probe.ignored.is_empty() {
-        let line = ignored_line(&probe.ignored);
-        probe.trace(1, || format!("ignored packets: {line}"));
-    }
-    Ok(Outcome {
-        target: describe_target(&spec.host, &addr, spec.proto),
-        addr,
+    let reached_stage_at = match (&rec.established, rec.reset_at) {
+        (Some((_, _, at)), _) if spec.stage == Stage::Tls => Some(*at),
+        (_, Some(at)) if spec.stage == Stage::Reset => Some(at),
+        _ => None,
+    };
+    let elapsed = reached_stage_at
+        .unwrap_or(end)
+        .saturating_duration_since(start);
+    let tls = (spec.stage == Stage::Tls && matches!(result, Result::Answered(_))).then(|| {
+        let judgement = rec
+            .chain
+            .as_ref()
+            .map(|c| chain::judge(c, &spec.policy, now_unix));
+        TlsOutcome {
+            reached: flow.session.progress(),
+            version: rec.established.as_ref().map(|e| e.0.clone()),
+            suite: rec.established.as_ref().map(|e| e.1.clone()),
+            failure: rec.failure.clone(),
+            tls_time: match (&rec.established, rec.reset_at) {
+                (Some((_, _, done)), Some(reset)) => Some(done.saturating_duration_since(reset)),
+                _ => None,
+            },
+            judgement,
+            ending: ending.clone(),
+            resend_wkc: rec.resend_wkc,
+        }
+    });
+    Outcome {
+        target: describe_target(&spec.host, &flow.addr, spec.proto),
+        addr: flow.addr,
         wrap: spec.wrap.describe(),
-        result: probe
-            .result
-            .take()
-            .unwrap_or(Result::Failed(Ending::TimedOut)),
-        elapsed: finished.elapsed,
-        attempts: finished.attempts,
-        max_attempts: plan.attempts(),
-        budget: plan.budget(),
-        ignored: probe.ignored,
-        details: probe.details,
-    })
+        result,
+        elapsed,
+        attempts: flow.session.attempts().max(1),
+        max_attempts: spec.max_attempts(),
+        budget: spec.budget(),
+        ignored: rec.ignored,
+        tls,
+        now_unix,
+        details: rec.details,
+    }
 }
 
 /// One way of using the key material that `--diagnose` tries.
@@ -397,7 +564,7 @@ pub struct Diagnosis {
     pub details: Vec<String>,
 }
 
-/// Sends one probe per candidate, all at once, each with its own socket and session, and
+/// Sends one reset per candidate, all at once, each with its own socket and session, and
 /// waits at most one `spec.timeout` for all of them together.
 pub fn diagnose(
     spec: &CheckSpec,
@@ -405,40 +572,32 @@ pub fn diagnose(
 ) -> std::result::Result<Diagnosis, CheckError> {
     let origin = Instant::now();
     let (addrs, notes) = resolve(spec, spec.timeout)?;
-    let plan = Plan {
-        addr: addrs[0],
-        proto: spec.proto,
-        timeout: spec.timeout,
-        attempts: 1,
-        origin,
+    let addr = addrs[0];
+    let mut flows = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let session = new_session(spec, &c.wrap, addr, Stage::Reset, 1, false, origin)?;
+        flows.push(Flow::new(addr, spec.proto, session));
+    }
+    net::drive(&mut flows, origin + spec.timeout);
+    let quiet = CheckSpec {
+        verbosity: 0,
+        ..spec.clone()
     };
-    let mut probes = candidates
-        .iter()
-        .map(|c| Probe::new(&c.wrap, true, 0))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let finished: Vec<transport::Finished> = std::thread::scope(|scope| {
-        let handles: Vec<_> = probes
-            .iter_mut()
-            .map(|probe| scope.spawn(move || probe.run(&plan)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
     let trials = candidates
         .iter()
-        .zip(probes.iter_mut())
-        .zip(finished)
-        .map(|((c, probe), f)| Trial {
-            label: c.label.clone(),
-            advice: c.advice.clone(),
-            result: probe.result.take().unwrap_or(Result::Failed(f.ending)),
-            elapsed: f.elapsed,
+        .zip(flows)
+        .map(|(c, flow)| {
+            let o = outcome(&quiet, flow, origin, Vec::new(), 0);
+            Trial {
+                label: c.label.clone(),
+                advice: c.advice.clone(),
+                result: o.result,
+                elapsed: o.elapsed,
+            }
         })
         .collect();
     Ok(Diagnosis {
-        target: describe_target(&spec.host, &addrs[0], spec.proto),
+        target: describe_target(&spec.host, &addr, spec.proto),
         trials,
         timeout: spec.timeout,
         details: if spec.verbosity >= 1 {

@@ -3,14 +3,16 @@
 //! Every flag of the original Python `check_openvpn` keeps its meaning here, so existing
 //! check commands keep working; the rest are additions.
 
+use crate::chain::{NameType, Policy};
 use crate::check::{Candidate, CheckSpec};
 use crate::config::{ClientConfig, ConfigError, ConfigWrap, KeySource};
 use crate::digest::{Digest, UnknownDigest};
 use crate::key::{
     loose_permissions, parse_hex_key, KeyDirection, KeyError, Secret, StaticKey, V2ClientKey,
 };
+use crate::proto::Stage;
 use crate::range::Range;
-use crate::report::Thresholds;
+use crate::report::{CertDays, Thresholds};
 use crate::transport::{Family, Proto};
 use crate::wire::{BadTagLen, TlsAuth, TlsCrypt, Wrap};
 use clap::{ArgAction, Parser};
@@ -129,6 +131,30 @@ pub struct Cli {
     #[arg(short, long, value_name = "RANGE", allow_hyphen_values = true)]
     pub critical: Option<String>,
 
+    /// Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check: use the login stage to stay out of its log
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Verify the server's certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config's ca] (runs the TLS stage)
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage)
+    #[arg(short = 'C', long = "certificate", value_name = "DAYS[,DAYS]")]
+    pub certificate: Option<String>,
+
+    /// Require this server certificate name, as OpenVPN's verify-x509-name (runs the TLS stage)
+    #[arg(long, value_name = "NAME")]
+    pub verify_x509_name: Option<String>,
+
+    /// How --verify-x509-name matches: subject (the whole DN, as OpenVPN prints it), name (the CN) or name-prefix [default: subject]
+    #[arg(long, value_name = "TYPE", requires = "verify_x509_name")]
+    pub verify_x509_type: Option<String>,
+
+    /// Require the server certificate to carry key usage and TLS Web Server Authentication, as OpenVPN's `remote-cert-tls server` (runs the TLS stage)
+    #[arg(long, value_name = "server")]
+    pub remote_cert_tls: Option<String>,
+
     /// More output after the status line (-v details, -vv packet trace, -vvv packet hex)
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
@@ -168,6 +194,16 @@ pub enum UsageError {
     Config(#[from] ConfigError),
     #[error("--digest-size: {0}")]
     TagLen(#[from] BadTagLen),
+    #[error("-C/--certificate '{0}' is not DAYS or WARN_DAYS,CRIT_DAYS (whole days, the first not below the second), e.g. -C 30,14")]
+    CertDays(String),
+    #[error("--verify-x509-type: {0}")]
+    NameType(String),
+    #[error("--remote-cert-tls '{0}': a check of a server takes 'server'")]
+    RemoteCertTls(String),
+    #[error("{0} runs the TLS stage, and {1} checks the reset only: drop one of them")]
+    StageConflict(&'static str, &'static str),
+    #[error(transparent)]
+    Ca(#[from] crate::chain::CaError),
 }
 
 /// What `main` needs beyond the spec.
@@ -522,7 +558,78 @@ impl Cli {
             }
         };
 
+        let stage_flag = if self.tls {
+            Some("--tls")
+        } else if self.ca.is_some() {
+            Some("--ca")
+        } else if self.certificate.is_some() {
+            Some("-C/--certificate")
+        } else if self.verify_x509_name.is_some() {
+            Some("--verify-x509-name")
+        } else if self.remote_cert_tls.is_some() {
+            Some("--remote-cert-tls")
+        } else {
+            None
+        };
+        if let Some(flag) = stage_flag {
+            if self.diagnose {
+                return Err(UsageError::StageConflict(flag, "--diagnose"));
+            }
+            if self.no_validation {
+                return Err(UsageError::StageConflict(flag, "--no-validation"));
+            }
+        }
+        let stage = if stage_flag.is_some() {
+            Stage::Tls
+        } else {
+            Stage::Reset
+        };
+        let cert_days = self
+            .certificate
+            .as_deref()
+            .map(parse_cert_days)
+            .transpose()?;
+        if let Some(r) = &self.remote_cert_tls {
+            if r != "server" {
+                return Err(UsageError::RemoteCertTls(r.clone()));
+            }
+        }
+        // A config file alone never raises the stage; once it runs, it takes the
+        // config's ca, verify-x509-name and remote-cert-tls too (flags win).
+        let mut policy = Policy::default();
+        if stage == Stage::Tls {
+            policy.ca = match (&self.ca, config.as_ref().and_then(|c| c.ca.as_ref())) {
+                (Some(path), _) => Some(crate::chain::load_ca_file(path)?),
+                (None, Some(KeySource::File(path))) => Some(crate::chain::load_ca_file(path)?),
+                (None, Some(KeySource::Inline { text, name })) => {
+                    Some(crate::chain::parse_ca_pem(text.as_bytes(), name)?)
+                }
+                (None, None) => None,
+            };
+            if let Some(ca) = &policy.ca {
+                let from = match (&self.ca, &self.config) {
+                    (Some(p), _) => p.display().to_string(),
+                    (None, Some(c)) => format!("{} (ca)", c.display()),
+                    (None, None) => String::new(),
+                };
+                notes.push(format!("CA certificates: {} from {from}", ca.len()));
+            }
+            let kind = self
+                .verify_x509_type
+                .as_deref()
+                .map(str::parse::<NameType>)
+                .transpose()
+                .map_err(UsageError::NameType)?;
+            policy.verify_name = match &self.verify_x509_name {
+                Some(name) => Some((name.clone(), kind.unwrap_or(NameType::Subject))),
+                None => config.as_ref().and_then(|c| c.verify_x509_name.clone()),
+            };
+            policy.remote_cert_tls_server = self.remote_cert_tls.is_some()
+                || config.as_ref().is_some_and(|c| c.remote_cert_tls_server);
+        }
+
         let thresholds = Thresholds {
+            cert_days,
             warning: self
                 .warning
                 .as_deref()
@@ -549,11 +656,35 @@ impl Cli {
                 notes,
                 validate: !self.no_validation,
                 verbosity: self.verbose,
+                stage,
+                policy,
             },
             thresholds,
             diagnose: self.diagnose.then_some(candidates),
             all_addresses: self.all_addresses,
         })
+    }
+}
+
+/// `-C 30` or `-C 30,14`, as check_http and check_curl take it.
+fn parse_cert_days(text: &str) -> Result<CertDays, UsageError> {
+    let bad = || UsageError::CertDays(text.into());
+    let number = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
+    match text.split_once(',') {
+        None => Ok(CertDays {
+            warning: number(text)? as i64,
+            critical: None,
+        }),
+        Some((w, c)) => {
+            let (w, c) = (number(w)? as i64, number(c)? as i64);
+            if w < c {
+                return Err(bad());
+            }
+            Ok(CertDays {
+                warning: w,
+                critical: Some(c),
+            })
+        }
     }
 }
 

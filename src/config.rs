@@ -2,6 +2,7 @@
 //! `remote`, `port`/`rport`, `proto`, `auth`, `key-direction`, and the tls-auth, tls-crypt
 //! or tls-crypt-v2 key, from a file or an inline block. Everything else is ignored.
 
+use crate::chain::NameType;
 use crate::key::KeyDirection;
 use crate::transport::{Family, Proto};
 use std::path::{Path, PathBuf};
@@ -78,6 +79,12 @@ pub struct ClientConfig {
     pub auth: Option<String>,
     pub key_direction: Option<KeyDirection>,
     pub wrap: Option<ConfigWrap>,
+    /// `ca FILE` or a `<ca>` block: the CA the client verifies the server with.
+    pub ca: Option<KeySource>,
+    /// `verify-x509-name NAME [TYPE]`.
+    pub verify_x509_name: Option<(String, NameType)>,
+    /// `remote-cert-tls server`.
+    pub remote_cert_tls_server: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -238,6 +245,11 @@ impl ClientConfig {
                 }
                 if KEY_BLOCKS.contains(&name) {
                     inline.push((name.to_string(), body, line_no));
+                } else if name == "ca" {
+                    cfg.ca = Some(KeySource::Inline {
+                        text: body,
+                        name: format!("{file} <ca> block"),
+                    });
                 }
                 continue;
             }
@@ -302,6 +314,30 @@ impl ClientConfig {
                     };
                     key_directives.push((directive.to_string(), arg(1)?.to_string(), direction, line_no));
                 }
+                "ca" => {
+                    let f = arg(1)?;
+                    // `ca [inline]` names the <ca> block, read wherever it stands.
+                    if f != "[inline]" {
+                        cfg.ca = Some(KeySource::File(base.join(f)));
+                    }
+                }
+                "verify-x509-name" => {
+                    let name = arg(1)?.to_string();
+                    let kind = match w.get(2) {
+                        None => NameType::Subject,
+                        Some(t) => t.parse().map_err(|m| err(line_no, m))?,
+                    };
+                    cfg.verify_x509_name = Some((name, kind));
+                }
+                "remote-cert-tls" => match arg(1)? {
+                    "server" => cfg.remote_cert_tls_server = true,
+                    other => {
+                        return Err(err(
+                            line_no,
+                            format!("'remote-cert-tls {other}': a client config checks its server with 'remote-cert-tls server'"),
+                        ))
+                    }
+                },
                 "http-proxy" | "socks-proxy" => {
                     return Err(err(
                         line_no,

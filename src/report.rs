@@ -36,6 +36,21 @@ impl fmt::Display for State {
 pub struct Thresholds {
     pub warning: Option<Range>,
     pub critical: Option<Range>,
+    /// `-C`: days a certificate must still be valid.
+    pub cert_days: Option<CertDays>,
+}
+
+/// `-C WARN[,CRIT]` in days. Without CRIT, CRITICAL once a certificate expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertDays {
+    pub warning: i64,
+    pub critical: Option<i64>,
+}
+
+impl CertDays {
+    pub fn critical_days(&self) -> i64 {
+        self.critical.unwrap_or(0)
+    }
 }
 
 /// What the plugin prints and how it exits.
@@ -364,6 +379,8 @@ mod tests {
             max_attempts: 3,
             budget: Duration::from_secs(6),
             ignored: BTreeMap::new(),
+            tls: None,
+            now_unix: 0,
             details: vec![],
         }
     }
@@ -372,6 +389,7 @@ mod tests {
         Thresholds {
             warning: Some(w.parse().unwrap()),
             critical: Some(c.parse().unwrap()),
+            cert_days: None,
         }
     }
 

@@ -25,6 +25,8 @@ fn spec(wrap: Wrap) -> CheckSpec {
         notes: vec![],
         validate: true,
         verbosity: 0,
+        stage: check_openvpn::proto::Stage::Reset,
+        policy: Default::default(),
     }
 }
 

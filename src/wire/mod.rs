@@ -67,6 +67,11 @@ pub enum Rejection {
     OtherSession,
     /// A server reset for our session whose HMAC or tag did not verify.
     BadAuth,
+    /// After the reset: a packet of a kind the session does not expect (data channel,
+    /// renegotiation, another key id).
+    Unexpected,
+    /// After the reset: a message beyond the receive window (dropped unacknowledged).
+    OutOfWindow,
 }
 
 impl Rejection {
@@ -76,6 +81,8 @@ impl Rejection {
             Rejection::NotServerReset => "not a server hard reset",
             Rejection::OtherSession => "for another session",
             Rejection::BadAuth => "failed authentication",
+            Rejection::Unexpected => "not expected at this stage",
+            Rejection::OutOfWindow => "outside the receive window",
         }
     }
 }
@@ -134,17 +141,46 @@ impl Wrap {
         }
     }
 
-    fn seal(&self, header: [u8; HEADER_LEN], replay: Replay, body: &[u8]) -> Vec<u8> {
+    /// Bytes the wrap adds to a packet (tls-crypt-v2's wrapped key not counted).
+    pub fn overhead(&self) -> usize {
+        match self {
+            Wrap::None => 0,
+            Wrap::TlsAuth(t) => t.tag_len() + 8,
+            Wrap::TlsCrypt(_) => tls_crypt::OVERHEAD - HEADER_LEN,
+        }
+    }
+
+    /// tls-crypt-v2's wrapped client key (WKc), which some packets carry after the wrap.
+    pub fn wrapped_key(&self) -> Option<&[u8]> {
+        match self {
+            Wrap::TlsCrypt(t) => t.wrapped_key(),
+            _ => None,
+        }
+    }
+
+    /// Puts `body` on the wire behind `header`. With tls-crypt-v2 the wrapped client key
+    /// follows when `with_wkc` is set (the V3 reset and `P_CONTROL_WKC_V1`).
+    pub fn seal_packet(
+        &self,
+        header: [u8; HEADER_LEN],
+        replay: Replay,
+        body: &[u8],
+        with_wkc: bool,
+    ) -> Vec<u8> {
         match self {
             Wrap::None => [&header[..], body].concat(),
             Wrap::TlsAuth(t) => t.seal(header, replay, body),
-            Wrap::TlsCrypt(t) => t.seal(header, replay, body),
+            Wrap::TlsCrypt(t) => t.seal(header, replay, body, with_wkc),
         }
+    }
+
+    fn seal(&self, header: [u8; HEADER_LEN], replay: Replay, body: &[u8]) -> Vec<u8> {
+        self.seal_packet(header, replay, body, true)
     }
 
     /// Splits a received packet into header and body, and verifies it where the wrap can.
     /// `Err` only for packets whose layout is wrong; a bad HMAC is reported in `Opened`.
-    fn open<'a>(&self, packet: &'a [u8]) -> Result<Opened<'a>, Rejection> {
+    pub fn open<'a>(&self, packet: &'a [u8]) -> Result<Opened<'a>, Rejection> {
         match self {
             Wrap::None => {
                 if packet.len() < HEADER_LEN {
@@ -169,11 +205,13 @@ pub struct Replay {
     pub net_time: u32,
 }
 
-pub(crate) struct Opened<'a> {
-    header: &'a [u8],
-    body: std::borrow::Cow<'a, [u8]>,
+/// A received packet taken off the wire: its header, its body in clear, and whether its
+/// HMAC or tag verified.
+pub struct Opened<'a> {
+    pub header: &'a [u8],
+    pub body: std::borrow::Cow<'a, [u8]>,
     /// `Err(())` when the HMAC or tag did not verify.
-    auth: Result<Auth, ()>,
+    pub auth: Result<Auth, ()>,
 }
 
 /// The body of a client's first packet: no acks, message packet id 0, no payload.

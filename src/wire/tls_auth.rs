@@ -59,6 +59,11 @@ impl TlsAuth {
         self.digest
     }
 
+    /// Bytes of HMAC on the wire.
+    pub fn tag_len(&self) -> usize {
+        self.tag_len
+    }
+
     pub fn checks_server(&self) -> bool {
         self.recv.is_some()
     }

@@ -19,7 +19,7 @@ const TAG_LEN: usize = 32;
 const KEY_LEN: usize = 32;
 const IV_LEN: usize = 16;
 /// `byte0 | session_id | packet_id | net_time | tag`
-const OVERHEAD: usize = HEADER_LEN + 8 + TAG_LEN;
+pub(super) const OVERHEAD: usize = HEADER_LEN + 8 + TAG_LEN;
 
 /// Ke and Ka of one direction: the first 32 bytes of its cipher and HMAC slots.
 #[derive(Debug, Clone)]
@@ -79,14 +79,27 @@ impl TlsCrypt {
         self.wrapped_key.is_some()
     }
 
-    pub(super) fn seal(&self, header: [u8; HEADER_LEN], replay: Replay, body: &[u8]) -> Vec<u8> {
+    pub fn wrapped_key(&self) -> Option<&[u8]> {
+        self.wrapped_key.as_deref()
+    }
+
+    pub(super) fn seal(
+        &self,
+        header: [u8; HEADER_LEN],
+        replay: Replay,
+        body: &[u8],
+        with_wkc: bool,
+    ) -> Vec<u8> {
         let mut replay_bytes = [0u8; 8];
         replay_bytes[..4].copy_from_slice(&replay.packet_id.to_be_bytes());
         replay_bytes[4..].copy_from_slice(&replay.net_time.to_be_bytes());
         let tag = self.send.tag(&header, &replay_bytes, body);
         let mut ciphertext = body.to_vec();
         self.send.apply_ctr(&tag, &mut ciphertext);
-        let wkc = self.wrapped_key.as_deref().unwrap_or(&[]);
+        let wkc = match &self.wrapped_key {
+            Some(w) if with_wkc => &w[..],
+            _ => &[],
+        };
         [&header[..], &replay_bytes, &tag, &ciphertext, wkc].concat()
     }
 

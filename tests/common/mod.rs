@@ -50,6 +50,9 @@ use std::sync::{mpsc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Throw-away PKIs with exact validity dates (expiry, revocation, chains, weak keys).
+pub mod pki;
+
 /// How long [`Server::start`] waits for a server to report its socket ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many times [`Server::start`] tries a new port after "Address already in use".

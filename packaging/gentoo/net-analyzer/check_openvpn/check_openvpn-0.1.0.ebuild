@@ -17,6 +17,9 @@ CRATES="
 	anstyle-parse@1.0.0
 	anstyle-query@1.1.5
 	anstyle-wincon@3.0.11
+	asn1-rs@0.7.2
+	asn1-rs-derive@0.6.0
+	asn1-rs-impl@0.2.0
 	autocfg@1.5.1
 	bit-set@0.11.1
 	bit-vec@0.10.2
@@ -53,13 +56,18 @@ CRATES="
 	crypto-common@0.2.2
 	ctr@0.10.1
 	ctutils@0.4.8
+	data-encoding@2.11.1
+	der-parser@10.0.0
+	deranged@0.5.9
 	digest@0.11.3
+	displaydoc@0.2.7
 	either@1.19.0
 	equivalent@1.0.3
 	errno@0.3.15
 	fastrand@2.5.0
 	find-msvc-tools@0.1.15
 	fnv@1.0.7
+	getrandom@0.2.17
 	getrandom@0.4.3
 	half@2.7.1
 	hashbrown@0.17.2
@@ -73,15 +81,23 @@ CRATES="
 	itertools@0.13.0
 	itoa@1.0.19
 	keccak@0.2.2
+	lazy_static@1.5.1
 	libc@0.2.191
 	linux-raw-sys@0.12.1
 	md-5@0.11.0
 	memchr@2.8.3
+	minimal-lexical@0.2.1
+	nom@7.1.3
+	num-bigint@0.4.8
+	num-conv@0.2.2
+	num-integer@0.1.47
 	num-traits@0.2.19
+	oid-registry@0.8.1
 	once_cell@1.21.4
 	once_cell_polyfill@1.70.2
 	oorandom@11.1.5
 	page_size@0.6.0
+	powerfmt@0.2.1
 	proc-macro-crate@3.5.0
 	proc-macro2@1.0.107
 	proptest@1.12.0
@@ -94,9 +110,14 @@ CRATES="
 	regex@1.13.2
 	regex-automata@0.4.19
 	regex-syntax@0.8.12
+	ring@0.17.14
 	ripemd@0.2.0
 	roff@1.1.1
+	rusticata-macros@4.1.0
 	rustix@1.1.6
+	rustls@0.23.46
+	rustls-pki-types@1.16.0
+	rustls-webpki@0.103.17
 	rusty-fork@0.3.1
 	same-file@1.0.6
 	serde@1.0.229
@@ -108,13 +129,19 @@ CRATES="
 	sha3@0.12.0
 	shlex@2.0.1
 	sm3@0.5.0
+	socket2@0.6.5
 	sponge-cursor@0.1.0
 	strsim@0.11.1
+	subtle@2.6.1
 	syn@2.0.119
 	syn@3.0.10
+	synstructure@0.13.2
 	tempfile@3.27.0
 	thiserror@2.0.21
 	thiserror-impl@2.0.21
+	time@0.3.55
+	time-core@0.1.9
+	time-macros@0.2.32
 	tinytemplate@1.2.1
 	toml_datetime@1.1.3+spec-1.1.0
 	toml_edit@0.25.20+spec-1.1.0
@@ -122,16 +149,29 @@ CRATES="
 	typenum@1.20.1
 	unarray@0.1.4
 	unicode-ident@1.0.27
+	untrusted@0.9.0
 	utf8parse@0.2.2
 	wait-timeout@0.2.1
 	walkdir@2.5.1
+	wasi@0.11.1+wasi-snapshot-preview1
 	winapi@0.3.9
 	winapi-i686-pc-windows-gnu@0.4.0
 	winapi-util@0.1.11
 	winapi-x86_64-pc-windows-gnu@0.4.0
 	windows-link@0.2.1
+	windows-sys@0.52.0
 	windows-sys@0.61.2
+	windows-targets@0.52.6
+	windows_aarch64_gnullvm@0.52.6
+	windows_aarch64_msvc@0.52.6
+	windows_i686_gnu@0.52.6
+	windows_i686_gnullvm@0.52.6
+	windows_i686_msvc@0.52.6
+	windows_x86_64_gnu@0.52.6
+	windows_x86_64_gnullvm@0.52.6
+	windows_x86_64_msvc@0.52.6
 	winnow@1.0.5
+	x509-parser@0.18.1
 	zerocopy@0.8.64
 	zerocopy-derive@0.8.64
 	zeroize@1.9.2

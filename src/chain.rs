@@ -1,0 +1,513 @@
+//! Judging a server's certificate chain the way an OpenVPN 2.6 client does, after the
+//! handshake captured it: the chain must lead to `--ca` with valid dates; if the leaf has
+//! an EKU it must include serverAuth; optionally `verify-x509-name` and `remote-cert-tls
+//! server`. No host-name check: OpenVPN makes none.
+//!
+//! Dates are judged apart from the path, so that an expired certificate is reported as
+//! expired (with its name and date) and the path is still checked as of a time when every
+//! certificate in it was valid: "expired" and "not signed by your CA" are different news.
+
+use rustls::pki_types::{CertificateDer, UnixTime};
+use sha2::{Digest as _, Sha256};
+use std::path::Path;
+use std::time::Duration;
+use x509_parser::prelude::*;
+
+/// `verify-x509-name` types (OpenVPN's `subject`, `name`, `name-prefix`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameType {
+    /// The whole subject DN, as OpenVPN prints it (`C=DE, O=Example, CN=vpn`).
+    Subject,
+    /// The common name.
+    Name,
+    /// The common name starts with the given text.
+    NamePrefix,
+}
+
+impl NameType {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            NameType::Subject => "subject",
+            NameType::Name => "name",
+            NameType::NamePrefix => "name-prefix",
+        }
+    }
+}
+
+impl std::str::FromStr for NameType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "subject" => Ok(NameType::Subject),
+            "name" => Ok(NameType::Name),
+            "name-prefix" => Ok(NameType::NamePrefix),
+            other => Err(format!(
+                "'{other}' is not a verify-x509-name type (subject, name or name-prefix)"
+            )),
+        }
+    }
+}
+
+/// What to check beyond capturing the chain.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// `--ca`: the trust anchors. Without it the chain is reported, not verified.
+    pub ca: Option<Vec<CertificateDer<'static>>>,
+    pub verify_name: Option<(String, NameType)>,
+    /// `remote-cert-tls server`: key usage present and EKU serverAuth.
+    pub remote_cert_tls_server: bool,
+}
+
+/// A certificate's place in what was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Leaf,
+    Intermediate,
+    /// The `--ca` certificate that anchored the verified path.
+    Anchor,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Leaf => "certificate",
+            Role::Intermediate => "intermediate",
+            Role::Anchor => "CA",
+        }
+    }
+}
+
+/// The fields a report shows of one certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    pub role: Role,
+    pub subject: String,
+    pub issuer: String,
+    pub common_name: Option<String>,
+    /// Unix seconds.
+    pub not_before: i64,
+    pub not_after: i64,
+    /// `EC P-256`, `RSA 2048`.
+    pub key: String,
+    /// SHA-256 of the DER, hex, colon-free.
+    pub sha256: String,
+}
+
+impl CertInfo {
+    /// The shortest name for messages: `CN=vpn1`, or the whole subject without a CN.
+    pub fn short_name(&self) -> String {
+        match &self.common_name {
+            Some(cn) => format!("CN={cn}"),
+            None => self.subject.clone(),
+        }
+    }
+
+    /// Whole days left at `now` (negative once expired), rounded down.
+    pub fn days_left(&self, now: i64) -> i64 {
+        (self.not_after - now).div_euclid(86_400)
+    }
+}
+
+/// Something wrong with the chain, for `report` to word and grade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A certificate the server sent could not be parsed.
+    Unparsable {
+        index: usize,
+        reason: String,
+    },
+    Expired {
+        cert: usize,
+    },
+    NotYetValid {
+        cert: usize,
+    },
+    /// The chain does not lead to any `--ca` certificate.
+    Untrusted {
+        reason: String,
+    },
+    /// A signature in the chain does not verify.
+    BadSignature {
+        reason: String,
+    },
+    /// The chain uses an algorithm this check cannot verify (e.g. RSA under 2048 bits).
+    Unsupported {
+        reason: String,
+    },
+    NameMismatch {
+        expected: String,
+        kind: NameType,
+        actual: String,
+    },
+    /// EKU present without serverAuth, or absent under `remote-cert-tls server`.
+    Eku {
+        reason: String,
+    },
+    /// `remote-cert-tls server` and the leaf has no key usage extension.
+    NoKeyUsage,
+}
+
+/// The verdict on a chain.
+#[derive(Debug, Clone, Default)]
+pub struct Judgement {
+    /// The certificates `-C` applies to: the verified path and its anchor, or without
+    /// `--ca` those the server sent. Leaf first.
+    pub certs: Vec<CertInfo>,
+    pub problems: Vec<Problem>,
+    /// The path to a `--ca` certificate verified.
+    pub verified: bool,
+}
+
+impl Judgement {
+    /// The certificate that expires first.
+    pub fn soonest(&self) -> Option<&CertInfo> {
+        self.certs.iter().min_by_key(|c| c.not_after)
+    }
+}
+
+fn hex_sha256(der: &[u8]) -> String {
+    hex::encode(Sha256::digest(der))
+}
+
+/// An RDN sequence as OpenSSL prints it for OpenVPN: `C=DE, ST=Bavaria, CN=vpn`, with
+/// `+` between the parts of a multi-valued RDN and non-printable bytes as `_`.
+pub fn openvpn_dn(name: &X509Name<'_>) -> String {
+    let registry = x509_parser::objects::oid_registry();
+    let mut rdns = Vec::new();
+    for rdn in name.iter() {
+        let parts: Vec<String> = rdn
+            .iter()
+            .map(|atv| {
+                let key = match x509_parser::objects::oid2abbrev(atv.attr_type(), registry) {
+                    Ok(k) => k.to_string(),
+                    Err(_) => atv.attr_type().to_id_string(),
+                };
+                let value: String = match atv.as_str() {
+                    Ok(v) => v.to_string(),
+                    Err(_) => String::from_utf8_lossy(atv.attr_value().data).into_owned(),
+                };
+                let value: String = value
+                    .chars()
+                    .map(|c| if c.is_control() { '_' } else { c })
+                    .collect();
+                format!("{key}={value}")
+            })
+            .collect();
+        rdns.push(parts.join(" + "));
+    }
+    rdns.join(", ")
+}
+
+fn key_description(cert: &X509Certificate<'_>) -> String {
+    let spki = cert.public_key();
+    match spki.parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+        Ok(x509_parser::public_key::PublicKey::EC(_)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|oid| match oid.to_id_string().as_str() {
+                    "1.2.840.10045.3.1.7" => "P-256".to_string(),
+                    "1.3.132.0.34" => "P-384".to_string(),
+                    "1.3.132.0.35" => "P-521".to_string(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_else(|| "curve unknown".into());
+            format!("EC {curve}")
+        }
+        Ok(x509_parser::public_key::PublicKey::DSA(_)) => "DSA".into(),
+        _ => match spki.algorithm.algorithm.to_id_string().as_str() {
+            "1.3.101.112" => "Ed25519".into(),
+            "1.3.101.113" => "Ed448".into(),
+            other => format!("key {other}"),
+        },
+    }
+}
+
+fn info(der: &[u8], role: Role) -> Result<CertInfo, String> {
+    let (_, cert) = parse_x509_certificate(der).map_err(|e| e.to_string())?;
+    Ok(CertInfo {
+        role,
+        subject: openvpn_dn(cert.subject()),
+        issuer: openvpn_dn(cert.issuer()),
+        common_name: cert
+            .subject()
+            .iter_common_name()
+            .last()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_string),
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        key: key_description(&cert),
+        sha256: hex_sha256(der),
+    })
+}
+
+/// Judges `chain` (leaf first, as the server sent it) at Unix time `now`.
+pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgement {
+    let mut j = Judgement::default();
+    let Some(leaf_der) = chain.first() else {
+        j.problems.push(Problem::Unparsable {
+            index: 0,
+            reason: "the server sent no certificate".into(),
+        });
+        return j;
+    };
+    let mut sent = Vec::new();
+    for (i, der) in chain.iter().enumerate() {
+        let role = if i == 0 {
+            Role::Leaf
+        } else {
+            Role::Intermediate
+        };
+        match info(der, role) {
+            Ok(c) => sent.push(c),
+            Err(reason) => j.problems.push(Problem::Unparsable { index: i, reason }),
+        }
+    }
+    if let Some(ca) = &policy.ca {
+        match verify_path(leaf_der, &chain[1..], ca, &sent, now) {
+            Ok(path) => {
+                j.verified = true;
+                j.certs = path;
+            }
+            Err(p) => {
+                j.problems.push(p);
+                j.certs = sent.clone();
+            }
+        }
+    } else {
+        j.certs = sent.clone();
+    }
+    for (i, c) in j.certs.iter().enumerate() {
+        if c.not_after < now {
+            j.problems.push(Problem::Expired { cert: i });
+        } else if c.not_before > now {
+            j.problems.push(Problem::NotYetValid { cert: i });
+        }
+    }
+    if let Ok((_, leaf)) = parse_x509_certificate(leaf_der) {
+        check_leaf(&leaf, policy, &mut j);
+    }
+    j
+}
+
+fn check_leaf(leaf: &X509Certificate<'_>, policy: &Policy, j: &mut Judgement) {
+    let eku = leaf.extended_key_usage().ok().flatten().map(|e| e.value);
+    if policy.ca.is_some() || policy.remote_cert_tls_server {
+        // webpki already refuses a present EKU without serverAuth on the verified path;
+        // say it plainly here too, also when the path failed for another reason.
+        if let Some(e) = eku {
+            if !e.server_auth
+                && !e.any
+                && !j.problems.iter().any(|p| matches!(p, Problem::Eku { .. }))
+            {
+                j.problems.push(Problem::Eku {
+                    reason: "its extended key usage does not include TLS Web Server Authentication"
+                        .into(),
+                });
+            }
+        }
+    }
+    if policy.remote_cert_tls_server {
+        if eku.is_none() {
+            j.problems.push(Problem::Eku {
+                reason: "it has no extended key usage, and remote-cert-tls server requires TLS Web Server Authentication".into(),
+            });
+        }
+        if !matches!(leaf.key_usage(), Ok(Some(_))) {
+            j.problems.push(Problem::NoKeyUsage);
+        }
+    }
+    if let Some((expected, kind)) = &policy.verify_name {
+        let subject = openvpn_dn(leaf.subject());
+        let cn = leaf
+            .subject()
+            .iter_common_name()
+            .last()
+            .and_then(|c| c.as_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let (ok, actual) = match kind {
+            NameType::Subject => (subject == *expected, subject),
+            NameType::Name => (cn == *expected, cn),
+            NameType::NamePrefix => (cn.starts_with(expected.as_str()), cn),
+        };
+        if !ok {
+            j.problems.push(Problem::NameMismatch {
+                expected: expected.clone(),
+                kind: *kind,
+                actual,
+            });
+        }
+    }
+}
+
+/// Builds and verifies the path from the leaf to a `--ca` certificate. Dates are judged
+/// separately: when the only fault at `now` is a date, the path is verified again as of
+/// a moment when every certificate the server sent was valid.
+fn verify_path(
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    ca: &[CertificateDer<'static>],
+    sent: &[CertInfo],
+    now: i64,
+) -> Result<Vec<CertInfo>, Problem> {
+    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| Problem::Unparsable {
+        index: 0,
+        reason: format!("{e:?}"),
+    })?;
+    let anchors: Vec<rustls::pki_types::TrustAnchor<'_>> = ca
+        .iter()
+        .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+        .collect();
+    if anchors.is_empty() {
+        return Err(Problem::Untrusted {
+            reason: "no usable certificate in --ca".into(),
+        });
+    }
+    let algs = rustls::crypto::ring::default_provider()
+        .signature_verification_algorithms
+        .all;
+    let mut times = vec![now];
+    if let Some(latest_start) = sent.iter().map(|c| c.not_before).max() {
+        times.push(latest_start + 1);
+    }
+    if let Some(first_end) = sent.iter().map(|c| c.not_after).min() {
+        times.push(first_end - 1);
+    }
+    let mut first_error = None;
+    for t in times {
+        let at = UnixTime::since_unix_epoch(Duration::from_secs(t.max(0) as u64));
+        match ee.verify_for_usage(
+            algs,
+            &anchors,
+            intermediates,
+            at,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        ) {
+            Ok(path) => {
+                let mut certs = Vec::new();
+                if let Some(c) = sent.first() {
+                    certs.push(c.clone());
+                }
+                for inter in path.intermediate_certificates() {
+                    if let Ok(c) = info(&inter.der(), Role::Intermediate) {
+                        certs.push(c);
+                    }
+                }
+                let anchor = path.anchor();
+                if let Some(c) = ca.iter().find(|c| {
+                    webpki::anchor_from_trusted_cert(c).is_ok_and(|a| {
+                        a.subject == anchor.subject
+                            && a.subject_public_key_info == anchor.subject_public_key_info
+                    })
+                }) {
+                    if let Ok(c) = info(c, Role::Anchor) {
+                        certs.push(c);
+                    }
+                }
+                return Ok(certs);
+            }
+            Err(e) => {
+                let dated = matches!(
+                    e,
+                    webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. }
+                );
+                if first_error.is_none() {
+                    first_error = Some(e.clone());
+                }
+                if !dated {
+                    first_error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    Err(path_problem(
+        first_error.unwrap_or(webpki::Error::UnknownIssuer),
+    ))
+}
+
+fn path_problem(e: webpki::Error) -> Problem {
+    let text = format!("{e:?}");
+    match e {
+        webpki::Error::UnknownIssuer => Problem::Untrusted {
+            reason: "it is not signed by a certificate in --ca".into(),
+        },
+        webpki::Error::InvalidSignatureForPublicKey | webpki::Error::SignatureAlgorithmMismatch => {
+            Problem::BadSignature { reason: text }
+        }
+        webpki::Error::RequiredEkuNotFoundContext(_) => Problem::Eku {
+            reason: "its extended key usage does not include TLS Web Server Authentication".into(),
+        },
+        _ if text.starts_with("Unsupported") => Problem::Unsupported { reason: text },
+        _ => Problem::Untrusted { reason: text },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaError {
+    #[error("cannot read --ca {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{name} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    NoCertificate { name: String },
+    #[error("{name}: certificate {index} is not valid PEM or DER: {reason}")]
+    Bad {
+        name: String,
+        index: usize,
+        reason: String,
+    },
+}
+
+/// No CA bundle worth using comes near this; a bigger file is not a CA file.
+const MAX_CA_FILE: u64 = 4 << 20;
+
+/// Reads `--ca FILE`: one or more PEM certificates.
+pub fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaError> {
+    let read_err = |reason: String| CaError::Read {
+        path: path.display().to_string(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| read_err(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(read_err("not a regular file".into()));
+    }
+    if meta.len() > MAX_CA_FILE {
+        return Err(read_err(format!(
+            "{} bytes, more than any CA bundle",
+            meta.len()
+        )));
+    }
+    let text = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
+    parse_ca_pem(&text, &path.display().to_string())
+}
+
+/// Parses PEM text (a `--ca` file or a config's `<ca>` block) named `name` in messages.
+pub fn parse_ca_pem(text: &[u8], name: &str) -> Result<Vec<CertificateDer<'static>>, CaError> {
+    use rustls::pki_types::pem::PemObject;
+    let mut out = Vec::new();
+    for (index, item) in CertificateDer::pem_slice_iter(text).enumerate() {
+        let der = item.map_err(|e| CaError::Bad {
+            name: name.into(),
+            index: index + 1,
+            reason: format!("{e:?}"),
+        })?;
+        if let Err(e) = parse_x509_certificate(&der) {
+            return Err(CaError::Bad {
+                name: name.into(),
+                index: index + 1,
+                reason: e.to_string(),
+            });
+        }
+        out.push(der);
+    }
+    if out.is_empty() {
+        return Err(CaError::NoCertificate { name: name.into() });
+    }
+    Ok(out)
+}

@@ -1,0 +1,375 @@
+//! The driver: the only place with sockets and a clock. It runs any number of
+//! [`Session`]s at once (one for a check, one per address for `--all-addresses`, dozens for
+//! `--diagnose`) in one thread, with one `poll(2)` loop and one deadline for all of them.
+//!
+//! Per flow it owns a non-blocking socket (socket2): a connected UDP socket, so the kernel
+//! drops datagrams from anyone but the server and reports ICMP port unreachable; or a TCP
+//! stream with OpenVPN's 16-bit length framing, whose connect also runs under the deadline.
+
+use crate::proto::Session;
+use crate::transport::{Ending, Proto, MAX_FRAME};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// Large enough for any UDP datagram, so an oversized one is seen whole and judged.
+const UDP_BUFFER: usize = 65536;
+/// Bytes a TCP flow may hold unread: one largest frame and its prefix, twice over.
+const TCP_INBUF_MAX: usize = 2 * (MAX_FRAME + 2);
+
+/// One session and the link it runs over.
+pub struct Flow {
+    pub addr: SocketAddr,
+    pub proto: Proto,
+    pub session: Session,
+    /// Set when the flow ended: the session finished ([`Ending::Answered`]), or the link
+    /// failed, or the deadline passed.
+    pub ending: Option<Ending>,
+    /// When the socket was opened.
+    pub started: Option<Instant>,
+    pub ended_at: Option<Instant>,
+    link: Link,
+}
+
+enum Link {
+    Unopened,
+    Udp(Socket),
+    Tcp {
+        sock: Socket,
+        connected: bool,
+        out: Vec<u8>,
+        inbuf: Vec<u8>,
+    },
+    Closed,
+}
+
+impl Flow {
+    pub fn new(addr: SocketAddr, proto: Proto, session: Session) -> Flow {
+        Flow {
+            addr,
+            proto,
+            session,
+            ending: None,
+            started: None,
+            ended_at: None,
+            link: Link::Unopened,
+        }
+    }
+
+    fn end(&mut self, ending: Ending, now: Instant) {
+        if self.ending.is_none() {
+            self.ending = Some(ending);
+            self.ended_at = Some(now);
+        }
+        // Dropping the socket closes it (a TCP FIN, or RST with unread data).
+        self.link = Link::Closed;
+    }
+
+    fn open(&mut self, now: Instant) {
+        self.started = Some(now);
+        match open_link(self.addr, self.proto) {
+            Ok(link) => self.link = link,
+            Err(e) => self.end(classify(&e).unwrap_or(Ending::Failed(e.to_string())), now),
+        }
+    }
+
+    /// Hands what the session wants sent to the socket.
+    fn flush(&mut self, now: Instant) {
+        loop {
+            let ready = match &self.link {
+                Link::Udp(_) => true,
+                Link::Tcp { connected, .. } => *connected,
+                _ => false,
+            };
+            if !ready {
+                return;
+            }
+            let Some(packet) = self.session.poll_transmit(now) else {
+                break;
+            };
+            let result = match &mut self.link {
+                Link::Udp(sock) => sock.send(&packet).map(|_| ()),
+                Link::Tcp { out, .. } => match u16::try_from(packet.len()) {
+                    Ok(len) => {
+                        out.extend_from_slice(&len.to_be_bytes());
+                        out.extend_from_slice(&packet);
+                        Ok(())
+                    }
+                    Err(_) => Err(io::Error::other("packet too long for TCP framing")),
+                },
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                if let Some(ending) = classify(&e) {
+                    return self.end(ending, now);
+                }
+            }
+        }
+        if let Link::Tcp { sock, out, .. } = &mut self.link {
+            while !out.is_empty() {
+                match sock.write(out) {
+                    Ok(n) => {
+                        out.drain(..n);
+                    }
+                    Err(e) => match classify(&e) {
+                        None => break,
+                        Some(ending) => return self.end(ending, now),
+                    },
+                }
+            }
+        }
+    }
+
+    fn wants_write(&self) -> bool {
+        matches!(
+            &self.link,
+            Link::Tcp {
+                connected: false,
+                ..
+            }
+        ) || matches!(&self.link, Link::Tcp { out, .. } if !out.is_empty())
+    }
+
+    fn fd(&self) -> Option<i32> {
+        match &self.link {
+            Link::Udp(s) | Link::Tcp { sock: s, .. } => Some(s.as_raw_fd()),
+            _ => None,
+        }
+    }
+
+    /// The socket is readable (or writable, or in error): take what it has.
+    fn on_ready(&mut self, now: Instant, buf: &mut [u8]) {
+        match &mut self.link {
+            Link::Udp(sock) => loop {
+                match sock.read(buf) {
+                    Ok(n) => self.session.handle_packet(now, &buf[..n]),
+                    Err(e) => match classify(&e) {
+                        None => return,
+                        Some(ending) => return self.end(ending, now),
+                    },
+                }
+                if self.session.is_done() {
+                    return;
+                }
+            },
+            Link::Tcp {
+                sock,
+                connected,
+                inbuf,
+                ..
+            } => {
+                if !*connected {
+                    match sock.take_error() {
+                        Ok(None) => match sock.peer_addr() {
+                            Ok(_) => *connected = true,
+                            Err(_) => return, // still connecting
+                        },
+                        Ok(Some(e)) | Err(e) => {
+                            let ending = classify(&e).unwrap_or(Ending::Failed(e.to_string()));
+                            return self.end(ending, now);
+                        }
+                    }
+                    return;
+                }
+                let mut closed = false;
+                loop {
+                    let room = TCP_INBUF_MAX - inbuf.len();
+                    if room == 0 {
+                        break;
+                    }
+                    let take = room.min(buf.len());
+                    match sock.read(&mut buf[..take]) {
+                        Ok(0) => {
+                            closed = true;
+                            break;
+                        }
+                        Ok(n) => inbuf.extend_from_slice(&buf[..n]),
+                        Err(e) => match classify(&e) {
+                            None => break,
+                            Some(ending) => {
+                                // Frames that arrived before the reset still count.
+                                if let Some(end) = take_frames(inbuf, &mut self.session, now) {
+                                    return self.end(end, now);
+                                }
+                                return self.end(ending, now);
+                            }
+                        },
+                    }
+                }
+                if let Some(ending) = take_frames(inbuf, &mut self.session, now) {
+                    return self.end(ending, now);
+                }
+                if closed && !self.session.is_done() {
+                    self.end(Ending::Closed, now);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Hands every complete frame in `inbuf` to the session; `Some` when a frame is too long
+/// for OpenVPN (the stream cannot be trusted after it).
+fn take_frames(inbuf: &mut Vec<u8>, session: &mut Session, now: Instant) -> Option<Ending> {
+    let mut at = 0;
+    while let Some(prefix) = inbuf.get(at..at + 2) {
+        let len = u16::from_be_bytes([prefix[0], prefix[1]]) as usize;
+        if len > MAX_FRAME {
+            return Some(Ending::FrameTooLong(len));
+        }
+        let Some(frame) = inbuf.get(at + 2..at + 2 + len) else {
+            break;
+        };
+        session.handle_packet(now, frame);
+        at += 2 + len;
+        if session.is_done() {
+            break;
+        }
+    }
+    inbuf.drain(..at);
+    None
+}
+
+fn unspecified(addr: &SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        SocketAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+    }
+}
+
+fn open_link(addr: SocketAddr, proto: Proto) -> io::Result<Link> {
+    let domain = Domain::for_address(addr);
+    let (ty, protocol) = match proto {
+        Proto::Udp => (Type::DGRAM, Protocol::UDP),
+        Proto::Tcp => (Type::STREAM, Protocol::TCP),
+    };
+    let sock = Socket::new(domain, ty, Some(protocol))?;
+    if addr.is_ipv6() {
+        // A v6 probe stays v6: never a v4-mapped address in disguise.
+        sock.set_only_v6(true)?;
+    }
+    sock.set_nonblocking(true)?;
+    match proto {
+        Proto::Udp => {
+            sock.bind(&SockAddr::from(unspecified(&addr)))?;
+            sock.connect(&SockAddr::from(addr))?;
+            Ok(Link::Udp(sock))
+        }
+        Proto::Tcp => {
+            let _ = sock.set_tcp_nodelay(true);
+            match sock.connect(&SockAddr::from(addr)) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            Ok(Link::Tcp {
+                sock,
+                connected: false,
+                out: Vec::new(),
+                inbuf: Vec::new(),
+            })
+        }
+    }
+}
+
+fn classify(e: &io::Error) -> Option<Ending> {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => None,
+        io::ErrorKind::ConnectionRefused => Some(Ending::Refused),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Some(Ending::Reset),
+        io::ErrorKind::UnexpectedEof => Some(Ending::Closed),
+        _ => Some(Ending::Failed(e.to_string())),
+    }
+}
+
+/// Runs every flow until its session is done, its link fails, or `deadline` passes.
+/// Flows not yet opened are opened first; afterwards each flow has its `ending`.
+pub fn drive(flows: &mut [Flow], deadline: Instant) {
+    let mut buf = vec![0u8; UDP_BUFFER];
+    let now = Instant::now();
+    for f in flows.iter_mut() {
+        if matches!(f.link, Link::Unopened) && f.ending.is_none() {
+            f.open(now);
+        }
+    }
+    let mut fds: Vec<libc::pollfd> = Vec::with_capacity(flows.len());
+    let mut index: Vec<usize> = Vec::with_capacity(flows.len());
+    loop {
+        let now = Instant::now();
+        for f in flows.iter_mut().filter(|f| f.ending.is_none()) {
+            if let Some(t) = f.session.poll_timeout() {
+                if t <= now {
+                    f.session.handle_timeout(now);
+                }
+            }
+            f.flush(now);
+            if f.ending.is_none() && f.session.is_done() && !f.wants_write() {
+                f.end(Ending::Answered, now);
+            }
+        }
+        if flows.iter().all(|f| f.ending.is_some()) {
+            return;
+        }
+        if now >= deadline {
+            for f in flows.iter_mut() {
+                f.end(Ending::TimedOut, now);
+            }
+            return;
+        }
+        let wake = flows
+            .iter()
+            .filter(|f| f.ending.is_none())
+            .filter_map(|f| f.session.poll_timeout())
+            .fold(deadline, Instant::min);
+        fds.clear();
+        index.clear();
+        for (i, f) in flows.iter().enumerate() {
+            if f.ending.is_some() {
+                continue;
+            }
+            if let Some(fd) = f.fd() {
+                let mut events = libc::POLLIN;
+                if f.wants_write() {
+                    events |= libc::POLLOUT;
+                }
+                fds.push(libc::pollfd {
+                    fd,
+                    events,
+                    revents: 0,
+                });
+                index.push(i);
+            }
+        }
+        let wait = wake.saturating_duration_since(now);
+        // Round up: waking a little late is harmless, waking early spins.
+        let ms = wait.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
+        // SAFETY: `fds` is a valid, initialised array of `fds.len()` pollfd structs that
+        // lives across the call; poll only writes their `revents`.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                let now = Instant::now();
+                for f in flows.iter_mut() {
+                    f.end(Ending::Failed(format!("poll: {e}")), now);
+                }
+                return;
+            }
+            continue;
+        }
+        let now = Instant::now();
+        for (slot, &i) in fds.iter().zip(&index) {
+            if slot.revents != 0 {
+                flows[i].on_ready(now, &mut buf);
+            }
+        }
+    }
+}
+
+/// Time left until `deadline`, zero once it passed.
+pub fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}

@@ -1,0 +1,10 @@
+//! The OpenVPN control channel past the first packet, without sockets or clock: the
+//! packet view and encoder, the reliable layer, the rustls glue, and the [`Session`] state
+//! machine that stacks them (reset, then TLS). The driver in [`crate::net`] runs sessions.
+
+pub mod packet;
+pub mod reliable;
+pub mod session;
+pub mod tls;
+
+pub use session::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};

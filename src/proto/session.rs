@@ -1,0 +1,674 @@
+//! One probe session as a state machine without sockets or clock, in the shape of
+//! quinn-proto's `Connection`: the driver feeds it datagrams ([`Session::handle_packet`])
+//! and wake-ups ([`Session::handle_timeout`]), and drains what it wants sent
+//! ([`Session::poll_transmit`]), when it wants to be woken ([`Session::poll_timeout`]) and
+//! what happened ([`Session::poll_event`]). It never prints: events are typed, and
+//! `report` chooses the words.
+//!
+//! Stages: the hard reset (retransmitted on the attempt schedule until the server's reset
+//! for our session arrives), then optionally TLS: the reliable layer carries a rustls
+//! handshake until the server has proven its certificate, and the session ends at once.
+
+use super::packet::{self, ControlPacket, EARLY_NEG_RESEND_WKC, P_CONTROL_WKC_V1};
+use super::reliable::{Incoming, Reliable};
+use super::tls::{self, Capture};
+use crate::wire::{self, Auth, Rejection, Replay, ServerReset, SessionId, Wrap};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::ClientConnection;
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// OpenVPN's default control-channel packet size, IP and UDP headers included.
+const TLS_MTU: usize = 1250;
+/// IPv6 + UDP headers (the larger family, so one budget fits both).
+const IP_UDP_OVERHEAD: usize = 48;
+/// `byte0 | session_id | ack block with 4 acks | message id`.
+const CONTROL_OVERHEAD: usize = 9 + (1 + 4 * 4 + 8) + 4;
+/// Never cut TLS into pieces smaller than this, whatever the wrapped key's size.
+const MIN_PAYLOAD: usize = 64;
+/// Retransmission timeout of control packets after the reset: a few round trips of the
+/// reset's own, within these bounds.
+const MIN_RTO: Duration = Duration::from_millis(100);
+const MAX_INITIAL_RTO: Duration = Duration::from_secs(1);
+/// Traced packets per session at `-vv`; a flood is only counted after this.
+const MAX_TRACED_PACKETS: usize = 100;
+
+/// How deep the session goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Up to the server's hard reset for our session.
+    Reset,
+    /// Up to the server proving its certificate in a TLS handshake.
+    Tls,
+}
+
+/// Everything a session needs besides its id and the clock.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub wrap: Wrap,
+    pub stage: Stage,
+    /// `false` (`--no-validation`): any packet from the server ends the reset stage.
+    pub validate: bool,
+    /// The link is a stream (TCP): no retransmissions.
+    pub stream: bool,
+    /// Time between hard reset (re)transmissions.
+    pub attempt_timeout: Duration,
+    /// Hard reset transmissions (1 over TCP).
+    pub attempts: u32,
+    /// Only used by rustls for its own bookkeeping: no SNI is sent, no name is checked.
+    pub server_name: ServerName<'static>,
+    /// Emit [`Event::Packet`] for the first packets in and out (`-vv`, `-vvv`).
+    pub trace: bool,
+}
+
+/// Why a TLS handshake did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server sent a TLS alert; `before_server_hello` tells a refused hello apart.
+    Alert {
+        description: String,
+        before_server_hello: bool,
+    },
+    /// The server chose something this check cannot speak (a suite, group or signature
+    /// scheme rustls does not offer or support).
+    Incompatible(String),
+    /// The server's handshake signature did not verify against its certificate.
+    BadSignature(String),
+    /// Anything else rustls refused: garbage, a broken or oversized handshake message.
+    Protocol(String),
+}
+
+/// How far a session got; the last reached step names what a failure interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Progress {
+    /// Nothing sent yet.
+    Idle,
+    /// Our hard reset went out.
+    ResetSent,
+    /// The server's hard reset for our session arrived.
+    ResetAnswered,
+    /// Our ClientHello went out.
+    HelloSent,
+    /// The server's first TLS bytes arrived.
+    ServerSpoke,
+    /// The server's certificate chain arrived.
+    ChainSeen,
+    /// The server proved its certificate.
+    Established,
+}
+
+/// What happened, for the probe to record and `report` to word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A packet left (`outgoing`) or arrived; only with [`SessionConfig::trace`], for the
+    /// first [`MAX_TRACED_PACKETS`] of them.
+    Packet {
+        outgoing: bool,
+        at: Instant,
+        bytes: Vec<u8>,
+    },
+    /// Attempt `attempt` of the hard reset went out.
+    ResetSent {
+        attempt: u32,
+        at: Instant,
+        len: usize,
+    },
+    /// A packet that was not what the session waits for.
+    Ignored {
+        reason: Rejection,
+        opcode: u8,
+        len: usize,
+        at: Instant,
+    },
+    /// `--no-validation`: something came back.
+    Responded {
+        at: Instant,
+        len: usize,
+    },
+    /// A server reset for our session whose HMAC or tag did not verify.
+    BadAuth {
+        at: Instant,
+    },
+    /// The server's valid hard reset for our session.
+    ResetAnswered {
+        server_session: SessionId,
+        auth: Auth,
+        attempt: u32,
+        at: Instant,
+        /// tls-crypt-v2: the server asked for our wrapped key again (stateless answer).
+        resend_wkc: bool,
+    },
+    /// The server's certificate chain, leaf first, as sent.
+    ChainSeen {
+        chain: Vec<CertificateDer<'static>>,
+    },
+    /// The server proved its certificate (TLS 1.3 Finished, TLS 1.2 signed key exchange).
+    TlsEstablished {
+        version: String,
+        suite: String,
+        at: Instant,
+    },
+    TlsFailed {
+        failure: TlsFailure,
+        at: Instant,
+    },
+}
+
+enum State {
+    AwaitReset {
+        /// Transmissions so far.
+        sent: u32,
+        /// After a reset with a bad HMAC: give up at the end of this attempt.
+        stop_at: Option<Instant>,
+    },
+    Tls(Box<TlsState>),
+    Done,
+}
+
+struct TlsState {
+    server_session: SessionId,
+    conn: ClientConnection,
+    capture: Arc<Capture>,
+    reliable: Reliable,
+    /// tls-crypt-v2 stateless answer: the next control packet must carry our wrapped key.
+    wkc_pending: bool,
+    chain_reported: bool,
+    /// Proven: send what rustls still has (our last flight), then end.
+    finishing: bool,
+}
+
+pub struct Session {
+    cfg: SessionConfig,
+    session_id: SessionId,
+    net_time: u32,
+    /// The next outer packet id (tls-auth/tls-crypt replay protection).
+    next_replay: u32,
+    origin: Instant,
+    state: State,
+    progress: Progress,
+    events: VecDeque<Event>,
+    traced: usize,
+    reset_rtt: Option<Duration>,
+    /// Reset transmissions when the reset stage ended.
+    attempts_done: u32,
+    /// Packets sealed when the session ended (a last flight or an alert), still to go out.
+    outbox: VecDeque<Vec<u8>>,
+}
+
+impl Session {
+    /// A session whose attempt schedule starts at `now`. `session_id` must be random and
+    /// `net_time` the current Unix time in seconds (OpenVPN's replay `time` field).
+    pub fn new(cfg: SessionConfig, session_id: SessionId, net_time: u32, now: Instant) -> Self {
+        let next_replay = cfg.wrap.packet_id(1);
+        Session {
+            cfg,
+            session_id,
+            net_time,
+            next_replay,
+            origin: now,
+            state: State::AwaitReset {
+                sent: 0,
+                stop_at: None,
+            },
+            progress: Progress::Idle,
+            events: VecDeque::new(),
+            traced: 0,
+            reset_rtt: None,
+            attempts_done: 0,
+            outbox: VecDeque::new(),
+        }
+    }
+
+    pub fn session_id(&self) -> SessionId {
+        self.session_id
+    }
+
+    /// True once the session has nothing more to do: it reached its stage, failed, or gave
+    /// up. The driver still drains [`Session::poll_transmit`] once (a last flight or
+    /// alert), then closes.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// Hard reset transmissions so far.
+    pub fn attempts(&self) -> u32 {
+        match &self.state {
+            State::AwaitReset { sent, .. } => *sent,
+            _ => self.attempts_done,
+        }
+    }
+
+    /// The next event, oldest first. Call after every `handle_*`.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When the driver must call [`Session::handle_timeout`] next, or `None` when no timer
+    /// runs (the driver's own deadline still applies). Changes after every `handle_*` and
+    /// every `poll_transmit` that returned `Some`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::AwaitReset { sent, stop_at } => {
+                let next = (*sent < self.cfg.attempts).then(|| self.attempt_start(*sent));
+                match (next, stop_at) {
+                    (Some(n), Some(s)) => Some(n.min(*s)),
+                    (n, s) => n.or(*s),
+                }
+            }
+            State::Tls(t) => t.reliable.poll_timeout(),
+            State::Done => None,
+        }
+    }
+
+    /// When attempt `n` (0-based) of the hard reset starts.
+    fn attempt_start(&self, n: u32) -> Instant {
+        self.origin + self.cfg.attempt_timeout * n
+    }
+
+    /// The timer from [`Session::poll_timeout`] fired.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let State::AwaitReset {
+            stop_at: Some(s), ..
+        } = self.state
+        {
+            if now >= s {
+                self.state = State::Done;
+            }
+        }
+        // Retransmissions are handed out by poll_transmit when they are due.
+    }
+
+    /// The next datagram (or TCP frame payload) to send, or `None`. Call until `None`
+    /// after every `handle_*`.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let packet = match &mut self.state {
+            State::AwaitReset { sent, .. } => {
+                if *sent >= self.cfg.attempts
+                    || now < self.origin + self.cfg.attempt_timeout * *sent
+                {
+                    return None;
+                }
+                *sent += 1;
+                let attempt = *sent;
+                let replay = Replay {
+                    packet_id: self.cfg.wrap.packet_id(attempt),
+                    net_time: self.net_time,
+                };
+                self.next_replay = replay.packet_id.wrapping_add(1);
+                let packet = wire::client_reset(&self.cfg.wrap, self.session_id, replay);
+                self.progress = self.progress.max(Progress::ResetSent);
+                self.events.push_back(Event::ResetSent {
+                    attempt,
+                    at: now,
+                    len: packet.len(),
+                });
+                packet
+            }
+            State::Tls(t) => {
+                let tx = t.reliable.poll_transmit(now)?;
+                let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
+                let body =
+                    packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
+                let replay = Replay {
+                    packet_id: self.next_replay,
+                    net_time: self.net_time,
+                };
+                self.next_replay = self.next_replay.wrapping_add(1);
+                packet::seal(
+                    &self.cfg.wrap,
+                    tx.opcode,
+                    self.session_id,
+                    replay,
+                    &body,
+                    with_wkc,
+                )
+            }
+            State::Done => self.outbox.pop_front()?,
+        };
+        self.trace(true, now, &packet);
+        Some(packet)
+    }
+
+    fn trace(&mut self, outgoing: bool, at: Instant, bytes: &[u8]) {
+        if self.cfg.trace && self.traced < MAX_TRACED_PACKETS {
+            self.traced += 1;
+            self.events.push_back(Event::Packet {
+                outgoing,
+                at,
+                bytes: bytes.to_vec(),
+            });
+        }
+    }
+
+    fn ignore(&mut self, reason: Rejection, packet: &[u8], at: Instant) {
+        self.events.push_back(Event::Ignored {
+            reason,
+            opcode: packet.first().map(|b| b >> 3).unwrap_or(0),
+            len: packet.len(),
+            at,
+        });
+    }
+
+    /// One datagram, or one TCP frame without its length prefix, from the server.
+    pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
+        if matches!(self.state, State::Done) {
+            return;
+        }
+        self.trace(false, now, packet);
+        match self.state {
+            State::AwaitReset { .. } => self.on_reset_stage_packet(now, packet),
+            State::Tls(_) => self.on_tls_stage_packet(now, packet),
+            State::Done => {}
+        }
+    }
+
+    fn on_reset_stage_packet(&mut self, now: Instant, packet: &[u8]) {
+        let State::AwaitReset { sent, .. } = self.state else {
+            return;
+        };
+        if !self.cfg.validate {
+            self.events.push_back(Event::Responded {
+                at: now,
+                len: packet.len(),
+            });
+            self.attempts_done = sent;
+            self.state = State::Done;
+            return;
+        }
+        match wire::validate_server_reset(&self.cfg.wrap, packet, &self.session_id) {
+            Ok(ServerReset {
+                session_id: server_session,
+                auth,
+            }) => {
+                let resend_wkc = self.resend_wkc_requested(packet);
+                self.reset_rtt =
+                    Some(now.saturating_duration_since(self.attempt_start(sent.saturating_sub(1))));
+                self.progress = Progress::ResetAnswered;
+                self.attempts_done = sent;
+                self.events.push_back(Event::ResetAnswered {
+                    server_session,
+                    auth,
+                    attempt: sent,
+                    at: now,
+                    resend_wkc,
+                });
+                match self.cfg.stage {
+                    Stage::Reset => self.state = State::Done,
+                    Stage::Tls => self.start_tls(now, server_session, resend_wkc),
+                }
+            }
+            Err(Rejection::BadAuth) => {
+                self.events.push_back(Event::BadAuth { at: now });
+                self.ignore(Rejection::BadAuth, packet, now);
+                // No point in retrying: wait out this attempt for a better answer.
+                let end = self.attempt_start(sent.max(1));
+                if let State::AwaitReset { stop_at, .. } = &mut self.state {
+                    *stop_at = Some(end);
+                }
+            }
+            Err(reason) => self.ignore(reason, packet, now),
+        }
+    }
+
+    /// A tls-crypt-v2 server that answered statelessly flags it in its reset's payload.
+    fn resend_wkc_requested(&self, packet: &[u8]) -> bool {
+        if self.cfg.wrap.wrapped_key().is_none() {
+            return false;
+        }
+        let Ok(opened) = self.cfg.wrap.open(packet) else {
+            return false;
+        };
+        match ControlPacket::parse(opened.header, &opened.body) {
+            Ok(p) => packet::early_negotiation_flags(p.payload) & EARLY_NEG_RESEND_WKC != 0,
+            Err(_) => false,
+        }
+    }
+
+    fn start_tls(&mut self, now: Instant, server_session: SessionId, resend_wkc: bool) {
+        let capture = Arc::new(Capture::default());
+        let conn = tls::client_config(capture.clone())
+            .and_then(|config| ClientConnection::new(config, self.cfg.server_name.clone()));
+        let conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                self.events.push_back(Event::TlsFailed {
+                    failure: TlsFailure::Incompatible(e.to_string()),
+                    at: now,
+                });
+                self.state = State::Done;
+                return;
+            }
+        };
+        let rto = self
+            .reset_rtt
+            .map(|r| r * 4)
+            .unwrap_or(MAX_INITIAL_RTO)
+            .clamp(MIN_RTO, MAX_INITIAL_RTO);
+        let mut reliable = Reliable::new(1, 1, !self.cfg.stream, rto);
+        // The server's reset was its message 0: ack it on our first control packet, which
+        // a 2.6 server needs to create its state for us.
+        reliable.ack_later(0);
+        let mut state = Box::new(TlsState {
+            server_session,
+            conn,
+            capture,
+            reliable,
+            wkc_pending: resend_wkc,
+            chain_reported: false,
+            finishing: false,
+        });
+        self.queue_tls_output(&mut state);
+        self.progress = Progress::HelloSent;
+        self.state = State::Tls(state);
+    }
+
+    /// TLS bytes a control packet can carry: OpenVPN's tls-mtu less every header, and
+    /// less the wrapped key where one rides along.
+    fn payload_budget(&self, with_wkc: bool) -> usize {
+        let wkc = if with_wkc {
+            self.cfg.wrap.wrapped_key().map_or(0, <[u8]>::len)
+        } else {
+            0
+        };
+        TLS_MTU
+            .saturating_sub(IP_UDP_OVERHEAD + CONTROL_OVERHEAD + self.cfg.wrap.overhead() + wkc)
+            .max(MIN_PAYLOAD)
+    }
+
+    /// Moves what rustls wants to send into the reliable layer, cut to packet size.
+    fn queue_tls_output(&self, t: &mut TlsState) {
+        let mut out = Vec::new();
+        while t.conn.wants_write() {
+            if t.conn.write_tls(&mut out).is_err() {
+                break;
+            }
+        }
+        let mut rest = &out[..];
+        while !rest.is_empty() {
+            let (opcode, budget) = if t.wkc_pending {
+                (P_CONTROL_WKC_V1, self.payload_budget(true))
+            } else {
+                (wire::P_CONTROL_V1, self.payload_budget(false))
+            };
+            t.wkc_pending = false;
+            let n = rest.len().min(budget);
+            t.reliable.push(opcode, rest[..n].to_vec());
+            rest = &rest[n..];
+        }
+    }
+
+    fn on_tls_stage_packet(&mut self, now: Instant, packet: &[u8]) {
+        let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
+            return;
+        };
+        let verdict = self.take_control_packet(&mut t, now, packet);
+        if let Err(reason) = verdict {
+            self.ignore(reason, packet, now);
+            self.state = State::Tls(t);
+            return;
+        }
+        self.state = match self.feed_tls(t, now) {
+            Some(t) => State::Tls(t),
+            None => State::Done,
+        };
+    }
+
+    /// Opens and checks one packet of our session, takes its acks and hands its message to
+    /// the reliable layer.
+    fn take_control_packet(
+        &self,
+        t: &mut TlsState,
+        _now: Instant,
+        packet: &[u8],
+    ) -> Result<(), Rejection> {
+        let opened = self.cfg.wrap.open(packet)?;
+        if opened.auth.is_err() {
+            return Err(Rejection::BadAuth);
+        }
+        let p = ControlPacket::parse(opened.header, &opened.body)?;
+        if p.session_id != t.server_session {
+            return Err(Rejection::OtherSession);
+        }
+        if p.key_id != 0 {
+            return Err(Rejection::Unexpected);
+        }
+        if p.remote_session_id.is_some_and(|r| r != self.session_id) {
+            return Err(Rejection::OtherSession);
+        }
+        match p.opcode {
+            wire::P_ACK_V1 => {
+                t.reliable.on_acks(&p.acks);
+                Ok(())
+            }
+            // Its reset again (our ack was lost), or TLS bytes.
+            wire::P_CONTROL_HARD_RESET_SERVER_V2 | wire::P_CONTROL_V1 => {
+                t.reliable.on_acks(&p.acks);
+                let id = p.message_id.unwrap_or(0);
+                if p.opcode == wire::P_CONTROL_HARD_RESET_SERVER_V2 && id != 0 {
+                    return Err(Rejection::Unexpected);
+                }
+                match t.reliable.on_message(id, p.payload) {
+                    Incoming::OutOfWindow => Err(Rejection::OutOfWindow),
+                    Incoming::Accepted | Incoming::Duplicate => Ok(()),
+                }
+            }
+            _ => Err(Rejection::Unexpected),
+        }
+    }
+
+    /// Feeds the in-order stream to rustls and looks at what that changed. `None` when the
+    /// session ended.
+    fn feed_tls(&mut self, mut t: Box<TlsState>, now: Instant) -> Option<Box<TlsState>> {
+        while let Some(chunk) = t.reliable.read() {
+            if !chunk.is_empty() {
+                self.progress = self.progress.max(Progress::ServerSpoke);
+            }
+            let mut rest = &chunk[..];
+            while !rest.is_empty() {
+                let fed = t.conn.read_tls(&mut rest);
+                let processed = fed
+                    .map_err(|e| TlsFailure::Protocol(e.to_string()))
+                    .and_then(|_| {
+                        t.conn
+                            .process_new_packets()
+                            .map(|_| ())
+                            .map_err(|e| self.classify(&e))
+                    });
+                if let Err(failure) = processed {
+                    self.report_chain(&mut t);
+                    // Let rustls's alert go out: it ends the server's side of the handshake.
+                    self.queue_tls_output(&mut t);
+                    self.events.push_back(Event::TlsFailed { failure, at: now });
+                    self.finish(t, now);
+                    return None;
+                }
+            }
+        }
+        // Drain plaintext (none is expected before the handshake ends) so rustls' buffer
+        // never fills.
+        let mut sink = [0u8; 1024];
+        while matches!(t.conn.reader().read(&mut sink), Ok(n) if n > 0) {}
+        self.report_chain(&mut t);
+        let proven = !t.conn.is_handshaking()
+            || (t.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2)
+                && t.capture.tls12_signed());
+        if proven && !t.finishing {
+            t.finishing = true;
+            self.progress = Progress::Established;
+            self.events.push_back(Event::TlsEstablished {
+                version: t
+                    .conn
+                    .protocol_version()
+                    .map(tls::version_name)
+                    .unwrap_or_default(),
+                suite: t
+                    .conn
+                    .negotiated_cipher_suite()
+                    .map(|s| tls::suite_name(s.suite()))
+                    .unwrap_or_default(),
+                at: now,
+            });
+        }
+        self.queue_tls_output(&mut t);
+        if t.finishing {
+            self.finish(t, now);
+            return None;
+        }
+        Some(t)
+    }
+
+    /// Ends the session, sealing what the reliable layer still has to send (our last
+    /// flight, or rustls's alert) into the outbox: the driver drains `poll_transmit`
+    /// before it closes, so they still leave, once.
+    fn finish(&mut self, mut t: Box<TlsState>, now: Instant) {
+        while let Some(tx) = t.reliable.poll_transmit(now) {
+            let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
+            let body = packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
+            let replay = Replay {
+                packet_id: self.next_replay,
+                net_time: self.net_time,
+            };
+            self.next_replay = self.next_replay.wrapping_add(1);
+            self.outbox.push_back(packet::seal(
+                &self.cfg.wrap,
+                tx.opcode,
+                self.session_id,
+                replay,
+                &body,
+                with_wkc,
+            ));
+        }
+    }
+
+    fn report_chain(&mut self, t: &mut TlsState) {
+        if !t.chain_reported && t.capture.has_chain() {
+            t.chain_reported = true;
+            self.progress = self.progress.max(Progress::ChainSeen);
+            self.events.push_back(Event::ChainSeen {
+                chain: t.capture.chain(),
+            });
+        }
+    }
+
+    fn classify(&self, e: &rustls::Error) -> TlsFailure {
+        use rustls::Error as E;
+        match e {
+            E::AlertReceived(a) => TlsFailure::Alert {
+                description: format!("{a:?}"),
+                before_server_hello: self.progress < Progress::ServerSpoke,
+            },
+            E::PeerIncompatible(p) => TlsFailure::Incompatible(format!("{p:?}")),
+            E::NoCertificatesPresented => {
+                TlsFailure::Protocol("the server sent no certificate".into())
+            }
+            E::InvalidCertificate(c) => TlsFailure::BadSignature(format!("{c:?}")),
+            other => TlsFailure::Protocol(other.to_string()),
+        }
+    }
+}

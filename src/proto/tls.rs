@@ -1,0 +1,140 @@
+//! The rustls side of the TLS stage: a client configuration that speaks what an OpenVPN
+//! 2.6 server accepts (ring provider, TLS 1.2 and 1.3, no SNI, no resumption), and a
+//! certificate verifier that *captures* the server's chain instead of judging it.
+//!
+//! Capture first, judge second: the verifier accepts any chain so that an expired or
+//! foreign chain is still seen whole (and reported by [`crate::chain`]), but it checks
+//! the handshake signatures for real, so "the server proved itself" means the server holds
+//! the private key of the certificate it sent.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What the verifier saw during one handshake.
+#[derive(Debug, Default)]
+pub struct Capture {
+    chain: Mutex<Vec<CertificateDer<'static>>>,
+    /// TLS 1.2: the server's signed key exchange verified against its certificate.
+    tls12_signed: AtomicBool,
+    /// TLS 1.3: the server's CertificateVerify verified.
+    tls13_signed: AtomicBool,
+}
+
+impl Capture {
+    /// The chain as the server sent it, leaf first; empty until the certificate arrived.
+    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
+        self.chain.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    pub fn has_chain(&self) -> bool {
+        self.chain.lock().map(|c| !c.is_empty()).unwrap_or(false)
+    }
+
+    pub fn tls12_signed(&self) -> bool {
+        self.tls12_signed.load(Ordering::Relaxed)
+    }
+
+    pub fn tls13_signed(&self) -> bool {
+        self.tls13_signed.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug)]
+struct CaptureVerifier {
+    capture: Arc<Capture>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for CaptureVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        if let Ok(mut slot) = self.capture.chain.lock() {
+            *slot = chain;
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let ok = verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )?;
+        self.capture.tls12_signed.store(true, Ordering::Relaxed);
+        Ok(ok)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let ok = verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )?;
+        self.capture.tls13_signed.store(true, Ordering::Relaxed);
+        Ok(ok)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A client configuration for one handshake, and the capture its verifier fills.
+pub fn client_config(capture: Arc<Capture>) -> Result<Arc<ClientConfig>, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(CaptureVerifier {
+        capture,
+        provider: provider.clone(),
+    });
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    // OpenVPN sends no SNI and never resumes a session.
+    config.enable_sni = false;
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(config))
+}
+
+/// `TLSv1.3`, as OpenSSL and OpenVPN's log spell it.
+pub fn version_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `TLS_AES_256_GCM_SHA384`, the IANA name.
+pub fn suite_name(s: rustls::CipherSuite) -> String {
+    s.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{s:?}"))
+}
