@@ -1,7 +1,9 @@
 //! From an [`Outcome`] to what a monitoring engine reads: a state, one status line with
 //! perfdata, and optional long output.
 
-use crate::check::{Diagnosis, Outcome, Result};
+use crate::chain::{Judgement, Problem};
+use crate::check::{Diagnosis, Outcome, Result, TlsOutcome};
+use crate::proto::{Progress, TlsFailure};
 use crate::range::Range;
 use crate::transport::Ending;
 use crate::wire::Auth;
@@ -107,6 +109,9 @@ fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, String) {
         String::new()
     };
     let target = &outcome.target;
+    if let (Some(tls), Result::Answered(_)) = (&outcome.tls, &outcome.result) {
+        return assess_tls(outcome, tls, thresholds);
+    }
     match &outcome.result {
         Result::Answered(_) | Result::Responded => {
             let how = match &outcome.result {
@@ -182,6 +187,281 @@ fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, String) {
     }
 }
 
+/// What a silent or closing server probably means at the step the handshake reached.
+fn stall_hint(tls: &TlsOutcome, wrap: &str) -> &'static str {
+    match tls.reached {
+        Progress::HelloSent if wrap == "tls-crypt-v2" => {
+            " (the server answered the reset but not our ClientHello: it probably refused our tls-crypt-v2 client key, e.g. its tls-crypt-v2-verify script said no)"
+        }
+        Progress::HelloSent => {
+            " (the server answered the reset but not our ClientHello: its TLS side is stuck, or it dropped our session)"
+        }
+        _ => "",
+    }
+}
+
+fn step_name(p: Progress) -> &'static str {
+    match p {
+        Progress::Idle | Progress::ResetSent | Progress::ResetAnswered => "before TLS began",
+        Progress::HelloSent => "after our ClientHello",
+        Progress::ServerSpoke => "after the server's first TLS bytes",
+        Progress::ChainSeen => "after the server's certificate",
+        Progress::Established => "after the handshake",
+    }
+}
+
+/// The TLS stage: the server's reset came; how far did TLS get, and what of the chain.
+fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> (State, String) {
+    let target = &outcome.target;
+    let secs = outcome.elapsed.as_secs_f64();
+    if !tls.established() {
+        let step = step_name(tls.reached);
+        let (state, why) = match (&tls.failure, &tls.ending) {
+            (Some(TlsFailure::Alert { description, before_server_hello: true }), _) => (
+                State::Unknown,
+                format!("the server refused our TLS hello with alert {description}: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it"),
+            ),
+            (Some(TlsFailure::Incompatible(d)), _) => (
+                State::Unknown,
+                format!("the server's TLS uses something this check cannot speak ({d}); the server is up, but this check cannot judge it"),
+            ),
+            (Some(TlsFailure::Alert { description, .. }), _) => (
+                State::Critical,
+                format!("TLS alert {description} from the server {step}"),
+            ),
+            (Some(TlsFailure::BadSignature(d)), _) => (
+                State::Critical,
+                format!("the server's handshake signature does not verify against its certificate ({d})"),
+            ),
+            (Some(TlsFailure::Protocol(d)), _) => (
+                State::Critical,
+                format!("TLS handshake failed {step}: {d}"),
+            ),
+            (None, Ending::Closed) => (
+                State::Critical,
+                format!("connection closed by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
+            ),
+            (None, Ending::Reset) => (
+                State::Critical,
+                format!("connection reset by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
+            ),
+            (None, Ending::TimedOut | Ending::Answered) => (
+                State::Critical,
+                format!(
+                    "TLS handshake not finished within {}, {step}{}",
+                    human(outcome.budget.as_secs_f64()),
+                    stall_hint(tls, &outcome.wrap)
+                ),
+            ),
+            (None, e) => (State::Critical, format!("TLS handshake broken off {step}: {}", ending_words(e))),
+        };
+        let mut text = format!("{target}: reset answered, but {why}");
+        if let Some(j) = &tls.judgement {
+            if let Some(leaf) = j.certs.first() {
+                text.push_str(&format!(" (server certificate {})", leaf.short_name()));
+            }
+        }
+        return (state, text);
+    }
+    let version = tls.version.as_deref().unwrap_or("TLS");
+    let suite = tls.suite.as_deref().unwrap_or("");
+    let mut state = State::Ok;
+    let mut problems: Vec<String> = Vec::new();
+    let raise = |s: State, state: &mut State| {
+        if s > *state {
+            *state = s;
+        }
+    };
+    let Some(j) = &tls.judgement else {
+        return (
+            State::Critical,
+            format!("{target}: {version} established, but the server sent no certificate"),
+        );
+    };
+    for p in &j.problems {
+        let (s, words) = problem_words(p, j, outcome.now_unix);
+        raise(s, &mut state);
+        problems.push(words);
+    }
+    let mut cert = String::new();
+    if let Some(leaf) = j.certs.first() {
+        cert = format!(
+            "certificate {} {}",
+            leaf.short_name(),
+            validity_words(leaf.days_left(outcome.now_unix))
+        );
+        if let Some(first) = j.soonest() {
+            if first != leaf {
+                cert.push_str(&format!(
+                    ", {} {} expires first: {}",
+                    first.role.name(),
+                    first.short_name(),
+                    validity_words(first.days_left(outcome.now_unix))
+                ));
+            }
+        }
+    }
+    if let (Some(days), Some(first)) = (&thresholds.cert_days, j.soonest()) {
+        let left = first.days_left(outcome.now_unix);
+        if left < days.critical_days() && first.not_after >= outcome.now_unix {
+            raise(State::Critical, &mut state);
+            problems.push(format!(
+                "{} {} expires in {left} days (critical under {})",
+                first.role.name(),
+                first.short_name(),
+                days.critical_days()
+            ));
+        } else if left < days.warning && first.not_after >= outcome.now_unix {
+            raise(State::Warning, &mut state);
+            problems.push(format!(
+                "{} {} expires in {left} days (warning under {})",
+                first.role.name(),
+                first.short_name(),
+                days.warning
+            ));
+        }
+    }
+    let verified = if j.verified {
+        "chain verified"
+    } else if j.problems.is_empty() {
+        "chain not verified (no --ca)"
+    } else {
+        "chain not verified"
+    };
+    let mut text = format!(
+        "{target} {version} {suite} in {}, {cert}, {verified} ({})",
+        human(secs),
+        outcome.wrap
+    );
+    if !problems.is_empty() {
+        text = format!(
+            "{target}: {}; {version} {suite} in {}, {cert} ({})",
+            problems.join("; "),
+            human(secs),
+            outcome.wrap
+        );
+    }
+    if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
+        raise(State::Critical, &mut state);
+        text.push_str(&format!(
+            ", response time outside critical range {}",
+            opt(&thresholds.critical)
+        ));
+    } else if thresholds.warning.as_ref().is_some_and(|r| r.alerts(secs)) {
+        raise(State::Warning, &mut state);
+        text.push_str(&format!(
+            ", response time outside warning range {}",
+            opt(&thresholds.warning)
+        ));
+    }
+    (state, text)
+}
+
+fn validity_words(days: i64) -> String {
+    if days < 0 {
+        format!("expired {} days ago", -days)
+    } else {
+        format!("valid {days} more days")
+    }
+}
+
+fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, String) {
+    let cert = |i: &usize| j.certs.get(*i);
+    match p {
+        Problem::Expired { cert: i } => match cert(i) {
+            Some(c) => (
+                State::Critical,
+                format!("{} {} expired {} days ago ({})", c.role.name(), c.short_name(), -c.days_left(now), date(c.not_after)),
+            ),
+            None => (State::Critical, "a certificate expired".into()),
+        },
+        Problem::NotYetValid { cert: i } => match cert(i) {
+            Some(c) => (
+                State::Critical,
+                format!("{} {} is not valid before {}", c.role.name(), c.short_name(), date(c.not_before)),
+            ),
+            None => (State::Critical, "a certificate is not yet valid".into()),
+        },
+        Problem::Untrusted { reason } => (State::Critical, format!("chain does not lead to --ca: {reason}")),
+        Problem::BadSignature { reason } => (State::Critical, format!("a signature in the chain does not verify ({reason})")),
+        Problem::Unsupported { reason } => (
+            State::Unknown,
+            format!("the chain uses an algorithm this check cannot verify ({reason}); an OpenVPN client may still accept it"),
+        ),
+        Problem::NameMismatch { expected, kind, actual } => (
+            State::Critical,
+            format!("verify-x509-name {} '{expected}' does not match '{actual}'", kind.keyword()),
+        ),
+        Problem::Eku { reason } => (State::Critical, format!("server certificate refused: {reason}")),
+        Problem::NoKeyUsage => (
+            State::Critical,
+            "server certificate refused: it has no key usage, which remote-cert-tls server requires".into(),
+        ),
+        Problem::Unparsable { index, reason } => (
+            State::Critical,
+            format!("certificate {} of the chain cannot be read: {reason}", index + 1),
+        ),
+    }
+}
+
+/// `2026-12-04 05:00 UTC` from Unix seconds (proleptic Gregorian, no time zones).
+pub fn date(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+fn ending_words(e: &Ending) -> String {
+    match e {
+        Ending::TimedOut => "no answer".into(),
+        Ending::Refused => "connection refused".into(),
+        Ending::Reset => "connection reset".into(),
+        Ending::Closed => "connection closed".into(),
+        Ending::FrameTooLong(n) => {
+            format!("a {n}-byte frame, longer than any OpenVPN control packet")
+        }
+        Ending::Failed(e) => format!("network error: {e}"),
+        Ending::Answered => "ended".into(),
+    }
+}
+
+/// `-v` lines for each certificate of a judged chain.
+fn chain_lines(tls: &TlsOutcome, now: i64) -> Vec<String> {
+    let Some(j) = &tls.judgement else {
+        return Vec::new();
+    };
+    j.certs
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {}; issuer {}; valid {} to {} ({}); {}; sha256 {}",
+                c.role.name(),
+                c.subject,
+                c.issuer,
+                date(c.not_before),
+                date(c.not_after),
+                validity_words(c.days_left(now)),
+                c.key,
+                c.sha256
+            )
+        })
+        .collect()
+}
+
 /// Perfdata of one outcome; `suffix` names the address when there are several.
 /// `time` is left out when nothing answered: a made-up time would distort graphs.
 fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) -> String {
@@ -195,28 +475,62 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
         outcome.attempts,
         outcome.max_attempts
     );
-    match outcome.result {
-        Result::Failed(_) => attempts,
-        _ => format!(
-            "{}={:.6}s;{};{};0;{:.6} {attempts}",
-            label("time"),
-            outcome.elapsed.as_secs_f64(),
-            opt(&thresholds.warning),
-            opt(&thresholds.critical),
-            outcome.budget.as_secs_f64()
-        ),
+    let time = format!(
+        "{}={:.6}s;{};{};0;{:.6}",
+        label("time"),
+        outcome.elapsed.as_secs_f64(),
+        opt(&thresholds.warning),
+        opt(&thresholds.critical),
+        outcome.budget.as_secs_f64()
+    );
+    match (&outcome.result, &outcome.tls) {
+        (Result::Failed(_), _) => attempts,
+        (_, Some(tls)) => {
+            let mut parts = Vec::new();
+            if tls.established() {
+                parts.push(time);
+            }
+            if let Some(t) = tls.tls_time {
+                parts.push(format!(
+                    "{}={:.6}s;;;0;{:.6}",
+                    label("tls_time"),
+                    t.as_secs_f64(),
+                    outcome.budget.as_secs_f64()
+                ));
+            }
+            if let Some(first) = tls.judgement.as_ref().and_then(|j| j.soonest()) {
+                let (w, c) = match &thresholds.cert_days {
+                    Some(d) => (format!("{}:", d.warning), format!("{}:", d.critical_days())),
+                    None => (String::new(), String::new()),
+                };
+                parts.push(format!(
+                    "{}={};{w};{c};;",
+                    label("cert_days"),
+                    first.days_left(outcome.now_unix)
+                ));
+            }
+            parts.push(attempts);
+            parts.join(" ")
+        }
+        _ => format!("{time} {attempts}"),
     }
 }
 
 pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
     let (state, text) = assess(outcome, thresholds);
+    let mut long = outcome.details.clone();
+    if let Some(tls) = &outcome.tls {
+        if !long.is_empty() {
+            long.extend(chain_lines(tls, outcome.now_unix));
+        }
+    }
     Report {
         state,
         line: format!(
             "OPENVPN {state} - {text} | {}",
             perfdata(outcome, thresholds, None)
         ),
-        long: outcome.details.clone(),
+        long,
     }
 }
 

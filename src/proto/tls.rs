@@ -134,7 +134,12 @@ pub fn version_name(v: rustls::ProtocolVersion) -> String {
 
 /// `TLS_AES_256_GCM_SHA384`, the IANA name.
 pub fn suite_name(s: rustls::CipherSuite) -> String {
-    s.as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{s:?}"))
+    // rustls spells TLS 1.3 suites TLS13_*; IANA (and OpenSSL) say TLS_*.
+    match s.as_str() {
+        Some(name) => match name.strip_prefix("TLS13_") {
+            Some(rest) => format!("TLS_{rest}"),
+            None => name.to_string(),
+        },
+        None => format!("{s:?}"),
+    }
 }
