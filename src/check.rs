@@ -103,6 +103,9 @@ pub struct TlsOutcome {
     pub ending: Ending,
     /// tls-crypt-v2: the server answered statelessly and asked for our key again.
     pub resend_wkc: bool,
+    /// When our hello went unanswered: did a hello offering DHE and static-RSA suites get
+    /// a ServerHello? `Some(true)` means the server is up but speaks no TLS of ours.
+    pub other_hello_answered: Option<bool>,
 }
 
 impl TlsOutcome {
@@ -190,6 +193,7 @@ fn new_session(
         attempts,
         server_name: ServerName::IpAddress(addr.ip().into()),
         trace,
+        compat_hello: false,
     };
     Ok(Session::new(
         cfg,
@@ -213,6 +217,7 @@ struct Recorder<'a> {
     chain: Option<Vec<CertificateDer<'static>>>,
     established: Option<(String, String, Instant)>,
     failure: Option<TlsFailure>,
+    compat: Option<bool>,
 }
 
 impl<'a> Recorder<'a> {
@@ -230,6 +235,7 @@ impl<'a> Recorder<'a> {
             chain: None,
             established: None,
             failure: None,
+            compat: None,
         }
     }
 
@@ -354,6 +360,7 @@ impl<'a> Recorder<'a> {
             Event::TlsEstablished { version, suite, at } => {
                 self.established = Some((version, suite, at));
             }
+            Event::CompatAnswer { server_hello, .. } => self.compat = Some(server_hello),
             Event::TlsFailed { failure, at } => {
                 let t = self.since(at);
                 self.trace(2, || format!("{}: TLS failed: {failure:?}", ms(t)));
@@ -451,13 +458,71 @@ fn probe(
         )?;
         flows.push(Flow::new(addr, spec.proto, session));
     }
-    net::drive(&mut flows, origin + spec.budget());
+    let deadline = origin + spec.budget();
+    net::drive(&mut flows, deadline);
     let now_unix = unix_now();
-    Ok(flows
+    let mut outcomes: Vec<Outcome> = flows
         .into_iter()
         .zip(notes)
         .map(|(flow, notes)| outcome(spec, flow, origin, notes, now_unix))
-        .collect())
+        .collect();
+    ask_with_another_hello(spec, &mut outcomes, deadline)?;
+    Ok(outcomes)
+}
+
+/// A server that drops our ClientHello without a word may be down, or may speak only TLS
+/// this check cannot (a TLS 1.2 server limited to DHE suites: OpenVPN sends no alert).
+/// Ask again, within what is left of the budget, with a hello that offers those suites:
+/// if that one gets a ServerHello, the server is up and the check cannot judge it.
+fn ask_with_another_hello(
+    spec: &CheckSpec,
+    outcomes: &mut [Outcome],
+    deadline: Instant,
+) -> std::result::Result<(), CheckError> {
+    let silent: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            o.tls.as_ref().is_some_and(|t| {
+                t.reached == Progress::HelloSent && t.failure.is_none() && !t.resend_wkc
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let now = Instant::now();
+    if silent.is_empty() || now >= deadline {
+        return Ok(());
+    }
+    let mut flows = Vec::new();
+    for &i in &silent {
+        let addr = outcomes[i].addr;
+        let cfg = SessionConfig {
+            wrap: spec.wrap.clone(),
+            stage: Stage::Tls,
+            validate: true,
+            stream: spec.proto == Proto::Tcp,
+            attempt_timeout: deadline.saturating_duration_since(now),
+            attempts: 1,
+            server_name: ServerName::IpAddress(addr.ip().into()),
+            trace: false,
+            compat_hello: true,
+        };
+        let session = Session::new(cfg, random_session_id()?, unix_now() as u32, now);
+        flows.push(Flow::new(addr, spec.proto, session));
+    }
+    net::drive(&mut flows, deadline);
+    for (flow, &i) in flows.iter_mut().zip(&silent) {
+        let mut answered = false;
+        while let Some(e) = flow.session.poll_event() {
+            if let Event::CompatAnswer { server_hello, .. } = e {
+                answered = server_hello;
+            }
+        }
+        if let Some(t) = outcomes[i].tls.as_mut() {
+            t.other_hello_answered = Some(answered);
+        }
+    }
+    Ok(())
 }
 
 fn outcome(
@@ -519,6 +584,7 @@ fn outcome(
             judgement,
             ending: ending.clone(),
             resend_wkc: rec.resend_wkc,
+            other_hello_answered: None,
         }
     });
     Outcome {

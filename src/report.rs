@@ -217,6 +217,10 @@ fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> (
     if !tls.established() {
         let step = step_name(tls.reached);
         let (state, why) = match (&tls.failure, &tls.ending) {
+            (None, _) if tls.other_hello_answered == Some(true) => (
+                State::Unknown,
+                "the server dropped our TLS hello without a word, yet answered one that offers DHE and static-RSA suites: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it".to_string(),
+            ),
             (Some(TlsFailure::Alert { description, before_server_hello: true }), _) => (
                 State::Unknown,
                 format!("the server refused our TLS hello with alert {description}: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it"),
@@ -335,7 +339,7 @@ fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> (
     );
     if !problems.is_empty() {
         text = format!(
-            "{target}: {}; {version} {suite} in {}, {cert} ({})",
+            "{target}: {}; {version} {suite} in {}, {cert}, {verified} ({})",
             problems.join("; "),
             human(secs),
             outcome.wrap

@@ -1,13 +1,11 @@
 //! The TLS stage against real OpenVPN 2.6 servers: every wrap, UDP and TCP, IPv4 and IPv6,
-//! point-to-point and multi-client, and chains with exact dates made at test time.
+//! point-to-point and multi-client, and chains with exact dates made at test time by the
+//! openssl CLI (tests/common/pki.rs), never by the code under test.
 
 mod common;
-use common::pki::{CertSpec, Issued, KeyKind, TestPki};
+use common::pki::{dh_params, CertSpec, Issued, KeyKind, TestPki};
 use common::*;
-
-fn ca_arg(s: &Server) -> String {
-    s.ca_cert.display().to_string()
-}
+use std::path::Path;
 
 fn key_args(s: &Server) -> Vec<String> {
     match &s.opts.wrap {
@@ -30,6 +28,7 @@ fn key_args(s: &Server) -> Vec<String> {
     }
 }
 
+/// Runs the plugin with the server's key flags and `extra`.
 fn tls_check(s: &Server, extra: &[&str]) -> (i32, String) {
     let mut args: Vec<String> = key_args(s);
     args.extend(extra.iter().map(|a| a.to_string()));
@@ -38,32 +37,682 @@ fn tls_check(s: &Server, extra: &[&str]) -> (i32, String) {
     (code, out)
 }
 
-fn multi(proto: Proto, family: Family, wrap: Wrap) -> Option<Server> {
+/// Multi-client servers need root and /dev/net/tun, which CI has.
+fn can_multi() -> bool {
     if !openvpn_available() {
-        return None;
+        return false;
     }
     if !tun_available() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
             "CI runs as root with /dev/net/tun"
         );
-        return None;
+        return false;
     }
-    Some(Server::start(ServerOpts {
+    true
+}
+
+fn opts(proto: Proto, family: Family, mode: Mode, wrap: Wrap) -> ServerOpts {
+    ServerOpts {
         proto,
         family,
-        mode: Mode::MultiClient,
+        mode,
         wrap,
-    }))
+    }
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Config lines that make a server use `leaf` (and send `extra` certificates).
+fn cert_lines(leaf: &Issued, extra: Option<&Path>) -> Vec<String> {
+    let mut v = vec![
+        format!("cert {}", path(&leaf.crt)),
+        format!("key {}", path(&leaf.key)),
+    ];
+    if let Some(e) = extra {
+        v.push(format!("extra-certs {}", path(e)));
+    }
+    v
+}
+
+fn start(o: ServerOpts, extra: &[String]) -> Server {
+    let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+    Server::start_with(o, &refs)
+}
+
+/// A server whose certificate is `spec`, signed by a fresh CA valid for ten years.
+fn server_with_leaf(spec: CertSpec, o: ServerOpts) -> (Server, TestPki, Issued) {
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca("ca", &CertSpec::ca("Test Root CA"));
+    let leaf = pki.issue(&ca, "leaf", &spec);
+    let s = start(o, &cert_lines(&leaf, None));
+    (s, pki, ca)
+}
+
+fn perf(out: &str, label: &str) -> Option<String> {
+    first_line(out)
+        .split(" | ")
+        .nth(1)?
+        .split(' ')
+        .find(|p| p.starts_with(&format!("{label}=")))
+        .map(str::to_string)
+}
+
+// ---------------------------------------------------------------------------------------
+// Wraps, protocols, families, server kinds
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn multi_udp_tls_auth_sha256_chain_verified() {
+    if !can_multi() {
+        return;
+    }
+    let s = Server::start(opts(
+        Proto::Udp,
+        Family::V4,
+        Mode::MultiClient,
+        Wrap::tls_auth("SHA256", Some(0)),
+    ));
+    let ca = path(&s.ca_cert);
+    let (code, out) = tls_check(&s, &["--ca", &ca, "-v"]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    let line = first_line(&out);
+    assert!(line.contains("TLSv1.3 TLS_AES_"), "{line}");
+    assert!(
+        line.contains("certificate CN=check-openvpn-test-server valid"),
+        "{line}"
+    );
+    assert!(line.contains("chain verified (tls-auth SHA256)"), "{line}");
+    assert!(perf(&out, "tls_time").is_some(), "{line}");
+    assert!(
+        perf(&out, "cert_days").is_some_and(|p| p.starts_with("cert_days=36")),
+        "{line}"
+    );
+    assert!(perf(&out, "time").is_some(), "{line}");
+    assert!(
+        out.contains(
+            "\ncertificate: CN=check-openvpn-test-server; issuer CN=check-openvpn-test-ca;"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("\nCA: CN=check-openvpn-test-ca;"), "{out}");
+    assert!(out.contains("EC P-256; sha256 "), "{out}");
 }
 
 #[test]
-fn multi_udp_tls_auth_verified_chain() {
-    let Some(s) = multi(Proto::Udp, Family::V4, Wrap::tls_auth("SHA256", Some(0))) else {
+fn multi_tcp_ipv6_tls_crypt() {
+    if !can_multi() {
         return;
-    };
-    let ca = ca_arg(&s);
-    let (code, out) = tls_check(&s, &["--ca", &ca, "-v"]);
-    println!("{out}\n{}", s.log());
+    }
+    let s = Server::start(opts(
+        Proto::Tcp,
+        Family::V6,
+        Mode::MultiClient,
+        Wrap::TlsCrypt,
+    ));
+    let ca = path(&s.ca_cert);
+    let (code, out) = tls_check(&s, &["--ca", &ca]);
     assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(first_line(&out).contains("[::1]:"), "{out}");
+    assert!(first_line(&out).contains("/tcp TLSv1.3"), "{out}");
+    assert!(first_line(&out).contains("(tls-crypt)"), "{out}");
+}
+
+#[test]
+fn multi_tls_crypt_v2_udp_and_tcp() {
+    if !can_multi() {
+        return;
+    }
+    for proto in [Proto::Udp, Proto::Tcp] {
+        let s = Server::start(opts(proto, Family::V4, Mode::MultiClient, Wrap::TlsCryptV2));
+        let ca = path(&s.ca_cert);
+        let (code, out) = tls_check(&s, &["--ca", &ca, "-v"]);
+        assert_eq!(code, 0, "{proto:?}: {out}\n{}", s.log());
+        assert!(first_line(&out).contains("(tls-crypt-v2)"), "{out}");
+        // Over UDP a 2.6 server answers statelessly and asks for the wrapped key again.
+        assert_eq!(
+            out.contains("asked for the wrapped client key again"),
+            proto == Proto::Udp,
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn tls_crypt_v2_key_refused_by_verify_script_is_critical() {
+    if !can_multi() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("refuse.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = start(
+        opts(Proto::Udp, Family::V4, Mode::MultiClient, Wrap::TlsCryptV2),
+        &[
+            "script-security 2".into(),
+            format!("tls-crypt-v2-verify {}", path(&script)),
+        ],
+    );
+    // The reset stage alone cannot see it: the server answers before it verifies.
+    let (code, out) = tls_check(&s, &["--timeout", "1", "--retrycount", "1"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = tls_check(&s, &["--tls", "--timeout", "1", "--retrycount", "1"]);
+    assert_eq!(code, 2, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains("refused our tls-crypt-v2 client key"),
+        "{out}"
+    );
+    assert!(
+        s.log().contains("TLS CRYPT V2 VERIFY SCRIPT ERROR") || s.log().contains("tls-crypt-v2"),
+        "{}",
+        s.log()
+    );
+}
+
+#[test]
+fn p2p_udp_and_tcp_without_wrap() {
+    if !openvpn_available() {
+        return;
+    }
+    for proto in [Proto::Udp, Proto::Tcp] {
+        let s = Server::start(opts(proto, Family::V4, Mode::P2p, Wrap::None));
+        let (code, out) = tls_check(&s, &["--tls"]);
+        assert_eq!(code, 0, "{proto:?}: {out}\n{}", s.log());
+        assert!(
+            first_line(&out).contains("chain not verified (no --ca)"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn p2p_ipv6_tls_auth_default_digest() {
+    if !openvpn_available() {
+        return;
+    }
+    let s = Server::start(opts(
+        Proto::Udp,
+        Family::V6,
+        Mode::P2p,
+        Wrap::tls_auth("SHA1", Some(0)),
+    ));
+    let ca = path(&s.ca_cert);
+    let (code, out) = tls_check(&s, &["--ca", &ca]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains("chain verified (tls-auth SHA1)"),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Chains and keys
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rsa_chain_of_three_sent_with_extra_certs() {
+    if !openvpn_available() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let rsa = |cn| CertSpec {
+        key: KeyKind::Rsa2048,
+        ..CertSpec::ca(cn)
+    };
+    let root = pki.self_signed_ca("root", &rsa("Root CA"));
+    let inter = pki.issue(&root, "inter", &rsa("Intermediate CA"));
+    let leaf = pki.issue(
+        &inter,
+        "leaf",
+        &CertSpec {
+            key: KeyKind::Rsa2048,
+            subject_extra: "/O=Example/OU=VPN",
+            ..CertSpec::server("vpn-rsa")
+        },
+    );
+    let s = start(
+        opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None),
+        &cert_lines(&leaf, Some(&inter.crt)),
+    );
+    let root_path = path(&root.crt);
+    let (code, out) = tls_check(&s, &["--ca", &root_path, "-v"]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(
+        out.contains("\ncertificate: O=Example, OU=VPN, CN=vpn-rsa;"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nintermediate: CN=Intermediate CA; issuer CN=Root CA;"),
+        "{out}"
+    );
+    assert!(out.contains("\nCA: CN=Root CA;"), "{out}");
+    assert!(out.contains("; RSA 2048; "), "{out}");
+}
+
+#[test]
+fn tls12_only_and_tls13_only_servers() {
+    if !openvpn_available() {
+        return;
+    }
+    for (line, version) in [
+        ("tls-version-max 1.2", "TLSv1.2"),
+        ("tls-version-min 1.3", "TLSv1.3"),
+    ] {
+        let s = start(
+            opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None),
+            &[line.into()],
+        );
+        let ca = path(&s.ca_cert);
+        let (code, out) = tls_check(&s, &["--ca", &ca]);
+        assert_eq!(code, 0, "{line}: {out}\n{}", s.log());
+        assert!(first_line(&out).contains(&format!(" {version} ")), "{out}");
+    }
+}
+
+#[test]
+fn dhe_only_tls12_server_is_unknown_not_critical() {
+    if !openvpn_available() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca(
+        "ca",
+        &CertSpec {
+            key: KeyKind::Rsa2048,
+            ..CertSpec::ca("DHE CA")
+        },
+    );
+    let leaf = pki.issue(
+        &ca,
+        "leaf",
+        &CertSpec {
+            key: KeyKind::Rsa2048,
+            ..CertSpec::server("dhe")
+        },
+    );
+    let dh = dh_params(pki.dir());
+    let mut extra = cert_lines(&leaf, None);
+    extra.extend([
+        format!("dh {}", path(&dh)),
+        "tls-version-max 1.2".into(),
+        "tls-cipher DHE-RSA-AES256-GCM-SHA384".into(),
+    ]);
+    // OpenVPN sends no alert: a multi-client server drops the hello without a word.
+    if !can_multi() {
+        return;
+    }
+    let s = start(
+        opts(Proto::Udp, Family::V4, Mode::MultiClient, Wrap::None),
+        &extra,
+    );
+    let (code, out) = tls_check(&s, &["--tls", "--timeout", "1", "--retrycount", "2"]);
+    assert_eq!(code, 3, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains("accepts no TLS version or cipher suite this check speaks"),
+        "{out}"
+    );
+    assert!(s.log().contains("no shared cipher"), "{}", s.log());
+    assert!(first_line(&out).contains("cannot"), "{out}");
+}
+
+#[test]
+fn certificate_days_thresholds() {
+    if !openvpn_available() {
+        return;
+    }
+    let spec = CertSpec {
+        not_after_days: 5,
+        ..CertSpec::server("soon")
+    };
+    let (s, _pki, ca) = server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
+    let ca = path(&ca.crt);
+    let (code, out) = tls_check(&s, &["--ca", &ca, "-C", "30,3"]);
+    assert_eq!(code, 1, "{out}");
+    // notAfter is five days from the moment the certificate was made: 4 or 5 whole days.
+    let line = first_line(&out);
+    assert!(
+        line.contains("certificate CN=soon expires in 4 days (warning under 30)")
+            || line.contains("certificate CN=soon expires in 5 days (warning under 30)"),
+        "{out}"
+    );
+    assert!(line.contains("chain verified"), "{out}");
+    let p = perf(&out, "cert_days").unwrap_or_default();
+    assert!(
+        p == "cert_days=4;30:;3:;;" || p == "cert_days=5;30:;3:;;",
+        "{out}"
+    );
+    drop(s);
+    let spec = CertSpec {
+        not_after_days: 5,
+        ..CertSpec::server("soon")
+    };
+    let (s, _pki, ca) = server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
+    let ca = path(&ca.crt);
+    let (code, out) = tls_check(&s, &["--ca", &ca, "-C", "30,7"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(first_line(&out).contains("(critical under 7)"), "{out}");
+}
+
+#[test]
+fn expired_and_not_yet_valid_are_critical_with_or_without_ca() {
+    if !openvpn_available() {
+        return;
+    }
+    let cases = [
+        (
+            CertSpec {
+                not_before_days: -30,
+                not_after_days: -2,
+                ..CertSpec::server("old")
+            },
+            "certificate CN=old expired 2 days ago",
+        ),
+        (
+            CertSpec {
+                not_before_days: 3,
+                not_after_days: 300,
+                ..CertSpec::server("early")
+            },
+            "certificate CN=early is not valid before",
+        ),
+    ];
+    for (spec, words) in cases {
+        for with_ca in [true, false] {
+            let (s, _pki, ca) =
+                server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
+            let ca = path(&ca.crt);
+            let args: Vec<&str> = if with_ca {
+                vec!["--ca", &ca, "-v"]
+            } else {
+                vec!["--tls", "-v"]
+            };
+            let (code, out) = tls_check(&s, &args);
+            assert_eq!(code, 2, "{words} with_ca={with_ca}: {out}\n{}", s.log());
+            assert!(first_line(&out).contains(words), "{out}");
+            // The chain is still reported in full.
+            assert!(
+                out.contains(&format!("\ncertificate: CN={}", spec.cn)),
+                "{out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ca_that_expires_soon_is_named() {
+    if !openvpn_available() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca(
+        "ca",
+        &CertSpec {
+            not_after_days: 10,
+            ..CertSpec::ca("Short CA")
+        },
+    );
+    let leaf = pki.issue(
+        &ca,
+        "leaf",
+        &CertSpec {
+            not_after_days: 9,
+            ..CertSpec::server("short")
+        },
+    );
+    let leaf2 = leaf.clone();
+    let _ = leaf2;
+    let s = start(
+        opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None),
+        &cert_lines(&leaf, None),
+    );
+    let ca_path = path(&ca.crt);
+    let (code, out) = tls_check(&s, &["--ca", &ca_path, "-C", "30"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        first_line(&out).contains(" days (warning under 30)"),
+        "{out}"
+    );
+
+    // A CA that expires before its leaf is named as the one that expires first.
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca(
+        "ca",
+        &CertSpec {
+            not_after_days: 6,
+            ..CertSpec::ca("Dying CA")
+        },
+    );
+    let leaf = pki.issue(
+        &ca,
+        "leaf",
+        &CertSpec {
+            not_after_days: 6,
+            ..CertSpec::server("long")
+        },
+    );
+    let _ = leaf;
+    let leaf = pki.issue(
+        &ca,
+        "leaf2",
+        &CertSpec {
+            not_after_days: 400,
+            ..CertSpec::server("long2")
+        },
+    );
+    let s = start(
+        opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None),
+        &cert_lines(&leaf, None),
+    );
+    let ca_path = path(&ca.crt);
+    let (code, out) = tls_check(&s, &["--ca", &ca_path, "-C", "30,2"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(first_line(&out).contains("CA CN=Dying CA expires"), "{out}");
+}
+
+#[test]
+fn wrong_ca_is_critical_and_unreadable_ca_unknown() {
+    if !openvpn_available() {
+        return;
+    }
+    let s = Server::start(opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
+    let mut pki = TestPki::temp();
+    let other = pki.self_signed_ca("other", &CertSpec::ca("Other CA"));
+    let other_path = path(&other.crt);
+    let (code, out) = tls_check(&s, &["--ca", &other_path]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("chain does not lead to --ca"),
+        "{out}"
+    );
+    // Not PEM: UNKNOWN before any packet.
+    let junk = pki.dir().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let (code, out, _, _) = run_check(&["-H", "127.0.0.1", "--ca", &path(&junk)]);
+    assert_eq!(code, 3, "{out}");
+    assert!(first_line(&out).contains("no PEM certificate"), "{out}");
+    let (code, out, _, _) = run_check(&["-H", "127.0.0.1", "--ca", "/nonexistent/ca.crt"]);
+    assert_eq!(code, 3, "{out}");
+}
+
+#[test]
+fn remote_cert_tls_server_refuses_a_certificate_without_eku() {
+    if !openvpn_available() {
+        return;
+    }
+    let spec = CertSpec {
+        eku: None,
+        ..CertSpec::server("no-eku")
+    };
+    let (s, _pki, ca) = server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
+    let ca = path(&ca.crt);
+    let (code, out) = tls_check(&s, &["--ca", &ca, "--remote-cert-tls", "server"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("remote-cert-tls server requires"),
+        "{out}"
+    );
+    drop(s);
+    // Without remote-cert-tls, an OpenVPN client accepts a leaf without EKU.
+    let spec = CertSpec {
+        eku: None,
+        ..CertSpec::server("no-eku")
+    };
+    let (s, _pki, ca) = server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
+    let ca = path(&ca.crt);
+    let (code, out) = tls_check(&s, &["--ca", &ca]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn verify_x509_name_types() {
+    if !openvpn_available() {
+        return;
+    }
+    let spec = CertSpec {
+        subject_extra: "/C=DE/O=Example",
+        ..CertSpec::server("vpn1.example.org")
+    };
+    let cases: [(&[&str], i32); 6] = [
+        (
+            &["--verify-x509-name", "C=DE, O=Example, CN=vpn1.example.org"],
+            0,
+        ),
+        (
+            &["--verify-x509-name", "C=DE, O=Example, CN=vpn2.example.org"],
+            2,
+        ),
+        (
+            &[
+                "--verify-x509-name",
+                "vpn1.example.org",
+                "--verify-x509-type",
+                "name",
+            ],
+            0,
+        ),
+        (
+            &["--verify-x509-name", "vpn1", "--verify-x509-type", "name"],
+            2,
+        ),
+        (
+            &[
+                "--verify-x509-name",
+                "vpn1.",
+                "--verify-x509-type",
+                "name-prefix",
+            ],
+            0,
+        ),
+        (
+            &[
+                "--verify-x509-name",
+                "vpn2.",
+                "--verify-x509-type",
+                "name-prefix",
+            ],
+            2,
+        ),
+    ];
+    for (args, want) in cases {
+        let (s, _pki, ca) =
+            server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
+        let ca = path(&ca.crt);
+        let mut all = vec!["--ca", ca.as_str()];
+        all.extend_from_slice(args);
+        let (code, out) = tls_check(&s, &all);
+        assert_eq!(code, want, "{args:?}: {out}");
+        if want == 2 {
+            assert!(first_line(&out).contains("does not match"), "{out}");
+        }
+    }
+}
+
+#[test]
+fn config_with_inline_ca_and_tls_auth() {
+    if !openvpn_available() {
+        return;
+    }
+    let s = Server::start(opts(
+        Proto::Udp,
+        Family::V4,
+        Mode::P2p,
+        Wrap::tls_auth("SHA256", Some(0)),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("client.ovpn");
+    let ta = std::fs::read_to_string(&s.static_key).unwrap();
+    let ca = std::fs::read_to_string(&s.ca_cert).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "client\nremote {} {}\nproto udp\nauth SHA256\nkey-direction 1\nremote-cert-tls server\n<ca>\n{ca}</ca>\n<tls-auth>\n{ta}</tls-auth>\n",
+            s.addr, s.port
+        ),
+    )
+    .unwrap();
+    let cfg = path(&cfg);
+    // A config alone stays at the reset stage.
+    let (code, out, _, _) = run_check(&["--config", &cfg]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!first_line(&out).contains("TLSv1"), "{out}");
+    drop(s);
+    let s = Server::start(opts(
+        Proto::Udp,
+        Family::V4,
+        Mode::P2p,
+        Wrap::tls_auth("SHA256", Some(0)),
+    ));
+    std::fs::write(
+        dir.path().join("client.ovpn"),
+        format!(
+            "client\nremote {} {}\nproto udp\nauth SHA256\nkey-direction 1\nremote-cert-tls server\n<ca>\n{ca}</ca>\n<tls-auth>\n{}</tls-auth>\n",
+            s.addr,
+            s.port,
+            std::fs::read_to_string(&s.static_key).unwrap()
+        ),
+    )
+    .unwrap();
+    let (code, out, _, _) = run_check(&["--config", &cfg, "--tls"]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains("chain verified (tls-auth SHA256)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn usage_errors() {
+    for (args, words) in [
+        (&["-H", "h", "--tls", "--diagnose"][..], "--diagnose"),
+        (
+            &["-H", "h", "--tls", "--no-validation"][..],
+            "--no-validation",
+        ),
+        (&["-H", "h", "-C", "7,30"][..], "-C/--certificate"),
+        (&["-H", "h", "-C", "x"][..], "-C/--certificate"),
+        (
+            &["-H", "h", "--remote-cert-tls", "client"][..],
+            "remote-cert-tls",
+        ),
+        (
+            &[
+                "-H",
+                "h",
+                "--verify-x509-name",
+                "a",
+                "--verify-x509-type",
+                "cn",
+            ][..],
+            "verify-x509",
+        ),
+    ] {
+        let (code, out, _, _) = run_check(args);
+        assert_eq!(code, 3, "{args:?}: {out}");
+        assert!(first_line(&out).contains(words), "{args:?}: {out}");
+    }
 }

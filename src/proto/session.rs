@@ -61,6 +61,11 @@ pub struct SessionConfig {
     pub server_name: ServerName<'static>,
     /// Emit [`Event::Packet`] for the first packets in and out (`-vv`, `-vvv`).
     pub trace: bool,
+    /// Instead of rustls's hello, send a TLS 1.2 ClientHello offering every suite an
+    /// OpenVPN server may be limited to (DHE, static RSA, ECDHE) and report only whether
+    /// a ServerHello comes back ([`Event::CompatAnswer`]): tells a server whose TLS this
+    /// check cannot speak from one that is down.
+    pub compat_hello: bool,
 }
 
 /// Why a TLS handshake did not finish.
@@ -154,6 +159,12 @@ pub enum Event {
         failure: TlsFailure,
         at: Instant,
     },
+    /// With [`SessionConfig::compat_hello`]: the server's first TLS bytes, and whether they
+    /// are a ServerHello.
+    CompatAnswer {
+        server_hello: bool,
+        at: Instant,
+    },
 }
 
 enum State {
@@ -177,6 +188,11 @@ struct TlsState {
     chain_reported: bool,
     /// Proven: send what rustls still has (our last flight), then end.
     finishing: bool,
+    /// Any valid packet of the server's since its reset; until then every control packet
+    /// acks its reset again, since only a packet with that ack creates a 2.6 server's state.
+    heard: bool,
+    /// Give up when the server neither acks nor answers our hello by then.
+    hello_deadline: Option<Instant>,
 }
 
 pub struct Session {
@@ -261,7 +277,10 @@ impl Session {
                     (n, s) => n.or(*s),
                 }
             }
-            State::Tls(t) => t.reliable.poll_timeout(),
+            State::Tls(t) => match (t.reliable.poll_timeout(), t.hello_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             State::Done => None,
         }
     }
@@ -278,6 +297,11 @@ impl Session {
         } = self.state
         {
             if now >= s {
+                self.state = State::Done;
+            }
+        }
+        if let State::Tls(t) = &self.state {
+            if t.hello_deadline.is_some_and(|d| now >= d) {
                 self.state = State::Done;
             }
         }
@@ -311,7 +335,10 @@ impl Session {
                 packet
             }
             State::Tls(t) => {
-                let tx = t.reliable.poll_transmit(now)?;
+                let mut tx = t.reliable.poll_transmit(now)?;
+                if tx.acks.is_empty() && !t.heard && tx.opcode != wire::P_ACK_V1 {
+                    tx.acks.push(0);
+                }
                 let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
                 let body =
                     packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
@@ -462,8 +489,16 @@ impl Session {
             wkc_pending: resend_wkc,
             chain_reported: false,
             finishing: false,
+            heard: false,
+            hello_deadline: Some(now + self.cfg.attempt_timeout),
         });
-        self.queue_tls_output(&mut state);
+        if self.cfg.compat_hello {
+            state
+                .reliable
+                .push(wire::P_CONTROL_V1, compat_client_hello());
+        } else {
+            self.queue_tls_output(&mut state);
+        }
         self.progress = Progress::HelloSent;
         self.state = State::Tls(state);
     }
@@ -513,6 +548,8 @@ impl Session {
             self.state = State::Tls(t);
             return;
         }
+        t.heard = true;
+        t.hello_deadline = None;
         self.state = match self.feed_tls(t, now) {
             Some(t) => State::Tls(t),
             None => State::Done,
@@ -565,6 +602,23 @@ impl Session {
     /// Feeds the in-order stream to rustls and looks at what that changed. `None` when the
     /// session ended.
     fn feed_tls(&mut self, mut t: Box<TlsState>, now: Instant) -> Option<Box<TlsState>> {
+        if self.cfg.compat_hello {
+            while let Some(chunk) = t.reliable.read() {
+                if chunk.is_empty() {
+                    continue;
+                }
+                self.progress = self.progress.max(Progress::ServerSpoke);
+                // A handshake record (22) whose first message is a ServerHello (2).
+                let server_hello = chunk.first() == Some(&22) && chunk.get(5) == Some(&2);
+                self.events.push_back(Event::CompatAnswer {
+                    server_hello,
+                    at: now,
+                });
+                self.finish(t, now);
+                return None;
+            }
+            return Some(t);
+        }
         while let Some(chunk) = t.reliable.read() {
             if !chunk.is_empty() {
                 self.progress = self.progress.max(Progress::ServerSpoke);
@@ -627,7 +681,10 @@ impl Session {
     /// flight, or rustls's alert) into the outbox: the driver drains `poll_transmit`
     /// before it closes, so they still leave, once.
     fn finish(&mut self, mut t: Box<TlsState>, now: Instant) {
-        while let Some(tx) = t.reliable.poll_transmit(now) {
+        while let Some(mut tx) = t.reliable.poll_transmit(now) {
+            if tx.acks.is_empty() && !t.heard && tx.opcode != wire::P_ACK_V1 {
+                tx.acks.push(0);
+            }
             let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
             let body = packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
             let replay = Replay {
@@ -671,4 +728,59 @@ impl Session {
             other => TlsFailure::Protocol(other.to_string()),
         }
     }
+}
+
+/// A TLS 1.2 ClientHello offering what rustls does not: DHE and static-RSA suites and the
+/// FFDHE groups, besides ECDHE. Only sent to learn whether the server would answer a
+/// client that has them; this check cannot finish such a handshake.
+fn compat_client_hello() -> Vec<u8> {
+    const SUITES: [u16; 21] = [
+        0x009f, 0x009e, 0xccaa, 0x006b, 0x0067, 0x0039, 0x0033, // DHE-RSA
+        0xc02c, 0xc02b, 0xc030, 0xc02f, 0xcca9, 0xcca8, // ECDHE
+        0x009d, 0x009c, 0x003d, 0x003c, 0x0035, 0x002f, // RSA key exchange
+        0x000a, 0x00ff, // 3DES, renegotiation SCSV
+    ];
+    const GROUPS: [u16; 6] = [0x001d, 0x0017, 0x0018, 0x0100, 0x0101, 0x0102];
+    const SIGALGS: [u16; 11] = [
+        0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0403, 0x0503, 0x0603, 0x0201, 0x0203,
+    ];
+    fn u16s(v: &[u16]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_be_bytes()).collect()
+    }
+    fn ext(kind: u16, body: &[u8]) -> Vec<u8> {
+        let mut e = kind.to_be_bytes().to_vec();
+        e.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        e.extend_from_slice(body);
+        e
+    }
+    let mut random = [0u8; 32];
+    let _ = getrandom::fill(&mut random);
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&random);
+    body.push(0); // no session id
+    let suites = u16s(&SUITES);
+    body.extend_from_slice(&(suites.len() as u16).to_be_bytes());
+    body.extend_from_slice(&suites);
+    body.extend_from_slice(&[1, 0]); // null compression
+    let groups = u16s(&GROUPS);
+    let sigalgs = u16s(&SIGALGS);
+    let mut exts = Vec::new();
+    exts.extend(ext(
+        0x000a,
+        &[&(groups.len() as u16).to_be_bytes()[..], &groups].concat(),
+    ));
+    exts.extend(ext(0x000b, &[1, 0]));
+    exts.extend(ext(
+        0x000d,
+        &[&(sigalgs.len() as u16).to_be_bytes()[..], &sigalgs].concat(),
+    ));
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    let mut hs = vec![1, 0, 0, 0];
+    hs[1..4].copy_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut record = vec![22, 3, 1];
+    record.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    record.extend_from_slice(&hs);
+    record
 }
