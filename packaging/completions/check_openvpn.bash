@@ -23,7 +23,7 @@ _check_openvpn() {
 
     case "${cmd}" in
         check_openvpn)
-            opts="-H -p -t -4 -6 -w -c -v -h -V --hostname --port --tcp --all-addresses --timeout --retrycount --digest --digest-size --digest-key-client --digest-key-server --tls-auth --tls-crypt --tls-crypt-v2 --config --diagnose --tls-auth-inverse --key-direction --no-validation --warning --critical --verbose --help --version"
+            opts="-H -p -t -4 -6 -w -c -C -v -h -V --hostname --port --tcp --all-addresses --timeout --retrycount --digest --digest-size --digest-key-client --digest-key-server --tls-auth --tls-crypt --tls-crypt-v2 --config --diagnose --tls-auth-inverse --key-direction --no-validation --warning --critical --tls --ca --certificate --verify-x509-name --verify-x509-type --remote-cert-tls --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,6 +102,30 @@ _check_openvpn() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-x509-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-x509-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-cert-tls)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
