@@ -355,8 +355,8 @@ fn verify_path(
     sent: &[CertInfo],
     now: i64,
 ) -> Result<Vec<CertInfo>, Problem> {
-    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| Problem::Unparsable {
-        index: 0,
+    // webpki reads only X.509 v3 certificates; OpenVPN also accepts v1 ones.
+    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| Problem::Unsupported {
         reason: format!("{e:?}"),
     })?;
     let anchors: Vec<rustls::pki_types::TrustAnchor<'_>> = ca

@@ -716,3 +716,83 @@ fn usage_errors() {
         assert!(first_line(&out).contains(words), "{args:?}: {out}");
     }
 }
+
+#[test]
+fn x509_v1_server_certificate_is_read_as_an_openvpn_client_reads_it() {
+    if !openvpn_available() {
+        return;
+    }
+    // `openssl x509 -req` without extensions makes a version 1 certificate, as old
+    // easy-rsa setups did; OpenVPN clients accept it, webpki does not parse it.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ossl = |args: &[&str]| {
+        let st = std::process::Command::new(openssl_bin())
+            .args(args)
+            .current_dir(d)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl {args:?}");
+    };
+    ossl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=v1-ca",
+    ]);
+    ossl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "v1.key",
+        "-out",
+        "v1.csr",
+        "-subj",
+        "/CN=v1-server",
+    ]);
+    ossl(&[
+        "x509",
+        "-req",
+        "-in",
+        "v1.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "v1.crt",
+        "-days",
+        "2",
+    ]);
+    let s = start(
+        opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None),
+        &[
+            format!("cert {}", path(&d.join("v1.crt"))),
+            format!("key {}", path(&d.join("v1.key"))),
+        ],
+    );
+    let (code, out) = tls_check(&s, &["--tls"]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains("certificate CN=v1-server valid"),
+        "{out}"
+    );
+}

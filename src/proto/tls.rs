@@ -8,8 +8,11 @@
 //! the private key of the certificate it sent.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::crypto::{
+    verify_tls12_signature, verify_tls13_signature, verify_tls13_signature_with_raw_key,
+    CryptoProvider, WebPkiSupportedAlgorithms,
+};
+use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -72,12 +75,15 @@ impl ServerCertVerifier for CaptureVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let ok = verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )?;
+        let algs = &self.provider.signature_verification_algorithms;
+        let ok = match verify_tls12_signature(message, cert, dss, algs) {
+            Ok(ok) => ok,
+            // webpki parses only X.509 v3; OpenVPN's clients accept v1 certificates too.
+            Err(e) => match leaf_spki(cert) {
+                Some(spki) => verify_with_spki(message, &spki, dss, algs).ok_or(e)?,
+                None => return Err(e),
+            },
+        };
         self.capture.tls12_signed.store(true, Ordering::Relaxed);
         Ok(ok)
     }
@@ -88,12 +94,17 @@ impl ServerCertVerifier for CaptureVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let ok = verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )?;
+        let algs = &self.provider.signature_verification_algorithms;
+        let ok = match verify_tls13_signature(message, cert, dss, algs) {
+            Ok(ok) => ok,
+            Err(e) => match leaf_spki(cert) {
+                Some(spki) => {
+                    let spki = SubjectPublicKeyInfoDer::from(spki.as_slice());
+                    verify_tls13_signature_with_raw_key(message, &spki, dss, algs).map_err(|_| e)?
+                }
+                None => return Err(e),
+            },
+        };
         self.capture.tls13_signed.store(true, Ordering::Relaxed);
         Ok(ok)
     }
@@ -103,6 +114,28 @@ impl ServerCertVerifier for CaptureVerifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// The SubjectPublicKeyInfo of a certificate webpki would not parse (an X.509 v1 one).
+fn leaf_spki(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
+    Some(parsed.tbs_certificate.subject_pki.raw.to_vec())
+}
+
+/// TLS 1.2 signature check against a bare public key: each algorithm the scheme maps to.
+fn verify_with_spki(
+    message: &[u8],
+    spki: &[u8],
+    dss: &DigitallySignedStruct,
+    algs: &WebPkiSupportedAlgorithms,
+) -> Option<HandshakeSignatureValid> {
+    let spki = SubjectPublicKeyInfoDer::from(spki);
+    let key = webpki::RawPublicKeyEntity::try_from(&spki).ok()?;
+    let candidates = algs.mapping.iter().find(|(s, _)| *s == dss.scheme)?.1;
+    candidates
+        .iter()
+        .any(|alg| key.verify_signature(*alg, message, dss.signature()).is_ok())
+        .then(HandshakeSignatureValid::assertion)
 }
 
 /// A client configuration for one handshake, and the capture its verifier fills.
