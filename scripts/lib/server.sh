@@ -42,8 +42,9 @@ start_server() {
       -keyout ca.key -out ca.crt -days 2 -subj /CN=demo-ca 2>/dev/null
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
       -keyout server.key -out server.csr -subj /CN=demo-server 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=serverAuth\n' > server.ext
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-      -out server.crt -days 2 2>/dev/null
+      -extfile server.ext -out server.crt -days 2 2>/dev/null
     "$OPENVPN" --genkey secret ta.key
     if [ "$wrap" = tls-crypt-v2 ]; then
       "$OPENVPN" --genkey tls-crypt-v2-server v2-server.key
