@@ -16,13 +16,16 @@ use std::path::{Path, PathBuf};
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 6] = [
+const TARGETS: [(&str, Check); 9] = [
     ("response", common::response),
     ("unwrap", common::unwrap),
     ("static_key", common::static_key),
     ("v2_key", common::v2_key),
     ("config", common::config),
     ("range", common::range),
+    ("control_packet", common::control_packet),
+    ("reliable", common::reliable),
+    ("session", common::session),
 ];
 
 fn inputs() -> Vec<PathBuf> {
@@ -117,4 +120,30 @@ fn hand_picked_inputs_mean_what_they_say() {
     }
     let text = String::from_utf8(read("v2_key-hand-valid.bin")).unwrap();
     assert_eq!(V2ClientKey::parse(&text, "valid").unwrap().wkc.len(), 290);
+}
+
+/// The hand-picked TLS-stage inputs reach the code they were picked for.
+#[test]
+fn hand_picked_tls_stage_inputs_mean_what_they_say() {
+    use check_openvpn::proto::packet::{early_negotiation_flags, ControlPacket};
+    use check_openvpn::wire::Rejection;
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-regressions");
+    let read = |name: &str| fs::read(dir.join(name)).unwrap();
+    let parse = |name: &str| {
+        let p = read(name);
+        assert_eq!(p[0], 0, "{name}: mode 0");
+        ControlPacket::parse(&p[1..p.len().min(10)], &p[p.len().min(10)..]).map(|c| c.acks.len())
+    };
+    assert_eq!(parse("control_packet-hand-eight-acks.bin"), Ok(8));
+    for name in [
+        "control_packet-hand-nine-acks.bin",
+        "control_packet-hand-ack-without-acks.bin",
+        "control_packet-hand-ack-without-sid.bin",
+        "control_packet-hand-short-header.bin",
+    ] {
+        assert_eq!(parse(name), Err(Rejection::Malformed), "{name}");
+    }
+    let tlv = read("control_packet-hand-tlv-length-past-end.bin");
+    assert_eq!(early_negotiation_flags(&tlv[1..]), 0);
 }

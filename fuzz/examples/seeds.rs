@@ -5,8 +5,10 @@
 #[path = "../fuzz_targets/common.rs"]
 mod common;
 
-use check_openvpn::wire::{build_packet, client_reset, server_reset_body, Replay};
-use common::{fixed_key, key_from_seed, wkc, wraps, Kind, OURS, SERVER_RESET};
+use check_openvpn::key::StaticKey;
+use check_openvpn::proto::packet::encode_body;
+use check_openvpn::wire::{build_packet, byte0, client_reset, server_reset_body, Replay};
+use common::{fixed_key, key_from_seed, wkc, wraps, Kind, OURS, SERVER_RESET, THEIRS};
 use std::fs;
 use std::path::Path;
 
@@ -228,5 +230,223 @@ fn main() {
             &[&v.to_le_bytes()[..], text.as_bytes()].concat(),
         );
     }
+    control_packet_seeds(&key);
+    reliable_seeds();
+    session_seeds();
     println!("seeds written under corpus/");
+}
+
+/// control_packet: selector byte (bits 0-1 the mode, see `common::control_packet`) + data.
+fn control_packet_seeds(key: &StaticKey) {
+    let header = |opcode: u8| [&[byte0(opcode, 0)][..], &THEIRS].concat();
+    let bodies: [(&str, u8, Vec<u8>); 6] = [
+        (
+            "control",
+            4,
+            encode_body(&[0], &OURS, Some(1), b"\x16\x03\x03\x00\x02hi"),
+        ),
+        (
+            "control-4acks",
+            4,
+            encode_body(&[1, 2, 3, 4], &OURS, Some(2), b"x"),
+        ),
+        ("ack", 5, encode_body(&[1, 2], &OURS, None, &[])),
+        (
+            "server-reset-tlv",
+            8,
+            [&server_reset_body(&OURS)[..], &[0, 1, 0, 2, 0, 1]].concat(),
+        ),
+        ("wkc", 11, encode_body(&[], &OURS, Some(1), &wkc())),
+        ("data-v2", 9, vec![0, 0, 0, 1, 2, 3]),
+    ];
+    for (name, opcode, body) in &bodies {
+        let packet = [header(*opcode), body.clone()].concat();
+        write(
+            "control_packet",
+            &format!("plain-{name}"),
+            &[&[0u8][..], &packet].concat(),
+        );
+        // Mode 2: the same packet raw, opened with every wrap (tls-auth SHA256).
+        write(
+            "control_packet",
+            &format!("open-{name}"),
+            &[&[0x0eu8][..], &packet].concat(),
+        );
+        // Mode 3: sealed and opened by tls-auth, tls-crypt, tls-crypt-v2.
+        for (sel, wrap) in [
+            (0x03u8, "tls-auth"),
+            (0x07, "tls-crypt"),
+            (0x0b, "tls-crypt-v2"),
+        ] {
+            write(
+                "control_packet",
+                &format!("sealed-{wrap}-{name}"),
+                &[&[sel][..], &packet].concat(),
+            );
+        }
+    }
+    for (name, tlv) in [
+        ("flags", &[0u8, 1, 0, 2, 0, 1][..]),
+        ("unknown-then-flags", &[0, 9, 0, 1, 0xff, 0, 1, 0, 2, 0, 1]),
+        ("truncated", &[0, 1, 0, 2, 0]),
+        ("flags-wrong-length", &[0, 1, 0, 3, 0, 1, 2]),
+    ] {
+        write(
+            "control_packet",
+            &format!("tlv-{name}"),
+            &[&[1u8][..], tlv].concat(),
+        );
+    }
+    // Mode 2 with a packet the server side really sealed (tls-auth SHA256, tls-crypt).
+    for (sel, kind, name) in [
+        (0x0eu8, Kind::any_from_byte(0x0d), "tls-auth"),
+        (0x02, Kind::TlsCrypt, "tls-crypt"),
+    ] {
+        let (_, server) = wraps(kind, key);
+        let body = encode_body(&[1], &OURS, Some(1), b"\x16\x03\x03\x00\x00");
+        let packet = build_packet(&server, byte0(4, 0), THEIRS, REPLAY, &body);
+        write(
+            "control_packet",
+            &format!("open-sealed-{name}"),
+            &[&[sel][..], &packet].concat(),
+        );
+    }
+}
+
+/// reliable: 2 setup bytes + operations (see `common::reliable`).
+fn reliable_seeds() {
+    const PUSH: u8 = 0;
+    const ACKS: u8 = 1;
+    const MESSAGE: u8 = 2;
+    const POLL: u8 = 3;
+    const DRAIN: u8 = 4;
+    const READ: u8 = 5;
+    const ACK_LATER: u8 = 6;
+    let push = |n: usize| -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| [PUSH, 3, b'a' + i as u8, b'b', b'c'])
+            .collect()
+    };
+    let mut window = vec![1u8, 5, ACK_LATER, 0];
+    window.extend(push(8));
+    window.extend([
+        DRAIN, 0, ACKS, 2, 1, 2, DRAIN, 0, DRAIN, 2, DRAIN, 4, DRAIN, 8,
+    ]);
+    window.extend([
+        MESSAGE, 2, 1, b'b', MESSAGE, 1, 1, b'a', READ, READ, READ, DRAIN, 0,
+    ]);
+    window.extend([ACKS, 6, 3, 4, 5, 6, 7, 8, DRAIN, 0]);
+    write("reliable", "window", &window);
+
+    let mut stream = vec![0u8, 50];
+    stream.extend(push(3));
+    stream.extend([DRAIN, 0, POLL, 255, DRAIN, 255, ACKS, 3, 1, 2, 3, DRAIN, 0]);
+    write("reliable", "stream", &stream);
+
+    let mut receive = vec![1u8, 1];
+    for id in [12u8, 13, 2, 1, 1, 3, 0x7f] {
+        receive.extend([MESSAGE, id, 2, id, id]);
+    }
+    receive.extend([MESSAGE, 0x80, 0xff, 0xff, 0xff, 0xff, 0]);
+    receive.extend([POLL, 0, READ, READ, READ, READ, DRAIN, 0]);
+    for id in 1..40u8 {
+        receive.extend([MESSAGE, id, 0]);
+    }
+    receive.extend([DRAIN, 0, READ]);
+    write("reliable", "receive", &receive);
+
+    let mut backoff = vec![1u8, 255];
+    backoff.extend(push(1));
+    for _ in 0..8 {
+        backoff.extend([DRAIN, 255, 7, 0xff, 0xff]);
+    }
+    write("reliable", "backoff", &backoff);
+}
+
+/// A TLS record of `content_type` holding `body`, as operation 6 of the `session` target
+/// frames it (its header is added by the harness): type, u16 length, body, message id.
+fn session_record_op(content_type: u8, body: &[u8], id: u8) -> Vec<u8> {
+    [
+        &[6u8, content_type][..],
+        &(body.len() as u16).to_be_bytes(),
+        body,
+        &[id],
+    ]
+    .concat()
+}
+
+/// One handshake message: type, u24 length, body.
+fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+    [&[kind][..], &(body.len() as u32).to_be_bytes()[1..], body].concat()
+}
+
+/// session: flags, our session id, operations (see `common::session`).
+fn session_seeds() {
+    let sid = [0x11u8, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
+    let start = |flags: u8| [&[flags][..], &sid].concat();
+
+    // TLS 1.2: ServerHello (ECDHE-RSA-AES128-GCM-SHA256, extended master secret),
+    // Certificate (one junk certificate), ServerKeyExchange (x25519, junk signature),
+    // ServerHelloDone.
+    let mut hello = vec![3u8, 3];
+    hello.extend_from_slice(&[0x42; 32]);
+    hello.push(0);
+    hello.extend_from_slice(&[0xc0, 0x2f, 0]);
+    hello.extend_from_slice(&[0, 4, 0x00, 0x17, 0, 0]);
+    let cert = [0x30u8, 0x03, 0x02, 0x01, 0x01];
+    let certs = [&(cert.len() as u32).to_be_bytes()[1..], &cert[..]].concat();
+    let certificate = [&(certs.len() as u32).to_be_bytes()[1..], &certs[..]].concat();
+    let mut kx = vec![3u8, 0x00, 0x1d, 32];
+    kx.extend_from_slice(&[9; 32]);
+    kx.extend_from_slice(&[0x08, 0x04, 0, 4, 1, 2, 3, 4]);
+    let flight = [
+        handshake(2, &hello),
+        handshake(11, &certificate),
+        handshake(12, &kx),
+        handshake(14, &[]),
+    ]
+    .concat();
+    for (flags, name) in [(0u8, "udp"), (1, "tcp"), (2, "trace"), (4, "compat")] {
+        let mut s = start(flags);
+        s.extend([2, 1, 1]); // ack our hello
+        s.extend(session_record_op(22, &flight, 1));
+        s.extend([4, 40]);
+        write("session", &format!("tls12-flight-{name}"), &s);
+    }
+    // The same flight cut in two records, second first.
+    let (a, b) = flight.split_at(60);
+    let mut s = start(0);
+    s.extend(session_record_op(22, b, 2));
+    s.extend(session_record_op(22, a, 1));
+    write("session", "tls12-flight-reordered", &s);
+
+    // A ServerHello header announcing 16 MB, then filler.
+    let mut s = start(0);
+    let mut huge = vec![2u8, 0xff, 0xff, 0xff];
+    huge.extend_from_slice(&[0x41; 200]);
+    s.extend(session_record_op(22, &huge, 1));
+    for id in 2..8u8 {
+        s.extend(session_record_op(22, &[0x41; 300], id));
+    }
+    write("session", "endless-handshake", &s);
+
+    // A fatal alert before any ServerHello.
+    let mut s = start(0);
+    s.extend(session_record_op(21, &[2, 40], 1));
+    write("session", "alert", &s);
+
+    // Junk in a control packet, out-of-window ids, a foreign session, the reset again,
+    // a soft reset, an ack then silence until the deadlines.
+    let mut s = start(0);
+    s.extend([1, 1, 1, 1, 0, 16]);
+    s.extend_from_slice(b"not tls at all!!");
+    s.extend([1, 0x80, 0, 0, 3, 0xe8, 0, 0, 4, 0xff, 0xff]);
+    s.extend([7, 1, 3, 5, 3 << 3, 1, 0, 0]);
+    s.extend([2, 1, 1, 4, 255, 4, 255]);
+    write("session", "junk-and-strays", &s);
+
+    let mut s = start(0);
+    s.extend([0, 0, 9]);
+    s.extend_from_slice(&[0x20, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5]);
+    write("session", "raw-header-only", &s);
 }

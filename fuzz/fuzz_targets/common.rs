@@ -467,3 +467,762 @@ pub fn range(data: &[u8]) {
         panic!("{shown} parses but {toggled} does not");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+
+/// A cursor over fuzz input: every read past the end yields zeros, so an operation stream
+/// simply ends in no-ops.
+pub struct Input<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Input<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Input { rest: data }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    pub fn byte(&mut self) -> u8 {
+        match self.rest.split_first() {
+            Some((&b, tail)) => {
+                self.rest = tail;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    pub fn u16(&mut self) -> u16 {
+        u16::from_be_bytes([self.byte(), self.byte()])
+    }
+
+    pub fn u32(&mut self) -> u32 {
+        u32::from_be_bytes([self.byte(), self.byte(), self.byte(), self.byte()])
+    }
+
+    /// Up to `n` bytes (fewer at the end of the input).
+    pub fn bytes(&mut self, n: usize) -> &'a [u8] {
+        let n = n.min(self.rest.len());
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        head
+    }
+
+    /// A message id: mostly small (one byte below 0x80, so the fuzzer finds the window
+    /// easily), else any 32-bit value.
+    pub fn message_id(&mut self) -> u32 {
+        let b = self.byte();
+        if b & 0x80 == 0 {
+            u32::from(b)
+        } else {
+            self.u32()
+        }
+    }
+}
+
+/// What `ControlPacket::parse` must decide, written from the protocol description:
+/// `Some((ack count, has message id))` for a packet it accepts.
+fn control_packet_model(header: &[u8], body: &[u8]) -> Option<(usize, bool)> {
+    if header.len() != 9 {
+        return None;
+    }
+    let has_message_id = match header[0] >> 3 {
+        5 => false,                      // P_ACK_V1
+        3 | 4 | 7 | 8 | 10 | 11 => true, // soft reset, control, resets, WKC
+        _ => return None,
+    };
+    let n = usize::from(*body.first()?);
+    if n > 8 || (!has_message_id && n == 0) {
+        return None;
+    }
+    let needed = 1 + 4 * n + if n > 0 { 8 } else { 0 } + if has_message_id { 4 } else { 0 };
+    (body.len() >= needed).then_some((n, has_message_id))
+}
+
+/// The early-negotiation flags of a TLV list, written independently of the crate.
+fn early_negotiation_model(payload: &[u8]) -> u16 {
+    let mut at = 0usize;
+    let mut flags = 0u16;
+    while at + 4 <= payload.len() {
+        let kind = u16::from_be_bytes([payload[at], payload[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([payload[at + 2], payload[at + 3]]));
+        if at + 4 + len > payload.len() {
+            break;
+        }
+        if kind == 1 && len == 2 {
+            flags |= u16::from_be_bytes([payload[at + 4], payload[at + 5]]);
+        }
+        at += 4 + len;
+    }
+    flags
+}
+
+/// `ControlPacket::parse` over a header and body, checked against the model; an accepted
+/// packet re-encodes to the same body and parses again to itself.
+fn control_packet_round_trip(header: &[u8], body: &[u8]) {
+    use check_openvpn::proto::packet::{encode_body, ControlPacket, MAX_ACKS};
+    let parsed = ControlPacket::parse(header, body);
+    let model = control_packet_model(header, body);
+    let p = match (parsed, model) {
+        (Ok(p), Some((n, has_id))) => {
+            assert_eq!(p.acks.len(), n);
+            assert_eq!(p.message_id.is_some(), has_id);
+            p
+        }
+        (Err(_), None) => return,
+        (got, model) => panic!("parse says {got:?}, model says {model:?}"),
+    };
+    assert!(p.acks.len() <= MAX_ACKS);
+    assert_eq!(p.opcode, header[0] >> 3);
+    assert_eq!(p.key_id, header[0] & 7);
+    assert_eq!(&p.session_id[..], &header[1..9]);
+    assert_eq!(p.remote_session_id.is_some(), !p.acks.is_empty());
+    let remote = p.remote_session_id.unwrap_or([0; 8]);
+    let encoded = encode_body(&p.acks, &remote, p.message_id, p.payload);
+    // Every byte of the body is accounted for: the encoder writes it back unchanged.
+    assert_eq!(encoded, body);
+    let again = ControlPacket::parse(header, &encoded).expect("re-encoded packet parses");
+    assert_eq!(again, p);
+    // The reset-stage parser reads the same fields from a body with a message id.
+    if let Some(id) = p.message_id {
+        let b = check_openvpn::wire::parse_body(body).expect("parse_body");
+        assert_eq!(b.acks, p.acks);
+        assert_eq!(b.remote_session_id, p.remote_session_id);
+        assert_eq!(b.message_packet_id, id);
+        assert_eq!(b.payload, p.payload);
+    }
+    assert_eq!(
+        check_openvpn::proto::packet::early_negotiation_flags(p.payload),
+        early_negotiation_model(p.payload)
+    );
+}
+
+/// `proto::packet`: the control packet view, its encoder and the early-negotiation TLVs.
+///
+/// Input: byte 0 selects (bits 0-1) how the rest is used and (bits 2-7) a tls-auth variant;
+/// the rest is
+/// * 0: a 9-byte header and a body (fewer than 9 bytes: a short header, always refused);
+/// * 1: a TLV list for `early_negotiation_flags`, checked against a model;
+/// * 2: a packet opened with every wrap (none, tls-auth, tls-crypt, tls-crypt-v2), then
+///   parsed: the header is the packet's first 9 bytes, a clear body is the packet's tail;
+/// * 3: a header and body sealed with a server-side wrap and opened by the client side:
+///   it opens authenticated to the same header and body, and parses as in mode 0.
+pub fn control_packet(data: &[u8]) {
+    use check_openvpn::proto::packet::early_negotiation_flags;
+    static KEY: OnceLock<StaticKey> = OnceLock::new();
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    match selector & 3 {
+        0 => {
+            let (header, body) = rest.split_at(rest.len().min(9));
+            control_packet_round_trip(header, body);
+        }
+        1 => assert_eq!(early_negotiation_flags(rest), early_negotiation_model(rest)),
+        2 => {
+            let key = KEY.get_or_init(fixed_key);
+            let tls_auth = Kind::any_from_byte((selector & 0xfc) | 1);
+            for kind in [Kind::None, tls_auth, Kind::TlsCrypt, Kind::TlsCryptV2] {
+                let (client, _) = wraps(kind, key);
+                let Ok(opened) = client.open(rest) else {
+                    continue;
+                };
+                assert_eq!(opened.header, &rest[..9], "{kind:?}");
+                if matches!(kind, Kind::None | Kind::TlsAuth { .. }) {
+                    assert_eq!(&opened.body[..], &rest[9 + kind.overhead()..], "{kind:?}");
+                }
+                control_packet_round_trip(opened.header, &opened.body);
+            }
+        }
+        _ => {
+            if rest.len() < 9 {
+                return;
+            }
+            let key = KEY.get_or_init(fixed_key);
+            let kind = Kind::signed_from_byte(selector >> 2);
+            let (client, server) = wraps(kind, key);
+            let sid: SessionId = rest[1..9].try_into().unwrap();
+            let body = &rest[9..];
+            let replay = Replay {
+                packet_id: 7,
+                net_time: 0x6650_0000,
+            };
+            let packet = build_packet(&server, rest[0], sid, replay, body);
+            let opened = client.open(&packet).expect("a sealed packet opens");
+            assert_eq!(opened.auth, Ok(kind.auth()), "{kind:?}");
+            assert_eq!(opened.header, &rest[..9]);
+            assert_eq!(&opened.body[..], body);
+            control_packet_round_trip(opened.header, &opened.body);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// The retransmission timeout in force for the `k`-th resend (0-based) of a message:
+/// `initial`, doubled after every send, capped at 4 s (a cap below `initial` applies from
+/// the second resend on).
+fn rto_for(initial: std::time::Duration, k: u32) -> std::time::Duration {
+    let cap = std::time::Duration::from_secs(4);
+    let mut rto = initial;
+    for _ in 0..k {
+        rto = (rto * 2).min(cap);
+    }
+    rto
+}
+
+/// The sender half of `Reliable` as the fuzz harness sees it.
+#[derive(Default)]
+struct SendModel {
+    /// Payloads in push order: message `i + 1` carries `pushed[i]`.
+    pushed: Vec<Vec<u8>>,
+    /// Messages pushed that have no id yet.
+    waiting: usize,
+    next_id: u32,
+    /// Ids handed out and not acknowledged.
+    in_flight: std::collections::BTreeSet<u32>,
+    /// Per id: transmissions so far and when the last one left.
+    sends: std::collections::BTreeMap<u32, (u32, std::time::Instant)>,
+    acked: std::collections::BTreeSet<u32>,
+}
+
+/// The receiver half: what arrived, what must come out of `read`, and what we owe acks for.
+#[derive(Default)]
+struct RecvModel {
+    /// First payload accepted per message id.
+    accepted: std::collections::BTreeMap<u32, Vec<u8>>,
+    /// The next id to deliver (all below arrived).
+    expected: u32,
+    /// The next id `read` must return.
+    next_read: u32,
+    /// Ids acks were asked for (received or `ack_later`) and not sent since.
+    owed: std::collections::BTreeSet<u32>,
+    /// The id of the latest ack request since the last full drain: it must be in the
+    /// drain (the bound drops the oldest owed acks, never the newest).
+    latest: Option<u32>,
+}
+
+struct ReliableHarness {
+    r: check_openvpn::proto::reliable::Reliable,
+    retransmit: bool,
+    initial_rto: std::time::Duration,
+    now: std::time::Instant,
+    send: SendModel,
+    recv: RecvModel,
+}
+
+impl ReliableHarness {
+    fn check_window(&self) {
+        use check_openvpn::proto::reliable::SEND_WINDOW;
+        assert!(
+            self.r.in_flight() <= SEND_WINDOW,
+            "{} in flight",
+            self.r.in_flight()
+        );
+        assert_eq!(self.r.in_flight(), self.send.in_flight.len());
+        assert_eq!(
+            self.r.all_acked(),
+            self.send.in_flight.is_empty() && self.send.waiting == 0
+        );
+        if self.r.owes_acks() {
+            assert!(!self.recv.owed.is_empty(), "owes acks nobody asked for");
+        }
+    }
+
+    /// One `poll_transmit`, every field checked; returns whether it had something.
+    fn poll(&mut self, drained_acks: &mut std::collections::BTreeSet<u32>) -> bool {
+        use check_openvpn::proto::packet::{MAX_ACKS, MAX_PIGGYBACK_ACKS};
+        use check_openvpn::proto::reliable::SEND_WINDOW;
+        use check_openvpn::wire::{P_ACK_V1, P_CONTROL_V1};
+        // The window fills before anything is sent.
+        while self.send.in_flight.len() < SEND_WINDOW && self.send.waiting > 0 {
+            self.send.in_flight.insert(self.send.next_id);
+            self.send.next_id += 1;
+            self.send.waiting -= 1;
+        }
+        let Some(tx) = self.r.poll_transmit(self.now) else {
+            // Nothing is due now: the timer must not point at the past (a busy loop).
+            if let Some(t) = self.r.poll_timeout() {
+                assert!(t > self.now, "poll_timeout in the past but nothing to send");
+            }
+            return false;
+        };
+        assert!(tx.acks.len() <= MAX_ACKS, "{} acks", tx.acks.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for &a in &tx.acks {
+            assert!(seen.insert(a), "ack {a} twice in one packet");
+            assert!(drained_acks.insert(a), "ack {a} twice in one drain");
+            assert!(self.recv.owed.remove(&a), "ack {a} never owed");
+            if self.recv.latest == Some(a) {
+                self.recv.latest = None;
+            }
+        }
+        match tx.message_id {
+            None => {
+                assert_eq!(tx.opcode, P_ACK_V1);
+                assert!(!tx.acks.is_empty(), "empty ack packet");
+                assert!(tx.payload.is_empty());
+                assert_eq!(tx.resend, 0);
+            }
+            Some(id) => {
+                assert_eq!(tx.opcode, P_CONTROL_V1);
+                assert!(tx.acks.len() <= MAX_PIGGYBACK_ACKS);
+                assert!(
+                    self.send.in_flight.contains(&id),
+                    "message {id} sent but not in flight (acked: {})",
+                    self.send.acked.contains(&id)
+                );
+                // Ids follow push order: message id n carries the n-th payload.
+                assert_eq!(
+                    tx.payload,
+                    self.send.pushed[id as usize - 1],
+                    "message {id}"
+                );
+                let (count, last) = self.send.sends.get(&id).copied().unwrap_or((0, self.now));
+                assert_eq!(tx.resend, count, "message {id}");
+                if count > 0 {
+                    assert!(self.retransmit, "message {id} resent over a stream");
+                    let rto = rto_for(self.initial_rto, count - 1);
+                    assert!(
+                        self.now.duration_since(last) >= rto,
+                        "message {id} resent after {:?}, rto {rto:?}",
+                        self.now.duration_since(last)
+                    );
+                }
+                self.send.sends.insert(id, (count + 1, self.now));
+            }
+        }
+        self.check_window();
+        true
+    }
+
+    /// Polls until nothing is left at this instant; that must end, and settle every ack.
+    fn drain(&mut self) {
+        use check_openvpn::proto::packet::MAX_ACKS;
+        use check_openvpn::proto::reliable::{MAX_PENDING_ACKS, SEND_WINDOW};
+        let mut acks = std::collections::BTreeSet::new();
+        let mut n = 0;
+        while self.poll(&mut acks) {
+            n += 1;
+            assert!(
+                n <= SEND_WINDOW + MAX_PENDING_ACKS.div_ceil(MAX_ACKS),
+                "poll_transmit does not run dry"
+            );
+        }
+        assert!(acks.len() <= MAX_PENDING_ACKS, "{} acks owed", acks.len());
+        assert!(!self.r.owes_acks(), "acks left after a full drain");
+        if let Some(latest) = self.recv.latest.take() {
+            assert!(
+                acks.contains(&latest),
+                "the latest ack ({latest}) was dropped"
+            );
+        }
+        // Bounded: the ones the cap dropped are forgotten.
+        self.recv.owed.clear();
+        if self.retransmit && !self.send.in_flight.is_empty() {
+            assert!(
+                self.r.poll_timeout().is_some(),
+                "messages in flight, no timer"
+            );
+        }
+    }
+
+    fn owe(&mut self, id: u32) {
+        self.recv.owed.insert(id);
+        self.recv.latest = Some(id);
+    }
+
+    fn read(&mut self) {
+        let got = self.r.read();
+        if self.recv.next_read < self.recv.expected {
+            let want = &self.recv.accepted[&self.recv.next_read];
+            assert_eq!(got.as_ref(), Some(want), "message {}", self.recv.next_read);
+            self.recv.next_read += 1;
+        } else {
+            assert_eq!(got, None, "delivered beyond message {}", self.recv.expected);
+        }
+    }
+}
+
+/// `proto::reliable::Reliable` driven by a stream of operations, against a model of
+/// OpenVPN's reliable layer.
+///
+/// Input: byte 0 bit 0 = retransmit (UDP) or not (TCP), byte 1 = initial RTO in 20 ms
+/// steps (at least 1 ms); then operations, one byte each (value % 8) plus operands:
+/// ```text
+/// 0 push        len byte, then up to len % 64 bytes (the payload also gets a unique prefix)
+/// 1 on_acks     count byte (% 12), then ids
+/// 2 on_message  id, len byte, up to len % 32 bytes
+/// 3 poll once   time step byte (x 16 ms)
+/// 4 drain       time step byte (x 64 ms), then poll until None
+/// 5 read
+/// 6 ack_later   id
+/// 7 time step   u16 ms
+/// ```
+/// Ids are one byte below 0x80, else a byte and any u32. Checks: at most SEND_WINDOW in
+/// flight, exactly the model's; ids in push order, never a second payload for an id; no
+/// message sent after its ack, nor resent before its backoff; acks only for messages that
+/// arrived, at most 8 a packet (4 piggybacked), each at most once a drain, none left after
+/// one; delivery in id order, each payload once, the first copy that arrived; the window's
+/// verdicts (duplicate, out of window) are the model's; poll_transmit runs dry.
+pub fn reliable(data: &[u8]) {
+    use check_openvpn::proto::reliable::{Incoming, Reliable, RECV_WINDOW};
+    use check_openvpn::wire::P_CONTROL_V1;
+    use std::time::{Duration, Instant};
+
+    let mut input = Input::new(data);
+    let retransmit = input.byte() & 1 == 1;
+    let initial_rto =
+        Duration::from_millis(u64::from(input.byte()) * 20).max(Duration::from_millis(1));
+    let mut h = ReliableHarness {
+        r: Reliable::new(1, 1, retransmit, initial_rto),
+        retransmit,
+        initial_rto,
+        now: Instant::now(),
+        send: SendModel {
+            next_id: 1,
+            ..SendModel::default()
+        },
+        recv: RecvModel {
+            expected: 1,
+            next_read: 1,
+            ..RecvModel::default()
+        },
+    };
+    let mut ops = 0;
+    while !input.is_empty() && ops < 10_000 {
+        ops += 1;
+        match input.byte() % 8 {
+            0 => {
+                let len = usize::from(input.byte() % 64);
+                let index = h.send.pushed.len() as u32;
+                let payload = [&index.to_be_bytes()[..], input.bytes(len)].concat();
+                h.r.push(P_CONTROL_V1, payload.clone());
+                h.send.pushed.push(payload);
+                h.send.waiting += 1;
+            }
+            1 => {
+                let n = input.byte() % 12;
+                let ids: Vec<u32> = (0..n).map(|_| input.message_id()).collect();
+                let distinct: std::collections::BTreeSet<u32> = ids.iter().copied().collect();
+                let freed = distinct
+                    .iter()
+                    .filter(|id| h.send.in_flight.remove(id))
+                    .count();
+                for id in &distinct {
+                    if h.send.sends.contains_key(id) {
+                        h.send.acked.insert(*id);
+                    }
+                }
+                assert_eq!(h.r.on_acks(&ids), freed, "acks {ids:?}");
+            }
+            2 => {
+                let id = input.message_id();
+                let len = usize::from(input.byte() % 32);
+                let payload = input.bytes(len).to_vec();
+                let got = h.r.on_message(id, &payload);
+                let expected = if id < h.recv.expected || h.recv.accepted.contains_key(&id) {
+                    Incoming::Duplicate
+                } else if id - h.recv.expected >= RECV_WINDOW {
+                    Incoming::OutOfWindow
+                } else {
+                    Incoming::Accepted
+                };
+                assert_eq!(got, expected, "message {id}, expecting {}", h.recv.expected);
+                if got != Incoming::OutOfWindow {
+                    h.owe(id);
+                }
+                if got == Incoming::Accepted {
+                    h.recv.accepted.insert(id, payload);
+                    while h.recv.accepted.contains_key(&h.recv.expected) {
+                        h.recv.expected += 1;
+                    }
+                }
+            }
+            3 => {
+                h.now += Duration::from_millis(u64::from(input.byte()) * 16);
+                let mut acks = std::collections::BTreeSet::new();
+                h.poll(&mut acks);
+            }
+            4 => {
+                h.now += Duration::from_millis(u64::from(input.byte()) * 64);
+                h.drain();
+            }
+            5 => h.read(),
+            6 => {
+                let id = input.message_id();
+                h.r.ack_later(id);
+                h.owe(id);
+            }
+            _ => h.now += Duration::from_millis(u64::from(input.u16())),
+        }
+        h.check_window();
+    }
+    // Everything that arrived in order comes out, once.
+    while h.recv.next_read < h.recv.expected {
+        h.read();
+    }
+    h.read();
+    h.drain();
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// The server's session id in the `session` target.
+pub const THEIRS: SessionId = [0xa5; 8];
+/// The largest control packet a session may send unwrapped: OpenVPN's tls-mtu (1250)
+/// less IPv6 and UDP headers (48).
+pub const MAX_CONTROL_PACKET: usize = 1250 - 48;
+
+/// A session's outputs after one input, checked: what it sends, what it reports, and that
+/// its timer never points at the past.
+struct SessionHarness {
+    s: check_openvpn::proto::Session,
+    now: std::time::Instant,
+    progress: check_openvpn::proto::Progress,
+    ended: bool,
+    sent: usize,
+}
+
+impl SessionHarness {
+    fn pump(&mut self) {
+        use check_openvpn::proto::packet::{ControlPacket, P_CONTROL_WKC_V1};
+        use check_openvpn::proto::Event;
+        use check_openvpn::wire::{P_ACK_V1, P_CONTROL_V1};
+        if self.s.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.s.handle_timeout(self.now);
+        }
+        let mut n = 0;
+        while let Some(packet) = self.s.poll_transmit(self.now) {
+            n += 1;
+            self.sent += 1;
+            assert!(n <= 32, "poll_transmit does not run dry");
+            assert!(
+                packet.len() <= MAX_CONTROL_PACKET,
+                "{}-byte control packet",
+                packet.len()
+            );
+            let p =
+                ControlPacket::parse(&packet[..9], &packet[9..]).expect("we send what we parse");
+            assert_eq!(p.session_id, self.s.session_id());
+            assert!(
+                matches!(p.opcode, P_CONTROL_V1 | P_ACK_V1 | P_CONTROL_WKC_V1),
+                "opcode {}",
+                p.opcode
+            );
+            if let Some(remote) = p.remote_session_id {
+                assert_eq!(remote, THEIRS);
+            }
+        }
+        let mut events = 0;
+        while let Some(e) = self.s.poll_event() {
+            events += 1;
+            assert!(events <= 256, "events do not run dry");
+            if matches!(e, Event::TlsEstablished { .. } | Event::TlsFailed { .. }) {
+                assert!(!self.ended, "a second ending: {e:?}");
+                self.ended = true;
+            }
+            if let Event::ResetAnswered { .. } = e {
+                panic!("a second reset answer: {e:?}");
+            }
+        }
+        let progress = self.s.progress();
+        assert!(progress >= self.progress, "progress went back");
+        self.progress = progress;
+        if self.ended {
+            assert!(self.s.is_done(), "ended but not done");
+        }
+        if let Some(t) = self.s.poll_timeout() {
+            assert!(t > self.now, "timer in the past after handle_timeout");
+        }
+        if self.s.is_done() {
+            assert_eq!(self.s.poll_timeout(), None);
+        }
+    }
+
+    fn feed(&mut self, packet: &[u8]) {
+        let was_done = self.s.is_done();
+        self.s.handle_packet(self.now, packet);
+        if was_done {
+            assert!(
+                self.s.poll_transmit(self.now).is_none(),
+                "speaks after the end"
+            );
+            assert!(self.s.poll_event().is_none(), "reports after the end");
+        }
+        self.pump();
+    }
+}
+
+/// A server control packet to the session `ours`: `first` (opcode, key id), acks of our
+/// messages, a message id where the opcode has one, and a payload.
+fn server_packet(
+    first: u8,
+    acks: &[u32],
+    ours: &SessionId,
+    id: Option<u32>,
+    payload: &[u8],
+) -> Vec<u8> {
+    use check_openvpn::proto::packet::encode_body;
+    let body = encode_body(acks, ours, id, payload);
+    build_packet(
+        &Wrap::None,
+        first,
+        THEIRS,
+        Replay {
+            packet_id: 0,
+            net_time: 0,
+        },
+        &body,
+    )
+}
+
+/// A `Session` in the TLS stage (no wrap) fed datagrams after a genuine server reset.
+///
+/// Input: byte 0 = flags (bit 0 TCP, bit 1 trace, bit 2 compat hello), bytes 1..9 our
+/// session id, then operations (one byte, value % 8, plus operands):
+/// ```text
+/// 0 raw datagram    u16 length (% 2048), bytes
+/// 1 P_CONTROL_V1    message id, ack count byte (% 5) and ids, u16 length (% 1400), payload
+/// 2 P_ACK_V1        ack count byte (% 9, at least 1) and ids
+/// 3 server reset    the genuine one again (its ack of our reset lost)
+/// 4 time step       byte x 32 ms, then the due timer fires
+/// 5 other opcode    byte 0 byte, message id, u16 length (% 256), payload, acking our 1
+/// 6 TLS record      content type byte, u16 length (% 1400), payload, as message id byte
+/// 7 foreign session a P_CONTROL_V1 whose remote session id is not ours
+/// ```
+/// Checks: no panic; every send is a control packet of our session within OpenVPN's
+/// packet size, at most 32 per input; at most one ending; no second reset answer;
+/// progress never goes back; the timer never points at the past; nothing after the end.
+pub fn session(data: &[u8]) {
+    use check_openvpn::proto::{Event, Progress, Session, SessionConfig, Stage};
+    use check_openvpn::wire::{byte0, server_reset_body, P_ACK_V1, P_CONTROL_V1};
+    use std::time::{Duration, Instant};
+
+    let mut input = Input::new(data);
+    let flags = input.byte();
+    let stream = flags & 1 != 0;
+    let mut sid = [0u8; 8];
+    for b in &mut sid {
+        *b = input.byte();
+    }
+    let cfg = SessionConfig {
+        wrap: Wrap::None,
+        stage: Stage::Tls,
+        validate: true,
+        stream,
+        attempt_timeout: Duration::from_secs(1),
+        attempts: if stream { 1 } else { 2 },
+        server_name: "127.0.0.1"
+            .try_into()
+            .expect("an IP address is a server name"),
+        trace: flags & 2 != 0,
+        compat_hello: flags & 4 != 0,
+    };
+    let t0 = Instant::now();
+    let mut s = Session::new(cfg, sid, 0x6650_0000, t0);
+    let ours = s.session_id();
+    let reset = s.poll_transmit(t0).expect("the hard reset");
+    assert_eq!(&reset[1..9], &ours);
+    let genuine = build_packet(
+        &Wrap::None,
+        byte0(8, 0),
+        THEIRS,
+        Replay {
+            packet_id: 1,
+            net_time: 0,
+        },
+        &server_reset_body(&ours),
+    );
+    let mut h = SessionHarness {
+        s,
+        now: t0 + Duration::from_millis(5),
+        progress: Progress::ResetSent,
+        ended: false,
+        sent: 0,
+    };
+    h.s.handle_packet(h.now, &genuine);
+    let mut answered = false;
+    while let Some(e) = h.s.poll_event() {
+        answered |= matches!(e, Event::ResetAnswered { .. });
+    }
+    assert!(answered, "the genuine reset was not taken");
+    assert_eq!(h.s.progress(), Progress::HelloSent);
+    h.pump();
+    assert!(h.sent >= 1, "no ClientHello");
+
+    let mut ops = 0;
+    while !input.is_empty() && ops < 1000 {
+        ops += 1;
+        match input.byte() % 8 {
+            0 => {
+                let len = usize::from(input.u16() % 2048);
+                let p = input.bytes(len).to_vec();
+                h.feed(&p);
+            }
+            1 => {
+                let id = input.message_id();
+                let n = input.byte() % 5;
+                let acks: Vec<u32> = (0..n).map(|_| input.message_id()).collect();
+                let len = usize::from(input.u16() % 1400);
+                let payload = input.bytes(len).to_vec();
+                let p = server_packet(byte0(P_CONTROL_V1, 0), &acks, &ours, Some(id), &payload);
+                h.feed(&p);
+            }
+            2 => {
+                let n = (input.byte() % 9).max(1);
+                let acks: Vec<u32> = (0..n).map(|_| input.message_id()).collect();
+                let p = server_packet(byte0(P_ACK_V1, 0), &acks, &ours, None, &[]);
+                h.feed(&p);
+            }
+            3 => h.feed(&genuine),
+            4 => {
+                h.now += Duration::from_millis(u64::from(input.byte()) * 32);
+                h.pump();
+            }
+            5 => {
+                let first = input.byte();
+                let id = input.message_id();
+                let len = usize::from(input.u16() % 256);
+                let payload = input.bytes(len).to_vec();
+                let id = (first >> 3 != P_ACK_V1).then_some(id);
+                let p = server_packet(first, &[1], &ours, id, &payload);
+                h.feed(&p);
+            }
+            6 => {
+                let content_type = input.byte();
+                let len = usize::from(input.u16() % 1400);
+                let id = u32::from(input.byte() % 16);
+                let body = input.bytes(len);
+                let record = [
+                    &[content_type, 3, 3][..],
+                    &(body.len() as u16).to_be_bytes(),
+                    body,
+                ]
+                .concat();
+                let p = server_packet(byte0(P_CONTROL_V1, 0), &[1], &ours, Some(id), &record);
+                h.feed(&p);
+            }
+            _ => {
+                let id = input.message_id();
+                let other = [0x77; 8];
+                let p = server_packet(
+                    byte0(P_CONTROL_V1, 0),
+                    &[1],
+                    &other,
+                    Some(id),
+                    b"\x16\x03\x03",
+                );
+                h.feed(&p);
+            }
+        }
+    }
+    // Time runs out: the session ends or keeps a timer; it never spins.
+    for _ in 0..8 {
+        h.now += Duration::from_secs(2);
+        h.pump();
+    }
+}
