@@ -626,13 +626,15 @@ impl Session {
             let mut rest = &chunk[..];
             while !rest.is_empty() {
                 let fed = t.conn.read_tls(&mut rest);
+                // A ServerHello sets the version: an alert before it refused our hello.
+                let before_server_hello = t.conn.protocol_version().is_none();
                 let processed = fed
                     .map_err(|e| TlsFailure::Protocol(e.to_string()))
                     .and_then(|_| {
                         t.conn
                             .process_new_packets()
                             .map(|_| ())
-                            .map_err(|e| self.classify(&e))
+                            .map_err(|e| self.classify(&e, before_server_hello))
                     });
                 if let Err(failure) = processed {
                     self.report_chain(&mut t);
@@ -713,12 +715,12 @@ impl Session {
         }
     }
 
-    fn classify(&self, e: &rustls::Error) -> TlsFailure {
+    fn classify(&self, e: &rustls::Error, before_server_hello: bool) -> TlsFailure {
         use rustls::Error as E;
         match e {
             E::AlertReceived(a) => TlsFailure::Alert {
                 description: format!("{a:?}"),
-                before_server_hello: self.progress < Progress::ServerSpoke,
+                before_server_hello,
             },
             E::PeerIncompatible(p) => TlsFailure::Incompatible(format!("{p:?}")),
             E::NoCertificatesPresented => {
