@@ -4,6 +4,7 @@
 
 use crate::chain::{self, Judgement, Policy};
 use crate::net::{self, Flow};
+use crate::proto::login::{ControlMessage, ServerKeyMethod2};
 use crate::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
 use crate::transport::{self, Ending, Family, Proto};
 use crate::wire::{self, Auth, Rejection, SessionId, Wrap};
@@ -31,6 +32,17 @@ pub struct CheckSpec {
     pub stage: Stage,
     /// How the server's certificate chain is judged (TLS stage).
     pub policy: Policy,
+    /// The login stage's credentials and identity.
+    pub login: Option<LoginSpec>,
+}
+
+/// What the login stage logs in with.
+#[derive(Debug, Clone)]
+pub struct LoginSpec {
+    pub hello: crate::proto::login::ClientHello,
+    pub client_auth: Option<std::sync::Arc<rustls::sign::CertifiedKey>>,
+    /// Shown as "logged in as ...": the user name, else the certificate's CN.
+    pub who: String,
 }
 
 impl CheckSpec {
@@ -56,6 +68,7 @@ impl CheckSpec {
             verbosity: 0,
             stage: Stage::Reset,
             policy: Policy::default(),
+            login: None,
         }
     }
 
@@ -106,11 +119,37 @@ pub struct TlsOutcome {
     /// When our hello went unanswered: did a hello offering DHE and static-RSA suites get
     /// a ServerHello? `Some(true)` means the server is up but speaks no TLS of ours.
     pub other_hello_answered: Option<bool>,
+    /// The login stage, when it ran.
+    pub login: Option<LoginOutcome>,
+}
+
+/// What the login stage saw after TLS.
+#[derive(Debug, Clone, Default)]
+pub struct LoginOutcome {
+    /// The chain failed the policy: no credentials were sent.
+    pub withheld: bool,
+    pub key_sent: bool,
+    pub server_key: Option<ServerKeyMethod2>,
+    /// The whole push, when it came.
+    pub pushed: Option<Vec<String>>,
+    /// `AUTH_FAILED`, with the server's reason if it gave one.
+    pub auth_failed: Option<Option<String>>,
+    /// `AUTH_PENDING` (timeout the server named) and the method of `INFO_PRE`.
+    pub pending: Option<(Option<u32>, Option<String>)>,
+    /// `RESTART` or `HALT` (`true`), with the server's message.
+    pub restart: Option<(bool, Option<String>)>,
+    pub push_requested: bool,
+    pub exit_sent: bool,
+    pub exit_acked: bool,
+    /// From TLS established to the server's verdict.
+    pub login_time: Option<Duration>,
+    /// Who logged in, for the status line: the user name, else the certificate's CN.
+    pub who: String,
 }
 
 impl TlsOutcome {
     pub fn established(&self) -> bool {
-        self.reached == Progress::Established
+        self.reached >= Progress::Established
     }
 }
 
@@ -174,6 +213,16 @@ fn random_session_id() -> std::result::Result<SessionId, CheckError> {
     Ok(sid)
 }
 
+/// The protocol as OpenVPN's options string names it.
+fn proto_name(proto: Proto, addr: SocketAddr) -> &'static str {
+    match (proto, addr.is_ipv6()) {
+        (Proto::Udp, false) => "UDPv4",
+        (Proto::Udp, true) => "UDPv6",
+        (Proto::Tcp, false) => "TCPv4_CLIENT",
+        (Proto::Tcp, true) => "TCPv6_CLIENT",
+    }
+}
+
 /// Builds one session for `addr`, its attempt schedule starting at `origin`.
 fn new_session(
     spec: &CheckSpec,
@@ -194,6 +243,13 @@ fn new_session(
         server_name: ServerName::IpAddress(addr.ip().into()),
         trace,
         compat_hello: false,
+        login: spec.login.as_ref().map(|l| {
+            let mut hello = l.hello.clone();
+            hello.proto = proto_name(spec.proto, addr);
+            hello
+        }),
+        client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
+        gate: (stage == Stage::Login).then(|| (spec.policy.clone(), unix_now())),
     };
     Ok(Session::new(
         cfg,
@@ -218,6 +274,8 @@ struct Recorder<'a> {
     established: Option<(String, String, Instant)>,
     failure: Option<TlsFailure>,
     compat: Option<bool>,
+    login: LoginOutcome,
+    answered_at: Option<Instant>,
 }
 
 impl<'a> Recorder<'a> {
@@ -236,6 +294,8 @@ impl<'a> Recorder<'a> {
             established: None,
             failure: None,
             compat: None,
+            login: LoginOutcome::default(),
+            answered_at: None,
         }
     }
 
@@ -361,6 +421,66 @@ impl<'a> Recorder<'a> {
                 self.established = Some((version, suite, at));
             }
             Event::CompatAnswer { server_hello, .. } => self.compat = Some(server_hello),
+            Event::LoginWithheld { .. } => self.login.withheld = true,
+            Event::KeySent { at } => {
+                let t = self.since(at);
+                self.trace(2, || format!("{}: sent our key-method 2 message", ms(t)));
+                self.login.key_sent = true;
+            }
+            Event::ServerKeyMethod2 { message, at } => {
+                let t = self.since(at);
+                self.trace(2, || {
+                    format!("{}: received the server's key-method 2 message", ms(t))
+                });
+                self.login.server_key = Some(message);
+            }
+            Event::PushRequested { at } => {
+                let t = self.since(at);
+                self.trace(2, || format!("{}: sent PUSH_REQUEST", ms(t)));
+                self.login.push_requested = true;
+            }
+            Event::Pushed { options, at } => {
+                self.answered_at.get_or_insert(at);
+                self.login.pushed = Some(options);
+            }
+            Event::Control { message, at } => {
+                let t = self.since(at);
+                self.trace(2, || format!("{}: control message {message:?}", ms(t)));
+                match message {
+                    ControlMessage::AuthFailed { reason } => {
+                        self.answered_at.get_or_insert(at);
+                        self.login.auth_failed = Some(reason);
+                    }
+                    ControlMessage::AuthPending { timeout } => {
+                        let method = self.login.pending.take().and_then(|p| p.1);
+                        self.login.pending = Some((timeout, method));
+                    }
+                    ControlMessage::InfoPre(info) => {
+                        let method = info.split(':').next().unwrap_or("").to_string();
+                        let timeout = self.login.pending.take().and_then(|p| p.0);
+                        self.login.pending = Some((timeout, Some(method)));
+                    }
+                    ControlMessage::Restart(m) => {
+                        self.answered_at.get_or_insert(at);
+                        self.login.restart = Some((false, m));
+                    }
+                    ControlMessage::Halt(m) => {
+                        self.answered_at.get_or_insert(at);
+                        self.login.restart = Some((true, m));
+                    }
+                    _ => {}
+                }
+            }
+            Event::ExitSent { at } => {
+                let t = self.since(at);
+                self.trace(2, || format!("{}: sent EXIT", ms(t)));
+                self.login.exit_sent = true;
+            }
+            Event::ExitAcked { at } => {
+                let t = self.since(at);
+                self.trace(2, || format!("{}: the server acknowledged our EXIT", ms(t)));
+                self.login.exit_acked = true;
+            }
             Event::TlsFailed { failure, at } => {
                 let t = self.since(at);
                 self.trace(2, || format!("{}: TLS failed: {failure:?}", ms(t)));
@@ -506,6 +626,9 @@ fn ask_with_another_hello(
             server_name: ServerName::IpAddress(addr.ip().into()),
             trace: false,
             compat_hello: true,
+            login: None,
+            client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
+            gate: None,
         };
         let session = Session::new(cfg, random_session_id()?, unix_now() as u32, now);
         flows.push(Flow::new(addr, spec.proto, session));
@@ -560,6 +683,7 @@ fn outcome(
         (e, _) => Result::Failed(e.clone()),
     };
     let reached_stage_at = match (&rec.established, rec.reset_at) {
+        _ if spec.stage == Stage::Login => rec.answered_at,
         (Some((_, _, at)), _) if spec.stage == Stage::Tls => Some(*at),
         (_, Some(at)) if spec.stage == Stage::Reset => Some(at),
         _ => None,
@@ -567,7 +691,20 @@ fn outcome(
     let elapsed = reached_stage_at
         .unwrap_or(end)
         .saturating_duration_since(start);
-    let tls = (spec.stage == Stage::Tls && matches!(result, Result::Answered(_))).then(|| {
+    let login = (spec.stage == Stage::Login).then(|| {
+        let mut l = rec.login.clone();
+        l.login_time = match (&rec.established, rec.answered_at) {
+            (Some((_, _, tls)), Some(done)) => Some(done.saturating_duration_since(*tls)),
+            _ => None,
+        };
+        l.who = spec
+            .login
+            .as_ref()
+            .map(|s| s.who.clone())
+            .unwrap_or_default();
+        l
+    });
+    let tls = (spec.stage >= Stage::Tls && matches!(result, Result::Answered(_))).then(|| {
         let judgement = rec
             .chain
             .as_ref()
@@ -585,6 +722,7 @@ fn outcome(
             ending: ending.clone(),
             resend_wkc: rec.resend_wkc,
             other_hello_answered: None,
+            login,
         }
     });
     Outcome {

@@ -4,8 +4,9 @@
 //! check commands keep working; the rest are additions.
 
 use crate::chain::{NameType, Policy};
-use crate::check::{Candidate, CheckSpec};
+use crate::check::{Candidate, CheckSpec, LoginSpec};
 use crate::config::{ClientConfig, ConfigError, ConfigWrap, KeySource};
+use crate::credentials::CredentialError;
 use crate::digest::{Digest, UnknownDigest};
 use crate::key::{
     loose_permissions, parse_hex_key, KeyDirection, KeyError, Secret, StaticKey, V2ClientKey,
@@ -155,6 +156,22 @@ pub struct Cli {
     #[arg(long, value_name = "server")]
     pub remote_cert_tls: Option<String>,
 
+    /// Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server's refusal, then EXIT
+    #[arg(long)]
+    pub login: bool,
+
+    /// Client certificate (PEM) for the login stage [default: the config's cert] (runs the login stage)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)
+    #[arg(long, value_name = "FILE")]
+    pub auth_user_pass: Option<PathBuf>,
+
     /// More output after the status line (-v details, -vv packet trace, -vvv packet hex)
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
@@ -204,6 +221,14 @@ pub enum UsageError {
     StageConflict(&'static str, &'static str),
     #[error(transparent)]
     Ca(#[from] crate::chain::CaError),
+    #[error(transparent)]
+    Credential(#[from] crate::credentials::CredentialError),
+    #[error("--login needs something to log in with: a client certificate (--cert and --key, or the config's cert and key) and/or --auth-user-pass (or the config's auth-user-pass FILE)")]
+    NothingToLogInWith,
+    #[error("the config's 'auth-user-pass' has no file, so OpenVPN would prompt for the password, which a check cannot answer: give the file on that line, or --auth-user-pass FILE")]
+    PromptForPassword,
+    #[error("{0}, line {1}: 'pkcs12' bundles cannot be read here: split it with openssl pkcs12 -in FILE -clcerts -nokeys -out cert.pem and openssl pkcs12 -in FILE -nocerts -nodes -out key.pem, then use --cert and --key")]
+    Pkcs12(String, usize),
 }
 
 /// What `main` needs beyond the spec.
@@ -292,6 +317,98 @@ fn tls_crypt_v2(key: &V2ClientKey) -> Wrap {
 }
 
 impl Cli {
+    /// What the login stage logs in with: flags first, then the config's.
+    fn login_spec(
+        &self,
+        config: Option<&ClientConfig>,
+        notes: &mut Vec<String>,
+    ) -> Result<LoginSpec, UsageError> {
+        let from_cfg = |f: fn(&ClientConfig) -> Option<KeySource>| config.and_then(f);
+        let (cert, key) = match (&self.cert, &self.key) {
+            (Some(c), Some(k)) => (
+                Some(KeySource::File(c.clone())),
+                Some(KeySource::File(k.clone())),
+            ),
+            (Some(_), None) => return Err(CredentialError::Pair("--cert", "--key").into()),
+            (None, Some(_)) => return Err(CredentialError::Pair("--key", "--cert").into()),
+            (None, None) => (from_cfg(|c| c.cert.clone()), from_cfg(|c| c.key.clone())),
+        };
+        let client = match (cert, key) {
+            (Some(c), Some(k)) => {
+                let loaded = crate::credentials::load_client_cert(&c, &k)?;
+                notes.push(format!(
+                    "client certificate: {} (CN={}, sha256 {}…), key {}",
+                    c.describe(),
+                    loaded.common_name.as_deref().unwrap_or("?"),
+                    &loaded.fingerprint[..16],
+                    k.describe()
+                ));
+                if let Some(w) = key_path_warning(&k) {
+                    notes.push(w);
+                }
+                Some(loaded)
+            }
+            (Some(_), None) => {
+                return Err(CredentialError::Pair("the config's cert", "a key").into())
+            }
+            (None, Some(_)) => {
+                return Err(CredentialError::Pair("the config's key", "a cert").into())
+            }
+            (None, None) => {
+                if let (Some(line), Some(path)) = (config.and_then(|c| c.pkcs12_line), &self.config)
+                {
+                    return Err(UsageError::Pkcs12(path.display().to_string(), line));
+                }
+                None
+            }
+        };
+        let user_pass = match (
+            &self.auth_user_pass,
+            config.and_then(|c| c.auth_user_pass.clone()),
+        ) {
+            (Some(p), _) => Some(KeySource::File(p.clone())),
+            (None, Some(Some(source))) => Some(source),
+            (None, Some(None)) => return Err(UsageError::PromptForPassword),
+            (None, None) => None,
+        };
+        let user_pass = match user_pass {
+            Some(source) => {
+                let up = crate::credentials::read_user_pass(&source)?;
+                notes.push(format!(
+                    "auth-user-pass: {} (user {})",
+                    source.describe(),
+                    up.user.as_str()
+                ));
+                if let Some(w) = key_path_warning(&source) {
+                    notes.push(w);
+                }
+                Some(up)
+            }
+            None => None,
+        };
+        if client.is_none() && user_pass.is_none() {
+            return Err(UsageError::NothingToLogInWith);
+        }
+        let who = match (&user_pass, &client) {
+            (Some(up), _) => up.user.to_string(),
+            (None, Some(c)) => c
+                .common_name
+                .clone()
+                .map(|cn| format!("CN={cn}"))
+                .unwrap_or_else(|| "the client certificate".into()),
+            (None, None) => String::new(),
+        };
+        Ok(LoginSpec {
+            hello: crate::proto::login::ClientHello {
+                proto: "UDPv4",
+                user: user_pass.as_ref().map(|u| u.user.clone()),
+                password: user_pass.as_ref().map(|u| u.password.clone()),
+            },
+            client_auth: client.map(|c| c.certified),
+            who,
+        })
+    }
+
     /// The wrap flags given on the command line, as (flag, config directive) pairs.
     fn wrap_flags(&self) -> Vec<(&'static str, &'static str)> {
         let mut given = Vec::new();
@@ -558,7 +675,20 @@ impl Cli {
             }
         };
 
-        let stage_flag = if self.tls {
+        let login_flag = if self.login {
+            Some("--login")
+        } else if self.cert.is_some() {
+            Some("--cert")
+        } else if self.key.is_some() {
+            Some("--key")
+        } else if self.auth_user_pass.is_some() {
+            Some("--auth-user-pass")
+        } else {
+            None
+        };
+        let stage_flag = if let Some(flag) = login_flag {
+            Some(flag)
+        } else if self.tls {
             Some("--tls")
         } else if self.ca.is_some() {
             Some("--ca")
@@ -579,7 +709,9 @@ impl Cli {
                 return Err(UsageError::StageConflict(flag, "--no-validation"));
             }
         }
-        let stage = if stage_flag.is_some() {
+        let stage = if login_flag.is_some() {
+            Stage::Login
+        } else if stage_flag.is_some() {
             Stage::Tls
         } else {
             Stage::Reset
@@ -597,7 +729,7 @@ impl Cli {
         // A config file alone never raises the stage; once it runs, it takes the
         // config's ca, verify-x509-name and remote-cert-tls too (flags win).
         let mut policy = Policy::default();
-        if stage == Stage::Tls {
+        if stage >= Stage::Tls {
             policy.ca = match (&self.ca, config.as_ref().and_then(|c| c.ca.as_ref())) {
                 (Some(path), _) => Some(crate::chain::load_ca_file(path)?),
                 (None, Some(KeySource::File(path))) => Some(crate::chain::load_ca_file(path)?),
@@ -627,6 +759,12 @@ impl Cli {
             policy.remote_cert_tls_server = self.remote_cert_tls.is_some()
                 || config.as_ref().is_some_and(|c| c.remote_cert_tls_server);
         }
+
+        let login = if stage == Stage::Login {
+            Some(self.login_spec(config.as_ref(), &mut notes)?)
+        } else {
+            None
+        };
 
         let thresholds = Thresholds {
             cert_days,
@@ -658,11 +796,20 @@ impl Cli {
                 verbosity: self.verbose,
                 stage,
                 policy,
+                login,
             },
             thresholds,
             diagnose: self.diagnose.then_some(candidates),
             all_addresses: self.all_addresses,
         })
+    }
+}
+
+/// `-v`'s warning about a key or password file others can read.
+fn key_path_warning(source: &KeySource) -> Option<String> {
+    match source {
+        KeySource::File(p) => loose_permissions(p),
+        KeySource::Inline { .. } => None,
     }
 }
 

@@ -85,6 +85,14 @@ pub struct ClientConfig {
     pub verify_x509_name: Option<(String, NameType)>,
     /// `remote-cert-tls server`.
     pub remote_cert_tls_server: bool,
+    /// `cert FILE` or a `<cert>` block.
+    pub cert: Option<KeySource>,
+    /// `key FILE` or a `<key>` block.
+    pub key: Option<KeySource>,
+    /// `auth-user-pass [FILE]`: `Some(None)` when OpenVPN would prompt.
+    pub auth_user_pass: Option<Option<KeySource>>,
+    /// The line of a `pkcs12` directive, which the login stage cannot read.
+    pub pkcs12_line: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -245,11 +253,21 @@ impl ClientConfig {
                 }
                 if KEY_BLOCKS.contains(&name) {
                     inline.push((name.to_string(), body, line_no));
-                } else if name == "ca" {
-                    cfg.ca = Some(KeySource::Inline {
+                } else if name == "auth-user-pass" {
+                    cfg.auth_user_pass = Some(Some(KeySource::Inline {
                         text: body,
-                        name: format!("{file} <ca> block"),
-                    });
+                        name: format!("{file} <auth-user-pass> block"),
+                    }));
+                } else if matches!(name, "ca" | "cert" | "key") {
+                    let source = KeySource::Inline {
+                        text: body,
+                        name: format!("{file} <{name}> block"),
+                    };
+                    match name {
+                        "ca" => cfg.ca = Some(source),
+                        "cert" => cfg.cert = Some(source),
+                        _ => cfg.key = Some(source),
+                    }
                 }
                 continue;
             }
@@ -321,6 +339,25 @@ impl ClientConfig {
                         cfg.ca = Some(KeySource::File(base.join(f)));
                     }
                 }
+                "cert" | "key" => {
+                    let f = arg(1)?;
+                    if f != "[inline]" {
+                        let source = Some(KeySource::File(base.join(f)));
+                        if directive == "cert" {
+                            cfg.cert = source;
+                        } else {
+                            cfg.key = source;
+                        }
+                    }
+                }
+                "auth-user-pass" => {
+                    cfg.auth_user_pass = Some(
+                        w.get(1)
+                            .filter(|f| f.as_str() != "[inline]")
+                            .map(|f| KeySource::File(base.join(f))),
+                    );
+                }
+                "pkcs12" => cfg.pkcs12_line = Some(line_no),
                 "verify-x509-name" => {
                     let name = arg(1)?.to_string();
                     let kind = match w.get(2) {

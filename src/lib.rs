@@ -5,6 +5,7 @@ pub mod chain;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod digest;
 pub mod guard;
 pub mod key;

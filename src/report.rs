@@ -2,7 +2,7 @@
 //! perfdata, and optional long output.
 
 use crate::chain::{Judgement, Problem};
-use crate::check::{Diagnosis, Outcome, Result, TlsOutcome};
+use crate::check::{Diagnosis, LoginOutcome, Outcome, Result, TlsOutcome};
 use crate::proto::{Progress, TlsFailure};
 use crate::range::Range;
 use crate::transport::Ending;
@@ -110,6 +110,9 @@ fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, String) {
     };
     let target = &outcome.target;
     if let (Some(tls), Result::Answered(_)) = (&outcome.tls, &outcome.result) {
+        if let (Some(login), true) = (&tls.login, tls.established()) {
+            return assess_login(outcome, tls, login, thresholds);
+        }
         return assess_tls(outcome, tls, thresholds);
     }
     match &outcome.result {
@@ -207,7 +210,155 @@ fn step_name(p: Progress) -> &'static str {
         Progress::ServerSpoke => "after the server's first TLS bytes",
         Progress::ChainSeen => "after the server's certificate",
         Progress::Established => "after the handshake",
+        Progress::KeySent => "after our key-method 2 message",
+        Progress::KeyReceived => "after the server's key-method 2 message",
+        Progress::Answered | Progress::Exited => "after the server's answer",
     }
+}
+
+/// `ifconfig 10.8.0.6 255.255.255.0` as `10.8.0.6/24`; net30's `ifconfig L R` as `L peer R`.
+fn pushed_address(options: &[String]) -> Option<String> {
+    let ifconfig = options.iter().find_map(|o| o.strip_prefix("ifconfig "))?;
+    let mut words = ifconfig.split_whitespace();
+    let local = words.next()?;
+    match words.next() {
+        Some(mask) => match mask.parse::<std::net::Ipv4Addr>() {
+            Ok(m) if u32::from(m).leading_ones() + u32::from(m).trailing_zeros() == 32 => {
+                Some(format!("{local}/{}", u32::from(m).leading_ones()))
+            }
+            _ => Some(format!("{local} peer {mask}")),
+        },
+        None => Some(local.to_string()),
+    }
+}
+
+/// The login stage, once TLS was established: the server's verdict on our credentials.
+fn assess_login(
+    outcome: &Outcome,
+    tls: &TlsOutcome,
+    login: &LoginOutcome,
+    thresholds: &Thresholds,
+) -> (State, String) {
+    let target = &outcome.target;
+    let (chain_state, chain_text) = assess_tls(outcome, tls, thresholds);
+    let who = if login.who.is_empty() {
+        "?"
+    } else {
+        login.who.as_str()
+    };
+    if login.withheld {
+        return (
+            chain_state.max(State::Critical),
+            format!("{chain_text}; credentials not sent"),
+        );
+    }
+    let secs = outcome.elapsed.as_secs_f64();
+    let chain_note = if chain_state > State::Ok {
+        format!("; {chain_text}")
+    } else {
+        String::new()
+    };
+    if let Some(options) = &login.pushed {
+        let mut parts = Vec::new();
+        if let Some(a) = pushed_address(options) {
+            parts.push(format!("pushed {a}"));
+        }
+        if let Some(c) = options.iter().find_map(|o| o.strip_prefix("cipher ")) {
+            parts.push(format!("cipher {c}"));
+        }
+        let what = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", parts.join(", "))
+        };
+        let mut state = chain_state;
+        let mut text = format!(
+            "{target} logged in as {who} in {}{what} ({}){chain_note}",
+            human(secs),
+            outcome.wrap
+        );
+        if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
+            state = state.max(State::Critical);
+            text.push_str(&format!(
+                ", response time outside critical range {}",
+                opt(&thresholds.critical)
+            ));
+        } else if thresholds.warning.as_ref().is_some_and(|r| r.alerts(secs)) {
+            state = state.max(State::Warning);
+            text.push_str(&format!(
+                ", response time outside warning range {}",
+                opt(&thresholds.warning)
+            ));
+        }
+        if login.exit_sent && !login.exit_acked {
+            text.push_str(" (our EXIT was not acknowledged in time)");
+        }
+        return (state, text);
+    }
+    if let Some(reason) = &login.auth_failed {
+        let why = reason
+            .as_deref()
+            .map(|r| format!(": '{r}'"))
+            .unwrap_or_default();
+        return (
+            State::Critical,
+            format!("{target}: login as {who} refused, AUTH_FAILED{why}{chain_note}"),
+        );
+    }
+    if let Some((halt, message)) = &login.restart {
+        let word = if *halt { "HALT" } else { "RESTART" };
+        let m = message
+            .as_deref()
+            .map(|m| format!(": '{m}'"))
+            .unwrap_or_default();
+        return (
+            State::Critical,
+            format!("{target}: the server answered the login as {who} with {word}{m}"),
+        );
+    }
+    if let Some((timeout, method)) = &login.pending {
+        let method = method
+            .as_deref()
+            .map(|m| format!(" by {m}"))
+            .unwrap_or_default();
+        let timeout = timeout
+            .map(|t| format!(" (the server allows {t} s)"))
+            .unwrap_or_default();
+        return (
+            State::Warning,
+            format!(
+                "{target}: login as {who} still pending{method} after {}{timeout}: the server waits for a second factor this check cannot give",
+                human(outcome.budget.as_secs_f64())
+            ),
+        );
+    }
+    let gone = match &tls.ending {
+        Ending::Closed => "closed the connection",
+        Ending::Reset => "reset the connection",
+        Ending::Refused => "stopped answering (port unreachable)",
+        _ => "went silent",
+    };
+    if login.key_sent && login.server_key.is_none() {
+        return (
+            State::Critical,
+            format!(
+                "{target}: the server {gone} after our certificate and credentials as {who}: probably a revoked client certificate, an expired CRL on the server, a client CA it does not know, or a refused password (its log says which){chain_note}"
+            ),
+        );
+    }
+    if login.server_key.is_some() {
+        return (
+            State::Critical,
+            format!(
+                "{target}: the server took the key exchange of {who} but sent no push, refusal or pending notice within {} (a client-connect script or auth backend that hangs looks like this){chain_note}",
+                human(outcome.budget.as_secs_f64())
+            ),
+        );
+    }
+    (
+        State::Critical,
+        format!("{target}: login as {who} broke off{chain_note}"),
+    )
 }
 
 /// The TLS stage: the server's reset came; how far did TLS get, and what of the chain.
@@ -443,6 +594,30 @@ fn ending_words(e: &Ending) -> String {
     }
 }
 
+/// `-v` lines of the login stage: the server's key-method 2 details and what it pushed.
+fn login_lines(login: &LoginOutcome) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(k) = &login.server_key {
+        out.push(format!("server key-method 2 options: {}", k.options));
+        if !k.peer_info.is_empty() {
+            out.push(format!(
+                "server peer info: {}",
+                k.peer_info.trim_end().replace('\n', ", ")
+            ));
+        }
+    }
+    if login.push_requested {
+        out.push("the server did not push unprompted: sent PUSH_REQUEST".into());
+    }
+    for o in login.pushed.iter().flatten() {
+        out.push(format!("pushed: {o}"));
+    }
+    if login.exit_acked {
+        out.push("EXIT sent and acknowledged: the server frees the session".into());
+    }
+    out
+}
+
 /// `-v` lines for each certificate of a judged chain.
 fn chain_lines(tls: &TlsOutcome, now: i64) -> Vec<String> {
     let Some(j) = &tls.judgement else {
@@ -491,8 +666,20 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
         (Result::Failed(_), _) => attempts,
         (_, Some(tls)) => {
             let mut parts = Vec::new();
-            if tls.established() {
+            let reached = match &tls.login {
+                Some(l) => l.pushed.is_some() || l.auth_failed.is_some(),
+                None => tls.established(),
+            };
+            if reached {
                 parts.push(time);
+            }
+            if let Some(t) = tls.login.as_ref().and_then(|l| l.login_time) {
+                parts.push(format!(
+                    "{}={:.6}s;;;0;{:.6}",
+                    label("login_time"),
+                    t.as_secs_f64(),
+                    outcome.budget.as_secs_f64()
+                ));
             }
             if let Some(t) = tls.tls_time {
                 parts.push(format!(
@@ -526,6 +713,9 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
     if let Some(tls) = &outcome.tls {
         if !long.is_empty() {
             long.extend(chain_lines(tls, outcome.now_unix));
+            if let Some(login) = &tls.login {
+                long.extend(login_lines(login));
+            }
         }
     }
     Report {

@@ -27,6 +27,7 @@ fn spec(wrap: Wrap) -> CheckSpec {
         verbosity: 0,
         stage: check_openvpn::proto::Stage::Reset,
         policy: Default::default(),
+        login: None,
     }
 }
 

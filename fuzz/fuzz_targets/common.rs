@@ -1111,7 +1111,7 @@ pub fn session(data: &[u8]) {
     }
     let cfg = SessionConfig {
         wrap: Wrap::None,
-        stage: Stage::Tls,
+        stage: if flags & 8 != 0 { Stage::Login } else { Stage::Tls },
         validate: true,
         stream,
         attempt_timeout: Duration::from_secs(1),
@@ -1121,6 +1121,13 @@ pub fn session(data: &[u8]) {
             .expect("an IP address is a server name"),
         trace: flags & 2 != 0,
         compat_hello: flags & 4 != 0,
+        login: (flags & 8 != 0).then(|| check_openvpn::proto::login::ClientHello {
+            proto: "UDPv4",
+            user: None,
+            password: None,
+        }),
+        client_auth: None,
+        gate: None,
     };
     let t0 = Instant::now();
     let mut s = Session::new(cfg, sid, 0x6650_0000, t0);

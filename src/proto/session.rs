@@ -9,14 +9,17 @@
 //! for our session arrives), then optionally TLS: the reliable layer carries a rustls
 //! handshake until the server has proven its certificate, and the session ends at once.
 
+use super::login;
 use super::packet::{self, ControlPacket, EARLY_NEG_RESEND_WKC, P_CONTROL_WKC_V1};
 use super::reliable::{Incoming, Reliable};
 use super::tls::{self, Capture};
+use crate::chain::Policy;
 use crate::wire::{self, Auth, Rejection, Replay, ServerReset, SessionId, Wrap};
 use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::sign::CertifiedKey;
 use rustls::ClientConnection;
 use std::collections::VecDeque;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +35,10 @@ const MIN_PAYLOAD: usize = 64;
 /// reset's own, within these bounds.
 const MIN_RTO: Duration = Duration::from_millis(100);
 const MAX_INITIAL_RTO: Duration = Duration::from_secs(1);
+/// A 2.6 client sends its first `PUSH_REQUEST` 1 s after the key exchange, then every 5 s
+/// (a server that announced REQUEST_PUSH support usually pushes before that).
+const FIRST_PUSH_REQUEST: Duration = Duration::from_secs(1);
+const PUSH_REQUEST_INTERVAL: Duration = Duration::from_secs(5);
 /// Traced packets per session at `-vv`; a flood is only counted after this.
 const MAX_TRACED_PACKETS: usize = 100;
 
@@ -42,6 +49,8 @@ pub enum Stage {
     Reset,
     /// Up to the server proving its certificate in a TLS handshake.
     Tls,
+    /// A whole login: key-method 2, the server's push or refusal, then `EXIT`.
+    Login,
 }
 
 /// Everything a session needs besides its id and the clock.
@@ -66,6 +75,13 @@ pub struct SessionConfig {
     /// a ServerHello comes back ([`Event::CompatAnswer`]): tells a server whose TLS this
     /// check cannot speak from one that is down.
     pub compat_hello: bool,
+    /// The login stage: what to tell the server, with the credentials.
+    pub login: Option<login::ClientHello>,
+    /// The client certificate and key offered in the handshake.
+    pub client_auth: Option<Arc<CertifiedKey>>,
+    /// Login stage: judge the chain with this policy (at this Unix time) before sending
+    /// credentials; a chain with any problem gets none.
+    pub gate: Option<(Policy, i64)>,
 }
 
 /// Why a TLS handshake did not finish.
@@ -102,6 +118,14 @@ pub enum Progress {
     ChainSeen,
     /// The server proved its certificate.
     Established,
+    /// Our key-method 2 message (with any credentials) went out.
+    KeySent,
+    /// The server's key-method 2 message arrived.
+    KeyReceived,
+    /// The server's verdict arrived: its push, or its refusal.
+    Answered,
+    /// Our `EXIT` was acknowledged.
+    Exited,
 }
 
 /// What happened, for the probe to record and `report` to word.
@@ -165,6 +189,39 @@ pub enum Event {
         server_hello: bool,
         at: Instant,
     },
+    /// Login stage: the chain failed the policy, so no credentials were sent.
+    LoginWithheld {
+        at: Instant,
+    },
+    /// Our key-method 2 message went out.
+    KeySent {
+        at: Instant,
+    },
+    ServerKeyMethod2 {
+        message: login::ServerKeyMethod2,
+        at: Instant,
+    },
+    /// A control message from the server.
+    Control {
+        message: login::ControlMessage,
+        at: Instant,
+    },
+    /// The whole push (every `push-continuation` part).
+    Pushed {
+        options: Vec<String>,
+        at: Instant,
+    },
+    /// `PUSH_REQUEST` went out (the server had not pushed unprompted).
+    PushRequested {
+        at: Instant,
+    },
+    ExitSent {
+        at: Instant,
+    },
+    /// The server acknowledged the packet that carried our `EXIT`.
+    ExitAcked {
+        at: Instant,
+    },
 }
 
 enum State {
@@ -193,6 +250,20 @@ struct TlsState {
     heard: bool,
     /// Give up when the server neither acks nor answers our hello by then.
     hello_deadline: Option<Instant>,
+    login: LoginState,
+}
+
+#[derive(Default)]
+struct LoginState {
+    key_sent: bool,
+    server_key: bool,
+    /// Plaintext from the server not yet parsed.
+    plain: Vec<u8>,
+    push: Vec<String>,
+    answered: bool,
+    /// When to send (another) `PUSH_REQUEST`.
+    push_request_at: Option<Instant>,
+    exit_sent: bool,
 }
 
 pub struct Session {
@@ -277,10 +348,14 @@ impl Session {
                     (n, s) => n.or(*s),
                 }
             }
-            State::Tls(t) => match (t.reliable.poll_timeout(), t.hello_deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            State::Tls(t) => [
+                t.reliable.poll_timeout(),
+                t.hello_deadline,
+                t.login.push_request_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
             State::Done => None,
         }
     }
@@ -303,6 +378,20 @@ impl Session {
         if let State::Tls(t) = &self.state {
             if t.hello_deadline.is_some_and(|d| now >= d) {
                 self.state = State::Done;
+            }
+        }
+        if let State::Tls(t) = &mut self.state {
+            if t.login.push_request_at.is_some_and(|d| now >= d) {
+                // A 2.6 client asks again every 5 s; a server answers one request per 30 s.
+                t.login.push_request_at = Some(now + PUSH_REQUEST_INTERVAL);
+                if t.conn.writer().write_all(b"PUSH_REQUEST\0").is_ok() {
+                    self.events.push_back(Event::PushRequested { at: now });
+                }
+                let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
+                    return;
+                };
+                self.queue_tls_output(&mut t);
+                self.state = State::Tls(t);
             }
         }
         // Retransmissions are handed out by poll_transmit when they are due.
@@ -427,7 +516,7 @@ impl Session {
                 });
                 match self.cfg.stage {
                     Stage::Reset => self.state = State::Done,
-                    Stage::Tls => self.start_tls(now, server_session, resend_wkc),
+                    Stage::Tls | Stage::Login => self.start_tls(now, server_session, resend_wkc),
                 }
             }
             Err(Rejection::BadAuth) => {
@@ -459,7 +548,7 @@ impl Session {
 
     fn start_tls(&mut self, now: Instant, server_session: SessionId, resend_wkc: bool) {
         let capture = Arc::new(Capture::default());
-        let conn = tls::client_config(capture.clone())
+        let conn = tls::client_config(capture.clone(), self.cfg.client_auth.clone())
             .and_then(|config| ClientConnection::new(config, self.cfg.server_name.clone()));
         let conn = match conn {
             Ok(c) => c,
@@ -491,6 +580,7 @@ impl Session {
             finishing: false,
             heard: false,
             hello_deadline: Some(now + self.cfg.attempt_timeout),
+            login: LoginState::default(),
         });
         if self.cfg.compat_hello {
             state
@@ -646,6 +736,9 @@ impl Session {
                 }
             }
         }
+        if self.cfg.stage == Stage::Login {
+            return self.drive_login(t, now);
+        }
         // Drain plaintext (none is expected before the handshake ends) so rustls' buffer
         // never fills.
         let mut sink = [0u8; 1024];
@@ -677,6 +770,157 @@ impl Session {
             return None;
         }
         Some(t)
+    }
+
+    fn established_event(&mut self, t: &TlsState, now: Instant) {
+        self.progress = self.progress.max(Progress::Established);
+        self.events.push_back(Event::TlsEstablished {
+            version: t
+                .conn
+                .protocol_version()
+                .map(tls::version_name)
+                .unwrap_or_default(),
+            suite: t
+                .conn
+                .negotiated_cipher_suite()
+                .map(|s| tls::suite_name(s.suite()))
+                .unwrap_or_default(),
+            at: now,
+        });
+    }
+
+    /// The login stage, after each packet: finish the handshake, send key-method 2 once
+    /// the chain passed, read the server's key-method 2 and control messages, answer a
+    /// push or a refusal with `EXIT`, and end once `EXIT` is acknowledged.
+    fn drive_login(&mut self, mut t: Box<TlsState>, now: Instant) -> Option<Box<TlsState>> {
+        self.report_chain(&mut t);
+        if t.conn.is_handshaking() {
+            self.queue_tls_output(&mut t);
+            return Some(t);
+        }
+        if !t.login.key_sent {
+            self.established_event(&t, now);
+            if let Some((policy, now_unix)) = &self.cfg.gate {
+                let judged = crate::chain::judge(&t.capture.chain(), policy, *now_unix);
+                if !judged.problems.is_empty() {
+                    self.events.push_back(Event::LoginWithheld { at: now });
+                    self.queue_tls_output(&mut t);
+                    self.finish(t, now);
+                    return None;
+                }
+            }
+            let Some(hello) = &self.cfg.login else {
+                self.finish(t, now);
+                return None;
+            };
+            let mut random = zeroize::Zeroizing::new([0u8; 112]);
+            let _ = getrandom::fill(&mut random[..]);
+            let message = login::client_key_method_2(hello, &random);
+            // One write, one TLS record: the server parses key-method 2 from one read.
+            if t.conn.writer().write_all(&message).is_err() {
+                self.finish(t, now);
+                return None;
+            }
+            t.login.key_sent = true;
+            self.progress = self.progress.max(Progress::KeySent);
+            self.events.push_back(Event::KeySent { at: now });
+        }
+        let mut chunk = [0u8; 4096];
+        loop {
+            match t.conn.reader().read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if t.login.plain.len() + n > login::MAX_PLAINTEXT {
+                        self.events.push_back(Event::TlsFailed {
+                            failure: TlsFailure::Protocol(
+                                "the server sent more unparsable data than any OpenVPN message"
+                                    .into(),
+                            ),
+                            at: now,
+                        });
+                        self.send_exit(&mut t, now);
+                        self.finish(t, now);
+                        return None;
+                    }
+                    t.login.plain.extend_from_slice(&chunk[..n]);
+                }
+            }
+        }
+        if !t.login.server_key && !t.login.plain.is_empty() {
+            match login::parse_server_key_method_2(&t.login.plain) {
+                Ok((message, used)) => {
+                    t.login.plain.drain(..used);
+                    t.login.server_key = true;
+                    t.login.push_request_at = Some(now + FIRST_PUSH_REQUEST);
+                    self.progress = self.progress.max(Progress::KeyReceived);
+                    self.events
+                        .push_back(Event::ServerKeyMethod2 { message, at: now });
+                }
+                Err(login::Km2Error::Incomplete) => {}
+                Err(login::Km2Error::Invalid) => {
+                    self.events.push_back(Event::TlsFailed {
+                        failure: TlsFailure::Protocol(
+                            "the server's first message after TLS is not key-method 2".into(),
+                        ),
+                        at: now,
+                    });
+                    self.finish(t, now);
+                    return None;
+                }
+            }
+        }
+        if t.login.server_key {
+            for text in login::take_messages(&mut t.login.plain) {
+                let message = login::parse_control_message(&text);
+                match &message {
+                    login::ControlMessage::PushReply { options, more } => {
+                        t.login.push.extend(options.iter().cloned());
+                        if !more && !t.login.answered {
+                            t.login.answered = true;
+                            t.login.push_request_at = None;
+                            self.progress = self.progress.max(Progress::Answered);
+                            self.events.push_back(Event::Pushed {
+                                options: std::mem::take(&mut t.login.push),
+                                at: now,
+                            });
+                        }
+                    }
+                    login::ControlMessage::AuthFailed { .. }
+                    | login::ControlMessage::Restart(_)
+                    | login::ControlMessage::Halt(_)
+                    | login::ControlMessage::Exit => {
+                        t.login.answered = true;
+                        t.login.push_request_at = None;
+                        self.progress = self.progress.max(Progress::Answered);
+                    }
+                    _ => {}
+                }
+                self.events.push_back(Event::Control { message, at: now });
+            }
+            if t.login.answered && !t.login.exit_sent {
+                self.send_exit(&mut t, now);
+            }
+        }
+        self.queue_tls_output(&mut t);
+        if t.login.exit_sent && t.reliable.all_acked() {
+            self.progress = self.progress.max(Progress::Exited);
+            self.events.push_back(Event::ExitAcked { at: now });
+            self.finish(t, now);
+            return None;
+        }
+        Some(t)
+    }
+
+    /// `EXIT` over the control channel: a 2.6 server frees the client at once instead of
+    /// keeping it until ping-restart.
+    fn send_exit(&mut self, t: &mut TlsState, now: Instant) {
+        if t.login.exit_sent {
+            return;
+        }
+        if t.conn.writer().write_all(b"EXIT\0").is_ok() {
+            t.login.exit_sent = true;
+            self.events.push_back(Event::ExitSent { at: now });
+        }
     }
 
     /// Ends the session, sealing what the reliable layer still has to send (our last

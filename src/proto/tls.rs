@@ -139,17 +139,25 @@ fn verify_with_spki(
 }
 
 /// A client configuration for one handshake, and the capture its verifier fills.
-pub fn client_config(capture: Arc<Capture>) -> Result<Arc<ClientConfig>, rustls::Error> {
+pub fn client_config(
+    capture: Arc<Capture>,
+    client_auth: Option<Arc<rustls::sign::CertifiedKey>>,
+) -> Result<Arc<ClientConfig>, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(CaptureVerifier {
         capture,
         provider: provider.clone(),
     });
-    let mut config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match client_auth {
+        Some(key) => {
+            builder.with_client_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(key)))
+        }
+        None => builder.with_no_client_auth(),
+    };
     // OpenVPN sends no SNI and never resumes a session.
     config.enable_sni = false;
     config.resumption = rustls::client::Resumption::disabled();

@@ -1,0 +1,325 @@
+//! What travels inside TLS once the handshake is done: the key-method 2 messages both
+//! sides exchange, and the NUL-terminated control messages that follow (`PUSH_REQUEST`,
+//! `PUSH_REPLY`, `AUTH_FAILED`, `AUTH_PENDING`, `EXIT`, ...). Pure functions over bytes.
+
+use zeroize::Zeroizing;
+
+/// The key-method byte of OpenVPN 2.x.
+const KEY_METHOD_2: u8 = 2;
+/// OpenVPN's limit for a user name or password, NUL included (`USER_PASS_LEN`).
+pub const USER_PASS_LEN: usize = 128;
+/// The server's key-method 2 message and any message are far below this; more unread
+/// plaintext than this means the peer is not an OpenVPN server.
+pub const MAX_PLAINTEXT: usize = 64 * 1024;
+
+/// `IV_PROTO` bits this check announces: DATA_V2 (2), REQUEST_PUSH (4), TLS_KEY_EXPORT (8),
+/// AUTH_PENDING_KW (16), DNS_OPTION (64), CC_EXIT_NOTIFY (128), AUTH_FAIL_TEMP (256). No
+/// DYN_TLS_CRYPT (512): the check never renegotiates.
+pub const IV_PROTO: u32 = 2 | 4 | 8 | 16 | 64 | 128 | 256;
+
+/// What the check tells the server about itself.
+#[derive(Debug, Clone)]
+pub struct ClientHello {
+    /// `UDPv4`, `TCPv6_CLIENT`, ... as OpenVPN's options string names the protocol.
+    pub proto: &'static str,
+    pub user: Option<Zeroizing<String>>,
+    pub password: Option<Zeroizing<String>>,
+}
+
+fn push_string(out: &mut Vec<u8>, s: &[u8]) {
+    if s.is_empty() {
+        out.extend_from_slice(&[0, 0]);
+        return;
+    }
+    let len = (s.len() + 1) as u16;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(s);
+    out.push(0);
+}
+
+/// The peer-info lines: what a 2.6 client announces about protocol and ciphers, and a
+/// line that names the probe, so an admin can tell it apart in the server's log.
+pub fn peer_info() -> String {
+    format!(
+        "IV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\nIV_NCP=2\n\
+         IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\nIV_PROTO={IV_PROTO}\n\
+         IV_GUI_VER=check_openvpn_{}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The client's key-method 2 message (`ssl.c:key_method_2_write`): zero, method 2, random
+/// key material, the options string, user name, password and peer info. Wiped on drop:
+/// it holds the password.
+pub fn client_key_method_2(hello: &ClientHello, random: &[u8; 112]) -> Zeroizing<Vec<u8>> {
+    let mut m = Zeroizing::new(Vec::with_capacity(512));
+    m.extend_from_slice(&[0, 0, 0, 0, KEY_METHOD_2]);
+    // pre_master[48], random1[32], random2[32]
+    m.extend_from_slice(random);
+    let options = format!(
+        "V4,dev-type tun,link-mtu 1521,tun-mtu 1500,proto {},cipher AES-256-GCM,auth [null-digest],keysize 256,key-method 2,tls-client",
+        hello.proto
+    );
+    push_string(&mut m, options.as_bytes());
+    push_string(
+        &mut m,
+        hello.user.as_ref().map(|u| u.as_bytes()).unwrap_or(&[]),
+    );
+    push_string(
+        &mut m,
+        hello.password.as_ref().map(|p| p.as_bytes()).unwrap_or(&[]),
+    );
+    push_string(&mut m, peer_info().as_bytes());
+    m
+}
+
+/// The server's key-method 2 message, as far as a report needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerKeyMethod2 {
+    /// The server's options string (`V4,dev-type tun,...`).
+    pub options: String,
+    /// Its peer info, usually empty.
+    pub peer_info: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Km2Error {
+    /// Not all of it arrived yet.
+    Incomplete,
+    /// Not a key-method 2 message.
+    Invalid,
+}
+
+fn take_string(buf: &[u8], at: &mut usize) -> Result<String, Km2Error> {
+    let len_bytes = buf.get(*at..*at + 2).ok_or(Km2Error::Incomplete)?;
+    let len = u16::from_be_bytes([len_bytes[0], len_bytes[1]]) as usize;
+    *at += 2;
+    if len == 0 {
+        return Ok(String::new());
+    }
+    let bytes = buf.get(*at..*at + len).ok_or(Km2Error::Incomplete)?;
+    *at += len;
+    let text = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    Ok(String::from_utf8_lossy(text).into_owned())
+}
+
+/// Parses the server's key-method 2 message from the start of `buf` by its length fields;
+/// returns it and the bytes it took (what follows may be a control message already).
+pub fn parse_server_key_method_2(buf: &[u8]) -> Result<(ServerKeyMethod2, usize), Km2Error> {
+    let head = buf.get(..5).ok_or(Km2Error::Incomplete)?;
+    if head[..4] != [0, 0, 0, 0] || head[4] != KEY_METHOD_2 {
+        return Err(Km2Error::Invalid);
+    }
+    let mut at = 5 + 64; // random1[32] random2[32]
+    if buf.len() < at {
+        return Err(Km2Error::Incomplete);
+    }
+    let options = take_string(buf, &mut at)?;
+    // A server may send user name and password fields (empty), then peer info; OpenVPN
+    // reads them only when they are there, and so does this.
+    let mut peer_info = String::new();
+    if buf.len() > at {
+        let _user = take_string(buf, &mut at)?;
+        let _password = take_string(buf, &mut at)?;
+        if buf.len() > at {
+            peer_info = take_string(buf, &mut at)?;
+        }
+    }
+    Ok((ServerKeyMethod2 { options, peer_info }, at))
+}
+
+/// A control message from the server (`forward.c:parse_incoming_control_channel_command`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlMessage {
+    /// One part of a push: its options, and whether more parts follow
+    /// (`push-continuation 2`).
+    PushReply {
+        options: Vec<String>,
+        more: bool,
+    },
+    AuthFailed {
+        reason: Option<String>,
+    },
+    AuthPending {
+        timeout: Option<u32>,
+    },
+    /// `INFO_PRE,WEB_AUTH::url`, `INFO_PRE,CR_TEXT:...`: how a pending auth wants to go on.
+    InfoPre(String),
+    Info(String),
+    Restart(Option<String>),
+    Halt(Option<String>),
+    Exit,
+    Other(String),
+}
+
+fn tail(s: &str, keyword: &str) -> Option<String> {
+    s.strip_prefix(keyword)
+        .and_then(|r| r.strip_prefix(','))
+        .map(str::to_string)
+}
+
+/// Reads one control message (without its NUL).
+pub fn parse_control_message(s: &str) -> ControlMessage {
+    if let Some(rest) = s.strip_prefix("PUSH_REPLY") {
+        let options: Vec<String> = rest
+            .split(',')
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect();
+        let more = options.iter().any(|o| o == "push-continuation 2");
+        let options = options
+            .into_iter()
+            .filter(|o| !o.starts_with("push-continuation"))
+            .collect();
+        return ControlMessage::PushReply { options, more };
+    }
+    if s == "AUTH_FAILED" || s.starts_with("AUTH_FAILED,") {
+        return ControlMessage::AuthFailed {
+            reason: tail(s, "AUTH_FAILED"),
+        };
+    }
+    if s == "AUTH_PENDING" || s.starts_with("AUTH_PENDING,") {
+        let timeout = tail(s, "AUTH_PENDING").and_then(|t| {
+            t.split(',')
+                .find_map(|kv| kv.strip_prefix("timeout ")?.trim().parse().ok())
+        });
+        return ControlMessage::AuthPending { timeout };
+    }
+    if let Some(rest) = tail(s, "INFO_PRE") {
+        return ControlMessage::InfoPre(rest);
+    }
+    if let Some(rest) = tail(s, "INFO") {
+        return ControlMessage::Info(rest);
+    }
+    if s == "RESTART" || s.starts_with("RESTART,") {
+        return ControlMessage::Restart(tail(s, "RESTART"));
+    }
+    if s == "HALT" || s.starts_with("HALT,") {
+        return ControlMessage::Halt(tail(s, "HALT"));
+    }
+    if s == "EXIT" {
+        return ControlMessage::Exit;
+    }
+    ControlMessage::Other(s.to_string())
+}
+
+/// Takes every complete (NUL-terminated) message off the front of `buf`, as OpenVPN reads
+/// them: CR and LF stripped, messages with other non-printable bytes dropped.
+pub fn take_messages(buf: &mut Vec<u8>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut consumed = 0;
+    while let Some(end) = buf[consumed..].iter().position(|&b| b == 0) {
+        let raw = &buf[consumed..consumed + end];
+        consumed += end + 1;
+        let cleaned: Vec<u8> = raw
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r' && b != b'\n')
+            .collect();
+        if cleaned.is_empty() || cleaned.iter().any(|&b| !(0x20..0x7f).contains(&b)) {
+            continue;
+        }
+        out.push(String::from_utf8_lossy(&cleaned).into_owned());
+    }
+    buf.drain(..consumed);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_message_layout() {
+        let hello = ClientHello {
+            proto: "UDPv4",
+            user: Some(Zeroizing::new("monitor".into())),
+            password: Some(Zeroizing::new("pw".into())),
+        };
+        let m = client_key_method_2(&hello, &[7u8; 112]);
+        assert_eq!(&m[..5], &[0, 0, 0, 0, 2]);
+        assert_eq!(&m[5..117], &[7u8; 112][..]);
+        let mut at = 117;
+        let options = take_string(&m, &mut at).unwrap();
+        assert!(options.starts_with("V4,dev-type tun"), "{options}");
+        assert!(options.contains("proto UDPv4"));
+        assert_eq!(take_string(&m, &mut at).unwrap(), "monitor");
+        assert_eq!(take_string(&m, &mut at).unwrap(), "pw");
+        let info = take_string(&m, &mut at).unwrap();
+        assert!(info.contains("IV_PROTO=478\n"), "{info}");
+        assert!(info.contains("IV_GUI_VER=check_openvpn_"), "{info}");
+        assert_eq!(at, m.len());
+        // Without credentials both fields are empty strings: 00 00.
+        let anon = ClientHello {
+            user: None,
+            password: None,
+            ..hello
+        };
+        let m = client_key_method_2(&anon, &[0u8; 112]);
+        let mut at = 117;
+        take_string(&m, &mut at).unwrap();
+        assert_eq!(&m[at..at + 4], &[0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn server_message_and_what_follows() {
+        let mut m = vec![0, 0, 0, 0, 2];
+        m.extend_from_slice(&[1u8; 64]);
+        push_string(&mut m, b"V4,dev-type tun,tls-server");
+        push_string(&mut m, b"");
+        push_string(&mut m, b"");
+        push_string(&mut m, b"");
+        let km2_len = m.len();
+        m.extend_from_slice(b"PUSH_REPLY,ping 10\0");
+        let (km2, used) = parse_server_key_method_2(&m).unwrap();
+        assert_eq!(km2.options, "V4,dev-type tun,tls-server");
+        assert_eq!(used, km2_len);
+        for cut in 0..km2_len - 6 {
+            assert_eq!(
+                parse_server_key_method_2(&m[..cut]).map(|_| ()),
+                Err(Km2Error::Incomplete),
+                "{cut}"
+            );
+        }
+        assert_eq!(
+            parse_server_key_method_2(&[0, 0, 0, 0, 1]).map(|_| ()),
+            Err(Km2Error::Invalid)
+        );
+    }
+
+    #[test]
+    fn control_messages() {
+        let mut buf =
+            b"PUSH_REPLY,route 10.0.0.0,push-continuation 2\0AUTH_FAILED,bad\r\n\0bin\x01\0partial"
+                .to_vec();
+        let msgs = take_messages(&mut buf);
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(buf, b"partial");
+        assert_eq!(
+            parse_control_message(&msgs[0]),
+            ControlMessage::PushReply {
+                options: vec!["route 10.0.0.0".into()],
+                more: true
+            }
+        );
+        assert_eq!(
+            parse_control_message(&msgs[1]),
+            ControlMessage::AuthFailed {
+                reason: Some("bad".into())
+            }
+        );
+        assert_eq!(
+            parse_control_message("AUTH_PENDING,timeout 60"),
+            ControlMessage::AuthPending { timeout: Some(60) }
+        );
+        assert_eq!(
+            parse_control_message("AUTH_FAILED"),
+            ControlMessage::AuthFailed { reason: None }
+        );
+        assert_eq!(parse_control_message("HALT"), ControlMessage::Halt(None));
+        assert_eq!(
+            parse_control_message("INFO_PRE,WEB_AUTH::https://x"),
+            ControlMessage::InfoPre("WEB_AUTH::https://x".into())
+        );
+    }
+}
