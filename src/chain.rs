@@ -102,9 +102,10 @@ impl CertInfo {
         }
     }
 
-    /// Whole days left at `now` (negative once expired), rounded down.
+    /// Whole days left at `now`, or minus the whole days since it expired: 4.9 days left
+    /// is 4, expired 2.1 days ago is -2 (truncated toward zero, as check_http counts).
     pub fn days_left(&self, now: i64) -> i64 {
-        (self.not_after - now).div_euclid(86_400)
+        (self.not_after - now) / 86_400
     }
 }
 

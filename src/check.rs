@@ -379,7 +379,6 @@ impl<'a> Recorder<'a> {
                         )
                     });
                 }
-                *self.ignored.entry(reason).or_default() += 1;
             }
             Event::Responded { at, len } => {
                 let t = self.since(at);
@@ -665,6 +664,7 @@ fn outcome(
     while let Some(event) = flow.session.poll_event() {
         rec.take(event);
     }
+    rec.ignored = flow.session.ignored().clone();
     if !rec.ignored.is_empty() {
         let parts: Vec<String> = rec
             .ignored

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 /// Large enough for any UDP datagram, so an oversized one is seen whole and judged.
 const UDP_BUFFER: usize = 65536;
+/// Datagrams taken from one socket per wake-up before the loop looks at the clock again.
+const MAX_READS_PER_WAKE: usize = 256;
 /// Bytes a TCP flow may hold unread: one largest frame and its prefix, twice over.
 const TCP_INBUF_MAX: usize = 2 * (MAX_FRAME + 2);
 
@@ -141,8 +143,14 @@ impl Flow {
 
     /// The socket is readable (or writable, or in error): take what it has.
     fn on_ready(&mut self, now: Instant, buf: &mut [u8]) {
+        let mut budget = MAX_READS_PER_WAKE;
         match &mut self.link {
             Link::Udp(sock) => loop {
+                // A flood must not keep the loop from its deadline.
+                if budget == 0 {
+                    return;
+                }
+                budget -= 1;
                 match sock.read(buf) {
                     Ok(n) => self.session.handle_packet(now, &buf[..n]),
                     Err(e) => match classify(&e) {

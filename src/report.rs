@@ -1,7 +1,7 @@
 //! From an [`Outcome`] to what a monitoring engine reads: a state, one status line with
 //! perfdata, and optional long output.
 
-use crate::chain::{Judgement, Problem};
+use crate::chain::{CertInfo, Judgement, Problem};
 use crate::check::{Diagnosis, LoginOutcome, Outcome, Result, TlsOutcome};
 use crate::proto::{Progress, TlsFailure};
 use crate::range::Range;
@@ -443,7 +443,7 @@ fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> (
         cert = format!(
             "certificate {} {}",
             leaf.short_name(),
-            validity_words(leaf.days_left(outcome.now_unix))
+            validity_words(leaf, outcome.now_unix)
         );
         if let Some(first) = j.soonest() {
             if first != leaf {
@@ -451,7 +451,7 @@ fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> (
                     ", {} {} expires first: {}",
                     first.role.name(),
                     first.short_name(),
-                    validity_words(first.days_left(outcome.now_unix))
+                    validity_words(first, outcome.now_unix)
                 ));
             }
         }
@@ -512,11 +512,12 @@ fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> (
     (state, text)
 }
 
-fn validity_words(days: i64) -> String {
-    if days < 0 {
-        format!("expired {} days ago", -days)
-    } else {
-        format!("valid {days} more days")
+fn validity_words(c: &CertInfo, now: i64) -> String {
+    match c.days_left(now) {
+        _ if c.not_after < now && c.days_left(now) == 0 => "expired today".to_string(),
+        d if d < 0 => format!("expired {} days ago", -d),
+        0 => "expires within a day".to_string(),
+        d => format!("valid {d} more days"),
     }
 }
 
@@ -526,7 +527,7 @@ fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, String) {
         Problem::Expired { cert: i } => match cert(i) {
             Some(c) => (
                 State::Critical,
-                format!("{} {} expired {} days ago ({})", c.role.name(), c.short_name(), -c.days_left(now), date(c.not_after)),
+                format!("{} {} {} ({})", c.role.name(), c.short_name(), validity_words(c, now), date(c.not_after)),
             ),
             None => (State::Critical, "a certificate expired".into()),
         },
@@ -633,7 +634,7 @@ fn chain_lines(tls: &TlsOutcome, now: i64) -> Vec<String> {
                 c.issuer,
                 date(c.not_before),
                 date(c.not_after),
-                validity_words(c.days_left(now)),
+                validity_words(c, now),
                 c.key,
                 c.sha256
             )

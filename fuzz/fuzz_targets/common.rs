@@ -1111,7 +1111,11 @@ pub fn session(data: &[u8]) {
     }
     let cfg = SessionConfig {
         wrap: Wrap::None,
-        stage: if flags & 8 != 0 { Stage::Login } else { Stage::Tls },
+        stage: if flags & 8 != 0 {
+            Stage::Login
+        } else {
+            Stage::Tls
+        },
         validate: true,
         stream,
         attempt_timeout: Duration::from_secs(1),

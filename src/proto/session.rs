@@ -39,8 +39,9 @@ const MAX_INITIAL_RTO: Duration = Duration::from_secs(1);
 /// (a server that announced REQUEST_PUSH support usually pushes before that).
 const FIRST_PUSH_REQUEST: Duration = Duration::from_secs(1);
 const PUSH_REQUEST_INTERVAL: Duration = Duration::from_secs(5);
-/// Traced packets per session at `-vv`; a flood is only counted after this.
-const MAX_TRACED_PACKETS: usize = 100;
+/// Traced packets (and ignored-packet events) per session; a flood is only counted after
+/// this.
+pub const MAX_TRACED_PACKETS: usize = 100;
 
 /// How deep the session goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -282,6 +283,9 @@ pub struct Session {
     attempts_done: u32,
     /// Packets sealed when the session ended (a last flight or an alert), still to go out.
     outbox: VecDeque<Vec<u8>>,
+    /// Every ignored packet, by reason; [`Event::Ignored`] only for the first ones.
+    ignored: std::collections::BTreeMap<Rejection, u32>,
+    ignored_events: usize,
 }
 
 impl Session {
@@ -305,6 +309,8 @@ impl Session {
             reset_rtt: None,
             attempts_done: 0,
             outbox: VecDeque::new(),
+            ignored: Default::default(),
+            ignored_events: 0,
         }
     }
 
@@ -321,6 +327,12 @@ impl Session {
 
     pub fn progress(&self) -> Progress {
         self.progress
+    }
+
+    /// Every packet ignored so far, by reason (events report only the first
+    /// [`MAX_TRACED_PACKETS`] of them).
+    pub fn ignored(&self) -> &std::collections::BTreeMap<Rejection, u32> {
+        &self.ignored
     }
 
     /// Hard reset transmissions so far.
@@ -463,6 +475,12 @@ impl Session {
     }
 
     fn ignore(&mut self, reason: Rejection, packet: &[u8], at: Instant) {
+        *self.ignored.entry(reason).or_default() += 1;
+        // A flood is counted, not queued: the driver drains events only at the end.
+        self.ignored_events += 1;
+        if self.ignored_events > MAX_TRACED_PACKETS {
+            return;
+        }
         self.events.push_back(Event::Ignored {
             reason,
             opcode: packet.first().map(|b| b >> 3).unwrap_or(0),
@@ -638,8 +656,12 @@ impl Session {
             self.state = State::Tls(t);
             return;
         }
-        t.heard = true;
-        t.hello_deadline = None;
+        // A repeated server reset proves nothing: a 2.6 server may still have no state for
+        // us, so keep acking its reset until something else of its arrives.
+        if verdict != Ok(wire::P_CONTROL_HARD_RESET_SERVER_V2) {
+            t.heard = true;
+            t.hello_deadline = None;
+        }
         self.state = match self.feed_tls(t, now) {
             Some(t) => State::Tls(t),
             None => State::Done,
@@ -653,7 +675,7 @@ impl Session {
         t: &mut TlsState,
         _now: Instant,
         packet: &[u8],
-    ) -> Result<(), Rejection> {
+    ) -> Result<u8, Rejection> {
         let opened = self.cfg.wrap.open(packet)?;
         if opened.auth.is_err() {
             return Err(Rejection::BadAuth);
@@ -671,7 +693,7 @@ impl Session {
         match p.opcode {
             wire::P_ACK_V1 => {
                 t.reliable.on_acks(&p.acks);
-                Ok(())
+                Ok(p.opcode)
             }
             // Its reset again (our ack was lost), or TLS bytes.
             wire::P_CONTROL_HARD_RESET_SERVER_V2 | wire::P_CONTROL_V1 => {
@@ -682,7 +704,7 @@ impl Session {
                 }
                 match t.reliable.on_message(id, p.payload) {
                     Incoming::OutOfWindow => Err(Rejection::OutOfWindow),
-                    Incoming::Accepted | Incoming::Duplicate => Ok(()),
+                    Incoming::Accepted | Incoming::Duplicate => Ok(p.opcode),
                 }
             }
             _ => Err(Rejection::Unexpected),
