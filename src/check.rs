@@ -139,6 +139,8 @@ pub struct LoginOutcome {
     /// `RESTART` or `HALT` (`true`), with the server's message.
     pub restart: Option<(bool, Option<String>)>,
     pub push_requested: bool,
+    /// A point-to-point server: the key exchange is the whole login.
+    pub point_to_point: bool,
     pub exit_sent: bool,
     pub exit_acked: bool,
     /// From TLS established to the server's verdict.
@@ -432,6 +434,10 @@ impl<'a> Recorder<'a> {
                     format!("{}: received the server's key-method 2 message", ms(t))
                 });
                 self.login.server_key = Some(message);
+            }
+            Event::PointToPoint { at } => {
+                self.answered_at.get_or_insert(at);
+                self.login.point_to_point = true;
             }
             Event::PushRequested { at } => {
                 let t = self.since(at);

@@ -258,13 +258,22 @@ fn assess_login(
     } else {
         String::new()
     };
-    if let Some(options) = &login.pushed {
+    let empty = Vec::new();
+    let pushed = match (&login.pushed, login.point_to_point) {
+        (Some(p), _) => Some(p),
+        (None, true) => Some(&empty),
+        (None, false) => None,
+    };
+    if let Some(options) = pushed {
         let mut parts = Vec::new();
         if let Some(a) = pushed_address(options) {
             parts.push(format!("pushed {a}"));
         }
         if let Some(c) = options.iter().find_map(|o| o.strip_prefix("cipher ")) {
             parts.push(format!("cipher {c}"));
+        }
+        if login.point_to_point {
+            parts.push("point-to-point server (it pushes nothing)".into());
         }
         let what = if parts.is_empty() {
             String::new()
@@ -290,7 +299,11 @@ fn assess_login(
                 opt(&thresholds.warning)
             ));
         }
-        if login.exit_sent && !login.exit_acked {
+        if login.exit_sent
+            && !login.exit_acked
+            && !login.point_to_point
+            && tls.ending == Ending::TimedOut
+        {
             text.push_str(" (our EXIT was not acknowledged in time)");
         }
         return (state, text);
@@ -668,7 +681,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
         (_, Some(tls)) => {
             let mut parts = Vec::new();
             let reached = match &tls.login {
-                Some(l) => l.pushed.is_some() || l.auth_failed.is_some(),
+                Some(l) => l.pushed.is_some() || l.auth_failed.is_some() || l.point_to_point,
                 None => tls.established(),
             };
             if reached {

@@ -542,3 +542,77 @@ fn usage_errors() {
         assert!(first_line(&out).contains(words), "{args:?}: {out}");
     }
 }
+
+#[test]
+fn point_to_point_login_ends_at_the_key_exchange() {
+    if !openvpn_available() {
+        return;
+    }
+    let s = Server::start(ServerOpts {
+        proto: Proto::Udp,
+        family: Family::V4,
+        mode: Mode::P2p,
+        wrap: Wrap::None,
+    });
+    let c = cert_args(&s);
+    let mut args = strs(&c);
+    let (code, out) = login(&s, &args);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    let line = first_line(&out);
+    assert!(
+        line.contains("logged in as CN=check-openvpn-test-client"),
+        "{line}"
+    );
+    assert!(
+        line.contains("point-to-point server (it pushes nothing)"),
+        "{line}"
+    );
+    // It ended at the key exchange, without waiting for a push request's answer.
+    assert!(!line.contains(" in 1.0"), "{line}");
+    // EXIT lets the server restart for its next peer.
+    assert!(
+        s.wait_for_log("remote-exit", Duration::from_secs(5)),
+        "{}",
+        s.log()
+    );
+}
+
+#[test]
+fn authentication_still_pending_at_the_end_is_a_warning_naming_the_method() {
+    if !can_multi() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pending = script(
+        dir.path(),
+        "pending.sh",
+        r#"printf '60\nwebauth\nWEB_AUTH::https://sso.example.org/login\n' > "$auth_pending_file"
+exit 2"#,
+    );
+    let s = multi(
+        Proto::Udp,
+        Family::V4,
+        Wrap::None,
+        &[
+            "script-security 2".into(),
+            format!("auth-user-pass-verify {} via-file", path(&pending)),
+            "verify-client-cert none".into(),
+        ],
+    );
+    let up = path(&user_pass(dir.path(), "monitor", "any"));
+    let (code, out) = login(
+        &s,
+        &[
+            "--auth-user-pass",
+            &up,
+            "--timeout",
+            "1",
+            "--retrycount",
+            "2",
+        ],
+    );
+    assert_eq!(code, 1, "{out}\n{}", s.log());
+    let line = first_line(&out);
+    assert!(line.contains("still pending by WEB_AUTH"), "{line}");
+    assert!(line.contains("(the server allows 60 s)"), "{line}");
+}

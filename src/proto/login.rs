@@ -37,13 +37,14 @@ fn push_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(0);
 }
 
-/// The peer-info lines: what a 2.6 client announces about protocol and ciphers, and a
-/// line that names the probe, so an admin can tell it apart in the server's log.
+/// The peer-info lines: what a 2.6 client announces about protocol and ciphers; IV_SSO so
+/// that a server with pending authentication says so (and by which method) instead of
+/// refusing; and a line that names the probe, so an admin can tell it apart in the log.
 pub fn peer_info() -> String {
     format!(
         "IV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\nIV_NCP=2\n\
          IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\nIV_PROTO={IV_PROTO}\n\
-         IV_GUI_VER=check_openvpn_{}\n",
+         IV_SSO=webauth,openurl,crtext\nIV_GUI_VER=check_openvpn_{}\n",
         env!("CARGO_PKG_VERSION")
     )
 }

@@ -212,6 +212,11 @@ pub enum Event {
         options: Vec<String>,
         at: Instant,
     },
+    /// A point-to-point server took our key exchange: it pushes nothing, so the login is
+    /// complete.
+    PointToPoint {
+        at: Instant,
+    },
     /// `PUSH_REQUEST` went out (the server had not pushed unprompted).
     PushRequested {
         at: Instant,
@@ -873,10 +878,25 @@ impl Session {
                 Ok((message, used)) => {
                     t.login.plain.drain(..used);
                     t.login.server_key = true;
-                    t.login.push_request_at = Some(now + FIRST_PUSH_REQUEST);
                     self.progress = self.progress.max(Progress::KeyReceived);
+                    // A multi-client server sends no peer info of its own; a 2.6
+                    // point-to-point server does (for its NCP) and pushes nothing: there the
+                    // login ends here.
+                    let point_to_point = !message.peer_info.is_empty();
                     self.events
                         .push_back(Event::ServerKeyMethod2 { message, at: now });
+                    if point_to_point {
+                        t.login.answered = true;
+                        self.progress = self.progress.max(Progress::Answered);
+                        self.events.push_back(Event::PointToPoint { at: now });
+                        // Its EXIT makes a point-to-point server restart for its next
+                        // peer at once, without an ack: do not wait for one.
+                        self.send_exit(&mut t, now);
+                        self.queue_tls_output(&mut t);
+                        self.finish(t, now);
+                        return None;
+                    }
+                    t.login.push_request_at = Some(now + FIRST_PUSH_REQUEST);
                 }
                 Err(login::Km2Error::Incomplete) => {}
                 Err(login::Km2Error::Invalid) => {
