@@ -555,7 +555,7 @@ fn point_to_point_login_ends_at_the_key_exchange() {
         wrap: Wrap::None,
     });
     let c = cert_args(&s);
-    let mut args = strs(&c);
+    let args = strs(&c);
     let (code, out) = login(&s, &args);
     assert_eq!(code, 0, "{out}\n{}", s.log());
     let line = first_line(&out);
