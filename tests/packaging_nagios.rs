@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     "check_openvpn_tls_crypt",
     "check_openvpn_tls_crypt_v2",
     "check_openvpn_config",
+    "check_openvpn_tls",
+    "check_openvpn_login",
     "check_openvpn_tcp",
     "check_openvpn_args",
 ];
@@ -199,6 +201,14 @@ fn nagios4_verifies_the_definitions() {
         ),
         ("tcp", "check_openvpn_tcp!443!".into()),
         ("args", "check_openvpn_args!-p 1194 -w 0.5 -c 1".into()),
+        (
+            "tls",
+            "check_openvpn_tls!1194!/etc/nagios4/openvpn/ca.crt!30,14!".into(),
+        ),
+        (
+            "login",
+            "check_openvpn_login!/etc/nagios4/openvpn/monitor.ovpn".into(),
+        ),
     ]
     .iter()
     .map(|(d, c)| service(d, c))
@@ -213,7 +223,7 @@ fn nagios4_verifies_the_definitions() {
         log.contains(&format!("Checked {} commands.", COMMANDS.len() + 1)),
         "{log}"
     );
-    assert!(log.contains("Checked 7 services."), "{log}");
+    assert!(log.contains("Checked 9 services."), "{log}");
 
     // The check really compares: a service with an undefined command is an error.
     let main = ng.write(
@@ -311,6 +321,8 @@ fn nagios4_daemon_runs_every_command_against_real_openvpn_servers() {
     let config = start(Proto::Udp, Wrap::tls_auth("SHA512", Some(1)));
     let tcp = start(Proto::Tcp, Wrap::tls_auth("SHA256", Some(0)));
     let args = start(Proto::Udp, Wrap::tls_auth("SHA1", None));
+    let tls = start(Proto::Udp, Wrap::None);
+    let login = start(Proto::Udp, Wrap::tls_auth("SHA256", Some(0)));
     let closed = common::closed_udp_port();
     let path = |p: &Path| p.display().to_string();
 
@@ -327,7 +339,37 @@ fn nagios4_daemon_runs_every_command_against_real_openvpn_servers() {
         ),
     )
     .unwrap();
+    // The monitoring system's own client config, with its certificate and key inline.
+    let monitor_conf = ng.path("monitor.ovpn");
+    let read = |p: &Path| fs::read_to_string(p).unwrap();
+    fs::write(
+        &monitor_conf,
+        format!(
+            "client\ndev tun\nproto udp\nremote vpn.example.invalid {}\nauth SHA256\n\
+             tls-auth {} 1\nremote-cert-tls server\nca {}\n<cert>\n{}</cert>\n<key>\n{}</key>\n",
+            login.port,
+            path(&login.static_key),
+            path(&login.ca_cert),
+            read(&login.client_cert),
+            read(&login.client_key)
+        ),
+    )
+    .unwrap();
     let expected: Vec<(&str, String, &Server)> = vec![
+        (
+            "tls",
+            format!(
+                "check_openvpn_tls!{}!{}!30,14!",
+                tls.port,
+                path(&tls.ca_cert)
+            ),
+            &tls,
+        ),
+        (
+            "login",
+            format!("check_openvpn_login!{}", path(&monitor_conf)),
+            &login,
+        ),
         ("plain", format!("check_openvpn!{}", plain.port), &plain),
         (
             "tls-auth",

@@ -18,6 +18,9 @@ complete -c check_openvpn -s C -l certificate -d 'Certificate days left: WARNING
 complete -c check_openvpn -l verify-x509-name -d 'Require this server certificate name, as OpenVPN\'s verify-x509-name (runs the TLS stage)' -r
 complete -c check_openvpn -l verify-x509-type -d 'How --verify-x509-name matches: subject (the whole DN, as OpenVPN prints it), name (the CN) or name-prefix [default: subject]' -r
 complete -c check_openvpn -l remote-cert-tls -d 'Require the server certificate to carry key usage and TLS Web Server Authentication, as OpenVPN\'s `remote-cert-tls server` (runs the TLS stage)' -r
+complete -c check_openvpn -l cert -d 'Client certificate (PEM) for the login stage [default: the config\'s cert] (runs the login stage)' -r -F
+complete -c check_openvpn -l key -d 'Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)' -r -F
+complete -c check_openvpn -l auth-user-pass -d 'OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)' -r -F
 complete -c check_openvpn -s t -l tcp -d 'Use TCP instead of UDP'
 complete -c check_openvpn -s 4 -d 'Use IPv4 only'
 complete -c check_openvpn -s 6 -d 'Use IPv6 only'
@@ -26,6 +29,7 @@ complete -c check_openvpn -l diagnose -d 'Try every plausible way to use the giv
 complete -c check_openvpn -l tls-auth-inverse -d 'Use the tls-auth key with key direction 0 instead of 1'
 complete -c check_openvpn -l no-validation -d 'Accept any answer from the server without validating it'
 complete -c check_openvpn -l tls -d 'Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check: use the login stage to stay out of its log'
+complete -c check_openvpn -l login -d 'Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server\'s refusal, then EXIT'
 complete -c check_openvpn -s v -l verbose -d 'More output after the status line (-v details, -vv packet trace, -vvv packet hex)'
 complete -c check_openvpn -s h -l help -d 'Print help'
 complete -c check_openvpn -s V -l version -d 'Print version'
