@@ -206,6 +206,10 @@ impl Flow {
                         },
                     }
                 }
+                // Linux delays acks by up to 40 ms; a server that writes in small pieces
+                // (Nagle) then waits for each one. Ack at once, as the exchange is short.
+                #[cfg(target_os = "linux")]
+                let _ = sock.set_tcp_quickack(true);
                 if let Some(ending) = take_frames(inbuf, &mut self.session, now) {
                     return self.end(ending, now);
                 }

@@ -2,7 +2,8 @@
 # Source it, then call: start_server MODE PROTO WRAP   (MODE p2p|multi, PROTO udp|tcp,
 # WRAP none|tls-auth|tls-crypt|tls-crypt-v2). Each call sets SERVER_DIR, SERVER_PORT and
 # SERVER_KEY (the key a client needs: ta.key, tc.key or the tls-crypt-v2 client key) for
-# the server it started; every server is killed and its folder removed on exit. Keys and
+# the server it started, whose folder also holds ca.crt and a client.crt/client.key (CN
+# monitor) for the login stage; every server is killed and its folder removed on exit. Keys and
 # certificates are generated fresh in a temporary folder.
 
 OPENVPN=${OPENVPN:-$(command -v openvpn || echo /usr/sbin/openvpn)}
@@ -43,6 +44,12 @@ start_server() {
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
       -keyout server.key -out server.csr -subj /CN=demo-server 2>/dev/null
     printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=serverAuth\n' > server.ext
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=clientAuth\n' > client.ext
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout client.key -out client.csr -subj /CN=monitor 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -extfile client.ext -out client.crt -days 2 2>/dev/null
+    chmod 600 client.key
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
       -extfile server.ext -out server.crt -days 2 2>/dev/null
     "$OPENVPN" --genkey secret ta.key
@@ -67,6 +74,7 @@ start_server() {
       # Serves any number of probes; needs root and /dev/net/tun. The tun device
       # stays unconfigured: nothing on the host's network changes.
       echo "mode server"; echo "dev tun"; echo "topology subnet"
+      echo "server 10.199.0.0 255.255.255.0"
       echo "ifconfig-noexec"; echo "route-noexec"
       # The default answers at most 100 new sessions per 10 s; a benchmark makes more.
       echo "connect-freq-initial 100000 10"
