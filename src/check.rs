@@ -43,6 +43,8 @@ pub struct LoginSpec {
     pub client_auth: Option<std::sync::Arc<rustls::sign::CertifiedKey>>,
     /// Shown as "logged in as ...": the user name, else the certificate's CN.
     pub who: String,
+    /// `--wait-for-close`: over TCP, stay after EXIT until the server closes.
+    pub wait_for_close: bool,
 }
 
 impl CheckSpec {
@@ -252,6 +254,7 @@ fn new_session(
         }),
         client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
         gate: (stage == Stage::Login).then(|| (spec.policy.clone(), unix_now())),
+        wait_for_close: spec.login.as_ref().is_some_and(|l| l.wait_for_close),
     };
     Ok(Session::new(
         cfg,
@@ -634,6 +637,7 @@ fn ask_with_another_hello(
             login: None,
             client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
             gate: None,
+            wait_for_close: false,
         };
         let session = Session::new(cfg, random_session_id()?, unix_now() as u32, now);
         flows.push(Flow::new(addr, spec.proto, session));

@@ -132,15 +132,15 @@ pub struct Cli {
     #[arg(short, long, value_name = "RANGE", allow_hyphen_values = true)]
     pub critical: Option<String>,
 
-    /// Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check: use the login stage to stay out of its log
+    /// Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check (fail2ban's openvpn filter counts it): log in with --cert/--key or --auth-user-pass instead to stay out of its log
     #[arg(long)]
     pub tls: bool,
 
-    /// Verify the server's certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config's ca] (runs the TLS stage)
+    /// Verify the server's certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config's ca] (runs the TLS stage; without a client certificate a server that demands one logs a failed handshake: add --cert/--key for the login stage)
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
 
-    /// Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage)
+    /// Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage; a server that demands a client certificate logs a failed handshake unless --cert/--key log in)
     #[arg(short = 'C', long = "certificate", value_name = "DAYS[,DAYS]")]
     pub certificate: Option<String>,
 
@@ -171,6 +171,10 @@ pub struct Cli {
     /// OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)
     #[arg(long, value_name = "FILE")]
     pub auth_user_pass: Option<PathBuf>,
+
+    /// Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban's openvpn filter bans
+    #[arg(long)]
+    pub wait_for_close: bool,
 
     /// More output after the status line (-v details, -vv packet trace, -vvv packet hex)
     #[arg(short, long, action = ArgAction::Count)]
@@ -223,6 +227,8 @@ pub enum UsageError {
     Ca(#[from] crate::chain::CaError),
     #[error(transparent)]
     Credential(#[from] crate::credentials::CredentialError),
+    #[error("--wait-for-close applies to the login stage over TCP (--tcp with --login, --cert or --auth-user-pass)")]
+    WaitForCloseAlone,
     #[error("--login needs something to log in with: a client certificate (--cert and --key, or the config's cert and key) and/or --auth-user-pass (or the config's auth-user-pass FILE)")]
     NothingToLogInWith,
     #[error("the config's 'auth-user-pass' has no file, so OpenVPN would prompt for the password, which a check cannot answer: give the file on that line, or --auth-user-pass FILE")]
@@ -406,6 +412,7 @@ impl Cli {
             },
             client_auth: client.map(|c| c.certified),
             who,
+            wait_for_close: self.wait_for_close,
         })
     }
 
@@ -760,6 +767,9 @@ impl Cli {
                 || config.as_ref().is_some_and(|c| c.remote_cert_tls_server);
         }
 
+        if self.wait_for_close && (stage != Stage::Login || proto != Proto::Tcp) {
+            return Err(UsageError::WaitForCloseAlone);
+        }
         let login = if stage == Stage::Login {
             Some(self.login_spec(config.as_ref(), &mut notes)?)
         } else {

@@ -145,6 +145,7 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         login: None,
         client_auth: None,
         gate: None,
+        wait_for_close: false,
     }
 }
 

@@ -1132,6 +1132,7 @@ pub fn session(data: &[u8]) {
         }),
         client_auth: None,
         gate: None,
+        wait_for_close: false,
     };
     let t0 = Instant::now();
     let mut s = Session::new(cfg, sid, 0x6650_0000, t0);

@@ -13,8 +13,8 @@ complete -c check_openvpn -l config -d 'Read remote, port, proto, auth, key-dire
 complete -c check_openvpn -l key-direction -d 'Key direction of the tls-auth key on this (client) side: 0, 1 or bidirectional [default: 1]' -r
 complete -c check_openvpn -s w -l warning -d 'Response time (seconds) that raises WARNING, as a Nagios range' -r
 complete -c check_openvpn -s c -l critical -d 'Response time (seconds) that raises CRITICAL, as a Nagios range' -r
-complete -c check_openvpn -l ca -d 'Verify the server\'s certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config\'s ca] (runs the TLS stage)' -r -F
-complete -c check_openvpn -s C -l certificate -d 'Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage)' -r
+complete -c check_openvpn -l ca -d 'Verify the server\'s certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config\'s ca] (runs the TLS stage; without a client certificate a server that demands one logs a failed handshake: add --cert/--key for the login stage)' -r -F
+complete -c check_openvpn -s C -l certificate -d 'Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage; a server that demands a client certificate logs a failed handshake unless --cert/--key log in)' -r
 complete -c check_openvpn -l verify-x509-name -d 'Require this server certificate name, as OpenVPN\'s verify-x509-name (runs the TLS stage)' -r
 complete -c check_openvpn -l verify-x509-type -d 'How --verify-x509-name matches: subject (the whole DN, as OpenVPN prints it), name (the CN) or name-prefix [default: subject]' -r
 complete -c check_openvpn -l remote-cert-tls -d 'Require the server certificate to carry key usage and TLS Web Server Authentication, as OpenVPN\'s `remote-cert-tls server` (runs the TLS stage)' -r
@@ -28,8 +28,9 @@ complete -c check_openvpn -l all-addresses -d 'Probe every address HOST resolves
 complete -c check_openvpn -l diagnose -d 'Try every plausible way to use the given key at once and report which ones the server answers'
 complete -c check_openvpn -l tls-auth-inverse -d 'Use the tls-auth key with key direction 0 instead of 1'
 complete -c check_openvpn -l no-validation -d 'Accept any answer from the server without validating it'
-complete -c check_openvpn -l tls -d 'Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check: use the login stage to stay out of its log'
+complete -c check_openvpn -l tls -d 'Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check (fail2ban\'s openvpn filter counts it): log in with --cert/--key or --auth-user-pass instead to stay out of its log'
 complete -c check_openvpn -l login -d 'Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server\'s refusal, then EXIT'
+complete -c check_openvpn -l wait-for-close -d 'Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban\'s openvpn filter bans'
 complete -c check_openvpn -s v -l verbose -d 'More output after the status line (-v details, -vv packet trace, -vvv packet hex)'
 complete -c check_openvpn -s h -l help -d 'Print help'
 complete -c check_openvpn -s V -l version -d 'Print version'

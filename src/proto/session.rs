@@ -83,6 +83,10 @@ pub struct SessionConfig {
     /// Login stage: judge the chain with this policy (at this Unix time) before sending
     /// credentials; a chain with any problem gets none.
     pub gate: Option<(Policy, i64)>,
+    /// Over TCP, after `EXIT` is acknowledged, stay until the server closes the connection
+    /// (its delayed exit, 5 s on a 2.6 server), so that it logs a clean exit instead of a
+    /// connection reset.
+    pub wait_for_close: bool,
 }
 
 /// Why a TLS handshake did not finish.
@@ -944,9 +948,13 @@ impl Session {
             }
         }
         self.queue_tls_output(&mut t);
-        if t.login.exit_sent && t.reliable.all_acked() {
-            self.progress = self.progress.max(Progress::Exited);
+        if t.login.exit_sent && t.reliable.all_acked() && self.progress < Progress::Exited {
+            self.progress = Progress::Exited;
             self.events.push_back(Event::ExitAcked { at: now });
+            if self.cfg.wait_for_close && self.cfg.stream {
+                // The driver ends the flow when the server closes the connection.
+                return Some(t);
+            }
             self.finish(t, now);
             return None;
         }
