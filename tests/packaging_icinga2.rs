@@ -47,6 +47,7 @@ const VARS: &[&str] = &[
     "openvpn_cert",
     "openvpn_key",
     "openvpn_auth_user_pass",
+    "openvpn_wait_for_close",
     "openvpn_warning",
     "openvpn_critical",
     "openvpn_verbose",
