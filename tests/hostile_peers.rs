@@ -836,14 +836,11 @@ fn tls_a_tcp_close_right_after_the_genuine_reset_is_critical_closed() {
     within_tls(wall, TLS_BUDGET_MS);
 }
 
-/// Bug (src/proto/session.rs): `feed_tls` raises `progress` to `ServerSpoke` (line 624)
-/// before the chunk reaches rustls, so `classify` (line 721), which computes
-/// `before_server_hello: self.progress < Progress::ServerSpoke`, always says false: the
-/// UNKNOWN "refused our TLS hello" verdict of report.rs is unreachable, and a server that
-/// shares no suite with us is reported CRITICAL "TLS alert HandshakeFailure from the
-/// server after the server's first TLS bytes". Suggested fix: ask rustls,
-/// `before_server_hello: t.conn.protocol_version().is_none()` (set once a ServerHello
-/// was processed), or note the progress before the chunk and raise it after.
+/// A fatal alert as the server's first TLS bytes is a refused hello (UNKNOWN: the server is
+/// up but shares no TLS with us), not a CRITICAL failure. This test found that the alert's
+/// own arrival used to count as the server having spoken (`feed_tls` raised `progress` to
+/// `ServerSpoke` before `classify` compared against it), which made that verdict
+/// unreachable; `classify` now asks rustls whether a ServerHello was processed.
 #[test]
 fn tls_an_alert_instead_of_a_server_hello_is_a_refused_hello() {
     let port = tls_udp_peer(|sock, client, from| {
