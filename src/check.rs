@@ -34,6 +34,8 @@ pub struct CheckSpec {
     pub policy: Policy,
     /// The login stage's credentials and identity.
     pub login: Option<LoginSpec>,
+    /// `--bind` / the config's `local`: the probe's source address.
+    pub bind: Option<std::net::IpAddr>,
 }
 
 /// What the login stage logs in with.
@@ -71,7 +73,12 @@ impl CheckSpec {
             stage: Stage::Reset,
             policy: Policy::default(),
             login: None,
+            bind: None,
         }
+    }
+
+    fn link(&self) -> net::LinkOptions {
+        net::LinkOptions { bind: self.bind }
     }
 
     /// UDP makes `attempts` attempts; TCP one.
@@ -192,6 +199,8 @@ pub enum CheckError {
     Resolve(#[from] transport::ResolveError),
     #[error("cannot get random bytes for a session id: {0}")]
     Random(String),
+    #[error(transparent)]
+    Bind(#[from] net::BindError),
 }
 
 /// Trace lines about received packets at `-vv`/`-vvv`; later packets are only counted.
@@ -573,6 +582,11 @@ fn probe(
     notes: Vec<Vec<String>>,
 ) -> std::result::Result<Vec<Outcome>, CheckError> {
     let trace = spec.verbosity >= 2;
+    if let Some(bind) = spec.bind {
+        for &addr in addrs {
+            net::check_bind(bind, addr)?;
+        }
+    }
     let mut flows = Vec::with_capacity(addrs.len());
     for &addr in addrs {
         let session = new_session(
@@ -584,7 +598,7 @@ fn probe(
             trace,
             origin,
         )?;
-        flows.push(Flow::new(addr, spec.proto, session));
+        flows.push(Flow::new(addr, spec.proto, session, spec.link()));
     }
     let deadline = origin + spec.budget();
     net::drive(&mut flows, deadline);
@@ -640,7 +654,7 @@ fn ask_with_another_hello(
             wait_for_close: false,
         };
         let session = Session::new(cfg, random_session_id()?, unix_now() as u32, now);
-        flows.push(Flow::new(addr, spec.proto, session));
+        flows.push(Flow::new(addr, spec.proto, session, spec.link()));
     }
     net::drive(&mut flows, deadline);
     for (flow, &i) in flows.iter_mut().zip(&silent) {
@@ -671,6 +685,17 @@ fn outcome(
     let sid = hex::encode(flow.session.session_id());
     let addr = flow.addr;
     rec.trace(1, || format!("{addr}: our session id {sid}"));
+    if let Some(local) = flow.info.local {
+        rec.trace(1, || format!("{addr}: sent from {local}"));
+    }
+    if let Some(granted) = flow.info.recv_buffer {
+        rec.trace(1, || {
+            format!(
+                "UDP receive buffer: asked for {} bytes, the kernel granted {granted} (net.core.rmem_max caps it)",
+                net::UDP_RCVBUF
+            )
+        });
+    }
     while let Some(event) = flow.session.poll_event() {
         rec.take(event);
     }
@@ -787,10 +812,13 @@ pub fn diagnose(
     let origin = Instant::now();
     let (addrs, notes) = resolve(spec, spec.timeout)?;
     let addr = addrs[0];
+    if let Some(bind) = spec.bind {
+        net::check_bind(bind, addr)?;
+    }
     let mut flows = Vec::with_capacity(candidates.len());
     for c in candidates {
         let session = new_session(spec, &c.wrap, addr, Stage::Reset, 1, false, origin)?;
-        flows.push(Flow::new(addr, spec.proto, session));
+        flows.push(Flow::new(addr, spec.proto, session, spec.link()));
     }
     net::drive(&mut flows, origin + spec.timeout);
     let quiet = CheckSpec {

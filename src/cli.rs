@@ -51,6 +51,10 @@ pub struct Cli {
     #[arg(short, long)]
     pub tcp: bool,
 
+    /// Source address of the probe, as OpenVPN's `local` (a multi-homed host probes out of the interface the clients use) [default: the config's local, else the kernel's choice]
+    #[arg(short = 'b', long = "bind", value_name = "ADDRESS")]
+    pub bind: Option<std::net::IpAddr>,
+
     /// Use IPv4 only
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -807,6 +811,7 @@ impl Cli {
                 stage,
                 policy,
                 login,
+                bind: self.bind.or(config.as_ref().and_then(|c| c.local)),
             },
             thresholds,
             diagnose: self.diagnose.then_some(candidates),

@@ -93,6 +93,8 @@ pub struct ClientConfig {
     pub auth_user_pass: Option<Option<KeySource>>,
     /// The line of a `pkcs12` directive, which the login stage cannot read.
     pub pkcs12_line: Option<usize>,
+    /// `local ADDRESS`: the source address.
+    pub local: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -358,6 +360,12 @@ impl ClientConfig {
                     );
                 }
                 "pkcs12" => cfg.pkcs12_line = Some(line_no),
+                "local" => {
+                    let a = arg(1)?;
+                    cfg.local = Some(a.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
+                        err(line_no, format!("'local {a}': check_openvpn takes an IP address here, not a name"))
+                    })?);
+                }
                 "verify-x509-name" => {
                     let name = arg(1)?.to_string();
                     let kind = match w.get(2) {

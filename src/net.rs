@@ -21,11 +21,34 @@ const MAX_READS_PER_WAKE: usize = 256;
 /// Bytes a TCP flow may hold unread: one largest frame and its prefix, twice over.
 const TCP_INBUF_MAX: usize = 2 * (MAX_FRAME + 2);
 
+/// How the driver opens a flow's socket.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LinkOptions {
+    /// `--bind` / the config's `local`: the source address (port chosen by the kernel).
+    pub bind: Option<IpAddr>,
+}
+
+/// What the kernel granted when the socket was opened, for `-v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkInfo {
+    /// The source address and port the probe used.
+    pub local: Option<SocketAddr>,
+    /// UDP receive buffer: asked for [`UDP_RCVBUF`], granted this (Linux reports double
+    /// the usable size, capped by `net.core.rmem_max`).
+    pub recv_buffer: Option<usize>,
+}
+
+/// The UDP receive buffer asked for: room for a burst of junk ahead of the real answer.
+/// An unprivileged process gets at most `net.core.rmem_max`.
+pub const UDP_RCVBUF: usize = 1 << 20;
+
 /// One session and the link it runs over.
 pub struct Flow {
     pub addr: SocketAddr,
     pub proto: Proto,
     pub session: Session,
+    pub options: LinkOptions,
+    pub info: LinkInfo,
     /// Set when the flow ended: the session finished ([`Ending::Answered`]), or the link
     /// failed, or the deadline passed.
     pub ending: Option<Ending>,
@@ -48,11 +71,16 @@ enum Link {
 }
 
 impl Flow {
-    pub fn new(addr: SocketAddr, proto: Proto, session: Session) -> Flow {
+    pub fn new(addr: SocketAddr, proto: Proto, session: Session, options: LinkOptions) -> Flow {
         Flow {
             addr,
             proto,
             session,
+            options,
+            info: LinkInfo {
+                local: None,
+                recv_buffer: None,
+            },
             ending: None,
             started: None,
             ended_at: None,
@@ -71,8 +99,11 @@ impl Flow {
 
     fn open(&mut self, now: Instant) {
         self.started = Some(now);
-        match open_link(self.addr, self.proto) {
-            Ok(link) => self.link = link,
+        match open_link(self.addr, self.proto, &self.options) {
+            Ok((link, info)) => {
+                self.link = link;
+                self.info = info;
+            }
             Err(e) => self.end(classify(&e).unwrap_or(Ending::Failed(e.to_string())), now),
         }
     }
@@ -251,7 +282,42 @@ fn unspecified(addr: &SocketAddr) -> SocketAddr {
     }
 }
 
-fn open_link(addr: SocketAddr, proto: Proto) -> io::Result<Link> {
+/// Checks that this host can send from `bind` to `addr`: the same family, and an address
+/// the host has (binding a throwaway UDP socket says so without sending anything).
+pub fn check_bind(bind: IpAddr, addr: SocketAddr) -> Result<(), BindError> {
+    if bind.is_ipv4() != addr.is_ipv4() {
+        return Err(BindError::Family {
+            bind,
+            server: addr.ip(),
+        });
+    }
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| BindError::Other(bind, e.to_string()))?;
+    if bind.is_ipv6() {
+        let _ = sock.set_only_v6(true);
+    }
+    sock.bind(&SockAddr::from(SocketAddr::new(bind, 0)))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EADDRNOTAVAIL) => BindError::NotHere(bind),
+            _ => BindError::Other(bind, e.to_string()),
+        })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindError {
+    #[error("--bind {bind} and the server's address {server} are of different families (IPv4 and IPv6): bind an address of the server's family, or pick the server's address with -4/-6")]
+    Family { bind: IpAddr, server: IpAddr },
+    #[error("--bind {0}: this host has no such address (ip address show lists the ones it has)")]
+    NotHere(IpAddr),
+    #[error("--bind {0}: {1}")]
+    Other(IpAddr, String),
+}
+
+fn open_link(
+    addr: SocketAddr,
+    proto: Proto,
+    options: &LinkOptions,
+) -> io::Result<(Link, LinkInfo)> {
     let domain = Domain::for_address(addr);
     let (ty, protocol) = match proto {
         Proto::Udp => (Type::DGRAM, Protocol::UDP),
@@ -263,26 +329,44 @@ fn open_link(addr: SocketAddr, proto: Proto) -> io::Result<Link> {
         sock.set_only_v6(true)?;
     }
     sock.set_nonblocking(true)?;
+    let source = SocketAddr::new(options.bind.unwrap_or_else(|| unspecified(&addr).ip()), 0);
+    let local = |sock: &Socket| sock.local_addr().ok().and_then(|a| a.as_socket());
     match proto {
         Proto::Udp => {
-            sock.bind(&SockAddr::from(unspecified(&addr)))?;
+            // Ask for room for a burst ahead of the answer; the kernel caps it.
+            let _ = sock.set_recv_buffer_size(UDP_RCVBUF);
+            sock.bind(&SockAddr::from(source))?;
             sock.connect(&SockAddr::from(addr))?;
-            Ok(Link::Udp(sock))
+            let info = LinkInfo {
+                local: local(&sock),
+                recv_buffer: sock.recv_buffer_size().ok(),
+            };
+            Ok((Link::Udp(sock), info))
         }
         Proto::Tcp => {
             let _ = sock.set_tcp_nodelay(true);
+            if options.bind.is_some() {
+                sock.bind(&SockAddr::from(source))?;
+            }
             match sock.connect(&SockAddr::from(addr)) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            Ok(Link::Tcp {
-                sock,
-                connected: false,
-                out: Vec::new(),
-                inbuf: Vec::new(),
-            })
+            let info = LinkInfo {
+                local: local(&sock),
+                recv_buffer: None,
+            };
+            Ok((
+                Link::Tcp {
+                    sock,
+                    connected: false,
+                    out: Vec::new(),
+                    inbuf: Vec::new(),
+                },
+                info,
+            ))
         }
     }
 }

@@ -20,6 +20,7 @@ const VARS: &[&str] = &[
     "openvpn_address",
     "openvpn_port",
     "openvpn_tcp",
+    "openvpn_bind",
     "openvpn_ipv4",
     "openvpn_ipv6",
     "openvpn_all_addresses",

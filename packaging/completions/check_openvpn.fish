@@ -1,5 +1,6 @@
 complete -c check_openvpn -s H -l hostname -d 'Server host name or IP address (same as HOST)' -r
 complete -c check_openvpn -s p -l port -d 'Server port [default: 1194, or the config\'s]' -r
+complete -c check_openvpn -s b -l bind -d 'Source address of the probe, as OpenVPN\'s `local` (a multi-homed host probes out of the interface the clients use) [default: the config\'s local, else the kernel\'s choice]' -r
 complete -c check_openvpn -l timeout -d 'Seconds to wait: per attempt over UDP, for connect and answer over TCP (fractions allowed)' -r
 complete -c check_openvpn -l retrycount -d 'Number of UDP attempts' -r
 complete -c check_openvpn -l digest -d 'HMAC digest of the server\'s `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config\'s auth]' -r
