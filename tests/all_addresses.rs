@@ -109,7 +109,7 @@ fn both_families_up_then_one_down() {
         r.long
     );
     assert!(
-        took < spec.budget() + Duration::from_millis(250),
+        took < spec.budget() + Duration::from_millis(common::WALL_MARGIN_MS),
         "{took:?}"
     );
     drop(v4);

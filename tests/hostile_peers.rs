@@ -1,7 +1,8 @@
 //! Hand-written peers for behaviour no real OpenVPN server shows: silence, junk of every
 //! awkward length, foreign sessions, wrong opcodes, spoofed sources, forged HMACs and
 //! tags, trickled, oversized, reset and stalled TCP. Real servers are in probe_real.rs.
-//! Every case also checks that the wall time stays within the budget plus 250 ms.
+//! Every case also checks that the wall time stays within the budget plus a margin a
+//! loaded, shared 2-core machine needs (the exact timing is measured in scripts/bench).
 
 mod common;
 
@@ -18,7 +19,7 @@ const SERVER_SID: [u8; 8] = [0xa5; 8];
 
 fn within(wall: Duration, budget_ms: u64) {
     assert!(
-        wall <= Duration::from_millis(budget_ms + 250),
+        wall <= Duration::from_millis(budget_ms + common::WALL_MARGIN_MS),
         "took {wall:?}, budget {budget_ms} ms"
     );
 }

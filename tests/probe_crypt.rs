@@ -103,7 +103,10 @@ fn wrong_keys_get_no_answer_within_the_budget() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(first_line(&out).contains("no answer within"), "{out}");
-    assert!(wall < Duration::from_millis(600 + 250), "{wall:?}");
+    assert!(
+        wall < Duration::from_millis(600 + common::WALL_MARGIN_MS),
+        "{wall:?}"
+    );
     // The right key used for tls-auth: dropped too.
     let (code, out, _) = run(
         &s,
@@ -135,14 +138,20 @@ fn wrong_keys_get_no_answer_within_the_budget() {
         ],
     );
     assert_eq!(code, 2, "{out}");
-    assert!(wall < Duration::from_millis(600 + 250), "{wall:?}");
+    assert!(
+        wall < Duration::from_millis(600 + common::WALL_MARGIN_MS),
+        "{wall:?}"
+    );
 
     let Some(s) = start(Proto::Tcp, Family::V4, Mode::P2p, Wrap::TlsCrypt) else {
         return;
     };
     let (code, out, wall) = run(&s, &["--tls-crypt", path(&other), "--timeout", "0.5"]);
     assert_eq!(code, 2, "{out}");
-    assert!(wall < Duration::from_millis(500 + 250), "{wall:?}");
+    assert!(
+        wall < Duration::from_millis(500 + common::WALL_MARGIN_MS),
+        "{wall:?}"
+    );
 }
 
 #[test]
@@ -355,7 +364,10 @@ fn diagnose_finds_digest_and_direction() {
         )),
         "{out}"
     );
-    assert!(wall < Duration::from_millis(1000 + 250), "{wall:?}");
+    assert!(
+        wall < Duration::from_millis(1000 + common::WALL_MARGIN_MS),
+        "{wall:?}"
+    );
 }
 
 #[test]
@@ -393,7 +405,10 @@ fn diagnose_recognises_tls_crypt_and_reports_nothing_when_nothing_answers() {
         first_line(&out).contains("none of 50 ways answered within 500.0 ms"),
         "{out}"
     );
-    assert!(wall < Duration::from_millis(500 + 250), "{wall:?}");
+    assert!(
+        wall < Duration::from_millis(500 + common::WALL_MARGIN_MS),
+        "{wall:?}"
+    );
 }
 
 #[test]

@@ -209,7 +209,10 @@ fn wrong_key_direction_gets_no_answer() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(first_line(&out).contains("no answer within"), "{out}");
-    assert!(wall < Duration::from_millis(800 + 250), "took {wall:?}");
+    assert!(
+        wall < Duration::from_millis(800 + common::WALL_MARGIN_MS),
+        "took {wall:?}"
+    );
     assert!(
         s.log().contains("HMAC"),
         "server should have dropped it for its HMAC"
@@ -235,7 +238,10 @@ fn wrong_key_file_gets_no_answer() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(first_line(&out).contains("after 3 attempts"), "{out}");
-    assert!(wall < Duration::from_millis(900 + 250), "took {wall:?}");
+    assert!(
+        wall < Duration::from_millis(900 + common::WALL_MARGIN_MS),
+        "took {wall:?}"
+    );
 }
 
 #[test]
@@ -363,7 +369,10 @@ fn wrong_server_key_is_a_warning() {
     assert!(line.starts_with("OPENVPN WARNING - "), "{line}");
     assert!(line.contains("did not verify"), "{line}");
     // It waits out the attempt for a better answer but does not retry.
-    assert!(wall < Duration::from_millis(500 + 250), "took {wall:?}");
+    assert!(
+        wall < Duration::from_millis(500 + common::WALL_MARGIN_MS),
+        "took {wall:?}"
+    );
 }
 
 #[test]
@@ -399,9 +408,7 @@ fn thresholds_on_a_real_answer() {
 
 #[test]
 fn closed_ports_are_critical_at_once() {
-    if !common::openvpn_available() {
-        return;
-    }
+    // No server needed: nothing listens on these ports.
     let udp = common::closed_udp_port().to_string();
     let (code, out, _, wall) = run_check(&["127.0.0.1", "-p", &udp, "--timeout", "5"]);
     assert_eq!(code, 2, "{out}");

@@ -972,6 +972,10 @@ pub fn run_check(args: &[&str]) -> (i32, String, String, Duration) {
     (code, stdout, stderr, elapsed)
 }
 
+/// How far past its budget a check may end in a test: process start-up and scheduling on
+/// a loaded, shared 2-core CI machine. Exact timing belongs to scripts/bench.
+pub const WALL_MARGIN_MS: u64 = 1500;
+
 /// The status line of the plugin's output.
 pub fn first_line(out: &str) -> &str {
     out.lines().next().unwrap_or("")

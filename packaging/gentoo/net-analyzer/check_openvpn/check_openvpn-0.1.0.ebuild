@@ -21,6 +21,7 @@ CRATES="
 	asn1-rs-derive@0.6.0
 	asn1-rs-impl@0.2.0
 	autocfg@1.5.1
+	base64@0.22.1
 	bit-set@0.11.1
 	bit-vec@0.10.2
 	bitflags@2.13.2
