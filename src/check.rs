@@ -36,6 +36,22 @@ pub struct CheckSpec {
     pub login: Option<LoginSpec>,
     /// `--bind` / the config's `local`: the probe's source address.
     pub bind: Option<std::net::IpAddr>,
+    /// Where the wrap's key came from, for advice about a bad HMAC.
+    pub key_origin: KeyOrigin,
+}
+
+/// Where the key material came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyOrigin {
+    /// No wrap.
+    #[default]
+    None,
+    /// A key file (`--tls-auth`, `--tls-crypt`, `--tls-crypt-v2`, or the config's).
+    File,
+    /// An inline block of a config.
+    Inline,
+    /// `--digest-key-client` / `--digest-key-server`.
+    Hex,
 }
 
 /// What the login stage logs in with.
@@ -74,6 +90,7 @@ impl CheckSpec {
             policy: Policy::default(),
             login: None,
             bind: None,
+            key_origin: KeyOrigin::None,
         }
     }
 
@@ -97,7 +114,7 @@ impl CheckSpec {
 
 /// What became of the hard reset.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Result {
+pub enum Answer {
     /// A valid server hard reset for our session.
     Answered(Auth),
     /// `--no-validation`: something came back, unexamined.
@@ -121,8 +138,9 @@ pub struct TlsOutcome {
     pub tls_time: Option<Duration>,
     /// The chain, judged by the spec's policy, when the server sent one.
     pub judgement: Option<Judgement>,
-    /// How the link ended (a close or reset mid-handshake, the deadline, ...).
-    pub ending: Ending,
+    /// How the link failed (a close or reset mid-handshake, the deadline, ...); `None`
+    /// when the session ended by itself.
+    pub ending: Option<Ending>,
     /// tls-crypt-v2: the server answered statelessly and asked for our key again.
     pub resend_wkc: bool,
     /// When our hello went unanswered: did a hello offering DHE and static-RSA suites get
@@ -170,7 +188,7 @@ pub struct Outcome {
     pub target: String,
     pub addr: SocketAddr,
     pub wrap: String,
-    pub result: Result,
+    pub result: Answer,
     /// To the reset's answer (reset stage), to the server proving itself (TLS stage), or
     /// to the end.
     pub elapsed: Duration,
@@ -183,6 +201,7 @@ pub struct Outcome {
     pub tls: Option<TlsOutcome>,
     /// Unix time the chain was judged at (for days left).
     pub now_unix: i64,
+    pub key_origin: KeyOrigin,
     /// Long-output lines, by verbosity.
     pub details: Vec<String>,
 }
@@ -217,7 +236,7 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn random_session_id() -> std::result::Result<SessionId, CheckError> {
+fn random_session_id() -> Result<SessionId, CheckError> {
     let mut sid = [0u8; 8];
     // OpenVPN's session ids are random and never all zero.
     while sid == [0u8; 8] {
@@ -245,7 +264,7 @@ fn new_session(
     attempts: u32,
     trace: bool,
     origin: Instant,
-) -> std::result::Result<Session, CheckError> {
+) -> Result<Session, CheckError> {
     let cfg = SessionConfig {
         wrap: wrap.clone(),
         stage,
@@ -281,7 +300,7 @@ struct Recorder<'a> {
     packet_traces: usize,
     details: Vec<String>,
     ignored: BTreeMap<Rejection, u32>,
-    result: Option<Result>,
+    result: Option<Answer>,
     reset_at: Option<Instant>,
     resend_wkc: bool,
     chain: Option<Vec<CertificateDer<'static>>>,
@@ -400,11 +419,11 @@ impl<'a> Recorder<'a> {
                     format!("{}: received {len} bytes (not validated)", ms(t))
                 });
                 self.reset_at = Some(at);
-                self.result = Some(Result::Responded);
+                self.result = Some(Answer::Responded);
             }
             Event::BadAuth { .. } => {
                 if self.result.is_none() {
-                    self.result = Some(Result::BadAuth);
+                    self.result = Some(Answer::BadAuth);
                 }
             }
             Event::ResetAnswered {
@@ -427,7 +446,7 @@ impl<'a> Recorder<'a> {
                 }
                 self.reset_at = Some(at);
                 self.resend_wkc = resend_wkc;
-                self.result = Some(Result::Answered(auth));
+                self.result = Some(Answer::Answered(auth));
             }
             Event::ChainSeen { chain } => self.chain = Some(chain),
             Event::TlsEstablished { version, suite, at } => {
@@ -534,7 +553,7 @@ fn describe_target(host: &str, addr: &SocketAddr, proto: Proto) -> String {
 fn resolve(
     spec: &CheckSpec,
     limit: Duration,
-) -> std::result::Result<(Vec<SocketAddr>, Vec<String>), CheckError> {
+) -> Result<(Vec<SocketAddr>, Vec<String>), CheckError> {
     let addrs = transport::resolve(&spec.host, spec.port, spec.family, limit)?;
     let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
     let notes = vec![format!(
@@ -548,7 +567,7 @@ fn resolve(
 
 /// Runs one check against the first address of the host. `Err` is for problems that make
 /// the check impossible to run (UNKNOWN); every network result is an `Ok(Outcome)`.
-pub fn run(spec: &CheckSpec) -> std::result::Result<Outcome, CheckError> {
+pub fn run(spec: &CheckSpec) -> Result<Outcome, CheckError> {
     let origin = Instant::now();
     let (addrs, mut notes) = resolve(spec, spec.budget())?;
     notes.extend(spec.notes.iter().cloned());
@@ -557,7 +576,7 @@ pub fn run(spec: &CheckSpec) -> std::result::Result<Outcome, CheckError> {
 }
 
 /// `--all-addresses`: resolves the host and probes every address it has, at once.
-pub fn run_all(spec: &CheckSpec) -> std::result::Result<Vec<Outcome>, CheckError> {
+pub fn run_all(spec: &CheckSpec) -> Result<Vec<Outcome>, CheckError> {
     let origin = Instant::now();
     let (addrs, mut notes) = resolve(spec, spec.budget())?;
     notes.extend(spec.notes.iter().cloned());
@@ -568,10 +587,7 @@ pub fn run_all(spec: &CheckSpec) -> std::result::Result<Vec<Outcome>, CheckError
 
 /// Probes each of `addrs` at once, each with its own session and the spec's retries, all
 /// within one budget. Apart from name resolution so that tests can give the list.
-pub fn probe_addresses(
-    spec: &CheckSpec,
-    addrs: &[SocketAddr],
-) -> std::result::Result<Vec<Outcome>, CheckError> {
+pub fn probe_addresses(spec: &CheckSpec, addrs: &[SocketAddr]) -> Result<Vec<Outcome>, CheckError> {
     probe(spec, addrs, Instant::now(), vec![Vec::new(); addrs.len()])
 }
 
@@ -580,7 +596,7 @@ fn probe(
     addrs: &[SocketAddr],
     origin: Instant,
     notes: Vec<Vec<String>>,
-) -> std::result::Result<Vec<Outcome>, CheckError> {
+) -> Result<Vec<Outcome>, CheckError> {
     let trace = spec.verbosity >= 2;
     if let Some(bind) = spec.bind {
         for &addr in addrs {
@@ -620,7 +636,7 @@ fn ask_with_another_hello(
     spec: &CheckSpec,
     outcomes: &mut [Outcome],
     deadline: Instant,
-) -> std::result::Result<(), CheckError> {
+) -> Result<(), CheckError> {
     let silent: Vec<usize> = outcomes
         .iter()
         .enumerate()
@@ -680,7 +696,7 @@ fn outcome(
 ) -> Outcome {
     let start = flow.started.unwrap_or(origin);
     let end = flow.ended_at.unwrap_or_else(Instant::now);
-    let ending = flow.ending.clone().unwrap_or(Ending::TimedOut);
+    let ending = flow.ending.clone();
     let mut rec = Recorder::new(spec, start, spec.verbosity, notes);
     let sid = hex::encode(flow.session.session_id());
     let addr = flow.addr;
@@ -710,12 +726,13 @@ fn outcome(
         rec.trace(1, || format!("ignored packets: {line}"));
     }
     let result = match (&ending, rec.result.take()) {
-        (_, Some(r @ (Result::Answered(_) | Result::Responded))) => r,
+        (_, Some(r @ (Answer::Answered(_) | Answer::Responded))) => r,
         // The server answered our session with an HMAC that did not verify, and nothing
         // better came before the end: the server is up.
-        (_, Some(Result::BadAuth)) => Result::BadAuth,
-        (Ending::Answered, _) => Result::Failed(Ending::TimedOut),
-        (e, _) => Result::Failed(e.clone()),
+        (_, Some(Answer::BadAuth)) => Answer::BadAuth,
+        // The session gave up by itself (a bad HMAC, a silent hello): no answer in time.
+        (None, _) => Answer::Failed(Ending::TimedOut),
+        (Some(e), _) => Answer::Failed(e.clone()),
     };
     let reached_stage_at = match (&rec.established, rec.reset_at) {
         _ if spec.stage == Stage::Login => rec.answered_at,
@@ -739,7 +756,7 @@ fn outcome(
             .unwrap_or_default();
         l
     });
-    let tls = (spec.stage >= Stage::Tls && matches!(result, Result::Answered(_))).then(|| {
+    let tls = (spec.stage >= Stage::Tls && matches!(result, Answer::Answered(_))).then(|| {
         let judgement = rec
             .chain
             .as_ref()
@@ -772,6 +789,7 @@ fn outcome(
         ignored: rec.ignored,
         tls,
         now_unix,
+        key_origin: spec.key_origin,
         details: rec.details,
     }
 }
@@ -790,7 +808,7 @@ pub struct Candidate {
 pub struct Trial {
     pub label: String,
     pub advice: String,
-    pub result: Result,
+    pub result: Answer,
     pub elapsed: Duration,
 }
 
@@ -805,10 +823,7 @@ pub struct Diagnosis {
 
 /// Sends one reset per candidate, all at once, each with its own socket and session, and
 /// waits at most one `spec.timeout` for all of them together.
-pub fn diagnose(
-    spec: &CheckSpec,
-    candidates: &[Candidate],
-) -> std::result::Result<Diagnosis, CheckError> {
+pub fn diagnose(spec: &CheckSpec, candidates: &[Candidate]) -> Result<Diagnosis, CheckError> {
     let origin = Instant::now();
     let (addrs, notes) = resolve(spec, spec.timeout)?;
     let addr = addrs[0];

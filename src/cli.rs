@@ -4,7 +4,7 @@
 //! check commands keep working; the rest are additions.
 
 use crate::chain::{NameType, Policy};
-use crate::check::{Candidate, CheckSpec, LoginSpec};
+use crate::check::{Candidate, CheckSpec, KeyOrigin, LoginSpec};
 use crate::config::{ClientConfig, ConfigError, ConfigWrap, KeySource};
 use crate::credentials::CredentialError;
 use crate::digest::{Digest, UnknownDigest};
@@ -567,6 +567,16 @@ impl Cli {
             None => None,
         };
         let material = self.material(config.as_ref())?;
+        let key_origin = match &material {
+            Material::None => KeyOrigin::None,
+            Material::Hex { .. } => KeyOrigin::Hex,
+            Material::TlsAuth { source, .. }
+            | Material::TlsCrypt { source, .. }
+            | Material::V2 { source, .. } => match source {
+                KeySource::File(_) => KeyOrigin::File,
+                KeySource::Inline { .. } => KeyOrigin::Inline,
+            },
+        };
         let key_file = match &material {
             Material::TlsAuth { source, .. }
             | Material::TlsCrypt { source, .. }
@@ -812,6 +822,7 @@ impl Cli {
                 policy,
                 login,
                 bind: self.bind.or(config.as_ref().and_then(|c| c.local)),
+                key_origin,
             },
             thresholds,
             diagnose: self.diagnose.then_some(candidates),

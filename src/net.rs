@@ -49,8 +49,10 @@ pub struct Flow {
     pub session: Session,
     pub options: LinkOptions,
     pub info: LinkInfo,
-    /// Set when the flow ended: the session finished ([`Ending::Answered`]), or the link
-    /// failed, or the deadline passed.
+    /// True once the flow ended, whatever the reason.
+    pub ended: bool,
+    /// How the link failed, or the deadline that passed; `None` when the session finished
+    /// by itself (or the flow still runs).
     pub ending: Option<Ending>,
     /// When the socket was opened.
     pub started: Option<Instant>,
@@ -81,6 +83,7 @@ impl Flow {
                 local: None,
                 recv_buffer: None,
             },
+            ended: false,
             ending: None,
             started: None,
             ended_at: None,
@@ -89,8 +92,14 @@ impl Flow {
     }
 
     fn end(&mut self, ending: Ending, now: Instant) {
-        if self.ending.is_none() {
-            self.ending = Some(ending);
+        self.close(Some(ending), now);
+    }
+
+    /// Ends the flow: `failure` is `None` when its session finished by itself.
+    fn close(&mut self, failure: Option<Ending>, now: Instant) {
+        if !self.ended {
+            self.ended = true;
+            self.ending = failure;
             self.ended_at = Some(now);
         }
         // Dropping the socket closes it (a TCP FIN, or RST with unread data).
@@ -387,7 +396,7 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
     let mut buf = vec![0u8; UDP_BUFFER];
     let now = Instant::now();
     for f in flows.iter_mut() {
-        if matches!(f.link, Link::Unopened) && f.ending.is_none() {
+        if matches!(f.link, Link::Unopened) && !f.ended {
             f.open(now);
         }
     }
@@ -395,18 +404,18 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
     let mut index: Vec<usize> = Vec::with_capacity(flows.len());
     loop {
         let now = Instant::now();
-        for f in flows.iter_mut().filter(|f| f.ending.is_none()) {
+        for f in flows.iter_mut().filter(|f| !f.ended) {
             if let Some(t) = f.session.poll_timeout() {
                 if t <= now {
                     f.session.handle_timeout(now);
                 }
             }
             f.flush(now);
-            if f.ending.is_none() && f.session.is_done() && !f.wants_write() {
-                f.end(Ending::Answered, now);
+            if !f.ended && f.session.is_done() && !f.wants_write() {
+                f.close(None, now);
             }
         }
-        if flows.iter().all(|f| f.ending.is_some()) {
+        if flows.iter().all(|f| f.ended) {
             return;
         }
         if now >= deadline {
@@ -417,13 +426,13 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
         }
         let wake = flows
             .iter()
-            .filter(|f| f.ending.is_none())
+            .filter(|f| !f.ended)
             .filter_map(|f| f.session.poll_timeout())
             .fold(deadline, Instant::min);
         fds.clear();
         index.clear();
         for (i, f) in flows.iter().enumerate() {
-            if f.ending.is_some() {
+            if f.ended {
                 continue;
             }
             if let Some(fd) = f.fd() {

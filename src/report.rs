@@ -2,7 +2,7 @@
 //! perfdata, and optional long output.
 
 use crate::chain::{CertInfo, Judgement, Problem};
-use crate::check::{Diagnosis, LoginOutcome, Outcome, Result, TlsOutcome};
+use crate::check::{Answer, Diagnosis, KeyOrigin, LoginOutcome, Outcome, TlsOutcome};
 use crate::proto::{Progress, TlsFailure};
 use crate::range::Range;
 use crate::transport::Ending;
@@ -109,23 +109,23 @@ fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, String) {
         String::new()
     };
     let target = &outcome.target;
-    if let (Some(tls), Result::Answered(_)) = (&outcome.tls, &outcome.result) {
+    if let (Some(tls), Answer::Answered(_)) = (&outcome.tls, &outcome.result) {
         if let (Some(login), true) = (&tls.login, tls.established()) {
             return assess_login(outcome, tls, login, thresholds);
         }
         return assess_tls(outcome, tls, thresholds);
     }
     match &outcome.result {
-        Result::Answered(_) | Result::Responded => {
+        Answer::Answered(_) | Answer::Responded => {
             let how = match &outcome.result {
-                Result::Answered(Auth::Verified) => format!("{} verified", outcome.wrap),
-                Result::Answered(Auth::NotChecked) => {
+                Answer::Answered(Auth::Verified) => format!("{} verified", outcome.wrap),
+                Answer::Answered(Auth::NotChecked) => {
                     format!("{}, server HMAC not checked", outcome.wrap)
                 }
-                Result::Answered(Auth::None) => outcome.wrap.clone(),
+                Answer::Answered(Auth::None) => outcome.wrap.clone(),
                 _ => "answer not validated".to_string(),
             };
-            let verb = if outcome.result == Result::Responded {
+            let verb = if outcome.result == Answer::Responded {
                 "responded"
             } else {
                 "answered"
@@ -148,16 +148,25 @@ fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, String) {
             };
             (state, text)
         }
-        Result::BadAuth => (
-            State::Warning,
-            format!(
-                "{target} answered our session in {}, but its {} HMAC did not verify: \
-                 the server is up; check the server key (--digest-key-server) or the key direction",
-                human(secs),
-                outcome.wrap
-            ),
-        ),
-        Result::Failed(ending) => {
+        Answer::BadAuth => {
+            let advice = match outcome.key_origin {
+                KeyOrigin::Hex => "check --digest-key-server and the key direction",
+                KeyOrigin::File | KeyOrigin::Inline => {
+                    "check the key direction (--key-direction, or the config's key-direction) and that the key is the server's"
+                }
+                KeyOrigin::None => "check the server's key",
+            };
+            (
+                State::Warning,
+                format!(
+                    "{target} answered our session in {}, but its {} HMAC did not verify: \
+                     the server is up; {advice}",
+                    human(secs),
+                    outcome.wrap
+                ),
+            )
+        }
+        Answer::Failed(ending) => {
             let why = match ending {
                 Ending::TimedOut => {
                     let tries = if outcome.max_attempts > 1 {
@@ -174,7 +183,6 @@ fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, String) {
                     format!("sent a {n}-byte frame, longer than any OpenVPN control packet")
                 }
                 Ending::Failed(e) => format!("network error: {e}"),
-                Ending::Answered => "answered, but nothing was recorded".to_string(),
             };
             let mut text = format!("{target}: {why}");
             if outcome.ignored_total() > 0 {
@@ -302,7 +310,7 @@ fn assess_login(
         if login.exit_sent
             && !login.exit_acked
             && !login.point_to_point
-            && tls.ending == Ending::TimedOut
+            && tls.ending == Some(Ending::TimedOut)
         {
             text.push_str(" (our EXIT was not acknowledged in time)");
         }
@@ -345,7 +353,7 @@ fn assess_login(
             ),
         );
     }
-    let gone = match &tls.ending {
+    let gone = match tls.ending.as_ref().unwrap_or(&Ending::TimedOut) {
         Ending::Closed => "closed the connection",
         Ending::Reset => "reset the connection",
         Ending::Refused => "stopped answering (port unreachable)",
@@ -380,7 +388,8 @@ fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> (
     let secs = outcome.elapsed.as_secs_f64();
     if !tls.established() {
         let step = step_name(tls.reached);
-        let (state, why) = match (&tls.failure, &tls.ending) {
+        let ending = tls.ending.clone().unwrap_or(Ending::TimedOut);
+        let (state, why) = match (&tls.failure, &ending) {
             (None, _) if tls.other_hello_answered == Some(true) => (
                 State::Unknown,
                 "the server dropped our TLS hello without a word, yet answered one that offers DHE and static-RSA suites: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it".to_string(),
@@ -413,7 +422,7 @@ fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> (
                 State::Critical,
                 format!("connection reset by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
             ),
-            (None, Ending::TimedOut | Ending::Answered) => (
+            (None, Ending::TimedOut) => (
                 State::Critical,
                 format!(
                     "TLS handshake not finished within {}, {step}{}",
@@ -604,7 +613,6 @@ fn ending_words(e: &Ending) -> String {
             format!("a {n}-byte frame, longer than any OpenVPN control packet")
         }
         Ending::Failed(e) => format!("network error: {e}"),
-        Ending::Answered => "ended".into(),
     }
 }
 
@@ -677,7 +685,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
         outcome.budget.as_secs_f64()
     );
     match (&outcome.result, &outcome.tls) {
-        (Result::Failed(_), _) => attempts,
+        (Answer::Failed(_), _) => attempts,
         (_, Some(tls)) => {
             let mut parts = Vec::new();
             let reached = match &tls.login {
@@ -800,13 +808,13 @@ pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {
     let mut answered: Vec<&crate::check::Trial> = d
         .trials
         .iter()
-        .filter(|t| matches!(t.result, Result::Answered(_)))
+        .filter(|t| matches!(t.result, Answer::Answered(_)))
         .collect();
     answered.sort_by_key(|t| t.elapsed);
     let bad_auth: Vec<_> = d
         .trials
         .iter()
-        .filter(|t| t.result == Result::BadAuth)
+        .filter(|t| t.result == Answer::BadAuth)
         .collect();
     let mut long = d.details.clone();
     for t in &answered {
@@ -826,11 +834,10 @@ pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {
         for t in d
             .trials
             .iter()
-            .filter(|t| matches!(t.result, Result::Failed(_)))
+            .filter(|t| matches!(t.result, Answer::Failed(_)))
         {
             let why = match &t.result {
-                Result::Failed(Ending::TimedOut) => "no answer".to_string(),
-                Result::Failed(e) => format!("{e:?}").to_lowercase(),
+                Answer::Failed(e) => ending_words(e),
                 _ => String::new(),
             };
             long.push(format!("{}: {why}", t.label));
@@ -859,7 +866,7 @@ pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {
             let refused = !d.trials.is_empty()
                 && d.trials
                     .iter()
-                    .all(|t| t.result == Result::Failed(Ending::Refused));
+                    .all(|t| t.result == Answer::Failed(Ending::Refused));
             let why = if refused {
                 ": connection refused".to_string()
             } else if !bad_auth.is_empty() {
@@ -890,7 +897,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::time::Duration;
 
-    fn outcome(result: Result, ms: u64) -> Outcome {
+    fn outcome(result: Answer, ms: u64) -> Outcome {
         Outcome {
             target: "192.0.2.7:1194/udp".into(),
             addr: "192.0.2.7:1194".parse().unwrap(),
@@ -903,6 +910,7 @@ mod tests {
             ignored: BTreeMap::new(),
             tls: None,
             now_unix: 0,
+            key_origin: crate::check::KeyOrigin::None,
             details: vec![],
         }
     }
@@ -917,7 +925,7 @@ mod tests {
 
     #[test]
     fn ok_line_and_perfdata() {
-        let r = render(&outcome(Result::Answered(Auth::Verified), 2), &th("1", "2"));
+        let r = render(&outcome(Answer::Answered(Auth::Verified), 2), &th("1", "2"));
         assert_eq!(r.state, State::Ok);
         assert_eq!(
             r.line,
@@ -928,9 +936,9 @@ mod tests {
 
     #[test]
     fn thresholds_raise_the_state() {
-        let o = outcome(Result::Answered(Auth::Verified), 1500);
+        let o = outcome(Answer::Answered(Auth::Verified), 1500);
         assert_eq!(render(&o, &th("1", "2")).state, State::Warning);
-        let o = outcome(Result::Answered(Auth::Verified), 2500);
+        let o = outcome(Answer::Answered(Auth::Verified), 2500);
         let r = render(&o, &th("1", "2"));
         assert_eq!(r.state, State::Critical);
         assert!(r.line.contains("critical range 2"), "{}", r.line);
@@ -939,7 +947,7 @@ mod tests {
 
     #[test]
     fn failures_are_critical_without_time_perfdata() {
-        let mut o = outcome(Result::Failed(Ending::TimedOut), 6000);
+        let mut o = outcome(Answer::Failed(Ending::TimedOut), 6000);
         o.attempts = 3;
         o.ignored.insert(Rejection::OtherSession, 2);
         let r = render(&o, &th("1", "2"));
@@ -949,15 +957,15 @@ mod tests {
             "OPENVPN CRITICAL - 192.0.2.7:1194/udp: no answer within 6.00 s after 3 attempts \
              (tls-auth SHA256); ignored 2 for another session | attempts=3;;;1;3"
         );
-        let r = render(&outcome(Result::Failed(Ending::Refused), 0), &th("1", "2"));
+        let r = render(&outcome(Answer::Failed(Ending::Refused), 0), &th("1", "2"));
         assert_eq!(r.state, State::Critical);
         assert!(r.line.contains("connection refused"));
     }
 
     #[test]
     fn all_addresses_worst_state_wins() {
-        let good = outcome(Result::Answered(Auth::Verified), 2);
-        let mut down = outcome(Result::Failed(Ending::Refused), 0);
+        let good = outcome(Answer::Answered(Auth::Verified), 2);
+        let mut down = outcome(Answer::Failed(Ending::Refused), 0);
         down.target = "[2001:db8::1]:1194/udp".into();
         down.addr = "[2001:db8::1]:1194".parse().unwrap();
         let r = render_all("vpn", &[good.clone(), down], &Thresholds::default());
@@ -988,9 +996,47 @@ mod tests {
 
     #[test]
     fn bad_hmac_is_a_warning() {
-        let r = render(&outcome(Result::BadAuth, 2), &Thresholds::default());
+        let r = render(&outcome(Answer::BadAuth, 2), &Thresholds::default());
         assert_eq!(r.state, State::Warning);
         assert!(r.line.contains("did not verify"), "{}", r.line);
+    }
+
+    #[test]
+    fn diagnose_verbose_words_failures_for_people() {
+        let trial = |label: &str, result| crate::check::Trial {
+            label: label.into(),
+            advice: String::new(),
+            result,
+            elapsed: Duration::from_millis(1),
+        };
+        let d = Diagnosis {
+            target: "192.0.2.7:1194/tcp".into(),
+            trials: vec![
+                trial(
+                    "a",
+                    Answer::Failed(Ending::Failed("no route to host".into())),
+                ),
+                trial("b", Answer::Failed(Ending::FrameTooLong(5000))),
+                trial("c", Answer::Failed(Ending::TimedOut)),
+            ],
+            timeout: Duration::from_secs(1),
+            details: vec![],
+        };
+        let r = render_diagnosis(&d, 1);
+        let long = r.long.join("\n");
+        assert!(
+            long.contains("a: network error: no route to host"),
+            "{long}"
+        );
+        assert!(
+            long.contains("b: a 5000-byte frame, longer than any OpenVPN control packet"),
+            "{long}"
+        );
+        assert!(long.contains("c: no answer"), "{long}");
+        assert!(
+            !long.contains("failed(") && !long.contains("frametoolong"),
+            "{long}"
+        );
     }
 
     #[test]

@@ -31,9 +31,9 @@ pub enum Family {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// How a flow's link failed, or its deadline passed. A session that finished by itself has
+/// no `Ending`.
 pub enum Ending {
-    /// The session reached its goal (or gave up by itself) and the flow was closed.
-    Answered,
     /// The deadline passed without an accepted packet.
     TimedOut,
     /// TCP RST on connect, or ICMP port unreachable over UDP.

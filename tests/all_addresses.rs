@@ -4,7 +4,7 @@
 
 mod common;
 
-use check_openvpn::check::{probe_addresses, CheckSpec, Result};
+use check_openvpn::check::{probe_addresses, Answer, CheckSpec};
 use check_openvpn::key::{KeyDirection, StaticKey};
 use check_openvpn::report::{render_all, State, Thresholds};
 use check_openvpn::transport::Proto;
@@ -29,6 +29,7 @@ fn spec(wrap: Wrap) -> CheckSpec {
         policy: Default::default(),
         login: None,
         bind: None,
+        key_origin: Default::default(),
     }
 }
 
@@ -76,7 +77,7 @@ fn both_families_up_then_one_down() {
     let outcomes = probe_addresses(&spec, &addrs).unwrap();
     assert_eq!(outcomes.len(), 2);
     for o in &outcomes {
-        assert_eq!(o.result, Result::Answered(Auth::Verified), "{o:?}");
+        assert_eq!(o.result, Answer::Answered(Auth::Verified), "{o:?}");
     }
     let r = render_all(&spec.host, &outcomes, &Thresholds::default());
     assert_eq!(r.state, State::Ok, "{}", r.line);
@@ -87,9 +88,9 @@ fn both_families_up_then_one_down() {
     let t0 = Instant::now();
     let outcomes = probe_addresses(&spec, &addrs).unwrap();
     let took = t0.elapsed();
-    assert_eq!(outcomes[0].result, Result::Answered(Auth::Verified));
+    assert_eq!(outcomes[0].result, Answer::Answered(Auth::Verified));
     assert!(
-        matches!(outcomes[1].result, Result::Failed(_)),
+        matches!(outcomes[1].result, Answer::Failed(_)),
         "{:?}",
         outcomes[1]
     );

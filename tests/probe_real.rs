@@ -470,3 +470,41 @@ fn multi_client_server_answers_every_check() {
         expect_ok(&s, &[], "[::1]:");
     }
 }
+
+/// A server with a bidirectional key accepts a probe that signs with slot 0 but answers
+/// with slot 0 too, which a key direction 0 probe does not expect: the advice is about
+/// the key direction of the key file, not about hex keys the user never gave.
+#[test]
+fn bad_hmac_with_a_key_file_advises_the_key_direction() {
+    if !common::openvpn_available() {
+        return;
+    }
+    let s = Server::start(ServerOpts {
+        wrap: Wrap::tls_auth("SHA256", None),
+        ..Default::default()
+    });
+    let key = s.static_key.display().to_string();
+    let (code, out, _) = common::check_server(
+        &s,
+        &[
+            "--tls-auth",
+            &key,
+            "--digest",
+            "SHA256",
+            "--key-direction",
+            "0",
+            "--timeout",
+            "0.5",
+            "--retrycount",
+            "1",
+        ],
+    );
+    assert_eq!(code, 1, "{out}\n{}", s.log());
+    let line = first_line(&out);
+    assert!(line.contains("HMAC did not verify"), "{line}");
+    assert!(
+        line.contains("check the key direction (--key-direction"),
+        "{line}"
+    );
+    assert!(!line.contains("--digest-key-server"), "{line}");
+}
