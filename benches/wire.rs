@@ -3,8 +3,8 @@
 //! unwrapped and validated. `cargo bench --bench wire`.
 
 use check_openvpn::digest::Digest;
-use check_openvpn::key::{KeyDirection, StaticKey};
-use check_openvpn::wire::{self, Replay, TlsAuth, TlsCrypt, Wrap};
+use check_openvpn::key::{KeyDirection, StaticKey, V2ClientKey};
+use check_openvpn::wire::{self, Replay, Wrap, WrapPair};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
@@ -21,8 +21,6 @@ fn key() -> StaticKey {
 /// (client wrap, server wrap) for each mode.
 fn modes() -> Vec<(String, Wrap, Wrap)> {
     let k = key();
-    let (c_send, c_recv) = k.directional(KeyDirection::One);
-    let (s_send, s_recv) = k.directional(KeyDirection::Zero);
     let mut modes = vec![("none".to_string(), Wrap::None, Wrap::None)];
     for digest in [
         Digest::Sha1,
@@ -30,22 +28,16 @@ fn modes() -> Vec<(String, Wrap, Wrap)> {
         Digest::Sha512,
         Digest::Blake2b512,
     ] {
-        modes.push((
-            format!("tls-auth {digest}"),
-            Wrap::TlsAuth(TlsAuth::new(digest, &c_send.hmac, Some(&c_recv.hmac), None).unwrap()),
-            Wrap::TlsAuth(TlsAuth::new(digest, &s_send.hmac, Some(&s_recv.hmac), None).unwrap()),
-        ));
+        let pair = WrapPair::tls_auth(&k, KeyDirection::One, digest, None).unwrap();
+        modes.push((format!("tls-auth {digest}"), pair.client, pair.server));
     }
-    modes.push((
-        "tls-crypt".into(),
-        Wrap::TlsCrypt(TlsCrypt::new(&c_send, &c_recv)),
-        Wrap::TlsCrypt(TlsCrypt::new(&s_send, &s_recv)),
-    ));
-    modes.push((
-        "tls-crypt-v2".into(),
-        Wrap::TlsCrypt(TlsCrypt::v2(&c_send, &c_recv, vec![0x42; 299])),
-        Wrap::TlsCrypt(TlsCrypt::new(&s_send, &s_recv)),
-    ));
+    let pair = WrapPair::tls_crypt(&k);
+    modes.push(("tls-crypt".into(), pair.client, pair.server));
+    let pair = WrapPair::tls_crypt_v2(&V2ClientKey {
+        kc: k.clone(),
+        wkc: vec![0x42; 299],
+    });
+    modes.push(("tls-crypt-v2".into(), pair.client, pair.server));
     modes
 }
 

@@ -15,7 +15,7 @@ use crate::proto::Stage;
 use crate::range::Range;
 use crate::report::{CertDays, Thresholds};
 use crate::transport::{Family, Proto};
-use crate::wire::{BadTagLen, TlsAuth, TlsCrypt, Wrap};
+use crate::wire::{BadTagLen, TlsAuth, Wrap, WrapPair};
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -306,24 +306,15 @@ fn tls_auth(
     digest: Digest,
     size: Option<usize>,
 ) -> Result<Wrap, BadTagLen> {
-    let (send, recv) = key.directional(direction);
-    Ok(Wrap::TlsAuth(TlsAuth::new(
-        digest,
-        &send.hmac,
-        Some(&recv.hmac),
-        size,
-    )?))
+    Ok(WrapPair::tls_auth(key, direction, digest, size)?.client)
 }
 
-/// A tls-crypt client always sends with direction 1.
 fn tls_crypt(key: &StaticKey) -> Wrap {
-    let (send, recv) = key.directional(KeyDirection::One);
-    Wrap::TlsCrypt(TlsCrypt::new(&send, &recv))
+    WrapPair::tls_crypt(key).client
 }
 
 fn tls_crypt_v2(key: &V2ClientKey) -> Wrap {
-    let (send, recv) = key.kc.directional(KeyDirection::One);
-    Wrap::TlsCrypt(TlsCrypt::v2(&send, &recv, key.wkc.clone()))
+    WrapPair::tls_crypt_v2(key).client
 }
 
 impl Cli {

@@ -8,7 +8,7 @@ use check_openvpn::check::{probe_addresses, Answer, CheckSpec};
 use check_openvpn::key::{KeyDirection, StaticKey};
 use check_openvpn::report::{render_all, State, Thresholds};
 use check_openvpn::transport::Proto;
-use check_openvpn::wire::{Auth, TlsAuth, Wrap};
+use check_openvpn::wire::{Auth, Wrap, WrapPair};
 use common::{Family, Mode, Server, ServerOpts};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -61,16 +61,14 @@ fn both_families_up_then_one_down() {
         &[&format!("tls-auth {} 0", key_path.display())],
     );
     let key = StaticKey::from_file(&key_path).unwrap();
-    let (send, recv) = key.directional(KeyDirection::One);
-    let wrap = Wrap::TlsAuth(
-        TlsAuth::new(
-            check_openvpn::digest::Digest::Sha256,
-            &send.hmac,
-            Some(&recv.hmac),
-            None,
-        )
-        .unwrap(),
-    );
+    let wrap = WrapPair::tls_auth(
+        &key,
+        KeyDirection::One,
+        check_openvpn::digest::Digest::Sha256,
+        None,
+    )
+    .unwrap()
+    .client;
     let spec = spec(wrap);
     let addrs: Vec<SocketAddr> = vec![v4.socket_addr(), v6.socket_addr()];
 

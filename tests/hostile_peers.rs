@@ -7,7 +7,7 @@
 mod common;
 
 use check_openvpn::key::{KeyDirection, StaticKey};
-use check_openvpn::wire::{self, Replay, TlsAuth, TlsCrypt, Wrap};
+use check_openvpn::wire::{self, Replay, Wrap, WrapPair};
 use common::{first_line, run_check};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -57,21 +57,18 @@ fn key() -> Key {
 
 /// The server's side of tls-auth SHA256 with the client on direction 1.
 fn server_tls_auth(key: &StaticKey) -> Wrap {
-    let (send, recv) = key.directional(KeyDirection::Zero);
-    Wrap::TlsAuth(
-        TlsAuth::new(
-            check_openvpn::digest::Digest::Sha256,
-            &send.hmac,
-            Some(&recv.hmac),
-            None,
-        )
-        .unwrap(),
+    WrapPair::tls_auth(
+        key,
+        KeyDirection::One,
+        check_openvpn::digest::Digest::Sha256,
+        None,
     )
+    .unwrap()
+    .server
 }
 
 fn server_tls_crypt(key: &StaticKey) -> Wrap {
-    let (send, recv) = key.directional(KeyDirection::Zero);
-    Wrap::TlsCrypt(TlsCrypt::new(&send, &recv))
+    WrapPair::tls_crypt(key).server
 }
 
 /// The client's session id, from a packet wrapped with any mode (it always follows byte 0).

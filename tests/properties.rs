@@ -11,7 +11,7 @@ use check_openvpn::key::{parse_hex_key, KeyDirection, StaticKey, V2ClientKey};
 use check_openvpn::range::Range;
 use check_openvpn::wire::{
     build_packet, client_reset, parse_body, server_reset_body, validate_server_reset, Auth,
-    Rejection, Replay, SessionId, TlsAuth, TlsCrypt, Wrap,
+    Rejection, Replay, SessionId, TlsAuth, Wrap, WrapPair,
 };
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
@@ -58,16 +58,9 @@ enum Kind {
     TlsCryptV2,
 }
 
-struct Pair {
-    client: Wrap,
-    server: Wrap,
-}
-
-fn pair(kind: Kind, key: &StaticKey, wkc: &[u8]) -> Pair {
-    let (c_send, c_recv) = key.directional(KeyDirection::One);
-    let (s_send, s_recv) = key.directional(KeyDirection::Zero);
+fn pair(kind: Kind, key: &StaticKey, wkc: &[u8]) -> WrapPair {
     match kind {
-        Kind::None => Pair {
+        Kind::None => WrapPair {
             client: Wrap::None,
             server: Wrap::None,
         },
@@ -76,34 +69,29 @@ fn pair(kind: Kind, key: &StaticKey, wkc: &[u8]) -> Pair {
             tag_len,
             bidirectional,
         } => {
-            let (c_send, c_recv, s_send, s_recv) = if bidirectional {
-                let (s, r) = key.directional(KeyDirection::Bidirectional);
-                (s.clone(), r.clone(), s, r)
+            let direction = if bidirectional {
+                KeyDirection::Bidirectional
             } else {
-                (c_send, c_recv, s_send, s_recv)
+                KeyDirection::One
             };
-            let client = TlsAuth::new(digest, &c_send.hmac, Some(&c_recv.hmac), tag_len)
-                .expect("tag length within the digest");
-            let server = TlsAuth::new(digest, &s_send.hmac, Some(&s_recv.hmac), tag_len)
-                .expect("tag length within the digest");
-            Pair {
-                client: Wrap::TlsAuth(client),
-                server: Wrap::TlsAuth(server),
+            WrapPair::tls_auth(key, direction, digest, tag_len)
+                .expect("tag length within the digest")
+        }
+        // Signing keys only: neither side checks what it receives.
+        Kind::TlsAuthUnchecked(digest) => {
+            let (c_send, _) = key.directional(KeyDirection::One);
+            let (s_send, _) = key.directional(KeyDirection::Zero);
+            WrapPair {
+                client: Wrap::TlsAuth(TlsAuth::new(digest, &c_send.hmac, None, None).unwrap()),
+                server: Wrap::TlsAuth(TlsAuth::new(digest, &s_send.hmac, None, None).unwrap()),
             }
         }
-        Kind::TlsAuthUnchecked(digest) => Pair {
-            client: Wrap::TlsAuth(TlsAuth::new(digest, &c_send.hmac, None, None).unwrap()),
-            server: Wrap::TlsAuth(TlsAuth::new(digest, &s_send.hmac, None, None).unwrap()),
-        },
-        Kind::TlsCrypt => Pair {
-            client: Wrap::TlsCrypt(TlsCrypt::new(&c_send, &c_recv)),
-            server: Wrap::TlsCrypt(TlsCrypt::new(&s_send, &s_recv)),
-        },
+        Kind::TlsCrypt => WrapPair::tls_crypt(key),
         // The server answers a v2 client as plain tls-crypt with Kc: no WKc behind it.
-        Kind::TlsCryptV2 => Pair {
-            client: Wrap::TlsCrypt(TlsCrypt::v2(&c_send, &c_recv, wkc.to_vec())),
-            server: Wrap::TlsCrypt(TlsCrypt::new(&s_send, &s_recv)),
-        },
+        Kind::TlsCryptV2 => WrapPair::tls_crypt_v2(&V2ClientKey {
+            kc: key.clone(),
+            wkc: wkc.to_vec(),
+        }),
     }
 }
 

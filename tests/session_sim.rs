@@ -25,7 +25,7 @@ use check_openvpn::key::{KeyDirection, StaticKey};
 use check_openvpn::proto::packet::{encode_body, ControlPacket};
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
-use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, TlsAuth, Wrap};
+use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::collections::{BTreeSet, VecDeque};
@@ -110,9 +110,8 @@ fn static_key() -> StaticKey {
 }
 
 /// tls-auth SHA256: the client on key direction 1, the server on 0 (keys swapped).
-fn tls_auth(direction: KeyDirection) -> Wrap {
-    let (send, recv) = static_key().directional(direction);
-    Wrap::TlsAuth(TlsAuth::new(Digest::Sha256, &send.hmac, Some(&recv.hmac), None).unwrap())
+fn tls_auth() -> WrapPair {
+    WrapPair::tls_auth(&static_key(), KeyDirection::One, Digest::Sha256, None).unwrap()
 }
 
 /// The two ends of one wrap mode: (client, server).
@@ -126,7 +125,10 @@ impl WrapMode {
     fn pair(self) -> (Wrap, Wrap) {
         match self {
             WrapMode::None => (Wrap::None, Wrap::None),
-            WrapMode::TlsAuth => (tls_auth(KeyDirection::One), tls_auth(KeyDirection::Zero)),
+            WrapMode::TlsAuth => {
+                let pair = tls_auth();
+                (pair.client, pair.server)
+            }
         }
     }
 }

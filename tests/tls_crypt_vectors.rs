@@ -1,8 +1,8 @@
 //! tls-crypt wrap and unwrap against packets built by the openssl CLI
 //! (`scripts/gen-tls-crypt-vectors`), not by this crate.
 
-use check_openvpn::key::{KeyDirection, StaticKey};
-use check_openvpn::wire::{client_reset, validate_server_reset, Auth, Replay, TlsCrypt, Wrap};
+use check_openvpn::key::StaticKey;
+use check_openvpn::wire::{client_reset, validate_server_reset, Auth, Replay, Wrap, WrapPair};
 
 struct Vector {
     side: String,
@@ -37,8 +37,7 @@ fn vectors() -> Vec<Vector> {
 }
 
 fn client_wrap(key: &StaticKey) -> Wrap {
-    let (send, recv) = key.directional(KeyDirection::One);
-    Wrap::TlsCrypt(TlsCrypt::new(&send, &recv))
+    WrapPair::tls_crypt(key).client
 }
 
 #[test]
@@ -70,9 +69,8 @@ fn server_answers_from_openssl_verify() {
                 "flipped byte {i} accepted"
             );
         }
-        // The other direction's keys do not open it.
-        let (send, recv) = v.key.directional(KeyDirection::Zero);
-        let wrong = Wrap::TlsCrypt(TlsCrypt::new(&send, &recv));
+        // The other direction's keys (the server's own) do not open it.
+        let wrong = WrapPair::tls_crypt(&v.key).server;
         assert!(validate_server_reset(&wrong, &v.wire, &our_session).is_err());
         n += 1;
     }

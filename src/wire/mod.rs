@@ -8,6 +8,8 @@
 mod tls_auth;
 mod tls_crypt;
 
+use crate::digest::Digest;
+use crate::key::{KeyDirection, StaticKey, V2ClientKey};
 pub use tls_auth::{BadTagLen, TlsAuth};
 pub use tls_crypt::TlsCrypt;
 
@@ -194,6 +196,64 @@ impl Wrap {
             }
             Wrap::TlsAuth(t) => t.open(packet),
             Wrap::TlsCrypt(t) => t.open(packet),
+        }
+    }
+}
+
+/// The two ends of one wrap made from the same key: the probe's (a client) and a server's.
+/// The probe uses `client`; tests, fuzzing and benchmarks play the server with `server`.
+#[derive(Debug, Clone)]
+pub struct WrapPair {
+    pub client: Wrap,
+    pub server: Wrap,
+}
+
+impl WrapPair {
+    /// tls-auth with `digest`: the client on `client_direction`, the server on the
+    /// matching one (0 for a client's 1, and the reverse; both ways for bidirectional).
+    pub fn tls_auth(
+        key: &StaticKey,
+        client_direction: KeyDirection,
+        digest: Digest,
+        tag_len: Option<usize>,
+    ) -> Result<WrapPair, BadTagLen> {
+        let server_direction = match client_direction {
+            KeyDirection::One => KeyDirection::Zero,
+            KeyDirection::Zero => KeyDirection::One,
+            KeyDirection::Bidirectional => KeyDirection::Bidirectional,
+        };
+        let side = |direction| -> Result<Wrap, BadTagLen> {
+            let (send, recv) = key.directional(direction);
+            Ok(Wrap::TlsAuth(TlsAuth::new(
+                digest,
+                &send.hmac,
+                Some(&recv.hmac),
+                tag_len,
+            )?))
+        };
+        Ok(WrapPair {
+            client: side(client_direction)?,
+            server: side(server_direction)?,
+        })
+    }
+
+    /// tls-crypt: fixed directions, the client on 1 and the server on 0.
+    pub fn tls_crypt(key: &StaticKey) -> WrapPair {
+        let (c_send, c_recv) = key.directional(KeyDirection::One);
+        let (s_send, s_recv) = key.directional(KeyDirection::Zero);
+        WrapPair {
+            client: Wrap::TlsCrypt(TlsCrypt::new(&c_send, &c_recv)),
+            server: Wrap::TlsCrypt(TlsCrypt::new(&s_send, &s_recv)),
+        }
+    }
+
+    /// tls-crypt-v2: Kc used as tls-crypt, the client appending its wrapped key (WKc).
+    pub fn tls_crypt_v2(key: &V2ClientKey) -> WrapPair {
+        let (c_send, c_recv) = key.kc.directional(KeyDirection::One);
+        let (s_send, s_recv) = key.kc.directional(KeyDirection::Zero);
+        WrapPair {
+            client: Wrap::TlsCrypt(TlsCrypt::v2(&c_send, &c_recv, key.wkc.clone())),
+            server: Wrap::TlsCrypt(TlsCrypt::new(&s_send, &s_recv)),
         }
     }
 }
