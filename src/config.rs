@@ -3,7 +3,7 @@
 //! or tls-crypt-v2 key, from a file or an inline block. Everything else is ignored.
 
 use crate::chain::NameType;
-use crate::key::KeyDirection;
+use crate::keys::static_keys::KeyDirection;
 use crate::transport::{Family, Proto};
 use std::path::{Path, PathBuf};
 
@@ -187,10 +187,11 @@ const KEY_BLOCKS: [&str; 3] = ["tls-auth", "tls-crypt", "tls-crypt-v2"];
 impl ClientConfig {
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         // Inline blocks make a config a key file too.
-        let text = crate::key::read_secret_text(path).map_err(|e| ConfigError::Read {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let text =
+            crate::keys::static_keys::read_secret_text(path).map_err(|e| ConfigError::Read {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::parse(&text, &path.display().to_string(), base)
     }

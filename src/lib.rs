@@ -3,15 +3,17 @@
 
 pub mod chain;
 pub mod check;
-pub mod cli;
 pub mod config;
-pub mod credentials;
 pub mod digest;
+pub mod flags;
 pub mod guard;
-pub mod key;
+pub mod keys;
 pub mod net;
 pub mod proto;
 pub mod range;
 pub mod report;
 pub mod transport;
 pub mod wire;
+
+// The paths of the crate before its keys moved to `keys/`.
+pub use keys::{credentials, static_keys as key};

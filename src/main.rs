@@ -1,6 +1,6 @@
 //! `check_openvpn`: arguments in, one status line and a Nagios exit code out.
 
-use check_openvpn::cli::Cli;
+use check_openvpn::flags::{Cli, Mode};
 use check_openvpn::report::{self, Report, State};
 use check_openvpn::{check, guard};
 use clap::error::ErrorKind;
@@ -50,18 +50,18 @@ fn main() {
         Ok(s) => s,
         Err(e) => emit(&Report::unknown(e)),
     };
-    let report = match &settings.diagnose {
-        Some(candidates) => match check::diagnose(&settings.spec, candidates) {
+    let report = match &settings.mode {
+        Mode::Diagnose(candidates) => match check::diagnose(&settings.spec, candidates) {
             Ok(d) => report::render_diagnosis(&d, settings.spec.verbosity),
             Err(e) => Report::unknown(e),
         },
-        None if settings.all_addresses => match check::run_all(&settings.spec) {
+        Mode::EveryAddress => match check::run_all(&settings.spec) {
             Ok(outcomes) => {
                 report::render_all(&settings.spec.host, &outcomes, &settings.thresholds)
             }
             Err(e) => Report::unknown(e),
         },
-        None => match check::run(&settings.spec) {
+        Mode::Single => match check::run(&settings.spec) {
             Ok(outcome) => report::render(&outcome, &settings.thresholds),
             Err(e) => Report::unknown(e),
         },

@@ -9,7 +9,7 @@ mod tls_auth;
 mod tls_crypt;
 
 use crate::digest::Digest;
-use crate::key::{KeyDirection, StaticKey, V2ClientKey};
+use crate::keys::static_keys::{KeyDirection, StaticKey, V2ClientKey};
 pub use tls_auth::{BadTagLen, TlsAuth};
 pub use tls_crypt::TlsCrypt;
 

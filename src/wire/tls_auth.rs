@@ -6,7 +6,7 @@
 
 use super::{Auth, Opened, Rejection, Replay, HEADER_LEN};
 use crate::digest::Digest;
-use crate::key::Secret;
+use crate::keys::static_keys::Secret;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@
 use super::tls_auth::constant_time_eq;
 use super::{Auth, Opened, Rejection, Replay, HEADER_LEN};
 use crate::digest::Digest;
-use crate::key::{Secret, SlotPair};
+use crate::keys::static_keys::{Secret, SlotPair};
 use ctr::cipher::{KeyIvInit, StreamCipher};
 use std::borrow::Cow;
 

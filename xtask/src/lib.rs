@@ -1,5 +1,5 @@
 //! Generators for the files under `packaging/` that derive from the clap definition of
-//! `check_openvpn` (`check_openvpn::cli::Cli`): the man page and the bash, zsh and fish
+//! `check_openvpn` (`check_openvpn::flags::Cli`): the man page and the bash, zsh and fish
 //! completions. They are committed, so packagers need no Rust helper to install them, and
 //! they are never edited by hand: `cargo xtask gen` rewrites them, and `cargo xtask check`
 //! (also run by this crate's tests, so by `cargo test`) fails when they are out of date.
@@ -37,7 +37,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 fn command() -> clap::Command {
-    let mut cmd = check_openvpn::cli::Cli::command().bin_name(BIN_NAME);
+    let mut cmd = check_openvpn::flags::Cli::command().bin_name(BIN_NAME);
     cmd.build();
     cmd
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 fn usage() -> ExitCode {
     eprintln!(
         "usage: cargo xtask <gen|check>\n  \
-         gen    rewrite packaging/man/ and packaging/completions/ from src/cli.rs\n  \
+         gen    rewrite packaging/man/ and packaging/completions/ from src/flags/definition.rs\n  \
          check  fail if those files are out of date"
     );
     ExitCode::from(2)

@@ -1,5 +1,5 @@
 //! The committed man page and completions must match what the clap definition in
-//! src/cli.rs generates now. When a flag or help text changes, this fails until
+//! src/flags/definition.rs generates now. When a flag or help text changes, this fails until
 //! `cargo xtask gen` is run and its output committed.
 
 use std::fs;
@@ -21,7 +21,7 @@ fn committed_files_match_the_clap_definition() {
 #[test]
 fn every_flag_is_in_the_man_page_and_completions() {
     use clap::CommandFactory;
-    let cmd = check_openvpn::cli::Cli::command();
+    let cmd = check_openvpn::flags::Cli::command();
     let files = xtask::generated();
     for arg in cmd.get_arguments() {
         let Some(long) = arg.get_long() else { continue };

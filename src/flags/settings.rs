@@ -1,23 +1,21 @@
-//! The command line: the clap definition, and its conversion into a [`CheckSpec`].
-//!
-//! Every flag of the original Python `check_openvpn` keeps its meaning here, so existing
-//! check commands keep working; the rest are additions.
+//! What the flags mean together: flags over the config file (precedence), key material
+//! and credentials loaded with their limits, usage errors, and the [`Settings`] a check
+//! runs with.
 
+use super::definition::Cli;
+use super::diagnose::{hex_candidates, no_wrap_candidate, static_candidates};
 use crate::chain::{NameType, Policy};
 use crate::check::{Candidate, CheckSpec, KeyOrigin, LoginSpec};
 use crate::config::{ClientConfig, ConfigError, ConfigWrap, KeySource};
-use crate::credentials::CredentialError;
 use crate::digest::{Digest, UnknownDigest};
-use crate::key::{
-    loose_permissions, parse_hex_key, KeyDirection, KeyError, Secret, StaticKey, V2ClientKey,
-};
+use crate::keys::credentials::CredentialError;
+use crate::keys::material::{read_static, read_v2, tls_auth, tls_crypt, tls_crypt_v2, Material};
+use crate::keys::static_keys::{loose_permissions, parse_hex_key, KeyDirection, KeyError};
 use crate::proto::Stage;
 use crate::range::Range;
 use crate::report::{CertDays, Thresholds};
 use crate::transport::{Family, Proto};
-use crate::wire::{BadTagLen, TlsAuth, Wrap, WrapPair};
-use clap::{ArgAction, Parser};
-use std::path::PathBuf;
+use crate::wire::{BadTagLen, TlsAuth, Wrap};
 use std::time::Duration;
 
 /// The longest `--timeout` accepted; a monitoring engine kills a check long before this.
@@ -25,165 +23,6 @@ const MAX_TIMEOUT_SECS: f64 = 3600.0;
 /// The shortest: below a millisecond a timeout would round to nothing and turn the
 /// retries into a flood.
 const MIN_TIMEOUT_SECS: f64 = 0.001;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "check_openvpn",
-    version,
-    about = "Checks that an OpenVPN server answers a control-channel hard reset (Nagios/Icinga plugin)",
-    after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
-                  Example: check_openvpn -H vpn.example.org --tls-auth /etc/openvpn/ta.key --digest SHA256"
-)]
-pub struct Cli {
-    /// Server host name or IP address
-    #[arg(value_name = "HOST")]
-    pub host: Option<String>,
-
-    /// Server host name or IP address (same as HOST)
-    #[arg(short = 'H', long = "hostname", value_name = "HOST")]
-    pub hostname: Option<String>,
-
-    /// Server port [default: 1194, or the config's]
-    #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: Option<u16>,
-
-    /// Use TCP instead of UDP
-    #[arg(short, long)]
-    pub tcp: bool,
-
-    /// Source address of the probe, as OpenVPN's `local` (a multi-homed host probes out of the interface the clients use) [default: the config's local, else the kernel's choice]
-    #[arg(short = 'b', long = "bind", value_name = "ADDRESS")]
-    pub bind: Option<std::net::IpAddr>,
-
-    /// Use IPv4 only
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Use IPv6 only
-    #[arg(short = '6')]
-    pub ipv6: bool,
-
-    /// Probe every address HOST resolves to (of the -4/-6 family), in parallel; the worst state wins
-    #[arg(long, conflicts_with = "diagnose")]
-    pub all_addresses: bool,
-
-    /// Seconds to wait: per attempt over UDP, for connect and answer over TCP (fractions allowed)
-    #[arg(
-        long,
-        default_value = "2",
-        value_name = "SECONDS",
-        allow_hyphen_values = true
-    )]
-    pub timeout: String,
-
-    /// Number of UDP attempts
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub retrycount: u32,
-
-    /// HMAC digest of the server's `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config's auth]
-    #[arg(long, value_name = "NAME")]
-    pub digest: Option<String>,
-
-    /// Bytes of HMAC on the wire (default: the digest's full length)
-    #[arg(long, value_name = "N")]
-    pub digest_size: Option<usize>,
-
-    /// HMAC key for packets to the server, in hex (tls-auth without a key file)
-    #[arg(long, value_name = "HEX")]
-    pub digest_key_client: Option<String>,
-
-    /// HMAC key for packets from the server, in hex (verifies the answer)
-    #[arg(long, value_name = "HEX")]
-    pub digest_key_server: Option<String>,
-
-    /// OpenVPN static key file used by the server's `tls-auth`
-    #[arg(long, value_name = "FILE")]
-    pub tls_auth: Option<PathBuf>,
-
-    /// OpenVPN static key file used by the server's `tls-crypt`
-    #[arg(long, value_name = "FILE")]
-    pub tls_crypt: Option<PathBuf>,
-
-    /// tls-crypt-v2 client key file (made by `openvpn --tls-crypt-v2 SERVERKEY --genkey tls-crypt-v2-client`)
-    #[arg(long, value_name = "FILE")]
-    pub tls_crypt_v2: Option<PathBuf>,
-
-    /// Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Try every plausible way to use the given key at once and report which ones the server answers
-    #[arg(long, conflicts_with = "no_validation")]
-    pub diagnose: bool,
-
-    /// Use the tls-auth key with key direction 0 instead of 1
-    #[arg(long, conflicts_with = "key_direction")]
-    pub tls_auth_inverse: bool,
-
-    /// Key direction of the tls-auth key on this (client) side: 0, 1 or bidirectional [default: 1]
-    #[arg(long, value_name = "DIR")]
-    pub key_direction: Option<String>,
-
-    /// Accept any answer from the server without validating it
-    #[arg(long)]
-    pub no_validation: bool,
-
-    /// Response time (seconds) that raises WARNING, as a Nagios range
-    #[arg(short, long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub warning: Option<String>,
-
-    /// Response time (seconds) that raises CRITICAL, as a Nagios range
-    #[arg(short, long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub critical: Option<String>,
-
-    /// Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check (fail2ban's openvpn filter counts it): log in with --cert/--key or --auth-user-pass instead to stay out of its log
-    #[arg(long)]
-    pub tls: bool,
-
-    /// Verify the server's certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config's ca] (runs the TLS stage; without a client certificate a server that demands one logs a failed handshake: add --cert/--key for the login stage)
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-
-    /// Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage; a server that demands a client certificate logs a failed handshake unless --cert/--key log in)
-    #[arg(short = 'C', long = "certificate", value_name = "DAYS[,DAYS]")]
-    pub certificate: Option<String>,
-
-    /// Require this server certificate name, as OpenVPN's verify-x509-name (runs the TLS stage)
-    #[arg(long, value_name = "NAME")]
-    pub verify_x509_name: Option<String>,
-
-    /// How --verify-x509-name matches: subject (the whole DN, as OpenVPN prints it), name (the CN) or name-prefix [default: subject]
-    #[arg(long, value_name = "TYPE", requires = "verify_x509_name")]
-    pub verify_x509_type: Option<String>,
-
-    /// Require the server certificate to carry key usage and TLS Web Server Authentication, as OpenVPN's `remote-cert-tls server` (runs the TLS stage)
-    #[arg(long, value_name = "server")]
-    pub remote_cert_tls: Option<String>,
-
-    /// Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server's refusal, then EXIT
-    #[arg(long)]
-    pub login: bool,
-
-    /// Client certificate (PEM) for the login stage [default: the config's cert] (runs the login stage)
-    #[arg(long, value_name = "FILE")]
-    pub cert: Option<PathBuf>,
-
-    /// Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
-
-    /// OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)
-    #[arg(long, value_name = "FILE")]
-    pub auth_user_pass: Option<PathBuf>,
-
-    /// Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban's openvpn filter bans
-    #[arg(long)]
-    pub wait_for_close: bool,
-
-    /// More output after the status line (-v details, -vv packet trace, -vvv packet hex)
-    #[arg(short, long, action = ArgAction::Count)]
-    pub verbose: u8,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
@@ -230,7 +69,7 @@ pub enum UsageError {
     #[error(transparent)]
     Ca(#[from] crate::chain::CaError),
     #[error(transparent)]
-    Credential(#[from] crate::credentials::CredentialError),
+    Credential(#[from] crate::keys::credentials::CredentialError),
     #[error("--wait-for-close applies to the login stage over TCP (--tcp with --login, --cert or --auth-user-pass)")]
     WaitForCloseAlone,
     #[error("--login needs something to log in with: a client certificate (--cert and --key, or the config's cert and key) and/or --auth-user-pass (or the config's auth-user-pass FILE)")]
@@ -246,10 +85,18 @@ pub enum UsageError {
 pub struct Settings {
     pub spec: CheckSpec,
     pub thresholds: Thresholds,
-    /// `--diagnose`: the ways to try instead of the one check in `spec`.
-    pub diagnose: Option<Vec<Candidate>>,
-    /// `--all-addresses`: probe every address of the host.
-    pub all_addresses: bool,
+    pub mode: Mode,
+}
+
+/// Which check runs.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// One check of the host's first address.
+    Single,
+    /// `--all-addresses`: every address of the host, the worst state wins.
+    EveryAddress,
+    /// `--diagnose`: these ways of using the key, instead of the one in the spec.
+    Diagnose(Vec<Candidate>),
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
@@ -261,60 +108,6 @@ fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
         return Err(UsageError::Timeout(text.into()));
     }
     Ok(Duration::from_secs_f64(secs))
-}
-
-/// Key material and where it came from, before it is turned into a [`Wrap`].
-enum Material {
-    None,
-    /// A static key for tls-auth (with the direction the source asked for, if any).
-    TlsAuth {
-        key: StaticKey,
-        source: KeySource,
-        direction: Option<KeyDirection>,
-    },
-    TlsCrypt {
-        key: StaticKey,
-        source: KeySource,
-    },
-    V2 {
-        key: V2ClientKey,
-        source: KeySource,
-    },
-    Hex {
-        client: Secret,
-        server: Option<Secret>,
-    },
-}
-
-fn read_static(source: &KeySource) -> Result<StaticKey, KeyError> {
-    match source {
-        KeySource::File(path) => StaticKey::from_file(path),
-        KeySource::Inline { text, name } => StaticKey::parse(text, name),
-    }
-}
-
-fn read_v2(source: &KeySource) -> Result<V2ClientKey, KeyError> {
-    match source {
-        KeySource::File(path) => V2ClientKey::from_file(path),
-        KeySource::Inline { text, name } => V2ClientKey::parse(text, name),
-    }
-}
-
-fn tls_auth(
-    key: &StaticKey,
-    direction: KeyDirection,
-    digest: Digest,
-    size: Option<usize>,
-) -> Result<Wrap, BadTagLen> {
-    Ok(WrapPair::tls_auth(key, direction, digest, size)?.client)
-}
-
-fn tls_crypt(key: &StaticKey) -> Wrap {
-    WrapPair::tls_crypt(key).client
-}
-
-fn tls_crypt_v2(key: &V2ClientKey) -> Wrap {
-    WrapPair::tls_crypt_v2(key).client
 }
 
 impl Cli {
@@ -336,7 +129,7 @@ impl Cli {
         };
         let client = match (cert, key) {
             (Some(c), Some(k)) => {
-                let loaded = crate::credentials::load_client_cert(&c, &k)?;
+                let loaded = crate::keys::credentials::load_client_cert(&c, &k)?;
                 notes.push(format!(
                     "client certificate: {} (CN={}, sha256 {}…), key {}",
                     c.describe(),
@@ -374,7 +167,7 @@ impl Cli {
         };
         let user_pass = match user_pass {
             Some(source) => {
-                let up = crate::credentials::read_user_pass(&source)?;
+                let up = crate::keys::credentials::read_user_pass(&source)?;
                 notes.push(format!(
                     "auth-user-pass: {} (user {})",
                     source.describe(),
@@ -816,8 +609,13 @@ impl Cli {
                 key_origin,
             },
             thresholds,
-            diagnose: self.diagnose.then_some(candidates),
-            all_addresses: self.all_addresses,
+            mode: if self.diagnose {
+                Mode::Diagnose(candidates)
+            } else if self.all_addresses {
+                Mode::EveryAddress
+            } else {
+                Mode::Single
+            },
         })
     }
 }
@@ -852,83 +650,10 @@ fn parse_cert_days(text: &str) -> Result<CertDays, UsageError> {
     }
 }
 
-fn no_wrap_candidate() -> Candidate {
-    Candidate {
-        label: "no tls-auth or tls-crypt".into(),
-        advice: "no key flag: the server has neither tls-auth nor tls-crypt".into(),
-        wrap: Wrap::None,
-    }
-}
-
-const DIRECTIONS: [KeyDirection; 3] = [
-    KeyDirection::One,
-    KeyDirection::Zero,
-    KeyDirection::Bidirectional,
-];
-
-/// Every way a static key can be used: tls-auth with each digest and direction,
-/// tls-crypt, and, in case the server uses neither, no wrap.
-fn static_candidates(key: &StaticKey, source: &KeySource) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for direction in DIRECTIONS {
-        for digest in Digest::ALL {
-            let advice = match source {
-                KeySource::File(p) => format!(
-                    "--tls-auth {} --digest {digest} --key-direction {direction}",
-                    p.display()
-                ),
-                KeySource::Inline { name, .. } => format!(
-                    "use the {name} as tls-auth with 'auth {digest}' and {}",
-                    config_direction(direction)
-                ),
-            };
-            if let Ok(wrap) = tls_auth(key, direction, digest, None) {
-                out.push(Candidate {
-                    label: format!("tls-auth {digest} key-direction {direction}"),
-                    advice,
-                    wrap,
-                });
-            }
-        }
-    }
-    out.push(Candidate {
-        label: "tls-crypt".into(),
-        advice: match source {
-            KeySource::File(p) => format!("--tls-crypt {}", p.display()),
-            KeySource::Inline { name, .. } => format!("use the {name} as a <tls-crypt> block"),
-        },
-        wrap: tls_crypt(key),
-    });
-    out.push(no_wrap_candidate());
-    out
-}
-
-fn config_direction(direction: KeyDirection) -> String {
-    match direction {
-        KeyDirection::Bidirectional => "no key-direction".into(),
-        d => format!("'key-direction {d}'"),
-    }
-}
-
-fn hex_candidates(client: &Secret, server: Option<&Secret>) -> Vec<Candidate> {
-    let mut out: Vec<Candidate> = Digest::ALL
-        .iter()
-        .filter_map(|&digest| {
-            let wrap = TlsAuth::new(digest, client, server, None).ok()?;
-            Some(Candidate {
-                label: format!("tls-auth {digest}"),
-                advice: format!("--digest {digest} with the same --digest-key-* flags"),
-                wrap: Wrap::TlsAuth(wrap),
-            })
-        })
-        .collect();
-    out.push(no_wrap_candidate());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn settings(args: &[&str]) -> Result<Settings, UsageError> {
         let mut argv = vec!["check_openvpn"];

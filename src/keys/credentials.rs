@@ -52,7 +52,7 @@ const P12_HINT: &str = "; a PKCS#12 bundle (.p12/.pfx, OpenVPN's pkcs12) must be
 fn read(source: &KeySource, what: &'static str) -> Result<Zeroizing<String>, CredentialError> {
     match source {
         KeySource::File(path) => {
-            crate::key::read_secret_text(path).map_err(|e| CredentialError::Read {
+            crate::keys::static_keys::read_secret_text(path).map_err(|e| CredentialError::Read {
                 what,
                 name: path.display().to_string(),
                 reason: e.to_string(),
