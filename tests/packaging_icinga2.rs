@@ -92,7 +92,7 @@ fn argument_block<'a>(conf: &'a str, key: &str) -> &'a str {
 fn every_flag_has_an_argument_and_every_variable_a_description() {
     let conf = ps::read(CONF);
     let keys = argument_keys(&conf);
-    let cmd = check_openvpn::cli::Cli::command();
+    let cmd = check_openvpn::flags::Cli::command();
     let mut missing = Vec::new();
     for arg in cmd.get_arguments() {
         let id = arg.get_id().as_str();

@@ -56,7 +56,7 @@ fn defines_the_common_cases_with_real_flags() {
     let names: Vec<&str> = defined.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, COMMANDS, "{CFG}: command names");
     use clap::CommandFactory;
-    let cli = check_openvpn::cli::Cli::command();
+    let cli = check_openvpn::flags::Cli::command();
     for (name, line) in &defined {
         assert!(
             line.starts_with("$USER1$/check_openvpn -H $HOSTADDRESS$ "),
