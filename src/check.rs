@@ -23,8 +23,8 @@ pub struct CheckSpec {
     pub timeout: Duration,
     pub attempts: u32,
     pub wrap: Wrap,
-    /// Lines describing where settings and keys came from (never key bytes), for `-v`.
-    pub notes: Vec<String>,
+    /// Where settings and keys came from (never key bytes), for `-v`; `report` words them.
+    pub notes: Vec<Note>,
     /// `false` (`--no-validation`): any packet from the server counts as an answer.
     pub validate: bool,
     pub verbosity: u8,
@@ -38,6 +38,147 @@ pub struct CheckSpec {
     pub bind: Option<std::net::IpAddr>,
     /// Where the wrap's key came from, for advice about a bad HMAC.
     pub key_origin: KeyOrigin,
+}
+
+/// A fact about the check's settings that `-v` shows; `report` chooses the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A `remote` of the config, and whether it is the one checked.
+    ConfigRemote {
+        config: String,
+        host: String,
+        port: Option<u16>,
+        proto: Option<&'static str>,
+        used: bool,
+    },
+    /// A tls-auth or tls-crypt static key: where from, its fingerprint, and for tls-auth
+    /// the key direction and digest.
+    StaticKey {
+        wrap: &'static str,
+        source: String,
+        fingerprint: String,
+        tls_auth: Option<(
+            crate::keys::static_keys::KeyDirection,
+            crate::digest::Digest,
+        )>,
+    },
+    V2Key {
+        source: String,
+        fingerprint: String,
+        wrapped_len: usize,
+    },
+    HexKeys {
+        client: String,
+        server: Option<String>,
+        digest: crate::digest::Digest,
+    },
+    /// A key or password file that group or others can read.
+    LoosePermissions {
+        path: String,
+        mode: u32,
+    },
+    CaCertificates {
+        count: usize,
+        from: String,
+    },
+    ClientCertificate {
+        source: String,
+        common_name: Option<String>,
+        fingerprint: String,
+        key: String,
+    },
+    AuthUserPass {
+        source: String,
+        user: String,
+    },
+    /// What the host name resolved to.
+    Addresses {
+        host: String,
+        addresses: Vec<std::net::IpAddr>,
+    },
+}
+
+/// One line of long output, as a fact: a note about the settings, or what the session
+/// did at a time since the flow opened. `report::detail_line` words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    Note(Note),
+    SessionId {
+        addr: SocketAddr,
+        id: SessionId,
+    },
+    SentFrom {
+        addr: SocketAddr,
+        local: SocketAddr,
+    },
+    RecvBuffer {
+        asked: usize,
+        granted: usize,
+    },
+    ResetSent {
+        attempt: u32,
+        opcode: u8,
+        len: usize,
+    },
+    PacketSent {
+        at: Duration,
+        opcode: u8,
+        len: usize,
+    },
+    /// `-vvv`: a packet's bytes.
+    Hex {
+        outgoing: bool,
+        bytes: Vec<u8>,
+    },
+    BadHmacReset {
+        at: Duration,
+        len: usize,
+    },
+    Ignored {
+        at: Duration,
+        len: usize,
+        reason: Rejection,
+        opcode: u8,
+    },
+    Responded {
+        at: Duration,
+        len: usize,
+    },
+    ResetAnswered {
+        at: Duration,
+    },
+    ServerSession {
+        id: SessionId,
+    },
+    ResendWkc,
+    TlsFailed {
+        at: Duration,
+        failure: TlsFailure,
+    },
+    KeySent {
+        at: Duration,
+    },
+    ServerKeyMethod2 {
+        at: Duration,
+    },
+    PushRequested {
+        at: Duration,
+    },
+    Control {
+        at: Duration,
+        message: ControlMessage,
+    },
+    ExitSent {
+        at: Duration,
+    },
+    ExitAcked {
+        at: Duration,
+    },
+    IgnoredTotals(BTreeMap<Rejection, u32>),
+    /// The packet trace stopped here; later packets are only counted.
+    TraceStopped {
+        after: usize,
+    },
 }
 
 /// Where the key material came from.
@@ -202,8 +343,8 @@ pub struct Outcome {
     /// Unix time the chain was judged at (for days left).
     pub now_unix: i64,
     pub key_origin: KeyOrigin,
-    /// Long-output lines, by verbosity.
-    pub details: Vec<String>,
+    /// Long output, by verbosity.
+    pub details: Vec<Detail>,
 }
 
 impl Outcome {
@@ -230,10 +371,6 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn random_session_id() -> Result<SessionId, CheckError> {
@@ -298,7 +435,7 @@ struct Recorder<'a> {
     start: Instant,
     verbosity: u8,
     packet_traces: usize,
-    details: Vec<String>,
+    details: Vec<Detail>,
     ignored: BTreeMap<Rejection, u32>,
     result: Option<Answer>,
     reset_at: Option<Instant>,
@@ -312,13 +449,17 @@ struct Recorder<'a> {
 }
 
 impl<'a> Recorder<'a> {
-    fn new(spec: &'a CheckSpec, start: Instant, verbosity: u8, notes: Vec<String>) -> Self {
+    fn new(spec: &'a CheckSpec, start: Instant, verbosity: u8, notes: Vec<Note>) -> Self {
         Recorder {
             spec,
             start,
             verbosity,
             packet_traces: 0,
-            details: if verbosity >= 1 { notes } else { Vec::new() },
+            details: if verbosity >= 1 {
+                notes.into_iter().map(Detail::Note).collect()
+            } else {
+                Vec::new()
+            },
             ignored: BTreeMap::new(),
             result: None,
             reset_at: None,
@@ -336,23 +477,23 @@ impl<'a> Recorder<'a> {
         at.saturating_duration_since(self.start)
     }
 
-    fn trace(&mut self, level: u8, line: impl FnOnce() -> String) {
+    fn trace(&mut self, level: u8, detail: impl FnOnce() -> Detail) {
         if self.verbosity >= level {
-            self.details.push(line());
+            self.details.push(detail());
         }
     }
 
     /// A flooding peer must not grow the long output (and memory) without bound.
-    fn trace_packet(&mut self, level: u8, line: impl FnOnce() -> String) {
+    fn trace_packet(&mut self, level: u8, detail: impl FnOnce() -> Detail) {
         if self.verbosity < level {
             return;
         }
         self.packet_traces += 1;
         match self.packet_traces.cmp(&MAX_PACKET_TRACES) {
-            std::cmp::Ordering::Less => self.details.push(line()),
-            std::cmp::Ordering::Equal => self.details.push(format!(
-                "(more packets arrived; the trace stops after {MAX_PACKET_TRACES} lines)"
-            )),
+            std::cmp::Ordering::Less => self.details.push(detail()),
+            std::cmp::Ordering::Equal => self.details.push(Detail::TraceStopped {
+                after: MAX_PACKET_TRACES,
+            }),
             std::cmp::Ordering::Greater => {}
         }
     }
@@ -366,26 +507,28 @@ impl<'a> Recorder<'a> {
             } => {
                 if self.reset_at.is_some() {
                     let t = self.since(at);
-                    self.trace_packet(2, || {
-                        format!(
-                            "{}: sent {}, {} bytes",
-                            ms(t),
-                            wire::opcode_name(bytes[0] >> 3),
-                            bytes.len()
-                        )
-                    });
+                    let (opcode, len) = (bytes[0] >> 3, bytes.len());
+                    self.trace_packet(2, || Detail::PacketSent { at: t, opcode, len });
                 }
-                self.trace_packet(3, || format!("  > {}", hex::encode(&bytes)));
+                self.trace_packet(3, || Detail::Hex {
+                    outgoing: true,
+                    bytes,
+                });
             }
             Event::Packet {
                 outgoing: false,
                 bytes,
                 ..
-            } => self.trace_packet(3, || format!("  < {}", hex::encode(&bytes))),
+            } => self.trace_packet(3, || Detail::Hex {
+                outgoing: false,
+                bytes,
+            }),
             Event::ResetSent { attempt, len, .. } => {
-                let name = wire::opcode_name(self.spec.wrap_reset_opcode());
-                self.trace(2, || {
-                    format!("attempt {attempt}: sending {name}, {len} bytes")
+                let opcode = self.spec.wrap_reset_opcode();
+                self.trace(2, || Detail::ResetSent {
+                    attempt,
+                    opcode,
+                    len,
                 });
             }
             Event::Ignored {
@@ -396,28 +539,19 @@ impl<'a> Recorder<'a> {
             } => {
                 let t = self.since(at);
                 if reason == Rejection::BadAuth && self.reset_at.is_none() {
-                    self.trace_packet(2, || {
-                        format!(
-                            "{}: received {len} bytes: server reset for our session, HMAC does not verify",
-                            ms(t)
-                        )
-                    });
+                    self.trace_packet(2, || Detail::BadHmacReset { at: t, len });
                 } else {
-                    self.trace_packet(2, || {
-                        format!(
-                            "{}: ignored {len} bytes ({}, opcode {opcode} {})",
-                            ms(t),
-                            reason.describe(),
-                            wire::opcode_name(opcode)
-                        )
+                    self.trace_packet(2, || Detail::Ignored {
+                        at: t,
+                        len,
+                        reason,
+                        opcode,
                     });
                 }
             }
             Event::Responded { at, len } => {
                 let t = self.since(at);
-                self.trace_packet(2, || {
-                    format!("{}: received {len} bytes (not validated)", ms(t))
-                });
+                self.trace_packet(2, || Detail::Responded { at: t, len });
                 self.reset_at = Some(at);
                 self.result = Some(Answer::Responded);
             }
@@ -434,15 +568,10 @@ impl<'a> Recorder<'a> {
                 ..
             } => {
                 let t = self.since(at);
-                self.trace_packet(2, || format!("{}: received a valid server reset", ms(t)));
-                self.trace(1, || {
-                    format!("server session id: {}", hex::encode(server_session))
-                });
+                self.trace_packet(2, || Detail::ResetAnswered { at: t });
+                self.trace(1, || Detail::ServerSession { id: server_session });
                 if resend_wkc {
-                    self.trace(1, || {
-                        "the server answered statelessly and asked for the wrapped client key again"
-                            .into()
-                    });
+                    self.trace(1, || Detail::ResendWkc);
                 }
                 self.reset_at = Some(at);
                 self.resend_wkc = resend_wkc;
@@ -456,14 +585,12 @@ impl<'a> Recorder<'a> {
             Event::LoginWithheld { .. } => self.login.withheld = true,
             Event::KeySent { at } => {
                 let t = self.since(at);
-                self.trace(2, || format!("{}: sent our key-method 2 message", ms(t)));
+                self.trace(2, || Detail::KeySent { at: t });
                 self.login.key_sent = true;
             }
             Event::ServerKeyMethod2 { message, at } => {
                 let t = self.since(at);
-                self.trace(2, || {
-                    format!("{}: received the server's key-method 2 message", ms(t))
-                });
+                self.trace(2, || Detail::ServerKeyMethod2 { at: t });
                 self.login.server_key = Some(message);
             }
             Event::PointToPoint { at } => {
@@ -472,7 +599,7 @@ impl<'a> Recorder<'a> {
             }
             Event::PushRequested { at } => {
                 let t = self.since(at);
-                self.trace(2, || format!("{}: sent PUSH_REQUEST", ms(t)));
+                self.trace(2, || Detail::PushRequested { at: t });
                 self.login.push_requested = true;
             }
             Event::Pushed { options, at } => {
@@ -481,7 +608,11 @@ impl<'a> Recorder<'a> {
             }
             Event::Control { message, at } => {
                 let t = self.since(at);
-                self.trace(2, || format!("{}: control message {message:?}", ms(t)));
+                let shown = message.clone();
+                self.trace(2, || Detail::Control {
+                    at: t,
+                    message: shown,
+                });
                 match message {
                     ControlMessage::AuthFailed { reason } => {
                         self.answered_at.get_or_insert(at);
@@ -509,17 +640,21 @@ impl<'a> Recorder<'a> {
             }
             Event::ExitSent { at } => {
                 let t = self.since(at);
-                self.trace(2, || format!("{}: sent EXIT", ms(t)));
+                self.trace(2, || Detail::ExitSent { at: t });
                 self.login.exit_sent = true;
             }
             Event::ExitAcked { at } => {
                 let t = self.since(at);
-                self.trace(2, || format!("{}: the server acknowledged our EXIT", ms(t)));
+                self.trace(2, || Detail::ExitAcked { at: t });
                 self.login.exit_acked = true;
             }
             Event::TlsFailed { failure, at } => {
                 let t = self.since(at);
-                self.trace(2, || format!("{}: TLS failed: {failure:?}", ms(t)));
+                let shown = failure.clone();
+                self.trace(2, || Detail::TlsFailed {
+                    at: t,
+                    failure: shown,
+                });
                 self.failure = Some(failure);
             }
         }
@@ -550,18 +685,12 @@ fn describe_target(host: &str, addr: &SocketAddr, proto: Proto) -> String {
 }
 
 /// Resolves the host, and the lines `-v` shows about it.
-fn resolve(
-    spec: &CheckSpec,
-    limit: Duration,
-) -> Result<(Vec<SocketAddr>, Vec<String>), CheckError> {
+fn resolve(spec: &CheckSpec, limit: Duration) -> Result<(Vec<SocketAddr>, Vec<Note>), CheckError> {
     let addrs = transport::resolve(&spec.host, spec.port, spec.family, limit)?;
-    let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-    let notes = vec![format!(
-        "addresses of {}: {} ({} resolved)",
-        spec.host,
-        shown.join(", "),
-        addrs.len()
-    )];
+    let notes = vec![Note::Addresses {
+        host: spec.host.clone(),
+        addresses: addrs.iter().map(|a| a.ip()).collect(),
+    }];
     Ok((addrs, notes))
 }
 
@@ -595,7 +724,7 @@ fn probe(
     spec: &CheckSpec,
     addrs: &[SocketAddr],
     origin: Instant,
-    notes: Vec<Vec<String>>,
+    notes: Vec<Vec<Note>>,
 ) -> Result<Vec<Outcome>, CheckError> {
     let trace = spec.verbosity >= 2;
     if let Some(bind) = spec.bind {
@@ -691,25 +820,23 @@ fn outcome(
     spec: &CheckSpec,
     mut flow: Flow,
     origin: Instant,
-    notes: Vec<String>,
+    notes: Vec<Note>,
     now_unix: i64,
 ) -> Outcome {
     let start = flow.started.unwrap_or(origin);
     let end = flow.ended_at.unwrap_or_else(Instant::now);
     let ending = flow.ending.clone();
     let mut rec = Recorder::new(spec, start, spec.verbosity, notes);
-    let sid = hex::encode(flow.session.session_id());
+    let id = flow.session.session_id();
     let addr = flow.addr;
-    rec.trace(1, || format!("{addr}: our session id {sid}"));
+    rec.trace(1, || Detail::SessionId { addr, id });
     if let Some(local) = flow.info.local {
-        rec.trace(1, || format!("{addr}: sent from {local}"));
+        rec.trace(1, || Detail::SentFrom { addr, local });
     }
     if let Some(granted) = flow.info.recv_buffer {
-        rec.trace(1, || {
-            format!(
-                "UDP receive buffer: asked for {} bytes, the kernel granted {granted} (net.core.rmem_max caps it)",
-                net::UDP_RCVBUF
-            )
+        rec.trace(1, || Detail::RecvBuffer {
+            asked: net::UDP_RCVBUF,
+            granted,
         });
     }
     while let Some(event) = flow.session.poll_event() {
@@ -717,13 +844,8 @@ fn outcome(
     }
     rec.ignored = flow.session.ignored().clone();
     if !rec.ignored.is_empty() {
-        let parts: Vec<String> = rec
-            .ignored
-            .iter()
-            .map(|(reason, n)| format!("{n} {}", reason.describe()))
-            .collect();
-        let line = parts.join(", ");
-        rec.trace(1, || format!("ignored packets: {line}"));
+        let totals = rec.ignored.clone();
+        rec.trace(1, || Detail::IgnoredTotals(totals));
     }
     let result = match (&ending, rec.result.take()) {
         (_, Some(r @ (Answer::Answered(_) | Answer::Responded))) => r,
@@ -818,7 +940,7 @@ pub struct Diagnosis {
     /// In the order tried.
     pub trials: Vec<Trial>,
     pub timeout: Duration,
-    pub details: Vec<String>,
+    pub details: Vec<Detail>,
 }
 
 /// Sends one reset per candidate, all at once, each with its own socket and session, and
@@ -861,6 +983,7 @@ pub fn diagnose(spec: &CheckSpec, candidates: &[Candidate]) -> Result<Diagnosis,
             notes
                 .into_iter()
                 .chain(spec.notes.iter().cloned())
+                .map(Detail::Note)
                 .collect()
         } else {
             Vec::new()

@@ -2,12 +2,15 @@
 //! perfdata, and optional long output.
 
 use crate::chain::{CertInfo, Judgement, Problem};
-use crate::check::{Answer, Diagnosis, KeyOrigin, LoginOutcome, Outcome, TlsOutcome};
+use crate::check::{Answer, Detail, Diagnosis, KeyOrigin, LoginOutcome, Note, Outcome, TlsOutcome};
+use crate::proto::login::ControlMessage;
 use crate::proto::{Progress, TlsFailure};
 use crate::range::Range;
 use crate::transport::Ending;
+use crate::wire;
 use crate::wire::Auth;
 use std::fmt;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {
@@ -616,6 +619,199 @@ fn ending_words(e: &Ending) -> String {
     }
 }
 
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn control_words(m: &ControlMessage) -> String {
+    match m {
+        ControlMessage::PushReply { options, more } => format!(
+            "PUSH_REPLY with {} options{}",
+            options.len(),
+            if *more { ", more to come" } else { "" }
+        ),
+        ControlMessage::AuthFailed { reason } => match reason {
+            Some(r) => format!("AUTH_FAILED: {r}"),
+            None => "AUTH_FAILED".into(),
+        },
+        ControlMessage::AuthPending { timeout } => match timeout {
+            Some(t) => format!("AUTH_PENDING, timeout {t} s"),
+            None => "AUTH_PENDING".into(),
+        },
+        ControlMessage::InfoPre(i) => format!("INFO_PRE,{i}"),
+        ControlMessage::Info(i) => format!("INFO,{i}"),
+        ControlMessage::Restart(m) => format!(
+            "RESTART{}",
+            m.as_deref().map(|m| format!(",{m}")).unwrap_or_default()
+        ),
+        ControlMessage::Halt(m) => format!(
+            "HALT{}",
+            m.as_deref().map(|m| format!(",{m}")).unwrap_or_default()
+        ),
+        ControlMessage::Exit => "EXIT".into(),
+        ControlMessage::Other(o) => format!("unknown message '{o}'"),
+    }
+}
+
+fn failure_words(f: &TlsFailure) -> String {
+    match f {
+        TlsFailure::Alert { description, .. } => format!("TLS alert {description}"),
+        TlsFailure::Incompatible(d) => format!("incompatible TLS: {d}"),
+        TlsFailure::BadSignature(d) => format!("bad handshake signature: {d}"),
+        TlsFailure::Protocol(d) => d.clone(),
+    }
+}
+
+/// The long-output line of one [`Detail`].
+pub fn detail_line(detail: &Detail) -> String {
+    match detail {
+        Detail::Note(n) => note_line(n),
+        Detail::SessionId { addr, id } => format!("{addr}: our session id {}", hex::encode(id)),
+        Detail::SentFrom { addr, local } => format!("{addr}: sent from {local}"),
+        Detail::RecvBuffer { asked, granted } => format!(
+            "UDP receive buffer: asked for {asked} bytes, the kernel granted {granted} (net.core.rmem_max caps it)"
+        ),
+        Detail::ResetSent {
+            attempt,
+            opcode,
+            len,
+        } => format!(
+            "attempt {attempt}: sending {}, {len} bytes",
+            wire::opcode_name(*opcode)
+        ),
+        Detail::PacketSent { at, opcode, len } => format!(
+            "{}: sent {}, {len} bytes",
+            ms(*at),
+            wire::opcode_name(*opcode)
+        ),
+        Detail::Hex { outgoing, bytes } => format!(
+            "  {} {}",
+            if *outgoing { ">" } else { "<" },
+            hex::encode(bytes)
+        ),
+        Detail::BadHmacReset { at, len } => format!(
+            "{}: received {len} bytes: server reset for our session, HMAC does not verify",
+            ms(*at)
+        ),
+        Detail::Ignored {
+            at,
+            len,
+            reason,
+            opcode,
+        } => format!(
+            "{}: ignored {len} bytes ({}, opcode {opcode} {})",
+            ms(*at),
+            reason.describe(),
+            wire::opcode_name(*opcode)
+        ),
+        Detail::Responded { at, len } => {
+            format!("{}: received {len} bytes (not validated)", ms(*at))
+        }
+        Detail::ResetAnswered { at } => format!("{}: received a valid server reset", ms(*at)),
+        Detail::ServerSession { id } => format!("server session id: {}", hex::encode(id)),
+        Detail::ResendWkc => {
+            "the server answered statelessly and asked for the wrapped client key again".into()
+        }
+        Detail::TlsFailed { at, failure } => {
+            format!("{}: TLS failed: {}", ms(*at), failure_words(failure))
+        }
+        Detail::KeySent { at } => format!("{}: sent our key-method 2 message", ms(*at)),
+        Detail::ServerKeyMethod2 { at } => {
+            format!("{}: received the server's key-method 2 message", ms(*at))
+        }
+        Detail::PushRequested { at } => format!("{}: sent PUSH_REQUEST", ms(*at)),
+        Detail::Control { at, message } => {
+            format!("{}: received {}", ms(*at), control_words(message))
+        }
+        Detail::ExitSent { at } => format!("{}: sent EXIT", ms(*at)),
+        Detail::ExitAcked { at } => format!("{}: the server acknowledged our EXIT", ms(*at)),
+        Detail::IgnoredTotals(totals) => format!(
+            "ignored packets: {}",
+            totals
+                .iter()
+                .map(|(reason, n)| format!("{n} {}", reason.describe()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Detail::TraceStopped { after } => {
+            format!("(more packets arrived; the trace stops after {after} lines)")
+        }
+    }
+}
+
+/// The `-v` line for a fact about the check's settings.
+pub fn note_line(note: &Note) -> String {
+    match note {
+        Note::ConfigRemote {
+            config,
+            host,
+            port,
+            proto,
+            used,
+        } => format!(
+            "config {config}: remote {host} {} {}{}",
+            port.map(|p| p.to_string()).unwrap_or_default(),
+            proto.unwrap_or_default(),
+            if *used { " (used)" } else { " (not used)" }
+        ),
+        Note::StaticKey {
+            wrap,
+            source,
+            fingerprint,
+            tls_auth,
+        } => match tls_auth {
+            Some((direction, digest)) => format!(
+                "{wrap} key: {source} (sha256 {fingerprint}…), key direction {direction}, digest {digest}"
+            ),
+            None => format!("{wrap} key: {source} (sha256 {fingerprint}…)"),
+        },
+        Note::V2Key {
+            source,
+            fingerprint,
+            wrapped_len,
+        } => format!(
+            "tls-crypt-v2 client key: {source} (sha256 {fingerprint}…, wrapped key {wrapped_len} bytes)"
+        ),
+        Note::HexKeys {
+            client,
+            server,
+            digest,
+        } => format!(
+            "tls-auth hex keys: client sha256 {client}…, server {}, digest {digest}",
+            server
+                .as_ref()
+                .map(|s| format!("sha256 {s}…"))
+                .unwrap_or_else(|| "not given".into())
+        ),
+        Note::LoosePermissions { path, mode } => format!(
+            "warning: {path} is accessible by group or others (mode {mode:04o}); keys should be private"
+        ),
+        Note::CaCertificates { count, from } => format!("CA certificates: {count} from {from}"),
+        Note::ClientCertificate {
+            source,
+            common_name,
+            fingerprint,
+            key,
+        } => format!(
+            "client certificate: {source} (CN={}, sha256 {}…), key {key}",
+            common_name.as_deref().unwrap_or("?"),
+            &fingerprint[..fingerprint.len().min(16)]
+        ),
+        Note::AuthUserPass { source, user } => {
+            format!("auth-user-pass: {source} (user {user})")
+        }
+        Note::Addresses { host, addresses } => format!(
+            "addresses of {host}: {} ({} resolved)",
+            addresses
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            addresses.len()
+        ),
+    }
+}
+
 /// `-v` lines of the login stage: the server's key-method 2 details and what it pushed.
 fn login_lines(login: &LoginOutcome) -> Vec<String> {
     let mut out = Vec::new();
@@ -731,7 +927,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
 
 pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
     let (state, text) = assess(outcome, thresholds);
-    let mut long = outcome.details.clone();
+    let mut long: Vec<String> = outcome.details.iter().map(detail_line).collect();
     if let Some(tls) = &outcome.tls {
         if !long.is_empty() {
             long.extend(chain_lines(tls, outcome.now_unix));
@@ -793,7 +989,7 @@ pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> 
         .map(|(state, text)| format!("[{state}] {text}"))
         .collect();
     for o in outcomes {
-        long.extend(o.details.iter().cloned());
+        long.extend(o.details.iter().map(detail_line));
     }
     Report {
         state: worst,
@@ -816,7 +1012,7 @@ pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {
         .iter()
         .filter(|t| t.result == Answer::BadAuth)
         .collect();
-    let mut long = d.details.clone();
+    let mut long: Vec<String> = d.details.iter().map(detail_line).collect();
     for t in &answered {
         long.push(format!(
             "{}: answered in {}",

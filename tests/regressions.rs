@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 9] = [
+const TARGETS: [(&str, Check); 10] = [
     ("response", common::response),
     ("unwrap", common::unwrap),
     ("static_key", common::static_key),
@@ -26,6 +26,7 @@ const TARGETS: [(&str, Check); 9] = [
     ("control_packet", common::control_packet),
     ("reliable", common::reliable),
     ("session", common::session),
+    ("login_messages", common::login_messages),
 ];
 
 fn inputs() -> Vec<PathBuf> {
@@ -146,4 +147,45 @@ fn hand_picked_tls_stage_inputs_mean_what_they_say() {
     }
     let tlv = read("control_packet-hand-tlv-length-past-end.bin");
     assert_eq!(early_negotiation_flags(&tlv[1..]), 0);
+}
+
+/// The hand-picked login-stage inputs reach the code they were picked for.
+#[test]
+fn hand_picked_login_inputs_mean_what_they_say() {
+    use check_openvpn::proto::login::{
+        parse_control_message, parse_server_key_method_2, take_messages, ControlMessage, Km2Error,
+    };
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-regressions");
+    let read = |name: &str| fs::read(dir.join(name)).unwrap();
+
+    let p = read("login_messages-hand-km2-peer-info-past-end.bin");
+    assert_eq!(p[0] % 5, 0);
+    assert_eq!(
+        parse_server_key_method_2(&p[1..]).map(|_| ()),
+        Err(Km2Error::Incomplete)
+    );
+
+    let p = read("login_messages-hand-km2-then-messages.bin");
+    assert_eq!((p[0] % 5, p[1] % 3), (1, 2), "built, four fields");
+    assert!(p.ends_with(b"\0partial"));
+
+    let p = read("login_messages-hand-stream-split-everywhere.bin");
+    assert_eq!((p[0] % 5, p[1] % 16), (2, 15));
+    let mut stream = p[17..].to_vec();
+    let msgs = take_messages(&mut stream);
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    assert_eq!(stream, b"par");
+
+    let p = read("login_messages-hand-push-continuation-lookalikes.bin");
+    assert_eq!(p[0] % 5, 3);
+    let text = format!("PUSH_REPLY,{}", std::str::from_utf8(&p[2..]).unwrap());
+    let ControlMessage::PushReply { options, more } = parse_control_message(&text) else {
+        panic!("not a push reply");
+    };
+    assert!(more);
+    assert_eq!(options, ["route 10.0.0.0 255.0.0.0"]);
+
+    let p = read("login_messages-hand-client-127-byte-credentials.bin");
+    assert_eq!((p[0] % 5, p[1] & 3, p[2], p[130]), (4, 3, 127, 127));
 }

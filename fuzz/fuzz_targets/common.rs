@@ -1238,3 +1238,368 @@ pub fn session(data: &[u8]) {
         h.pump();
     }
 }
+
+// ---------------------------------------------------------------------------------------
+
+/// A key-method 2 string as OpenVPN writes it (`ssl.c:write_string`), written here
+/// independently of the crate: u16 length with the NUL, the bytes, the NUL; the empty
+/// string is `00 00`.
+pub fn km2_string(out: &mut Vec<u8>, s: &[u8]) {
+    if s.is_empty() {
+        out.extend_from_slice(&[0, 0]);
+        return;
+    }
+    out.extend_from_slice(&((s.len() + 1) as u16).to_be_bytes());
+    out.extend_from_slice(s);
+    out.push(0);
+}
+
+/// Reads one such string strictly: its length must fit and a non-empty one ends in NUL.
+fn read_km2_string<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
+    let len = buf.get(*at..*at + 2)?;
+    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    *at += 2;
+    if len == 0 {
+        return Some(&[]);
+    }
+    let s = buf.get(*at..*at + len)?;
+    *at += len;
+    s.strip_suffix(&[0])
+}
+
+/// `parse_server_key_method_2` on any bytes: `Invalid` exactly when the first five bytes
+/// are there and are not `00 00 00 00 02`; an accepted message took at least its fixed
+/// part and at most the input, and the prefix it took parses to the same message.
+///
+/// Shorter prefixes of an incomplete input (or of the part an accepted one took) never
+/// parse: all four fields must be there, so a message split across TLS records is never
+/// taken early.
+fn server_km2_raw(buf: &[u8]) {
+    use check_openvpn::proto::login::{parse_server_key_method_2, Km2Error};
+    let got = parse_server_key_method_2(buf);
+    let bad_head = buf.len() >= 5 && buf[..5] != [0, 0, 0, 0, 2];
+    assert_eq!(
+        got == Err(Km2Error::Invalid),
+        bad_head,
+        "verdict {got:?} for head {:02x?}",
+        &buf[..buf.len().min(5)]
+    );
+    let limit = match &got {
+        Ok((msg, used)) => {
+            let used = *used;
+            assert!(used <= buf.len(), "took {used} of {} bytes", buf.len());
+            assert!(used >= 5 + 64 + 2, "took only {used} bytes");
+            assert_eq!(
+                parse_server_key_method_2(&buf[..used]),
+                Ok((msg.clone(), used)),
+                "the {used}-byte prefix it took parses differently"
+            );
+            used
+        }
+        Err(Km2Error::Incomplete) => buf.len(),
+        Err(Km2Error::Invalid) => return,
+    };
+    // Every cut of a short input; a sample of a long one (and all of its tail).
+    let step = if limit <= 1024 { 1 } else { limit / 512 };
+    let cuts = (0..limit)
+        .step_by(step)
+        .chain(limit.saturating_sub(64)..limit);
+    for cut in cuts {
+        match parse_server_key_method_2(&buf[..cut]) {
+            Err(Km2Error::Incomplete) => {}
+            shorter => panic!(
+                "{} bytes {}, but {cut} of them give {shorter:?}",
+                buf.len(),
+                if got.is_ok() { "parse" } else { "incomplete" },
+            ),
+        }
+    }
+}
+
+/// A server message from fuzz-chosen strings (C strings: no NUL), with 1, 3 or 4 fields:
+/// with fewer than four it is incomplete; with all four, any bytes may follow (the
+/// control message stream), and it parses back to its strings and takes exactly its own
+/// bytes.
+fn server_km2_built(input: &mut Input) {
+    use check_openvpn::proto::login::parse_server_key_method_2;
+    let shape = input.byte();
+    let fields = [1, 3, 4][usize::from(shape % 3)];
+    let mut random = [0x5a; 64];
+    let r = input.bytes(64);
+    random[..r.len()].copy_from_slice(r);
+    let strings: Vec<Vec<u8>> = (0..fields)
+        .map(|_| {
+            let len = usize::from(input.u16() % 2048);
+            input
+                .bytes(len)
+                .iter()
+                .copied()
+                .filter(|&b| b != 0)
+                .collect()
+        })
+        .collect();
+    let mut m = vec![0, 0, 0, 0, 2];
+    m.extend_from_slice(&random);
+    for s in &strings {
+        km2_string(&mut m, s);
+    }
+    let end = m.len();
+    let trailer = if fields == 4 {
+        input.bytes(usize::MAX)
+    } else {
+        &[]
+    };
+    m.extend_from_slice(trailer);
+    if fields < 4 {
+        // Without its user name, password or peer info field it is not complete yet.
+        assert_eq!(
+            parse_server_key_method_2(&m).map(|_| ()),
+            Err(check_openvpn::proto::login::Km2Error::Incomplete)
+        );
+        server_km2_raw(&m);
+        return;
+    }
+    let (msg, used) = parse_server_key_method_2(&m).expect("a well-formed message");
+    assert_eq!(used, end, "took {used} bytes of a {end}-byte message");
+    assert_eq!(msg.options, String::from_utf8_lossy(&strings[0]));
+    let peer_info = strings
+        .get(3)
+        .map(|s| String::from_utf8_lossy(s).into_owned());
+    assert_eq!(msg.peer_info, peer_info.unwrap_or_default());
+    server_km2_raw(&m);
+    let mut rest = m[used..].to_vec();
+    let msgs = take_messages_checked(&mut rest);
+    assert_eq!(msgs, stream_model(&m[used..]).0);
+}
+
+/// What `take_messages` must return for a whole stream, written from OpenVPN's reading:
+/// the NUL-terminated pieces, CR and LF removed, empty ones and those with other bytes
+/// outside 0x20..0x7f dropped; and the unterminated rest it must leave.
+fn stream_model(stream: &[u8]) -> (Vec<String>, Vec<u8>) {
+    let mut pieces: Vec<&[u8]> = stream.split(|&b| b == 0).collect();
+    let rest = pieces.pop().unwrap_or_default().to_vec();
+    let msgs = pieces
+        .into_iter()
+        .map(|p| -> Vec<u8> {
+            p.iter()
+                .copied()
+                .filter(|&b| b != b'\r' && b != b'\n')
+                .collect()
+        })
+        .filter(|p| !p.is_empty() && p.iter().all(|b| (0x20..0x7f).contains(b)))
+        .map(|p| String::from_utf8(p).unwrap())
+        .collect();
+    (msgs, rest)
+}
+
+/// `take_messages`, its output checked: messages non-empty, printable ASCII (so no NUL,
+/// CR or LF), each then read by `parse_control_message` and checked; no NUL left behind.
+fn take_messages_checked(buf: &mut Vec<u8>) -> Vec<String> {
+    use check_openvpn::proto::login::take_messages;
+    let msgs = take_messages(buf);
+    for m in &msgs {
+        assert!(!m.is_empty(), "an empty message");
+        assert!(
+            m.bytes().all(|b| (0x20..0x7f).contains(&b)),
+            "a message with bytes outside 0x20..0x7f: {m:?}"
+        );
+        assert!(!m.contains(['\0', '\r', '\n']), "{m:?}");
+        control_checked(m);
+    }
+    assert!(!buf.contains(&0), "a NUL left in the buffer: {buf:02x?}");
+    msgs
+}
+
+/// A byte stream of control messages, fed whole and in fuzz-chosen chunks.
+/// Input: chunk count byte (% 16), that many chunk sizes (a byte each), the stream.
+/// Both feeds give the model's messages and leave the same unterminated rest.
+fn message_stream(input: &mut Input) {
+    let n = usize::from(input.byte() % 16);
+    let sizes: Vec<usize> = (0..n).map(|_| usize::from(input.byte())).collect();
+    let stream = input.bytes(usize::MAX);
+    let mut whole_buf = stream.to_vec();
+    let whole = take_messages_checked(&mut whole_buf);
+    let (model, model_rest) = stream_model(stream);
+    assert_eq!(whole, model, "messages of the whole stream");
+    assert_eq!(whole_buf, model_rest, "rest of the whole stream");
+    let mut buf = Vec::new();
+    let mut got = Vec::new();
+    let mut at = 0usize;
+    for size in sizes.into_iter().chain([usize::MAX]) {
+        let end = at.saturating_add(size).min(stream.len());
+        buf.extend_from_slice(&stream[at..end]);
+        at = end;
+        got.extend(take_messages_checked(&mut buf));
+    }
+    assert_eq!(got, whole, "chunked feed differs from the whole one");
+    assert_eq!(buf, whole_buf, "chunked feed leaves another rest");
+}
+
+/// `parse_control_message` on one printable string: `PUSH_REPLY` options are the
+/// non-empty comma-separated pieces without the `push-continuation` directive, and `more`
+/// says whether one of them was `push-continuation 2`; `AUTH_FAILED,<r>` gives reason
+/// `r` (and any `r` round-trips that way); `Other` keeps the text; `EXIT` is only `EXIT`.
+fn control_checked(s: &str) {
+    use check_openvpn::proto::login::{parse_control_message, ControlMessage};
+    let got = parse_control_message(s);
+    if let Some(tail) = s.strip_prefix("PUSH_REPLY") {
+        let raw: Vec<&str> = tail.split(',').filter(|o| !o.is_empty()).collect();
+        let ControlMessage::PushReply { options, more } = &got else {
+            panic!("{s:?} read as {got:?}");
+        };
+        assert!(
+            options.iter().all(|o| !o.starts_with("push-continuation")),
+            "{s:?}: push-continuation passed on in {options:?}"
+        );
+        assert_eq!(
+            *more,
+            raw.contains(&"push-continuation 2"),
+            "{s:?}: more = {more}"
+        );
+        let kept: Vec<&str> = raw
+            .into_iter()
+            .filter(|o| !o.starts_with("push-continuation"))
+            .collect();
+        assert_eq!(options, &kept, "{s:?}");
+    }
+    if let Some(reason) = s.strip_prefix("AUTH_FAILED,") {
+        assert_eq!(
+            got,
+            ControlMessage::AuthFailed {
+                reason: Some(reason.to_string())
+            },
+            "{s:?}"
+        );
+    }
+    if s == "AUTH_FAILED" {
+        assert_eq!(got, ControlMessage::AuthFailed { reason: None });
+    }
+    match &got {
+        ControlMessage::Other(text) => assert_eq!(text, s),
+        ControlMessage::Exit => assert_eq!(s, "EXIT"),
+        _ => {}
+    }
+    assert_eq!(
+        parse_control_message(&format!("AUTH_FAILED,{s}")),
+        ControlMessage::AuthFailed {
+            reason: Some(s.to_string())
+        },
+        "AUTH_FAILED reason {s:?} does not round-trip"
+    );
+}
+
+/// Keywords a control message may start with, picked by one input byte.
+const CONTROL_KEYWORDS: [&str; 14] = [
+    "",
+    "PUSH_REPLY",
+    "PUSH_REPLY,",
+    "PUSH_REPLY,push-continuation 2,",
+    "AUTH_FAILED",
+    "AUTH_FAILED,",
+    "AUTH_PENDING,",
+    "AUTH_PENDING,timeout ",
+    "INFO_PRE,",
+    "INFO,",
+    "RESTART,",
+    "HALT,",
+    "EXIT",
+    "PUSH_REQUEST",
+];
+
+/// One control message. Input: keyword byte (see `CONTROL_KEYWORDS`), then the text;
+/// bytes outside 0x20..0x7f are mapped into it. The text is checked with and without
+/// the keyword.
+fn control_message(input: &mut Input) {
+    let keyword = CONTROL_KEYWORDS[usize::from(input.byte()) % CONTROL_KEYWORDS.len()];
+    let text: String = input
+        .bytes(usize::MAX)
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                char::from(b)
+            } else {
+                char::from(0x20 + b % 95)
+            }
+        })
+        .collect();
+    control_checked(&format!("{keyword}{text}"));
+    control_checked(&text);
+}
+
+/// A user name or password of at most 127 bytes (OpenVPN's `USER_PASS_LEN` less the NUL):
+/// length byte (% 128), then the bytes, read as UTF-8 (lossy) and cut to fit.
+fn credential(input: &mut Input) -> String {
+    let len = usize::from(input.byte() % 128);
+    let mut s = String::from_utf8_lossy(input.bytes(len)).into_owned();
+    let mut cut = s.len().min(127);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s
+}
+
+/// `client_key_method_2`. Input: flags (bit 0 user, bit 1 password, bits 2-3 protocol),
+/// user, password (see `credential`), 112 random bytes. The message is `00 00 00 00 02`,
+/// the random bytes, then exactly four strings: options (`V4,`, with the protocol), user,
+/// password (empty when absent), peer info naming the probe.
+fn client_km2(input: &mut Input) {
+    use check_openvpn::proto::login::{client_key_method_2, ClientHello};
+    const PROTOS: [&str; 4] = ["UDPv4", "UDPv6", "TCPv4_CLIENT", "TCPv6_CLIENT"];
+    let flags = input.byte();
+    let proto = PROTOS[usize::from(flags >> 2) % PROTOS.len()];
+    let user = credential(input);
+    let password = credential(input);
+    let mut random = [0u8; 112];
+    let r = input.bytes(112);
+    random[..r.len()].copy_from_slice(r);
+    let hello = ClientHello {
+        proto,
+        user: (flags & 1 != 0).then(|| user.clone().into()),
+        password: (flags & 2 != 0).then(|| password.clone().into()),
+    };
+    let m = client_key_method_2(&hello, &random);
+    assert_eq!(&m[..5], &[0, 0, 0, 0, 2]);
+    assert_eq!(&m[5..117], &random[..]);
+    let mut at = 117;
+    let options = read_km2_string(&m, &mut at).expect("options string");
+    let options = std::str::from_utf8(options).expect("ASCII options");
+    assert!(options.starts_with("V4,"), "{options}");
+    assert!(options.contains(&format!(",proto {proto},")), "{options}");
+    let want_user = if flags & 1 != 0 { user.as_bytes() } else { b"" };
+    assert_eq!(read_km2_string(&m, &mut at), Some(want_user), "user");
+    let want_password = if flags & 2 != 0 {
+        password.as_bytes()
+    } else {
+        b""
+    };
+    assert_eq!(
+        read_km2_string(&m, &mut at),
+        Some(want_password),
+        "password"
+    );
+    let info = read_km2_string(&m, &mut at).expect("peer info");
+    let info = String::from_utf8_lossy(info);
+    assert!(info.contains("IV_GUI_VER=check_openvpn_"), "{info}");
+    assert_eq!(at, m.len(), "bytes after the peer info");
+}
+
+/// The login stage's messages (`proto::login`). Input: byte 0 (% 5) picks the mode, the
+/// rest is its input:
+/// ```text
+/// 0 parse_server_key_method_2 on the raw bytes          (server_km2_raw)
+/// 1 a well-formed server message from fuzz strings      (server_km2_built)
+/// 2 take_messages, whole and in fuzz-chosen chunks      (message_stream)
+/// 3 parse_control_message on a printable string         (control_message)
+/// 4 client_key_method_2 with fuzz-chosen credentials    (client_km2)
+/// ```
+pub fn login_messages(data: &[u8]) {
+    let mut input = Input::new(data);
+    match input.byte() % 5 {
+        0 => server_km2_raw(input.bytes(usize::MAX)),
+        1 => server_km2_built(&mut input),
+        2 => message_stream(&mut input),
+        3 => control_message(&mut input),
+        _ => client_km2(&mut input),
+    }
+}

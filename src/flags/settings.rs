@@ -5,7 +5,7 @@
 use super::definition::Cli;
 use super::diagnose::{hex_candidates, no_wrap_candidate, static_candidates};
 use crate::chain::{NameType, Policy};
-use crate::check::{Candidate, CheckSpec, KeyOrigin, LoginSpec};
+use crate::check::{Candidate, CheckSpec, KeyOrigin, LoginSpec, Note};
 use crate::config::{ClientConfig, ConfigError, ConfigWrap, KeySource};
 use crate::digest::{Digest, UnknownDigest};
 use crate::keys::credentials::CredentialError;
@@ -115,7 +115,7 @@ impl Cli {
     fn login_spec(
         &self,
         config: Option<&ClientConfig>,
-        notes: &mut Vec<String>,
+        notes: &mut Vec<Note>,
     ) -> Result<LoginSpec, UsageError> {
         let from_cfg = |f: fn(&ClientConfig) -> Option<KeySource>| config.and_then(f);
         let (cert, key) = match (&self.cert, &self.key) {
@@ -130,13 +130,12 @@ impl Cli {
         let client = match (cert, key) {
             (Some(c), Some(k)) => {
                 let loaded = crate::keys::credentials::load_client_cert(&c, &k)?;
-                notes.push(format!(
-                    "client certificate: {} (CN={}, sha256 {}…), key {}",
-                    c.describe(),
-                    loaded.common_name.as_deref().unwrap_or("?"),
-                    &loaded.fingerprint[..16],
-                    k.describe()
-                ));
+                notes.push(Note::ClientCertificate {
+                    source: c.describe(),
+                    common_name: loaded.common_name.clone(),
+                    fingerprint: loaded.fingerprint.clone(),
+                    key: k.describe(),
+                });
                 if let Some(w) = key_path_warning(&k) {
                     notes.push(w);
                 }
@@ -168,11 +167,10 @@ impl Cli {
         let user_pass = match user_pass {
             Some(source) => {
                 let up = crate::keys::credentials::read_user_pass(&source)?;
-                notes.push(format!(
-                    "auth-user-pass: {} (user {})",
-                    source.describe(),
-                    up.user.as_str()
-                ));
+                notes.push(Note::AuthUserPass {
+                    source: source.describe(),
+                    user: up.user.to_string(),
+                });
                 if let Some(w) = key_path_warning(&source) {
                     notes.push(w);
                 }
@@ -295,14 +293,13 @@ impl Cli {
         let remote = config.as_ref().and_then(|c| c.remotes.first());
         if let (Some(cfg), Some(path)) = (&config, &self.config) {
             for (i, r) in cfg.remotes.iter().enumerate() {
-                notes.push(format!(
-                    "config {}: remote {} {} {}{}",
-                    path.display(),
-                    r.host,
-                    r.port.map(|p| p.to_string()).unwrap_or_default(),
-                    r.proto.as_ref().map(|p| p.proto.name()).unwrap_or_default(),
-                    if i == 0 { " (used)" } else { " (not used)" }
-                ));
+                notes.push(Note::ConfigRemote {
+                    config: path.display().to_string(),
+                    host: r.host.clone(),
+                    port: r.port,
+                    proto: r.proto.as_ref().map(|p| p.proto.name()),
+                    used: i == 0,
+                });
             }
         }
 
@@ -370,8 +367,13 @@ impl Cli {
             },
             Material::None | Material::Hex { .. } => None,
         };
-        if let Some(warning) = key_file.as_deref().and_then(loose_permissions) {
-            notes.push(warning);
+        if let Some(path) = key_file {
+            if let Some(mode) = loose_permissions(&path) {
+                notes.push(Note::LoosePermissions {
+                    path: path.display().to_string(),
+                    mode,
+                });
+            }
         }
         // The config's `auth` names the tls-auth digest; for other wraps it is a data
         // channel setting this check does not use, so it is only parsed when needed.
@@ -416,31 +418,32 @@ impl Cli {
                     .or(*direction)
                     .or(config.as_ref().and_then(ClientConfig::tls_auth_direction))
                     .unwrap_or(KeyDirection::One);
-                notes.push(format!(
-                    "tls-auth key: {} (sha256 {}…), key direction {direction}, digest {digest}",
-                    source.describe(),
-                    key.fingerprint()
-                ));
+                notes.push(Note::StaticKey {
+                    wrap: "tls-auth",
+                    source: source.describe(),
+                    fingerprint: key.fingerprint(),
+                    tls_auth: Some((direction, digest)),
+                });
                 (
                     tls_auth(key, direction, digest, self.digest_size)?,
                     static_candidates(key, source),
                 )
             }
             Material::TlsCrypt { key, source } => {
-                notes.push(format!(
-                    "tls-crypt key: {} (sha256 {}…)",
-                    source.describe(),
-                    key.fingerprint()
-                ));
+                notes.push(Note::StaticKey {
+                    wrap: "tls-crypt",
+                    source: source.describe(),
+                    fingerprint: key.fingerprint(),
+                    tls_auth: None,
+                });
                 (tls_crypt(key), static_candidates(key, source))
             }
             Material::V2 { key, source } => {
-                notes.push(format!(
-                    "tls-crypt-v2 client key: {} (sha256 {}…, wrapped key {} bytes)",
-                    source.describe(),
-                    key.kc.fingerprint(),
-                    key.wkc.len()
-                ));
+                notes.push(Note::V2Key {
+                    source: source.describe(),
+                    fingerprint: key.kc.fingerprint(),
+                    wrapped_len: key.wkc.len(),
+                });
                 let advice = match source {
                     KeySource::File(p) => format!("--tls-crypt-v2 {}", p.display()),
                     KeySource::Inline { name, .. } => format!("the config's {name}"),
@@ -462,14 +465,11 @@ impl Cli {
                     return Err(UsageError::DirectionWithoutKey);
                 }
                 let digest = digest(true)?;
-                notes.push(format!(
-                    "tls-auth hex keys: client sha256 {}…, server {}, digest {digest}",
-                    client.fingerprint(),
-                    server
-                        .as_ref()
-                        .map(|r| format!("sha256 {}…", r.fingerprint()))
-                        .unwrap_or_else(|| "not given".into())
-                ));
+                notes.push(Note::HexKeys {
+                    client: client.fingerprint(),
+                    server: server.as_ref().map(|r| r.fingerprint()),
+                    digest,
+                });
                 let wrap = Wrap::TlsAuth(TlsAuth::new(
                     digest,
                     client,
@@ -549,7 +549,10 @@ impl Cli {
                     (None, Some(c)) => format!("{} (ca)", c.display()),
                     (None, None) => String::new(),
                 };
-                notes.push(format!("CA certificates: {} from {from}", ca.len()));
+                notes.push(Note::CaCertificates {
+                    count: ca.len(),
+                    from,
+                });
             }
             let kind = self
                 .verify_x509_type
@@ -621,9 +624,12 @@ impl Cli {
 }
 
 /// `-v`'s warning about a key or password file others can read.
-fn key_path_warning(source: &KeySource) -> Option<String> {
+fn key_path_warning(source: &KeySource) -> Option<Note> {
     match source {
-        KeySource::File(p) => loose_permissions(p),
+        KeySource::File(p) => loose_permissions(p).map(|mode| Note::LoosePermissions {
+            path: p.display().to_string(),
+            mode,
+        }),
         KeySource::Inline { .. } => None,
     }
 }
@@ -760,6 +766,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(!s.spec.notes.join(" ").contains("00112233"));
+        assert!(!format!("{:?}", s.spec.notes).contains("00112233"));
     }
 }

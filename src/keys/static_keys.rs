@@ -75,18 +75,12 @@ fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {
 }
 
 /// A warning when a key file can be read by group or others, as OpenVPN gives one.
-pub fn loose_permissions(path: &Path) -> Option<String> {
+pub fn loose_permissions(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path).ok()?.permissions().mode();
-        (mode & 0o077 != 0).then(|| {
-            format!(
-                "warning: {} is accessible by group or others (mode {:04o}); keys should be private",
-                path.display(),
-                mode & 0o7777
-            )
-        })
+        (mode & 0o077 != 0).then_some(mode & 0o7777)
     }
     #[cfg(not(unix))]
     {

@@ -116,16 +116,12 @@ pub fn parse_server_key_method_2(buf: &[u8]) -> Result<(ServerKeyMethod2, usize)
         return Err(Km2Error::Incomplete);
     }
     let options = take_string(buf, &mut at)?;
-    // A server may send user name and password fields (empty), then peer info; OpenVPN
-    // reads them only when they are there, and so does this.
-    let mut peer_info = String::new();
-    if buf.len() > at {
-        let _user = take_string(buf, &mut at)?;
-        let _password = take_string(buf, &mut at)?;
-        if buf.len() > at {
-            peer_info = take_string(buf, &mut at)?;
-        }
-    }
+    // A 2.x server always writes the user name and password fields (empty) and its peer
+    // info (empty in multi-client mode): wait for all four, so a message split across TLS
+    // records is never taken early with its peer info cut off.
+    let _user = take_string(buf, &mut at)?;
+    let _password = take_string(buf, &mut at)?;
+    let peer_info = take_string(buf, &mut at)?;
     Ok((ServerKeyMethod2 { options, peer_info }, at))
 }
 
@@ -275,7 +271,7 @@ mod tests {
         let (km2, used) = parse_server_key_method_2(&m).unwrap();
         assert_eq!(km2.options, "V4,dev-type tun,tls-server");
         assert_eq!(used, km2_len);
-        for cut in 0..km2_len - 6 {
+        for cut in 0..km2_len {
             assert_eq!(
                 parse_server_key_method_2(&m[..cut]).map(|_| ()),
                 Err(Km2Error::Incomplete),
