@@ -12,7 +12,7 @@ use check_openvpn::key::{KeyDirection, StaticKey, V2ClientKey};
 use check_openvpn::range::Range;
 use check_openvpn::wire::{
     build_packet, client_reset, validate_server_reset, Auth, Rejection, Replay, SessionId, TlsAuth,
-    TlsCrypt, Wrap,
+    Wrap, WrapPair,
 };
 use std::path::Path;
 use std::sync::OnceLock;
@@ -129,37 +129,54 @@ impl Kind {
 
 /// The probe's wrap and a server's wrap that builds answers the probe accepts.
 pub fn wraps(kind: Kind, key: &StaticKey) -> (Wrap, Wrap) {
-    let (c_send, c_recv) = key.directional(KeyDirection::One);
-    let (s_send, s_recv) = key.directional(KeyDirection::Zero);
     match kind {
         Kind::None => (Wrap::None, Wrap::None),
         Kind::TlsAuth {
             digest,
             tag_len,
             bidirectional,
-            checked,
+            checked: true,
         } => {
-            let (c_send, c_recv, s_send, s_recv) = if bidirectional {
-                let (s, r) = key.directional(KeyDirection::Bidirectional);
-                (s.clone(), r.clone(), s, r)
+            let direction = if bidirectional {
+                KeyDirection::Bidirectional
             } else {
-                (c_send, c_recv, s_send, s_recv)
+                KeyDirection::One
             };
-            let c_recv = checked.then_some(&c_recv.hmac);
-            let s_recv = checked.then_some(&s_recv.hmac);
-            let client = TlsAuth::new(digest, &c_send.hmac, c_recv, tag_len).expect("tag length");
-            let server = TlsAuth::new(digest, &s_send.hmac, s_recv, tag_len).expect("tag length");
+            let pair = WrapPair::tls_auth(key, direction, digest, tag_len).expect("tag length");
+            (pair.client, pair.server)
+        }
+        // Signing keys only: neither side checks what it receives.
+        Kind::TlsAuth {
+            digest,
+            tag_len,
+            bidirectional,
+            checked: false,
+        } => {
+            let (c_send, s_send) = if bidirectional {
+                let (s, _) = key.directional(KeyDirection::Bidirectional);
+                (s.clone(), s)
+            } else {
+                (
+                    key.directional(KeyDirection::One).0,
+                    key.directional(KeyDirection::Zero).0,
+                )
+            };
+            let client = TlsAuth::new(digest, &c_send.hmac, None, tag_len).expect("tag length");
+            let server = TlsAuth::new(digest, &s_send.hmac, None, tag_len).expect("tag length");
             (Wrap::TlsAuth(client), Wrap::TlsAuth(server))
         }
-        Kind::TlsCrypt => (
-            Wrap::TlsCrypt(TlsCrypt::new(&c_send, &c_recv)),
-            Wrap::TlsCrypt(TlsCrypt::new(&s_send, &s_recv)),
-        ),
+        Kind::TlsCrypt => {
+            let pair = WrapPair::tls_crypt(key);
+            (pair.client, pair.server)
+        }
         // The server answers a tls-crypt-v2 client as tls-crypt with Kc, without WKc.
-        Kind::TlsCryptV2 => (
-            Wrap::TlsCrypt(TlsCrypt::v2(&c_send, &c_recv, wkc())),
-            Wrap::TlsCrypt(TlsCrypt::new(&s_send, &s_recv)),
-        ),
+        Kind::TlsCryptV2 => {
+            let pair = WrapPair::tls_crypt_v2(&V2ClientKey {
+                kc: key.clone(),
+                wkc: wkc(),
+            });
+            (pair.client, pair.server)
+        }
     }
 }
 
@@ -392,8 +409,7 @@ pub fn v2_key(data: &[u8]) {
         usize::from(u16::from_be_bytes([key.wkc[n - 2], key.wkc[n - 1]])),
         n
     );
-    let (send, recv) = key.kc.directional(KeyDirection::One);
-    let wrap = Wrap::TlsCrypt(TlsCrypt::v2(&send, &recv, key.wkc.clone()));
+    let wrap = WrapPair::tls_crypt_v2(&key).client;
     let packet = client_reset(
         &wrap,
         [1; 8],
