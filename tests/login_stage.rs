@@ -11,21 +11,6 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn can_multi() -> bool {
-    if !openvpn_available() {
-        return false;
-    }
-    if !tun_available() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI runs as root with /dev/net/tun"
-        );
-        return false;
-    }
-    true
-}
-
 fn path(p: &Path) -> String {
     p.display().to_string()
 }
@@ -67,23 +52,6 @@ fn multi(proto: Proto, family: Family, wrap: Wrap, extra: &[String]) -> Server {
     )
 }
 
-fn wrap_args(s: &Server) -> Vec<String> {
-    match &s.opts.wrap {
-        Wrap::None => vec![],
-        Wrap::TlsAuth { digest, .. } => vec![
-            "--tls-auth".into(),
-            path(&s.static_key),
-            "--digest".into(),
-            digest.clone(),
-        ],
-        Wrap::TlsCrypt => vec!["--tls-crypt".into(), path(&s.static_key)],
-        Wrap::TlsCryptV2 => vec![
-            "--tls-crypt-v2".into(),
-            path(s.v2_client_key.as_ref().unwrap()),
-        ],
-    }
-}
-
 fn login(s: &Server, extra: &[&str]) -> (i32, String) {
     let mut args = wrap_args(s);
     args.push("--ca".into());
@@ -109,7 +77,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 
 #[test]
 fn certificate_login_pushes_and_exits() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let s = multi(
@@ -144,7 +112,7 @@ fn certificate_login_pushes_and_exits() {
 
 #[test]
 fn user_and_password_only_right_and_wrong() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -177,7 +145,7 @@ fn user_and_password_only_right_and_wrong() {
 
 #[test]
 fn certificate_plus_password() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -221,7 +189,7 @@ fn crl_server(pki: &mut TestPki, ca: &Issued, crl: &Path, name: &str) -> Server 
 
 #[test]
 fn revoked_certificate_and_expired_crl_are_critical() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let mut pki = TestPki::temp();
@@ -269,7 +237,7 @@ fn revoked_certificate_and_expired_crl_are_critical() {
 
 #[test]
 fn client_connect_script_that_refuses() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -294,7 +262,7 @@ fn client_connect_script_that_refuses() {
 
 #[test]
 fn deferred_authentication_granted_a_second_later() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -333,7 +301,7 @@ exit 2"#,
 
 #[test]
 fn tcp_ipv6_tls_crypt_and_udp_tls_crypt_v2() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     for (proto, family, wrap) in [
@@ -350,7 +318,7 @@ fn tcp_ipv6_tls_crypt_and_udp_tls_crypt_v2() {
 
 #[test]
 fn a_push_long_enough_for_push_continuation() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let routes: Vec<String> = (0..120)
@@ -383,7 +351,7 @@ fn a_push_long_enough_for_push_continuation() {
 
 #[test]
 fn client_ovpn_with_inline_blocks_and_relative_password_file() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -456,7 +424,7 @@ fn management_clients(port: u16) -> Vec<String> {
 
 #[test]
 fn exit_frees_the_client_within_seconds() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let mgmt = free_port(Proto::Tcp, Family::V4);
@@ -579,7 +547,7 @@ fn point_to_point_login_ends_at_the_key_exchange() {
 
 #[test]
 fn authentication_still_pending_at_the_end_is_a_warning_naming_the_method() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -85,15 +85,7 @@ fn the_matcher_matches_what_the_filter_bans() {
 }
 
 fn multi(proto: Proto) -> Option<Server> {
-    if !openvpn_available() {
-        return None;
-    }
-    if !tun_available() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI runs as root with /dev/net/tun"
-        );
+    if !multi_client_ready() {
         return None;
     }
     Some(Server::start_with(

@@ -7,50 +7,13 @@ use common::pki::{dh_params, CertSpec, Issued, KeyKind, TestPki};
 use common::*;
 use std::path::Path;
 
-fn key_args(s: &Server) -> Vec<String> {
-    match &s.opts.wrap {
-        Wrap::None => vec![],
-        Wrap::TlsAuth { digest, .. } => vec![
-            "--tls-auth".into(),
-            s.static_key.display().to_string(),
-            "--digest".into(),
-            digest.clone(),
-        ],
-        Wrap::TlsCrypt => vec!["--tls-crypt".into(), s.static_key.display().to_string()],
-        Wrap::TlsCryptV2 => vec![
-            "--tls-crypt-v2".into(),
-            s.v2_client_key
-                .as_ref()
-                .expect("v2 client key")
-                .display()
-                .to_string(),
-        ],
-    }
-}
-
 /// Runs the plugin with the server's key flags and `extra`.
 fn tls_check(s: &Server, extra: &[&str]) -> (i32, String) {
-    let mut args: Vec<String> = key_args(s);
+    let mut args: Vec<String> = wrap_args(s);
     args.extend(extra.iter().map(|a| a.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, out, _) = check_server(s, &refs);
     (code, out)
-}
-
-/// Multi-client servers need root and /dev/net/tun, which CI has.
-fn can_multi() -> bool {
-    if !openvpn_available() {
-        return false;
-    }
-    if !tun_available() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI runs as root with /dev/net/tun"
-        );
-        return false;
-    }
-    true
 }
 
 fn opts(proto: Proto, family: Family, mode: Mode, wrap: Wrap) -> ServerOpts {
@@ -107,7 +70,7 @@ fn perf(out: &str, label: &str) -> Option<String> {
 
 #[test]
 fn multi_udp_tls_auth_sha256_chain_verified() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let s = Server::start(opts(
@@ -144,7 +107,7 @@ fn multi_udp_tls_auth_sha256_chain_verified() {
 
 #[test]
 fn multi_tcp_ipv6_tls_crypt() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let s = Server::start(opts(
@@ -163,7 +126,7 @@ fn multi_tcp_ipv6_tls_crypt() {
 
 #[test]
 fn multi_tls_crypt_v2_udp_and_tcp() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     for proto in [Proto::Udp, Proto::Tcp] {
@@ -183,7 +146,7 @@ fn multi_tls_crypt_v2_udp_and_tcp() {
 
 #[test]
 fn tls_crypt_v2_key_refused_by_verify_script_is_critical() {
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -343,7 +306,7 @@ fn dhe_only_tls12_server_is_unknown_not_critical() {
         "tls-cipher DHE-RSA-AES256-GCM-SHA384".into(),
     ]);
     // OpenVPN sends no alert: a multi-client server drops the hello without a word.
-    if !can_multi() {
+    if !multi_client_ready() {
         return;
     }
     let s = start(

@@ -58,28 +58,12 @@ impl<'a> ControlPacket<'a> {
         };
         let mut session_id = [0u8; 8];
         session_id.copy_from_slice(&header[1..]);
-        let (&count, mut rest) = body.split_first().ok_or(Rejection::Malformed)?;
-        if count as usize > MAX_ACKS {
-            return Err(Rejection::Malformed);
-        }
-        let mut acks = Vec::with_capacity(count as usize);
-        for _ in 0..count {
-            let (id, tail) = split_u32(rest)?;
-            acks.push(id);
-            rest = tail;
-        }
-        let remote_session_id = if count > 0 {
-            let (sid, tail) = rest.split_first_chunk::<8>().ok_or(Rejection::Malformed)?;
-            rest = tail;
-            Some(*sid)
-        } else {
-            None
-        };
+        let ((acks, remote_session_id), rest) = wire::parse_ack_block(body, MAX_ACKS)?;
         let (message_id, payload) = if has_message_id {
-            let (id, tail) = split_u32(rest)?;
+            let (id, tail) = wire::split_u32(rest)?;
             (Some(id), tail)
         } else {
-            if opcode == wire::P_ACK_V1 && count == 0 {
+            if opcode == wire::P_ACK_V1 && acks.is_empty() {
                 return Err(Rejection::Malformed);
             }
             (None, rest)
@@ -94,11 +78,6 @@ impl<'a> ControlPacket<'a> {
             payload,
         })
     }
-}
-
-fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8]), Rejection> {
-    let (head, tail) = bytes.split_first_chunk::<4>().ok_or(Rejection::Malformed)?;
-    Ok((u32::from_be_bytes(*head), tail))
 }
 
 /// The body of an outgoing control packet: `ack_count | acks | remote_sid | [msg_id] |

@@ -309,9 +309,16 @@ pub fn server_reset_body(ours: &SessionId) -> Vec<u8> {
     [&[1u8, 0, 0, 0, 0][..], ours, &[0, 0, 0, 0]].concat()
 }
 
-/// Decodes a body; every length is checked before it is used.
-pub fn parse_body(body: &[u8]) -> Result<Body<'_>, Rejection> {
+/// An ack block: the acknowledged message ids, and the session id they acknowledge.
+pub type AckBlock = (Vec<u32>, Option<SessionId>);
+
+/// The ack block at the start of a body: `ack_count | ack_ids | remote_sid (if any)`,
+/// and the rest. Every length is checked before it is used; `max_acks` caps the count.
+pub fn parse_ack_block(body: &[u8], max_acks: usize) -> Result<(AckBlock, &[u8]), Rejection> {
     let (&count, mut rest) = body.split_first().ok_or(Rejection::Malformed)?;
+    if count as usize > max_acks {
+        return Err(Rejection::Malformed);
+    }
     let mut acks = Vec::with_capacity(count as usize);
     for _ in 0..count {
         let (id, tail) = split_u32(rest)?;
@@ -325,6 +332,12 @@ pub fn parse_body(body: &[u8]) -> Result<Body<'_>, Rejection> {
     } else {
         None
     };
+    Ok(((acks, remote_session_id), rest))
+}
+
+/// Decodes a body; every length is checked before it is used.
+pub fn parse_body(body: &[u8]) -> Result<Body<'_>, Rejection> {
+    let ((acks, remote_session_id), rest) = parse_ack_block(body, u8::MAX as usize)?;
     let (message_packet_id, payload) = split_u32(rest)?;
     Ok(Body {
         acks,
@@ -334,7 +347,7 @@ pub fn parse_body(body: &[u8]) -> Result<Body<'_>, Rejection> {
     })
 }
 
-fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8]), Rejection> {
+pub(crate) fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8]), Rejection> {
     let (head, tail) = bytes.split_first_chunk::<4>().ok_or(Rejection::Malformed)?;
     Ok((u32::from_be_bytes(*head), tail))
 }

@@ -972,6 +972,43 @@ pub fn run_check(args: &[&str]) -> (i32, String, String, Duration) {
     (code, stdout, stderr, elapsed)
 }
 
+/// True when a multi-client server can run here: OpenVPN is usable, and we are root with
+/// `/dev/net/tun`. CI has both; there a missing one fails the test instead of skipping it.
+pub fn multi_client_ready() -> bool {
+    if !openvpn_available() {
+        return false;
+    }
+    if !tun_available() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI runs as root with /dev/net/tun"
+        );
+        return false;
+    }
+    true
+}
+
+/// The plugin's flags for the key of `server`'s wrap: `--tls-auth KEY --digest D`,
+/// `--tls-crypt KEY`, `--tls-crypt-v2 CLIENTKEY`, or none.
+pub fn wrap_args(server: &Server) -> Vec<String> {
+    let path = |p: &Path| p.display().to_string();
+    match &server.opts.wrap {
+        Wrap::None => vec![],
+        Wrap::TlsAuth { digest, .. } => vec![
+            "--tls-auth".into(),
+            path(&server.static_key),
+            "--digest".into(),
+            digest.clone(),
+        ],
+        Wrap::TlsCrypt => vec!["--tls-crypt".into(), path(&server.static_key)],
+        Wrap::TlsCryptV2 => vec![
+            "--tls-crypt-v2".into(),
+            path(server.v2_client_key.as_ref().expect("v2 client key")),
+        ],
+    }
+}
+
 /// How far past its budget a check may end in a test: process start-up and scheduling on
 /// a loaded, shared 2-core CI machine. Exact timing belongs to scripts/bench.
 pub const WALL_MARGIN_MS: u64 = 1500;
