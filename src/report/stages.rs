@@ -1,0 +1,418 @@
+//! The words for the TLS and login stages: how far a handshake got and what that
+//! probably means, the verdict on the chain, and the server's answer to a login.
+
+use super::words::ending_words;
+use super::{human, opt, State, Thresholds};
+use crate::chain::{CertInfo, Judgement, Problem};
+use crate::check::{LoginOutcome, Outcome, TlsOutcome};
+use crate::proto::{Progress, TlsFailure};
+use crate::transport::Ending;
+
+/// What a silent or closing server probably means at the step the handshake reached.
+pub(super) fn stall_hint(tls: &TlsOutcome, wrap: &str) -> &'static str {
+    match tls.reached {
+        Progress::HelloSent if wrap == "tls-crypt-v2" => {
+            " (the server answered the reset but not our ClientHello: it probably refused our tls-crypt-v2 client key, e.g. its tls-crypt-v2-verify script said no)"
+        }
+        Progress::HelloSent => {
+            " (the server answered the reset but not our ClientHello: its TLS side is stuck, or it dropped our session)"
+        }
+        _ => "",
+    }
+}
+
+pub(super) fn step_name(p: Progress) -> &'static str {
+    match p {
+        Progress::Idle | Progress::ResetSent | Progress::ResetAnswered => "before TLS began",
+        Progress::HelloSent => "after our ClientHello",
+        Progress::ServerSpoke => "after the server's first TLS bytes",
+        Progress::ChainSeen => "after the server's certificate",
+        Progress::Established => "after the handshake",
+        Progress::KeySent => "after our key-method 2 message",
+        Progress::KeyReceived => "after the server's key-method 2 message",
+        Progress::Answered | Progress::Exited => "after the server's answer",
+    }
+}
+
+/// `ifconfig 10.8.0.6 255.255.255.0` as `10.8.0.6/24`; net30's `ifconfig L R` as `L peer R`.
+pub(super) fn pushed_address(options: &[String]) -> Option<String> {
+    let ifconfig = options.iter().find_map(|o| o.strip_prefix("ifconfig "))?;
+    let mut words = ifconfig.split_whitespace();
+    let local = words.next()?;
+    match words.next() {
+        Some(mask) => match mask.parse::<std::net::Ipv4Addr>() {
+            Ok(m) if u32::from(m).leading_ones() + u32::from(m).trailing_zeros() == 32 => {
+                Some(format!("{local}/{}", u32::from(m).leading_ones()))
+            }
+            _ => Some(format!("{local} peer {mask}")),
+        },
+        None => Some(local.to_string()),
+    }
+}
+
+/// The login stage, once TLS was established: the server's verdict on our credentials.
+pub(super) fn assess_login(
+    outcome: &Outcome,
+    tls: &TlsOutcome,
+    login: &LoginOutcome,
+    thresholds: &Thresholds,
+) -> (State, String) {
+    let target = &outcome.target;
+    let (chain_state, chain_text) = assess_tls(outcome, tls, thresholds);
+    let who = if login.who.is_empty() {
+        "?"
+    } else {
+        login.who.as_str()
+    };
+    if login.withheld {
+        return (
+            chain_state.max(State::Critical),
+            format!("{chain_text}; credentials not sent"),
+        );
+    }
+    let secs = outcome.elapsed.as_secs_f64();
+    let chain_note = if chain_state > State::Ok {
+        format!("; {chain_text}")
+    } else {
+        String::new()
+    };
+    let empty = Vec::new();
+    let pushed = match (&login.pushed, login.point_to_point) {
+        (Some(p), _) => Some(p),
+        (None, true) => Some(&empty),
+        (None, false) => None,
+    };
+    if let Some(options) = pushed {
+        let mut parts = Vec::new();
+        if let Some(a) = pushed_address(options) {
+            parts.push(format!("pushed {a}"));
+        }
+        if let Some(c) = options.iter().find_map(|o| o.strip_prefix("cipher ")) {
+            parts.push(format!("cipher {c}"));
+        }
+        if login.point_to_point {
+            parts.push("point-to-point server (it pushes nothing)".into());
+        }
+        let what = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", parts.join(", "))
+        };
+        let mut state = chain_state;
+        let mut text = format!(
+            "{target} logged in as {who} in {}{what} ({}){chain_note}",
+            human(secs),
+            outcome.wrap
+        );
+        if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
+            state = state.max(State::Critical);
+            text.push_str(&format!(
+                ", response time outside critical range {}",
+                opt(&thresholds.critical)
+            ));
+        } else if thresholds.warning.as_ref().is_some_and(|r| r.alerts(secs)) {
+            state = state.max(State::Warning);
+            text.push_str(&format!(
+                ", response time outside warning range {}",
+                opt(&thresholds.warning)
+            ));
+        }
+        if login.exit_sent
+            && !login.exit_acked
+            && !login.point_to_point
+            && tls.ending == Some(Ending::TimedOut)
+        {
+            text.push_str(" (our EXIT was not acknowledged in time)");
+        }
+        return (state, text);
+    }
+    if let Some(reason) = &login.auth_failed {
+        let why = reason
+            .as_deref()
+            .map(|r| format!(": '{r}'"))
+            .unwrap_or_default();
+        return (
+            State::Critical,
+            format!("{target}: login as {who} refused, AUTH_FAILED{why}{chain_note}"),
+        );
+    }
+    if let Some((halt, message)) = &login.restart {
+        let word = if *halt { "HALT" } else { "RESTART" };
+        let m = message
+            .as_deref()
+            .map(|m| format!(": '{m}'"))
+            .unwrap_or_default();
+        return (
+            State::Critical,
+            format!("{target}: the server answered the login as {who} with {word}{m}"),
+        );
+    }
+    if let Some((timeout, method)) = &login.pending {
+        let method = method
+            .as_deref()
+            .map(|m| format!(" by {m}"))
+            .unwrap_or_default();
+        let timeout = timeout
+            .map(|t| format!(" (the server allows {t} s)"))
+            .unwrap_or_default();
+        return (
+            State::Warning,
+            format!(
+                "{target}: login as {who} still pending{method} after {}{timeout}: the server waits for a second factor this check cannot give",
+                human(outcome.budget.as_secs_f64())
+            ),
+        );
+    }
+    let gone = match tls.ending.as_ref().unwrap_or(&Ending::TimedOut) {
+        Ending::Closed => "closed the connection",
+        Ending::Reset => "reset the connection",
+        Ending::Refused => "stopped answering (port unreachable)",
+        _ => "went silent",
+    };
+    if login.key_sent && login.server_key.is_none() {
+        return (
+            State::Critical,
+            format!(
+                "{target}: the server {gone} after our certificate and credentials as {who}: probably a revoked client certificate, an expired CRL on the server, a client CA it does not know, or a refused password (its log says which){chain_note}"
+            ),
+        );
+    }
+    if login.server_key.is_some() {
+        return (
+            State::Critical,
+            format!(
+                "{target}: the server took the key exchange of {who} but sent no push, refusal or pending notice within {} (a client-connect script or auth backend that hangs looks like this){chain_note}",
+                human(outcome.budget.as_secs_f64())
+            ),
+        );
+    }
+    (
+        State::Critical,
+        format!("{target}: login as {who} broke off{chain_note}"),
+    )
+}
+
+/// The TLS stage: the server's reset came; how far did TLS get, and what of the chain.
+pub(super) fn assess_tls(
+    outcome: &Outcome,
+    tls: &TlsOutcome,
+    thresholds: &Thresholds,
+) -> (State, String) {
+    let target = &outcome.target;
+    let secs = outcome.elapsed.as_secs_f64();
+    if !tls.established() {
+        let step = step_name(tls.reached);
+        let ending = tls.ending.clone().unwrap_or(Ending::TimedOut);
+        let (state, why) = match (&tls.failure, &ending) {
+            (None, _) if tls.other_hello_answered == Some(true) => (
+                State::Unknown,
+                "the server dropped our TLS hello without a word, yet answered one that offers DHE and static-RSA suites: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it".to_string(),
+            ),
+            (Some(TlsFailure::Alert { description, before_server_hello: true }), _) => (
+                State::Unknown,
+                format!("the server refused our TLS hello with alert {description}: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it"),
+            ),
+            (Some(TlsFailure::Incompatible(d)), _) => (
+                State::Unknown,
+                format!("the server's TLS uses something this check cannot speak ({d}); the server is up, but this check cannot judge it"),
+            ),
+            (Some(TlsFailure::Alert { description, .. }), _) => (
+                State::Critical,
+                format!("TLS alert {description} from the server {step}"),
+            ),
+            (Some(TlsFailure::BadSignature(d)), _) => (
+                State::Critical,
+                format!("the server's handshake signature does not verify against its certificate ({d})"),
+            ),
+            (Some(TlsFailure::Protocol(d)), _) => (
+                State::Critical,
+                format!("TLS handshake failed {step}: {d}"),
+            ),
+            (None, Ending::Closed) => (
+                State::Critical,
+                format!("connection closed by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
+            ),
+            (None, Ending::Reset) => (
+                State::Critical,
+                format!("connection reset by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
+            ),
+            (None, Ending::TimedOut) => (
+                State::Critical,
+                format!(
+                    "TLS handshake not finished within {}, {step}{}",
+                    human(outcome.budget.as_secs_f64()),
+                    stall_hint(tls, &outcome.wrap)
+                ),
+            ),
+            (None, e) => (State::Critical, format!("TLS handshake broken off {step}: {}", ending_words(e))),
+        };
+        let mut text = format!("{target}: reset answered, but {why}");
+        if let Some(j) = &tls.judgement {
+            if let Some(leaf) = j.certs.first() {
+                text.push_str(&format!(" (server certificate {})", leaf.short_name()));
+            }
+        }
+        return (state, text);
+    }
+    let version = tls.version.as_deref().unwrap_or("TLS");
+    let suite = tls.suite.as_deref().unwrap_or("");
+    let mut state = State::Ok;
+    let mut problems: Vec<String> = Vec::new();
+    let raise = |s: State, state: &mut State| {
+        if s > *state {
+            *state = s;
+        }
+    };
+    let Some(j) = &tls.judgement else {
+        return (
+            State::Critical,
+            format!("{target}: {version} established, but the server sent no certificate"),
+        );
+    };
+    for p in &j.problems {
+        let (s, words) = problem_words(p, j, outcome.now_unix);
+        raise(s, &mut state);
+        problems.push(words);
+    }
+    let mut cert = String::new();
+    if let Some(leaf) = j.certs.first() {
+        cert = format!(
+            "certificate {} {}",
+            leaf.short_name(),
+            validity_words(leaf, outcome.now_unix)
+        );
+        if let Some(first) = j.soonest() {
+            if first != leaf {
+                cert.push_str(&format!(
+                    ", {} {} expires first: {}",
+                    first.role.name(),
+                    first.short_name(),
+                    validity_words(first, outcome.now_unix)
+                ));
+            }
+        }
+    }
+    if let (Some(days), Some(first)) = (&thresholds.cert_days, j.soonest()) {
+        let left = first.days_left(outcome.now_unix);
+        if left < days.critical_days() && first.not_after >= outcome.now_unix {
+            raise(State::Critical, &mut state);
+            problems.push(format!(
+                "{} {} expires in {left} days (critical under {})",
+                first.role.name(),
+                first.short_name(),
+                days.critical_days()
+            ));
+        } else if left < days.warning && first.not_after >= outcome.now_unix {
+            raise(State::Warning, &mut state);
+            problems.push(format!(
+                "{} {} expires in {left} days (warning under {})",
+                first.role.name(),
+                first.short_name(),
+                days.warning
+            ));
+        }
+    }
+    let verified = if j.verified {
+        "chain verified"
+    } else if j.problems.is_empty() {
+        "chain not verified (no --ca)"
+    } else {
+        "chain not verified"
+    };
+    let mut text = format!(
+        "{target} {version} {suite} in {}, {cert}, {verified} ({})",
+        human(secs),
+        outcome.wrap
+    );
+    if !problems.is_empty() {
+        text = format!(
+            "{target}: {}; {version} {suite} in {}, {cert}, {verified} ({})",
+            problems.join("; "),
+            human(secs),
+            outcome.wrap
+        );
+    }
+    if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
+        raise(State::Critical, &mut state);
+        text.push_str(&format!(
+            ", response time outside critical range {}",
+            opt(&thresholds.critical)
+        ));
+    } else if thresholds.warning.as_ref().is_some_and(|r| r.alerts(secs)) {
+        raise(State::Warning, &mut state);
+        text.push_str(&format!(
+            ", response time outside warning range {}",
+            opt(&thresholds.warning)
+        ));
+    }
+    (state, text)
+}
+
+pub(super) fn validity_words(c: &CertInfo, now: i64) -> String {
+    match c.days_left(now) {
+        _ if c.not_after < now && c.days_left(now) == 0 => "expired today".to_string(),
+        d if d < 0 => format!("expired {} days ago", -d),
+        0 => "expires within a day".to_string(),
+        d => format!("valid {d} more days"),
+    }
+}
+
+pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, String) {
+    let cert = |i: &usize| j.certs.get(*i);
+    match p {
+        Problem::Expired { cert: i } => match cert(i) {
+            Some(c) => (
+                State::Critical,
+                format!("{} {} {} ({})", c.role.name(), c.short_name(), validity_words(c, now), date(c.not_after)),
+            ),
+            None => (State::Critical, "a certificate expired".into()),
+        },
+        Problem::NotYetValid { cert: i } => match cert(i) {
+            Some(c) => (
+                State::Critical,
+                format!("{} {} is not valid before {}", c.role.name(), c.short_name(), date(c.not_before)),
+            ),
+            None => (State::Critical, "a certificate is not yet valid".into()),
+        },
+        Problem::Untrusted { reason } => (State::Critical, format!("chain does not lead to --ca: {reason}")),
+        Problem::BadSignature { reason } => (State::Critical, format!("a signature in the chain does not verify ({reason})")),
+        Problem::Unsupported { reason } => (
+            State::Unknown,
+            format!("the chain uses an algorithm this check cannot verify ({reason}); an OpenVPN client may still accept it"),
+        ),
+        Problem::NameMismatch { expected, kind, actual } => (
+            State::Critical,
+            format!("verify-x509-name {} '{expected}' does not match '{actual}'", kind.keyword()),
+        ),
+        Problem::Eku { reason } => (State::Critical, format!("server certificate refused: {reason}")),
+        Problem::NoKeyUsage => (
+            State::Critical,
+            "server certificate refused: it has no key usage, which remote-cert-tls server requires".into(),
+        ),
+        Problem::Unparsable { index, reason } => (
+            State::Critical,
+            format!("certificate {} of the chain cannot be read: {reason}", index + 1),
+        ),
+    }
+}
+
+/// `2026-12-04 05:00 UTC` from Unix seconds (proleptic Gregorian, no time zones).
+pub fn date(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}

@@ -1,0 +1,262 @@
+//! The long output, line by line: each typed fact a check records, in words.
+
+use super::stages::{date, validity_words};
+use crate::check::{Detail, LoginOutcome, Note, TlsOutcome};
+use crate::proto::login::ControlMessage;
+use crate::proto::TlsFailure;
+use crate::transport::Ending;
+use crate::wire;
+use std::time::Duration;
+
+pub(super) fn ending_words(e: &Ending) -> String {
+    match e {
+        Ending::TimedOut => "no answer".into(),
+        Ending::Refused => "connection refused".into(),
+        Ending::Reset => "connection reset".into(),
+        Ending::Closed => "connection closed".into(),
+        Ending::FrameTooLong(n) => {
+            format!("a {n}-byte frame, longer than any OpenVPN control packet")
+        }
+        Ending::Failed(e) => format!("network error: {e}"),
+    }
+}
+
+pub(super) fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+pub(super) fn control_words(m: &ControlMessage) -> String {
+    match m {
+        ControlMessage::PushReply { options, more } => format!(
+            "PUSH_REPLY with {} options{}",
+            options.len(),
+            if *more { ", more to come" } else { "" }
+        ),
+        ControlMessage::AuthFailed { reason } => match reason {
+            Some(r) => format!("AUTH_FAILED: {r}"),
+            None => "AUTH_FAILED".into(),
+        },
+        ControlMessage::AuthPending { timeout } => match timeout {
+            Some(t) => format!("AUTH_PENDING, timeout {t} s"),
+            None => "AUTH_PENDING".into(),
+        },
+        ControlMessage::InfoPre(i) => format!("INFO_PRE,{i}"),
+        ControlMessage::Info(i) => format!("INFO,{i}"),
+        ControlMessage::Restart(m) => format!(
+            "RESTART{}",
+            m.as_deref().map(|m| format!(",{m}")).unwrap_or_default()
+        ),
+        ControlMessage::Halt(m) => format!(
+            "HALT{}",
+            m.as_deref().map(|m| format!(",{m}")).unwrap_or_default()
+        ),
+        ControlMessage::Exit => "EXIT".into(),
+        ControlMessage::Other(o) => format!("unknown message '{o}'"),
+    }
+}
+
+pub(super) fn failure_words(f: &TlsFailure) -> String {
+    match f {
+        TlsFailure::Alert { description, .. } => format!("TLS alert {description}"),
+        TlsFailure::Incompatible(d) => format!("incompatible TLS: {d}"),
+        TlsFailure::BadSignature(d) => format!("bad handshake signature: {d}"),
+        TlsFailure::Protocol(d) => d.clone(),
+    }
+}
+
+/// The long-output line of one [`Detail`].
+pub fn detail_line(detail: &Detail) -> String {
+    match detail {
+        Detail::Note(n) => note_line(n),
+        Detail::SessionId { addr, id } => format!("{addr}: our session id {}", hex::encode(id)),
+        Detail::SentFrom { addr, local } => format!("{addr}: sent from {local}"),
+        Detail::RecvBuffer { asked, granted } => format!(
+            "UDP receive buffer: asked for {asked} bytes, the kernel granted {granted} (net.core.rmem_max caps it)"
+        ),
+        Detail::ResetSent {
+            attempt,
+            opcode,
+            len,
+        } => format!(
+            "attempt {attempt}: sending {}, {len} bytes",
+            wire::opcode_name(*opcode)
+        ),
+        Detail::PacketSent { at, opcode, len } => format!(
+            "{}: sent {}, {len} bytes",
+            ms(*at),
+            wire::opcode_name(*opcode)
+        ),
+        Detail::Hex { outgoing, bytes } => format!(
+            "  {} {}",
+            if *outgoing { ">" } else { "<" },
+            hex::encode(bytes)
+        ),
+        Detail::BadHmacReset { at, len } => format!(
+            "{}: received {len} bytes: server reset for our session, HMAC does not verify",
+            ms(*at)
+        ),
+        Detail::Ignored {
+            at,
+            len,
+            reason,
+            opcode,
+        } => format!(
+            "{}: ignored {len} bytes ({}, opcode {opcode} {})",
+            ms(*at),
+            reason.describe(),
+            wire::opcode_name(*opcode)
+        ),
+        Detail::Responded { at, len } => {
+            format!("{}: received {len} bytes (not validated)", ms(*at))
+        }
+        Detail::ResetAnswered { at } => format!("{}: received a valid server reset", ms(*at)),
+        Detail::ServerSession { id } => format!("server session id: {}", hex::encode(id)),
+        Detail::ResendWkc => {
+            "the server answered statelessly and asked for the wrapped client key again".into()
+        }
+        Detail::TlsFailed { at, failure } => {
+            format!("{}: TLS failed: {}", ms(*at), failure_words(failure))
+        }
+        Detail::KeySent { at } => format!("{}: sent our key-method 2 message", ms(*at)),
+        Detail::ServerKeyMethod2 { at } => {
+            format!("{}: received the server's key-method 2 message", ms(*at))
+        }
+        Detail::PushRequested { at } => format!("{}: sent PUSH_REQUEST", ms(*at)),
+        Detail::Control { at, message } => {
+            format!("{}: received {}", ms(*at), control_words(message))
+        }
+        Detail::ExitSent { at } => format!("{}: sent EXIT", ms(*at)),
+        Detail::ExitAcked { at } => format!("{}: the server acknowledged our EXIT", ms(*at)),
+        Detail::IgnoredTotals(totals) => format!(
+            "ignored packets: {}",
+            totals
+                .iter()
+                .map(|(reason, n)| format!("{n} {}", reason.describe()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Detail::TraceStopped { after } => {
+            format!("(more packets arrived; the trace stops after {after} lines)")
+        }
+    }
+}
+
+/// The `-v` line for a fact about the check's settings.
+pub fn note_line(note: &Note) -> String {
+    match note {
+        Note::ConfigRemote {
+            config,
+            host,
+            port,
+            proto,
+            used,
+        } => format!(
+            "config {config}: remote {host} {} {}{}",
+            port.map(|p| p.to_string()).unwrap_or_default(),
+            proto.unwrap_or_default(),
+            if *used { " (used)" } else { " (not used)" }
+        ),
+        Note::StaticKey {
+            wrap,
+            source,
+            fingerprint,
+            tls_auth,
+        } => match tls_auth {
+            Some((direction, digest)) => format!(
+                "{wrap} key: {source} (sha256 {fingerprint}…), key direction {direction}, digest {digest}"
+            ),
+            None => format!("{wrap} key: {source} (sha256 {fingerprint}…)"),
+        },
+        Note::V2Key {
+            source,
+            fingerprint,
+            wrapped_len,
+        } => format!(
+            "tls-crypt-v2 client key: {source} (sha256 {fingerprint}…, wrapped key {wrapped_len} bytes)"
+        ),
+        Note::HexKeys {
+            client,
+            server,
+            digest,
+        } => format!(
+            "tls-auth hex keys: client sha256 {client}…, server {}, digest {digest}",
+            server
+                .as_ref()
+                .map(|s| format!("sha256 {s}…"))
+                .unwrap_or_else(|| "not given".into())
+        ),
+        Note::LoosePermissions { path, mode } => format!(
+            "warning: {path} is accessible by group or others (mode {mode:04o}); keys should be private"
+        ),
+        Note::CaCertificates { count, from } => format!("CA certificates: {count} from {from}"),
+        Note::ClientCertificate {
+            source,
+            common_name,
+            fingerprint,
+            key,
+        } => format!(
+            "client certificate: {source} (CN={}, sha256 {}…), key {key}",
+            common_name.as_deref().unwrap_or("?"),
+            &fingerprint[..fingerprint.len().min(16)]
+        ),
+        Note::AuthUserPass { source, user } => {
+            format!("auth-user-pass: {source} (user {user})")
+        }
+        Note::Addresses { host, addresses } => format!(
+            "addresses of {host}: {} ({} resolved)",
+            addresses
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            addresses.len()
+        ),
+    }
+}
+
+/// `-v` lines of the login stage: the server's key-method 2 details and what it pushed.
+pub(super) fn login_lines(login: &LoginOutcome) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(k) = &login.server_key {
+        out.push(format!("server key-method 2 options: {}", k.options));
+        if !k.peer_info.is_empty() {
+            out.push(format!(
+                "server peer info: {}",
+                k.peer_info.trim_end().replace('\n', ", ")
+            ));
+        }
+    }
+    if login.push_requested {
+        out.push("the server did not push unprompted: sent PUSH_REQUEST".into());
+    }
+    for o in login.pushed.iter().flatten() {
+        out.push(format!("pushed: {o}"));
+    }
+    if login.exit_acked {
+        out.push("EXIT sent and acknowledged: the server frees the session".into());
+    }
+    out
+}
+
+/// `-v` lines for each certificate of a judged chain.
+pub(super) fn chain_lines(tls: &TlsOutcome, now: i64) -> Vec<String> {
+    let Some(j) = &tls.judgement else {
+        return Vec::new();
+    };
+    j.certs
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {}; issuer {}; valid {} to {} ({}); {}; sha256 {}",
+                c.role.name(),
+                c.subject,
+                c.issuer,
+                date(c.not_before),
+                date(c.not_after),
+                validity_words(c, now),
+                c.key,
+                c.sha256
+            )
+        })
+        .collect()
+}
