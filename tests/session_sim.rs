@@ -1193,8 +1193,9 @@ fn messages_beyond_the_receive_window_are_dropped_unacked() {
     let out = sc.feed(&control(SERVER_SID, &[], CLIENT_SID, 12, TLS_START));
     assert!(out.iter().any(|p| p.acks.contains(&12)), "{out:?}");
     assert_eq!(sc.ignored(Rejection::OutOfWindow), far.len());
-    // Taken but not delivered: 1 to 11 are missing, so rustls has seen nothing yet.
-    assert_eq!(sc.s.progress(), Progress::HelloSent);
+    // Taken but not delivered: 1 to 11 are missing, so rustls has seen nothing yet; the
+    // server is heard, not yet spoken.
+    assert_eq!(sc.s.progress(), Progress::HelloAcked);
     assert!(!sc.s.is_done());
 }
 

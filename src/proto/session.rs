@@ -117,6 +117,8 @@ pub enum Progress {
     ResetAnswered,
     /// Our ClientHello went out.
     HelloSent,
+    /// The server acknowledged a packet of ours after its reset, but sent no TLS yet.
+    HelloAcked,
     /// The server's first TLS bytes arrived.
     ServerSpoke,
     /// The server's certificate chain arrived.
@@ -670,6 +672,7 @@ impl Session {
         if verdict != Ok(wire::P_CONTROL_HARD_RESET_SERVER_V2) {
             t.heard = true;
             t.hello_deadline = None;
+            self.progress = self.progress.max(Progress::HelloAcked);
         }
         self.state = match self.feed_tls(t, now) {
             Some(t) => State::Tls(t),

@@ -17,6 +17,9 @@ pub(super) fn stall_hint(tls: &TlsOutcome, wrap: &str) -> &'static str {
         Progress::HelloSent => {
             " (the server answered the reset but not our ClientHello: its TLS side is stuck, or it dropped our session)"
         }
+        Progress::HelloAcked => {
+            " (the server took our ClientHello but its TLS side never answered: it is stuck, or its TLS refused us without a word; its log says which)"
+        }
         _ => "",
     }
 }
@@ -25,6 +28,7 @@ pub(super) fn step_name(p: Progress) -> &'static str {
     match p {
         Progress::Idle | Progress::ResetSent | Progress::ResetAnswered => "before TLS began",
         Progress::HelloSent => "after our ClientHello",
+        Progress::HelloAcked => "after the server acknowledged our ClientHello",
         Progress::ServerSpoke => "after the server's first TLS bytes",
         Progress::ChainSeen => "after the server's certificate",
         Progress::Established => "after the handshake",
