@@ -7,7 +7,7 @@ use crate::net::{self, Flow};
 use crate::proto::login::{ControlMessage, ServerKeyMethod2};
 use crate::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
 use crate::transport::{self, Ending, Family, Proto};
-use crate::wire::{self, Auth, Rejection, SessionId, Wrap};
+use crate::wire::{Auth, Rejection, SessionId, Wrap};
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -524,7 +524,7 @@ impl<'a> Recorder<'a> {
                 bytes,
             }),
             Event::ResetSent { attempt, len, .. } => {
-                let opcode = self.spec.wrap_reset_opcode();
+                let opcode = self.spec.wrap.reset_opcode();
                 self.trace(2, || Detail::ResetSent {
                     attempt,
                     opcode,
@@ -657,15 +657,6 @@ impl<'a> Recorder<'a> {
                 });
                 self.failure = Some(failure);
             }
-        }
-    }
-}
-
-impl CheckSpec {
-    fn wrap_reset_opcode(&self) -> u8 {
-        match &self.wrap {
-            Wrap::TlsCrypt(t) if t.is_v2() => wire::P_CONTROL_HARD_RESET_CLIENT_V3,
-            _ => wire::P_CONTROL_HARD_RESET_CLIENT_V2,
         }
     }
 }

@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Large enough for any UDP datagram, so an oversized one is seen whole and judged.
 const UDP_BUFFER: usize = 65536;
@@ -472,9 +472,4 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
             }
         }
     }
-}
-
-/// Time left until `deadline`, zero once it passed.
-pub fn remaining(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
 }

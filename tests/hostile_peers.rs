@@ -686,7 +686,10 @@ fn tls_hello_acked_then_silence_is_critical_not_finished() {
     let (code, out, _, wall) = run_tls_check(&port, &[]);
     assert_eq!(code, 2, "{out}");
     assert!(first_line(&out).contains("not finished within"), "{out}");
-    assert!(first_line(&out).contains("after the server acknowledged our ClientHello"), "{out}");
+    assert!(
+        first_line(&out).contains("after the server acknowledged our ClientHello"),
+        "{out}"
+    );
     // The whole budget was waited for: the server might still have spoken.
     assert!(wall >= Duration::from_millis(TLS_BUDGET_MS), "{wall:?}");
     within_tls(wall, TLS_BUDGET_MS);

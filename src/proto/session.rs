@@ -278,12 +278,50 @@ struct LoginState {
     exit_sent: bool,
 }
 
-pub struct Session {
-    cfg: SessionConfig,
+/// What every packet after the reset needs to leave: our session id and the outer replay
+/// id (a fresh one for every datagram, resends and acks included).
+struct Sealer {
     session_id: SessionId,
     net_time: u32,
     /// The next outer packet id (tls-auth/tls-crypt replay protection).
     next_replay: u32,
+}
+
+impl Sealer {
+    fn replay(&mut self) -> Replay {
+        let replay = Replay {
+            packet_id: self.next_replay,
+            net_time: self.net_time,
+        };
+        self.next_replay = self.next_replay.wrapping_add(1);
+        replay
+    }
+
+    /// The reliable layer's next packet, wrapped. Until the server is heard every control
+    /// packet acks its reset again: only a packet with that ack creates a 2.6 server's
+    /// state.
+    fn next(&mut self, wrap: &Wrap, t: &mut TlsState, now: Instant) -> Option<Vec<u8>> {
+        let mut tx = t.reliable.poll_transmit(now)?;
+        if tx.acks.is_empty() && !t.heard && tx.opcode != wire::P_ACK_V1 {
+            tx.acks.push(0);
+        }
+        let body = packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
+        let replay = self.replay();
+        let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
+        Some(packet::seal(
+            wrap,
+            tx.opcode,
+            self.session_id,
+            replay,
+            &body,
+            with_wkc,
+        ))
+    }
+}
+
+pub struct Session {
+    cfg: SessionConfig,
+    sealer: Sealer,
     origin: Instant,
     state: State,
     progress: Progress,
@@ -303,12 +341,14 @@ impl Session {
     /// A session whose attempt schedule starts at `now`. `session_id` must be random and
     /// `net_time` the current Unix time in seconds (OpenVPN's replay `time` field).
     pub fn new(cfg: SessionConfig, session_id: SessionId, net_time: u32, now: Instant) -> Self {
-        let next_replay = cfg.wrap.packet_id(1);
-        Session {
-            cfg,
+        let sealer = Sealer {
             session_id,
             net_time,
-            next_replay,
+            next_replay: cfg.wrap.packet_id(1),
+        };
+        Session {
+            cfg,
+            sealer,
             origin: now,
             state: State::AwaitReset {
                 sent: 0,
@@ -326,7 +366,7 @@ impl Session {
     }
 
     pub fn session_id(&self) -> SessionId {
-        self.session_id
+        self.sealer.session_id
     }
 
     /// True once the session has nothing more to do: it reached its stage, failed, or gave
@@ -434,10 +474,10 @@ impl Session {
                 let attempt = *sent;
                 let replay = Replay {
                     packet_id: self.cfg.wrap.packet_id(attempt),
-                    net_time: self.net_time,
+                    net_time: self.sealer.net_time,
                 };
-                self.next_replay = replay.packet_id.wrapping_add(1);
-                let packet = wire::client_reset(&self.cfg.wrap, self.session_id, replay);
+                self.sealer.next_replay = replay.packet_id.wrapping_add(1);
+                let packet = wire::client_reset(&self.cfg.wrap, self.sealer.session_id, replay);
                 self.progress = self.progress.max(Progress::ResetSent);
                 self.events.push_back(Event::ResetSent {
                     attempt,
@@ -446,28 +486,7 @@ impl Session {
                 });
                 packet
             }
-            State::Tls(t) => {
-                let mut tx = t.reliable.poll_transmit(now)?;
-                if tx.acks.is_empty() && !t.heard && tx.opcode != wire::P_ACK_V1 {
-                    tx.acks.push(0);
-                }
-                let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
-                let body =
-                    packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
-                let replay = Replay {
-                    packet_id: self.next_replay,
-                    net_time: self.net_time,
-                };
-                self.next_replay = self.next_replay.wrapping_add(1);
-                packet::seal(
-                    &self.cfg.wrap,
-                    tx.opcode,
-                    self.session_id,
-                    replay,
-                    &body,
-                    with_wkc,
-                )
-            }
+            State::Tls(t) => self.sealer.next(&self.cfg.wrap, t, now)?,
             State::Done => self.outbox.pop_front()?,
         };
         self.trace(true, now, &packet);
@@ -526,7 +545,7 @@ impl Session {
             self.state = State::Done;
             return;
         }
-        match wire::validate_server_reset(&self.cfg.wrap, packet, &self.session_id) {
+        match wire::validate_server_reset(&self.cfg.wrap, packet, &self.sealer.session_id) {
             Ok(ServerReset {
                 session_id: server_session,
                 auth,
@@ -699,7 +718,9 @@ impl Session {
         if p.key_id != 0 {
             return Err(Rejection::Unexpected);
         }
-        if p.remote_session_id.is_some_and(|r| r != self.session_id) {
+        if p.remote_session_id
+            .is_some_and(|r| r != self.sealer.session_id)
+        {
             return Err(Rejection::OtherSession);
         }
         match p.opcode {
@@ -783,20 +804,7 @@ impl Session {
                 && t.capture.tls12_signed());
         if proven && !t.finishing {
             t.finishing = true;
-            self.progress = Progress::Established;
-            self.events.push_back(Event::TlsEstablished {
-                version: t
-                    .conn
-                    .protocol_version()
-                    .map(tls::version_name)
-                    .unwrap_or_default(),
-                suite: t
-                    .conn
-                    .negotiated_cipher_suite()
-                    .map(|s| tls::suite_name(s.suite()))
-                    .unwrap_or_default(),
-                at: now,
-            });
+            self.established_event(&t, now);
         }
         self.queue_tls_output(&mut t);
         if t.finishing {
@@ -980,25 +988,8 @@ impl Session {
     /// flight, or rustls's alert) into the outbox: the driver drains `poll_transmit`
     /// before it closes, so they still leave, once.
     fn finish(&mut self, mut t: Box<TlsState>, now: Instant) {
-        while let Some(mut tx) = t.reliable.poll_transmit(now) {
-            if tx.acks.is_empty() && !t.heard && tx.opcode != wire::P_ACK_V1 {
-                tx.acks.push(0);
-            }
-            let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
-            let body = packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
-            let replay = Replay {
-                packet_id: self.next_replay,
-                net_time: self.net_time,
-            };
-            self.next_replay = self.next_replay.wrapping_add(1);
-            self.outbox.push_back(packet::seal(
-                &self.cfg.wrap,
-                tx.opcode,
-                self.session_id,
-                replay,
-                &body,
-                with_wkc,
-            ));
+        while let Some(packet) = self.sealer.next(&self.cfg.wrap, &mut t, now) {
+            self.outbox.push_back(packet);
         }
     }
 

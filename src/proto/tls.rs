@@ -21,10 +21,9 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Default)]
 pub struct Capture {
     chain: Mutex<Vec<CertificateDer<'static>>>,
-    /// TLS 1.2: the server's signed key exchange verified against its certificate.
+    /// TLS 1.2: the server's signed key exchange verified against its certificate (TLS
+    /// 1.3 needs no flag: its Finished ends the client's handshake).
     tls12_signed: AtomicBool,
-    /// TLS 1.3: the server's CertificateVerify verified.
-    tls13_signed: AtomicBool,
 }
 
 impl Capture {
@@ -39,10 +38,6 @@ impl Capture {
 
     pub fn tls12_signed(&self) -> bool {
         self.tls12_signed.load(Ordering::Relaxed)
-    }
-
-    pub fn tls13_signed(&self) -> bool {
-        self.tls13_signed.load(Ordering::Relaxed)
     }
 }
 
@@ -105,7 +100,6 @@ impl ServerCertVerifier for CaptureVerifier {
                 None => return Err(e),
             },
         };
-        self.capture.tls13_signed.store(true, Ordering::Relaxed);
         Ok(ok)
     }
 

@@ -128,7 +128,7 @@ impl Wrap {
     }
 
     /// The opcode of the client's first packet.
-    fn reset_opcode(&self) -> u8 {
+    pub fn reset_opcode(&self) -> u8 {
         match self {
             Wrap::TlsCrypt(t) if t.is_v2() => P_CONTROL_HARD_RESET_CLIENT_V3,
             _ => P_CONTROL_HARD_RESET_CLIENT_V2,
