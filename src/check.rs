@@ -34,10 +34,19 @@ pub struct CheckSpec {
     pub policy: Policy,
     /// The login stage's credentials and identity.
     pub login: Option<LoginSpec>,
-    /// `--bind` / the config's `local`: the probe's source address.
-    pub bind: Option<std::net::IpAddr>,
+    /// `--bind` / the config's `local`: the probe's source address (a name is resolved
+    /// after the server's, within the check's budget).
+    pub bind: Option<Bind>,
     /// Where the wrap's key came from, for advice about a bad HMAC.
     pub key_origin: KeyOrigin,
+}
+
+/// The probe's source: an address, or a name (OpenVPN's `local NAME`) to resolve to an
+/// address of the server's family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    Address(std::net::IpAddr),
+    Name(String),
 }
 
 /// A fact about the check's settings that `-v` shows; `report` chooses the words.
@@ -90,6 +99,21 @@ pub enum Note {
     AuthUserPass {
         source: String,
         user: String,
+    },
+    /// What the config's `local NAME` resolved to.
+    LocalAddress {
+        name: String,
+        address: std::net::IpAddr,
+    },
+    /// A client key under 2048 bits: accepted (as OpenVPN 2.6 does), but weak.
+    WeakClientKey {
+        source: String,
+        bits: usize,
+    },
+    /// The password goes with a TOTP code, as the config's `static-challenge` asks.
+    ChallengeAnswered {
+        secret: String,
+        format: &'static str,
     },
     /// What the host name resolved to.
     Addresses {
@@ -236,7 +260,12 @@ impl CheckSpec {
     }
 
     fn link(&self) -> net::LinkOptions {
-        net::LinkOptions { bind: self.bind }
+        net::LinkOptions {
+            bind: match &self.bind {
+                Some(Bind::Address(ip)) => Some(*ip),
+                _ => None,
+            },
+        }
     }
 
     /// UDP makes `attempts` attempts; TCP one.
@@ -685,11 +714,40 @@ fn resolve(spec: &CheckSpec, limit: Duration) -> Result<(Vec<SocketAddr>, Vec<No
     Ok((addrs, notes))
 }
 
+/// The spec with `local NAME` resolved to an address of `server`'s family, within what is
+/// left of the budget (OpenVPN resolves its `local` the same way).
+fn resolve_bind(
+    spec: &CheckSpec,
+    server: SocketAddr,
+    deadline: Instant,
+    notes: &mut Vec<Note>,
+) -> Result<CheckSpec, CheckError> {
+    let Some(Bind::Name(name)) = &spec.bind else {
+        return Ok(spec.clone());
+    };
+    let family = if server.is_ipv4() {
+        Family::V4
+    } else {
+        Family::V6
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    let address = transport::resolve(name, 0, Some(family), left)?[0].ip();
+    notes.push(Note::LocalAddress {
+        name: name.clone(),
+        address,
+    });
+    Ok(CheckSpec {
+        bind: Some(Bind::Address(address)),
+        ..spec.clone()
+    })
+}
+
 /// Runs one check against the first address of the host. `Err` is for problems that make
 /// the check impossible to run (UNKNOWN); every network result is an `Ok(Outcome)`.
 pub fn run(spec: &CheckSpec) -> Result<Outcome, CheckError> {
     let origin = Instant::now();
     let (addrs, mut notes) = resolve(spec, spec.budget())?;
+    let spec = &resolve_bind(spec, addrs[0], origin + spec.budget(), &mut notes)?;
     notes.extend(spec.notes.iter().cloned());
     let mut outcomes = probe(spec, &addrs[..1], origin, vec![notes])?;
     Ok(outcomes.remove(0))
@@ -699,6 +757,7 @@ pub fn run(spec: &CheckSpec) -> Result<Outcome, CheckError> {
 pub fn run_all(spec: &CheckSpec) -> Result<Vec<Outcome>, CheckError> {
     let origin = Instant::now();
     let (addrs, mut notes) = resolve(spec, spec.budget())?;
+    let spec = &resolve_bind(spec, addrs[0], origin + spec.budget(), &mut notes)?;
     notes.extend(spec.notes.iter().cloned());
     let mut lead = vec![notes];
     lead.resize(addrs.len(), Vec::new());
@@ -718,7 +777,7 @@ fn probe(
     notes: Vec<Vec<Note>>,
 ) -> Result<Vec<Outcome>, CheckError> {
     let trace = spec.verbosity >= 2;
-    if let Some(bind) = spec.bind {
+    if let Some(Bind::Address(bind)) = spec.bind {
         for &addr in addrs {
             net::check_bind(bind, addr)?;
         }
@@ -938,9 +997,10 @@ pub struct Diagnosis {
 /// waits at most one `spec.timeout` for all of them together.
 pub fn diagnose(spec: &CheckSpec, candidates: &[Candidate]) -> Result<Diagnosis, CheckError> {
     let origin = Instant::now();
-    let (addrs, notes) = resolve(spec, spec.timeout)?;
+    let (addrs, mut notes) = resolve(spec, spec.timeout)?;
     let addr = addrs[0];
-    if let Some(bind) = spec.bind {
+    let spec = &resolve_bind(spec, addr, origin + spec.timeout, &mut notes)?;
+    if let Some(Bind::Address(bind)) = spec.bind {
         net::check_bind(bind, addr)?;
     }
     let mut flows = Vec::with_capacity(candidates.len());

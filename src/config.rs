@@ -62,7 +62,7 @@ pub enum ConfigWrap {
 }
 
 impl ConfigWrap {
-    fn directive(&self) -> &'static str {
+    pub fn directive(&self) -> &'static str {
         match self {
             ConfigWrap::TlsAuth { .. } => "tls-auth",
             ConfigWrap::TlsCrypt(_) => "tls-crypt",
@@ -71,12 +71,34 @@ impl ConfigWrap {
     }
 }
 
+/// How a config's `static-challenge` wants the answer sent (`static-challenge TEXT ECHO
+/// [scrv1|concat]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeFormat {
+    /// `SCRV1:base64(password):base64(response)`, OpenVPN's default.
+    Scrv1,
+    /// The response appended to the password.
+    Concat,
+}
+
+/// A config's `static-challenge`: the account wants a second factor with its password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticChallenge {
+    /// The prompt OpenVPN would show (e.g. "Enter OTP code").
+    pub text: String,
+    pub format: ChallengeFormat,
+    pub line: usize,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientConfig {
+    /// The config's name in messages.
+    pub file: String,
     pub remotes: Vec<Remote>,
     pub port: Option<u16>,
     pub proto: Option<ProtoSpec>,
     pub auth: Option<String>,
+    /// The key direction: the last of `key-direction DIR` and `tls-auth FILE DIR`.
     pub key_direction: Option<KeyDirection>,
     pub wrap: Option<ConfigWrap>,
     /// `ca FILE` or a `<ca>` block: the CA the client verifies the server with.
@@ -89,75 +111,145 @@ pub struct ClientConfig {
     pub cert: Option<KeySource>,
     /// `key FILE` or a `<key>` block.
     pub key: Option<KeySource>,
+    /// `extra-certs FILE` or an `<extra-certs>` block: certificates sent after `cert`.
+    pub extra_certs: Option<KeySource>,
     /// `auth-user-pass [FILE]`: `Some(None)` when OpenVPN would prompt.
     pub auth_user_pass: Option<Option<KeySource>>,
-    /// The line of a `pkcs12` directive, which the login stage cannot read.
+    /// The line of a `pkcs12` directive or `<pkcs12>` block, which the login stage cannot
+    /// read.
     pub pkcs12_line: Option<usize>,
-    /// `local ADDRESS`: the source address.
-    pub local: Option<std::net::IpAddr>,
+    /// `local ADDRESS|NAME`: the source address (a name is resolved when the check runs).
+    pub local: Option<String>,
+    /// `static-challenge TEXT ECHO [FORMAT]`.
+    pub static_challenge: Option<StaticChallenge>,
+    /// The line of the occurrence that counts, per directive (the last one, as in OpenVPN).
+    pub lines: std::collections::BTreeMap<String, usize>,
+}
+
+/// Whether OpenVPN itself would refuse what check_openvpn refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenVpnTakes {
+    /// OpenVPN stops on it too: the config is broken for every client.
+    No,
+    /// OpenVPN reads it; check_openvpn cannot do what it asks.
+    Yes,
+}
+
+impl std::fmt::Display for OpenVpnTakes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OpenVpnTakes::No => "OpenVPN itself refuses this too",
+            OpenVpnTakes::Yes => "OpenVPN itself accepts this line",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {reason}")]
     Read { path: PathBuf, reason: String },
-    #[error("{file}, line {line}: {message}")]
+    #[error("{file}, line {line}, '{directive}': {message} ({openvpn})")]
     Line {
         file: String,
         line: usize,
+        directive: String,
         message: String,
+        openvpn: OpenVpnTakes,
     },
 }
 
-/// Splits a config line into words the way OpenVPN does: white space separates, double
-/// quotes group (with `\\` escapes), single quotes group literally, and `#` or `;` at the
-/// start of a word begins a comment.
+/// Splits a config line into words exactly as OpenVPN's `parse_line` does: white space
+/// separates; `"` groups with backslash escapes; `'` groups literally; a backslash outside
+/// single quotes escapes only `\`, `"` or white space (anything else is an error, as in
+/// OpenVPN); `#` or `;` where a word would start begins a comment.
 fn words(line: &str) -> Result<Vec<String>, String> {
+    #[derive(PartialEq)]
+    enum State {
+        Initial,
+        Unquoted,
+        Double,
+        Single,
+    }
     let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        match chars.peek() {
-            None | Some('#') | Some(';') => return Ok(out),
-            _ => {}
+    let mut word = String::new();
+    let mut state = State::Initial;
+    let mut backslash = false;
+    for c in line.chars().chain(std::iter::once('\0')) {
+        let space = c == '\0' || c.is_whitespace();
+        if !backslash && c == '\\' && state != State::Single {
+            backslash = true;
+            continue;
         }
-        let mut word = String::new();
-        while let Some(&c) = chars.peek() {
-            if c.is_whitespace() {
-                break;
+        let mut done = false;
+        let mut keep = None;
+        match state {
+            State::Initial => {
+                if !space {
+                    if c == ';' || c == '#' {
+                        break;
+                    }
+                    if !backslash && c == '"' {
+                        state = State::Double;
+                    } else if !backslash && c == '\'' {
+                        state = State::Single;
+                    } else {
+                        keep = Some(c);
+                        state = State::Unquoted;
+                    }
+                }
             }
-            chars.next();
-            match c {
-                '"' => loop {
-                    match chars.next() {
-                        None => return Err("unterminated double quote".into()),
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(e) => word.push(e),
-                            None => return Err("backslash at end of line".into()),
-                        },
-                        Some(x) => word.push(x),
-                    }
-                },
-                '\'' => loop {
-                    match chars.next() {
-                        None => return Err("unterminated single quote".into()),
-                        Some('\'') => break,
-                        Some(x) => word.push(x),
-                    }
-                },
-                '\\' => match chars.next() {
-                    Some(e) => word.push(e),
-                    None => return Err("backslash at end of line".into()),
-                },
-                _ => word.push(c),
+            State::Unquoted => {
+                if !backslash && space {
+                    done = true;
+                } else {
+                    keep = Some(c);
+                }
+            }
+            State::Double => {
+                if !backslash && c == '"' {
+                    done = true;
+                } else {
+                    keep = Some(c);
+                }
+            }
+            State::Single => {
+                if c == '\'' {
+                    done = true;
+                } else {
+                    keep = Some(c);
+                }
             }
         }
-        out.push(word);
+        if backslash {
+            if let Some(k) = keep {
+                if !(k == '\\' || k == '"' || k == '\0' || k.is_whitespace()) {
+                    return Err(format!(
+                        "a backslash before '{k}': OpenVPN takes backslashes as escapes (write \\\\ for one, as in \"C:\\\\keys\\\\ta.key\")"
+                    ));
+                }
+            }
+        }
+        backslash = false;
+        if let Some(k) = keep.filter(|&k| k != '\0') {
+            word.push(k);
+        }
+        if done {
+            out.push(std::mem::take(&mut word));
+            state = State::Initial;
+        }
+    }
+    match state {
+        State::Double => Err("no closing double quote (\")".into()),
+        State::Single => Err("no closing single quote (')".into()),
+        State::Unquoted => {
+            out.push(word);
+            Ok(out)
+        }
+        State::Initial => Ok(out),
     }
 }
 
-fn parse_proto(word: &str) -> Result<ProtoSpec, String> {
+fn parse_proto(word: &str) -> Result<ProtoSpec, (String, OpenVpnTakes)> {
     let (proto, family) = match word.to_ascii_lowercase().as_str() {
         "udp" => (Proto::Udp, None),
         "udp4" => (Proto::Udp, Some(Family::V4)),
@@ -166,23 +258,398 @@ fn parse_proto(word: &str) -> Result<ProtoSpec, String> {
         "tcp4" | "tcp4-client" => (Proto::Tcp, Some(Family::V4)),
         "tcp6" | "tcp6-client" => (Proto::Tcp, Some(Family::V6)),
         "tcp-server" | "tcp4-server" | "tcp6-server" => {
-            return Err(format!(
-                "'proto {word}' is a server's setting; point --config at a client config"
+            return Err((
+                format!("'proto {word}' is a server's setting; point --config at a client config"),
+                OpenVpnTakes::Yes,
             ))
         }
-        _ => return Err(format!("unknown protocol '{word}' (udp, udp4, udp6, tcp, tcp-client, tcp4-client, tcp6-client)")),
+        _ => return Err((
+            format!("unknown protocol '{word}' (udp, udp4, udp6, tcp, tcp-client, tcp4-client, tcp6-client)"),
+            OpenVpnTakes::No,
+        )),
     };
     Ok(ProtoSpec { proto, family })
 }
 
-fn parse_port(word: &str) -> Result<u16, String> {
+fn parse_port(word: &str) -> Result<u16, (String, OpenVpnTakes)> {
     match word.parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
-        _ => Err(format!("'{word}' is not a port number (1-65535)")),
+        _ => Err((
+            format!("'{word}' is not a port number (1-65535)"),
+            OpenVpnTakes::No,
+        )),
     }
 }
 
-const KEY_BLOCKS: [&str; 3] = ["tls-auth", "tls-crypt", "tls-crypt-v2"];
+fn parse_direction(word: &str) -> Result<KeyDirection, (String, OpenVpnTakes)> {
+    match word {
+        "0" => Ok(KeyDirection::Zero),
+        "1" => Ok(KeyDirection::One),
+        other => Err((
+            format!("key direction '{other}' is not 0 or 1"),
+            OpenVpnTakes::No,
+        )),
+    }
+}
+
+/// One option of a config: its words, the text of its inline block if it is one, and
+/// its line.
+struct Opt {
+    line: usize,
+    words: Vec<String>,
+    inline: Option<zeroize::Zeroizing<String>>,
+}
+
+/// A value set by a file argument or an inline block; `[inline]` refers to a block that
+/// may come later.
+#[derive(Clone)]
+enum Val {
+    Source(KeySource),
+    PendingInline,
+}
+
+/// tls-auth, tls-crypt, tls-crypt-v2: each one's value and line.
+type WrapSlots = [Option<(Val, usize)>; 3];
+/// The key direction, and the direction of a `tls-auth FILE DIR` not overridden since.
+type Directions = (Option<KeyDirection>, Option<KeyDirection>);
+
+/// What a `<connection>` block sets for its remote.
+#[derive(Default)]
+struct Block {
+    remote: Option<Remote>,
+    port: Option<u16>,
+    proto: Option<ProtoSpec>,
+}
+
+/// The reading of one config, directive by directive, later ones replacing earlier ones.
+struct Reader<'a> {
+    file: &'a str,
+    base: &'a Path,
+    cfg: ClientConfig,
+    /// tls-auth, tls-crypt, tls-crypt-v2: the value and the line.
+    wraps: [Option<(Val, usize)>; 3],
+    /// The direction of the last `tls-auth FILE DIR`, while no `key-direction` followed it.
+    tls_auth_direction: Option<KeyDirection>,
+    /// The wrap values and key direction of the first `<connection>` block, which win for
+    /// its remote.
+    first_block_wrap: Option<(WrapSlots, Directions)>,
+    singles: std::collections::BTreeMap<&'static str, (Val, usize)>,
+}
+
+const WRAPS: [&str; 3] = ["tls-auth", "tls-crypt", "tls-crypt-v2"];
+/// Directives whose argument is a file or whose inline block is the value; the last one
+/// wins.
+const SINGLES: [&str; 5] = ["ca", "cert", "key", "extra-certs", "auth-user-pass"];
+
+impl Reader<'_> {
+    fn err(
+        &self,
+        line: usize,
+        directive: &str,
+        (message, openvpn): (String, OpenVpnTakes),
+    ) -> ConfigError {
+        ConfigError::Line {
+            file: self.file.to_string(),
+            line,
+            directive: directive.to_string(),
+            message,
+            openvpn,
+        }
+    }
+
+    /// Splits lines into options; an inline block `<name>` ... `</name>` is one option.
+    /// `first` is the number of the first line.
+    fn options(&self, lines: &[&str], first: usize) -> Result<Vec<Opt>, ConfigError> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < lines.len() {
+            let line_no = first + i;
+            let mut w = words(lines[i]).map_err(|m| {
+                let first = lines[i].split_whitespace().next().unwrap_or_default();
+                self.err(
+                    line_no,
+                    first.trim_start_matches("--"),
+                    (m, OpenVpnTakes::No),
+                )
+            })?;
+            i += 1;
+            if let Some(d) = w.first_mut() {
+                if d.len() >= 3 && d.starts_with("--") {
+                    d.drain(..2);
+                }
+            }
+            let tag = match w.as_slice() {
+                [one] if one.len() > 2 && one.starts_with('<') && one.ends_with('>') => {
+                    Some(one[1..one.len() - 1].to_string())
+                }
+                _ => None,
+            };
+            let Some(name) = tag else {
+                if !w.is_empty() {
+                    out.push(Opt {
+                        line: line_no,
+                        words: w,
+                        inline: None,
+                    });
+                }
+                continue;
+            };
+            if let Some(closing) = name.strip_prefix('/') {
+                return Err(self.err(
+                    line_no,
+                    &format!("</{closing}>"),
+                    (
+                        format!("'</{closing}>' without '<{closing}>' before it"),
+                        OpenVpnTakes::No,
+                    ),
+                ));
+            }
+            let close = format!("</{name}>");
+            let mut body = zeroize::Zeroizing::new(String::new());
+            let mut closed = false;
+            while i < lines.len() {
+                let l = lines[i];
+                i += 1;
+                if l.trim_start().starts_with(&close) {
+                    closed = true;
+                    break;
+                }
+                body.push_str(l);
+                body.push('\n');
+            }
+            if !closed {
+                return Err(self.err(
+                    line_no,
+                    &format!("<{name}>"),
+                    (
+                        format!("'<{name}>' is never closed by '{close}'"),
+                        OpenVpnTakes::No,
+                    ),
+                ));
+            }
+            out.push(Opt {
+                line: line_no,
+                words: vec![name],
+                inline: Some(body),
+            });
+        }
+        Ok(out)
+    }
+
+    fn inline_source(&self, directive: &str, text: &zeroize::Zeroizing<String>) -> KeySource {
+        KeySource::Inline {
+            text: text.clone(),
+            name: format!("{} <{directive}> block", self.file),
+        }
+    }
+
+    /// The value of a file-or-inline directive.
+    fn value(&self, directive: &str, opt: &Opt) -> Result<Val, ConfigError> {
+        if let Some(text) = &opt.inline {
+            return Ok(Val::Source(self.inline_source(directive, text)));
+        }
+        match opt.words.get(1).map(String::as_str) {
+            None => Err(self.err(
+                opt.line,
+                directive,
+                (
+                    format!("'{directive}' needs a file name or an inline <{directive}> block"),
+                    OpenVpnTakes::No,
+                ),
+            )),
+            Some("[inline]") => Ok(Val::PendingInline),
+            Some(f) => Ok(Val::Source(KeySource::File(self.base.join(f)))),
+        }
+    }
+
+    /// A later occurrence replaces an earlier one; `[inline]` keeps a block already read.
+    fn set(slot: &mut Option<(Val, usize)>, value: Val, line: usize) {
+        match (&value, &slot) {
+            (Val::PendingInline, Some((Val::Source(KeySource::Inline { .. }), _))) => {}
+            _ => *slot = Some((value, line)),
+        }
+    }
+
+    fn apply(&mut self, opts: Vec<Opt>, mut block: Option<&mut Block>) -> Result<(), ConfigError> {
+        for opt in opts {
+            let line = opt.line;
+            let directive = opt.words[0].clone();
+            let d = directive.as_str();
+            let arg = |i: usize| -> Result<&str, ConfigError> {
+                opt.words.get(i).map(String::as_str).ok_or_else(|| {
+                    self.err(
+                        line,
+                        d,
+                        (format!("'{d}' needs an argument"), OpenVpnTakes::No),
+                    )
+                })
+            };
+            let is_inline = opt.inline.is_some();
+            match d {
+                "connection" if is_inline => {
+                    if block.is_some() {
+                        return Err(self.err(line, "<connection>", ("'<connection>' inside '<connection>'".into(), OpenVpnTakes::No)));
+                    }
+                    let body = opt.inline.clone().unwrap_or_default();
+                    let lines: Vec<&str> = body.lines().collect();
+                    let inner = self.options(&lines, line + 1)?;
+                    // A block starts from the settings read so far (OpenVPN copies them).
+                    let mut b = Block {
+                        remote: None,
+                        port: self.cfg.port,
+                        proto: self.cfg.proto.clone(),
+                    };
+                    let first = self.cfg.remotes.is_empty();
+                    let saved = (self.wraps.clone(), self.key_direction_state());
+                    self.apply(inner, Some(&mut b))?;
+                    let Some(mut remote) = b.remote else {
+                        return Err(self.err(line, "<connection>", ("a '<connection>' block needs a 'remote' line".into(), OpenVpnTakes::No)));
+                    };
+                    remote.port = remote.port.or(b.port);
+                    remote.proto = remote.proto.or(b.proto);
+                    self.cfg.remotes.push(remote);
+                    // A wrap set inside the block is that block's own; the first block's
+                    // is the one its remote (the one checked) uses.
+                    let mut own: [Option<(Val, usize)>; 3] = [None, None, None];
+                    for (i, slot) in own.iter_mut().enumerate() {
+                        let line_now = self.wraps[i].as_ref().map(|x| x.1);
+                        if line_now != saved.0[i].as_ref().map(|x| x.1) {
+                            *slot = self.wraps[i].clone();
+                        }
+                    }
+                    if first && own.iter().any(Option::is_some) {
+                        self.first_block_wrap = Some((own, self.key_direction_state()));
+                    }
+                    self.wraps = saved.0;
+                    self.restore_key_direction(saved.1);
+                }
+                "remote" if !is_inline => {
+                    let host = arg(1)?.to_string();
+                    let port = opt.words.get(2).map(|p| parse_port(p)).transpose().map_err(|e| self.err(line, d, e))?;
+                    let proto = opt.words.get(3).map(|p| parse_proto(p)).transpose().map_err(|e| self.err(line, d, e))?;
+                    let r = Remote { host, port, proto };
+                    match block.as_deref_mut() {
+                        Some(b) => b.remote = Some(r),
+                        None => self.cfg.remotes.push(r),
+                    }
+                }
+                "port" | "rport" => {
+                    let p = Some(parse_port(arg(1)?).map_err(|e| self.err(line, d, e))?);
+                    match block.as_deref_mut() {
+                        Some(b) => b.port = p,
+                        None => self.cfg.port = p,
+                    }
+                }
+                "proto" => {
+                    let p = Some(parse_proto(arg(1)?).map_err(|e| self.err(line, d, e))?);
+                    match block.as_deref_mut() {
+                        Some(b) => b.proto = p,
+                        None => self.cfg.proto = p,
+                    }
+                }
+                "auth" => self.cfg.auth = Some(arg(1)?.to_string()),
+                "key-direction" => {
+                    self.cfg.key_direction = Some(parse_direction(arg(1)?).map_err(|e| self.err(line, d, e))?);
+                    self.tls_auth_direction = None;
+                }
+                "tls-auth" | "tls-crypt" | "tls-crypt-v2" => {
+                    let value = self.value(d, &opt)?;
+                    if d == "tls-auth" && !is_inline {
+                        if let Some(dir) = opt.words.get(2) {
+                            let dir = parse_direction(dir).map_err(|e| self.err(line, d, e))?;
+                            self.cfg.key_direction = Some(dir);
+                            self.tls_auth_direction = Some(dir);
+                        }
+                    }
+                    let i = WRAPS.iter().position(|w| *w == d).unwrap_or(0);
+                    Self::set(&mut self.wraps[i], value, line);
+                }
+                "ca" | "cert" | "key" | "extra-certs" => {
+                    let value = self.value(d, &opt)?;
+                    let name = SINGLES.iter().find(|s| **s == d).copied().unwrap_or("ca");
+                    let mut slot = self.singles.remove(name);
+                    Self::set(&mut slot, value, line);
+                    if let Some(s) = slot {
+                        self.singles.insert(name, s);
+                    }
+                }
+                "auth-user-pass" => {
+                    let value = match (&opt.inline, opt.words.get(1).map(String::as_str)) {
+                        (Some(_), _) => self.value(d, &opt)?,
+                        // No file, or only the user name from a file: OpenVPN prompts.
+                        (None, None | Some("username-only")) => Val::PendingInline,
+                        (None, Some(_)) => self.value(d, &opt)?,
+                    };
+                    let prompt = opt.inline.is_none() && matches!(opt.words.get(1).map(String::as_str), None | Some("username-only"));
+                    if prompt {
+                        self.singles.insert("auth-user-pass", (Val::PendingInline, 0));
+                    } else {
+                        let mut slot = self.singles.remove("auth-user-pass");
+                        Self::set(&mut slot, value, line);
+                        if let Some(s) = slot {
+                            self.singles.insert("auth-user-pass", s);
+                        }
+                    }
+                }
+                "pkcs12" => self.cfg.pkcs12_line = Some(line),
+                "local" if !is_inline => {
+                    let a = arg(1)?;
+                    self.cfg.local = (a != "*").then(|| {
+                        a.trim_start_matches('[').trim_end_matches(']').to_string()
+                    });
+                }
+                "static-challenge" if !is_inline => {
+                    let text = arg(1)?.to_string();
+                    arg(2)?;
+                    let format = match opt.words.get(3).map(String::as_str) {
+                        None | Some("scrv1") => ChallengeFormat::Scrv1,
+                        Some("concat") => ChallengeFormat::Concat,
+                        Some(other) => {
+                            return Err(self.err(line, d, (format!("unknown format '{other}' (scrv1 or concat)"), OpenVpnTakes::No)))
+                        }
+                    };
+                    self.cfg.static_challenge = Some(StaticChallenge { text, format, line });
+                }
+                "verify-x509-name" => {
+                    let name = arg(1)?.to_string();
+                    let kind = match opt.words.get(2) {
+                        None => NameType::Subject,
+                        Some(t) => t.parse().map_err(|m| self.err(line, d, (m, OpenVpnTakes::No)))?,
+                    };
+                    self.cfg.verify_x509_name = Some((name, kind));
+                }
+                "remote-cert-tls" => match arg(1)? {
+                    "server" => self.cfg.remote_cert_tls_server = true,
+                    other => {
+                        return Err(self.err(line, d, (format!("'remote-cert-tls {other}' is a server's setting; a client config checks its server with 'remote-cert-tls server'"), OpenVpnTakes::Yes)))
+                    }
+                },
+                "http-proxy" | "socks-proxy" if !is_inline => {
+                    return Err(self.err(line, d, ("this client reaches its server through a proxy, which check_openvpn cannot do; check the server directly with -H and -p".to_string(), OpenVpnTakes::Yes)))
+                }
+                _ => {}
+            }
+            self.cfg.lines.insert(directive, line);
+        }
+        Ok(())
+    }
+
+    fn key_direction_state(&self) -> (Option<KeyDirection>, Option<KeyDirection>) {
+        (self.cfg.key_direction, self.tls_auth_direction)
+    }
+
+    fn restore_key_direction(&mut self, (kd, ta): (Option<KeyDirection>, Option<KeyDirection>)) {
+        self.cfg.key_direction = kd;
+        self.tls_auth_direction = ta;
+    }
+
+    fn resolve(&self, directive: &str, val: Val, line: usize) -> Result<KeySource, ConfigError> {
+        match val {
+            Val::Source(s) => Ok(s),
+            Val::PendingInline => Err(self.err(line, directive, (format!("'{directive} [inline]' but no <{directive}> block: OpenVPN would look for a file named '[inline]'"), OpenVpnTakes::No))),
+        }
+    }
+}
 
 impl ClientConfig {
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
@@ -197,273 +664,74 @@ impl ClientConfig {
     }
 
     /// `file` names the config in messages; relative key paths resolve against `base`.
+    /// Reads as OpenVPN does: a UTF-8 byte order mark skipped, CRLF or LF, and for every
+    /// directive the last occurrence wins, a file argument or an inline block alike.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
-        let mut cfg = ClientConfig::default();
-        let mut inline: Vec<(String, zeroize::Zeroizing<String>, usize)> = Vec::new();
-        // (directive, key file or "[inline]", direction, line)
-        let mut key_directives: Vec<(String, String, Option<KeyDirection>, usize)> = Vec::new();
-        let mut lines = text.lines().enumerate();
-        let mut in_connection: Option<Connection> = None;
-        let err = |line: usize, message: String| ConfigError::Line {
-            file: file.to_string(),
-            line,
-            message,
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut r = Reader {
+            file,
+            base,
+            cfg: ClientConfig {
+                file: file.to_string(),
+                ..ClientConfig::default()
+            },
+            wraps: [None, None, None],
+            tls_auth_direction: None,
+            first_block_wrap: None,
+            singles: Default::default(),
         };
+        let opts = r.options(&lines, 1)?;
+        r.apply(opts, None)?;
 
-        while let Some((index, raw)) = lines.next() {
-            let line_no = index + 1;
-            let trimmed = raw.trim();
-            // Inline blocks: <name> ... </name>.
-            if let Some(name) = trimmed.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
-                if let Some(closing) = name.strip_prefix('/') {
-                    if closing == "connection" {
-                        if let Some(block) = in_connection.take() {
-                            block.apply(&mut cfg.remotes);
-                            continue;
-                        }
-                    }
-                    return Err(err(
-                        line_no,
-                        format!("'</{closing}>' without '<{closing}>'"),
-                    ));
-                }
-                if name == "connection" {
-                    if in_connection.is_some() {
-                        return Err(err(line_no, "'<connection>' inside '<connection>'".into()));
-                    }
-                    in_connection = Some(Connection {
-                        first: cfg.remotes.len(),
-                        ..Connection::default()
-                    });
-                    continue;
-                }
-                let close = format!("</{name}>");
-                let mut body = zeroize::Zeroizing::new(String::new());
-                let mut closed = false;
-                for (_, l) in lines.by_ref() {
-                    if l.trim() == close {
-                        closed = true;
-                        break;
-                    }
-                    body.push_str(l);
-                    body.push('\n');
-                }
-                if !closed {
-                    return Err(err(
-                        line_no,
-                        format!("'<{name}>' is never closed by '{close}'"),
-                    ));
-                }
-                if KEY_BLOCKS.contains(&name) {
-                    inline.push((name.to_string(), body, line_no));
-                } else if name == "auth-user-pass" {
-                    cfg.auth_user_pass = Some(Some(KeySource::Inline {
-                        text: body,
-                        name: format!("{file} <auth-user-pass> block"),
-                    }));
-                } else if matches!(name, "ca" | "cert" | "key") {
-                    let source = KeySource::Inline {
-                        text: body,
-                        name: format!("{file} <{name}> block"),
-                    };
-                    match name {
-                        "ca" => cfg.ca = Some(source),
-                        "cert" => cfg.cert = Some(source),
-                        _ => cfg.key = Some(source),
-                    }
-                }
-                continue;
-            }
-            let w = words(raw).map_err(|m| err(line_no, m))?;
-            let Some(directive) = w.first() else { continue };
-            let directive = directive.trim_start_matches("--");
-            let arg = |i: usize| -> Result<&str, ConfigError> {
-                w.get(i)
-                    .map(String::as_str)
-                    .ok_or_else(|| err(line_no, format!("'{directive}' needs an argument")))
-            };
-            match directive {
-                "remote" => {
-                    let host = arg(1)?.to_string();
-                    let port = w.get(2).map(|p| parse_port(p)).transpose();
-                    let proto = w.get(3).map(|p| parse_proto(p)).transpose();
-                    cfg.remotes.push(Remote {
-                        host,
-                        port: port.map_err(|m| err(line_no, m))?,
-                        proto: proto.map_err(|m| err(line_no, m))?,
-                    });
-                }
-                // Inside <connection>, port and proto belong to that block's remotes.
-                "port" | "rport" => {
-                    let p = Some(parse_port(arg(1)?).map_err(|m| err(line_no, m))?);
-                    match &mut in_connection {
-                        Some(block) => block.port = p,
-                        None => cfg.port = p,
-                    }
-                }
-                "proto" => {
-                    let p = Some(parse_proto(arg(1)?).map_err(|m| err(line_no, m))?);
-                    match &mut in_connection {
-                        Some(block) => block.proto = p,
-                        None => cfg.proto = p,
-                    }
-                }
-                "auth" => cfg.auth = Some(arg(1)?.to_string()),
-                "key-direction" => {
-                    cfg.key_direction = Some(match arg(1)? {
-                        "0" => KeyDirection::Zero,
-                        "1" => KeyDirection::One,
-                        other => {
-                            return Err(err(
-                                line_no,
-                                format!("key-direction '{other}' is not 0 or 1"),
-                            ))
-                        }
-                    })
-                }
-                "tls-auth" | "tls-crypt" | "tls-crypt-v2" => {
-                    let direction = match (directive, w.get(2).map(String::as_str)) {
-                        ("tls-auth", Some("0")) => Some(KeyDirection::Zero),
-                        ("tls-auth", Some("1")) => Some(KeyDirection::One),
-                        ("tls-auth", Some(other)) => {
-                            return Err(err(
-                                line_no,
-                                format!("tls-auth direction '{other}' is not 0 or 1"),
-                            ))
-                        }
-                        _ => None,
-                    };
-                    key_directives.push((directive.to_string(), arg(1)?.to_string(), direction, line_no));
-                }
-                "ca" => {
-                    let f = arg(1)?;
-                    // `ca [inline]` names the <ca> block, read wherever it stands.
-                    if f != "[inline]" {
-                        cfg.ca = Some(KeySource::File(base.join(f)));
-                    }
-                }
-                "cert" | "key" => {
-                    let f = arg(1)?;
-                    if f != "[inline]" {
-                        let source = Some(KeySource::File(base.join(f)));
-                        if directive == "cert" {
-                            cfg.cert = source;
-                        } else {
-                            cfg.key = source;
-                        }
-                    }
-                }
-                "auth-user-pass" => {
-                    cfg.auth_user_pass = Some(
-                        w.get(1)
-                            .filter(|f| f.as_str() != "[inline]")
-                            .map(|f| KeySource::File(base.join(f))),
-                    );
-                }
-                "pkcs12" => cfg.pkcs12_line = Some(line_no),
-                "local" => {
-                    let a = arg(1)?;
-                    cfg.local = Some(a.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
-                        err(line_no, format!("'local {a}': check_openvpn takes an IP address here, not a name"))
-                    })?);
-                }
-                "verify-x509-name" => {
-                    let name = arg(1)?.to_string();
-                    let kind = match w.get(2) {
-                        None => NameType::Subject,
-                        Some(t) => t.parse().map_err(|m| err(line_no, m))?,
-                    };
-                    cfg.verify_x509_name = Some((name, kind));
-                }
-                "remote-cert-tls" => match arg(1)? {
-                    "server" => cfg.remote_cert_tls_server = true,
-                    other => {
-                        return Err(err(
-                            line_no,
-                            format!("'remote-cert-tls {other}': a client config checks its server with 'remote-cert-tls server'"),
-                        ))
-                    }
-                },
-                "http-proxy" | "socks-proxy" => {
-                    return Err(err(
-                        line_no,
-                        format!("'{directive}': this client reaches its server through a proxy, which check_openvpn cannot do; check the server directly with -H and -p"),
-                    ))
-                }
-                _ => {}
-            }
-        }
-        if in_connection.is_some() {
-            return Err(err(
-                text.lines().count(),
-                "'<connection>' is never closed".into(),
-            ));
+        // The first <connection> block's own wrap wins for the remote that is checked.
+        if let Some((own, directions)) = r.first_block_wrap.take() {
+            r.wraps = own;
+            r.restore_key_direction(directions);
         }
 
-        // An inline key block is itself the option, with or without an "[inline]" directive.
-        let mut wraps: Vec<(ConfigWrap, usize)> = Vec::new();
-        for (directive, file_arg, direction, line) in key_directives {
-            let key = if file_arg == "[inline]" {
-                let Some((_, text, _)) = inline.iter().find(|(n, _, _)| *n == directive) else {
-                    return Err(err(
-                        line,
-                        format!("'{directive} [inline]' but no <{directive}> block"),
-                    ));
-                };
-                KeySource::Inline {
-                    text: text.clone(),
-                    name: format!("{file} <{directive}> block"),
-                }
-            } else {
-                KeySource::File(base.join(file_arg))
-            };
-            wraps.push((make_wrap(&directive, key, direction), line));
-        }
-        for (name, text, line) in &inline {
-            if wraps.iter().any(|(w, _)| w.directive() == name) {
+        let singles = std::mem::take(&mut r.singles);
+        for (name, (val, line)) in singles {
+            if name == "auth-user-pass" {
+                r.cfg.auth_user_pass = Some(match val {
+                    Val::Source(s) => Some(s),
+                    Val::PendingInline => None,
+                });
                 continue;
             }
-            let key = KeySource::Inline {
-                text: text.clone(),
-                name: format!("{file} <{name}> block"),
-            };
-            wraps.push((make_wrap(name, key, None), *line));
+            let source = Some(r.resolve(name, val, line)?);
+            match name {
+                "ca" => r.cfg.ca = source,
+                "cert" => r.cfg.cert = source,
+                "key" => r.cfg.key = source,
+                _ => r.cfg.extra_certs = source,
+            }
         }
-        if let Some((second, line)) = wraps.get(1) {
-            return Err(err(
+
+        let wraps = std::mem::take(&mut r.wraps);
+        let mut set: Vec<(&str, KeySource, usize)> = Vec::new();
+        for (name, slot) in WRAPS.iter().zip(wraps) {
+            if let Some((val, line)) = slot {
+                set.push((name, r.resolve(name, val, line)?, line));
+            }
+        }
+        set.sort_by_key(|s| s.2);
+        if let [(first, ..), (second, _, line), ..] = set.as_slice() {
+            return Err(r.err(
                 *line,
-                format!(
-                    "both {} and {}: a client uses one of them; keep the one its server uses",
-                    wraps[0].0.directive(),
-                    second.directive()
-                ),
+                second,
+                (format!("both {first} and {second}: a client uses one of them; keep the one its server uses"), OpenVpnTakes::No),
             ));
         }
-        cfg.wrap = wraps.pop().map(|(w, _)| w);
-        Ok(cfg)
+        r.cfg.wrap = set
+            .pop()
+            .map(|(name, key, _)| make_wrap(name, key, r.tls_auth_direction));
+        Ok(r.cfg)
     }
-}
 
-/// The settings of one `<connection>` block, applied to its remotes when it closes
-/// (OpenVPN applies them wherever they stand in the block).
-#[derive(Default)]
-struct Connection {
-    /// Index of the block's first remote.
-    first: usize,
-    port: Option<u16>,
-    proto: Option<ProtoSpec>,
-}
-
-impl Connection {
-    fn apply(self, remotes: &mut [Remote]) {
-        for r in &mut remotes[self.first..] {
-            if r.port.is_none() {
-                r.port = self.port;
-            }
-            if r.proto.is_none() {
-                r.proto = self.proto.clone();
-            }
-        }
+    /// The line of the occurrence of `directive` that counts.
+    pub fn line_of(&self, directive: &str) -> Option<usize> {
+        self.lines.get(directive).copied()
     }
 }
 
@@ -547,7 +815,7 @@ mod tests {
         let d = |text: &str| parse(text).unwrap().tls_auth_direction();
         assert_eq!(
             d("tls-auth ta.key 0\nkey-direction 1\n"),
-            Some(KeyDirection::Zero)
+            Some(KeyDirection::One)
         );
         assert_eq!(
             d("tls-auth ta.key\nkey-direction 1\n"),
@@ -617,7 +885,7 @@ mod tests {
         assert_eq!(p("tcp4-client").proto, Proto::Tcp);
         assert_eq!(p("tcp4-client").family, Some(Family::V4));
         assert_eq!(p("TCP").proto, Proto::Tcp);
-        assert!(parse_proto("tcp-server").unwrap_err().contains("server"));
+        assert!(parse_proto("tcp-server").unwrap_err().0.contains("server"));
         assert!(parse_proto("sctp").is_err());
     }
 
@@ -626,10 +894,10 @@ mod tests {
         let e = parse("remote h\ntls-auth ta.key\ntls-crypt tc.key\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "client.ovpn, line 3: both tls-auth and tls-crypt: a client uses one of them; keep the one its server uses"
+            "client.ovpn, line 3, 'tls-crypt': both tls-auth and tls-crypt: a client uses one of them; keep the one its server uses (OpenVPN itself refuses this too)"
         );
         let e = parse("proto tcp-server\n").unwrap_err().to_string();
-        assert!(e.starts_with("client.ovpn, line 1: "), "{e}");
+        assert!(e.starts_with("client.ovpn, line 1, 'proto': "), "{e}");
         let e = parse("remote h 99999\n").unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("99999"), "{e}");
         let e = parse("<tls-auth>\nabc\n").unwrap_err().to_string();
@@ -640,5 +908,178 @@ mod tests {
         assert!(e.contains("proxy"), "{e}");
         let e = parse("key-direction 2\n").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
+    }
+
+    fn tls_auth_key(cfg: &ClientConfig) -> &KeySource {
+        match &cfg.wrap {
+            Some(ConfigWrap::TlsAuth { key, .. }) => key,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf() {
+        let cfg =
+            parse("\u{feff}remote vpn.example.org 1194\r\nproto udp\r\n<ca>\r\nCA\r\n</ca>\r\n")
+                .unwrap();
+        assert_eq!(cfg.remotes[0].host, "vpn.example.org");
+        assert_eq!(cfg.remotes[0].port, Some(1194));
+        match cfg.ca {
+            Some(KeySource::Inline { text, .. }) => assert_eq!(text.as_str(), "CA\n"),
+            other => panic!("{other:?}"),
+        }
+        // A BOM before an inline block on the first line.
+        let cfg = parse("\u{feff}<ca>\nCA\n</ca>\nremote h\n").unwrap();
+        assert!(matches!(cfg.ca, Some(KeySource::Inline { .. })));
+    }
+
+    #[test]
+    fn the_last_key_directive_wins_file_or_block() {
+        // File, then block: the block.
+        let cfg = parse("remote h\ntls-auth ta.key 1\n<tls-auth>\nBLOCK\n</tls-auth>\n").unwrap();
+        assert!(matches!(tls_auth_key(&cfg), KeySource::Inline { .. }));
+        // The direction of the file line stays (OpenVPN keeps it in key_direction).
+        assert_eq!(cfg.tls_auth_direction(), Some(KeyDirection::One));
+        // Block, then file: the file.
+        let cfg = parse("remote h\n<tls-auth>\nBLOCK\n</tls-auth>\ntls-auth ta.key 0\n").unwrap();
+        assert_eq!(
+            tls_auth_key(&cfg),
+            &KeySource::File(PathBuf::from("/etc/openvpn/ta.key"))
+        );
+        assert_eq!(cfg.tls_auth_direction(), Some(KeyDirection::Zero));
+        // Two files: the second.
+        let cfg = parse("tls-crypt a.key\ntls-crypt b.key\n").unwrap();
+        assert_eq!(
+            cfg.wrap,
+            Some(ConfigWrap::TlsCrypt(KeySource::File(PathBuf::from(
+                "/etc/openvpn/b.key"
+            ))))
+        );
+        // Every certificate and key directive alike.
+        for d in ["ca", "cert", "key", "extra-certs"] {
+            let cfg = parse(&format!("{d} first.pem\n<{d}>\nX\n</{d}>\n")).unwrap();
+            let v = match d {
+                "ca" => cfg.ca,
+                "cert" => cfg.cert,
+                "key" => cfg.key,
+                _ => cfg.extra_certs,
+            };
+            assert!(matches!(v, Some(KeySource::Inline { .. })), "{d}");
+            let cfg = parse(&format!("<{d}>\nX\n</{d}>\n{d} last.pem\n")).unwrap();
+            let v = match d {
+                "ca" => cfg.ca.clone(),
+                "cert" => cfg.cert.clone(),
+                "key" => cfg.key.clone(),
+                _ => cfg.extra_certs.clone(),
+            };
+            assert_eq!(
+                v,
+                Some(KeySource::File(PathBuf::from("/etc/openvpn/last.pem"))),
+                "{d}"
+            );
+            assert_eq!(cfg.line_of(d), Some(4), "{d}");
+        }
+        // `[inline]` names the block, before or after it.
+        let cfg = parse("<key>\nX\n</key>\nkey [inline]\n").unwrap();
+        assert!(matches!(cfg.key, Some(KeySource::Inline { .. })));
+        // key-direction and tls-auth's direction: the last one.
+        let cfg = parse("tls-auth ta.key 0\nkey-direction 1\n").unwrap();
+        assert_eq!(cfg.tls_auth_direction(), Some(KeyDirection::One));
+        // auth-user-pass: a file, then an inline block.
+        let cfg =
+            parse("auth-user-pass pass.txt\n<auth-user-pass>\nu\np\n</auth-user-pass>\n").unwrap();
+        assert!(matches!(
+            cfg.auth_user_pass,
+            Some(Some(KeySource::Inline { .. }))
+        ));
+        let cfg = parse("<auth-user-pass>\nu\np\n</auth-user-pass>\nauth-user-pass\n").unwrap();
+        assert_eq!(cfg.auth_user_pass, Some(None));
+    }
+
+    #[test]
+    fn local_takes_names_and_addresses() {
+        assert_eq!(
+            parse("local localhost\n").unwrap().local.as_deref(),
+            Some("localhost")
+        );
+        assert_eq!(
+            parse("local [::1]\n").unwrap().local.as_deref(),
+            Some("::1")
+        );
+        assert_eq!(parse("local *\n").unwrap().local, None);
+    }
+
+    #[test]
+    fn quoting_as_openvpn_parse_line() {
+        assert_eq!(words(r#"a"b c"#).unwrap(), [r#"a"b"#, "c"]);
+        assert_eq!(words(r#""ab"cd"#).unwrap(), ["ab", "cd"]);
+        assert_eq!(words(r#"x "" y"#).unwrap(), ["x", "", "y"]);
+        assert_eq!(
+            words(r#"ca "C:\\keys\\ca.crt""#).unwrap(),
+            ["ca", r"C:\keys\ca.crt"]
+        );
+        assert_eq!(words(r#"v "a \"q\" b""#).unwrap(), ["v", r#"a "q" b"#]);
+        assert_eq!(words("remote a#b").unwrap(), ["remote", "a#b"]);
+        assert_eq!(words("remote a ;b").unwrap(), ["remote", "a"]);
+        // OpenVPN refuses a backslash before anything but \, " or a space.
+        let e = parse("ca C:\\keys\\ca.crt\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 1") && e.contains("backslash") && e.contains("OpenVPN itself refuses"),
+            "{e}"
+        );
+        let e = parse("remote 'h\n").unwrap_err().to_string();
+        assert!(e.contains("single quote"), "{e}");
+    }
+
+    #[test]
+    fn connection_blocks_like_openvpn() {
+        // Settings read before a block are its defaults; after it, they are not.
+        let cfg = parse("proto tcp\n<connection>\nremote a\n</connection>\nproto udp\nremote b\n")
+            .unwrap();
+        assert_eq!(cfg.remotes[0].proto.as_ref().unwrap().proto, Proto::Tcp);
+        assert_eq!(cfg.remotes[1].proto, None);
+        assert_eq!(cfg.proto.as_ref().unwrap().proto, Proto::Udp);
+        let e = parse("<connection>\nport 1\n</connection>\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'remote'") && e.contains("line 1"), "{e}");
+        // The first block's own tls-crypt wins for its remote.
+        let cfg = parse("tls-auth ta.key 1\n<connection>\nremote a\ntls-auth [inline]\n<tls-auth>\nK\n</tls-auth>\n</connection>\n").unwrap();
+        assert!(matches!(tls_auth_key(&cfg), KeySource::Inline { .. }));
+        // Line numbers inside a block count from the file's start.
+        let e = parse("client\n<connection>\nremote a 99999\n</connection>\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn static_challenge() {
+        let cfg = parse("static-challenge \"Enter OTP\" 1\n").unwrap();
+        let sc = cfg.static_challenge.unwrap();
+        assert_eq!(sc.text, "Enter OTP");
+        assert_eq!(sc.format, ChallengeFormat::Scrv1);
+        let cfg = parse("static-challenge 'PIN' 0 concat\n").unwrap();
+        assert_eq!(
+            cfg.static_challenge.unwrap().format,
+            ChallengeFormat::Concat
+        );
+        assert!(parse("static-challenge x 0 other\n").is_err());
+    }
+
+    #[test]
+    fn refusals_say_whether_openvpn_refuses_too() {
+        let e = parse("http-proxy p 3128\n").unwrap_err().to_string();
+        assert!(
+            e.contains("'http-proxy'") && e.contains("OpenVPN itself accepts"),
+            "{e}"
+        );
+        let e = parse("</ca>\n").unwrap_err().to_string();
+        assert!(e.contains("without") && e.contains("refuses"), "{e}");
+        let e = parse("remote h\nkey [inline]\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 2, 'key'") && e.contains("no <key> block"),
+            "{e}"
+        );
     }
 }

@@ -22,6 +22,7 @@ complete -c check_openvpn -l remote-cert-tls -d 'Require the server certificate 
 complete -c check_openvpn -l cert -d 'Client certificate (PEM) for the login stage [default: the config\'s cert] (runs the login stage)' -r -F
 complete -c check_openvpn -l key -d 'Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)' -r -F
 complete -c check_openvpn -l auth-user-pass -d 'OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)' -r -F
+complete -c check_openvpn -l totp-secret -d 'TOTP secret (base32, or an otpauth://totp/ URI) of the --login account, for a config with `static-challenge`: the password goes with the current code, as OpenVPN\'s clients send it (SCRV1, or the config\'s concat)' -r -F
 complete -c check_openvpn -s t -l tcp -d 'Use TCP instead of UDP'
 complete -c check_openvpn -s 4 -d 'Use IPv4 only'
 complete -c check_openvpn -s 6 -d 'Use IPv6 only'

@@ -155,6 +155,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub auth_user_pass: Option<PathBuf>,
 
+    /// TOTP secret (base32, or an otpauth://totp/ URI) of the --login account, for a config with `static-challenge`: the password goes with the current code, as OpenVPN's clients send it (SCRV1, or the config's concat)
+    #[arg(long, value_name = "FILE")]
+    pub totp_secret: Option<PathBuf>,
+
     /// Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban's openvpn filter bans
     #[arg(long)]
     pub wait_for_close: bool,

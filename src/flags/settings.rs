@@ -5,8 +5,10 @@
 use super::definition::Cli;
 use super::diagnose::{hex_candidates, no_wrap_candidate, static_candidates};
 use crate::chain::{NameType, Policy};
-use crate::check::{Candidate, CheckSpec, KeyOrigin, LoginSpec, Note};
-use crate::config::{ClientConfig, ConfigError, ConfigWrap, KeySource};
+use crate::check::{Bind, Candidate, CheckSpec, KeyOrigin, LoginSpec, Note};
+use crate::config::{
+    ChallengeFormat, ClientConfig, ConfigError, ConfigWrap, KeySource, OpenVpnTakes,
+};
 use crate::digest::{Digest, UnknownDigest};
 use crate::keys::credentials::CredentialError;
 use crate::keys::material::{read_static, read_v2, tls_auth, tls_crypt, tls_crypt_v2, Material};
@@ -76,8 +78,26 @@ pub enum UsageError {
     NothingToLogInWith,
     #[error("the config's 'auth-user-pass' has no file, so OpenVPN would prompt for the password, which a check cannot answer: give the file on that line, or --auth-user-pass FILE")]
     PromptForPassword,
-    #[error("{0}, line {1}: 'pkcs12' bundles cannot be read here: split it with openssl pkcs12 -in FILE -clcerts -nokeys -out cert.pem and openssl pkcs12 -in FILE -nocerts -nodes -out key.pem, then use --cert and --key")]
+    #[error("{0}, line {1}, 'pkcs12': PKCS#12 bundles cannot be read here: split it with openssl pkcs12 -in FILE -clcerts -nokeys -out cert.pem and openssl pkcs12 -in FILE -nocerts -nodes -out key.pem (an inline <pkcs12> block is base64: save it to a file and decode it with base64 -d first), then use --cert and --key (OpenVPN itself accepts this line)")]
     Pkcs12(String, usize),
+    #[error("{file}, line {line}, '{directive}': {reason} ({openvpn})")]
+    InConfig {
+        file: String,
+        line: usize,
+        directive: &'static str,
+        reason: String,
+        openvpn: OpenVpnTakes,
+    },
+    #[error("{file}, line {line}, 'static-challenge': the account asks for a second factor (\"{prompt}\") with its password, which a check cannot type. For monitoring, use an account without OTP, or log in with a certificate only (--cert and --key, without auth-user-pass); or give the account's TOTP secret with --totp-secret FILE (OpenVPN itself accepts this line, and prompts for the code)")]
+    StaticChallenge {
+        file: String,
+        line: usize,
+        prompt: String,
+    },
+    #[error("--totp-secret answers the second factor of a password: it needs --login with --auth-user-pass (or the config's auth-user-pass)")]
+    TotpWithoutPassword,
+    #[error("the password with its TOTP answer takes {0} bytes, more than OpenVPN accepts (127)")]
+    ChallengeTooLong(usize),
 }
 
 /// What `main` needs beyond the spec.
@@ -118,24 +138,41 @@ impl Cli {
         notes: &mut Vec<Note>,
     ) -> Result<LoginSpec, UsageError> {
         let from_cfg = |f: fn(&ClientConfig) -> Option<KeySource>| config.and_then(f);
-        let (cert, key) = match (&self.cert, &self.key) {
+        let (cert, key, extra, cfg_pair) = match (&self.cert, &self.key) {
             (Some(c), Some(k)) => (
                 Some(KeySource::File(c.clone())),
                 Some(KeySource::File(k.clone())),
+                None,
+                None,
             ),
             (Some(_), None) => return Err(CredentialError::Pair("--cert", "--key").into()),
             (None, Some(_)) => return Err(CredentialError::Pair("--key", "--cert").into()),
-            (None, None) => (from_cfg(|c| c.cert.clone()), from_cfg(|c| c.key.clone())),
+            (None, None) => (
+                from_cfg(|c| c.cert.clone()),
+                from_cfg(|c| c.key.clone()),
+                from_cfg(|c| c.extra_certs.clone()),
+                config,
+            ),
         };
         let client = match (cert, key) {
             (Some(c), Some(k)) => {
-                let loaded = crate::keys::credentials::load_client_cert(&c, &k)?;
+                let loaded = crate::keys::credentials::load_client_cert(&c, &k, extra.as_ref())
+                    .map_err(|e| match cfg_pair {
+                        Some(cfg) => credential_in_config(cfg, e),
+                        None => e.into(),
+                    })?;
                 notes.push(Note::ClientCertificate {
                     source: c.describe(),
                     common_name: loaded.common_name.clone(),
                     fingerprint: loaded.fingerprint.clone(),
                     key: k.describe(),
                 });
+                if let Some(bits) = loaded.rsa_bits.filter(|b| *b < 2048) {
+                    notes.push(Note::WeakClientKey {
+                        source: k.describe(),
+                        bits,
+                    });
+                }
                 if let Some(w) = key_path_warning(&k) {
                     notes.push(w);
                 }
@@ -155,18 +192,24 @@ impl Cli {
                 None
             }
         };
-        let user_pass = match (
+        let (user_pass, pass_in_cfg) = match (
             &self.auth_user_pass,
             config.and_then(|c| c.auth_user_pass.clone()),
         ) {
-            (Some(p), _) => Some(KeySource::File(p.clone())),
-            (None, Some(Some(source))) => Some(source),
+            (Some(p), _) => (Some(KeySource::File(p.clone())), None),
+            (None, Some(Some(source))) => (Some(source), config),
             (None, Some(None)) => return Err(UsageError::PromptForPassword),
-            (None, None) => None,
+            (None, None) => (None, None),
         };
         let user_pass = match user_pass {
             Some(source) => {
-                let up = crate::keys::credentials::read_user_pass(&source)?;
+                let mut up =
+                    crate::keys::credentials::read_user_pass(&source).map_err(
+                        |e| match pass_in_cfg {
+                            Some(cfg) => credential_in_config(cfg, e),
+                            None => e.into(),
+                        },
+                    )?;
                 notes.push(Note::AuthUserPass {
                     source: source.describe(),
                     user: up.user.to_string(),
@@ -174,8 +217,10 @@ impl Cli {
                 if let Some(w) = key_path_warning(&source) {
                     notes.push(w);
                 }
+                self.answer_challenge(config, &mut up, notes)?;
                 Some(up)
             }
+            None if self.totp_secret.is_some() => return Err(UsageError::TotpWithoutPassword),
             None => None,
         };
         if client.is_none() && user_pass.is_none() {
@@ -200,6 +245,64 @@ impl Cli {
             who,
             wait_for_close: self.wait_for_close,
         })
+    }
+
+    /// A config's `static-challenge`: without `--totp-secret` the check stops here, before
+    /// anything is sent; with it the password carries the current code, as OpenVPN's
+    /// clients send it.
+    fn answer_challenge(
+        &self,
+        config: Option<&ClientConfig>,
+        up: &mut crate::keys::credentials::UserPass,
+        notes: &mut Vec<Note>,
+    ) -> Result<(), UsageError> {
+        let challenge = config.and_then(|c| c.static_challenge.as_ref().map(|s| (c, s)));
+        let Some(path) = &self.totp_secret else {
+            return match challenge {
+                Some((cfg, sc)) => Err(UsageError::StaticChallenge {
+                    file: cfg.file.clone(),
+                    line: sc.line,
+                    prompt: sc.text.clone(),
+                }),
+                None => Ok(()),
+            };
+        };
+        let secret = crate::keys::totp::TotpSecret::from_file(path)?;
+        if let Some(w) = key_path_warning(&KeySource::File(path.clone())) {
+            notes.push(w);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let code = secret.code(now);
+        let format = challenge
+            .map(|(_, sc)| sc.format)
+            .unwrap_or(ChallengeFormat::Scrv1);
+        let password = zeroize::Zeroizing::new(match format {
+            ChallengeFormat::Scrv1 => {
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::STANDARD;
+                format!(
+                    "SCRV1:{}:{}",
+                    zeroize::Zeroizing::new(b64.encode(up.password.as_bytes())).as_str(),
+                    zeroize::Zeroizing::new(b64.encode(code.as_bytes())).as_str()
+                )
+            }
+            ChallengeFormat::Concat => format!("{}{}", up.password.as_str(), code.as_str()),
+        });
+        if password.len() >= crate::proto::login::USER_PASS_LEN {
+            return Err(UsageError::ChallengeTooLong(password.len()));
+        }
+        up.password = password;
+        notes.push(Note::ChallengeAnswered {
+            secret: path.display().to_string(),
+            format: match format {
+                ChallengeFormat::Scrv1 => "SCRV1",
+                ChallengeFormat::Concat => "concat",
+            },
+        });
+        Ok(())
     }
 
     /// The wrap flags given on the command line, as (flag, config directive) pairs.
@@ -265,19 +368,27 @@ impl Cli {
             }
             (None, None) => {}
         }
-        Ok(match config.and_then(|c| c.wrap.clone()) {
-            None => Material::None,
-            Some(ConfigWrap::TlsAuth { key, .. }) => Material::TlsAuth {
-                key: read_static(&key)?,
-                direction: config.and_then(ClientConfig::tls_auth_direction),
+        let Some(cfg) = config else {
+            return Ok(Material::None);
+        };
+        let Some(wrap) = cfg.wrap.clone() else {
+            return Ok(Material::None);
+        };
+        // A key the config names that cannot be read stops OpenVPN too.
+        let directive = wrap.directive();
+        let ctx = |e: KeyError| in_config(cfg, directive, e.to_string(), OpenVpnTakes::No);
+        Ok(match wrap {
+            ConfigWrap::TlsAuth { key, .. } => Material::TlsAuth {
+                key: read_static(&key).map_err(ctx)?,
+                direction: cfg.tls_auth_direction(),
                 source: key,
             },
-            Some(ConfigWrap::TlsCrypt(source)) => Material::TlsCrypt {
-                key: read_static(&source)?,
+            ConfigWrap::TlsCrypt(source) => Material::TlsCrypt {
+                key: read_static(&source).map_err(ctx)?,
                 source,
             },
-            Some(ConfigWrap::TlsCryptV2(source)) => Material::V2 {
-                key: read_v2(&source)?,
+            ConfigWrap::TlsCryptV2(source) => Material::V2 {
+                key: read_v2(&source).map_err(ctx)?,
                 source,
             },
         })
@@ -292,13 +403,27 @@ impl Cli {
         let mut notes = Vec::new();
         let remote = config.as_ref().and_then(|c| c.remotes.first());
         if let (Some(cfg), Some(path)) = (&config, &self.config) {
+            // Each remote with the port and protocol it gets (OpenVPN's defaults: the
+            // config's port or 1194, its proto or UDP); the used one with the flags' too.
             for (i, r) in cfg.remotes.iter().enumerate() {
+                let used = i == 0;
+                let port = r.port.or(cfg.port).unwrap_or(1194);
+                let proto = r
+                    .proto
+                    .as_ref()
+                    .or(cfg.proto.as_ref())
+                    .map(|p| p.proto)
+                    .unwrap_or(Proto::Udp);
                 notes.push(Note::ConfigRemote {
                     config: path.display().to_string(),
                     host: r.host.clone(),
-                    port: r.port,
-                    proto: r.proto.as_ref().map(|p| p.proto.name()),
-                    used: i == 0,
+                    port: Some(if used {
+                        self.port.unwrap_or(port)
+                    } else {
+                        port
+                    }),
+                    proto: Some(if used && self.tcp { Proto::Tcp } else { proto }.name()),
+                    used,
                 });
             }
         }
@@ -537,7 +662,20 @@ impl Cli {
         if stage >= Stage::Tls {
             policy.ca = match (&self.ca, config.as_ref().and_then(|c| c.ca.as_ref())) {
                 (Some(path), _) => Some(crate::chain::load_ca_file(path)?),
-                (None, Some(KeySource::File(path))) => Some(crate::chain::load_ca_file(path)?),
+                (None, Some(KeySource::File(path))) => {
+                    Some(crate::chain::load_ca_file(path).map_err(|e| {
+                        let Some(cfg) = config.as_ref() else {
+                            return UsageError::Ca(e);
+                        };
+                        let reason = match e {
+                            crate::chain::CaError::Read { path, reason } => {
+                                format!("cannot read {path}: {reason}")
+                            }
+                            other => other.to_string(),
+                        };
+                        in_config(cfg, "ca", reason, OpenVpnTakes::No)
+                    })?)
+                }
                 (None, Some(KeySource::Inline { text, name })) => {
                     Some(crate::chain::parse_ca_pem(text.as_bytes(), name)?)
                 }
@@ -608,7 +746,14 @@ impl Cli {
                 stage,
                 policy,
                 login,
-                bind: self.bind.or(config.as_ref().and_then(|c| c.local)),
+                bind: match (self.bind, config.as_ref().and_then(|c| c.local.clone())) {
+                    (Some(ip), _) => Some(Bind::Address(ip)),
+                    (None, Some(local)) => Some(match local.parse() {
+                        Ok(ip) => Bind::Address(ip),
+                        Err(_) => Bind::Name(local),
+                    }),
+                    (None, None) => None,
+                },
                 key_origin,
             },
             thresholds,
@@ -620,6 +765,63 @@ impl Cli {
                 Mode::Single
             },
         })
+    }
+}
+
+/// A credential error of a file or block the config names: said with the config's line
+/// and directive, and whether OpenVPN itself would take it.
+fn credential_in_config(cfg: &ClientConfig, e: CredentialError) -> UsageError {
+    let (directive, openvpn) = match &e {
+        CredentialError::Read { what, .. } => (
+            match *what {
+                "certificate" => "cert",
+                "private key" => "key",
+                "extra-certs" => "extra-certs",
+                _ => "auth-user-pass",
+            },
+            OpenVpnTakes::No,
+        ),
+        CredentialError::NoCertificate { .. } => ("cert", OpenVpnTakes::No),
+        CredentialError::NoKey { .. } | CredentialError::Mismatch { .. } => {
+            ("key", OpenVpnTakes::No)
+        }
+        CredentialError::EncryptedKey { .. } => ("key", OpenVpnTakes::Yes),
+        CredentialError::UnusableKey { openvpn_takes, .. } => (
+            "key",
+            if *openvpn_takes {
+                OpenVpnTakes::Yes
+            } else {
+                OpenVpnTakes::No
+            },
+        ),
+        // OpenVPN prompts for a password its file lacks.
+        CredentialError::UserPassLine { line: 2, .. } => ("auth-user-pass", OpenVpnTakes::Yes),
+        CredentialError::UserPassLine { .. } | CredentialError::TooLong { .. } => {
+            ("auth-user-pass", OpenVpnTakes::No)
+        }
+        CredentialError::Pair(..) | CredentialError::BadTotpSecret { .. } => return e.into(),
+    };
+    in_config(cfg, directive, e.to_string(), openvpn)
+}
+
+fn in_config(
+    cfg: &ClientConfig,
+    directive: &'static str,
+    reason: String,
+    openvpn: OpenVpnTakes,
+) -> UsageError {
+    match cfg.line_of(directive) {
+        Some(line) => UsageError::InConfig {
+            file: cfg.file.clone(),
+            line,
+            directive,
+            reason,
+            openvpn,
+        },
+        None => UsageError::Config(ConfigError::Read {
+            path: cfg.file.clone().into(),
+            reason,
+        }),
     }
 }
 

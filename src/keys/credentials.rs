@@ -4,6 +4,7 @@
 //! say what to do; secrets are wiped when dropped and never printed (only fingerprints).
 
 use crate::config::KeySource;
+use crate::keys::rsa_sign::{self, Refusal, RsaKey};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
@@ -23,12 +24,25 @@ pub enum CredentialError {
     NoCertificate { name: String, hint: &'static str },
     #[error("{name} holds no PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC){hint}")]
     NoKey { name: String, hint: &'static str },
-    #[error("the private key in {name} is encrypted, and a check cannot type its passphrase: give the monitoring system a decrypted copy readable only by it (openssl pkey -in {name} -out monitor.key; chmod 600 monitor.key)")]
-    EncryptedKey { name: String },
+    #[error("the private key in {name} is encrypted, and a check cannot type its passphrase: give the monitoring system a decrypted copy readable only by it ({how}; chmod 600 monitor.key), then {then}")]
+    EncryptedKey {
+        name: String,
+        /// A command line that writes the decrypted copy.
+        how: String,
+        /// Where to use it.
+        then: &'static str,
+    },
     #[error("the private key in {key} does not belong to the certificate in {cert}")]
     Mismatch { key: String, cert: String },
     #[error("the private key in {name} cannot be used: {reason}")]
-    UnusableKey { name: String, reason: String },
+    UnusableKey {
+        name: String,
+        reason: String,
+        /// Whether OpenVPN 2.6 itself would take the key.
+        openvpn_takes: bool,
+    },
+    #[error("{name}: not a TOTP secret: {reason} (give the base32 secret an authenticator app is set up with, or its otpauth://totp/ URI)")]
+    BadTotpSecret { name: String, reason: String },
     #[error("{0} needs {1} too")]
     Pair(&'static str, &'static str),
     #[error("{name}: line {line} must hold the {what} (OpenVPN's auth-user-pass file: user name on line 1, password on line 2; a check cannot prompt for it)")]
@@ -70,6 +84,8 @@ pub struct ClientCert {
     pub common_name: Option<String>,
     /// SHA-256 of the leaf's DER, for `-v`.
     pub fingerprint: String,
+    /// The size of an RSA key that ring does not load (under 2048 bits), for `-v`.
+    pub rsa_bits: Option<usize>,
 }
 
 impl std::fmt::Debug for ClientCert {
@@ -79,22 +95,53 @@ impl std::fmt::Debug for ClientCert {
 }
 
 /// Loads `--cert` and `--key` (or the config's) and checks that they belong together.
-pub fn load_client_cert(cert: &KeySource, key: &KeySource) -> Result<ClientCert, CredentialError> {
+/// `extra` (the config's `extra-certs`) follows the certificate in the chain sent.
+///
+/// The certificate is not judged here: an X.509 v1 certificate (no extensions), which
+/// OpenVPN sends as it is, goes as it is too. The key is checked against the
+/// certificate's public key, read by x509-parser for every version.
+pub fn load_client_cert(
+    cert: &KeySource,
+    key: &KeySource,
+    extra: Option<&KeySource>,
+) -> Result<ClientCert, CredentialError> {
     let cert_name = cert.describe();
     let key_name = key.describe();
     let cert_text = read(cert, "certificate")?;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_text.as_bytes())
-        .filter_map(Result::ok)
-        .collect();
+    let mut chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(cert_text.as_bytes())
+            .filter_map(Result::ok)
+            .collect();
     if chain.is_empty() {
         return Err(CredentialError::NoCertificate {
             name: cert_name,
             hint: P12_HINT,
         });
     }
+    if let Some(extra) = extra {
+        let text = read(extra, "extra-certs")?;
+        chain.extend(CertificateDer::pem_slice_iter(text.as_bytes()).filter_map(Result::ok));
+    }
     let key_text = read(key, "private key")?;
     if key_text.contains("ENCRYPTED PRIVATE KEY") || key_text.contains("Proc-Type: 4,ENCRYPTED") {
-        return Err(CredentialError::EncryptedKey { name: key_name });
+        let (how, then) = match key {
+            KeySource::File(p) => (
+                format!("openssl pkey -in {} -out monitor.key", p.display()),
+                "give --key monitor.key",
+            ),
+            KeySource::Inline { name, .. } => (
+                format!(
+                    "sed -n '/^<key>/,/^<\\/key>/p' {} | openssl pkey -out monitor.key",
+                    name.strip_suffix(" <key> block").unwrap_or("client.ovpn")
+                ),
+                "give --key monitor.key, or put 'key monitor.key' in the config in place of the <key> block",
+            ),
+        };
+        return Err(CredentialError::EncryptedKey {
+            name: key_name,
+            how,
+            then,
+        });
     }
     let der =
         PrivateKeyDer::from_pem_slice(key_text.as_bytes()).map_err(|_| CredentialError::NoKey {
@@ -102,30 +149,96 @@ pub fn load_client_cert(cert: &KeySource, key: &KeySource) -> Result<ClientCert,
             hint: P12_HINT,
         })?;
     let provider = rustls::crypto::ring::default_provider();
-    let certified = CertifiedKey::from_der(chain.clone(), der, &provider).map_err(|e| match e {
-        rustls::Error::InconsistentKeys(_) => CredentialError::Mismatch {
-            key: key_name.clone(),
-            cert: cert_name.clone(),
-        },
-        other => CredentialError::UnusableKey {
-            name: key_name.clone(),
-            reason: other.to_string(),
-        },
-    })?;
-    let common_name = x509_parser::parse_x509_certificate(&chain[0])
+    let mut rsa_bits = None;
+    let signing: Arc<dyn rustls::sign::SigningKey> =
+        match provider.key_provider.load_private_key(der.clone_key()) {
+            Ok(k) => k,
+            // ring signs with RSA from 2048 bits; OpenVPN 2.6 takes 1024.
+            Err(_) => match RsaKey::from_der(&der) {
+                Ok(k) => {
+                    rsa_bits = Some(k.bits());
+                    Arc::new(k)
+                }
+                Err(Refusal::Size(bits)) => {
+                    return Err(CredentialError::UnusableKey {
+                        name: key_name,
+                        reason: format!(
+                            "it is an RSA key of {bits} bits; OpenVPN 2.6 takes {} to {} bits",
+                            rsa_sign::MIN_BITS,
+                            rsa_sign::MAX_BITS
+                        ),
+                        openvpn_takes: false,
+                    })
+                }
+                Err(Refusal::NotRsa) => {
+                    return Err(CredentialError::UnusableKey {
+                        name: key_name,
+                        reason: format!(
+                            "it is {}, which check_openvpn cannot sign with (it signs with RSA of 1024 to 8192 bits, ECDSA P-256 or P-384, and Ed25519)",
+                            key_kind(&der)
+                        ),
+                        openvpn_takes: true,
+                    })
+                }
+            },
+        };
+    let parsed = x509_parser::parse_x509_certificate(&chain[0])
         .ok()
-        .and_then(|(_, c)| {
-            c.subject()
-                .iter_common_name()
-                .last()
-                .and_then(|cn| cn.as_str().ok())
-                .map(str::to_string)
-        });
+        .map(|(_, c)| c);
+    if let (Some(c), Some(spki)) = (&parsed, signing.public_key()) {
+        if c.tbs_certificate.subject_pki.raw != spki.as_ref() {
+            return Err(CredentialError::Mismatch {
+                key: key_name.clone(),
+                cert: cert_name.clone(),
+            });
+        }
+    }
+    let common_name = parsed.as_ref().and_then(|c| {
+        c.subject()
+            .iter_common_name()
+            .last()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_string)
+    });
+    let fingerprint = hex::encode(Sha256::digest(&chain[0]));
     Ok(ClientCert {
-        certified: Arc::new(certified),
+        certified: Arc::new(CertifiedKey::new(chain, signing)),
         common_name,
-        fingerprint: hex::encode(Sha256::digest(&chain[0])),
+        fingerprint,
+        rsa_bits,
     })
+}
+
+/// What kind of key a PEM private key is, for a message.
+fn key_kind(der: &PrivateKeyDer<'_>) -> String {
+    use rsa::pkcs8::PrivateKeyInfoRef;
+    let PrivateKeyDer::Pkcs8(k) = der else {
+        return match der {
+            PrivateKeyDer::Sec1(_) => "an EC key on a curve ring does not sign with".into(),
+            _ => "a key of a kind ring does not load".into(),
+        };
+    };
+    let Ok(info) = PrivateKeyInfoRef::try_from(k.secret_pkcs8_der()) else {
+        return "a PKCS#8 key that does not parse".into();
+    };
+    let curve = info
+        .algorithm
+        .parameters_oid()
+        .ok()
+        .map(|o| o.to_string())
+        .unwrap_or_default();
+    match info.algorithm.oid.to_string().as_str() {
+        "1.2.840.10045.2.1" => match curve.as_str() {
+            "1.3.132.0.35" => "an EC key on P-521 (secp521r1)".into(),
+            "1.3.132.0.10" => "an EC key on secp256k1".into(),
+            c if c.starts_with("1.3.36.3.3.2.8") => "an EC key on a Brainpool curve".into(),
+            c => format!("an EC key on curve {c}"),
+        },
+        "1.3.101.113" => "an Ed448 key".into(),
+        "1.2.840.10040.4.1" => "a DSA key".into(),
+        "1.2.840.113549.1.1.10" => "an RSA-PSS key".into(),
+        oid => format!("a key of algorithm {oid}"),
+    }
 }
 
 /// A user name and password, wiped when dropped.

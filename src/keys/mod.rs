@@ -5,4 +5,6 @@
 
 pub mod credentials;
 pub mod material;
+pub mod rsa_sign;
 pub mod static_keys;
+pub mod totp;

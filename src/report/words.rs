@@ -202,6 +202,15 @@ pub fn note_line(note: &Note) -> String {
         Note::AuthUserPass { source, user } => {
             format!("auth-user-pass: {source} (user {user})")
         }
+        Note::LocalAddress { name, address } => {
+            format!("local {name}: the probe's source address is {address}")
+        }
+        Note::WeakClientKey { source, bits } => format!(
+            "warning: the client key {source} is RSA with {bits} bits: OpenVPN 2.6 still accepts it, but under 2048 bits it is weak; make a new key of 2048 bits or more (or EC) on the next renewal"
+        ),
+        Note::ChallengeAnswered { secret, format } => format!(
+            "static-challenge: answered with the TOTP code from {secret} ({format})"
+        ),
         Note::Addresses { host, addresses } => format!(
             "addresses of {host}: {} ({} resolved)",
             addresses

@@ -21,7 +21,9 @@ CRATES="
 	asn1-rs-derive@0.6.0
 	asn1-rs-impl@0.2.0
 	autocfg@1.5.1
+	base16ct@1.0.0
 	base64@0.22.1
+	base64ct@1.8.3
 	bit-set@0.11.1
 	bit-vec@0.10.2
 	bitflags@2.13.2
@@ -54,10 +56,13 @@ CRATES="
 	criterion@0.8.2
 	criterion-plot@0.8.2
 	crunchy@0.2.4
+	crypto-bigint@0.7.11
 	crypto-common@0.2.2
+	crypto-primes@0.7.2
 	ctr@0.10.1
 	ctutils@0.4.8
 	data-encoding@2.11.1
+	der@0.8.3
 	der-parser@10.0.0
 	deranged@0.5.9
 	digest@0.11.3
@@ -98,6 +103,9 @@ CRATES="
 	once_cell_polyfill@1.70.2
 	oorandom@11.1.5
 	page_size@0.6.0
+	pem-rfc7468@1.0.0
+	pkcs1@0.8.0
+	pkcs8@0.11.0
 	powerfmt@0.2.1
 	proc-macro-crate@3.5.0
 	proc-macro2@1.0.107
@@ -114,6 +122,7 @@ CRATES="
 	ring@0.17.14
 	ripemd@0.2.0
 	roff@1.1.1
+	rsa@0.10.0
 	rusticata-macros@4.1.0
 	rustix@1.1.6
 	rustls@0.23.46
@@ -125,12 +134,15 @@ CRATES="
 	serde_core@1.0.229
 	serde_derive@1.0.229
 	serde_json@1.0.154
+	serdect@0.4.3
 	sha1@0.11.0
 	sha2@0.11.1
 	sha3@0.12.0
 	shlex@2.0.1
+	signature@3.0.0
 	sm3@0.5.0
 	socket2@0.6.5
+	spki@0.8.1
 	sponge-cursor@0.1.0
 	strsim@0.11.1
 	subtle@2.6.1
