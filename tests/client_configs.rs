@@ -1,0 +1,491 @@
+//! Client configs as VPN providers, appliances and installers write them, read by the
+//! check as OpenVPN reads them, against real OpenVPN 2.6 servers: a byte order mark and
+//! CRLF lines, a key file line and an inline block in either order, `local NAME`, X.509 v1
+//! client certificates and 1024-bit RSA client keys (VPNGate's exports carry both), and
+//! `static-challenge` with and without a TOTP secret, checked by a real
+//! `auth-user-pass-verify` script that computes the code itself.
+
+mod common;
+use common::pki::{CertSpec, Issued, KeyKind, TestPki};
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+fn private_file(p: &Path, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(p, text).unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    p.to_path_buf()
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(openssl_bin())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An X.509 v1 certificate (no extensions, as `openssl x509 -req` makes without an
+/// extension file) for a new key made by `newkey` (`rsa:1024`, `ec`...), signed by `ca`.
+fn v1_client(dir: &Path, ca: &Issued, name: &str, newkey: &[&str]) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let crt = dir.join(format!("{name}.crt"));
+    let mut args = vec!["req", "-new", "-nodes"];
+    args.extend_from_slice(newkey);
+    let subj = format!("/CN={name}");
+    args.extend([
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        &subj,
+    ]);
+    openssl(dir, &args);
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            csr.to_str().unwrap(),
+            "-CA",
+            ca.crt.to_str().unwrap(),
+            "-CAkey",
+            ca.key.to_str().unwrap(),
+            "-set_serial",
+            "4242",
+            "-days",
+            "30",
+            "-out",
+            crt.to_str().unwrap(),
+        ],
+    );
+    let text = openssl(
+        dir,
+        &["x509", "-in", crt.to_str().unwrap(), "-noout", "-text"],
+    );
+    assert!(text.contains("Version: 1 (0x0)"), "{text}");
+    (crt, key)
+}
+
+/// A multi-client server whose CA is `ca` (a fresh TestPki), with `extra` lines.
+fn server_of(pki: &mut TestPki, ca: &Issued, wrap: Wrap, extra: &[String]) -> Server {
+    let leaf = pki.issue(ca, "server", &CertSpec::server("export-server"));
+    let mut lines = vec![
+        "server 10.198.0.0 255.255.255.0".to_string(),
+        format!("ca {}", path(&ca.crt)),
+        format!("cert {}", path(&leaf.crt)),
+        format!("key {}", path(&leaf.key)),
+    ];
+    lines.extend_from_slice(extra);
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    Server::start_with(
+        ServerOpts {
+            proto: Proto::Udp,
+            family: Family::V4,
+            mode: Mode::MultiClient,
+            wrap,
+        },
+        &refs,
+    )
+}
+
+fn run(args: &[&str]) -> (i32, String) {
+    let (code, out, err, _) = run_check(args);
+    assert!(err.is_empty(), "stderr: {err}");
+    (code, out)
+}
+
+#[test]
+fn v1_certificate_and_1024_bit_rsa_keys_log_in() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca("ca", &CertSpec::ca("Export CA"));
+    let dir = pki.dir().to_path_buf();
+    let s = server_of(&mut pki, &ca, Wrap::None, &[]);
+    let port = s.port.to_string();
+    let login = |crt: &Path, key: &Path| {
+        run(&[
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--ca",
+            &path(&ca.crt),
+            "--cert",
+            &path(crt),
+            "--key",
+            &path(key),
+            "-v",
+        ])
+    };
+
+    // An X.509 v1 certificate with an EC key.
+    let (crt, key) = v1_client(
+        &dir,
+        &ca,
+        "v1-ec",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+    );
+    let (code, out) = login(&crt, &key);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(first_line(&out).contains("logged in as CN=v1-ec"), "{out}");
+    assert!(!out.contains("weak"), "{out}");
+
+    // A 1024-bit RSA key on a v3 certificate: accepted, and -v calls it weak.
+    let rsa = pki.issue(
+        &ca,
+        "rsa1024",
+        &CertSpec {
+            key: KeyKind::Rsa1024,
+            ..CertSpec::client("rsa-1024")
+        },
+    );
+    let (code, out) = login(&rsa.crt, &rsa.key);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains("logged in as CN=rsa-1024"),
+        "{out}"
+    );
+    assert!(
+        out.contains("RSA with 1024 bits") && out.contains("weak"),
+        "{out}"
+    );
+
+    // Both at once, as VPNGate exports them.
+    let (crt, key) = v1_client(&dir, &ca, "v1-rsa1024", &["-newkey", "rsa:1024"]);
+    let (code, out) = login(&crt, &key);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains("logged in as CN=v1-rsa1024"),
+        "{out}"
+    );
+    assert!(
+        s.wait_for_log("v1-rsa1024", Duration::from_secs(5)),
+        "{}",
+        s.log()
+    );
+
+    // Under 1024 bits OpenVPN 2.6 refuses the key too; the check says so before sending.
+    let (crt, key) = v1_client(&dir, &ca, "v1-rsa768", &["-newkey", "rsa:768"]);
+    let (code, out) = login(&crt, &key);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        first_line(&out).contains("RSA key of 768 bits; OpenVPN 2.6 takes 1024 to 8192 bits"),
+        "{out}"
+    );
+}
+
+/// A config as a provider's export writes it: BOM, CRLF, `local NAME`, a one-word
+/// `remote` with `port` apart, `tls-auth FILE` before its inline block (the file does not
+/// exist: the block wins), and the v1 certificate and 1024-bit key inline.
+#[test]
+fn provider_export_with_bom_crlf_local_name_and_inline_blocks() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca("ca", &CertSpec::ca("Export CA"));
+    let dir = pki.dir().to_path_buf();
+    let s = server_of(&mut pki, &ca, Wrap::tls_auth("SHA256", Some(0)), &[]);
+    let (crt, key) = v1_client(&dir, &ca, "exported", &["-newkey", "rsa:1024"]);
+    let lines = [
+        "# Exported by a provider".to_string(),
+        "client".into(),
+        "dev tun".into(),
+        "proto udp".into(),
+        format!("remote {}", s.addr),
+        format!("port {}", s.port),
+        "local localhost".into(),
+        "nobind".into(),
+        "auth SHA256".into(),
+        "tls-auth /nonexistent/ta.key 1".into(),
+        "remote-cert-tls server".into(),
+        format!("<ca>\n{}</ca>", read(&ca.crt)),
+        format!("<cert>\n{}</cert>", read(&crt)),
+        format!("<key>\n{}</key>", read(&key)),
+        format!("<tls-auth>\n{}</tls-auth>", read(&s.static_key)),
+    ];
+    let text = format!("\u{feff}{}\r\n", lines.join("\n").replace('\n', "\r\n"));
+    let ovpn = private_file(&dir.join("provider.ovpn"), &text);
+    let (code, out) = run(&["--config", &path(&ovpn), "--login", "-v"]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains("logged in as CN=exported"),
+        "{out}"
+    );
+    // The one-word remote shows the port and protocol used.
+    assert!(
+        out.contains(&format!("remote {} {} udp (used)", s.addr, s.port)),
+        "{out}"
+    );
+    assert!(
+        out.contains("local localhost: the probe's source address is 127.0.0.1"),
+        "{out}"
+    );
+    assert!(out.contains("provider.ovpn <tls-auth> block"), "{out}");
+
+    // The other order: the inline block, then a file line. The file wins, so a wrong
+    // block is harmless and a right file is used.
+    let wrong = genkey_static(&dir, "other.key");
+    let lines = [
+        format!("remote {} {}", s.addr, s.port),
+        format!("<tls-auth>\n{}</tls-auth>", read(&wrong)),
+        format!("tls-auth {} 1", path(&s.static_key)),
+        "auth SHA256".into(),
+    ];
+    let ovpn = private_file(&dir.join("file-last.ovpn"), &lines.join("\n"));
+    let (code, out) = run(&["--config", &path(&ovpn), "-v"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("tls-auth key: {}", path(&s.static_key))),
+        "{out}"
+    );
+}
+
+/// The python3 that runs the verify script (an absolute path: OpenVPN runs scripts with
+/// its own environment). Under CI it must exist.
+fn python3() -> Option<String> {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).trim().to_string()),
+        _ => {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "python3 is required under CI"
+            );
+            eprintln!("skipping: no python3");
+            None
+        }
+    }
+}
+
+/// `auth-user-pass-verify` (via-file): user monitor, password `SCRV1:b64(s3cret):b64(code)`
+/// with the TOTP code of SECRET for this 30-second step or a neighbour, computed here by
+/// Python's hmac (RFC 6238, SHA-1, 6 digits).
+const VERIFY_TOTP: &str = r#"
+import base64, hashlib, hmac, struct, sys, time
+SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+def totp(step):
+    key = base64.b32decode(SECRET)
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7fffffff) % 1000000)
+user, password = open(sys.argv[1]).read().split("\n")[:2]
+parts = password.split(":")
+if user != "monitor" or len(parts) != 3 or parts[0] != "SCRV1":
+    sys.exit(1)
+if base64.b64decode(parts[1]).decode() != "s3cret":
+    sys.exit(1)
+step = int(time.time()) // 30
+ok = base64.b64decode(parts[2]).decode() in [totp(step + d) for d in (-1, 0, 1)]
+sys.exit(0 if ok else 1)
+"#;
+
+#[test]
+fn static_challenge_without_and_with_a_totp_secret() {
+    if !multi_client_ready() {
+        return;
+    }
+    let Some(python) = python3() else { return };
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca("ca", &CertSpec::ca("OTP CA"));
+    let dir = pki.dir().to_path_buf();
+    let verify = dir.join("verify.py");
+    std::fs::write(&verify, format!("#!{python}\n{VERIFY_TOTP}")).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&verify, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let s = server_of(
+        &mut pki,
+        &ca,
+        Wrap::None,
+        &[
+            "script-security 2".into(),
+            format!("auth-user-pass-verify {} via-file", path(&verify)),
+            "verify-client-cert none".into(),
+        ],
+    );
+    private_file(&dir.join("monitor.pass"), "monitor\ns3cret\n");
+    let ovpn = private_file(
+        &dir.join("otp.ovpn"),
+        &format!(
+            "client\r\nremote {} {} udp\r\nauth-user-pass monitor.pass\r\nstatic-challenge \"Enter Authenticator Code\" 1\r\n<ca>\r\n{}</ca>\r\n",
+            s.addr,
+            s.port,
+            read(&ca.crt)
+        ),
+    );
+
+    // No secret: UNKNOWN before a packet leaves, saying what to do.
+    let (code, out) = run(&["--config", &path(&ovpn), "--login", "-vv"]);
+    assert_eq!(code, 3, "{out}");
+    let line = first_line(&out);
+    assert!(line.starts_with("OPENVPN UNKNOWN"), "{out}");
+    assert!(
+        line.contains("otp.ovpn, line 4, 'static-challenge'"),
+        "{out}"
+    );
+    assert!(line.contains("Enter Authenticator Code"), "{out}");
+    assert!(
+        line.contains("account without OTP") && line.contains("--totp-secret"),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !s.log().contains("Initial packet from"),
+        "a packet reached the server:\n{}",
+        s.log()
+    );
+
+    // The right secret: the server's script computes the same code.
+    let secret = private_file(
+        &dir.join("totp.secret"),
+        "gezd gnbv gy3t qojq gezd gnbv gy3t qojq\n",
+    );
+    let (code, out) = run(&[
+        "--config",
+        &path(&ovpn),
+        "--login",
+        "--totp-secret",
+        &path(&secret),
+        "-v",
+    ]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(first_line(&out).contains("logged in as monitor"), "{out}");
+    assert!(
+        out.contains("static-challenge: answered with the TOTP code from"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret") && !out.contains("SCRV1:"), "{out}");
+
+    // Another secret: the script refuses the code.
+    let other = private_file(&dir.join("other.secret"), "JBSWY3DPEHPK3PXP\n");
+    let (code, out) = run(&[
+        "--config",
+        &path(&ovpn),
+        "--login",
+        "--totp-secret",
+        &path(&other),
+    ]);
+    assert_eq!(code, 2, "{out}\n{}", s.log());
+}
+
+/// Refusals of files the config names: the config, the line and the directive, and
+/// whether OpenVPN itself would go on; an encrypted inline key's advice runs as given.
+#[test]
+fn refusals_name_the_config_line_and_directive() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = pki();
+    let ca = private_file(&d.join("ca.crt"), &pki.ca_crt);
+    let cert = private_file(&d.join("client.crt"), &pki.client_crt);
+    let key = private_file(&d.join("client.key"), &pki.client_key);
+    let check = |name: &str, text: &str, args: &[&str]| {
+        let ovpn = private_file(&d.join(name), text);
+        let mut argv = vec!["--config".to_string(), path(&ovpn)];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (code, out) = run(&refs);
+        assert_eq!(code, 3, "{out}");
+        first_line(&out).to_string()
+    };
+    let line = check(
+        "noca.ovpn",
+        "remote 127.0.0.1 1\nca /nonexistent/ca.crt\n",
+        &["--tls"],
+    );
+    assert!(
+        line.contains("noca.ovpn, line 2, 'ca': cannot read /nonexistent/ca.crt")
+            && line.contains("OpenVPN itself refuses this too")
+            && !line.contains("--ca"),
+        "{line}"
+    );
+    let line = check(
+        "nokey.ovpn",
+        &format!(
+            "remote 127.0.0.1 1\nca {}\ncert {}\n\nkey missing.key\n",
+            path(&ca),
+            path(&cert)
+        ),
+        &["--login"],
+    );
+    assert!(
+        line.contains(&format!(
+            "nokey.ovpn, line 5, 'key': cannot read private key {}",
+            path(&d.join("missing.key"))
+        )),
+        "{line}"
+    );
+    let line = check("nota.ovpn", "remote 127.0.0.1 1\ntls-crypt tc.key\n", &[]);
+    assert!(line.contains("nota.ovpn, line 2, 'tls-crypt'"), "{line}");
+
+    // An encrypted key in a <key> block: the advice's command line decrypts it.
+    let encrypted = openssl(
+        d,
+        &[
+            "pkey",
+            "-in",
+            key.to_str().unwrap(),
+            "-aes256",
+            "-passout",
+            "pass:secret",
+        ],
+    );
+    let ovpn_text = format!(
+        "remote 127.0.0.1 1\r\n<ca>\r\n{}</ca>\r\n<cert>\r\n{}</cert>\r\n<key>\r\n{}</key>\r\n",
+        pki.ca_crt,
+        read(&cert),
+        encrypted
+    )
+    .replace("\n", "\r\n")
+    .replace("\r\r\n", "\r\n");
+    let key_line = ovpn_text.lines().position(|l| l == "<key>").unwrap() + 1;
+    let line = check("enc.ovpn", &ovpn_text, &["--login"]);
+    assert!(
+        line.contains(&format!("enc.ovpn, line {key_line}, 'key'"))
+            && line.contains("OpenVPN itself accepts"),
+        "{line}"
+    );
+    let start = line.find("(sed ").unwrap() + 1;
+    let end = line[start..].find("; chmod").unwrap() + start;
+    let advice = &line[start..end];
+    assert!(
+        advice.ends_with("openssl pkey -out monitor.key"),
+        "{advice}"
+    );
+    let status = Command::new("sh")
+        .current_dir(d)
+        .arg("-c")
+        .arg(format!("{advice} -passin pass:secret"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "{advice}");
+    let decrypted = read(&d.join("monitor.key"));
+    assert!(decrypted.contains("BEGIN PRIVATE KEY"), "{decrypted}");
+    let _ = key;
+}
