@@ -87,6 +87,7 @@ pub struct StaticChallenge {
     /// The prompt OpenVPN would show (e.g. "Enter OTP code").
     pub text: String,
     pub format: ChallengeFormat,
+    pub file: String,
     pub line: usize,
 }
 
@@ -123,7 +124,12 @@ pub struct ClientConfig {
     /// `static-challenge TEXT ECHO [FORMAT]`.
     pub static_challenge: Option<StaticChallenge>,
     /// The line of the occurrence that counts, per directive (the last one, as in OpenVPN).
-    pub lines: std::collections::BTreeMap<String, usize>,
+    pub lines: std::collections::BTreeMap<String, (String, usize)>,
+    /// `http-proxy`/`socks-proxy` for the remote checked: directive, file and line.
+    pub proxy: Option<(String, String, usize)>,
+    /// A key held where a check cannot reach (a token, the Windows store, a management
+    /// client): directive, file and line.
+    pub external_key: Option<(String, String, usize)>,
 }
 
 /// Whether OpenVPN itself would refuse what check_openvpn refuses.
@@ -316,15 +322,20 @@ type Directions = (Option<KeyDirection>, Option<KeyDirection>);
 /// What a `<connection>` block sets for its remote.
 #[derive(Default)]
 struct Block {
+    proxy: Option<(String, String, usize)>,
     remote: Option<Remote>,
     port: Option<u16>,
     proto: Option<ProtoSpec>,
 }
 
 /// The reading of one config, directive by directive, later ones replacing earlier ones.
-struct Reader<'a> {
-    file: &'a str,
-    base: &'a Path,
+struct Reader {
+    /// The file being read (a `config FILE` include changes it for its lines).
+    file: String,
+    /// Where relative paths resolve: the config's folder, or a `cd DIR`.
+    base: PathBuf,
+    /// Nesting of `config FILE` includes (OpenVPN stops at 10).
+    depth: u8,
     cfg: ClientConfig,
     /// tls-auth, tls-crypt, tls-crypt-v2: the value and the line.
     wraps: [Option<(Val, usize)>; 3],
@@ -341,7 +352,7 @@ const WRAPS: [&str; 3] = ["tls-auth", "tls-crypt", "tls-crypt-v2"];
 /// wins.
 const SINGLES: [&str; 5] = ["ca", "cert", "key", "extra-certs", "auth-user-pass"];
 
-impl Reader<'_> {
+impl Reader {
     fn err(
         &self,
         line: usize,
@@ -349,7 +360,7 @@ impl Reader<'_> {
         (message, openvpn): (String, OpenVpnTakes),
     ) -> ConfigError {
         ConfigError::Line {
-            file: self.file.to_string(),
+            file: self.file.clone(),
             line,
             directive: directive.to_string(),
             message,
@@ -495,6 +506,7 @@ impl Reader<'_> {
                     let inner = self.options(&lines, line + 1)?;
                     // A block starts from the settings read so far (OpenVPN copies them).
                     let mut b = Block {
+                        proxy: None,
                         remote: None,
                         port: self.cfg.port,
                         proto: self.cfg.proto.clone(),
@@ -508,6 +520,9 @@ impl Reader<'_> {
                     remote.port = remote.port.or(b.port);
                     remote.proto = remote.proto.or(b.proto);
                     self.cfg.remotes.push(remote);
+                    if first && b.proxy.is_some() {
+                        self.cfg.proxy = b.proxy;
+                    }
                     // A wrap set inside the block is that block's own; the first block's
                     // is the one its remote (the one checked) uses.
                     let mut own: [Option<(Val, usize)>; 3] = [None, None, None];
@@ -592,6 +607,32 @@ impl Reader<'_> {
                     }
                 }
                 "pkcs12" => self.cfg.pkcs12_line = Some(line),
+                "cd" if !is_inline => self.base = self.base.join(arg(1)?),
+                "config" if !is_inline => {
+                    let path = self.base.join(arg(1)?);
+                    if self.depth >= 10 {
+                        return Err(self.err(line, d, ("more than 10 nested 'config' includes; does a config include itself?".into(), OpenVpnTakes::No)));
+                    }
+                    let text = crate::keys::static_keys::read_secret_text(&path).map_err(|e| {
+                        self.err(line, d, (format!("cannot read {}: {e}", path.display()), OpenVpnTakes::No))
+                    })?;
+                    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                    let outer = std::mem::replace(&mut self.file, path.display().to_string());
+                    self.depth += 1;
+                    let lines: Vec<&str> = text.lines().collect();
+                    let result = self
+                        .options(&lines, 1)
+                        .and_then(|opts| self.apply(opts, block.as_deref_mut()));
+                    self.depth -= 1;
+                    self.file = outer;
+                    result?;
+                }
+                "secret" => {
+                    return Err(self.err(line, d, ("this config is for a static-key tunnel (no TLS), which has no handshake for check_openvpn to probe; it checks TLS servers (client, tls-client)".into(), OpenVpnTakes::Yes)))
+                }
+                "management-external-key" | "management-external-cert" | "cryptoapicert" | "pkcs11-id" | "pkcs11-id-management" => {
+                    self.cfg.external_key = Some((d.to_string(), self.file.clone(), line));
+                }
                 "local" if !is_inline => {
                     let a = arg(1)?;
                     self.cfg.local = (a != "*").then(|| {
@@ -608,7 +649,12 @@ impl Reader<'_> {
                             return Err(self.err(line, d, (format!("unknown format '{other}' (scrv1 or concat)"), OpenVpnTakes::No)))
                         }
                     };
-                    self.cfg.static_challenge = Some(StaticChallenge { text, format, line });
+                    self.cfg.static_challenge = Some(StaticChallenge {
+                        text,
+                        format,
+                        file: self.file.clone(),
+                        line,
+                    });
                 }
                 "verify-x509-name" => {
                     let name = arg(1)?.to_string();
@@ -624,12 +670,18 @@ impl Reader<'_> {
                         return Err(self.err(line, d, (format!("'remote-cert-tls {other}' is a server's setting; a client config checks its server with 'remote-cert-tls server'"), OpenVpnTakes::Yes)))
                     }
                 },
+                // A proxy matters for the remote that is checked: the config's own, or the
+                // first <connection> block's.
                 "http-proxy" | "socks-proxy" if !is_inline => {
-                    return Err(self.err(line, d, ("this client reaches its server through a proxy, which check_openvpn cannot do; check the server directly with -H and -p".to_string(), OpenVpnTakes::Yes)))
+                    let at = Some((d.to_string(), self.file.clone(), line));
+                    match block.as_deref_mut() {
+                        Some(b) => b.proxy = at,
+                        None => self.cfg.proxy = at,
+                    }
                 }
                 _ => {}
             }
-            self.cfg.lines.insert(directive, line);
+            self.cfg.lines.insert(directive, (self.file.clone(), line));
         }
         Ok(())
     }
@@ -670,8 +722,9 @@ impl ClientConfig {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let lines: Vec<&str> = text.lines().collect();
         let mut r = Reader {
-            file,
-            base,
+            file: file.to_string(),
+            base: base.to_path_buf(),
+            depth: 0,
             cfg: ClientConfig {
                 file: file.to_string(),
                 ..ClientConfig::default()
@@ -731,7 +784,12 @@ impl ClientConfig {
 
     /// The line of the occurrence of `directive` that counts.
     pub fn line_of(&self, directive: &str) -> Option<usize> {
-        self.lines.get(directive).copied()
+        self.at(directive).map(|(_, line)| line)
+    }
+
+    /// The file and line of the occurrence of `directive` that counts.
+    pub fn at(&self, directive: &str) -> Option<(String, usize)> {
+        self.lines.get(directive).cloned()
     }
 }
 
@@ -904,8 +962,6 @@ mod tests {
         assert!(e.contains("never closed"), "{e}");
         let e = parse("tls-auth [inline] 1\n").unwrap_err().to_string();
         assert!(e.contains("no <tls-auth> block"), "{e}");
-        let e = parse("http-proxy p 3128\n").unwrap_err().to_string();
-        assert!(e.contains("proxy"), "{e}");
         let e = parse("key-direction 2\n").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
     }
@@ -1054,6 +1110,40 @@ mod tests {
     }
 
     #[test]
+    fn includes_and_cd_as_openvpn() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("keys")).unwrap();
+        std::fs::write(
+            d.join("common.conf"),
+            "\u{feff}proto tcp\ntls-crypt tc.key\n",
+        )
+        .unwrap();
+        let cfg = ClientConfig::parse(
+            "remote h\ncd keys\nconfig ../common.conf\nca ca.crt\n",
+            "client.ovpn",
+            d,
+        )
+        .unwrap();
+        assert_eq!(cfg.proto.as_ref().unwrap().proto, Proto::Tcp);
+        // Paths after `cd` resolve in that folder, in an included file too.
+        assert_eq!(
+            cfg.wrap,
+            Some(ConfigWrap::TlsCrypt(KeySource::File(
+                d.join("keys").join("tc.key")
+            )))
+        );
+        assert_eq!(cfg.ca, Some(KeySource::File(d.join("keys/ca.crt"))));
+        let (file, line) = cfg.at("tls-crypt").unwrap();
+        assert!(file.ends_with("common.conf") && line == 2, "{file} {line}");
+        std::fs::write(d.join("loop.conf"), "config loop.conf\n").unwrap();
+        let e = ClientConfig::parse("config loop.conf\n", "client.ovpn", d)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nested"), "{e}");
+    }
+
+    #[test]
     fn static_challenge() {
         let cfg = parse("static-challenge \"Enter OTP\" 1\n").unwrap();
         let sc = cfg.static_challenge.unwrap();
@@ -1069,9 +1159,17 @@ mod tests {
 
     #[test]
     fn refusals_say_whether_openvpn_refuses_too() {
-        let e = parse("http-proxy p 3128\n").unwrap_err().to_string();
+        let cfg = parse("http-proxy p 3128\nremote h\n").unwrap();
+        assert_eq!(
+            cfg.proxy,
+            Some(("http-proxy".into(), "client.ovpn".into(), 1))
+        );
+        // Only the checked remote's proxy counts.
+        let cfg = parse("<connection>\nremote a\n</connection>\n<connection>\nremote b\nsocks-proxy p\n</connection>\n").unwrap();
+        assert_eq!(cfg.proxy, None);
+        let e = parse("secret static.key\n").unwrap_err().to_string();
         assert!(
-            e.contains("'http-proxy'") && e.contains("OpenVPN itself accepts"),
+            e.contains("'secret'") && e.contains("OpenVPN itself accepts"),
             "{e}"
         );
         let e = parse("</ca>\n").unwrap_err().to_string();

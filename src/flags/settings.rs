@@ -94,6 +94,18 @@ pub enum UsageError {
         line: usize,
         prompt: String,
     },
+    #[error("{file}, line {line}, '{directive}': the client's key is held where a check cannot reach it (a token, the system's certificate store or a management client); give the check a certificate and key of its own with --cert and --key (OpenVPN itself accepts this line)")]
+    ExternalKey {
+        file: String,
+        line: usize,
+        directive: String,
+    },
+    #[error("{file}, line {line}, '{directive}': this client reaches its server through a proxy, which check_openvpn cannot do; check the server directly: give its address with -H (and -p) besides --config (OpenVPN itself accepts this line)")]
+    Proxy {
+        file: String,
+        line: usize,
+        directive: String,
+    },
     #[error("--totp-secret answers the second factor of a password: it needs --login with --auth-user-pass (or the config's auth-user-pass)")]
     TotpWithoutPassword,
     #[error("the password with its TOTP answer takes {0} bytes, more than OpenVPN accepts (127)")]
@@ -189,6 +201,15 @@ impl Cli {
                 {
                     return Err(UsageError::Pkcs12(path.display().to_string(), line));
                 }
+                // Logging in without the certificate the server expects would read as a
+                // refusal: say so before sending.
+                if let Some((directive, file, line)) = config.and_then(|c| c.external_key.clone()) {
+                    return Err(UsageError::ExternalKey {
+                        file,
+                        line,
+                        directive,
+                    });
+                }
                 None
             }
         };
@@ -259,8 +280,8 @@ impl Cli {
         let challenge = config.and_then(|c| c.static_challenge.as_ref().map(|s| (c, s)));
         let Some(path) = &self.totp_secret else {
             return match challenge {
-                Some((cfg, sc)) => Err(UsageError::StaticChallenge {
-                    file: cfg.file.clone(),
+                Some((_, sc)) => Err(UsageError::StaticChallenge {
+                    file: sc.file.clone(),
                     line: sc.line,
                     prompt: sc.text.clone(),
                 }),
@@ -431,7 +452,17 @@ impl Cli {
         let host = match (&self.host, &self.hostname) {
             (Some(a), Some(b)) if a != b => return Err(UsageError::TwoHosts(a.clone(), b.clone())),
             (Some(h), _) | (None, Some(h)) => h.clone(),
-            (None, None) => remote.map(|r| r.host.clone()).ok_or(UsageError::NoHost)?,
+            (None, None) => {
+                if let Some((directive, file, line)) = config.as_ref().and_then(|c| c.proxy.clone())
+                {
+                    return Err(UsageError::Proxy {
+                        file,
+                        line,
+                        directive,
+                    });
+                }
+                remote.map(|r| r.host.clone()).ok_or(UsageError::NoHost)?
+            }
         };
         if host.trim().is_empty() {
             return Err(UsageError::NoHost);
@@ -810,9 +841,9 @@ fn in_config(
     reason: String,
     openvpn: OpenVpnTakes,
 ) -> UsageError {
-    match cfg.line_of(directive) {
-        Some(line) => UsageError::InConfig {
-            file: cfg.file.clone(),
+    match cfg.at(directive) {
+        Some((file, line)) => UsageError::InConfig {
+            file,
             line,
             directive,
             reason,
