@@ -444,6 +444,70 @@ fn refusals_name_the_config_line_and_directive() {
     let line = check("nota.ovpn", "remote 127.0.0.1 1\ntls-crypt tc.key\n", &[]);
     assert!(line.contains("nota.ovpn, line 2, 'tls-crypt'"), "{line}");
 
+    // A key that is not the certificate's.
+    let other = private_file(&d.join("other.key"), &pki.server_key);
+    let line = check(
+        "mismatch.ovpn",
+        &format!(
+            "remote 127.0.0.1 1\ncert {}\nkey {}\n",
+            path(&cert),
+            path(&other)
+        ),
+        &["--login"],
+    );
+    assert!(
+        line.contains("mismatch.ovpn, line 3, 'key'") && line.contains("does not belong"),
+        "{line}"
+    );
+    // A key on a token: said before sending, with what to give instead.
+    let line = check(
+        "token.ovpn",
+        "remote 127.0.0.1 1\npkcs11-providers /usr/lib/p11.so\npkcs11-id 'pkcs11:object=vpn'\nauth-user-pass\n",
+        &["--login", "--auth-user-pass", &path(&d.join("none.pass"))],
+    );
+    assert!(
+        line.contains("token.ovpn, line 3, 'pkcs11-id'") && line.contains("--cert and --key"),
+        "{line}"
+    );
+    // A proxy for the remote checked: UNKNOWN, unless -H names the server.
+    let line = check(
+        "proxy.ovpn",
+        "remote 127.0.0.1 1\nhttp-proxy 127.0.0.1 3128\n",
+        &[],
+    );
+    assert!(
+        line.contains("proxy.ovpn, line 2, 'http-proxy'") && line.contains("-H"),
+        "{line}"
+    );
+    let ovpn = d.join("proxy.ovpn");
+    let (code, out) = run(&[
+        "--config",
+        &path(&ovpn),
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &closed_udp_port().to_string(),
+        "--timeout",
+        "0.2",
+        "--retrycount",
+        "1",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    // --totp-secret needs a password to go with.
+    let line = check(
+        "certonly.ovpn",
+        &format!(
+            "remote 127.0.0.1 1\ncert {}\nkey {}\n",
+            path(&cert),
+            path(&key)
+        ),
+        &["--login", "--totp-secret", "/nonexistent"],
+    );
+    assert!(
+        line.contains("--totp-secret") && line.contains("auth-user-pass"),
+        "{line}"
+    );
+
     // An encrypted key in a <key> block: the advice's command line decrypts it.
     let encrypted = openssl(
         d,
