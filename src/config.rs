@@ -139,6 +139,8 @@ pub enum OpenVpnTakes {
     No,
     /// OpenVPN reads it; check_openvpn cannot do what it asks.
     Yes,
+    /// OpenVPN takes it if the OpenSSL it runs with knows the name.
+    IfItsOpenSslKnows,
 }
 
 impl std::fmt::Display for OpenVpnTakes {
@@ -146,6 +148,7 @@ impl std::fmt::Display for OpenVpnTakes {
         f.write_str(match self {
             OpenVpnTakes::No => "OpenVPN itself refuses this too",
             OpenVpnTakes::Yes => "OpenVPN itself accepts this line",
+            OpenVpnTakes::IfItsOpenSslKnows => "OpenVPN itself takes any name its OpenSSL knows",
         })
     }
 }

@@ -444,6 +444,31 @@ fn refusals_name_the_config_line_and_directive() {
     let line = check("nota.ovpn", "remote 127.0.0.1 1\ntls-crypt tc.key\n", &[]);
     assert!(line.contains("nota.ovpn, line 2, 'tls-crypt'"), "{line}");
 
+    // No password file: OpenVPN would prompt.
+    let line = check(
+        "prompt.ovpn",
+        &format!("remote 127.0.0.1 1\nca {}\n\nauth-user-pass\n", path(&ca)),
+        &["--login"],
+    );
+    assert!(
+        line.contains("prompt.ovpn, line 4, 'auth-user-pass': no file"),
+        "{line}"
+    );
+    // A digest this check does not know.
+    let ta = genkey_static(d, "ta.key");
+    let line = check(
+        "digest.ovpn",
+        &format!(
+            "remote 127.0.0.1 1\nauth WHIRLPOOL\ntls-auth {} 1\n",
+            path(&ta)
+        ),
+        &[],
+    );
+    assert!(
+        line.contains("digest.ovpn, line 2, 'auth': unknown digest 'WHIRLPOOL'"),
+        "{line}"
+    );
+
     // A key that is not the certificate's.
     let other = private_file(&d.join("other.key"), &pki.server_key);
     let line = check(

@@ -76,8 +76,8 @@ pub enum UsageError {
     WaitForCloseAlone,
     #[error("--login needs something to log in with: a client certificate (--cert and --key, or the config's cert and key) and/or --auth-user-pass (or the config's auth-user-pass FILE)")]
     NothingToLogInWith,
-    #[error("the config's 'auth-user-pass' has no file, so OpenVPN would prompt for the password, which a check cannot answer: give the file on that line, or --auth-user-pass FILE")]
-    PromptForPassword,
+    #[error("{file}, line {line}, 'auth-user-pass': no file, so OpenVPN would prompt for the password, which a check cannot answer: give the file on that line, or --auth-user-pass FILE (OpenVPN itself accepts this line)")]
+    PromptForPassword { file: String, line: usize },
     #[error("{0}, line {1}, 'pkcs12': PKCS#12 bundles cannot be read here: split it with openssl pkcs12 -in FILE -clcerts -nokeys -out cert.pem and openssl pkcs12 -in FILE -nocerts -nodes -out key.pem (an inline <pkcs12> block is base64: save it to a file and decode it with base64 -d first), then use --cert and --key (OpenVPN itself accepts this line)")]
     Pkcs12(String, usize),
     #[error("{file}, line {line}, '{directive}': {reason} ({openvpn})")]
@@ -219,7 +219,12 @@ impl Cli {
         ) {
             (Some(p), _) => (Some(KeySource::File(p.clone())), None),
             (None, Some(Some(source))) => (Some(source), config),
-            (None, Some(None)) => return Err(UsageError::PromptForPassword),
+            (None, Some(None)) => {
+                let (file, line) = config
+                    .and_then(|c| c.at("auth-user-pass"))
+                    .unwrap_or_default();
+                return Err(UsageError::PromptForPassword { file, line });
+            }
             (None, None) => (None, None),
         };
         let user_pass = match user_pass {
@@ -536,7 +541,18 @@ impl Cli {
         let digest = |material_uses_it: bool| -> Result<Digest, UsageError> {
             match (cli_digest, config.as_ref().and_then(|c| c.auth.as_deref())) {
                 (Some(d), _) => Ok(d),
-                (None, Some(auth)) if material_uses_it => Ok(auth.parse()?),
+                (None, Some(auth)) if material_uses_it => {
+                    auth.parse()
+                        .map_err(|e: UnknownDigest| match config.as_ref() {
+                            Some(cfg) => in_config(
+                                cfg,
+                                "auth",
+                                e.to_string(),
+                                OpenVpnTakes::IfItsOpenSslKnows,
+                            ),
+                            None => e.into(),
+                        })
+                }
                 _ => Ok(Digest::Sha1),
             }
         };
