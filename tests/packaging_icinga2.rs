@@ -48,6 +48,7 @@ const VARS: &[&str] = &[
     "openvpn_cert",
     "openvpn_key",
     "openvpn_auth_user_pass",
+    "openvpn_totp_secret",
     "openvpn_wait_for_close",
     "openvpn_warning",
     "openvpn_critical",
