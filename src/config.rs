@@ -116,8 +116,9 @@ pub struct ClientConfig {
     pub extra_certs: Option<KeySource>,
     /// `auth-user-pass [FILE]`: `Some(None)` when OpenVPN would prompt.
     pub auth_user_pass: Option<Option<KeySource>>,
-    /// The line of a `pkcs12` directive or `<pkcs12>` block, which the login stage cannot
-    /// read.
+    /// `pkcs12 FILE` (DER) or a `<pkcs12>` block (base64): certificate, key and CA.
+    pub pkcs12: Option<KeySource>,
+    /// The line of the `pkcs12` directive or `<pkcs12>` block that counts.
     pub pkcs12_line: Option<usize>,
     /// `local ADDRESS|NAME`: the source address (a name is resolved when the check runs).
     pub local: Option<String>,
@@ -353,7 +354,14 @@ struct Reader {
 const WRAPS: [&str; 3] = ["tls-auth", "tls-crypt", "tls-crypt-v2"];
 /// Directives whose argument is a file or whose inline block is the value; the last one
 /// wins.
-const SINGLES: [&str; 5] = ["ca", "cert", "key", "extra-certs", "auth-user-pass"];
+const SINGLES: [&str; 6] = [
+    "ca",
+    "cert",
+    "key",
+    "extra-certs",
+    "pkcs12",
+    "auth-user-pass",
+];
 
 impl Reader {
     fn err(
@@ -582,7 +590,10 @@ impl Reader {
                     let i = WRAPS.iter().position(|w| *w == d).unwrap_or(0);
                     Self::set(&mut self.wraps[i], value, line);
                 }
-                "ca" | "cert" | "key" | "extra-certs" => {
+                "ca" | "cert" | "key" | "extra-certs" | "pkcs12" => {
+                    if d == "pkcs12" {
+                        self.cfg.pkcs12_line = Some(line);
+                    }
                     let value = self.value(d, &opt)?;
                     let name = SINGLES.iter().find(|s| **s == d).copied().unwrap_or("ca");
                     let mut slot = self.singles.remove(name);
@@ -609,7 +620,6 @@ impl Reader {
                         }
                     }
                 }
-                "pkcs12" => self.cfg.pkcs12_line = Some(line),
                 "cd" if !is_inline => self.base = self.base.join(arg(1)?),
                 "config" if !is_inline => {
                     let path = self.base.join(arg(1)?);
@@ -760,6 +770,7 @@ impl ClientConfig {
                 "ca" => r.cfg.ca = source,
                 "cert" => r.cfg.cert = source,
                 "key" => r.cfg.key = source,
+                "pkcs12" => r.cfg.pkcs12 = source,
                 _ => r.cfg.extra_certs = source,
             }
         }

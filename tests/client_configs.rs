@@ -578,3 +578,100 @@ fn refusals_name_the_config_line_and_directive() {
     assert!(decrypted.contains("BEGIN PRIVATE KEY"), "{decrypted}");
     let _ = key;
 }
+
+/// `pkcs12 FILE` and a `<pkcs12>` block, as pfSense and older exports carry them: the
+/// client certificate, its key and the CA from the bundle (no `ca` line), read with an
+/// empty passphrase as OpenVPN reads it; a bundle with a passphrase is said before sending.
+#[test]
+fn pkcs12_bundles_log_in() {
+    if !multi_client_ready() {
+        return;
+    }
+    use base64::Engine as _;
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca("ca", &CertSpec::ca("P12 CA"));
+    let dir = pki.dir().to_path_buf();
+    let s = server_of(&mut pki, &ca, Wrap::None, &[]);
+    let client = pki.issue(&ca, "p12client", &CertSpec::client("p12-client"));
+    let export = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "pkcs12",
+            "-export",
+            "-in",
+            client.crt.to_str().unwrap(),
+            "-inkey",
+            client.key.to_str().unwrap(),
+            "-certfile",
+            ca.crt.to_str().unwrap(),
+            "-out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        openssl(&dir, &args);
+        out
+    };
+    let modern = export("modern.p12", &["-passout", "pass:"]);
+    let legacy = export(
+        "legacy.p12",
+        &[
+            "-passout",
+            "pass:",
+            "-keypbe",
+            "PBE-SHA1-3DES",
+            "-certpbe",
+            "PBE-SHA1-3DES",
+            "-macalg",
+            "sha1",
+        ],
+    );
+    let locked = export("locked.p12", &["-passout", "pass:secret"]);
+    let remote = format!(
+        "client\nremote {} {} udp\nremote-cert-tls server\n",
+        s.addr, s.port
+    );
+    for p12 in [&modern, &legacy] {
+        let ovpn = private_file(
+            &dir.join("p12.ovpn"),
+            &format!(
+                "{remote}pkcs12 {}\n",
+                p12.file_name().unwrap().to_str().unwrap()
+            ),
+        );
+        let (code, out) = run(&["--config", &path(&ovpn), "--login", "-v"]);
+        assert_eq!(code, 0, "{}: {out}\n{}", p12.display(), s.log());
+        assert!(
+            first_line(&out).contains("logged in as CN=p12-client"),
+            "{out}"
+        );
+        assert!(
+            out.contains("CA certificates: 1 from") && out.contains("(pkcs12)"),
+            "{out}"
+        );
+    }
+    let block = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&modern).unwrap());
+    let wrapped: Vec<String> = block
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    let ovpn = private_file(
+        &dir.join("inline.ovpn"),
+        &format!("{remote}<pkcs12>\n{}\n</pkcs12>\n", wrapped.join("\n")).replace('\n', "\r\n"),
+    );
+    let (code, out) = run(&["--config", &path(&ovpn), "--login"]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+
+    let ovpn = private_file(
+        &dir.join("locked.ovpn"),
+        &format!("{remote}\npkcs12 {}\n", path(&locked)),
+    );
+    let (code, out) = run(&["--config", &path(&ovpn), "--login"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        first_line(&out).contains("locked.ovpn, line 5, 'pkcs12'")
+            && first_line(&out).contains("passphrase")
+            && first_line(&out).contains("OpenVPN itself accepts"),
+        "{out}"
+    );
+}

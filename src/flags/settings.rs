@@ -78,8 +78,6 @@ pub enum UsageError {
     NothingToLogInWith,
     #[error("{file}, line {line}, 'auth-user-pass': no file, so OpenVPN would prompt for the password, which a check cannot answer: give the file on that line, or --auth-user-pass FILE (OpenVPN itself accepts this line)")]
     PromptForPassword { file: String, line: usize },
-    #[error("{0}, line {1}, 'pkcs12': PKCS#12 bundles cannot be read here: split it with openssl pkcs12 -in FILE -clcerts -nokeys -out cert.pem and openssl pkcs12 -in FILE -nocerts -nodes -out key.pem (an inline <pkcs12> block is base64: save it to a file and decode it with base64 -d first), then use --cert and --key (OpenVPN itself accepts this line)")]
-    Pkcs12(String, usize),
     #[error("{file}, line {line}, '{directive}': {reason} ({openvpn})")]
     InConfig {
         file: String,
@@ -166,51 +164,55 @@ impl Cli {
                 config,
             ),
         };
-        let client = match (cert, key) {
-            (Some(c), Some(k)) => {
-                let loaded = crate::keys::credentials::load_client_cert(&c, &k, extra.as_ref())
-                    .map_err(|e| match cfg_pair {
-                        Some(cfg) => credential_in_config(cfg, e),
-                        None => e.into(),
-                    })?;
-                notes.push(Note::ClientCertificate {
-                    source: c.describe(),
-                    common_name: loaded.common_name.clone(),
-                    fingerprint: loaded.fingerprint.clone(),
-                    key: k.describe(),
-                });
-                if let Some(bits) = loaded.rsa_bits.filter(|b| *b < 2048) {
-                    notes.push(Note::WeakClientKey {
-                        source: k.describe(),
-                        bits,
-                    });
-                }
-                if let Some(w) = key_path_warning(&k) {
-                    notes.push(w);
-                }
-                Some(loaded)
+        let p12 = match (&self.cert, config) {
+            (None, Some(cfg)) => cfg.pkcs12.clone().map(|p| (cfg, p)),
+            _ => None,
+        };
+        let client = if let Some((cfg, source)) = p12 {
+            if cfg.cert.is_some() || cfg.key.is_some() {
+                return Err(in_config(
+                    cfg,
+                    "pkcs12",
+                    "'pkcs12' and 'cert'/'key' both: a client takes its certificate and key from one of them".into(),
+                    OpenVpnTakes::No,
+                ));
             }
-            (Some(_), None) => {
-                return Err(CredentialError::Pair("the config's cert", "a key").into())
-            }
-            (None, Some(_)) => {
-                return Err(CredentialError::Pair("the config's key", "a cert").into())
-            }
-            (None, None) => {
-                if let (Some(line), Some(path)) = (config.and_then(|c| c.pkcs12_line), &self.config)
-                {
-                    return Err(UsageError::Pkcs12(path.display().to_string(), line));
+            let loaded = crate::keys::credentials::load_pkcs12(&source)
+                .map_err(|e| credential_in_config_as(cfg, e, Some("pkcs12")))?
+                .client;
+            self.client_notes(&loaded, &source, &source, notes);
+            Some(loaded)
+        } else {
+            match (cert, key) {
+                (Some(c), Some(k)) => {
+                    let loaded = crate::keys::credentials::load_client_cert(&c, &k, extra.as_ref())
+                        .map_err(|e| match cfg_pair {
+                            Some(cfg) => credential_in_config(cfg, e),
+                            None => e.into(),
+                        })?;
+                    self.client_notes(&loaded, &c, &k, notes);
+                    Some(loaded)
                 }
-                // Logging in without the certificate the server expects would read as a
-                // refusal: say so before sending.
-                if let Some((directive, file, line)) = config.and_then(|c| c.external_key.clone()) {
-                    return Err(UsageError::ExternalKey {
-                        file,
-                        line,
-                        directive,
-                    });
+                (Some(_), None) => {
+                    return Err(CredentialError::Pair("the config's cert", "a key").into())
                 }
-                None
+                (None, Some(_)) => {
+                    return Err(CredentialError::Pair("the config's key", "a cert").into())
+                }
+                (None, None) => {
+                    // Logging in without the certificate the server expects would read as a
+                    // refusal: say so before sending.
+                    if let Some((directive, file, line)) =
+                        config.and_then(|c| c.external_key.clone())
+                    {
+                        return Err(UsageError::ExternalKey {
+                            file,
+                            line,
+                            directive,
+                        });
+                    }
+                    None
+                }
             }
         };
         let (user_pass, pass_in_cfg) = match (
@@ -271,6 +273,31 @@ impl Cli {
             who,
             wait_for_close: self.wait_for_close,
         })
+    }
+
+    /// `-v`'s notes about a client certificate and its key.
+    fn client_notes(
+        &self,
+        loaded: &crate::keys::credentials::ClientCert,
+        cert: &KeySource,
+        key: &KeySource,
+        notes: &mut Vec<Note>,
+    ) {
+        notes.push(Note::ClientCertificate {
+            source: cert.describe(),
+            common_name: loaded.common_name.clone(),
+            fingerprint: loaded.fingerprint.clone(),
+            key: key.describe(),
+        });
+        if let Some(bits) = loaded.rsa_bits.filter(|b| *b < 2048) {
+            notes.push(Note::WeakClientKey {
+                source: key.describe(),
+                bits,
+            });
+        }
+        if let Some(w) = key_path_warning(key) {
+            notes.push(w);
+        }
     }
 
     /// A config's `static-challenge`: without `--totp-secret` the check stops here, before
@@ -726,12 +753,27 @@ impl Cli {
                 (None, Some(KeySource::Inline { text, name })) => {
                     Some(crate::chain::parse_ca_pem(text.as_bytes(), name)?)
                 }
-                (None, None) => None,
+                // Without a `ca`, OpenVPN takes the CA from the pkcs12 bundle.
+                (None, None) => match config
+                    .as_ref()
+                    .and_then(|c| c.pkcs12.as_ref().map(|p| (c, p)))
+                {
+                    Some((cfg, source)) => {
+                        let others = crate::keys::credentials::load_pkcs12(source)
+                            .map_err(|e| credential_in_config_as(cfg, e, Some("pkcs12")))?
+                            .others;
+                        (!others.is_empty()).then_some(others)
+                    }
+                    None => None,
+                },
             };
             if let Some(ca) = &policy.ca {
                 let from = match (&self.ca, &self.config) {
                     (Some(p), _) => p.display().to_string(),
-                    (None, Some(c)) => format!("{} (ca)", c.display()),
+                    (None, Some(c)) => match config.as_ref().map(|cfg| cfg.ca.is_some()) {
+                        Some(false) => format!("{} (pkcs12)", c.display()),
+                        _ => format!("{} (ca)", c.display()),
+                    },
                     (None, None) => String::new(),
                 };
                 notes.push(Note::CaCertificates {
@@ -818,12 +860,23 @@ impl Cli {
 /// A credential error of a file or block the config names: said with the config's line
 /// and directive, and whether OpenVPN itself would take it.
 fn credential_in_config(cfg: &ClientConfig, e: CredentialError) -> UsageError {
-    let (directive, openvpn) = match &e {
+    credential_in_config_as(cfg, e, None)
+}
+
+/// [`credential_in_config`], said of `directive` when given (a PKCS#12 bundle's key and
+/// certificate are its own).
+fn credential_in_config_as(
+    cfg: &ClientConfig,
+    e: CredentialError,
+    directive: Option<&'static str>,
+) -> UsageError {
+    let (named, openvpn) = match &e {
         CredentialError::Read { what, .. } => (
             match *what {
                 "certificate" => "cert",
                 "private key" => "key",
                 "extra-certs" => "extra-certs",
+                "PKCS#12 bundle" => "pkcs12",
                 _ => "auth-user-pass",
             },
             OpenVpnTakes::No,
@@ -846,9 +899,12 @@ fn credential_in_config(cfg: &ClientConfig, e: CredentialError) -> UsageError {
         CredentialError::UserPassLine { .. } | CredentialError::TooLong { .. } => {
             ("auth-user-pass", OpenVpnTakes::No)
         }
+        CredentialError::BadPkcs12 { .. } => ("pkcs12", OpenVpnTakes::No),
+        // OpenVPN prompts for the passphrase.
+        CredentialError::Pkcs12Passphrase { .. } => ("pkcs12", OpenVpnTakes::Yes),
         CredentialError::Pair(..) | CredentialError::BadTotpSecret { .. } => return e.into(),
     };
-    in_config(cfg, directive, e.to_string(), openvpn)
+    in_config(cfg, directive.unwrap_or(named), e.to_string(), openvpn)
 }
 
 fn in_config(

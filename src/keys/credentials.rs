@@ -43,6 +43,10 @@ pub enum CredentialError {
     },
     #[error("{name}: not a TOTP secret: {reason} (give the base32 secret an authenticator app is set up with, or its otpauth://totp/ URI)")]
     BadTotpSecret { name: String, reason: String },
+    #[error("{name}: not a PKCS#12 bundle OpenVPN could read: {reason}")]
+    BadPkcs12 { name: String, reason: String },
+    #[error("the PKCS#12 bundle {name} is protected by a passphrase, and a check cannot type it: give the monitoring system a copy without one (openssl pkcs12 -in FILE -nodes -out monitor.pem; chmod 600 monitor.pem), then give --cert monitor.pem --key monitor.pem")]
+    Pkcs12Passphrase { name: String },
     #[error("{0} needs {1} too")]
     Pair(&'static str, &'static str),
     #[error("{name}: line {line} must hold the {what} (OpenVPN's auth-user-pass file: user name on line 1, password on line 2; a check cannot prompt for it)")]
@@ -148,6 +152,17 @@ pub fn load_client_cert(
             name: key_name.clone(),
             hint: P12_HINT,
         })?;
+    pair(chain, der, cert_name, key_name)
+}
+
+/// The certificate chain and its key, for rustls: ring's signing key where ring loads the
+/// key, else RustCrypto's RSA (1024 to 2047 bits); the key checked against the leaf.
+fn pair(
+    chain: Vec<CertificateDer<'static>>,
+    der: PrivateKeyDer<'static>,
+    cert_name: String,
+    key_name: String,
+) -> Result<ClientCert, CredentialError> {
     let provider = rustls::crypto::ring::default_provider();
     let mut rsa_bits = None;
     let signing: Arc<dyn rustls::sign::SigningKey> =
@@ -206,6 +221,92 @@ pub fn load_client_cert(
         common_name,
         fingerprint,
         rsa_bits,
+    })
+}
+
+/// What a PKCS#12 bundle (OpenVPN's `pkcs12`) holds: the client certificate and key, and
+/// the other certificates, which OpenVPN takes as the CA when the config has no `ca`.
+pub struct Pkcs12 {
+    pub client: ClientCert,
+    pub others: Vec<CertificateDer<'static>>,
+}
+
+/// Reads a `pkcs12` file (DER) or `<pkcs12>` block (base64) as OpenVPN does: with an
+/// empty passphrase (OpenVPN prompts for any other).
+pub fn load_pkcs12(source: &KeySource) -> Result<Pkcs12, CredentialError> {
+    use base64::Engine as _;
+    let name = source.describe();
+    let bytes: Zeroizing<Vec<u8>> = match source {
+        KeySource::File(path) => {
+            crate::keys::static_keys::read_secret_bytes(path).map_err(|e| {
+                CredentialError::Read {
+                    what: "PKCS#12 bundle",
+                    name: name.clone(),
+                    reason: e.to_string(),
+                }
+            })?
+        }
+        KeySource::Inline { text, .. } => {
+            let b64: Zeroizing<String> =
+                Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
+            Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.as_bytes())
+                    .map_err(|_| CredentialError::BadPkcs12 {
+                        name: name.clone(),
+                        reason: "the block is not base64".into(),
+                    })?,
+            )
+        }
+    };
+    let archive = match p12_keystore::Pkcs12Archive::from_pkcs12(&bytes, "") {
+        Ok(a) => a,
+        Err(p12_keystore::error::Error::MacError(_)) => {
+            return Err(CredentialError::Pkcs12Passphrase { name })
+        }
+        Err(e) => {
+            return Err(CredentialError::BadPkcs12 {
+                name,
+                reason: e.to_string(),
+            })
+        }
+    };
+    let Some(key) = archive.keys.first() else {
+        return Err(CredentialError::BadPkcs12 {
+            name,
+            reason: "it holds no private key".into(),
+        });
+    };
+    // The key's certificate: the one with its local key id, else the first.
+    let leaf = archive
+        .certs
+        .iter()
+        .position(|c| {
+            key.local_key_id
+                .as_ref()
+                .is_some_and(|id| c.local_key_id.as_deref() == Some(id.0.as_slice()))
+        })
+        .or((!archive.certs.is_empty()).then_some(0))
+        .ok_or_else(|| CredentialError::BadPkcs12 {
+            name: name.clone(),
+            reason: "it holds no certificate".into(),
+        })?;
+    let chain = vec![CertificateDer::from(
+        archive.certs[leaf].cert.as_der().to_vec(),
+    )];
+    let others = archive
+        .certs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != leaf)
+        .map(|(_, c)| CertificateDer::from(c.cert.as_der().to_vec()))
+        .collect();
+    let der = PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        key.key.as_der().to_vec(),
+    ));
+    Ok(Pkcs12 {
+        client: pair(chain, der, name.clone(), name)?,
+        others,
     })
 }
 

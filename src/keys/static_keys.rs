@@ -39,32 +39,29 @@ const MAX_KEY_FILE: u64 = 1 << 20;
 /// Reads a file that holds key material into a buffer that is wiped when dropped.
 /// Only regular files up to [`MAX_KEY_FILE`]: a FIFO would block the check past its
 /// deadline, and `/dev/zero` would eat memory.
-pub(crate) fn read_secret_text(path: &Path) -> std::io::Result<Zeroizing<String>> {
+pub(crate) fn read_secret_bytes(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     use std::io::{Error, ErrorKind, Read};
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Zeroizing::new(Vec::new());
     std::fs::File::open(path)?
         .take(MAX_KEY_FILE + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_KEY_FILE {
-        bytes.zeroize();
         return Err(Error::new(
             ErrorKind::InvalidData,
             format!("larger than {MAX_KEY_FILE} bytes, not a key file or client config"),
         ));
     }
-    Ok(Zeroizing::new(match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let mut bytes = e.into_bytes();
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            bytes.zeroize();
-            text
-        }
-    }))
+    Ok(bytes)
+}
+
+/// [`read_secret_bytes`] as text (invalid UTF-8 replaced).
+pub(crate) fn read_secret_text(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    let bytes = read_secret_bytes(path)?;
+    Ok(Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyError> {

@@ -8,7 +8,9 @@
 EAPI=8
 
 CRATES="
+	aead@0.6.1
 	aes@0.9.4
+	aes-gcm@0.11.1
 	aho-corasick@1.1.5
 	alloca@0.4.0
 	anes@0.1.6
@@ -29,10 +31,12 @@ CRATES="
 	bitflags@2.13.2
 	blake2@0.11.0
 	block-buffer@0.12.1
+	block-padding@0.4.2
 	borsh@1.8.1
 	borsh-derive@1.8.1
 	bytes@1.12.2
 	cast@0.3.0
+	cbc@0.2.1
 	cc@1.11.3
 	cfg-if@1.0.5
 	cfg_aliases@0.2.2
@@ -48,6 +52,7 @@ CRATES="
 	clap_lex@1.1.2
 	clap_mangen@0.3.3
 	cmov@0.5.4
+	cms@0.3.0-pre.1
 	colorchoice@1.0.5
 	const-oid@0.10.3
 	core_detect@1.0.0
@@ -64,7 +69,9 @@ CRATES="
 	data-encoding@2.11.1
 	der@0.8.3
 	der-parser@10.0.0
+	der_derive@0.8.0
 	deranged@0.5.9
+	des@0.9.0
 	digest@0.11.3
 	displaydoc@0.2.7
 	either@1.19.0
@@ -72,9 +79,11 @@ CRATES="
 	errno@0.3.15
 	fastrand@2.5.0
 	find-msvc-tools@0.1.15
+	flagset@0.4.7
 	fnv@1.0.7
 	getrandom@0.2.17
 	getrandom@0.4.3
+	ghash@0.6.0
 	half@2.7.1
 	hashbrown@0.17.2
 	heck@0.5.0
@@ -102,10 +111,15 @@ CRATES="
 	once_cell@1.21.4
 	once_cell_polyfill@1.70.2
 	oorandom@11.1.5
+	p12-keystore@0.4.1
 	page_size@0.6.0
+	pbkdf2@0.13.0
 	pem-rfc7468@1.0.0
 	pkcs1@0.8.0
+	pkcs12@0.2.0-pre.0
+	pkcs5@0.8.1
 	pkcs8@0.11.0
+	polyval@0.7.3
 	powerfmt@0.2.1
 	proc-macro-crate@3.5.0
 	proc-macro2@1.0.107
@@ -116,6 +130,7 @@ CRATES="
 	rand@0.10.4
 	rand_core@0.10.1
 	rand_xorshift@0.5.0
+	rc2@0.9.0
 	regex@1.13.2
 	regex-automata@0.4.19
 	regex-syntax@0.8.12
@@ -129,7 +144,9 @@ CRATES="
 	rustls-pki-types@1.16.0
 	rustls-webpki@0.103.17
 	rusty-fork@0.3.1
+	salsa20@0.11.0
 	same-file@1.0.6
+	scrypt@0.12.0
 	serde@1.0.229
 	serde_core@1.0.229
 	serde_derive@1.0.229
@@ -162,6 +179,7 @@ CRATES="
 	typenum@1.20.1
 	unarray@0.1.4
 	unicode-ident@1.0.27
+	universal-hash@0.6.1
 	untrusted@0.9.0
 	utf8parse@0.2.2
 	wait-timeout@0.2.1
@@ -184,6 +202,7 @@ CRATES="
 	windows_x86_64_gnullvm@0.52.6
 	windows_x86_64_msvc@0.52.6
 	winnow@1.0.5
+	x509-cert@0.3.0
 	x509-parser@0.18.1
 	zerocopy@0.8.64
 	zerocopy-derive@0.8.64
