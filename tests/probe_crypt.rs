@@ -303,7 +303,7 @@ fn config_errors_are_unknown() {
     let (code, out, _, _) = run_check(&["--config", &both]);
     assert_eq!(code, 3, "{out}");
     assert!(
-        first_line(&out).contains("both.ovpn, line 3: both tls-auth and tls-crypt"),
+        first_line(&out).contains("both.ovpn, line 3, 'tls-crypt': both tls-auth and tls-crypt"),
         "{out}"
     );
 
