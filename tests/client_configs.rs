@@ -108,6 +108,40 @@ fn server_of(pki: &mut TestPki, ca: &Issued, wrap: Wrap, extra: &[String]) -> Se
     )
 }
 
+/// The real `openvpn` 2.6 client as the reference: does it log in to `s` with this
+/// certificate and key? Returns its log. It stops at the first pushed option it cannot
+/// apply to `dev null`, after the server's PUSH_REPLY, which is the login.
+fn real_client(s: &Server, ca: &Path, crt: &Path, key: &Path) -> String {
+    let log = s.dir.path().join("real-client.log");
+    let _ = std::fs::remove_file(&log);
+    let mut child = Command::new(openvpn_bin())
+        .args(["--client", "--dev", "null", "--nobind", "--verb", "3"])
+        .args(["--remote", &s.addr, &s.port.to_string(), "udp"])
+        .args(["--connect-retry-max", "1", "--remote-cert-tls", "server"])
+        .arg("--ca")
+        .arg(ca)
+        .arg("--cert")
+        .arg(crt)
+        .arg("--key")
+        .arg(key)
+        .arg("--log")
+        .arg(&log)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let done = text.contains("PUSH_REPLY") || text.contains("Exiting");
+        if done || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    text
+}
+
 fn run(args: &[&str]) -> (i32, String) {
     let (code, out, err, _) = run_check(args);
     assert!(err.is_empty(), "stderr: {err}");
@@ -172,8 +206,13 @@ fn v1_certificate_and_1024_bit_rsa_keys_log_in() {
         "{out}"
     );
 
-    // Both at once, as VPNGate exports them.
+    // Both at once, as VPNGate exports them; OpenVPN's own client logs in with them too.
     let (crt, key) = v1_client(&dir, &ca, "v1-rsa1024", &["-newkey", "rsa:1024"]);
+    let reference = real_client(&s, &ca.crt, &crt, &key);
+    assert!(
+        reference.contains("Peer Connection Initiated"),
+        "{reference}"
+    );
     let (code, out) = login(&crt, &key);
     assert_eq!(code, 0, "{out}\n{}", s.log());
     assert!(
@@ -188,6 +227,8 @@ fn v1_certificate_and_1024_bit_rsa_keys_log_in() {
 
     // Under 1024 bits OpenVPN 2.6 refuses the key too; the check says so before sending.
     let (crt, key) = v1_client(&dir, &ca, "v1-rsa768", &["-newkey", "rsa:768"]);
+    let reference = real_client(&s, &ca.crt, &crt, &key);
+    assert!(reference.contains("ee key too small"), "{reference}");
     let (code, out) = login(&crt, &key);
     assert_eq!(code, 3, "{out}");
     assert!(
