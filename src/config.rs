@@ -1,6 +1,11 @@
-//! Reads what a probe needs from an OpenVPN client config (`.ovpn`/`.conf`): the first
-//! `remote`, `port`/`rport`, `proto`, `auth`, `key-direction`, and the tls-auth, tls-crypt
-//! or tls-crypt-v2 key, from a file or an inline block. Everything else is ignored.
+//! Reads an OpenVPN client config (`.ovpn`/`.conf`) as OpenVPN's own option parser does
+//! (a byte order mark skipped, its quoting and comments, inline blocks, the last occurrence
+//! of a directive winning, `<connection>` blocks, `config` includes and `cd`), and keeps
+//! what a check needs: remotes, port, proto, `local`, the tls-auth/tls-crypt/tls-crypt-v2
+//! key, `auth`, `key-direction`, the CA, certificate, key, PKCS#12 bundle and password
+//! sources, `verify-x509-name`, `remote-cert-tls` and `static-challenge`. Everything else
+//! is ignored. Each refusal names the file, line and directive, and whether OpenVPN itself
+//! would refuse it ([`OpenVpnTakes`]).
 
 use crate::chain::NameType;
 use crate::keys::static_keys::KeyDirection;

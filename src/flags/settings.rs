@@ -795,6 +795,9 @@ impl Cli {
                 || config.as_ref().is_some_and(|c| c.remote_cert_tls_server);
         }
 
+        if self.totp_secret.is_some() && stage != Stage::Login {
+            return Err(UsageError::TotpWithoutPassword);
+        }
         if self.wait_for_close && (stage != Stage::Login || proto != Proto::Tcp) {
             return Err(UsageError::WaitForCloseAlone);
         }
@@ -1058,6 +1061,14 @@ mod tests {
         assert!(matches!(
             settings(&["h", "--digest-key-client", "00", "--digest-size", "21"]),
             Err(UsageError::TagLen(_))
+        ));
+    }
+
+    #[test]
+    fn totp_secret_only_with_a_login_password() {
+        assert!(matches!(
+            settings(&["h", "--totp-secret", "/nonexistent"]),
+            Err(UsageError::TotpWithoutPassword)
         ));
     }
 
