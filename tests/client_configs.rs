@@ -325,8 +325,8 @@ fn python3() -> Option<String> {
 }
 
 /// `auth-user-pass-verify` (via-file): user monitor, password `SCRV1:b64(s3cret):b64(code)`
-/// with the TOTP code of SECRET for this 30-second step or a neighbour, computed here by
-/// Python's hmac (RFC 6238, SHA-1, 6 digits).
+/// (or `s3cret` and the code, for `concat`) with the TOTP code of SECRET for this 30-second
+/// step or a neighbour, computed here by Python's hmac (RFC 6238, SHA-1, 6 digits).
 const VERIFY_TOTP: &str = r#"
 import base64, hashlib, hmac, struct, sys, time
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -336,13 +336,15 @@ def totp(step):
     o = mac[-1] & 15
     return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7fffffff) % 1000000)
 user, password = open(sys.argv[1]).read().split("\n")[:2]
-parts = password.split(":")
-if user != "monitor" or len(parts) != 3 or parts[0] != "SCRV1":
-    sys.exit(1)
-if base64.b64decode(parts[1]).decode() != "s3cret":
-    sys.exit(1)
 step = int(time.time()) // 30
-ok = base64.b64decode(parts[2]).decode() in [totp(step + d) for d in (-1, 0, 1)]
+codes = [totp(step + d) for d in (-1, 0, 1)]
+if user != "monitor":
+    sys.exit(1)
+parts = password.split(":")
+if len(parts) == 3 and parts[0] == "SCRV1":
+    ok = base64.b64decode(parts[1]).decode() == "s3cret" and base64.b64decode(parts[2]).decode() in codes
+else:
+    ok = password[:6] == "s3cret" and password[6:] in codes
 sys.exit(0 if ok else 1)
 "#;
 
@@ -423,6 +425,27 @@ fn static_challenge_without_and_with_a_totp_secret() {
         "{out}"
     );
     assert!(!out.contains("s3cret") && !out.contains("SCRV1:"), "{out}");
+
+    // The concat format: the code appended to the password.
+    let concat = private_file(
+        &dir.join("concat.ovpn"),
+        &format!(
+            "client\nremote {} {} udp\nauth-user-pass monitor.pass\nstatic-challenge 'OTP' 0 concat\n<ca>\n{}</ca>\n",
+            s.addr,
+            s.port,
+            read(&ca.crt)
+        ),
+    );
+    let (code, out) = run(&[
+        "--config",
+        &path(&concat),
+        "--login",
+        "--totp-secret",
+        &path(&secret),
+        "-v",
+    ]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(out.contains("(concat)"), "{out}");
 
     // Another secret: the script refuses the code.
     let other = private_file(&dir.join("other.secret"), "JBSWY3DPEHPK3PXP\n");
