@@ -1128,6 +1128,46 @@ mod tests {
         assert!(e.contains("line 3"), "{e}");
     }
 
+    /// Condensed from the shapes real exports take: an appliance's profile with a
+    /// second factor and tls-crypt-v2, a firewall's export with a bundle and a key file, a
+    /// cloud endpoint with random host names, a tutorial's client with commented options.
+    #[test]
+    fn exports_of_every_kind_are_read() {
+        let access_server = "# OVPN_ACCESS_SERVER_USERNAME=monitor\r\nsetenv FORWARD_COMPATIBLE 1\r\nclient\r\nserver-poll-timeout 4\r\nnobind\r\nremote vpn.example.org 1194 udp\r\nremote vpn.example.org 443 tcp\r\ndev tun\r\ndev-type tun\r\nremote-cert-tls server\r\ntls-version-min 1.2\r\nauth-user-pass\r\nstatic-challenge \"Enter Authenticator Code\" 1\r\npush-peer-info\r\n<ca>\r\nCA\r\n</ca>\r\n<tls-crypt-v2>\r\nV2\r\n</tls-crypt-v2>\r\n";
+        let cfg = parse(access_server).unwrap();
+        assert_eq!(cfg.remotes.len(), 2);
+        assert_eq!(cfg.auth_user_pass, Some(None));
+        assert!(cfg.static_challenge.is_some());
+        assert!(matches!(
+            cfg.wrap,
+            Some(ConfigWrap::TlsCryptV2(KeySource::Inline { .. }))
+        ));
+
+        let firewall = "dev tun\npersist-tun\npersist-key\ndata-ciphers AES-256-GCM:AES-128-GCM\nauth SHA256\ntls-client\nclient\nresolv-retry infinite\nremote 198.51.100.7 1194 udp4\nnobind\nlport 0\nverify-x509-name \"vpn-server\" name\npkcs12 fw-udp-1194-monitor.p12\ntls-auth fw-udp-1194-monitor-tls.key 1\nremote-cert-tls server\nexplicit-exit-notify\n";
+        let cfg = parse(firewall).unwrap();
+        assert_eq!(
+            cfg.pkcs12,
+            Some(KeySource::File(PathBuf::from(
+                "/etc/openvpn/fw-udp-1194-monitor.p12"
+            )))
+        );
+        assert_eq!(cfg.tls_auth_direction(), Some(KeyDirection::One));
+        assert_eq!(cfg.verify_x509_name.as_ref().unwrap().0, "vpn-server");
+
+        let cloud = "client\ndev tun\nproto udp\nremote cvpn-endpoint-0123.prod.clientvpn.example.com 443\nremote-random-hostname\nresolv-retry infinite\nnobind\nremote-cert-tls server\ncipher AES-256-GCM\nverb 3\n<ca>\nCA\n</ca>\nauth-federate\nreneg-sec 0\n";
+        let cfg = parse(cloud).unwrap();
+        assert_eq!(cfg.remotes[0].port, Some(443));
+
+        let tutorial = "client\n;dev tap\ndev tun\n;proto tcp\nproto udp\nremote my-server-1 1194\n;remote my-server-2 1194\n;remote-random\nresolv-retry infinite\nnobind\n;user nobody\npersist-key\nca ca.crt\ncert client.crt\nkey client.key\nremote-cert-tls server\ntls-auth ta.key 1\ncipher AES-256-CBC\nverb 3\n;mute 20\n";
+        let cfg = parse(tutorial).unwrap();
+        assert_eq!(cfg.remotes.len(), 1);
+        assert_eq!(cfg.proto.unwrap().proto, Proto::Udp);
+        assert_eq!(
+            cfg.key,
+            Some(KeySource::File(PathBuf::from("/etc/openvpn/client.key")))
+        );
+    }
+
     #[test]
     fn includes_and_cd_as_openvpn() {
         let dir = tempfile::tempdir().unwrap();
