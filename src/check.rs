@@ -386,6 +386,9 @@ impl Outcome {
 pub enum CheckError {
     #[error(transparent)]
     Resolve(#[from] transport::ResolveError),
+    /// The config's `local NAME` did not resolve.
+    #[error("the config's local: {0}")]
+    Local(transport::ResolveError),
     #[error("cannot get random bytes for a session id: {0}")]
     Random(String),
     #[error(transparent)]
@@ -731,7 +734,8 @@ fn resolve_bind(
         Family::V6
     };
     let left = deadline.saturating_duration_since(Instant::now());
-    let address = transport::resolve(name, 0, Some(family), left)?[0].ip();
+    let address =
+        transport::resolve(name, 0, Some(family), left).map_err(CheckError::Local)?[0].ip();
     notes.push(Note::LocalAddress {
         name: name.clone(),
         address,

@@ -285,6 +285,25 @@ fn provider_export_with_bom_crlf_local_name_and_inline_blocks() {
         "{out}"
     );
     assert!(out.contains("provider.ovpn <tls-auth> block"), "{out}");
+    // A local name that does not resolve is UNKNOWN, and says it is the local one.
+    let broken = private_file(
+        &dir.join("badlocal.ovpn"),
+        &format!("remote {} {}\nlocal no-such-host.invalid\n", s.addr, s.port),
+    );
+    let (code, out) = run(&[
+        "--config",
+        &path(&broken),
+        "--timeout",
+        "1",
+        "--retrycount",
+        "1",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    let line = first_line(&out);
+    assert!(
+        line.contains("the config's local: ") && line.contains("'no-such-host.invalid'"),
+        "{out}"
+    );
 
     // The other order: the inline block, then a file line. The file wins, so a wrong
     // block is harmless and a right file is used.
