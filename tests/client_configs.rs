@@ -637,7 +637,7 @@ fn refusals_name_the_config_line_and_directive() {
     .replace("\n", "\r\n")
     .replace("\r\r\n", "\r\n");
     let key_line = ovpn_text.lines().position(|l| l == "<key>").unwrap() + 1;
-    let line = check("enc.ovpn", &ovpn_text, &["--login"]);
+    let line = check("my enc.ovpn", &ovpn_text, &["--login"]);
     assert!(
         line.contains(&format!("enc.ovpn, line {key_line}, 'key'"))
             && line.contains("OpenVPN itself accepts"),

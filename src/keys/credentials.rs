@@ -130,15 +130,18 @@ pub fn load_client_cert(
     if key_text.contains("ENCRYPTED PRIVATE KEY") || key_text.contains("Proc-Type: 4,ENCRYPTED") {
         let (how, then) = match key {
             KeySource::File(p) => (
-                format!("openssl pkey -in {} -out monitor.key", p.display()),
-                "give --key monitor.key",
+                format!(
+                    "openssl pkey -in {} -out monitor.key",
+                    shell_word(&p.display().to_string())
+                ),
+                "point --key (or the config's key line) at monitor.key",
             ),
             KeySource::Inline { name, .. } => (
                 format!(
                     "sed -n '/^<key>/,/^<\\/key>/p' {} | openssl pkey -out monitor.key",
-                    name.strip_suffix(" <key> block").unwrap_or("client.ovpn")
+                    shell_word(name.strip_suffix(" <key> block").unwrap_or("client.ovpn"))
                 ),
-                "give --key monitor.key, or put 'key monitor.key' in the config in place of the <key> block",
+                "put 'key monitor.key' in the config in place of the <key> block",
             ),
         };
         return Err(CredentialError::EncryptedKey {
@@ -308,6 +311,20 @@ pub fn load_pkcs12(source: &KeySource) -> Result<Pkcs12, CredentialError> {
         client: pair(chain, der, name.clone(), name)?,
         others,
     })
+}
+
+/// A path as one shell word, for advice a person pastes: quoted when it holds anything
+/// but letters, digits and `/._-`.
+fn shell_word(path: &str) -> String {
+    if !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    {
+        path.to_string()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
 }
 
 /// What kind of key a PEM private key is, for a message.
