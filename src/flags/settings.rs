@@ -753,17 +753,20 @@ impl Cli {
                 (None, Some(KeySource::Inline { text, name })) => {
                     Some(crate::chain::parse_ca_pem(text.as_bytes(), name)?)
                 }
-                // Without a `ca`, OpenVPN takes the CA from the pkcs12 bundle.
+                // Without a `ca`, OpenVPN takes the CA from the pkcs12 bundle. A bundle
+                // that cannot be read stops the login stage (which needs its key); the
+                // TLS stage goes on without a CA, as it would without the bundle.
                 (None, None) => match config
                     .as_ref()
                     .and_then(|c| c.pkcs12.as_ref().map(|p| (c, p)))
                 {
-                    Some((cfg, source)) => {
-                        let others = crate::keys::credentials::load_pkcs12(source)
-                            .map_err(|e| credential_in_config_as(cfg, e, Some("pkcs12")))?
-                            .others;
-                        (!others.is_empty()).then_some(others)
-                    }
+                    Some((cfg, source)) => match crate::keys::credentials::load_pkcs12(source) {
+                        Ok(p12) => (!p12.others.is_empty()).then_some(p12.others),
+                        Err(e) if stage == Stage::Login => {
+                            return Err(credential_in_config_as(cfg, e, Some("pkcs12")))
+                        }
+                        Err(_) => None,
+                    },
                     None => None,
                 },
             };
