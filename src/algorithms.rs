@@ -1,0 +1,327 @@
+//! The signature algorithms and key exchange an OpenVPN 2.6 client accepts by default
+//! (OpenSSL's `legacy` certificate profile) where *ring* has none: ECDSA on P-521, RSA
+//! keys of 1024 to 2047 bits, and RSA-PSS (`rsassa-pss`) keys; and the secp521r1 group.
+//! They come from RustCrypto (`p521`, `rsa`) behind the traits rustls and webpki already
+//! use ([`SignatureVerificationAlgorithm`], [`SupportedKxGroup`]), so that certificate
+//! paths, handshake signatures and key exchange keep one code path: every algorithm ring
+//! has still goes through ring, first.
+
+use rustls::crypto::{
+    ActiveKeyExchange, SharedSecret, SupportedKxGroup, WebPkiSupportedAlgorithms,
+};
+use rustls::pki_types::{
+    alg_id, AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm,
+};
+use rustls::{NamedGroup, SignatureScheme};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use webpki::ring as ring_algs;
+
+/// The hash of a signature algorithm.
+#[derive(Debug, Clone, Copy)]
+enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    fn digest(self, message: &[u8]) -> Vec<u8> {
+        match self {
+            Hash::Sha256 => Sha256::digest(message).to_vec(),
+            Hash::Sha384 => Sha384::digest(message).to_vec(),
+            Hash::Sha512 => Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
+/// ECDSA with a P-521 key, DER signatures (X.509 and TLS alike).
+#[derive(Debug)]
+struct EcdsaP521(Hash);
+
+impl SignatureVerificationAlgorithm for EcdsaP521 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use p521::ecdsa::signature::hazmat::PrehashVerifier;
+        let key =
+            p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+        let sig = p521::ecdsa::DerSignature::from_bytes(signature).map_err(|_| InvalidSignature)?;
+        key.verify_prehash(&self.0.digest(message), &sig)
+            .map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P521
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        match self.0 {
+            Hash::Sha256 => alg_id::ECDSA_SHA256,
+            Hash::Sha384 => alg_id::ECDSA_SHA384,
+            Hash::Sha512 => alg_id::ECDSA_SHA512,
+        }
+    }
+}
+
+/// The padding of an RSA signature.
+#[derive(Debug, Clone, Copy)]
+enum Padding {
+    Pkcs1,
+    /// PSS with MGF1 of the same hash and a salt of the hash's length (TLS, and
+    /// webpki's PSS algorithm identifiers).
+    Pss,
+}
+
+/// The `rsassa-pss` key algorithm (RFC 4055) without parameters, as OpenSSL writes an
+/// RSA-PSS key that carries no restrictions.
+const RSASSA_PSS_KEY: AlgorithmIdentifier = AlgorithmIdentifier::from_slice(&[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+]);
+
+/// RSA of 1024 to 8192 bits (the `rsa` crate's limits, OpenVPN's `legacy` profile's
+/// floor), for an `rsaEncryption` key or, with `pss_key`, an `rsassa-pss` one.
+#[derive(Debug)]
+struct Rsa {
+    padding: Padding,
+    hash: Hash,
+    pss_key: bool,
+}
+
+impl SignatureVerificationAlgorithm for Rsa {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        use rsa::signature::Verifier;
+        let key = rsa::PublicKey::from_pkcs1_der(public_key).map_err(|_| InvalidSignature)?;
+        let ok = match self.padding {
+            Padding::Pkcs1 => {
+                let sig =
+                    rsa::pkcs1v15::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
+                match self.hash {
+                    Hash::Sha256 => {
+                        rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key).verify(message, &sig)
+                    }
+                    Hash::Sha384 => {
+                        rsa::pkcs1v15::VerifyingKey::<Sha384>::new(key).verify(message, &sig)
+                    }
+                    Hash::Sha512 => {
+                        rsa::pkcs1v15::VerifyingKey::<Sha512>::new(key).verify(message, &sig)
+                    }
+                }
+            }
+            Padding::Pss => {
+                let sig = rsa::pss::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
+                match self.hash {
+                    Hash::Sha256 => {
+                        rsa::pss::VerifyingKey::<Sha256>::new(key).verify(message, &sig)
+                    }
+                    Hash::Sha384 => {
+                        rsa::pss::VerifyingKey::<Sha384>::new(key).verify(message, &sig)
+                    }
+                    Hash::Sha512 => {
+                        rsa::pss::VerifyingKey::<Sha512>::new(key).verify(message, &sig)
+                    }
+                }
+            }
+        };
+        ok.map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        if self.pss_key {
+            RSASSA_PSS_KEY
+        } else {
+            alg_id::RSA_ENCRYPTION
+        }
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        match (self.padding, self.hash) {
+            (Padding::Pkcs1, Hash::Sha256) => alg_id::RSA_PKCS1_SHA256,
+            (Padding::Pkcs1, Hash::Sha384) => alg_id::RSA_PKCS1_SHA384,
+            (Padding::Pkcs1, Hash::Sha512) => alg_id::RSA_PKCS1_SHA512,
+            (Padding::Pss, Hash::Sha256) => alg_id::RSA_PSS_SHA256,
+            (Padding::Pss, Hash::Sha384) => alg_id::RSA_PSS_SHA384,
+            (Padding::Pss, Hash::Sha512) => alg_id::RSA_PSS_SHA512,
+        }
+    }
+}
+
+static ECDSA_P521_SHA256: &dyn SignatureVerificationAlgorithm = &EcdsaP521(Hash::Sha256);
+static ECDSA_P521_SHA384: &dyn SignatureVerificationAlgorithm = &EcdsaP521(Hash::Sha384);
+static ECDSA_P521_SHA512: &dyn SignatureVerificationAlgorithm = &EcdsaP521(Hash::Sha512);
+
+macro_rules! rsa_alg {
+    ($name:ident, $padding:ident, $hash:ident, $pss_key:expr) => {
+        static $name: &dyn SignatureVerificationAlgorithm = &Rsa {
+            padding: Padding::$padding,
+            hash: Hash::$hash,
+            pss_key: $pss_key,
+        };
+    };
+}
+rsa_alg!(RSA_PKCS1_SHA256, Pkcs1, Sha256, false);
+rsa_alg!(RSA_PKCS1_SHA384, Pkcs1, Sha384, false);
+rsa_alg!(RSA_PKCS1_SHA512, Pkcs1, Sha512, false);
+rsa_alg!(RSA_PSS_SHA256, Pss, Sha256, false);
+rsa_alg!(RSA_PSS_SHA384, Pss, Sha384, false);
+rsa_alg!(RSA_PSS_SHA512, Pss, Sha512, false);
+rsa_alg!(PSS_KEY_PSS_SHA256, Pss, Sha256, true);
+rsa_alg!(PSS_KEY_PSS_SHA384, Pss, Sha384, true);
+rsa_alg!(PSS_KEY_PSS_SHA512, Pss, Sha512, true);
+
+/// TLS's `rsa_pss_pss_sha256` .. `_sha512` (RFC 8446): PSS by an `rsassa-pss` key.
+pub const RSA_PSS_PSS_SHA256: SignatureScheme = SignatureScheme::Unknown(0x0809);
+pub const RSA_PSS_PSS_SHA384: SignatureScheme = SignatureScheme::Unknown(0x080a);
+pub const RSA_PSS_PSS_SHA512: SignatureScheme = SignatureScheme::Unknown(0x080b);
+
+/// Everything the check verifies, in certificates and handshake signatures: ring's
+/// algorithms (as rustls's ring provider lists them) first, then RustCrypto's for what
+/// ring lacks. For a handshake scheme every candidate is tried until one fits the key.
+pub static SUPPORTED: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+    all: &[
+        ring_algs::ECDSA_P256_SHA256,
+        ring_algs::ECDSA_P256_SHA384,
+        ring_algs::ECDSA_P384_SHA256,
+        ring_algs::ECDSA_P384_SHA384,
+        ring_algs::ED25519,
+        ring_algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        ring_algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+        ring_algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+        ring_algs::RSA_PKCS1_2048_8192_SHA256,
+        ring_algs::RSA_PKCS1_2048_8192_SHA384,
+        ring_algs::RSA_PKCS1_2048_8192_SHA512,
+        ring_algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+        ring_algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+        ring_algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+        ECDSA_P521_SHA256,
+        ECDSA_P521_SHA384,
+        ECDSA_P521_SHA512,
+        RSA_PKCS1_SHA256,
+        RSA_PKCS1_SHA384,
+        RSA_PKCS1_SHA512,
+        RSA_PSS_SHA256,
+        RSA_PSS_SHA384,
+        RSA_PSS_SHA512,
+        PSS_KEY_PSS_SHA256,
+        PSS_KEY_PSS_SHA384,
+        PSS_KEY_PSS_SHA512,
+    ],
+    mapping: &[
+        (
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            &[
+                ring_algs::ECDSA_P384_SHA384,
+                ring_algs::ECDSA_P256_SHA384,
+                ECDSA_P521_SHA384,
+            ],
+        ),
+        (
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            &[
+                ring_algs::ECDSA_P256_SHA256,
+                ring_algs::ECDSA_P384_SHA256,
+                ECDSA_P521_SHA256,
+            ],
+        ),
+        (SignatureScheme::ECDSA_NISTP521_SHA512, &[ECDSA_P521_SHA512]),
+        (SignatureScheme::ED25519, &[ring_algs::ED25519]),
+        (
+            SignatureScheme::RSA_PSS_SHA512,
+            &[
+                ring_algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+                RSA_PSS_SHA512,
+            ],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA384,
+            &[
+                ring_algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+                RSA_PSS_SHA384,
+            ],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA256,
+            &[
+                ring_algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+                RSA_PSS_SHA256,
+            ],
+        ),
+        (RSA_PSS_PSS_SHA512, &[PSS_KEY_PSS_SHA512]),
+        (RSA_PSS_PSS_SHA384, &[PSS_KEY_PSS_SHA384]),
+        (RSA_PSS_PSS_SHA256, &[PSS_KEY_PSS_SHA256]),
+        (
+            SignatureScheme::RSA_PKCS1_SHA512,
+            &[ring_algs::RSA_PKCS1_2048_8192_SHA512, RSA_PKCS1_SHA512],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA384,
+            &[ring_algs::RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_SHA384],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA256,
+            &[ring_algs::RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256],
+        ),
+    ],
+};
+
+/// Key exchange on secp521r1 (P-521), RustCrypto's `p521`, uncompressed points as TLS
+/// sends them.
+#[derive(Debug)]
+pub struct Secp521r1;
+
+pub static SECP521R1: &dyn SupportedKxGroup = &Secp521r1;
+
+impl SupportedKxGroup for Secp521r1 {
+    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, rustls::Error> {
+        use p521::elliptic_curve::sec1::ToSec1Point;
+        use p521::elliptic_curve::Generate;
+        let secret = p521::ecdh::EphemeralSecret::try_generate()
+            .map_err(|_| rustls::Error::FailedToGetRandomBytes)?;
+        let pub_key = secret.public_key().to_sec1_point(false).as_bytes().to_vec();
+        Ok(Box::new(P521Exchange { secret, pub_key }))
+    }
+
+    fn name(&self) -> NamedGroup {
+        NamedGroup::secp521r1
+    }
+}
+
+struct P521Exchange {
+    secret: p521::ecdh::EphemeralSecret,
+    pub_key: Vec<u8>,
+}
+
+impl ActiveKeyExchange for P521Exchange {
+    fn complete(self: Box<Self>, peer_pub_key: &[u8]) -> Result<SharedSecret, rustls::Error> {
+        // from_sec1_bytes refuses the identity and points off the curve.
+        let peer = p521::PublicKey::from_sec1_bytes(peer_pub_key)
+            .map_err(|_| rustls::Error::from(rustls::PeerMisbehaved::InvalidKeyShare))?;
+        let shared = self.secret.diffie_hellman(&peer);
+        Ok(SharedSecret::from(&shared.raw_secret_bytes()[..]))
+    }
+
+    fn pub_key(&self) -> &[u8] {
+        &self.pub_key
+    }
+
+    fn group(&self) -> NamedGroup {
+        NamedGroup::secp521r1
+    }
+}
+
+/// The provider of every handshake: ring's suites, its groups and then secp521r1 (offered
+/// in that order, as OpenVPN's OpenSSL lists them), and [`SUPPORTED`] for signatures.
+pub fn provider() -> rustls::crypto::CryptoProvider {
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.kx_groups.push(SECP521R1);
+    provider.signature_verification_algorithms = SUPPORTED;
+    provider
+}
