@@ -317,11 +317,92 @@ impl ActiveKeyExchange for P521Exchange {
     }
 }
 
+/// Loads client keys: ring's kinds first, then an ECDSA P-521 key (PKCS#8 or SEC1), which
+/// ring cannot sign with.
+#[derive(Debug)]
+struct Keys;
+
+impl rustls::crypto::KeyProvider for Keys {
+    fn load_private_key(
+        &self,
+        key_der: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> Result<std::sync::Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        use p521::pkcs8::DecodePrivateKey;
+        use rustls::pki_types::PrivateKeyDer;
+        let ring_error = match rustls::crypto::ring::sign::any_supported_type(&key_der) {
+            Ok(key) => return Ok(key),
+            Err(e) => e,
+        };
+        let secret = match &key_der {
+            PrivateKeyDer::Pkcs8(k) => p521::SecretKey::from_pkcs8_der(k.secret_pkcs8_der()).ok(),
+            PrivateKeyDer::Sec1(k) => p521::SecretKey::from_sec1_der(k.secret_sec1_der()).ok(),
+            _ => None,
+        };
+        match secret {
+            Some(secret) => Ok(std::sync::Arc::new(P521SigningKey(
+                p521::ecdsa::SigningKey::from(&secret),
+            ))),
+            None => Err(ring_error),
+        }
+    }
+}
+
+/// An ECDSA P-521 client key: signs `ecdsa_secp521r1_sha512` (RFC 6979 nonces).
+struct P521SigningKey(p521::ecdsa::SigningKey);
+
+impl std::fmt::Debug for P521SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("P521SigningKey")
+    }
+}
+
+impl rustls::sign::SigningKey for P521SigningKey {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
+        offered
+            .contains(&SignatureScheme::ECDSA_NISTP521_SHA512)
+            .then(|| Box::new(P521Signer(self.0.clone())) as Box<dyn rustls::sign::Signer>)
+    }
+
+    fn public_key(&self) -> Option<rustls::pki_types::SubjectPublicKeyInfoDer<'_>> {
+        use p521::pkcs8::EncodePublicKey;
+        let der = self.0.verifying_key().to_public_key_der().ok()?;
+        Some(der.as_bytes().to_vec().into())
+    }
+
+    fn algorithm(&self) -> rustls::SignatureAlgorithm {
+        rustls::SignatureAlgorithm::ECDSA
+    }
+}
+
+struct P521Signer(p521::ecdsa::SigningKey);
+
+impl std::fmt::Debug for P521Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("P521Signer")
+    }
+}
+
+impl rustls::sign::Signer for P521Signer {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+        use p521::ecdsa::signature::Signer;
+        let sig: p521::ecdsa::DerSignature = self
+            .0
+            .try_sign(message)
+            .map_err(|_| rustls::Error::General("ECDSA P-521 signing failed".into()))?;
+        Ok(sig.as_bytes().to_vec())
+    }
+
+    fn scheme(&self) -> SignatureScheme {
+        SignatureScheme::ECDSA_NISTP521_SHA512
+    }
+}
+
 /// The provider of every handshake: ring's suites, its groups and then secp521r1 (offered
 /// in that order, as OpenVPN's OpenSSL lists them), and [`SUPPORTED`] for signatures.
 pub fn provider() -> rustls::crypto::CryptoProvider {
     let mut provider = rustls::crypto::ring::default_provider();
     provider.kx_groups.push(SECP521R1);
     provider.signature_verification_algorithms = SUPPORTED;
+    provider.key_provider = &Keys;
     provider
 }

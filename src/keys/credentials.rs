@@ -101,7 +101,7 @@ pub fn load_client_cert(cert: &KeySource, key: &KeySource) -> Result<ClientCert,
             name: key_name.clone(),
             hint: P12_HINT,
         })?;
-    let provider = rustls::crypto::ring::default_provider();
+    let provider = crate::algorithms::provider();
     let certified = CertifiedKey::from_der(chain.clone(), der, &provider).map_err(|e| match e {
         rustls::Error::InconsistentKeys(_) => CredentialError::Mismatch {
             key: key_name.clone(),
