@@ -509,21 +509,11 @@ fn verify_v1_path(
 
 /// Whether `cert`'s signature verifies with `issuer`'s key, by the algorithm both name.
 fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result<(), Problem> {
-    use x509_parser::der_parser::asn1_rs::ToDer;
-    // The AlgorithmIdentifier SEQUENCE's contents (OID, then any parameters), as webpki's
-    // algorithm ids hold them.
-    let contents = |id: &x509_parser::x509::AlgorithmIdentifier<'_>| -> Option<Vec<u8>> {
-        let mut v = id.algorithm.to_der_vec().ok()?;
-        if let Some(p) = &id.parameters {
-            v.extend(p.to_der_vec().ok()?);
-        }
-        Some(v)
-    };
     let unsupported = || Problem::Unsupported {
         reason: "UnsupportedSignatureAlgorithm".into(),
     };
-    let sig_alg = contents(&cert.signature_algorithm).ok_or_else(unsupported)?;
-    let key_alg = contents(&issuer.public_key().algorithm).ok_or_else(unsupported)?;
+    let sig_alg = alg_id_contents(&cert.signature_algorithm).ok_or_else(unsupported)?;
+    let key_alg = alg_id_contents(&issuer.public_key().algorithm).ok_or_else(unsupported)?;
     let alg = crate::algorithms::SUPPORTED
         .all
         .iter()
@@ -537,6 +527,40 @@ fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result
     .map_err(|_| Problem::BadSignature {
         reason: "InvalidSignatureForPublicKey".into(),
     })
+}
+
+/// An AlgorithmIdentifier SEQUENCE's contents (OID, then any parameters), as webpki's
+/// algorithm ids hold them.
+fn alg_id_contents(id: &x509_parser::x509::AlgorithmIdentifier<'_>) -> Option<Vec<u8>> {
+    use x509_parser::der_parser::asn1_rs::ToDer;
+    let mut v = id.algorithm.to_der_vec().ok()?;
+    if let Some(p) = &id.parameters {
+        v.extend(p.to_der_vec().ok()?);
+    }
+    Some(v)
+}
+
+/// Whether the check verifies signatures by the key of this certificate (its type; the
+/// size is judged when a signature is checked).
+pub fn key_verifiable(der: &[u8]) -> bool {
+    let Ok((_, cert)) = parse_x509_certificate(der) else {
+        return false;
+    };
+    let Some(key_alg) = alg_id_contents(&cert.public_key().algorithm) else {
+        return false;
+    };
+    crate::algorithms::SUPPORTED
+        .all
+        .iter()
+        .any(|a| *a.public_key_alg_id() == key_alg[..])
+}
+
+/// `EC P-256`, `RSA 2048`, `Ed448`: the key of a certificate, or `unparsable`.
+pub fn key_kind(der: &[u8]) -> String {
+    match parse_x509_certificate(der) {
+        Ok((_, cert)) => key_description(&cert),
+        Err(_) => "unparsable".into(),
+    }
 }
 
 fn path_problem(e: webpki::Error) -> Problem {
