@@ -82,12 +82,16 @@ const RSASSA_PSS_KEY: AlgorithmIdentifier = AlgorithmIdentifier::from_slice(&[
 ]);
 
 /// RSA of 1024 to 8192 bits (the `rsa` crate's limits, OpenVPN's `legacy` profile's
-/// floor), for an `rsaEncryption` key or, with `pss_key`, an `rsassa-pss` one.
+/// floor), for an `rsaEncryption` key or, with `pss_key`, an `rsassa-pss` one. Where ring
+/// has the algorithm (2048 bits and more, `rsaEncryption` keys), ring verifies first; the
+/// `rsa` crate only where ring says no. webpki takes the first algorithm whose identifiers
+/// match, so the two must be one algorithm to it.
 #[derive(Debug)]
 struct Rsa {
     padding: Padding,
     hash: Hash,
     pss_key: bool,
+    ring: Option<&'static dyn SignatureVerificationAlgorithm>,
 }
 
 impl SignatureVerificationAlgorithm for Rsa {
@@ -99,6 +103,14 @@ impl SignatureVerificationAlgorithm for Rsa {
     ) -> Result<(), InvalidSignature> {
         use rsa::pkcs1::DecodeRsaPublicKey;
         use rsa::signature::Verifier;
+        if let Some(ring) = self.ring {
+            if ring
+                .verify_signature(public_key, message, signature)
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
         let key = rsa::PublicKey::from_pkcs1_der(public_key).map_err(|_| InvalidSignature)?;
         let ok = match self.padding {
             Padding::Pkcs1 => {
@@ -159,32 +171,70 @@ static ECDSA_P521_SHA384: &dyn SignatureVerificationAlgorithm = &EcdsaP521(Hash:
 static ECDSA_P521_SHA512: &dyn SignatureVerificationAlgorithm = &EcdsaP521(Hash::Sha512);
 
 macro_rules! rsa_alg {
-    ($name:ident, $padding:ident, $hash:ident, $pss_key:expr) => {
+    ($name:ident, $padding:ident, $hash:ident, $pss_key:expr, $ring:expr) => {
         static $name: &dyn SignatureVerificationAlgorithm = &Rsa {
             padding: Padding::$padding,
             hash: Hash::$hash,
             pss_key: $pss_key,
+            ring: $ring,
         };
     };
 }
-rsa_alg!(RSA_PKCS1_SHA256, Pkcs1, Sha256, false);
-rsa_alg!(RSA_PKCS1_SHA384, Pkcs1, Sha384, false);
-rsa_alg!(RSA_PKCS1_SHA512, Pkcs1, Sha512, false);
-rsa_alg!(RSA_PSS_SHA256, Pss, Sha256, false);
-rsa_alg!(RSA_PSS_SHA384, Pss, Sha384, false);
-rsa_alg!(RSA_PSS_SHA512, Pss, Sha512, false);
-rsa_alg!(PSS_KEY_PSS_SHA256, Pss, Sha256, true);
-rsa_alg!(PSS_KEY_PSS_SHA384, Pss, Sha384, true);
-rsa_alg!(PSS_KEY_PSS_SHA512, Pss, Sha512, true);
+rsa_alg!(
+    RSA_PKCS1_SHA256,
+    Pkcs1,
+    Sha256,
+    false,
+    Some(ring_algs::RSA_PKCS1_2048_8192_SHA256)
+);
+rsa_alg!(
+    RSA_PKCS1_SHA384,
+    Pkcs1,
+    Sha384,
+    false,
+    Some(ring_algs::RSA_PKCS1_2048_8192_SHA384)
+);
+rsa_alg!(
+    RSA_PKCS1_SHA512,
+    Pkcs1,
+    Sha512,
+    false,
+    Some(ring_algs::RSA_PKCS1_2048_8192_SHA512)
+);
+rsa_alg!(
+    RSA_PSS_SHA256,
+    Pss,
+    Sha256,
+    false,
+    Some(ring_algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY)
+);
+rsa_alg!(
+    RSA_PSS_SHA384,
+    Pss,
+    Sha384,
+    false,
+    Some(ring_algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY)
+);
+rsa_alg!(
+    RSA_PSS_SHA512,
+    Pss,
+    Sha512,
+    false,
+    Some(ring_algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY)
+);
+rsa_alg!(PSS_KEY_PSS_SHA256, Pss, Sha256, true, None);
+rsa_alg!(PSS_KEY_PSS_SHA384, Pss, Sha384, true, None);
+rsa_alg!(PSS_KEY_PSS_SHA512, Pss, Sha512, true, None);
 
 /// TLS's `rsa_pss_pss_sha256` .. `_sha512` (RFC 8446): PSS by an `rsassa-pss` key.
 pub const RSA_PSS_PSS_SHA256: SignatureScheme = SignatureScheme::Unknown(0x0809);
 pub const RSA_PSS_PSS_SHA384: SignatureScheme = SignatureScheme::Unknown(0x080a);
 pub const RSA_PSS_PSS_SHA512: SignatureScheme = SignatureScheme::Unknown(0x080b);
 
-/// Everything the check verifies, in certificates and handshake signatures: ring's
-/// algorithms (as rustls's ring provider lists them) first, then RustCrypto's for what
-/// ring lacks. For a handshake scheme every candidate is tried until one fits the key.
+/// Everything the check verifies, in certificates and handshake signatures: what rustls's
+/// ring provider lists (its RSA through [`Rsa`], which asks ring first), then RustCrypto's
+/// for what ring lacks. For a handshake scheme every candidate is tried until one fits the
+/// key.
 pub static SUPPORTED: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
     all: &[
         ring_algs::ECDSA_P256_SHA256,
@@ -192,12 +242,6 @@ pub static SUPPORTED: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
         ring_algs::ECDSA_P384_SHA256,
         ring_algs::ECDSA_P384_SHA384,
         ring_algs::ED25519,
-        ring_algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
-        ring_algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
-        ring_algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
-        ring_algs::RSA_PKCS1_2048_8192_SHA256,
-        ring_algs::RSA_PKCS1_2048_8192_SHA384,
-        ring_algs::RSA_PKCS1_2048_8192_SHA512,
         ring_algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
         ring_algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
         ring_algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
@@ -233,42 +277,15 @@ pub static SUPPORTED: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
         ),
         (SignatureScheme::ECDSA_NISTP521_SHA512, &[ECDSA_P521_SHA512]),
         (SignatureScheme::ED25519, &[ring_algs::ED25519]),
-        (
-            SignatureScheme::RSA_PSS_SHA512,
-            &[
-                ring_algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
-                RSA_PSS_SHA512,
-            ],
-        ),
-        (
-            SignatureScheme::RSA_PSS_SHA384,
-            &[
-                ring_algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
-                RSA_PSS_SHA384,
-            ],
-        ),
-        (
-            SignatureScheme::RSA_PSS_SHA256,
-            &[
-                ring_algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
-                RSA_PSS_SHA256,
-            ],
-        ),
+        (SignatureScheme::RSA_PSS_SHA512, &[RSA_PSS_SHA512]),
+        (SignatureScheme::RSA_PSS_SHA384, &[RSA_PSS_SHA384]),
+        (SignatureScheme::RSA_PSS_SHA256, &[RSA_PSS_SHA256]),
         (RSA_PSS_PSS_SHA512, &[PSS_KEY_PSS_SHA512]),
         (RSA_PSS_PSS_SHA384, &[PSS_KEY_PSS_SHA384]),
         (RSA_PSS_PSS_SHA256, &[PSS_KEY_PSS_SHA256]),
-        (
-            SignatureScheme::RSA_PKCS1_SHA512,
-            &[ring_algs::RSA_PKCS1_2048_8192_SHA512, RSA_PKCS1_SHA512],
-        ),
-        (
-            SignatureScheme::RSA_PKCS1_SHA384,
-            &[ring_algs::RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_SHA384],
-        ),
-        (
-            SignatureScheme::RSA_PKCS1_SHA256,
-            &[ring_algs::RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256],
-        ),
+        (SignatureScheme::RSA_PKCS1_SHA512, &[RSA_PKCS1_SHA512]),
+        (SignatureScheme::RSA_PKCS1_SHA384, &[RSA_PKCS1_SHA384]),
+        (SignatureScheme::RSA_PKCS1_SHA256, &[RSA_PKCS1_SHA256]),
     ],
 };
 
