@@ -86,6 +86,27 @@ impl Pki {
         openssl(self.dir.path(), &args);
     }
 
+    /// A self-signed X.509 v1 CA `NAME.crt`/`NAME.key` (P-256), as `openssl x509 -req
+    /// -signkey` makes it: no extensions at all.
+    fn add_v1_ca(&self, name: &str) {
+        let (key, csr, crt, subj) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+            format!("/CN={name}"),
+        );
+        let mut args = vec!["req", "-new", "-nodes"];
+        args.extend(newkey("p256"));
+        args.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
+        openssl(self.dir.path(), &args);
+        openssl(
+            self.dir.path(),
+            &[
+                "x509", "-req", "-in", &csr, "-signkey", &key, "-days", "30", "-out", &crt,
+            ],
+        );
+    }
+
     /// `NAME.crt`/`NAME.key` with a `kind` key, signed by `ca`: X.509 v3 with the
     /// extensions easy-rsa gives a server (or a client), or with `v1` none at all, as a
     /// plain `openssl x509 -req` makes it.
@@ -634,6 +655,31 @@ fn x509_v1_server_certificate_judged_as_the_openvpn_client_judges_it() {
     );
     assert!(!ok, "{log}");
     assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn x509_v1_root_and_leaf() {
+    if !openvpn_available() {
+        return;
+    }
+    let pki = Pki {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    pki.add_v1_ca("v1-root");
+    let ca = pki.crt("v1-root");
+    for (name, eku) in [("v1-leaf", None), ("v3-leaf", Some("serverAuth"))] {
+        let (crt, key) = pki.leaf("v1-root", name, "p256", eku);
+        let (code, out, ok, log) = both(
+            opts(Proto::Udp, Mode::P2p),
+            &cert_lines(&crt, &key),
+            &ca,
+            &["-C", "5"],
+            &[],
+        );
+        assert!(ok, "{name}: the real client refused:\n{log}");
+        assert_eq!(code, 0, "{name}: {out}");
+        assert!(out.contains("\nCA: CN=v1-root;"), "{out}");
+    }
 }
 
 #[test]
