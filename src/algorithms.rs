@@ -423,3 +423,87 @@ pub fn provider() -> rustls::crypto::CryptoProvider {
     provider.key_provider = &Keys;
     provider
 }
+
+#[cfg(test)]
+mod tests {
+    //! Known answers made by the openssl 3.0 CLI (`openssl dgst -sign`), not by this code.
+    use super::*;
+
+    const MESSAGE: &[u8] = b"check_openvpn known answer";
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521`, its point.
+    const P521_PUB: &str = "04012dbdd351c4e747f2bb5d10152144b50dbabdbffa0d491c4cd715f4baa13ab0351510bceefb756bebfe27f9eebf66539d1304a825cbb47c2fe6239abadbab971eb300bb0f2bdaf2d592bd8e3e38b105f96cc841a12680d66c14a292f6b9e0dcbb642702d8d5142f9fb5d4838d3146c5de360cfd92211ae8423b086c57f92b55a445b9f8";
+    /// `openssl dgst -sha512 -sign`.
+    const P521_SIG: &str = "308187024200aee0a1c6a86d0b7faed2f128ca5dae85993fe6ac330b9d7f14e0756380995c299b8a1684adaa904de1d806bc56925e896ca2b648ce2d7a12ed95a161d88e8437c802417b3fd725ca3beacff86c8db0709c1471a8edf329035db9701f9307975da24308efca9054884c7f817516106ea809a85fc75c4f3c47b048abe8c8dc288d39b34e81";
+    /// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024`, as RSAPublicKey.
+    const RSA1024_PUB: &str = "30818902818100e31cca2421d52b741848f7c2a21296af0e729f849ed38b81601e21ba26de6c303e792200ed008d040b5f3b29a2521b5d8bd72eb6774efcc0d12fab5ef619fb0b9dac291c62e8af9bd958e9579212befbb37d65e70c6c515f9289c7126a3220de85687624a4763620a7a60175cd8f89f3a8a8d427afd85e021df86dd0e4d4da650203010001";
+    /// `openssl dgst -sha256 -sign`.
+    const RSA1024_PKCS1_SHA256: &str = "5311eea443141c56e8ac6ae28c4d6116ae8fb37d8385ecb6e2cde98aed0fd0524cd87d5037bf71f1040b88ce1543d7333e3742a85cbfa400c3817636a98c15b12279a99dacb351f857addea6e1eb6c7c39ba6035d425d27b9feb1b5d29aac0832f740f03eb9e875f9ca088ff0b7e176aca7d911bcba0dba4c3ee1bd2a5384492";
+    /// `openssl dgst -sha256 -sign -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32`.
+    const RSA1024_PSS_SHA256: &str = "bde074eeb1f5f0aade9e94f27cdfe7a0c51db64f1c51d73ec6072fe7cd9c016c4eefdd6edca6049b6e3a71853aaa52ca038e5b8504b737a65dfe895d70f930e4a5ab177d9c82d4473615b05f3a9159b397f995c1399a55fe587556e1f59fcbbee0d1a57791267041463bc71fedb0f04bb976dfda667f3fddec82241ce3f6cbcd";
+
+    fn check(alg: &dyn SignatureVerificationAlgorithm, key: &str, sig: &str) {
+        let (key, sig) = (hex::decode(key).unwrap(), hex::decode(sig).unwrap());
+        assert!(alg.verify_signature(&key, MESSAGE, &sig).is_ok(), "{alg:?}");
+        assert!(alg
+            .verify_signature(&key, b"another message", &sig)
+            .is_err());
+        let mut bad = sig.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(alg.verify_signature(&key, MESSAGE, &bad).is_err());
+    }
+
+    #[test]
+    fn openssl_signatures_verify_and_altered_ones_do_not() {
+        check(ECDSA_P521_SHA512, P521_PUB, P521_SIG);
+        check(RSA_PKCS1_SHA256, RSA1024_PUB, RSA1024_PKCS1_SHA256);
+        check(RSA_PSS_SHA256, RSA1024_PUB, RSA1024_PSS_SHA256);
+    }
+
+    #[test]
+    fn a_signature_by_the_wrong_hash_or_padding_fails() {
+        let key = hex::decode(RSA1024_PUB).unwrap();
+        let pss = hex::decode(RSA1024_PSS_SHA256).unwrap();
+        assert!(RSA_PKCS1_SHA256
+            .verify_signature(&key, MESSAGE, &pss)
+            .is_err());
+        assert!(RSA_PSS_SHA384
+            .verify_signature(&key, MESSAGE, &pss)
+            .is_err());
+        let ec = hex::decode(P521_PUB).unwrap();
+        let sig = hex::decode(P521_SIG).unwrap();
+        assert!(ECDSA_P521_SHA256
+            .verify_signature(&ec, MESSAGE, &sig)
+            .is_err());
+    }
+
+    #[test]
+    fn secp521r1_is_offered_after_x25519_p256_and_p384() {
+        let names: Vec<NamedGroup> = provider().kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(
+            names,
+            [
+                NamedGroup::X25519,
+                NamedGroup::secp256r1,
+                NamedGroup::secp384r1,
+                NamedGroup::secp521r1
+            ]
+        );
+    }
+
+    #[test]
+    fn p521_key_exchange_refuses_a_point_off_the_curve() {
+        let kx = SECP521R1.start().unwrap();
+        assert_eq!(kx.pub_key().len(), 133);
+        let mut off = hex::decode(P521_PUB).unwrap();
+        off[100] ^= 1;
+        assert!(kx.complete(&off).is_err());
+        // Both ends of a real exchange agree.
+        let (a, b) = (SECP521R1.start().unwrap(), SECP521R1.start().unwrap());
+        let b_pub = b.pub_key().to_vec();
+        let a_secret = a.pub_key().to_vec();
+        let s1 = a.complete(&b_pub).unwrap();
+        let s2 = b.complete(&a_secret).unwrap();
+        assert_eq!(s1.secret_bytes(), s2.secret_bytes());
+    }
+}

@@ -221,6 +221,15 @@ fn key_description(cert: &X509Certificate<'_>) -> String {
         Ok(x509_parser::public_key::PublicKey::DSA(_)) => "DSA".into(),
         _ => match spki.algorithm.algorithm.to_id_string().as_str() {
             "1.3.101.112" => "Ed25519".into(),
+            // rsassa-pss: the key is an RSAPublicKey, as for rsaEncryption.
+            "1.2.840.113549.1.1.10" => {
+                use rsa::pkcs1::DecodeRsaPublicKey;
+                use rsa::traits::PublicKeyParts;
+                match rsa::PublicKey::from_pkcs1_der(&spki.subject_public_key.data) {
+                    Ok(k) => format!("RSA-PSS {}", k.size() * 8),
+                    Err(_) => "RSA-PSS".into(),
+                }
+            }
             "1.3.101.113" => "Ed448".into(),
             other => format!("key {other}"),
         },

@@ -375,7 +375,11 @@ fn rsa_pss_certificate() {
             opts(proto, mode),
             &extra,
             &pki.crt("pss-ca"),
-            &["certificate CN=pss-server valid", "chain verified"],
+            &[
+                "certificate CN=pss-server valid",
+                "chain verified",
+                "; RSA-PSS 2048; ",
+            ],
         );
     }
 }
