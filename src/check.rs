@@ -767,7 +767,13 @@ fn ask_with_another_hello(
         .filter(|(_, o)| {
             o.tls.as_ref().is_some_and(|t| {
                 matches!(t.reached, Progress::HelloSent | Progress::HelloAcked)
-                    && t.failure.is_none()
+                    && matches!(
+                        t.failure,
+                        None | Some(TlsFailure::Alert {
+                            before_server_hello: true,
+                            ..
+                        })
+                    )
                     && !t.resend_wkc
             })
         })

@@ -319,6 +319,97 @@ mod tests {
         assert_eq!(hs_len, h.len() - 9);
     }
 
+    /// `openssl s_server -tls1_2 -cipher ECDHE-ECDSA-AES256-SHA` (OpenSSL 3.0, a P-521
+    /// certificate) answering [`client_hello`] of 0x42 bytes: ServerHello, Certificate,
+    /// ServerKeyExchange, ServerHelloDone.
+    const OPENSSL_TLS12_CBC: &str = concat!(
+        "16030300610200005d030356b77a54846225a962c54a0e48241d7cc04e921d6ec73bd453c9036bc2c3f96120",
+        "7864001d98469f883b31646d7e8a114a6c4a98c5586c5d41ec6acbcfa6a4171ac00a000015ff01000100000b",
+        "0004030001020016000000170000160303022c0b0002280002250002223082021e3082017fa0030201020214",
+        "4d461b4f2784619ec0a68d658ddc5110382c04e6300a06082a8648ce3d04030230123110300e06035504030c",
+        "07703532312d6361301e170d3236313133303034343735345a170d3236313233303034343735345a30133111",
+        "300f06035504030c08703532312d73727630819b301006072a8648ce3d020106052b81040023038186000401",
+        "1c263b742858c964e3ebd70d00ac51b86106b78f3267de021f3bf22412f2a00e2c4276be301fb4a370a652ca",
+        "72faae96ec84548da613b1738da8246bc655e2720c011e5a73d3a1cf6dfd71e9974f309833508915481de6c4",
+        "bae399cd17e31110d49b6100eb5d4539500e08b82244ee0863c8fad53e6deed09e440596f3ef7029aa7925a3",
+        "6f306d30090603551d1304023000300b0603551d0f04040302078030130603551d25040c300a06082b060105",
+        "05070301301d0603551d0e041604149db1a267b2ab0daf899df2df6b862db5a2564c54301f0603551d230418",
+        "30168014f648a013e37ede8b1e910bb92260e1f5f32d7ad3300a06082a8648ce3d04030203818c0030818802",
+        "4201edd7c32af5fb2b804c6f809ba9378fd43f75e7576605d7adf01649b4843de47f2b01cc3ace62262eaf25",
+        "77923364de10241d21503b7327e497a253c06067edabf2024200a6dde991ff75ea0dacf67f6d33ec27009946",
+        "3c41f0d9bfd8560538bbc9a3e383d67bbbd89330ad405894ae8bf388ad48e5e8565f877477768a2628e57d63",
+        "b8764a16030300b60c0000b203001d2071a8b8fe8558c5c1e60580dcfbf641b11473beb15df633425a1bbb00",
+        "a159d3150403008a308187024201b2a9df12d66e80c2a74ce1840839614715067469c80dffe8911b6de51b37",
+        "f83b53bc4fdc1dbe8e2dc4bc89787005dfa079c4ba09e926e43f4d52606d9fc87f4f7c02410e6b5d738bd072",
+        "bbd14394494fe0b75c62cc013d9ca3a8522df651d17fb43495dac6e2296119309cd4ea88f63cc0c8ed828671",
+        "4fc1388eac7efbd202c141f5b88616030300040e000000",
+    );
+    /// `openssl s_server -tls1_3 -groups P-521`: a HelloRetryRequest for secp521r1.
+    const OPENSSL_TLS13_HRR: &str = "1603030058020000540303cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c204242424242424242424242424242424242424242424242424242424242424242130200000c002b00020304003300020019140303000101";
+
+    #[test]
+    fn reads_what_openssl_chose_in_tls12() {
+        let flight = hex::decode(OPENSSL_TLS12_CBC).unwrap();
+        let Some(Answer::Chose(c)) = read_flight(&flight) else {
+            panic!("{:?}", read_flight(&flight));
+        };
+        assert_eq!(c.version, ProtocolVersion::TLSv1_2);
+        assert_eq!(c.suite, CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA);
+        assert_eq!(c.group, Some(NamedGroup::X25519));
+        assert!(c.scheme.is_some());
+        use sha2::Digest as _;
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(c.leaf.as_deref().unwrap())),
+            "5a2eedec9a5d4eb1eed5a76d46607375ca04d2894191f06abeb105bd8147e9ca"
+        );
+        assert_eq!(
+            c.lacks(),
+            [Lack::Suite(
+                CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA
+            )]
+        );
+        // Cut anywhere before its ServerHelloDone, the flight is not read yet.
+        for cut in [3, 5, 60, 200, flight.len() - 1] {
+            assert_eq!(read_flight(&flight[..cut]), None, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn reads_a_hello_retry_request() {
+        let flight = hex::decode(OPENSSL_TLS13_HRR).unwrap();
+        let Some(Answer::Chose(c)) = read_flight(&flight) else {
+            panic!("{:?}", read_flight(&flight));
+        };
+        assert_eq!(c.version, ProtocolVersion::TLSv1_3);
+        assert_eq!(c.suite, CipherSuite::TLS13_AES_256_GCM_SHA384);
+        assert_eq!(c.group, Some(NamedGroup::secp521r1));
+        assert!(c.lacks().is_empty());
+    }
+
+    #[test]
+    fn no_input_makes_the_reader_panic() {
+        // A small xorshift: deterministic, no dependency.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 300) as usize;
+            let mut v: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Mostly well-framed handshake records, so the parsers below get exercised.
+            if next() % 4 != 0 && v.len() > 9 {
+                let body = (v.len() - 5) as u16;
+                v[..5].copy_from_slice(&[22, 3, 3, (body >> 8) as u8, body as u8]);
+                v[5] = [2, 11, 12, 14][(next() % 4) as usize];
+                v[6] = 0;
+            }
+            let _ = read_flight(&v);
+        }
+    }
+
     #[test]
     fn alert_before_hello_and_garbage() {
         assert_eq!(

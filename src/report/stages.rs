@@ -290,10 +290,16 @@ pub(super) fn assess_tls(
     if !tls.established() {
         let step = step_name(tls.reached);
         let ending = tls.ending.clone().unwrap_or(Ending::TimedOut);
-        let probed = tls.failure.is_none().then(|| probe_verdict(tls)).flatten();
         let (state, why) = match (&tls.failure, &ending) {
-            (None, _) if probed.is_some() => {
-                probed.unwrap_or((State::Unknown, String::new()))
+            (
+                None
+                | Some(TlsFailure::Alert {
+                    before_server_hello: true,
+                    ..
+                }),
+                _,
+            ) if probe_verdict(tls).is_some() => {
+                probe_verdict(tls).unwrap_or((State::Unknown, String::new()))
             }
             (Some(TlsFailure::Alert { description, before_server_hello: true }), _) => (
                 State::Unknown,
