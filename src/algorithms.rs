@@ -102,7 +102,6 @@ impl SignatureVerificationAlgorithm for Rsa {
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
         use rsa::pkcs1::DecodeRsaPublicKey;
-        use rsa::signature::Verifier;
         if let Some(ring) = self.ring {
             if ring
                 .verify_signature(public_key, message, signature)
@@ -112,38 +111,11 @@ impl SignatureVerificationAlgorithm for Rsa {
             }
         }
         let key = rsa::PublicKey::from_pkcs1_der(public_key).map_err(|_| InvalidSignature)?;
-        let ok = match self.padding {
-            Padding::Pkcs1 => {
-                let sig =
-                    rsa::pkcs1v15::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
-                match self.hash {
-                    Hash::Sha256 => {
-                        rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key).verify(message, &sig)
-                    }
-                    Hash::Sha384 => {
-                        rsa::pkcs1v15::VerifyingKey::<Sha384>::new(key).verify(message, &sig)
-                    }
-                    Hash::Sha512 => {
-                        rsa::pkcs1v15::VerifyingKey::<Sha512>::new(key).verify(message, &sig)
-                    }
-                }
-            }
-            Padding::Pss => {
-                let sig = rsa::pss::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
-                match self.hash {
-                    Hash::Sha256 => {
-                        rsa::pss::VerifyingKey::<Sha256>::new(key).verify(message, &sig)
-                    }
-                    Hash::Sha384 => {
-                        rsa::pss::VerifyingKey::<Sha384>::new(key).verify(message, &sig)
-                    }
-                    Hash::Sha512 => {
-                        rsa::pss::VerifyingKey::<Sha512>::new(key).verify(message, &sig)
-                    }
-                }
-            }
-        };
-        ok.map_err(|_| InvalidSignature)
+        match self.hash {
+            Hash::Sha256 => verify_rsa::<Sha256>(key, self.padding, message, signature),
+            Hash::Sha384 => verify_rsa::<Sha384>(key, self.padding, message, signature),
+            Hash::Sha512 => verify_rsa::<Sha512>(key, self.padding, message, signature),
+        }
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -164,6 +136,31 @@ impl SignatureVerificationAlgorithm for Rsa {
             (Padding::Pss, Hash::Sha512) => alg_id::RSA_PSS_SHA512,
         }
     }
+}
+
+/// An RSA signature with hash `D`.
+fn verify_rsa<D>(
+    key: rsa::PublicKey,
+    padding: Padding,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), InvalidSignature>
+where
+    D: Digest + sha2::digest::FixedOutputReset + rsa::pkcs8::spki::der::oid::AssociatedOid,
+{
+    use rsa::signature::Verifier;
+    let ok = match padding {
+        Padding::Pkcs1 => {
+            let sig =
+                rsa::pkcs1v15::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
+            rsa::pkcs1v15::VerifyingKey::<D>::new(key).verify(message, &sig)
+        }
+        Padding::Pss => {
+            let sig = rsa::pss::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
+            rsa::pss::VerifyingKey::<D>::new(key).verify(message, &sig)
+        }
+    };
+    ok.map_err(|_| InvalidSignature)
 }
 
 static ECDSA_P521_SHA256: &dyn SignatureVerificationAlgorithm = &EcdsaP521(Hash::Sha256);

@@ -290,6 +290,33 @@ fn both(
     (code, out, ok, log)
 }
 
+/// Point-to-point servers over `p2p`, and where they can run, multi-client servers over
+/// `multi`.
+fn kinds(p2p: &[Proto], multi: &[Proto]) -> Vec<(Proto, Mode)> {
+    let mut v: Vec<(Proto, Mode)> = p2p.iter().map(|p| (*p, Mode::P2p)).collect();
+    if multi_client_ready() {
+        v.extend(multi.iter().map(|p| (*p, Mode::MultiClient)));
+    }
+    v
+}
+
+/// A server whose certificate has a `leaf` key, signed by a CA with a `ca` key (`ca.crt`):
+/// the PKI and the server's config lines, `extra` last.
+fn server_pki(ca: &str, leaf: &str, extra: &[&str]) -> (Pki, Vec<String>) {
+    let pki = Pki::ca("ca", ca);
+    let (crt, key) = pki.leaf("ca", "server", leaf, Some("serverAuth"));
+    let mut lines = cert_lines(&crt, &key);
+    lines.extend(extra.iter().map(|l| l.to_string()));
+    (pki, lines)
+}
+
+/// [`assert_both_accept`] on each server kind of `kinds`.
+fn assert_all_accept(kinds: &[(Proto, Mode)], server: &(Pki, Vec<String>), expect: &[&str]) {
+    for (proto, mode) in kinds {
+        assert_both_accept(opts(*proto, *mode), &server.1, &server.0.crt("ca"), expect);
+    }
+}
+
 /// Both the check and the real client accept the server: OK and VERIFY OK.
 fn assert_both_accept(o: ServerOpts, extra: &[String], ca: &Path, expect: &[&str]) -> String {
     let (code, out, ok, log) = both(o.clone(), extra, ca, &[], &[]);
@@ -311,28 +338,15 @@ fn p521_certificate_p2p_and_multi_client_udp_and_tcp() {
     if !openvpn_available() {
         return;
     }
-    let pki = Pki::ca("p521-ca", "p521");
-    let (crt, key) = pki.leaf("p521-ca", "p521-server", "p521", Some("serverAuth"));
-    let extra = cert_lines(&crt, &key);
-    let mut kinds = vec![(Proto::Udp, Mode::P2p), (Proto::Tcp, Mode::P2p)];
-    if multi_client_ready() {
-        kinds.extend([
-            (Proto::Udp, Mode::MultiClient),
-            (Proto::Tcp, Mode::MultiClient),
-        ]);
-    }
-    for (proto, mode) in kinds {
-        assert_both_accept(
-            opts(proto, mode),
-            &extra,
-            &pki.crt("p521-ca"),
-            &[
-                "certificate CN=p521-server valid",
-                "chain verified",
-                "; EC P-521; ",
-            ],
-        );
-    }
+    assert_all_accept(
+        &kinds(&[Proto::Udp, Proto::Tcp], &[Proto::Udp, Proto::Tcp]),
+        &server_pki("p521", "p521", &[]),
+        &[
+            "certificate CN=server valid",
+            "chain verified",
+            "; EC P-521; ",
+        ],
+    );
 }
 
 #[test]
@@ -340,22 +354,11 @@ fn p384_certificate_with_key_exchange_on_secp521r1_only() {
     if !openvpn_available() {
         return;
     }
-    let pki = Pki::ca("p384-ca", "p384");
-    let (crt, key) = pki.leaf("p384-ca", "p384-server", "p384", Some("serverAuth"));
-    let mut extra = cert_lines(&crt, &key);
-    extra.push("tls-groups secp521r1".into());
-    let mut kinds = vec![(Proto::Udp, Mode::P2p)];
-    if multi_client_ready() {
-        kinds.push((Proto::Tcp, Mode::MultiClient));
-    }
-    for (proto, mode) in kinds {
-        assert_both_accept(
-            opts(proto, mode),
-            &extra,
-            &pki.crt("p384-ca"),
-            &["chain verified"],
-        );
-    }
+    assert_all_accept(
+        &kinds(&[Proto::Udp], &[Proto::Tcp]),
+        &server_pki("p384", "p384", &["tls-groups secp521r1"]),
+        &["chain verified", "; EC P-384; "],
+    );
 }
 
 #[test]
@@ -363,25 +366,15 @@ fn rsa_pss_certificate() {
     if !openvpn_available() {
         return;
     }
-    let pki = Pki::ca("pss-ca", "rsa2048");
-    let (crt, key) = pki.leaf("pss-ca", "pss-server", "rsa-pss", Some("serverAuth"));
-    let extra = cert_lines(&crt, &key);
-    let mut kinds = vec![(Proto::Udp, Mode::P2p)];
-    if multi_client_ready() {
-        kinds.push((Proto::Udp, Mode::MultiClient));
-    }
-    for (proto, mode) in kinds {
-        assert_both_accept(
-            opts(proto, mode),
-            &extra,
-            &pki.crt("pss-ca"),
-            &[
-                "certificate CN=pss-server valid",
-                "chain verified",
-                "; RSA-PSS 2048; ",
-            ],
-        );
-    }
+    assert_all_accept(
+        &kinds(&[Proto::Udp], &[Proto::Udp]),
+        &server_pki("rsa2048", "rsa-pss", &[]),
+        &[
+            "certificate CN=server valid",
+            "chain verified",
+            "; RSA-PSS 2048; ",
+        ],
+    );
 }
 
 #[test]
@@ -390,27 +383,16 @@ fn rsa_1024_server_certificate_and_ca() {
         return;
     }
     // easy-rsa 2's default key size; OpenVPN 2.6's default profile takes RSA >= 1024 bits.
-    let pki = Pki::ca("rsa1024-ca", "rsa1024");
-    let (crt, key) = pki.leaf(
-        "rsa1024-ca",
-        "rsa1024-server",
-        "rsa1024",
-        Some("serverAuth"),
-    );
-    let extra = cert_lines(&crt, &key);
-    // TLS 1.3 signs with RSA-PSS, TLS 1.2 with PKCS#1 v1.5 or PSS.
-    assert_both_accept(
-        opts(Proto::Udp, Mode::P2p),
-        &extra,
-        &pki.crt("rsa1024-ca"),
+    // TLS 1.3 signs with RSA-PSS, TLS 1.2 with PKCS#1 v1.5 or PSS; the CA signs with
+    // PKCS#1 v1.5.
+    assert_all_accept(
+        &kinds(&[Proto::Udp], &[Proto::Udp]),
+        &server_pki("rsa1024", "rsa1024", &[]),
         &[" TLSv1.3 ", "chain verified", "; RSA 1024; "],
     );
-    let mut tls12 = extra.clone();
-    tls12.push("tls-version-max 1.2".into());
-    assert_both_accept(
-        opts(Proto::Tcp, Mode::P2p),
-        &tls12,
-        &pki.crt("rsa1024-ca"),
+    assert_all_accept(
+        &kinds(&[Proto::Tcp], &[]),
+        &server_pki("rsa1024", "rsa1024", &["tls-version-max 1.2"]),
         &[" TLSv1.2 TLS_ECDHE_RSA_", "chain verified"],
     );
 }
@@ -436,14 +418,9 @@ fn what_already_worked_still_works() {
         ),
         ("p384", Some("tls-cert-profile suiteb"), "chain verified"),
     ] {
-        let pki = Pki::ca("ca", kind);
-        let (crt, key) = pki.leaf("ca", "server", kind, Some("serverAuth"));
-        let mut extra = cert_lines(&crt, &key);
-        extra.extend(extra_line.map(str::to_string));
-        assert_both_accept(
-            opts(Proto::Udp, Mode::P2p),
-            &extra,
-            &pki.crt("ca"),
+        assert_all_accept(
+            &kinds(&[Proto::Udp], &[]),
+            &server_pki(kind, kind, extra_line.as_slice()),
             &[expect],
         );
     }
@@ -482,26 +459,25 @@ fn login_with_a_p521_client_key() {
 // What it does not speak: named, UNKNOWN
 // ---------------------------------------------------------------------------------------
 
+/// The real client accepts the server, and the check says UNKNOWN with `words`.
+fn assert_unknown(o: ServerOpts, server: &(Pki, Vec<String>), check_args: &[&str], words: &str) {
+    let (code, out, ok, log) = both(o.clone(), &server.1, &server.0.crt("ca"), check_args, &[]);
+    assert!(ok, "{o:?}: the real client refused:\n{log}");
+    assert_eq!(code, 3, "{o:?}: {out}");
+    assert!(first_line(&out).contains(words), "{o:?}: {out}");
+}
+
 #[test]
 fn cbc_only_tls12_server_is_unknown_naming_the_suite() {
     if !openvpn_available() {
         return;
     }
-    let pki = Pki::ca("ca", "p256");
-    let (crt, key) = pki.leaf("ca", "server", "p256", Some("serverAuth"));
-    let mut extra = cert_lines(&crt, &key);
-    extra.extend([
-        "tls-version-max 1.2".to_string(),
-        "tls-cipher ECDHE-ECDSA-AES256-SHA".to_string(),
-    ]);
-    let mut kinds = vec![(Proto::Udp, Mode::P2p), (Proto::Tcp, Mode::P2p)];
-    if multi_client_ready() {
-        kinds.extend([
-            (Proto::Udp, Mode::MultiClient),
-            (Proto::Tcp, Mode::MultiClient),
-        ]);
-    }
-    for (proto, mode) in kinds {
+    let server = server_pki(
+        "p256",
+        "p256",
+        &["tls-version-max 1.2", "tls-cipher ECDHE-ECDSA-AES256-SHA"],
+    );
+    for (proto, mode) in kinds(&[Proto::Udp, Proto::Tcp], &[Proto::Udp, Proto::Tcp]) {
         // A point-to-point TCP server takes about two seconds to drop our hello and one to
         // restart before the probing hello can ask: more than the TCP default budget.
         let budget: &[&str] = if (proto, mode) == (Proto::Tcp, Mode::P2p) {
@@ -509,19 +485,11 @@ fn cbc_only_tls12_server_is_unknown_naming_the_suite() {
         } else {
             &[]
         };
-        let (code, out, ok, log) = both(opts(proto, mode), &extra, &pki.crt("ca"), budget, &[]);
-        assert!(ok, "{proto:?} {mode:?}: the real client refused:\n{log}");
-        assert!(
-            log.contains("TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA")
-                || log.contains("ECDHE-ECDSA-AES256-SHA"),
-            "{log}"
-        );
-        assert_eq!(code, 3, "{proto:?} {mode:?}: {out}");
-        assert!(
-            first_line(&out).contains(
-                "the server speaks only TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, which this check does not implement"
-            ),
-            "{proto:?} {mode:?}: {out}"
+        assert_unknown(
+            opts(proto, mode),
+            &server,
+            budget,
+            "the server speaks only TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, which this check does not implement",
         );
     }
 }
@@ -531,27 +499,18 @@ fn dhe_only_tls12_server_is_unknown_by_the_probing_hello() {
     if !openvpn_available() {
         return;
     }
-    let pki = Pki::ca("ca", "rsa2048");
-    let (crt, key) = pki.leaf("ca", "server", "rsa2048", Some("serverAuth"));
+    let (pki, mut lines) = server_pki("rsa2048", "rsa2048", &[]);
     let dh = dh_params(pki.dir.path());
-    let mut extra = cert_lines(&crt, &key);
-    extra.extend([
+    lines.extend([
         format!("dh {}", p(&dh)),
         "tls-version-max 1.2".into(),
         "tls-cipher DHE-RSA-AES256-GCM-SHA384".into(),
     ]);
-    let (code, out, ok, log) = both(
+    assert_unknown(
         opts(Proto::Udp, Mode::P2p),
-        &extra,
-        &pki.crt("ca"),
+        &(pki, lines),
         &[],
-        &[],
-    );
-    assert!(ok, "the real client refused:\n{log}");
-    assert_eq!(code, 3, "{out}");
-    assert!(
-        first_line(&out).contains("the server speaks only TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
-        "{out}"
+        "the server speaks only TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
     );
 }
 
@@ -562,22 +521,12 @@ fn ed448_certificate_is_unknown_not_critical() {
     }
     // ring and RustCrypto's kept crates verify no Ed448. TLS 1.3 hides the certificate
     // from the probing hello, which sees only a suite and group the check speaks.
-    let pki = Pki::ca("ca", "ed448");
-    let (crt, key) = pki.leaf("ca", "server", "ed448", Some("serverAuth"));
-    let (code, out, ok, log) = both(
+    assert_unknown(
         opts(Proto::Udp, Mode::P2p),
-        &cert_lines(&crt, &key),
-        &pki.crt("ca"),
+        &server_pki("ed448", "ed448", &[]),
         &[],
-        &[],
+        "Ed448",
     );
-    assert!(
-        ok,
-        "the real client refused:
-{log}"
-    );
-    assert_eq!(code, 3, "{out}");
-    assert!(first_line(&out).contains("Ed448"), "{out}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -601,10 +550,7 @@ fn x509_v1_server_certificate_judged_as_the_openvpn_client_judges_it() {
     );
     let extra = cert_lines(&crt, &key);
     let ca = pki.crt("v1-ca");
-    let mut kinds = vec![(Proto::Udp, Mode::P2p), (Proto::Tcp, Mode::P2p)];
-    if multi_client_ready() {
-        kinds.push((Proto::Udp, Mode::MultiClient));
-    }
+    let kinds = kinds(&[Proto::Udp, Proto::Tcp], &[Proto::Udp]);
     for (proto, mode) in kinds {
         let o = opts(proto, mode);
         let (code, out, ok, log) = both(
