@@ -131,7 +131,7 @@ pub enum Problem {
     BadSignature {
         reason: String,
     },
-    /// The chain uses an algorithm this check cannot verify (e.g. RSA under 2048 bits).
+    /// The chain uses an algorithm this check cannot verify (e.g. an Ed448 or brainpool key).
     Unsupported {
         reason: String,
     },

@@ -21,7 +21,9 @@ CRATES="
 	asn1-rs-derive@0.6.0
 	asn1-rs-impl@0.2.0
 	autocfg@1.5.1
+	base16ct@1.0.0
 	base64@0.22.1
+	base64ct@1.8.3
 	bit-set@0.11.1
 	bit-vec@0.10.2
 	bitflags@2.13.2
@@ -54,26 +56,34 @@ CRATES="
 	criterion@0.8.2
 	criterion-plot@0.8.2
 	crunchy@0.2.4
+	crypto-bigint@0.7.11
 	crypto-common@0.2.2
+	crypto-primes@0.7.2
 	ctr@0.10.1
 	ctutils@0.4.8
 	data-encoding@2.11.1
+	der@0.8.3
 	der-parser@10.0.0
 	deranged@0.5.9
 	digest@0.11.3
 	displaydoc@0.2.7
+	ecdsa@0.17.0
 	either@1.19.0
+	elliptic-curve@0.14.3
 	equivalent@1.0.3
 	errno@0.3.15
 	fastrand@2.5.0
+	ff@0.14.0
 	find-msvc-tools@0.1.15
 	fnv@1.0.7
 	getrandom@0.2.17
 	getrandom@0.4.3
+	group@0.14.0
 	half@2.7.1
 	hashbrown@0.17.2
 	heck@0.5.0
 	hex@0.4.3
+	hkdf@0.13.0
 	hmac@0.13.0
 	hybrid-array@0.4.15
 	indexmap@2.14.2
@@ -97,8 +107,14 @@ CRATES="
 	once_cell@1.21.4
 	once_cell_polyfill@1.70.2
 	oorandom@11.1.5
+	p521@0.14.0
 	page_size@0.6.0
+	pem-rfc7468@1.0.0
+	pkcs1@0.8.0
+	pkcs8@0.11.0
 	powerfmt@0.2.1
+	primefield@0.14.0
+	primeorder@0.14.0
 	proc-macro-crate@3.5.0
 	proc-macro2@1.0.107
 	proptest@1.12.0
@@ -111,9 +127,11 @@ CRATES="
 	regex@1.13.2
 	regex-automata@0.4.19
 	regex-syntax@0.8.12
+	rfc6979@0.6.0
 	ring@0.17.14
 	ripemd@0.2.0
 	roff@1.1.1
+	rsa@0.10.0
 	rusticata-macros@4.1.0
 	rustix@1.1.6
 	rustls@0.23.46
@@ -121,16 +139,20 @@ CRATES="
 	rustls-webpki@0.103.17
 	rusty-fork@0.3.1
 	same-file@1.0.6
+	sec1@0.8.1
 	serde@1.0.229
 	serde_core@1.0.229
 	serde_derive@1.0.229
 	serde_json@1.0.154
+	serdect@0.4.3
 	sha1@0.11.0
 	sha2@0.11.1
 	sha3@0.12.0
 	shlex@2.0.1
+	signature@3.0.0
 	sm3@0.5.0
 	socket2@0.6.5
+	spki@0.8.1
 	sponge-cursor@0.1.0
 	strsim@0.11.1
 	subtle@2.6.1
@@ -172,6 +194,7 @@ CRATES="
 	windows_x86_64_gnullvm@0.52.6
 	windows_x86_64_msvc@0.52.6
 	winnow@1.0.5
+	wnaf@0.14.1
 	x509-parser@0.18.1
 	zerocopy@0.8.64
 	zerocopy-derive@0.8.64
