@@ -761,7 +761,7 @@ fn ask_with_another_hello(
     outcomes: &mut [Outcome],
     deadline: Instant,
 ) -> Result<(), CheckError> {
-    let silent: Vec<usize> = outcomes
+    let mut pending: Vec<usize> = outcomes
         .iter()
         .enumerate()
         .filter(|(_, o)| {
@@ -779,7 +779,6 @@ fn ask_with_another_hello(
         })
         .map(|(i, _)| i)
         .collect();
-    let mut pending = silent;
     while !pending.is_empty() {
         let now = Instant::now();
         if now >= deadline {
