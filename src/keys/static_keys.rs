@@ -435,7 +435,7 @@ pub fn parse_hex_key(text: &str, what: &str) -> Result<Secret, KeyError> {
     if let Some(pos) = cleaned.find(|c: char| !c.is_ascii_hexdigit()) {
         return Err(bad(format!("character {} is not a hex digit", pos + 1)));
     }
-    if cleaned.len() % 2 != 0 {
+    if !cleaned.len().is_multiple_of(2) {
         return Err(bad(format!("odd number of digits ({})", cleaned.len())));
     }
     hex::decode(cleaned)
