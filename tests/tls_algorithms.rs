@@ -347,6 +347,12 @@ fn p521_certificate_p2p_and_multi_client_udp_and_tcp() {
             "; EC P-521; ",
         ],
     );
+    // TLS 1.2: the signed key exchange of a P-521 key.
+    assert_all_accept(
+        &kinds(&[Proto::Udp], &[]),
+        &server_pki("p521", "p521", &["tls-version-max 1.2"]),
+        &[" TLSv1.2 TLS_ECDHE_ECDSA_", "chain verified"],
+    );
 }
 
 #[test]
