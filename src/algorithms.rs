@@ -230,8 +230,9 @@ pub const RSA_PSS_PSS_SHA512: SignatureScheme = SignatureScheme::Unknown(0x080b)
 
 /// Everything the check verifies, in certificates and handshake signatures: what rustls's
 /// ring provider lists (its RSA through [`Rsa`], which asks ring first), then RustCrypto's
-/// for what ring lacks. For a handshake scheme every candidate is tried until one fits the
-/// key.
+/// for what ring lacks. In `mapping` each scheme's own algorithm comes first (TLS 1.3 uses
+/// only that one); TLS 1.2 tries the rest too, since its ECDSA schemes do not name the
+/// curve.
 pub static SUPPORTED: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
     all: &[
         ring_algs::ECDSA_P256_SHA256,

@@ -110,7 +110,7 @@ fn allowed_in_tls13(scheme: SignatureScheme) -> bool {
 
 /// The server's handshake signature, checked against the public key of its certificate
 /// (read by x509-parser, so that an X.509 v1 certificate, which webpki does not parse,
-/// counts as OpenVPN's clients count it) with each algorithm its scheme maps to.
+/// counts as OpenVPN's clients count it) with the algorithms its scheme maps to.
 fn verify_signature(
     message: &[u8],
     cert: &CertificateDer<'_>,
@@ -128,6 +128,13 @@ fn verify_signature(
         .find(|(s, _)| *s == dss.scheme)
         .ok_or_else(unadvertised)?
         .1;
+    // TLS 1.3 schemes name the curve: only the first candidate, the scheme's own (as
+    // rustls does); TLS 1.2 ECDSA schemes name only the hash.
+    let candidates = if tls13 {
+        &candidates[..candidates.len().min(1)]
+    } else {
+        candidates
+    };
     let (_, parsed) = x509_parser::parse_x509_certificate(cert)
         .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
     let spki = SubjectPublicKeyInfoDer::from(parsed.tbs_certificate.subject_pki.raw);
