@@ -774,7 +774,6 @@ fn ask_with_another_hello(
                             ..
                         })
                     )
-                    && !t.resend_wkc
             })
         })
         .map(|(i, _)| i)

@@ -216,6 +216,22 @@ fn real_client(s: &Server, ca: &Path, extra: &[&str]) -> (bool, String) {
     .iter()
     .map(|a| a.to_string())
     .collect();
+    // The client's side of the server's wrap.
+    match &s.opts.wrap {
+        Wrap::None => {}
+        Wrap::TlsAuth { digest, .. } => args.extend([
+            "--tls-auth".into(),
+            p(&s.static_key),
+            "1".into(),
+            "--auth".into(),
+            digest.clone(),
+        ]),
+        Wrap::TlsCrypt => args.extend(["--tls-crypt".into(), p(&s.static_key)]),
+        Wrap::TlsCryptV2 => args.extend([
+            "--tls-crypt-v2".into(),
+            p(s.v2_client_key.as_ref().expect("v2 client key")),
+        ]),
+    }
     if !extra.contains(&"--cert") {
         args.extend([
             "--cert".into(),
@@ -275,7 +291,9 @@ fn both(
     let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
     let s = Server::start_with(o.clone(), &refs);
     let ca_s = p(ca);
-    let mut args = vec!["--ca", ca_s.as_str(), "-v"];
+    let wrap = wrap_args(&s);
+    let mut args: Vec<&str> = wrap.iter().map(String::as_str).collect();
+    args.extend(["--ca", ca_s.as_str(), "-v"]);
     args.extend_from_slice(check_args);
     let (code, out, _) = check_server(&s, &args);
     let out = format!("{out}\n--- server log ---\n{}", s.log());
@@ -496,6 +514,32 @@ fn cbc_only_tls12_server_is_unknown_naming_the_suite() {
             &server,
             budget,
             "the server speaks only TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, which this check does not implement",
+        );
+    }
+}
+
+#[test]
+fn cbc_only_behind_tls_crypt_and_tls_crypt_v2() {
+    if !multi_client_ready() {
+        return;
+    }
+    // The probing hello goes through the same wrap; a 2.6 server answers a tls-crypt-v2
+    // reset over UDP statelessly and asks for the wrapped key again.
+    let server = server_pki(
+        "p256",
+        "p256",
+        &["tls-version-max 1.2", "tls-cipher ECDHE-ECDSA-AES256-SHA"],
+    );
+    for wrap in [Wrap::TlsCrypt, Wrap::TlsCryptV2] {
+        let o = ServerOpts {
+            wrap,
+            ..opts(Proto::Udp, Mode::MultiClient)
+        };
+        assert_unknown(
+            o,
+            &server,
+            &[],
+            "the server speaks only TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
         );
     }
 }

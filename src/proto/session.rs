@@ -637,9 +637,7 @@ impl Session {
             let mut random = [0u8; 96];
             // Only for a hello that is never finished: no secret depends on it.
             let _ = getrandom::fill(&mut random);
-            state
-                .reliable
-                .push(wire::P_CONTROL_V1, probe::client_hello(&random));
+            self.queue_tls_bytes(&mut state, &probe::client_hello(&random));
         } else {
             self.queue_tls_output(&mut state);
         }
@@ -668,7 +666,13 @@ impl Session {
                 break;
             }
         }
-        let mut rest = &out[..];
+        self.queue_tls_bytes(t, &out);
+    }
+
+    /// TLS bytes into the reliable layer, cut to packet size; the first packet carries our
+    /// wrapped key when a tls-crypt-v2 server asked for it again.
+    fn queue_tls_bytes(&self, t: &mut TlsState, out: &[u8]) {
+        let mut rest = out;
         while !rest.is_empty() {
             let (opcode, budget) = if t.wkc_pending {
                 (P_CONTROL_WKC_V1, self.payload_budget(true))
