@@ -213,6 +213,9 @@ fn key_description(cert: &X509Certificate<'_>) -> String {
                     "1.2.840.10045.3.1.7" => "P-256".to_string(),
                     "1.3.132.0.34" => "P-384".to_string(),
                     "1.3.132.0.35" => "P-521".to_string(),
+                    "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1".to_string(),
+                    "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1".to_string(),
+                    "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1".to_string(),
                     other => other.to_string(),
                 })
                 .unwrap_or_else(|| "curve unknown".into());

@@ -40,6 +40,12 @@ fn newkey(kind: &str) -> Vec<&'static str> {
         "p521" => vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp521r1"],
         "ed25519" => vec!["-newkey", "ed25519"],
         "ed448" => vec!["-newkey", "ed448"],
+        "brainpool" => vec![
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:brainpoolP256r1",
+        ],
         "rsa1024" => vec!["-newkey", "rsa:1024"],
         "rsa2048" => vec!["-newkey", "rsa:2048"],
         "rsa4096" => vec!["-newkey", "rsa:4096"],

@@ -35,7 +35,7 @@ fn probe_verdict(tls: &TlsOutcome) -> Option<(State, String)> {
         // probe offered more of those than the check verifies.
         return Some((
             State::Unknown,
-            format!("the server dropped our TLS hello without a word, yet chose {chosen} for a hello that offers everything OpenVPN's OpenSSL may pick, all of which this check speaks; TLS 1.3 hides the rest, so its certificate probably has a key this check does not verify (Ed448, a brainpool curve); the server is up, but this check cannot judge it"),
+            format!("the server dropped our TLS hello without a word, yet chose {chosen} for a hello that offers everything OpenVPN's OpenSSL may pick, all of which this check speaks; TLS 1.3 hides the rest, so its certificate probably has a key this check does not verify (such as Ed448); the server is up, but this check cannot judge it"),
         ));
     }
     if lacks.is_empty() {
@@ -51,7 +51,7 @@ fn probe_verdict(tls: &TlsOutcome) -> Option<(State, String)> {
             probe::Lack::Suite(s) => crate::proto::tls::suite_name(*s),
             probe::Lack::Group(g) => format!("key exchange on {}", group_name(*g)),
             probe::Lack::Scheme(s) => format!("signatures {}", scheme_name(*s)),
-            probe::Lack::Key(k) => format!("a certificate with a {k} key"),
+            probe::Lack::Key(k) => format!("a certificate key of type {k}"),
         })
         .collect();
     Some((
