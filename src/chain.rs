@@ -131,7 +131,7 @@ pub enum Problem {
     BadSignature {
         reason: String,
     },
-    /// The chain uses an algorithm this check cannot verify (e.g. RSA under 2048 bits).
+    /// The chain uses an algorithm this check cannot verify (e.g. an Ed448 or brainpool key).
     Unsupported {
         reason: String,
     },
@@ -213,6 +213,9 @@ fn key_description(cert: &X509Certificate<'_>) -> String {
                     "1.2.840.10045.3.1.7" => "P-256".to_string(),
                     "1.3.132.0.34" => "P-384".to_string(),
                     "1.3.132.0.35" => "P-521".to_string(),
+                    "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1".to_string(),
+                    "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1".to_string(),
+                    "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1".to_string(),
                     other => other.to_string(),
                 })
                 .unwrap_or_else(|| "curve unknown".into());
@@ -221,6 +224,15 @@ fn key_description(cert: &X509Certificate<'_>) -> String {
         Ok(x509_parser::public_key::PublicKey::DSA(_)) => "DSA".into(),
         _ => match spki.algorithm.algorithm.to_id_string().as_str() {
             "1.3.101.112" => "Ed25519".into(),
+            // rsassa-pss: the key is an RSAPublicKey, as for rsaEncryption.
+            "1.2.840.113549.1.1.10" => {
+                use rsa::pkcs1::DecodeRsaPublicKey;
+                use rsa::traits::PublicKeyParts;
+                match rsa::PublicKey::from_pkcs1_der(&spki.subject_public_key.data) {
+                    Ok(k) => format!("RSA-PSS {}", k.size() * 8),
+                    Err(_) => "RSA-PSS".into(),
+                }
+            }
             "1.3.101.113" => "Ed448".into(),
             other => format!("key {other}"),
         },
@@ -356,10 +368,18 @@ fn verify_path(
     sent: &[CertInfo],
     now: i64,
 ) -> Result<Vec<CertInfo>, Problem> {
-    // webpki reads only X.509 v3 certificates; OpenVPN also accepts v1 ones.
-    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| Problem::Unsupported {
-        reason: format!("{e:?}"),
-    })?;
+    // webpki reads only X.509 v3 leaves; OpenVPN also accepts a v1 one.
+    let ee = match webpki::EndEntityCert::try_from(leaf) {
+        Ok(ee) => ee,
+        Err(webpki::Error::UnsupportedCertVersion) => {
+            return verify_v1_path(leaf, intermediates, ca, sent)
+        }
+        Err(e) => {
+            return Err(Problem::Unsupported {
+                reason: format!("{e:?}"),
+            })
+        }
+    };
     let anchors: Vec<rustls::pki_types::TrustAnchor<'_>> = ca
         .iter()
         .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
@@ -369,9 +389,7 @@ fn verify_path(
             reason: "no usable certificate in --ca".into(),
         });
     }
-    let algs = rustls::crypto::ring::default_provider()
-        .signature_verification_algorithms
-        .all;
+    let algs = crate::algorithms::SUPPORTED.all;
     let mut times = vec![now];
     if let Some(latest_start) = sent.iter().map(|c| c.not_before).max() {
         times.push(latest_start + 1);
@@ -432,6 +450,129 @@ fn verify_path(
     Err(path_problem(
         first_error.unwrap_or(webpki::Error::UnknownIssuer),
     ))
+}
+
+/// The longest path OpenVPN's OpenSSL builds by default is far longer; no real PKI
+/// comes near this.
+const MAX_V1_PATH: usize = 8;
+
+/// The path from an X.509 v1 leaf to a `--ca` certificate, checked as OpenSSL checks it
+/// for OpenVPN: each certificate's issuer name is its issuer's subject and its signature
+/// verifies with the issuer's key; certificates between leaf and anchor must be v3 CAs
+/// (OpenSSL takes a v1 certificate as a CA only when it is a self-signed root, and
+/// webpki takes such roots as anchors). Dates are judged by the caller, as for v3.
+fn verify_v1_path(
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    ca: &[CertificateDer<'static>],
+    sent: &[CertInfo],
+) -> Result<Vec<CertInfo>, Problem> {
+    fn parse(der: &[u8]) -> Option<X509Certificate<'_>> {
+        parse_x509_certificate(der).ok().map(|(_, c)| c)
+    }
+    let mut current = parse(leaf).ok_or_else(|| Problem::Unparsable {
+        index: 0,
+        reason: "the certificate does not parse".into(),
+    })?;
+    let mut certs: Vec<CertInfo> = sent.first().cloned().into_iter().collect();
+    for _ in 0..MAX_V1_PATH {
+        let issued_by = |issuer: &X509Certificate<'_>| {
+            issuer.subject().as_raw() == current.issuer().as_raw()
+                && signed_by(&current, issuer).is_ok()
+        };
+        if let Some(anchor) = ca.iter().find(|c| parse(c).is_some_and(|c| issued_by(&c))) {
+            if let Ok(c) = info(anchor, Role::Anchor) {
+                certs.push(c);
+            }
+            return Ok(certs);
+        }
+        let next = intermediates.iter().find(|c| {
+            parse(c).is_some_and(|c| {
+                c.version() == X509Version::V3
+                    && matches!(c.basic_constraints(), Ok(Some(bc)) if bc.value.ca)
+                    && issued_by(&c)
+            })
+        });
+        let Some(next) = next else {
+            // Name the reason a signature gave, if a certificate by that name exists.
+            let named = ca
+                .iter()
+                .chain(intermediates)
+                .filter_map(|c| parse(c))
+                .find(|c| c.subject().as_raw() == current.issuer().as_raw());
+            return Err(match named.map(|issuer| signed_by(&current, &issuer)) {
+                Some(Err(p)) => p,
+                _ => Problem::Untrusted {
+                    reason: "it is not signed by a certificate in --ca".into(),
+                },
+            });
+        };
+        if let Ok(c) = info(next, Role::Intermediate) {
+            certs.push(c);
+        }
+        current = parse(next).ok_or_else(|| Problem::Untrusted {
+            reason: "an intermediate certificate does not parse".into(),
+        })?;
+    }
+    Err(Problem::Untrusted {
+        reason: format!("no path to --ca within {MAX_V1_PATH} certificates"),
+    })
+}
+
+/// Whether `cert`'s signature verifies with `issuer`'s key, by the algorithm both name.
+fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result<(), Problem> {
+    let unsupported = || Problem::Unsupported {
+        reason: "UnsupportedSignatureAlgorithm".into(),
+    };
+    let sig_alg = alg_id_contents(&cert.signature_algorithm).ok_or_else(unsupported)?;
+    let key_alg = alg_id_contents(&issuer.public_key().algorithm).ok_or_else(unsupported)?;
+    let alg = crate::algorithms::SUPPORTED
+        .all
+        .iter()
+        .find(|a| *a.signature_alg_id() == sig_alg[..] && *a.public_key_alg_id() == key_alg[..]);
+    let alg = alg.ok_or_else(unsupported)?;
+    alg.verify_signature(
+        &issuer.public_key().subject_public_key.data,
+        cert.tbs_certificate.as_ref(),
+        &cert.signature_value.data,
+    )
+    .map_err(|_| Problem::BadSignature {
+        reason: "InvalidSignatureForPublicKey".into(),
+    })
+}
+
+/// An AlgorithmIdentifier SEQUENCE's contents (OID, then any parameters), as webpki's
+/// algorithm ids hold them.
+fn alg_id_contents(id: &x509_parser::x509::AlgorithmIdentifier<'_>) -> Option<Vec<u8>> {
+    use x509_parser::der_parser::asn1_rs::ToDer;
+    let mut v = id.algorithm.to_der_vec().ok()?;
+    if let Some(p) = &id.parameters {
+        v.extend(p.to_der_vec().ok()?);
+    }
+    Some(v)
+}
+
+/// Whether the check verifies signatures by the key of this certificate (its type; the
+/// size is judged when a signature is checked).
+pub fn key_verifiable(der: &[u8]) -> bool {
+    let Ok((_, cert)) = parse_x509_certificate(der) else {
+        return false;
+    };
+    let Some(key_alg) = alg_id_contents(&cert.public_key().algorithm) else {
+        return false;
+    };
+    crate::algorithms::SUPPORTED
+        .all
+        .iter()
+        .any(|a| *a.public_key_alg_id() == key_alg[..])
+}
+
+/// `EC P-256`, `RSA 2048`, `Ed448`: the key of a certificate, or `unparsable`.
+pub fn key_kind(der: &[u8]) -> String {
+    match parse_x509_certificate(der) {
+        Ok((_, cert)) => key_description(&cert),
+        Err(_) => "unparsable".into(),
+    }
 }
 
 fn path_problem(e: webpki::Error) -> Problem {

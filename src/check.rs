@@ -5,6 +5,7 @@
 use crate::chain::{self, Judgement, Policy};
 use crate::net::{self, Flow};
 use crate::proto::login::{ControlMessage, ServerKeyMethod2};
+use crate::proto::probe;
 use crate::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
 use crate::transport::{self, Ending, Family, Proto};
 use crate::wire::{Auth, Rejection, SessionId, Wrap};
@@ -313,9 +314,9 @@ pub struct TlsOutcome {
     pub ending: Option<Ending>,
     /// tls-crypt-v2: the server answered statelessly and asked for our key again.
     pub resend_wkc: bool,
-    /// When our hello went unanswered: did a hello offering DHE and static-RSA suites get
-    /// a ServerHello? `Some(true)` means the server is up but speaks no TLS of ours.
-    pub other_hello_answered: Option<bool>,
+    /// When our hello went unanswered: what the server chose for the probing hello, which
+    /// offers everything OpenVPN's OpenSSL may pick.
+    pub probe: Option<probe::Answer>,
     /// The login stage, when it ran.
     pub login: Option<LoginOutcome>,
 }
@@ -475,7 +476,6 @@ struct Recorder<'a> {
     chain: Option<Vec<CertificateDer<'static>>>,
     established: Option<(String, String, Instant)>,
     failure: Option<TlsFailure>,
-    compat: Option<bool>,
     login: LoginOutcome,
     answered_at: Option<Instant>,
 }
@@ -499,7 +499,6 @@ impl<'a> Recorder<'a> {
             chain: None,
             established: None,
             failure: None,
-            compat: None,
             login: LoginOutcome::default(),
             answered_at: None,
         }
@@ -613,7 +612,7 @@ impl<'a> Recorder<'a> {
             Event::TlsEstablished { version, suite, at } => {
                 self.established = Some((version, suite, at));
             }
-            Event::CompatAnswer { server_hello, .. } => self.compat = Some(server_hello),
+            Event::ProbeAnswer { .. } => {}
             Event::LoginWithheld { .. } => self.login.withheld = true,
             Event::KeySent { at } => {
                 let t = self.since(at);
@@ -811,60 +810,88 @@ fn probe(
     Ok(outcomes)
 }
 
+/// How long to wait before asking again a server that refused or closed the link: a
+/// point-to-point server restarts after a failed handshake and is back within a second.
+const PROBE_PAUSE: Duration = Duration::from_millis(200);
+
 /// A server that drops our ClientHello without a word may be down, or may speak only TLS
-/// this check cannot (a TLS 1.2 server limited to DHE suites: OpenVPN sends no alert).
-/// Ask again, within what is left of the budget, with a hello that offers those suites:
-/// if that one gets a ServerHello, the server is up and the check cannot judge it.
+/// this check cannot (OpenVPN sends no alert when OpenSSL finds nothing in common; a
+/// point-to-point server restarts, so the next packet meets a closed port). Ask again,
+/// within what is left of the budget, with the probing hello: what the server chooses
+/// for it says which.
 fn ask_with_another_hello(
     spec: &CheckSpec,
     outcomes: &mut [Outcome],
     deadline: Instant,
 ) -> Result<(), CheckError> {
-    let silent: Vec<usize> = outcomes
+    let mut pending: Vec<usize> = outcomes
         .iter()
         .enumerate()
         .filter(|(_, o)| {
             o.tls.as_ref().is_some_and(|t| {
-                t.reached == Progress::HelloSent && t.failure.is_none() && !t.resend_wkc
+                matches!(t.reached, Progress::HelloSent | Progress::HelloAcked)
+                    && matches!(
+                        t.failure,
+                        None | Some(TlsFailure::Alert {
+                            before_server_hello: true,
+                            ..
+                        })
+                    )
             })
         })
         .map(|(i, _)| i)
         .collect();
-    let now = Instant::now();
-    if silent.is_empty() || now >= deadline {
-        return Ok(());
-    }
-    let mut flows = Vec::new();
-    for &i in &silent {
-        let addr = outcomes[i].addr;
-        let cfg = SessionConfig {
-            wrap: spec.wrap.clone(),
-            stage: Stage::Tls,
-            validate: true,
-            stream: spec.proto == Proto::Tcp,
-            attempt_timeout: deadline.saturating_duration_since(now),
-            attempts: 1,
-            server_name: ServerName::IpAddress(addr.ip().into()),
-            trace: false,
-            compat_hello: true,
-            login: None,
-            client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
-            gate: None,
-            wait_for_close: false,
-        };
-        let session = Session::new(cfg, random_session_id()?, unix_now() as u32, now);
-        flows.push(Flow::new(addr, spec.proto, session, spec.link()));
-    }
-    net::drive(&mut flows, deadline);
-    for (flow, &i) in flows.iter_mut().zip(&silent) {
-        let mut answered = false;
-        while let Some(e) = flow.session.poll_event() {
-            if let Event::CompatAnswer { server_hello, .. } = e {
-                answered = server_hello;
+    while !pending.is_empty() {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let mut flows = Vec::new();
+        for &i in &pending {
+            let addr = outcomes[i].addr;
+            let cfg = SessionConfig {
+                wrap: spec.wrap.clone(),
+                stage: Stage::Tls,
+                validate: true,
+                stream: spec.proto == Proto::Tcp,
+                attempt_timeout: spec.timeout.min(deadline.saturating_duration_since(now)),
+                attempts: spec.max_attempts(),
+                server_name: ServerName::IpAddress(addr.ip().into()),
+                trace: false,
+                compat_hello: true,
+                login: None,
+                client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
+                gate: None,
+                wait_for_close: false,
+            };
+            let session = Session::new(cfg, random_session_id()?, unix_now() as u32, now);
+            flows.push(Flow::new(addr, spec.proto, session, spec.link()));
+        }
+        net::drive(&mut flows, deadline);
+        let mut again = Vec::new();
+        for (flow, &i) in flows.iter_mut().zip(&pending) {
+            let mut answer = None;
+            while let Some(e) = flow.session.poll_event() {
+                if let Event::ProbeAnswer { answer: a, .. } = e {
+                    answer = Some(a);
+                }
+            }
+            // Refused, closed or reset before any answer: a restarting server.
+            let restarting = answer.is_none()
+                && matches!(
+                    flow.ending,
+                    Some(Ending::Refused | Ending::Closed | Ending::Reset)
+                );
+            if restarting {
+                again.push(i);
+            }
+            if let Some(t) = outcomes[i].tls.as_mut() {
+                t.probe = Some(answer.unwrap_or(probe::Answer::Silent));
             }
         }
-        if let Some(t) = outcomes[i].tls.as_mut() {
-            t.other_hello_answered = Some(answered);
+        pending = again;
+        if !pending.is_empty() {
+            std::thread::sleep(PROBE_PAUSE.min(deadline.saturating_duration_since(Instant::now())));
         }
     }
     Ok(())
@@ -949,7 +976,7 @@ fn outcome(
             judgement,
             ending: ending.clone(),
             resend_wkc: rec.resend_wkc,
-            other_hello_answered: None,
+            probe: None,
             login,
         }
     });

@@ -1,6 +1,7 @@
 //! check_openvpn: probes an OpenVPN server with a control-channel hard reset and reports
 //! the result the way Nagios-compatible monitoring engines expect.
 
+pub mod algorithms;
 pub mod chain;
 pub mod check;
 pub mod config;

@@ -166,7 +166,7 @@ fn pair(
     cert_name: String,
     key_name: String,
 ) -> Result<ClientCert, CredentialError> {
-    let provider = rustls::crypto::ring::default_provider();
+    let provider = crate::algorithms::provider();
     let mut rsa_bits = None;
     let signing: Arc<dyn rustls::sign::SigningKey> =
         match provider.key_provider.load_private_key(der.clone_key()) {
@@ -192,7 +192,7 @@ fn pair(
                     return Err(CredentialError::UnusableKey {
                         name: key_name,
                         reason: format!(
-                            "it is {}, which check_openvpn cannot sign with (it signs with RSA of 1024 to 8192 bits, ECDSA P-256 or P-384, and Ed25519)",
+                            "it is {}, which check_openvpn cannot sign with (it signs with RSA of 1024 to 8192 bits, ECDSA P-256, P-384 or P-521, and Ed25519)",
                             key_kind(&der)
                         ),
                         openvpn_takes: true,

@@ -4,6 +4,7 @@
 
 pub mod login;
 pub mod packet;
+pub mod probe;
 pub mod reliable;
 pub mod session;
 pub mod tls;

@@ -11,6 +11,7 @@
 
 use super::login;
 use super::packet::{self, ControlPacket, EARLY_NEG_RESEND_WKC, P_CONTROL_WKC_V1};
+use super::probe;
 use super::reliable::{Incoming, Reliable};
 use super::tls::{self, Capture};
 use crate::chain::Policy;
@@ -71,10 +72,10 @@ pub struct SessionConfig {
     pub server_name: ServerName<'static>,
     /// Emit [`Event::Packet`] for the first packets in and out (`-vv`, `-vvv`).
     pub trace: bool,
-    /// Instead of rustls's hello, send a TLS 1.2 ClientHello offering every suite an
-    /// OpenVPN server may be limited to (DHE, static RSA, ECDHE) and report only whether
-    /// a ServerHello comes back ([`Event::CompatAnswer`]): tells a server whose TLS this
-    /// check cannot speak from one that is down.
+    /// Instead of rustls's hello, send the probing hello ([`super::probe`]), which offers
+    /// everything an OpenVPN server's OpenSSL may pick, and report what the server chose
+    /// ([`Event::ProbeAnswer`]): tells a server whose TLS this check cannot speak (and
+    /// what of it) from one that is down.
     pub compat_hello: bool,
     /// The login stage: what to tell the server, with the credentials.
     pub login: Option<login::ClientHello>,
@@ -190,10 +191,9 @@ pub enum Event {
         failure: TlsFailure,
         at: Instant,
     },
-    /// With [`SessionConfig::compat_hello`]: the server's first TLS bytes, and whether they
-    /// are a ServerHello.
-    CompatAnswer {
-        server_hello: bool,
+    /// With [`SessionConfig::compat_hello`]: what the server's first flight chose.
+    ProbeAnswer {
+        answer: probe::Answer,
         at: Instant,
     },
     /// Login stage: the chain failed the policy, so no credentials were sent.
@@ -263,6 +263,8 @@ struct TlsState {
     /// Give up when the server neither acks nor answers our hello by then.
     hello_deadline: Option<Instant>,
     login: LoginState,
+    /// The probing hello: the server's first flight so far.
+    probe_flight: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -629,11 +631,13 @@ impl Session {
             heard: false,
             hello_deadline: Some(now + self.cfg.attempt_timeout),
             login: LoginState::default(),
+            probe_flight: Vec::new(),
         });
         if self.cfg.compat_hello {
-            state
-                .reliable
-                .push(wire::P_CONTROL_V1, compat_client_hello());
+            let mut random = [0u8; 96];
+            // Only for a hello that is never finished: no secret depends on it.
+            let _ = getrandom::fill(&mut random);
+            self.queue_tls_bytes(&mut state, &probe::client_hello(&random));
         } else {
             self.queue_tls_output(&mut state);
         }
@@ -662,7 +666,13 @@ impl Session {
                 break;
             }
         }
-        let mut rest = &out[..];
+        self.queue_tls_bytes(t, &out);
+    }
+
+    /// TLS bytes into the reliable layer, cut to packet size; the first packet carries our
+    /// wrapped key when a tls-crypt-v2 server asked for it again.
+    fn queue_tls_bytes(&self, t: &mut TlsState, out: &[u8]) {
+        let mut rest = out;
         while !rest.is_empty() {
             let (opcode, budget) = if t.wkc_pending {
                 (P_CONTROL_WKC_V1, self.payload_budget(true))
@@ -753,14 +763,13 @@ impl Session {
                     continue;
                 }
                 self.progress = self.progress.max(Progress::ServerSpoke);
-                // A handshake record (22) whose first message is a ServerHello (2).
-                let server_hello = chunk.first() == Some(&22) && chunk.get(5) == Some(&2);
-                self.events.push_back(Event::CompatAnswer {
-                    server_hello,
-                    at: now,
-                });
-                self.finish(t, now);
-                return None;
+                t.probe_flight.extend_from_slice(&chunk);
+                if let Some(answer) = probe::read_flight(&t.probe_flight) {
+                    self.events
+                        .push_back(Event::ProbeAnswer { answer, at: now });
+                    self.finish(t, now);
+                    return None;
+                }
             }
             return Some(t);
         }
@@ -1018,59 +1027,4 @@ impl Session {
             other => TlsFailure::Protocol(other.to_string()),
         }
     }
-}
-
-/// A TLS 1.2 ClientHello offering what rustls does not: DHE and static-RSA suites and the
-/// FFDHE groups, besides ECDHE. Only sent to learn whether the server would answer a
-/// client that has them; this check cannot finish such a handshake.
-fn compat_client_hello() -> Vec<u8> {
-    const SUITES: [u16; 21] = [
-        0x009f, 0x009e, 0xccaa, 0x006b, 0x0067, 0x0039, 0x0033, // DHE-RSA
-        0xc02c, 0xc02b, 0xc030, 0xc02f, 0xcca9, 0xcca8, // ECDHE
-        0x009d, 0x009c, 0x003d, 0x003c, 0x0035, 0x002f, // RSA key exchange
-        0x000a, 0x00ff, // 3DES, renegotiation SCSV
-    ];
-    const GROUPS: [u16; 6] = [0x001d, 0x0017, 0x0018, 0x0100, 0x0101, 0x0102];
-    const SIGALGS: [u16; 11] = [
-        0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0403, 0x0503, 0x0603, 0x0201, 0x0203,
-    ];
-    fn u16s(v: &[u16]) -> Vec<u8> {
-        v.iter().flat_map(|x| x.to_be_bytes()).collect()
-    }
-    fn ext(kind: u16, body: &[u8]) -> Vec<u8> {
-        let mut e = kind.to_be_bytes().to_vec();
-        e.extend_from_slice(&(body.len() as u16).to_be_bytes());
-        e.extend_from_slice(body);
-        e
-    }
-    let mut random = [0u8; 32];
-    let _ = getrandom::fill(&mut random);
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&random);
-    body.push(0); // no session id
-    let suites = u16s(&SUITES);
-    body.extend_from_slice(&(suites.len() as u16).to_be_bytes());
-    body.extend_from_slice(&suites);
-    body.extend_from_slice(&[1, 0]); // null compression
-    let groups = u16s(&GROUPS);
-    let sigalgs = u16s(&SIGALGS);
-    let mut exts = Vec::new();
-    exts.extend(ext(
-        0x000a,
-        &[&(groups.len() as u16).to_be_bytes()[..], &groups].concat(),
-    ));
-    exts.extend(ext(0x000b, &[1, 0]));
-    exts.extend(ext(
-        0x000d,
-        &[&(sigalgs.len() as u16).to_be_bytes()[..], &sigalgs].concat(),
-    ));
-    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-    body.extend_from_slice(&exts);
-    let mut hs = vec![1, 0, 0, 0];
-    hs[1..4].copy_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    let mut record = vec![22, 3, 1];
-    record.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    record.extend_from_slice(&hs);
-    record
 }

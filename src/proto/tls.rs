@@ -7,13 +7,13 @@
 //! the handshake signatures for real, so "the server proved itself" means the server holds
 //! the private key of the certificate it sent.
 
+use crate::algorithms;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{
-    verify_tls12_signature, verify_tls13_signature, verify_tls13_signature_with_raw_key,
-    CryptoProvider, WebPkiSupportedAlgorithms,
-};
 use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, PeerIncompatible, PeerMisbehaved,
+    SignatureScheme,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -44,7 +44,6 @@ impl Capture {
 #[derive(Debug)]
 struct CaptureVerifier {
     capture: Arc<Capture>,
-    provider: Arc<CryptoProvider>,
 }
 
 impl ServerCertVerifier for CaptureVerifier {
@@ -70,15 +69,7 @@ impl ServerCertVerifier for CaptureVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.provider.signature_verification_algorithms;
-        let ok = match verify_tls12_signature(message, cert, dss, algs) {
-            Ok(ok) => ok,
-            // webpki parses only X.509 v3; OpenVPN's clients accept v1 certificates too.
-            Err(e) => match leaf_spki(cert) {
-                Some(spki) => verify_with_spki(message, &spki, dss, algs).ok_or(e)?,
-                None => return Err(e),
-            },
-        };
+        let ok = verify_signature(message, cert, dss, false)?;
         self.capture.tls12_signed.store(true, Ordering::Relaxed);
         Ok(ok)
     }
@@ -89,47 +80,85 @@ impl ServerCertVerifier for CaptureVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.provider.signature_verification_algorithms;
-        let ok = match verify_tls13_signature(message, cert, dss, algs) {
-            Ok(ok) => ok,
-            Err(e) => match leaf_spki(cert) {
-                Some(spki) => {
-                    let spki = SubjectPublicKeyInfoDer::from(spki.as_slice());
-                    verify_tls13_signature_with_raw_key(message, &spki, dss, algs).map_err(|_| e)?
-                }
-                None => return Err(e),
-            },
-        };
-        Ok(ok)
+        verify_signature(message, cert, dss, true)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        algorithms::SUPPORTED.supported_schemes()
     }
 }
 
-/// The SubjectPublicKeyInfo of a certificate webpki would not parse (an X.509 v1 one).
-fn leaf_spki(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
-    Some(parsed.tbs_certificate.subject_pki.raw.to_vec())
+/// Schemes TLS 1.3 allows (RFC 8446 4.2.3: no PKCS#1 v1.5, no SHA-1).
+fn allowed_in_tls13(scheme: SignatureScheme) -> bool {
+    use SignatureScheme as S;
+    matches!(
+        scheme,
+        S::ECDSA_NISTP256_SHA256
+            | S::ECDSA_NISTP384_SHA384
+            | S::ECDSA_NISTP521_SHA512
+            | S::ED25519
+            | S::RSA_PSS_SHA256
+            | S::RSA_PSS_SHA384
+            | S::RSA_PSS_SHA512
+    ) || [
+        algorithms::RSA_PSS_PSS_SHA256,
+        algorithms::RSA_PSS_PSS_SHA384,
+        algorithms::RSA_PSS_PSS_SHA512,
+    ]
+    .contains(&scheme)
 }
 
-/// TLS 1.2 signature check against a bare public key: each algorithm the scheme maps to.
-fn verify_with_spki(
+/// The server's handshake signature, checked against the public key of its certificate
+/// (read by x509-parser, so that an X.509 v1 certificate, which webpki does not parse,
+/// counts as OpenVPN's clients count it) with the algorithms its scheme maps to.
+fn verify_signature(
     message: &[u8],
-    spki: &[u8],
+    cert: &CertificateDer<'_>,
     dss: &DigitallySignedStruct,
-    algs: &WebPkiSupportedAlgorithms,
-) -> Option<HandshakeSignatureValid> {
-    let spki = SubjectPublicKeyInfoDer::from(spki);
-    let key = webpki::RawPublicKeyEntity::try_from(&spki).ok()?;
-    let candidates = algs.mapping.iter().find(|(s, _)| *s == dss.scheme)?.1;
-    candidates
+    tls13: bool,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    let unadvertised =
+        || rustls::Error::from(PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme);
+    if tls13 && !allowed_in_tls13(dss.scheme) {
+        return Err(unadvertised());
+    }
+    let candidates = algorithms::SUPPORTED
+        .mapping
         .iter()
-        .any(|alg| key.verify_signature(*alg, message, dss.signature()).is_ok())
-        .then(HandshakeSignatureValid::assertion)
+        .find(|(s, _)| *s == dss.scheme)
+        .ok_or_else(unadvertised)?
+        .1;
+    // TLS 1.3 schemes name the curve: only the first candidate, the scheme's own (as
+    // rustls does); TLS 1.2 ECDSA schemes name only the hash.
+    let candidates = if tls13 {
+        &candidates[..candidates.len().min(1)]
+    } else {
+        candidates
+    };
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert)
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let spki = SubjectPublicKeyInfoDer::from(parsed.tbs_certificate.subject_pki.raw);
+    let key = webpki::RawPublicKeyEntity::try_from(&spki)
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let mut fitted = false;
+    for alg in candidates {
+        match key.verify_signature(*alg, message, dss.signature()) {
+            Ok(()) => return Ok(HandshakeSignatureValid::assertion()),
+            Err(webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => {}
+            // A key this algorithm takes, but not of a size it takes: the next may.
+            Err(webpki::Error::InvalidSignatureForPublicKey) => fitted = true,
+            Err(_) => {}
+        }
+    }
+    if fitted {
+        Err(rustls::Error::InvalidCertificate(
+            CertificateError::BadSignature,
+        ))
+    } else {
+        // No algorithm of ours takes this key with this scheme (a key type or size this
+        // check does not verify): not the server's fault.
+        Err(PeerIncompatible::NoSignatureSchemesInCommon.into())
+    }
 }
 
 /// A client configuration for one handshake, and the capture its verifier fills.
@@ -137,11 +166,8 @@ pub fn client_config(
     capture: Arc<Capture>,
     client_auth: Option<Arc<rustls::sign::CertifiedKey>>,
 ) -> Result<Arc<ClientConfig>, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(CaptureVerifier {
-        capture,
-        provider: provider.clone(),
-    });
+    let provider = Arc::new(algorithms::provider());
+    let verifier = Arc::new(CaptureVerifier { capture });
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()

@@ -5,8 +5,91 @@ use super::words::ending_words;
 use super::{human, opt, State, Thresholds};
 use crate::chain::{CertInfo, Judgement, Problem};
 use crate::check::{LoginOutcome, Outcome, TlsOutcome};
-use crate::proto::{Progress, TlsFailure};
+use crate::proto::{probe, Progress, TlsFailure};
 use crate::transport::Ending;
+
+/// What the probing hello showed, when our own hello was dropped without a word: UNKNOWN
+/// naming what the server speaks that this check does not, or CRITICAL with what it chose
+/// when the check lacks none of it. `None` when the probe got no choice either.
+fn probe_verdict(tls: &TlsOutcome) -> Option<(State, String)> {
+    let Some(probe::Answer::Chose(c)) = &tls.probe else {
+        return None;
+    };
+    let lacks = c.lacks();
+    let mut chosen = format!(
+        "{} {}",
+        crate::proto::tls::version_name(c.version),
+        crate::proto::tls::suite_name(c.suite)
+    );
+    if let Some(g) = c.group {
+        chosen.push_str(&format!(" on {}", group_name(g)));
+    }
+    if let Some(s) = c.scheme {
+        chosen.push_str(&format!(", signed {}", scheme_name(s)));
+    }
+    if let Some(leaf) = &c.leaf {
+        chosen.push_str(&format!(", {} certificate", crate::chain::key_kind(leaf)));
+    }
+    if lacks.is_empty() && c.version == rustls::ProtocolVersion::TLSv1_3 {
+        // What TLS 1.3 leaves to guess is the certificate and its signature scheme; the
+        // probe offered more of those than the check verifies.
+        return Some((
+            State::Unknown,
+            format!("the server dropped our TLS hello without a word, yet chose {chosen} for a hello that offers everything OpenVPN's OpenSSL may pick, all of which this check speaks; TLS 1.3 hides the rest, so its certificate probably has a key this check does not verify (such as Ed448); the server is up, but this check cannot judge it"),
+        ));
+    }
+    if lacks.is_empty() {
+        return Some((
+            State::Critical,
+            format!("the server dropped our TLS hello without a word, yet chose {chosen} for a hello that offers everything OpenVPN's OpenSSL may pick, all of which this check speaks"),
+        ));
+    }
+    let lacking: Vec<String> = lacks
+        .iter()
+        .map(|l| match l {
+            probe::Lack::Version(v) => crate::proto::tls::version_name(*v),
+            probe::Lack::Suite(s) => crate::proto::tls::suite_name(*s),
+            probe::Lack::Group(g) => format!("key exchange on {}", group_name(*g)),
+            probe::Lack::Scheme(s) => format!("signatures {}", scheme_name(*s)),
+            probe::Lack::Key(k) => format!("a certificate key of type {k}"),
+        })
+        .collect();
+    Some((
+        State::Unknown,
+        format!(
+            "the server speaks only {}, which this check does not implement (it chose {chosen} for a hello that offers everything OpenVPN's OpenSSL may pick); the server is up, but this check cannot judge it",
+            lacking.join(" with ")
+        ),
+    ))
+}
+
+/// `secp521r1`, `X25519`, `FFDHE2048`.
+fn group_name(g: rustls::NamedGroup) -> String {
+    match g {
+        rustls::NamedGroup::Unknown(n) => format!("group 0x{n:04x}"),
+        known => format!("{known:?}"),
+    }
+}
+
+/// `ECDSA_NISTP521_SHA512`, or TLS's name for what rustls does not know.
+fn scheme_name(s: rustls::SignatureScheme) -> String {
+    match u16::from(s) {
+        0x0809 => "rsa_pss_pss_sha256".into(),
+        0x080a => "rsa_pss_pss_sha384".into(),
+        0x080b => "rsa_pss_pss_sha512".into(),
+        0x081a => "ecdsa_brainpoolP256r1tls13_sha256".into(),
+        0x081b => "ecdsa_brainpoolP384r1tls13_sha384".into(),
+        0x081c => "ecdsa_brainpoolP512r1tls13_sha512".into(),
+        0x0402 => "dsa_sha256".into(),
+        0x0502 => "dsa_sha384".into(),
+        0x0602 => "dsa_sha512".into(),
+        0x0202 => "dsa_sha1".into(),
+        n => match s {
+            rustls::SignatureScheme::Unknown(_) => format!("scheme 0x{n:04x}"),
+            known => format!("{known:?}"),
+        },
+    }
+}
 
 /// What a silent or closing server probably means at the step the handshake reached.
 pub(super) fn stall_hint(tls: &TlsOutcome, wrap: &str) -> &'static str {
@@ -208,10 +291,16 @@ pub(super) fn assess_tls(
         let step = step_name(tls.reached);
         let ending = tls.ending.clone().unwrap_or(Ending::TimedOut);
         let (state, why) = match (&tls.failure, &ending) {
-            (None, _) if tls.other_hello_answered == Some(true) => (
-                State::Unknown,
-                "the server dropped our TLS hello without a word, yet answered one that offers DHE and static-RSA suites: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it".to_string(),
-            ),
+            (
+                None
+                | Some(TlsFailure::Alert {
+                    before_server_hello: true,
+                    ..
+                }),
+                _,
+            ) if probe_verdict(tls).is_some() => {
+                probe_verdict(tls).unwrap_or((State::Unknown, String::new()))
+            }
             (Some(TlsFailure::Alert { description, before_server_hello: true }), _) => (
                 State::Unknown,
                 format!("the server refused our TLS hello with alert {description}: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it"),

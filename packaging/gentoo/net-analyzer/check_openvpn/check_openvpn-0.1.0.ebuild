@@ -74,20 +74,25 @@ CRATES="
 	des@0.9.0
 	digest@0.11.3
 	displaydoc@0.2.7
+	ecdsa@0.17.0
 	either@1.19.0
+	elliptic-curve@0.14.3
 	equivalent@1.0.3
 	errno@0.3.15
 	fastrand@2.5.0
+	ff@0.14.0
 	find-msvc-tools@0.1.15
 	flagset@0.4.7
 	fnv@1.0.7
 	getrandom@0.2.17
 	getrandom@0.4.3
 	ghash@0.6.0
+	group@0.14.0
 	half@2.7.1
 	hashbrown@0.17.2
 	heck@0.5.0
 	hex@0.4.3
+	hkdf@0.13.0
 	hmac@0.13.0
 	hybrid-array@0.4.15
 	indexmap@2.14.2
@@ -112,6 +117,7 @@ CRATES="
 	once_cell_polyfill@1.70.2
 	oorandom@11.1.5
 	p12-keystore@0.4.1
+	p521@0.14.0
 	page_size@0.6.0
 	pbkdf2@0.13.0
 	pem-rfc7468@1.0.0
@@ -121,6 +127,8 @@ CRATES="
 	pkcs8@0.11.0
 	polyval@0.7.3
 	powerfmt@0.2.1
+	primefield@0.14.0
+	primeorder@0.14.0
 	proc-macro-crate@3.5.0
 	proc-macro2@1.0.107
 	proptest@1.12.0
@@ -134,6 +142,7 @@ CRATES="
 	regex@1.13.2
 	regex-automata@0.4.19
 	regex-syntax@0.8.12
+	rfc6979@0.6.0
 	ring@0.17.14
 	ripemd@0.2.0
 	roff@1.1.1
@@ -147,6 +156,7 @@ CRATES="
 	salsa20@0.11.0
 	same-file@1.0.6
 	scrypt@0.12.0
+	sec1@0.8.1
 	serde@1.0.229
 	serde_core@1.0.229
 	serde_derive@1.0.229
@@ -202,6 +212,7 @@ CRATES="
 	windows_x86_64_gnullvm@0.52.6
 	windows_x86_64_msvc@0.52.6
 	winnow@1.0.5
+	wnaf@0.14.1
 	x509-cert@0.3.0
 	x509-parser@0.18.1
 	zerocopy@0.8.64
