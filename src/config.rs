@@ -112,7 +112,7 @@ pub enum ConfigError {
 /// Splits a config line into words the way OpenVPN does: white space separates, double
 /// quotes group (with `\\` escapes), single quotes group literally, and `#` or `;` at the
 /// start of a word begins a comment.
-fn words(line: &str) -> Result<Vec<String>, String> {
+pub(crate) fn words(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
