@@ -155,6 +155,14 @@ fn expired_crl_is_critical_openvpn_refuses_every_client() {
             && out.contains("OpenVPN refuses every client now"),
         "{out}"
     );
+    // And so it does: a real client of the same CA is refused.
+    let client = RealClient::connect(&srv, &mut s, "carol");
+    assert!(
+        srv.wait_for_log("error=CRL has expired", Duration::from_secs(10)),
+        "{}\n{}",
+        srv.log(),
+        client.log()
+    );
 }
 
 #[test]
@@ -171,6 +179,13 @@ fn crl_with_last_update_in_the_future_is_critical() {
     assert_eq!(code, 2, "{out}");
     assert!(first_line(&out).contains("CRL lastUpdate"), "{out}");
     assert!(first_line(&out).contains("is in the future"), "{out}");
+    let client = RealClient::connect(&srv, &mut s, "carol");
+    assert!(
+        srv.wait_for_log("error=CRL is not yet valid", Duration::from_secs(10)),
+        "{}\n{}",
+        srv.log(),
+        client.log()
+    );
 }
 
 #[test]
@@ -190,6 +205,15 @@ fn crl_of_another_ca_is_critical() {
     assert!(
         first_line(&out).contains("CRL is signed by another CA (CN=another CA)"),
         "{out}"
+    );
+    // The real server takes clients without a word about revocation.
+    let mut s = s;
+    let client = RealClient::connect(&srv, &mut s, "carol");
+    assert!(
+        srv.wait_for_log("[carol] Peer Connection Initiated", Duration::from_secs(10)),
+        "{}\n{}",
+        srv.log(),
+        client.log()
     );
 }
 
@@ -247,6 +271,13 @@ fn der_crl_is_critical_for_an_openssl_server_and_pem_is_fine() {
         first_line(&out).contains("is DER, not PEM: this OpenVPN is built with OpenSSL"),
         "{out}"
     );
+    let client = RealClient::connect(&srv, &mut s, "carol");
+    assert!(
+        srv.wait_for_log("VERIFY ERROR: CRL not loaded", Duration::from_secs(10)),
+        "{}\n{}",
+        srv.log(),
+        client.log()
+    );
 }
 
 #[test]
@@ -271,6 +302,15 @@ fn crl_directory_exists_or_not() {
     let (code, out) = check(&srv, &[]);
     assert_eq!(code, 2, "{out}");
     assert!(first_line(&out).contains("does not exist"), "{out}");
+    // The real server accepts a client it cannot look up.
+    let mut s = s;
+    let client = RealClient::connect(&srv, &mut s, "carol");
+    assert!(
+        srv.wait_for_log("[carol] Peer Connection Initiated", Duration::from_secs(10)),
+        "{}\n{}",
+        srv.log(),
+        client.log()
+    );
 }
 
 #[test]
@@ -627,4 +667,102 @@ fn include_and_cd_resolve_relative_paths_as_openvpn_does() {
         first_line(&out).contains("live server presents the same certificate"),
         "{out}"
     );
+}
+
+/// A real OpenVPN client connected to `server`, killed on drop.
+struct RealClient(std::process::Child, tempfile::TempDir);
+
+impl RealClient {
+    fn connect(server: &Server, s: &mut Setup, cn: &str) -> RealClient {
+        let ca = s.ca.clone();
+        let client = s.pki.issue(&ca, cn, &CertSpec::client(cn));
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("client.log");
+        let child = Command::new(openvpn_bin())
+            .args(["--client", "--dev", "tun", "--proto", "udp4", "--nobind"])
+            .args(["--remote", "127.0.0.1", &server.port.to_string()])
+            .arg("--ca")
+            .arg(&s.ca.crt)
+            .arg("--cert")
+            .arg(&client.crt)
+            .arg("--key")
+            .arg(&client.key)
+            .args([
+                "--ifconfig-noexec",
+                "--route-noexec",
+                "--disable-dco",
+                "--verb",
+                "3",
+            ])
+            .arg("--log")
+            .arg(&log)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn openvpn client");
+        RealClient(child, dir)
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.1.path().join("client.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for RealClient {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs the check until its status line contains `needle` (a client takes a moment to
+/// connect), at most about ten seconds; returns the last output.
+fn check_until(server: &Server, extra: &[&str], needle: &str) -> (i32, String) {
+    let mut last = (0, String::new());
+    for _ in 0..50 {
+        last = check(server, extra);
+        if first_line(&last.1).contains(needle) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    last
+}
+
+#[test]
+fn a_connected_real_client_is_counted_by_management_and_status_file() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    // Management (status 3, load-stats).
+    let srv = start(Wrap::None, &s.pki_lines());
+    let client = RealClient::connect(&srv, &mut s, "alice");
+    let (code, out) = check_until(&srv, &["--clients-critical", "1:"], " 1 client");
+    assert_eq!(code, 0, "{out}\n{}\n{}", srv.log(), client.log());
+    assert!(first_line(&out).contains("clients=1;;1:;0;"), "{out}");
+    assert!(out.contains("clients: alice"), "{out}");
+    drop(client);
+    drop(srv);
+
+    // The status file, version 3 (tab-separated).
+    let mut lines = s.pki_lines();
+    lines.push("status status.log 1".into());
+    lines.push("status-version 3".into());
+    let srv = start_plain(&lines);
+    let client = RealClient::connect(&srv, &mut s, "bob");
+    let (code, out) = check_until(&srv, &[], " 1 client");
+    assert_eq!(code, 0, "{out}\n{}\n{}", srv.log(), client.log());
+    assert!(
+        out.contains("(version 3)") && out.contains("clients: bob"),
+        "{out}"
+    );
+    let bytes_in: u64 = first_line(&out)
+        .split("bytes_in=")
+        .nth(1)
+        .and_then(|t| t.split('c').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(bytes_in > 0, "{out}");
 }
