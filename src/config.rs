@@ -157,6 +157,24 @@ pub(crate) fn words(line: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// The text of an inline block `<name>` after its opening line, up to its `</name>` line
+/// (wiped when dropped); `None` when the block is never closed.
+pub(crate) fn inline_body<'a>(
+    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+    name: &str,
+) -> Option<zeroize::Zeroizing<String>> {
+    let close = format!("</{name}>");
+    let mut body = zeroize::Zeroizing::new(String::new());
+    for (_, l) in lines {
+        if l.trim() == close {
+            return Some(body);
+        }
+        body.push_str(l);
+        body.push('\n');
+    }
+    None
+}
+
 fn parse_proto(word: &str) -> Result<ProtoSpec, String> {
     let (proto, family) = match word.to_ascii_lowercase().as_str() {
         "udp" => (Proto::Udp, None),

@@ -50,7 +50,7 @@ fn main() {
         let report = match server {
             Ok((spec, thresholds)) => match check_openvpn::server::run(&spec) {
                 Ok(facts) => report::render_server(&facts, &thresholds, cli.verbose),
-                Err(e) => Report::unknown(e),
+                Err(e) => report::render_server_error(&e),
             },
             Err(e) => Report::unknown(e),
         };

@@ -156,13 +156,7 @@ fn expired_crl_is_critical_openvpn_refuses_every_client() {
         "{out}"
     );
     // And so it does: a real client of the same CA is refused.
-    let client = RealClient::connect(&srv, &mut s, "carol");
-    assert!(
-        srv.wait_for_log("error=CRL has expired", Duration::from_secs(10)),
-        "{}\n{}",
-        srv.log(),
-        client.log()
-    );
+    client_sees(&srv, &mut s, "error=CRL has expired");
 }
 
 #[test]
@@ -179,13 +173,7 @@ fn crl_with_last_update_in_the_future_is_critical() {
     assert_eq!(code, 2, "{out}");
     assert!(first_line(&out).contains("CRL lastUpdate"), "{out}");
     assert!(first_line(&out).contains("is in the future"), "{out}");
-    let client = RealClient::connect(&srv, &mut s, "carol");
-    assert!(
-        srv.wait_for_log("error=CRL is not yet valid", Duration::from_secs(10)),
-        "{}\n{}",
-        srv.log(),
-        client.log()
-    );
+    client_sees(&srv, &mut s, "error=CRL is not yet valid");
 }
 
 #[test]
@@ -208,13 +196,7 @@ fn crl_of_another_ca_is_critical() {
     );
     // The real server takes clients without a word about revocation.
     let mut s = s;
-    let client = RealClient::connect(&srv, &mut s, "carol");
-    assert!(
-        srv.wait_for_log("[carol] Peer Connection Initiated", Duration::from_secs(10)),
-        "{}\n{}",
-        srv.log(),
-        client.log()
-    );
+    client_sees(&srv, &mut s, "[carol] Peer Connection Initiated");
 }
 
 #[test]
@@ -271,13 +253,7 @@ fn der_crl_is_critical_for_an_openssl_server_and_pem_is_fine() {
         first_line(&out).contains("is DER, not PEM: this OpenVPN is built with OpenSSL"),
         "{out}"
     );
-    let client = RealClient::connect(&srv, &mut s, "carol");
-    assert!(
-        srv.wait_for_log("VERIFY ERROR: CRL not loaded", Duration::from_secs(10)),
-        "{}\n{}",
-        srv.log(),
-        client.log()
-    );
+    client_sees(&srv, &mut s, "VERIFY ERROR: CRL not loaded");
 }
 
 #[test]
@@ -304,13 +280,7 @@ fn crl_directory_exists_or_not() {
     assert!(first_line(&out).contains("does not exist"), "{out}");
     // The real server accepts a client it cannot look up.
     let mut s = s;
-    let client = RealClient::connect(&srv, &mut s, "carol");
-    assert!(
-        srv.wait_for_log("[carol] Peer Connection Initiated", Duration::from_secs(10)),
-        "{}\n{}",
-        srv.log(),
-        client.log()
-    );
+    client_sees(&srv, &mut s, "[carol] Peer Connection Initiated");
 }
 
 #[test]
@@ -634,6 +604,17 @@ fn unreadable_files_are_unknown_naming_the_file_and_the_fix() {
     );
     assert!(out.contains("cannot read control-channel key"), "{out}");
     assert!(!out.contains(&key_line), "{out}");
+
+    // The config itself.
+    fs::set_permissions(&srv.config_path, fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, out) = run_as_nobody(&["--server-config", &config]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "OPENVPN UNKNOWN - cannot read {config}: permission denied (give the monitoring user's group read access"
+        )),
+        "{out}"
+    );
 }
 
 #[test]
@@ -716,6 +697,17 @@ impl Drop for RealClient {
     }
 }
 
+/// Connects a real client and waits for `needle` in the server's log.
+fn client_sees(server: &Server, s: &mut Setup, needle: &str) {
+    let client = RealClient::connect(server, s, "carol");
+    assert!(
+        server.wait_for_log(needle, Duration::from_secs(10)),
+        "{}\n{}",
+        server.log(),
+        client.log()
+    );
+}
+
 /// Runs the check until its status line contains `needle` (a client takes a moment to
 /// connect), at most about ten seconds; returns the last output.
 fn check_until(server: &Server, extra: &[&str], needle: &str) -> (i32, String) {
@@ -765,4 +757,25 @@ fn a_connected_real_client_is_counted_by_management_and_status_file() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert!(bytes_in > 0, "{out}");
+}
+
+#[test]
+fn a_server_listening_on_an_address_of_another_host_is_not_probed() {
+    let s = Setup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.conf");
+    let mut text = s.pki_lines().join("\n");
+    // TEST-NET-1: no address of this host; the check sends nothing there.
+    text.push_str("\nlocal 192.0.2.1\nport 1194\nproto udp\n");
+    fs::write(&config, text).unwrap();
+    let (code, out, err, _) = run_check(&["--server-config", &config.display().to_string()]);
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        first_line(&out).contains(
+            "live server not probed: it listens on 192.0.2.1, not an address of this host"
+        ),
+        "{out}"
+    );
+    assert!(!first_line(&out).contains("tls_time"), "{out}");
 }

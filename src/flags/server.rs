@@ -15,8 +15,21 @@ pub const DEFAULT_SERVER_DAYS: CertDays = CertDays {
 
 impl Cli {
     /// `Some` when `--server-config` was given.
+    /// `Some(Err)` too when a flag of the server check comes without it (clap lets a
+    /// requirement pass when its target conflicts with a flag that is given, e.g. HOST).
     pub fn server_settings(&self) -> Option<Result<(ServerSpec, ServerThresholds), UsageError>> {
-        let config = self.server_config.clone()?;
+        let Some(config) = self.server_config.clone() else {
+            let alone = if self.no_probe {
+                Some("--no-probe")
+            } else if self.clients_warning.is_some() {
+                Some("--clients-warning")
+            } else if self.clients_critical.is_some() {
+                Some("--clients-critical")
+            } else {
+                None
+            };
+            return alone.map(|flag| Err(UsageError::ServerOnly(flag)));
+        };
         Some(self.server_settings_for(config))
     }
 
@@ -53,5 +66,56 @@ impl Cli {
             },
             thresholds,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Result<Cli, clap::Error> {
+        let mut argv = vec!["check_openvpn"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)
+    }
+
+    #[test]
+    fn server_flags() {
+        assert!(cli(&["--server-config", "s.conf", "-H", "vpn"]).is_err());
+        assert!(cli(&["--server-config", "s.conf", "--tls-auth", "ta.key"]).is_err());
+        for flag in [&["--no-probe"][..], &["--clients-critical", "1:"]] {
+            let mut args = vec!["vpn"];
+            args.extend_from_slice(flag);
+            let c = cli(&args).unwrap();
+            assert!(matches!(
+                c.server_settings(),
+                Some(Err(UsageError::ServerOnly(_)))
+            ));
+        }
+        assert!(cli(&["vpn"]).unwrap().server_settings().is_none());
+
+        let c = cli(&["--server-config", "s.conf", "--clients-critical", "1:"]).unwrap();
+        let (spec, t) = c.server_settings().unwrap().unwrap();
+        assert!(spec.probe);
+        assert_eq!(t.cert_days, DEFAULT_SERVER_DAYS);
+        assert!(t.clients_critical.unwrap().alerts(0.0));
+        assert!(t.clients_warning.is_none());
+
+        let c = cli(&["--server-config", "s.conf", "--no-probe", "-C", "10,2"]).unwrap();
+        let (spec, t) = c.server_settings().unwrap().unwrap();
+        assert!(!spec.probe);
+        assert_eq!(
+            t.cert_days,
+            CertDays {
+                warning: 10,
+                critical: Some(2)
+            }
+        );
+        let c = cli(&["--server-config", "s.conf", "--clients-warning", "2:1"]).unwrap();
+        assert!(matches!(
+            c.server_settings(),
+            Some(Err(UsageError::ClientsWarning(_)))
+        ));
     }
 }

@@ -54,6 +54,8 @@ pub enum UsageError {
     ClientsWarning(crate::range::RangeError),
     #[error("--clients-critical: {0}")]
     ClientsCritical(crate::range::RangeError),
+    #[error("{0} belongs to --server-config FILE, the check of a server on its own host")]
+    ServerOnly(&'static str),
     #[error(transparent)]
     Digest(#[from] UnknownDigest),
     #[error(transparent)]

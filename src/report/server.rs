@@ -7,9 +7,10 @@ use super::{assess, State, Thresholds};
 use crate::chain::{CertInfo, Problem, Role};
 use crate::range::Range;
 use crate::server::clients::{ClientSource, Clients, ClientsError, TlsLibrary};
+use crate::server::config::ServerConfigError;
 use crate::server::files::{CrlFacts, CrlFinding, CrlSignature};
 use crate::server::probe::{Probe, Skipped};
-use crate::server::{FileKind, ServerFacts, Unreadable};
+use crate::server::{FileKind, ServerError, ServerFacts, Unreadable};
 
 use super::{CertDays, Report};
 
@@ -539,11 +540,28 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
         .collect();
     Report {
         state,
-        line: format!(
-            "OPENVPN {state} - {name}: {} | {}",
-            shorts.join(", "),
-            perf.join(" ")
-        ),
+        line: if perf.is_empty() {
+            format!("OPENVPN {state} - {name}: {}", shorts.join(", "))
+        } else {
+            format!(
+                "OPENVPN {state} - {name}: {} | {}",
+                shorts.join(", "),
+                perf.join(" ")
+            )
+        },
         long,
+    }
+}
+
+/// The report when the server's config itself cannot be read or understood.
+pub fn render_server_error(e: &ServerError) -> Report {
+    match e.config_error() {
+        ServerConfigError::Read { path, reason } if reason.contains("permission denied") => {
+            Report::unknown(format!(
+                "cannot read {}: {reason} (give the monitoring user's group read access: chgrp GROUP FILE; chmod g+r FILE; the check never needs the server's private key)",
+                path.display()
+            ))
+        }
+        other => Report::unknown(other),
     }
 }

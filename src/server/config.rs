@@ -8,7 +8,7 @@
 //! include, reads another file in place, up to ten levels deep. The last line of a
 //! directive wins, as in OpenVPN.
 
-use crate::config::{words, KeySource};
+use crate::config::{inline_body, words, KeySource};
 use crate::keys::static_keys::KeyDirection;
 use crate::transport::{Family, Proto};
 use std::path::{Path, PathBuf};
@@ -218,23 +218,12 @@ fn parse_into(
             if name.starts_with('/') {
                 return Err(err(line_no, format!("'<{name}>' without its opening tag")));
             }
-            let close = format!("</{name}>");
-            let mut body = zeroize::Zeroizing::new(String::new());
-            let mut closed = false;
-            for (_, l) in lines.by_ref() {
-                if l.trim() == close {
-                    closed = true;
-                    break;
-                }
-                body.push_str(l);
-                body.push('\n');
-            }
-            if !closed {
+            let Some(body) = inline_body(&mut lines, name) else {
                 return Err(err(
                     line_no,
-                    format!("'<{name}>' is never closed by '{close}'"),
+                    format!("'<{name}>' is never closed by '</{name}>'"),
                 ));
-            }
+            };
             let label = format!("{file} <{name}> block");
             raw.inline.retain(|(n, _, _)| n != name);
             raw.inline.push((name.to_string(), body, label));
