@@ -522,6 +522,20 @@ fn tls_auth_tls_crypt_and_tls_crypt_v2_servers_probed_with_their_own_keys() {
             );
         }
     }
+    // Over TCP and IPv6, with tls-auth's key direction 1 on the server.
+    let mut o = opts(Wrap::tls_auth("SHA512", Some(1)));
+    o.proto = Proto::Tcp;
+    o.family = Family::V6;
+    let lines = s.pki_lines();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let srv = Server::start_with(o, &refs);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    assert!(
+        first_line(&out).contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(out.contains("[::1]:") && out.contains("/tcp"), "{out}");
 }
 
 #[test]
@@ -778,4 +792,34 @@ fn a_server_listening_on_an_address_of_another_host_is_not_probed() {
         "{out}"
     );
     assert!(!first_line(&out).contains("tls_time"), "{out}");
+}
+
+#[test]
+fn inline_ca_cert_and_tls_crypt_blocks() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let key = genkey_static(s.pki.dir(), "tc.key");
+    let block = |name: &str, path: &Path| {
+        format!("<{name}>\n{}</{name}>", fs::read_to_string(path).unwrap())
+    };
+    let lines = vec![
+        "ca [inline]".to_string(),
+        "cert [inline]".to_string(),
+        format!("key {}", s.server.key.display()),
+        block("ca", &s.ca.crt),
+        block("cert", &s.server.crt),
+        block("tls-crypt", &key),
+    ];
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    let first = first_line(&out);
+    assert!(
+        first.contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(out.contains("(tls-crypt)"), "{out}");
+    assert!(out.contains("chains to the CA"), "{out}");
 }

@@ -152,3 +152,33 @@ pub(super) fn probe(
         Err(e) => (Probe::Error(e.to_string()), None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn target_of(text: &str) -> Result<IpAddr, Skipped> {
+        target(&ServerConfig::parse(text, "s.conf", Path::new("/")).unwrap())
+    }
+
+    #[test]
+    fn wildcards_become_loopback_of_their_family() {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        assert_eq!(target_of("proto udp\n"), Ok(v4));
+        assert_eq!(target_of("proto udp6\n"), Ok(v6));
+        assert_eq!(target_of("proto tcp6-server\n"), Ok(v6));
+        assert_eq!(target_of("local 0.0.0.0\n"), Ok(v4));
+        assert_eq!(target_of("local ::\n"), Ok(v6));
+        assert_eq!(target_of("local 127.0.0.1\n"), Ok(v4));
+        assert_eq!(
+            target_of("local vpn.example.org\n"),
+            Err(Skipped::LocalName("vpn.example.org".into()))
+        );
+        assert_eq!(
+            target_of("local 192.0.2.1\n"),
+            Err(Skipped::Elsewhere("192.0.2.1".into()))
+        );
+    }
+}
