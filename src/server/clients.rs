@@ -322,6 +322,10 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
     })
 }
 
+/// The common name OpenVPN lists for a session still in its handshake (the check's own
+/// probe among them): not a connected client.
+const UNDEF: &str = "UNDEF";
+
 #[derive(Default)]
 struct Parsed {
     title: Option<String>,
@@ -349,6 +353,9 @@ fn parse_status_lines(lines: &[String], sep: char) -> Parsed {
                         .position(|c| c == name)
                         .and_then(|i| f.get(i))
                 };
+                if col("Common Name") == Some(&UNDEF) {
+                    continue;
+                }
                 p.names.push(
                     col("Common Name")
                         .map(|s| s.to_string())
@@ -388,6 +395,9 @@ fn parse_status_v1(lines: &[String]) -> Option<Parsed> {
             break;
         }
         let f: Vec<&str> = l.split(',').collect();
+        if cn.and_then(|i| f.get(i)) == Some(&UNDEF) {
+            continue;
+        }
         p.names.push(
             cn.and_then(|i| f.get(i))
                 .map(|s| s.to_string())
@@ -482,7 +492,7 @@ mod tests {
                 "TITLE,OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)]\nTIME,2026-11-30 04:00:00,1790000000\n\
                  HEADER,CLIENT_LIST,Common Name,Real Address,Virtual Address,Virtual IPv6 Address,Bytes Received,Bytes Sent,Connected Since\n\
                  CLIENT_LIST,alice,127.0.0.1:5000,10.8.0.2,,100,200,2026-11-30\n\
-                 CLIENT_LIST,bob,127.0.0.1:5001,10.8.0.3,,1,2,2026-11-30\nEND\n",
+                 CLIENT_LIST,bob,127.0.0.1:5001,10.8.0.3,,1,2,2026-11-30\nCLIENT_LIST,UNDEF,127.0.0.1:5002,,,5,5,2026-11-30\nEND\n",
             ),
             ',',
         );
@@ -495,7 +505,7 @@ mod tests {
     fn version_1_rows() {
         let p = parse_status_v1(&lines(
             "OpenVPN CLIENT LIST\nUpdated,2026-11-30 04:00:00\nCommon Name,Real Address,Bytes Received,Bytes Sent,Connected Since\n\
-             alice,127.0.0.1:5000,10,20,2026-11-30\nROUTING TABLE\nVirtual Address,Common Name,Real Address,Last Ref\nGLOBAL STATS\nEND\n",
+             alice,127.0.0.1:5000,10,20,2026-11-30\nUNDEF,127.0.0.1:5002,5,5,2026-11-30\nROUTING TABLE\nVirtual Address,Common Name,Real Address,Last Ref\nGLOBAL STATS\nEND\n",
         ))
         .unwrap();
         assert_eq!(p.names, ["alice"]);

@@ -139,47 +139,62 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         clients: None,
     };
     let ca = load_pem(cfg.ca.as_ref(), FileKind::Ca, &mut facts);
-    let cert = load_pem(cfg.cert.as_ref(), FileKind::Cert, &mut facts);
-    let extra = load_pem(cfg.extra_certs.as_ref(), FileKind::ExtraCerts, &mut facts);
-    facts.certs = files::disk_certs(ca.as_ref(), cert.as_ref(), extra.as_ref(), now);
+    // The probe and the management interface run while the files are judged: the
+    // round trips overlap the work instead of adding to it.
+    let (probed, management) = std::thread::scope(|scope| {
+        let management = cfg
+            .management
+            .as_ref()
+            .map(|m| scope.spawn(move || clients::from_management(m, spec.timeout)));
+        let ca_certs = ca.as_ref().map(|c| c.certs.clone());
+        let cfg = &cfg;
+        let probed = spec.probe.then(|| {
+            scope.spawn(move || probe::probe(cfg, ca_certs, spec.timeout, spec.attempts, now))
+        });
+        let cert = load_pem(cfg.cert.as_ref(), FileKind::Cert, &mut facts);
+        let extra = load_pem(cfg.extra_certs.as_ref(), FileKind::ExtraCerts, &mut facts);
+        facts.certs = files::disk_certs(ca.as_ref(), cert.as_ref(), extra.as_ref(), now);
 
-    facts.crl = match &cfg.crl {
-        None => None,
-        Some(CrlSource::Dir(dir)) => match files::crl_dir(dir) {
-            Ok(f) => Some(f),
-            Err(u) => {
-                facts.unreadable.push(u);
-                None
-            }
-        },
-        Some(CrlSource::File(source)) => match files::read_source(source, FileKind::Crl) {
-            Ok(bytes) => Some(files::crl_facts(
-                &bytes,
-                &source.describe(),
-                ca.as_ref(),
-                cert.as_ref(),
-            )),
-            Err(u) => {
-                facts.unreadable.push(u);
-                None
-            }
-        },
-    };
-
-    if spec.probe {
-        let (p, unreadable) = probe::probe(
-            &cfg,
-            ca.as_ref().map(|c| c.certs.clone()),
-            spec.timeout,
-            spec.attempts,
-            now,
-        );
+        facts.crl = match &cfg.crl {
+            None => None,
+            Some(CrlSource::Dir(dir)) => match files::crl_dir(dir) {
+                Ok(f) => Some(f),
+                Err(u) => {
+                    facts.unreadable.push(u);
+                    None
+                }
+            },
+            Some(CrlSource::File(source)) => match files::read_source(source, FileKind::Crl) {
+                Ok(bytes) => Some(files::crl_facts(
+                    &bytes,
+                    &source.describe(),
+                    ca.as_ref(),
+                    cert.as_ref(),
+                )),
+                Err(u) => {
+                    facts.unreadable.push(u);
+                    None
+                }
+            },
+        };
+        let internal = || ClientsError::Protocol {
+            address: String::new(),
+            reason: "internal error".into(),
+        };
+        let probed = probed.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| (Probe::Error("internal error".into()), None))
+        });
+        let management = management.map(|h| h.join().unwrap_or_else(|_| Err(internal())));
+        (probed, management)
+    });
+    if let Some((p, unreadable)) = probed {
         facts.probe = p;
         facts.unreadable.extend(unreadable);
     }
 
-    facts.clients = match (&cfg.management, &cfg.status) {
-        (Some(m), _) => Some(clients::from_management(m, spec.timeout)),
+    facts.clients = match (management, &cfg.status) {
+        (Some(m), _) => Some(m),
         (None, Some(s)) => {
             let answered =
                 matches!(&facts.probe, Probe::Ran(o) if !matches!(o.result, Answer::Failed(_)));
