@@ -637,11 +637,9 @@ fn include_and_cd_resolve_relative_paths_as_openvpn_does() {
         return;
     }
     let mut s = Setup::new();
-    let crl = s.pki.crl(&s.ca.clone(), "crl", -1, 20);
-    // The PKI lives in pki/ below the server's directory; the config reaches it with
-    // `cd DIR` and `config FILE` (OpenVPN's include) of a file that names them relatively.
-    let srv_dir = tempfile::tempdir().unwrap();
-    let _ = srv_dir;
+    s.pki.crl(&s.ca.clone(), "crl", -1, 20);
+    // The PKI lives in a folder of its own; the server's config reaches it with `cd DIR`,
+    // then `config FILE` (OpenVPN's include) of a file there that names them relatively.
     let pki_dir: PathBuf = s.pki.dir().to_path_buf();
     fs::write(
         pki_dir.join("pki.conf"),
@@ -652,7 +650,6 @@ fn include_and_cd_resolve_relative_paths_as_openvpn_does() {
         format!("cd {}", pki_dir.display()),
         "config pki.conf".to_string(),
     ];
-    let _ = crl;
     let srv = start(Wrap::None, &lines);
     // The server started with these files: it read them where the check reads them.
     let (code, out) = check(&srv, &["-C", "30,7"]);

@@ -121,7 +121,7 @@ struct Raw {
     /// Inline blocks by name: the last one of each.
     inline: Vec<(String, zeroize::Zeroizing<String>, String)>,
     /// Directives that named `[inline]`, resolved once every block is read.
-    wants_inline: Vec<(String, Option<KeyDirection>, usize, String)>,
+    wants_inline: Vec<(String, usize, String)>,
 }
 
 fn parse_server_proto(word: &str) -> Result<(Proto, Option<Family>), String> {
@@ -186,7 +186,7 @@ impl ServerConfig {
         };
         let mut raw = Raw::default();
         parse_into(&mut raw, &text, &path.display().to_string(), &mut base, 0)?;
-        raw.finish(&path.display().to_string())
+        raw.finish()
     }
 
     /// Parses config text named `file`, relative paths against `base`.
@@ -194,7 +194,7 @@ impl ServerConfig {
         let mut raw = Raw::default();
         let mut base = base.to_path_buf();
         parse_into(&mut raw, text, file, &mut base, 0)?;
-        raw.finish(file)
+        raw.finish()
     }
 }
 
@@ -267,12 +267,8 @@ fn parse_into(
                     continue;
                 }
                 if f == "[inline]" {
-                    raw.wants_inline.push((
-                        directive.to_string(),
-                        direction,
-                        line_no,
-                        file.to_string(),
-                    ));
+                    raw.wants_inline
+                        .push((directive.to_string(), line_no, file.to_string()));
                     set_source(raw, directive, None, direction);
                     continue;
                 }
@@ -357,7 +353,7 @@ fn is_placeholder(s: &KeySource) -> bool {
 }
 
 impl Raw {
-    fn finish(mut self, file: &str) -> Result<ServerConfig, ServerConfigError> {
+    fn finish(mut self) -> Result<ServerConfig, ServerConfigError> {
         // A block stands for its directive, with or without an "[inline]" line.
         let inline = std::mem::take(&mut self.inline);
         let block = |name: &str| {
@@ -369,7 +365,7 @@ impl Raw {
                     name: label.clone(),
                 })
         };
-        for (name, direction, line, in_file) in &self.wants_inline {
+        for (name, line, in_file) in &self.wants_inline {
             if block(name).is_none() {
                 return Err(ServerConfigError::Line {
                     file: in_file.clone(),
@@ -377,7 +373,6 @@ impl Raw {
                     message: format!("'{name} [inline]' but no <{name}> block"),
                 });
             }
-            let _ = direction;
         }
         let fill = |slot: &mut Option<KeySource>, name: &str| {
             if slot.as_ref().is_none_or(is_placeholder) {
@@ -427,7 +422,6 @@ impl Raw {
             "tls-crypt" => ServerWrap::TlsCrypt(key),
             _ => ServerWrap::TlsCryptV2(key),
         });
-        let _ = file;
         let (proto, family) = self.proto.unwrap_or((Proto::Udp, None));
         Ok(ServerConfig {
             ca: self.ca,

@@ -75,15 +75,12 @@ fn wrap(cfg: &ServerConfig, now: i64) -> Result<(Wrap, KeyOrigin), (Skipped, Opt
         KeySource::File(_) => KeyOrigin::File,
         KeySource::Inline { .. } => KeyOrigin::Inline,
     };
-    let unreadable = |s: &KeySource, e: Unreadable| {
-        let _ = s;
-        (Skipped::KeyUnreadable, Some(e))
-    };
+    let unreadable = |e: Unreadable| (Skipped::KeyUnreadable, Some(e));
     let bad = |e: String| (Skipped::BadKey(e), None);
     match &cfg.wrap {
         None => Ok((Wrap::None, KeyOrigin::None)),
         Some(ServerWrap::TlsAuth { key, direction }) => {
-            super::files::read_source(key, FileKind::ControlKey).map_err(|e| unreadable(key, e))?;
+            super::files::read_source(key, FileKind::ControlKey).map_err(unreadable)?;
             let k = read_static(key).map_err(|e| bad(e.to_string()))?;
             let digest = match &cfg.auth {
                 Some(a) => a.parse::<Digest>().map_err(|e| bad(e.to_string()))?,
@@ -98,14 +95,13 @@ fn wrap(cfg: &ServerConfig, now: i64) -> Result<(Wrap, KeyOrigin), (Skipped, Opt
             Ok((w, origin(key)))
         }
         Some(ServerWrap::TlsCrypt(key)) => {
-            super::files::read_source(key, FileKind::ControlKey).map_err(|e| unreadable(key, e))?;
+            super::files::read_source(key, FileKind::ControlKey).map_err(unreadable)?;
             let k = read_static(key).map_err(|e| bad(e.to_string()))?;
             Ok((tls_crypt(&k), origin(key)))
         }
         Some(ServerWrap::TlsCryptV2(key)) => {
             let bytes = zeroize::Zeroizing::new(
-                super::files::read_source(key, FileKind::ControlKey)
-                    .map_err(|e| unreadable(key, e))?,
+                super::files::read_source(key, FileKind::ControlKey).map_err(unreadable)?,
             );
             let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
             let server =
