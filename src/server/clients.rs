@@ -326,12 +326,34 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
 /// probe among them): not a connected client.
 const UNDEF: &str = "UNDEF";
 
-#[derive(Default)]
-struct Parsed {
-    title: Option<String>,
-    names: Vec<String>,
-    bytes_in: u64,
-    bytes_out: u64,
+/// What a status file (or `status 3`) says about the clients.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// 1, 2 or 3.
+    pub version: u8,
+    pub title: Option<String>,
+    /// Common names of the connected clients.
+    pub names: Vec<String>,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// Parses the text of a status file of version 1, 2 or 3; `None` when it is none of them.
+pub fn parse_status(text: &str) -> Option<Parsed> {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect();
+    let first = lines.first().map(String::as_str).unwrap_or("");
+    let (version, mut parsed) = if first.starts_with("TITLE\t") {
+        (3, parse_status_lines(&lines, '\t'))
+    } else if first.starts_with("TITLE,") {
+        (2, parse_status_lines(&lines, ','))
+    } else {
+        (1, parse_status_v1(&lines)?)
+    };
+    parsed.version = version;
+    Some(parsed)
 }
 
 /// Versions 2 and 3: `TITLE`, `HEADER,CLIENT_LIST,...` naming the columns, `CLIENT_LIST`
@@ -361,10 +383,9 @@ fn parse_status_lines(lines: &[String], sep: char) -> Parsed {
                         .map(|s| s.to_string())
                         .unwrap_or_default(),
                 );
-                p.bytes_in += col("Bytes Received")
-                    .and_then(|b| b.parse().ok())
-                    .unwrap_or(0);
-                p.bytes_out += col("Bytes Sent").and_then(|b| b.parse().ok()).unwrap_or(0);
+                let n = |name: &str| col(name).and_then(|b| b.parse::<u64>().ok()).unwrap_or(0);
+                p.bytes_in = p.bytes_in.saturating_add(n("Bytes Received"));
+                p.bytes_out = p.bytes_out.saturating_add(n("Bytes Sent"));
             }
             _ => {}
         }
@@ -403,14 +424,13 @@ fn parse_status_v1(lines: &[String]) -> Option<Parsed> {
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
         );
-        p.bytes_in += rx
-            .and_then(|i| f.get(i))
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(0);
-        p.bytes_out += tx
-            .and_then(|i| f.get(i))
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(0);
+        let n = |at: Option<usize>| {
+            at.and_then(|i| f.get(i))
+                .and_then(|b| b.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        p.bytes_in = p.bytes_in.saturating_add(n(rx));
+        p.bytes_out = p.bytes_out.saturating_add(n(tx));
     }
     Some(p)
 }
@@ -444,27 +464,17 @@ fn read_status_file(s: &StatusFile, now: SystemTime) -> Result<Clients, ClientsE
         .ok()
         .map(|m| now.duration_since(m).map(|d| d.as_secs()).unwrap_or(0));
     let text = String::from_utf8_lossy(&bytes);
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect();
-    let first = lines.first().map(String::as_str).unwrap_or("");
-    let (version, parsed) = if first.starts_with("TITLE\t") {
-        (3, parse_status_lines(&lines, '\t'))
-    } else if first.starts_with("TITLE,") {
-        (2, parse_status_lines(&lines, ','))
-    } else if let Some(p) = parse_status_v1(&lines) {
-        (1, p)
-    } else {
+    let Some(parsed) = parse_status(&text) else {
         return Err(ClientsError::StatusDamaged {
             path,
-            reason: if lines.is_empty() {
+            reason: if text.trim().is_empty() {
                 "it is empty".into()
             } else {
                 "it is not an OpenVPN status file of version 1, 2 or 3".into()
             },
         });
     };
+    let version = parsed.version;
     Ok(Clients {
         source: ClientSource::StatusFile { path, version },
         count: parsed.names.len() as u64,

@@ -123,7 +123,7 @@ pub(super) fn disk_certs(
 }
 
 /// Parses PEM certificates; `Err` says what is wrong with the file.
-pub(super) fn pem_certs(bytes: &[u8], name: &str) -> Result<PemCerts, String> {
+pub fn pem_certs(bytes: &[u8], name: &str) -> Result<PemCerts, String> {
     chain::parse_ca_pem(bytes, name)
         .map(|certs| PemCerts {
             name: name.to_string(),
@@ -190,7 +190,7 @@ pub enum CrlFinding {
 }
 
 /// Parses and judges a CRL's bytes (PEM or DER) against the CA and the server certificate.
-pub(super) fn crl_facts(
+pub fn crl_facts(
     bytes: &[u8],
     name: &str,
     ca: Option<&PemCerts>,
