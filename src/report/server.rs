@@ -6,9 +6,9 @@ use super::stages::{date, problem_words};
 use super::{assess, State, Thresholds};
 use crate::chain::{CertInfo, Problem, Role};
 use crate::range::Range;
-use crate::server::clients::{ClientSource, Clients, ClientsError, TlsLibrary};
+use crate::server::clients::{ClientSource, Clients, ClientsError, ManagementFault, TlsLibrary};
 use crate::server::config::ServerConfigError;
-use crate::server::files::{CrlFacts, CrlFinding, CrlSignature};
+use crate::server::files::{CrlDamage, CrlFacts, CrlFinding, CrlSignature};
 use crate::server::probe::{Probe, Skipped};
 use crate::server::{FileKind, ServerError, ServerFacts, Unreadable};
 
@@ -362,8 +362,21 @@ fn clients_findings(c: &Result<Clients, ClientsError>, t: &ServerThresholds) -> 
                 ClientsError::PasswordNeeded { address } => format!(
                     "cannot count clients: management {address} asks for a password and the config's management line names no password file"
                 ),
-                ClientsError::Protocol { address, reason } => {
-                    format!("cannot count clients: management {address}: {reason}")
+                ClientsError::Protocol { address, fault } => {
+                    let why = match fault {
+                        ManagementFault::Silent => "no answer before the deadline".to_string(),
+                        ManagementFault::Closed => "it closed the connection".into(),
+                        ManagementFault::LineTooLong => "a line longer than any answer".into(),
+                        ManagementFault::AnswerTooLong => "an answer longer than any status".into(),
+                        ManagementFault::NotManagement => {
+                            "it did not greet like an OpenVPN management interface".into()
+                        }
+                        ManagementFault::Refused(e) => format!("it answered ERROR: {e}"),
+                        ManagementFault::BadLoadStats(a) => format!("load-stats answered '{a}'"),
+                        ManagementFault::Io(e) => e.clone(),
+                        ManagementFault::Internal => "internal error".into(),
+                    };
+                    format!("cannot count clients: management {address}: {why}")
                 }
                 ClientsError::StatusDamaged { path, reason } => {
                     format!("cannot count clients: status file {path}: {reason}")
@@ -446,10 +459,19 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
     match &f.crl {
         None => {}
         Some(CrlFinding::File(c)) => all.extend(crl_findings(c, f.now, days, library)),
-        Some(CrlFinding::Damaged { name, reason }) => all.push(finding(
-            State::Critical,
-            format!("CRL {name} is not a CRL OpenVPN can load: {reason}"),
-        )),
+        Some(CrlFinding::Damaged { name, damage }) => {
+            let reason = match damage {
+                CrlDamage::BadPem(e) => format!("its PEM does not decode ({e})"),
+                CrlDamage::NeitherPemNorDer => {
+                    "it is neither PEM (-----BEGIN X509 CRL-----) nor DER".to_string()
+                }
+                CrlDamage::Unparsable(e) => format!("it does not parse as a CRL ({e})"),
+            };
+            all.push(finding(
+                State::Critical,
+                format!("CRL {name} is not a CRL OpenVPN can load: {reason}"),
+            ))
+        }
         Some(CrlFinding::Dir { path, entries }) => all.push(finding(
             State::Ok,
             format!("CRL directory {path} readable ({entries} revoked)"),

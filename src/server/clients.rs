@@ -63,6 +63,29 @@ impl Clients {
     }
 }
 
+/// What went wrong in a talk with the management interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManagementFault {
+    /// No (whole) answer before the deadline.
+    Silent,
+    /// It closed the connection.
+    Closed,
+    /// A line longer than any answer.
+    LineTooLong,
+    /// An answer longer than any status.
+    AnswerTooLong,
+    /// Its first line was not an OpenVPN management greeting.
+    NotManagement,
+    /// It answered a command with `ERROR: ...`.
+    Refused(String),
+    /// `load-stats` answered without the three numbers.
+    BadLoadStats(String),
+    /// The socket failed.
+    Io(String),
+    /// The query itself failed (a bug).
+    Internal,
+}
+
 /// Why the clients could not be counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientsError {
@@ -82,7 +105,7 @@ pub enum ClientsError {
     /// It said something this check does not understand, or went silent.
     Protocol {
         address: String,
-        reason: String,
+        fault: ManagementFault,
     },
     /// The status file is not an OpenVPN status file.
     StatusDamaged {
@@ -107,10 +130,10 @@ struct Conn {
 }
 
 impl Conn {
-    fn protocol(&self, reason: impl Into<String>) -> ClientsError {
+    fn protocol(&self, fault: ManagementFault) -> ClientsError {
         ClientsError::Protocol {
             address: self.address.clone(),
-            reason: reason.into(),
+            fault,
         }
     }
 
@@ -119,11 +142,11 @@ impl Conn {
         let mut buf = Vec::new();
         loop {
             if Instant::now() >= self.deadline {
-                return Err(self.protocol("no answer before the deadline"));
+                return Err(self.protocol(ManagementFault::Silent));
             }
             let mut byte = [0u8; 1];
             match self.reader.read(&mut byte) {
-                Ok(0) => return Err(self.protocol("it closed the connection")),
+                Ok(0) => return Err(self.protocol(ManagementFault::Closed)),
                 Ok(_) => {
                     if byte[0] == b'\n' {
                         break;
@@ -133,7 +156,7 @@ impl Conn {
                         break;
                     }
                     if buf.len() > MAX_ANSWER {
-                        return Err(self.protocol("a line longer than any answer"));
+                        return Err(self.protocol(ManagementFault::LineTooLong));
                     }
                 }
                 Err(e)
@@ -142,10 +165,10 @@ impl Conn {
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(self.protocol("no answer before the deadline"))
+                    return Err(self.protocol(ManagementFault::Silent))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.protocol(io_text(&e))),
+                Err(e) => return Err(self.protocol(ManagementFault::Io(io_text(&e)))),
             }
         }
         let text = String::from_utf8_lossy(&buf);
@@ -154,7 +177,7 @@ impl Conn {
 
     fn send(&mut self, command: &[u8]) -> Result<(), ClientsError> {
         let r = self.reader.get_mut().write_all(command);
-        r.map_err(|e| self.protocol(io_text(&e)))
+        r.map_err(|e| self.protocol(ManagementFault::Io(io_text(&e))))
     }
 
     /// The answer to a one-line command: the first `SUCCESS:`/`ERROR:` line
@@ -169,7 +192,7 @@ impl Conn {
                 return Ok(rest.to_string());
             }
             if let Some(rest) = l.strip_prefix("ERROR: ") {
-                return Err(self.protocol(format!("it answered ERROR: {rest}")));
+                return Err(self.protocol(ManagementFault::Refused(rest.to_string())));
             }
         }
     }
@@ -184,14 +207,14 @@ impl Conn {
                 return Ok(out);
             }
             if let Some(rest) = l.strip_prefix("ERROR: ") {
-                return Err(self.protocol(format!("it answered ERROR: {rest}")));
+                return Err(self.protocol(ManagementFault::Refused(rest.to_string())));
             }
             if l.starts_with('>') {
                 continue;
             }
             size += l.len();
             if size > MAX_ANSWER {
-                return Err(self.protocol("an answer longer than any status"));
+                return Err(self.protocol(ManagementFault::AnswerTooLong));
             }
             out.push(l);
         }
@@ -289,7 +312,7 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
             }
         }
     } else if !first.starts_with(">INFO:") {
-        return Err(conn.protocol("it did not greet like an OpenVPN management interface"));
+        return Err(conn.protocol(ManagementFault::NotManagement));
     }
     conn.send(b"load-stats\n")?;
     let stats = conn.one_line()?;
@@ -301,7 +324,7 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
     let (Some(count), Some(bytes_in), Some(bytes_out)) =
         (field("nclients"), field("bytesin"), field("bytesout"))
     else {
-        return Err(conn.protocol(format!("load-stats answered '{stats}'")));
+        return Err(conn.protocol(ManagementFault::BadLoadStats(stats)));
     };
     conn.send(b"status 3\n")?;
     let status = conn.until_end()?;

@@ -169,6 +169,17 @@ impl CrlFacts {
     }
 }
 
+/// Why a CRL file is not a CRL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrlDamage {
+    /// A PEM block whose base64 does not decode.
+    BadPem(String),
+    /// Neither a PEM CRL block nor DER.
+    NeitherPemNorDer,
+    /// DER that does not parse as a CRL.
+    Unparsable(String),
+}
+
 /// What became of `crl-verify`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CrlFinding {
@@ -176,7 +187,7 @@ pub enum CrlFinding {
     /// The file was read but is not a CRL.
     Damaged {
         name: String,
-        reason: String,
+        damage: CrlDamage,
     },
     /// `crl-verify DIR dir`: how many entries it holds.
     Dir {
@@ -196,9 +207,9 @@ pub fn crl_facts(
     ca: Option<&PemCerts>,
     server_cert: Option<&PemCerts>,
 ) -> CrlFinding {
-    let damaged = |reason: String| CrlFinding::Damaged {
+    let damaged = |damage: CrlDamage| CrlFinding::Damaged {
         name: name.to_string(),
-        reason,
+        damage,
     };
     let pem_label = "-----BEGIN X509 CRL-----";
     let text_start = bytes
@@ -207,14 +218,14 @@ pub fn crl_facts(
     let (der, is_der) = match text_start {
         Some(at) => match x509_parser::pem::parse_x509_pem(&bytes[at..]) {
             Ok((_, pem)) => (pem.contents, false),
-            Err(e) => return damaged(format!("its PEM does not decode ({e})")),
+            Err(e) => return damaged(CrlDamage::BadPem(e.to_string())),
         },
         None if bytes.first() == Some(&0x30) => (bytes.to_vec(), true),
-        None => return damaged("it is neither PEM (-----BEGIN X509 CRL-----) nor DER".into()),
+        None => return damaged(CrlDamage::NeitherPemNorDer),
     };
     let crl = match parse_x509_crl(&der) {
         Ok((_, crl)) => crl,
-        Err(e) => return damaged(format!("it does not parse as a CRL ({e})")),
+        Err(e) => return damaged(CrlDamage::Unparsable(e.to_string())),
     };
     let issuer_raw = crl.issuer().as_raw();
     let signature = match ca {
@@ -288,5 +299,31 @@ pub(super) fn crl_dir(path: &Path) -> Result<CrlFinding, Unreadable> {
             reason: super::io_reason(&e),
             denied: e.kind() == std::io::ErrorKind::PermissionDenied,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn damage(bytes: &[u8]) -> CrlDamage {
+        match crl_facts(bytes, "crl.pem", None, None) {
+            CrlFinding::Damaged { damage, .. } => damage,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_crl() {
+        assert_eq!(damage(b"hello"), CrlDamage::NeitherPemNorDer);
+        assert_eq!(damage(b""), CrlDamage::NeitherPemNorDer);
+        assert!(matches!(
+            damage(b"-----BEGIN X509 CRL-----\n*not base64*\n-----END X509 CRL-----\n"),
+            CrlDamage::BadPem(_)
+        ));
+        assert!(matches!(
+            damage(&[0x30, 0x03, 1, 2, 3]),
+            CrlDamage::Unparsable(_)
+        ));
     }
 }

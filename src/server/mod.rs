@@ -179,7 +179,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         };
         let internal = || ClientsError::Protocol {
             address: String::new(),
-            reason: "internal error".into(),
+            fault: clients::ManagementFault::Internal,
         };
         let probed = probed.map(|h| {
             h.join()
