@@ -197,6 +197,24 @@ fn crl_of_another_ca_is_critical() {
     // The real server takes clients without a word about revocation.
     let mut s = s;
     client_sees(&srv, &mut s, "[carol] Peer Connection Initiated");
+    drop(srv);
+
+    // Another CA under the very name of the server's: the signature tells them apart,
+    // and OpenVPN, which finds this CRL by that name, refuses every client.
+    let twin = other.self_signed_ca("twin", &CertSpec::ca("server-test CA"));
+    let crl = other.crl(&twin, "twin-crl", -1, 60);
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &["--no-probe"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("CRL signature does not verify with the CA's key"),
+        "{out}"
+    );
+    assert!(out.contains("OpenVPN refuses every client now"), "{out}");
+    // And so it does.
+    client_named_sees(&srv, &mut s, "dave", "error=CRL signature failure");
 }
 
 #[test]
@@ -710,7 +728,12 @@ impl Drop for RealClient {
 
 /// Connects a real client and waits for `needle` in the server's log.
 fn client_sees(server: &Server, s: &mut Setup, needle: &str) {
-    let client = RealClient::connect(server, s, "carol");
+    client_named_sees(server, s, "carol", needle)
+}
+
+/// Like [`client_sees`] with a client of the given common name.
+fn client_named_sees(server: &Server, s: &mut Setup, cn: &str, needle: &str) {
+    let client = RealClient::connect(server, s, cn);
     assert!(
         server.wait_for_log(needle, Duration::from_secs(10)),
         "{}\n{}",

@@ -106,7 +106,7 @@ fn crl_findings(
         CrlSignature::BadSignature => out.push(finding(
             State::Critical,
             format!(
-                "CRL signature does not verify with the CA's key (issuer {}): signed by another CA of that name",
+                "CRL signature does not verify with the CA's key (issuer {}): signed by another CA of that name, OpenVPN refuses every client now",
                 c.issuer
             ),
         )),
