@@ -843,3 +843,45 @@ fn inline_ca_cert_and_tls_crypt_blocks() {
     assert!(out.contains("(tls-crypt)"), "{out}");
     assert!(out.contains("chains to the CA"), "{out}");
 }
+
+#[test]
+fn extra_certs_intermediate_near_expiry_and_the_chain_through_it() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let root = pki.self_signed_ca("root", &CertSpec::ca("root CA"));
+    let inter = pki.issue(
+        &root,
+        "inter",
+        &CertSpec {
+            not_after_days: 10,
+            ..CertSpec::ca("intermediate CA")
+        },
+    );
+    let server = pki.issue(
+        &inter,
+        "server",
+        &CertSpec {
+            not_after_days: 9,
+            ..CertSpec::server("srv")
+        },
+    );
+    let lines = vec![
+        format!("ca {}", root.crt.display()),
+        format!("cert {}", server.crt.display()),
+        format!("key {}", server.key.display()),
+        format!("extra-certs {}", inter.crt.display()),
+    ];
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &["-C", "30,3"]);
+    assert_eq!(code, 1, "{out}\n{}", srv.log());
+    let first = first_line(&out);
+    days(first, "intermediate CN=intermediate CA expires in ", 10);
+    days(first, "server certificate CN=srv expires in ", 9);
+    assert!(
+        first.contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(out.contains("chains to the CA"), "{out}");
+}
