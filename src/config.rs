@@ -193,7 +193,7 @@ fn parse_proto(word: &str) -> Result<ProtoSpec, String> {
     Ok(ProtoSpec { proto, family })
 }
 
-fn parse_port(word: &str) -> Result<u16, String> {
+pub(crate) fn parse_port(word: &str) -> Result<u16, String> {
     match word.parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
         _ => Err(format!("'{word}' is not a port number (1-65535)")),

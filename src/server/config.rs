@@ -8,7 +8,7 @@
 //! include, reads another file in place, up to ten levels deep. The last line of a
 //! directive wins, as in OpenVPN.
 
-use crate::config::{inline_body, words, KeySource};
+use crate::config::{inline_body, parse_port, words, KeySource};
 use crate::keys::static_keys::KeyDirection;
 use crate::transport::{Family, Proto};
 use std::path::{Path, PathBuf};
@@ -146,13 +146,6 @@ fn parse_direction(word: &str) -> Result<KeyDirection, String> {
         "0" => Ok(KeyDirection::Zero),
         "1" => Ok(KeyDirection::One),
         other => Err(format!("key direction '{other}' is not 0 or 1")),
-    }
-}
-
-fn parse_port(word: &str) -> Result<u16, String> {
-    match word.parse::<u16>() {
-        Ok(p) if p > 0 => Ok(p),
-        _ => Err(format!("'{word}' is not a port number (1-65535)")),
     }
 }
 
