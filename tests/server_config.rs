@@ -449,8 +449,9 @@ fn status_file_of_each_version() {
         lines.push("status status.log 1".into());
         lines.push(format!("status-version {version}"));
         let srv = start_plain(&lines);
-        // An idle server writes its status file once a packet wakes it: the probe does.
-        let (code, out) = check(&srv, &[]);
+        // An idle server writes its status file once a packet wakes it (the probe does)
+        // and its interval has passed since the start.
+        let (code, out) = check_until(&srv, &[], "clients=0;");
         assert_eq!(code, 0, "version {version}: {out}");
         assert!(
             out.contains(&format!("(version {version})")),
@@ -481,7 +482,7 @@ fn stale_status_file_is_critical() {
     lines.push("status-version 2".into());
     let mut srv = start_plain(&lines);
     let status = srv.dir.path().join("status.log");
-    let (code, out) = check(&srv, &[]);
+    let (code, out) = check_until(&srv, &[], "clients=0;");
     assert_eq!(code, 0, "{out}");
     assert!(wait_for_file(&status), "{}", srv.log());
     // The server hangs (here: stops); its last status file ages.
@@ -884,4 +885,28 @@ fn extra_certs_intermediate_near_expiry_and_the_chain_through_it() {
         "{out}"
     );
     assert!(out.contains("chains to the CA"), "{out}");
+}
+
+#[test]
+fn a_status_file_not_yet_written_is_no_alarm_and_the_probe_gets_it_written() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let mut lines = s.pki_lines();
+    // OpenVPN creates the file at start and writes it when a packet first wakes it.
+    lines.push("status status.log 60".into());
+    let srv = start_plain(&lines);
+    let (code, out) = check(&srv, &["--no-probe"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        first_line(&out).contains("clients not counted: status file")
+            && first_line(&out).contains("still empty after"),
+        "{out}"
+    );
+    assert!(!first_line(&out).contains("clients="), "{out}");
+    // The probe wakes it: the file is written and read.
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(first_line(&out).contains("clients=0;"), "{out}");
 }

@@ -378,8 +378,26 @@ fn clients_findings(c: &Result<Clients, ClientsError>, t: &ServerThresholds) -> 
                     };
                     format!("cannot count clients: management {address}: {why}")
                 }
-                ClientsError::StatusDamaged { path, reason } => {
-                    format!("cannot count clients: status file {path}: {reason}")
+                ClientsError::StatusDamaged { path } => format!(
+                    "cannot count clients: status file {path} is not an OpenVPN status file of version 1, 2 or 3"
+                ),
+                ClientsError::StatusEmpty {
+                    path,
+                    age,
+                    interval,
+                } => {
+                    let age = age.unwrap_or(0);
+                    let words = format!(
+                        "clients not counted: status file {path} still empty after {age} s (written every {interval} s)"
+                    );
+                    // An idle server writes it when a packet first wakes it: under
+                    // --no-probe a fresh one has not yet.
+                    let state = if age <= 3 * interval.max(&1) {
+                        State::Ok
+                    } else {
+                        State::Warning
+                    };
+                    return vec![finding(state, words)];
                 }
                 // Already among the unreadable files.
                 ClientsError::Unreadable(_) => return Vec::new(),

@@ -110,7 +110,13 @@ pub enum ClientsError {
     /// The status file is not an OpenVPN status file.
     StatusDamaged {
         path: String,
-        reason: String,
+    },
+    /// The status file is empty: OpenVPN creates it at start and first writes it when a
+    /// packet wakes the server (measured with 2.6.14). Its age and the interval.
+    StatusEmpty {
+        path: String,
+        age: Option<u64>,
+        interval: u64,
     },
     Unreadable(Unreadable),
 }
@@ -466,7 +472,7 @@ pub fn from_status_file(s: &StatusFile, wait: Option<Duration>) -> Result<Client
         let read = read_status_file(s, SystemTime::now());
         let settled = match &read {
             Ok(c) => !c.stale(),
-            Err(ClientsError::StatusDamaged { .. }) => false,
+            Err(ClientsError::StatusDamaged { .. } | ClientsError::StatusEmpty { .. }) => false,
             Err(_) => true,
         };
         match deadline {
@@ -487,15 +493,15 @@ fn read_status_file(s: &StatusFile, now: SystemTime) -> Result<Clients, ClientsE
         .ok()
         .map(|m| now.duration_since(m).map(|d| d.as_secs()).unwrap_or(0));
     let text = String::from_utf8_lossy(&bytes);
-    let Some(parsed) = parse_status(&text) else {
-        return Err(ClientsError::StatusDamaged {
+    if text.trim().is_empty() {
+        return Err(ClientsError::StatusEmpty {
             path,
-            reason: if text.trim().is_empty() {
-                "it is empty".into()
-            } else {
-                "it is not an OpenVPN status file of version 1, 2 or 3".into()
-            },
+            age,
+            interval: s.interval_secs,
         });
+    }
+    let Some(parsed) = parse_status(&text) else {
+        return Err(ClientsError::StatusDamaged { path });
     };
     let version = parsed.version;
     Ok(Clients {
