@@ -239,7 +239,7 @@ fn key_description(cert: &X509Certificate<'_>) -> String {
     }
 }
 
-fn info(der: &[u8], role: Role) -> Result<CertInfo, String> {
+pub fn info(der: &[u8], role: Role) -> Result<CertInfo, String> {
     let (_, cert) = parse_x509_certificate(der).map_err(|e| e.to_string())?;
     Ok(CertInfo {
         role,

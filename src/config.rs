@@ -177,7 +177,7 @@ pub enum ConfigError {
 /// separates; `"` groups with backslash escapes; `'` groups literally; a backslash outside
 /// single quotes escapes only `\`, `"` or white space (anything else is an error, as in
 /// OpenVPN); `#` or `;` where a word would start begins a comment.
-fn words(line: &str) -> Result<Vec<String>, String> {
+pub(crate) fn words(line: &str) -> Result<Vec<String>, String> {
     #[derive(PartialEq)]
     enum State {
         Initial,
@@ -264,6 +264,24 @@ fn words(line: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// The text of an inline block `<name>` after its opening line, up to its `</name>` line
+/// (wiped when dropped); `None` when the block is never closed.
+pub(crate) fn inline_body<'a>(
+    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+    name: &str,
+) -> Option<zeroize::Zeroizing<String>> {
+    let close = format!("</{name}>");
+    let mut body = zeroize::Zeroizing::new(String::new());
+    for (_, l) in lines {
+        if l.trim() == close {
+            return Some(body);
+        }
+        body.push_str(l);
+        body.push('\n');
+    }
+    None
+}
+
 fn parse_proto(word: &str) -> Result<ProtoSpec, (String, OpenVpnTakes)> {
     let (proto, family) = match word.to_ascii_lowercase().as_str() {
         "udp" => (Proto::Udp, None),
@@ -286,7 +304,7 @@ fn parse_proto(word: &str) -> Result<ProtoSpec, (String, OpenVpnTakes)> {
     Ok(ProtoSpec { proto, family })
 }
 
-fn parse_port(word: &str) -> Result<u16, (String, OpenVpnTakes)> {
+pub(crate) fn parse_port(word: &str) -> Result<u16, (String, OpenVpnTakes)> {
     match word.parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
         _ => Err((

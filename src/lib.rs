@@ -13,6 +13,7 @@ pub mod net;
 pub mod proto;
 pub mod range;
 pub mod report;
+pub mod server;
 pub mod transport;
 pub mod wire;
 

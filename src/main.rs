@@ -46,6 +46,16 @@ fn main() {
             }
         },
     };
+    if let Some(server) = cli.server_settings() {
+        let report = match server {
+            Ok((spec, thresholds)) => match check_openvpn::server::run(&spec) {
+                Ok(facts) => report::render_server(&facts, &thresholds, cli.verbose),
+                Err(e) => report::render_server_error(&e),
+            },
+            Err(e) => Report::unknown(e),
+        };
+        emit(&report)
+    }
     let settings = match cli.into_settings() {
         Ok(s) => s,
         Err(e) => emit(&Report::unknown(e)),

@@ -53,6 +53,14 @@ const VARS: &[&str] = &[
     "openvpn_warning",
     "openvpn_critical",
     "openvpn_verbose",
+    "openvpn_server_config",
+    "openvpn_server_no_probe",
+    "openvpn_server_clients_warning",
+    "openvpn_server_clients_critical",
+    "openvpn_server_certificate",
+    "openvpn_server_timeout",
+    "openvpn_server_retrycount",
+    "openvpn_server_verbose",
 ];
 
 /// The argument keys of the CheckCommand (`"-H" = {`, `"--tcp" = {`, ...).
@@ -67,7 +75,14 @@ fn argument_keys(conf: &str) -> Vec<String> {
         .collect()
 }
 
-/// The text of the argument block for `key`, up to its closing brace.
+/// The texts of the argument blocks for `key` (one per CheckCommand that has it).
+fn argument_blocks<'a>(conf: &'a str, key: &str) -> Vec<&'a str> {
+    conf.match_indices(&format!("\"{key}\" = {{"))
+        .map(|(start, _)| argument_block(&conf[start..], key))
+        .collect()
+}
+
+/// The text of the first argument block for `key`, up to its closing brace.
 fn argument_block<'a>(conf: &'a str, key: &str) -> &'a str {
     let start = conf
         .find(&format!("\"{key}\" = {{"))
@@ -117,8 +132,9 @@ fn every_flag_has_an_argument_and_every_variable_a_description() {
     );
     for var in VARS {
         let used = keys.iter().any(|k| {
-            let block = argument_block(&conf, k);
-            block.contains(&format!("${var}$")) && block.contains("description = \"")
+            argument_blocks(&conf, k).iter().any(|block| {
+                block.contains(&format!("${var}$")) && block.contains("description = \"")
+            })
         });
         assert!(used, "{CONF}: no described argument uses ${var}$");
     }
@@ -269,6 +285,18 @@ apply Service "openvpn-config" {
   vars.openvpn_verbose = 3
   assign where host.name == "vpn"
 }
+apply Service "openvpn-server" {
+  check_command = "openvpn_server"
+  vars.openvpn_server_config = "/etc/openvpn/server/server.conf"
+  vars.openvpn_server_no_probe = false
+  vars.openvpn_server_clients_warning = "1:"
+  vars.openvpn_server_clients_critical = "0:500"
+  vars.openvpn_server_certificate = "30,7"
+  vars.openvpn_server_timeout = 2
+  vars.openvpn_server_retrycount = 2
+  vars.openvpn_server_verbose = true
+  assign where host.name == "vpn"
+}
 "#;
 
 fn icinga2(test: &str) -> Option<PathBuf> {
@@ -292,7 +320,7 @@ fn icinga2_validates_the_definition() {
         log.contains("Finished validating the configuration"),
         "{log}"
     );
-    assert!(log.contains("Instantiated 4 Services"), "{log}");
+    assert!(log.contains("Instantiated 5 Services"), "{log}");
 
     // The compiled object, as icinga2 itself lists it from the objects file -C wrote.
     let listed = ps::run_ok(
@@ -456,10 +484,22 @@ object Service "openvpn-closed" {{
   vars.openvpn_timeout = 0.5
   vars.openvpn_retrycount = 1
 }}
+object Service "openvpn-server" {{
+  host_name = "vpn"
+  check_command = "openvpn_server"
+  check_interval = 1s
+  retry_interval = 1s
+  vars.openvpn_server_config = "{config}"
+  vars.openvpn_server_no_probe = {no_probe}
+  vars.openvpn_server_clients_critical = "0:"
+}}
 "#,
         perf = perf.display(),
         port = server.port,
         key = server.static_key.display(),
+        config = server.config_path.display(),
+        // A point-to-point server answers one peer: the "openvpn" service.
+        no_probe = mode == common::Mode::P2p,
     );
     let config = inst.write_config(&ps::plugin_dir(), &objects);
     let log_path = inst.path("daemon.log");
@@ -497,12 +537,15 @@ object Service "openvpn-closed" {{
         let crit = results(&data, "openvpn-closed")
             .iter()
             .any(|(state, _)| state == "CRITICAL");
-        (ok && crit).then_some(Some(data))
+        let server_ok = results(&data, "openvpn-server")
+            .iter()
+            .any(|(state, perf)| state == "OK" && perf.contains("cert_days="));
+        (ok && crit && server_ok).then_some(Some(data))
     });
     let Some(Some(data)) = found else {
         let exit = daemon.exited();
         panic!(
-            "icinga2 did not record {wanted_oks} OK (with time perfdata) and a CRITICAL in 60 s\n{}",
+            "icinga2 did not record {wanted_oks} OK (with time perfdata), a CRITICAL and the server check's OK in 60 s\n{}",
             diag(exit)
         );
     };

@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "check_openvpn_login",
     "check_openvpn_tcp",
     "check_openvpn_args",
+    "check_openvpn_server",
 ];
 
 /// (command_name, command_line) of every command definition in `cfg`.
@@ -58,10 +59,13 @@ fn defines_the_common_cases_with_real_flags() {
     use clap::CommandFactory;
     let cli = check_openvpn::flags::Cli::command();
     for (name, line) in &defined {
-        assert!(
-            line.starts_with("$USER1$/check_openvpn -H $HOSTADDRESS$ "),
-            "{name}: {line}"
-        );
+        // The server-side check runs on the server host, from the server's config.
+        let start = if name == "check_openvpn_server" {
+            "$USER1$/check_openvpn --server-config $ARG1$ "
+        } else {
+            "$USER1$/check_openvpn -H $HOSTADDRESS$ "
+        };
+        assert!(line.starts_with(start), "{name}: {line}");
         for word in line.split_whitespace().filter(|w| w.starts_with("--")) {
             let long = &word[2..];
             assert!(
@@ -209,6 +213,10 @@ fn nagios4_verifies_the_definitions() {
             "login",
             "check_openvpn_login!/etc/nagios4/openvpn/monitor.ovpn".into(),
         ),
+        (
+            "server",
+            "check_openvpn_server!/etc/openvpn/server/server.conf!-C 30,7".into(),
+        ),
     ]
     .iter()
     .map(|(d, c)| service(d, c))
@@ -223,7 +231,7 @@ fn nagios4_verifies_the_definitions() {
         log.contains(&format!("Checked {} commands.", COMMANDS.len() + 1)),
         "{log}"
     );
-    assert!(log.contains("Checked 9 services."), "{log}");
+    assert!(log.contains("Checked 10 services."), "{log}");
 
     // The check really compares: a service with an undefined command is an error.
     let main = ng.write(
@@ -323,6 +331,7 @@ fn nagios4_daemon_runs_every_command_against_real_openvpn_servers() {
     let args = start(Proto::Udp, Wrap::tls_auth("SHA1", None));
     let tls = start(Proto::Udp, Wrap::None);
     let login = start(Proto::Udp, Wrap::tls_auth("SHA256", Some(0)));
+    let server = start(Proto::Udp, Wrap::TlsCrypt);
     let closed = common::closed_udp_port();
     let path = |p: &Path| p.display().to_string();
 
@@ -426,6 +435,11 @@ fn nagios4_daemon_runs_every_command_against_real_openvpn_servers() {
                 path(&args.static_key)
             ),
             &args,
+        ),
+        (
+            "server",
+            format!("check_openvpn_server!{}!-C 30,7", path(&server.config_path)),
+            &server,
         ),
     ];
     let mut services: String = expected.iter().map(|(d, c, _)| service(d, c)).collect();

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 10] = [
+const TARGETS: [(&str, Check); 11] = [
     ("response", common::response),
     ("unwrap", common::unwrap),
     ("static_key", common::static_key),
@@ -27,6 +27,7 @@ const TARGETS: [(&str, Check); 10] = [
     ("reliable", common::reliable),
     ("session", common::session),
     ("login_messages", common::login_messages),
+    ("server_files", common::server_files),
 ];
 
 fn inputs() -> Vec<PathBuf> {

@@ -1619,3 +1619,37 @@ pub fn login_messages(data: &[u8]) {
         _ => client_km2(&mut input),
     }
 }
+
+/// `server_files`: byte 0 picks the parser, the rest is its input. 0: a server config
+/// (`server::config::ServerConfig::parse`); 1: a status file (`server::clients::parse_status`);
+/// 2: a CRL, PEM or DER (`server::files::crl_facts`, with a CA and server certificate from
+/// the input when they parse). Checks: no port 0; a status file's version is 1, 2 or 3 and
+/// no client is the handshake placeholder `UNDEF`; a CRL's revoked count fits its input.
+pub fn server_files(data: &[u8]) {
+    use check_openvpn::server::{clients, config::ServerConfig, files};
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    match mode % 3 {
+        0 => {
+            let text = String::from_utf8_lossy(rest);
+            if let Ok(cfg) = ServerConfig::parse(&text, "fuzz.conf", Path::new("/etc/openvpn")) {
+                assert!(cfg.port != 0);
+            }
+        }
+        1 => {
+            if let Some(p) = clients::parse_status(&String::from_utf8_lossy(rest)) {
+                assert!((1..=3).contains(&p.version));
+                assert!(!p.names.iter().any(|n| n == "UNDEF"));
+            }
+        }
+        _ => {
+            let ca = files::pem_certs(rest, "fuzz-ca").ok();
+            if let files::CrlFinding::File(f) =
+                files::crl_facts(rest, "fuzz.crl", ca.as_ref(), ca.as_ref())
+            {
+                assert!(f.revoked <= rest.len());
+            }
+        }
+    }
+}

@@ -23,7 +23,7 @@ _check_openvpn() {
 
     case "${cmd}" in
         check_openvpn)
-            opts="-H -p -t -b -4 -6 -w -c -C -v -h -V --hostname --port --tcp --bind --all-addresses --timeout --retrycount --digest --digest-size --digest-key-client --digest-key-server --tls-auth --tls-crypt --tls-crypt-v2 --config --diagnose --tls-auth-inverse --key-direction --no-validation --warning --critical --tls --ca --certificate --verify-x509-name --verify-x509-type --remote-cert-tls --login --cert --key --auth-user-pass --totp-secret --wait-for-close --verbose --help --version"
+            opts="-H -p -t -b -4 -6 -w -c -C -v -h -V --hostname --port --tcp --bind --all-addresses --timeout --retrycount --digest --digest-size --digest-key-client --digest-key-server --tls-auth --tls-crypt --tls-crypt-v2 --config --diagnose --tls-auth-inverse --key-direction --no-validation --warning --critical --tls --ca --certificate --verify-x509-name --verify-x509-type --remote-cert-tls --login --cert --key --auth-user-pass --totp-secret --wait-for-close --server-config --no-probe --clients-warning --clients-critical --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +150,18 @@ _check_openvpn() {
                     return 0
                     ;;
                 --totp-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clients-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clients-critical)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -3,8 +3,9 @@
 # WRAP none|tls-auth|tls-crypt|tls-crypt-v2). Each call sets SERVER_DIR, SERVER_PORT and
 # SERVER_KEY (the key a client needs: ta.key, tc.key or the tls-crypt-v2 client key) for
 # the server it started, whose folder also holds ca.crt and a client.crt/client.key (CN
-# monitor) for the login stage; every server is killed and its folder removed on exit. Keys and
-# certificates are generated fresh in a temporary folder.
+# monitor) for the login stage, and crl.pem (the CA's CRL, 30 days); every server is
+# killed and its folder removed on exit. Keys and certificates are generated fresh in a
+# temporary folder. SERVER_EXTRA, if set, holds more config lines for the server.
 
 OPENVPN=${OPENVPN:-$(command -v openvpn || echo /usr/sbin/openvpn)}
 
@@ -52,6 +53,9 @@ start_server() {
     chmod 600 client.key
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
       -extfile server.ext -out server.crt -days 2 2>/dev/null
+    mkdir crl-db && : > crl-db/index.txt && echo 01 > crl-db/crlnumber
+    printf '[ca]\ndefault_ca = c\n[c]\ndatabase = crl-db/index.txt\ncrlnumber = crl-db/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n' > crl.cnf
+    openssl ca -gencrl -config crl.cnf -keyfile ca.key -cert ca.crt -out crl.pem
     "$OPENVPN" --genkey secret ta.key
     if [ "$wrap" = tls-crypt-v2 ]; then
       "$OPENVPN" --genkey tls-crypt-v2-server v2-server.key
@@ -87,6 +91,7 @@ start_server() {
       tls-crypt) echo "tls-crypt ta.key" ;;
       tls-crypt-v2) echo "tls-crypt-v2 v2-server.key" ;;
     esac
+    [ -n "${SERVER_EXTRA:-}" ] && printf '%s\n' "$SERVER_EXTRA"
   } > "$SERVER_DIR/server.conf"
   (cd "$SERVER_DIR" && exec "$OPENVPN" --config server.conf >/dev/null 2>&1) &
   SERVER_PID=$!

@@ -163,6 +163,36 @@ pub struct Cli {
     #[arg(long)]
     pub wait_for_close: bool,
 
+    /// Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca"]
+    )]
+    pub server_config: Option<PathBuf>,
+
+    /// With --server-config: check the files and clients only, do not probe the live server
+    #[arg(long, requires = "server_config")]
+    pub no_probe: bool,
+
+    /// With --server-config: number of connected clients that raises WARNING, as a Nagios range (1: means at least one)
+    #[arg(
+        long,
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        requires = "server_config"
+    )]
+    pub clients_warning: Option<String>,
+
+    /// With --server-config: number of connected clients that raises CRITICAL, as a Nagios range (1: means at least one)
+    #[arg(
+        long,
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        requires = "server_config"
+    )]
+    pub clients_critical: Option<String>,
+
     /// More output after the status line (-v details, -vv packet trace, -vvv packet hex)
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,

@@ -4,6 +4,7 @@
 
 pub mod definition;
 pub mod diagnose;
+pub mod server;
 pub mod settings;
 
 pub use definition::Cli;

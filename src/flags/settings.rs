@@ -52,6 +52,12 @@ pub enum UsageError {
     Warning(crate::range::RangeError),
     #[error("--critical: {0}")]
     Critical(crate::range::RangeError),
+    #[error("--clients-warning: {0}")]
+    ClientsWarning(crate::range::RangeError),
+    #[error("--clients-critical: {0}")]
+    ClientsCritical(crate::range::RangeError),
+    #[error("{0} belongs to --server-config FILE, the check of a server on its own host")]
+    ServerOnly(&'static str),
     #[error(transparent)]
     Digest(#[from] UnknownDigest),
     #[error(transparent)]
@@ -129,7 +135,7 @@ pub enum Mode {
     Diagnose(Vec<Candidate>),
 }
 
-fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
+pub(super) fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
     let secs: f64 = text
         .trim()
         .parse()
@@ -946,7 +952,7 @@ fn key_path_warning(source: &KeySource) -> Option<Note> {
 }
 
 /// `-C 30` or `-C 30,14`, as check_http and check_curl take it.
-fn parse_cert_days(text: &str) -> Result<CertDays, UsageError> {
+pub(super) fn parse_cert_days(text: &str) -> Result<CertDays, UsageError> {
     let bad = || UsageError::CertDays(text.into());
     let number = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
     match text.split_once(',') {

@@ -2,10 +2,12 @@
 //! perfdata, and optional long output.
 
 mod diagnose;
+mod server;
 mod stages;
 mod words;
 
 pub use diagnose::render_diagnosis;
+pub use server::{render_server, render_server_error, ServerThresholds};
 pub use stages::date;
 pub use words::{detail_line, note_line};
 

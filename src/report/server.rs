@@ -1,0 +1,607 @@
+//! The words and states of a `--server-config` check: one status line naming the worst
+//! finding first, every finding with `-v`, perfdata `crl_days`, `cert_days`, `clients`,
+//! `bytes_in`, `bytes_out`.
+
+use super::stages::{date, problem_words};
+use super::{assess, State, Thresholds};
+use crate::chain::{CertInfo, Problem, Role};
+use crate::range::Range;
+use crate::server::clients::{ClientSource, Clients, ClientsError, ManagementFault, TlsLibrary};
+use crate::server::config::ServerConfigError;
+use crate::server::files::{CrlDamage, CrlFacts, CrlFinding, CrlSignature};
+use crate::server::probe::{Probe, Skipped};
+use crate::server::{FileKind, ServerError, ServerFacts, Unreadable};
+
+use super::{CertDays, Report};
+
+/// The thresholds of a server check.
+#[derive(Debug, Clone)]
+pub struct ServerThresholds {
+    pub cert_days: CertDays,
+    pub clients_warning: Option<Range>,
+    pub clients_critical: Option<Range>,
+}
+
+struct Finding {
+    state: State,
+    /// For the status line.
+    short: String,
+    /// For `-v`, after the short words.
+    detail: Option<String>,
+}
+
+fn finding(state: State, short: impl Into<String>) -> Finding {
+    Finding {
+        state,
+        short: short.into(),
+        detail: None,
+    }
+}
+
+fn kind_words(k: FileKind) -> &'static str {
+    match k {
+        FileKind::Ca => "CA file",
+        FileKind::Cert => "server certificate",
+        FileKind::ExtraCerts => "extra-certs file",
+        FileKind::Crl => "CRL",
+        FileKind::CrlDir => "CRL directory",
+        FileKind::ControlKey => "control-channel key",
+        FileKind::ManagementPassword => "management password file",
+        FileKind::ManagementSocket => "management socket",
+        FileKind::Status => "status file",
+    }
+}
+
+fn unreadable_finding(u: &Unreadable) -> Finding {
+    let fix = if u.denied {
+        match u.kind {
+            FileKind::ControlKey => " (the probe needs the server's control-channel key: let the monitoring user's group read it, or check with --no-probe; the check never reads the server's private key)",
+            FileKind::ManagementPassword | FileKind::ManagementSocket => " (let the monitoring user's group read it: chgrp GROUP FILE; chmod g+r FILE)",
+            _ => " (give the monitoring user's group read access: chgrp GROUP FILE; chmod g+r FILE; the check never needs the server's private key)",
+        }
+    } else {
+        " (check the path in the config)"
+    };
+    finding(
+        State::Unknown,
+        format!(
+            "cannot read {} {}: {}{fix}",
+            kind_words(u.kind),
+            u.path,
+            u.reason
+        ),
+    )
+}
+
+/// One CRL file's findings.
+fn crl_findings(
+    c: &CrlFacts,
+    now: i64,
+    days: &CertDays,
+    library: Option<TlsLibrary>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if c.der && library != Some(TlsLibrary::MbedTls) {
+        let build = match library {
+            Some(_) => "this OpenVPN is built with OpenSSL, which",
+            None => "an OpenVPN built with OpenSSL (the usual build; mbed TLS builds read DER)",
+        };
+        out.push(finding(
+            State::Critical,
+            format!(
+                "CRL {} is DER, not PEM: {build} cannot read it: OpenVPN refuses every client now (convert it: openssl crl -inform DER -in FILE -out FILE.pem)",
+                c.name
+            ),
+        ));
+    }
+    match &c.signature {
+        CrlSignature::Verified | CrlSignature::NoCa => {}
+        CrlSignature::OtherIssuer => out.push(finding(
+            State::Critical,
+            format!(
+                "CRL is signed by another CA ({}): OpenVPN accepts clients without enforcing its revocations",
+                c.issuer
+            ),
+        )),
+        CrlSignature::BadSignature => out.push(finding(
+            State::Critical,
+            format!(
+                "CRL signature does not verify with the CA's key (issuer {}): signed by another CA of that name, OpenVPN refuses every client now",
+                c.issuer
+            ),
+        )),
+        CrlSignature::Unsupported(alg) => out.push(finding(
+            State::Unknown,
+            format!("CRL signature algorithm {alg} cannot be verified here"),
+        )),
+    }
+    if c.last_update > now {
+        out.push(finding(
+            State::Critical,
+            format!(
+                "CRL lastUpdate {} is in the future: OpenVPN refuses every client now",
+                date(c.last_update)
+            ),
+        ));
+    }
+    if let Some(s) = &c.revokes_server {
+        out.push(finding(
+            State::Critical,
+            format!("the CRL revokes the server's own certificate (serial {s})"),
+        ));
+    }
+    match (c.next_update, c.days_left(now)) {
+        (Some(next), _) if next < now => out.push(finding(
+            State::Critical,
+            format!(
+                "CRL expired {} ({}): OpenVPN refuses every client now",
+                ago(next, now),
+                date(next)
+            ),
+        )),
+        (Some(next), Some(d)) => {
+            let state = if d < days.critical_days() {
+                State::Critical
+            } else if d < days.warning {
+                State::Warning
+            } else {
+                State::Ok
+            };
+            let words = if state == State::Ok {
+                format!("CRL valid {d} more days ({})", day(next))
+            } else {
+                format!("CRL expires in {d} days ({})", day(next))
+            };
+            out.push(Finding {
+                state,
+                short: words,
+                detail: Some(format!(
+                    "issuer {}, {} revoked, lastUpdate {}, nextUpdate {}",
+                    c.issuer,
+                    c.revoked,
+                    date(c.last_update),
+                    date(next)
+                )),
+            });
+        }
+        _ => out.push(finding(State::Ok, "CRL without nextUpdate")),
+    }
+    out
+}
+
+fn ago(t: i64, now: i64) -> String {
+    match (now - t) / 86_400 {
+        0 => "today".into(),
+        1 => "1 day ago".into(),
+        d => format!("{d} days ago"),
+    }
+}
+
+/// `2027-01-03`.
+fn day(t: i64) -> String {
+    date(t).chars().take(10).collect()
+}
+
+fn role_words(c: &CertInfo) -> String {
+    match c.role {
+        Role::Leaf => format!("server certificate {}", c.short_name()),
+        Role::Intermediate => format!("intermediate {}", c.short_name()),
+        Role::Anchor => format!("CA {}", c.short_name()),
+    }
+}
+
+fn cert_findings(f: &ServerFacts, days: &CertDays) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (kind, file, why) in &f.broken {
+        out.push(finding(
+            State::Critical,
+            format!(
+                "{} {file} cannot be read as certificates: {why}",
+                kind_words(*kind)
+            ),
+        ));
+    }
+    let now = f.now;
+    if let Some(j) = &f.certs.judgement {
+        for p in &j.problems {
+            let (state, words) = match p {
+                Problem::Untrusted { reason } => (
+                    State::Critical,
+                    format!("server certificate does not chain to the config's CA: {reason}"),
+                ),
+                Problem::Expired { .. } | Problem::NotYetValid { .. } => {
+                    let (s, w) = problem_words(p, j, now);
+                    (s, w)
+                }
+                other => problem_words(other, j, now),
+            };
+            out.push(finding(state, words));
+        }
+    }
+    let mut worst: Option<&CertInfo> = None;
+    for c in f.certs.all() {
+        if c.not_after < now || c.not_before > now {
+            // An expired CA is not in the judgement's problems when it is not the anchor.
+            if c.role == Role::Anchor
+                && !f
+                    .certs
+                    .judgement
+                    .as_ref()
+                    .is_some_and(|j| j.certs.iter().any(|x| x.sha256 == c.sha256))
+            {
+                out.push(finding(
+                    State::Critical,
+                    format!("{} expired {}", role_words(c), date(c.not_after)),
+                ));
+            }
+            continue;
+        }
+        let left = c.days_left(now);
+        let state = if left < days.critical_days() {
+            State::Critical
+        } else if left < days.warning {
+            State::Warning
+        } else {
+            State::Ok
+        };
+        if state > State::Ok {
+            out.push(finding(
+                state,
+                format!(
+                    "{} expires in {left} days ({})",
+                    role_words(c),
+                    day(c.not_after)
+                ),
+            ));
+        }
+        if worst.is_none_or(|w| c.not_after < w.not_after) {
+            worst = Some(c);
+        }
+    }
+    if let Some(leaf) = f.certs.judgement.as_ref().and_then(|j| j.certs.first()) {
+        let mut detail = format!("expires {}, sha256 {}", date(leaf.not_after), leaf.sha256);
+        if f.certs.judgement.as_ref().is_some_and(|j| j.verified) {
+            detail.push_str(", chains to the CA");
+        }
+        out.push(Finding {
+            state: State::Ok,
+            short: format!("server certificate {} days", leaf.days_left(now)),
+            detail: Some(detail),
+        });
+    }
+    for ca in &f.certs.cas {
+        out.push(Finding {
+            state: State::Ok,
+            short: String::new(),
+            detail: Some(format!(
+                "CA {} valid until {}",
+                ca.short_name(),
+                date(ca.not_after)
+            )),
+        });
+    }
+    out
+}
+
+fn probe_finding(f: &ServerFacts, days: &CertDays) -> Finding {
+    match &f.probe {
+        Probe::Skipped(s) => match s {
+            Skipped::NoProbe => finding(State::Ok, "live server not probed (--no-probe)"),
+            Skipped::Elsewhere(a) => finding(
+                State::Ok,
+                format!("live server not probed: it listens on {a}, not an address of this host"),
+            ),
+            Skipped::LocalName(n) => finding(
+                State::Ok,
+                format!("live server not probed: local '{n}' is a name, not an address"),
+            ),
+            Skipped::KeyUnreadable => finding(State::Ok, "live server not probed"),
+            Skipped::BadKey(why) => {
+                finding(State::Unknown, format!("live server not probed: {why}"))
+            }
+        },
+        Probe::Error(e) => finding(State::Unknown, format!("live server not probed: {e}")),
+        Probe::Ran(outcome) => {
+            let presented = outcome
+                .tls
+                .as_ref()
+                .and_then(|t| t.judgement.as_ref())
+                .and_then(|j| j.certs.first());
+            match (presented, &f.certs.server_sha256) {
+                (Some(p), Some(disk)) if p.sha256 == *disk => Finding {
+                    state: State::Ok,
+                    short: "live server presents the same certificate".into(),
+                    detail: Some(format!("{} ({})", outcome.target, outcome.wrap)),
+                },
+                (Some(p), Some(_)) => {
+                    let left = p.days_left(f.now);
+                    let state = if p.not_after < f.now || left < days.critical_days() {
+                        State::Critical
+                    } else {
+                        State::Warning
+                    };
+                    Finding {
+                        state,
+                        short: format!(
+                            "the running server presents an older certificate: restart it ({} {}, {})",
+                            p.short_name(),
+                            super::stages::validity_words(p, f.now),
+                            day(p.not_after)
+                        ),
+                        detail: Some(format!("presented sha256 {}", p.sha256)),
+                    }
+                }
+                (Some(p), None) => finding(
+                    State::Ok,
+                    format!(
+                        "live server presents {} ({})",
+                        p.short_name(),
+                        day(p.not_after)
+                    ),
+                ),
+                (None, _) => {
+                    let (state, text) = assess(outcome, &Thresholds::default());
+                    finding(state.max(State::Warning), format!("live server: {text}"))
+                }
+            }
+        }
+    }
+}
+
+fn clients_findings(c: &Result<Clients, ClientsError>, t: &ServerThresholds) -> Vec<Finding> {
+    let c = match c {
+        Ok(c) => c,
+        Err(e) => {
+            let words = match e {
+                ClientsError::Connect { address, reason } => {
+                    format!("cannot count clients: management {address}: {reason}")
+                }
+                ClientsError::BadPassword { address } => format!(
+                    "cannot count clients: management {address} refused the password of the config's password file"
+                ),
+                ClientsError::PasswordNeeded { address } => format!(
+                    "cannot count clients: management {address} asks for a password and the config's management line names no password file"
+                ),
+                ClientsError::Protocol { address, fault } => {
+                    let why = match fault {
+                        ManagementFault::Silent => "no answer before the deadline".to_string(),
+                        ManagementFault::Closed => "it closed the connection".into(),
+                        ManagementFault::LineTooLong => "a line longer than any answer".into(),
+                        ManagementFault::AnswerTooLong => "an answer longer than any status".into(),
+                        ManagementFault::NotManagement => {
+                            "it did not greet like an OpenVPN management interface".into()
+                        }
+                        ManagementFault::Refused(e) => format!("it answered ERROR: {e}"),
+                        ManagementFault::BadLoadStats(a) => format!("load-stats answered '{a}'"),
+                        ManagementFault::Io(e) => e.clone(),
+                        ManagementFault::Internal => "internal error".into(),
+                    };
+                    format!("cannot count clients: management {address}: {why}")
+                }
+                ClientsError::StatusDamaged { path } => format!(
+                    "cannot count clients: status file {path} is not an OpenVPN status file of version 1, 2 or 3"
+                ),
+                ClientsError::StatusEmpty {
+                    path,
+                    age,
+                    interval,
+                } => {
+                    let age = age.unwrap_or(0);
+                    let words = format!(
+                        "clients not counted: status file {path} still empty after {age} s (written every {interval} s)"
+                    );
+                    // An idle server writes it when a packet first wakes it: under
+                    // --no-probe a fresh one has not yet.
+                    let state = if age <= 3 * interval.max(&1) {
+                        State::Ok
+                    } else {
+                        State::Warning
+                    };
+                    return vec![finding(state, words)];
+                }
+                // Already among the unreadable files.
+                ClientsError::Unreadable(_) => return Vec::new(),
+            };
+            return vec![finding(State::Unknown, words)];
+        }
+    };
+    let mut out = Vec::new();
+    if c.stale() {
+        if let Some((age, every)) = c.age {
+            out.push(if c.woken {
+                finding(
+                    State::Critical,
+                    format!(
+                        "the server stopped updating its status: hung or stopped (status file not rewritten for {age} s; every {every} s expected)"
+                    ),
+                )
+            } else {
+                finding(
+                    State::Warning,
+                    format!(
+                        "status file not rewritten for {age} s (every {every} s expected): the server is stopped or hung, or idle (an idle server rewrites it only when a packet arrives; without --no-probe the check wakes it)"
+                    ),
+                )
+            });
+        }
+    }
+    let n = c.count as f64;
+    let (state, range_words) = if let Some(r) = t.clients_critical.as_ref().filter(|r| r.alerts(n))
+    {
+        (State::Critical, format!(" (outside critical range {r})"))
+    } else if let Some(r) = t.clients_warning.as_ref().filter(|r| r.alerts(n)) {
+        (State::Warning, format!(" (outside warning range {r})"))
+    } else {
+        (State::Ok, String::new())
+    };
+    let from = match &c.source {
+        ClientSource::Management { address, password } => format!(
+            "management {address}{}",
+            if *password { " (with password)" } else { "" }
+        ),
+        ClientSource::StatusFile { path, version } => {
+            format!("status file {path} (version {version})")
+        }
+    };
+    let mut detail = format!(
+        "from {from}, {} bytes in, {} bytes out",
+        c.bytes_in, c.bytes_out
+    );
+    if !c.names.is_empty() {
+        detail.push_str(&format!(", clients: {}", c.names.join(", ")));
+    }
+    if let Some(title) = &c.title {
+        detail.push_str(&format!("; {title}"));
+    }
+    out.push(Finding {
+        state,
+        short: format!(
+            "{} client{}{range_words}",
+            c.count,
+            if c.count == 1 { "" } else { "s" }
+        ),
+        detail: Some(detail),
+    });
+    out
+}
+
+/// The report of a server check.
+pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Report {
+    let days = &t.cert_days;
+    let library = f
+        .clients
+        .as_ref()
+        .and_then(|c| c.as_ref().ok())
+        .and_then(Clients::library);
+    let mut all: Vec<Finding> = f.unreadable.iter().map(unreadable_finding).collect();
+    match &f.crl {
+        None => {}
+        Some(CrlFinding::File(c)) => all.extend(crl_findings(c, f.now, days, library)),
+        Some(CrlFinding::Damaged { name, damage }) => {
+            let reason = match damage {
+                CrlDamage::BadPem(e) => format!("its PEM does not decode ({e})"),
+                CrlDamage::NeitherPemNorDer => {
+                    "it is neither PEM (-----BEGIN X509 CRL-----) nor DER".to_string()
+                }
+                CrlDamage::Unparsable(e) => format!("it does not parse as a CRL ({e})"),
+            };
+            all.push(finding(
+                State::Critical,
+                format!("CRL {name} is not a CRL OpenVPN can load: {reason}"),
+            ))
+        }
+        Some(CrlFinding::Dir { path, entries }) => all.push(finding(
+            State::Ok,
+            format!("CRL directory {path} readable ({entries} revoked)"),
+        )),
+        Some(CrlFinding::DirMissing { path }) => all.push(finding(
+            State::Critical,
+            format!("CRL directory {path} does not exist: no revocation is enforced"),
+        )),
+    }
+    all.extend(cert_findings(f, days));
+    all.push(probe_finding(f, days));
+    if let Some(c) = &f.clients {
+        all.extend(clients_findings(c, t));
+    }
+
+    // Worst first; CRITICAL before UNKNOWN: a server that is down is news, not a mystery.
+    let rank = |s: State| match s {
+        State::Critical => 3,
+        State::Unknown => 2,
+        State::Warning => 1,
+        State::Ok => 0,
+    };
+    let state = all
+        .iter()
+        .map(|x| x.state)
+        .max_by_key(|s| rank(*s))
+        .unwrap_or(State::Ok);
+    let mut ordered: Vec<&Finding> = all.iter().collect();
+    ordered.sort_by_key(|x| std::cmp::Reverse(rank(x.state)));
+    let shorts: Vec<&str> = ordered
+        .iter()
+        .filter(|x| !x.short.is_empty())
+        .map(|x| x.short.as_str())
+        .collect();
+    let name = std::path::Path::new(&f.config)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| f.config.clone());
+
+    let mut perf = Vec::new();
+    if let Some(CrlFinding::File(c)) = &f.crl {
+        if let Some(d) = c.days_left(f.now) {
+            perf.push(format!(
+                "crl_days={d};{}:;{}:;;",
+                days.warning,
+                days.critical_days()
+            ));
+        }
+    }
+    if let Some(c) = f.certs.soonest() {
+        perf.push(format!(
+            "cert_days={};{}:;{}:;;",
+            c.days_left(f.now),
+            days.warning,
+            days.critical_days()
+        ));
+    }
+    if let Probe::Ran(o) = &f.probe {
+        if let Some(t) = o.tls.as_ref().and_then(|t| t.tls_time) {
+            perf.push(format!("tls_time={:.6}s;;;0;", t.as_secs_f64()));
+        }
+    }
+    if let Some(Ok(c)) = &f.clients {
+        let r = |r: &Option<Range>| r.as_ref().map(|r| r.to_string()).unwrap_or_default();
+        perf.push(format!(
+            "clients={};{};{};0;",
+            c.count,
+            r(&t.clients_warning),
+            r(&t.clients_critical)
+        ));
+        perf.push(format!("bytes_in={}c", c.bytes_in));
+        perf.push(format!("bytes_out={}c", c.bytes_out));
+    }
+    let long = all
+        .iter()
+        .filter(|_| verbosity > 0)
+        .map(|x| {
+            let mut l = format!("[{}] ", x.state);
+            l.push_str(&x.short);
+            if let Some(d) = &x.detail {
+                if !x.short.is_empty() {
+                    l.push_str(": ");
+                }
+                l.push_str(d);
+            }
+            l
+        })
+        .collect();
+    Report {
+        state,
+        line: if perf.is_empty() {
+            format!("OPENVPN {state} - {name}: {}", shorts.join(", "))
+        } else {
+            format!(
+                "OPENVPN {state} - {name}: {} | {}",
+                shorts.join(", "),
+                perf.join(" ")
+            )
+        },
+        long,
+    }
+}
+
+/// The report when the server's config itself cannot be read or understood.
+pub fn render_server_error(e: &ServerError) -> Report {
+    match e.config_error() {
+        ServerConfigError::Read { path, reason } if reason.contains("permission denied") => {
+            Report::unknown(format!(
+                "cannot read {}: {reason} (give the monitoring user's group read access: chgrp GROUP FILE; chmod g+r FILE; the check never needs the server's private key)",
+                path.display()
+            ))
+        }
+        other => Report::unknown(other),
+    }
+}

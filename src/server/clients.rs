@@ -1,0 +1,554 @@
+//! The server's clients: from its management interface (`load-stats` for the totals,
+//! `status 3` for the list and the server's version line), else from its status file
+//! (versions 1, 2 and 3) and that file's age.
+
+use super::config::{Management, StatusFile};
+use super::{FileKind, Unreadable};
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Longest line or answer taken from a management interface or status file.
+const MAX_ANSWER: usize = 4 << 20;
+
+/// Where the client count came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientSource {
+    Management { address: String, password: bool },
+    StatusFile { path: String, version: u8 },
+}
+
+/// The TLS library the running server was built with, from its version line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsLibrary {
+    OpenSsl,
+    MbedTls,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clients {
+    pub source: ClientSource,
+    pub count: u64,
+    /// Bytes the server received and sent: its totals (management), or the sum over the
+    /// connected clients (status file).
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Common names of the connected clients.
+    pub names: Vec<String>,
+    /// The server's version line (`OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)] ...`).
+    pub title: Option<String>,
+    /// Status file: its age and the interval the server rewrites it at.
+    pub age: Option<(u64, u64)>,
+    /// Status file: the probe went to the server just before the file was read. An idle
+    /// server rewrites its status file only when a packet wakes it (measured with
+    /// 2.6.14), so only a file still old after a probe shows a hung or stopped server.
+    pub woken: bool,
+}
+
+impl Clients {
+    pub fn library(&self) -> Option<TlsLibrary> {
+        let t = self.title.as_deref()?;
+        if t.contains("(OpenSSL)") {
+            Some(TlsLibrary::OpenSsl)
+        } else if t.contains("mbed TLS") {
+            Some(TlsLibrary::MbedTls)
+        } else {
+            None
+        }
+    }
+
+    /// A status file not rewritten for more than three intervals.
+    pub fn stale(&self) -> bool {
+        self.age.is_some_and(|(age, every)| age > 3 * every.max(1))
+    }
+}
+
+/// What went wrong in a talk with the management interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManagementFault {
+    /// No (whole) answer before the deadline.
+    Silent,
+    /// It closed the connection.
+    Closed,
+    /// A line longer than any answer.
+    LineTooLong,
+    /// An answer longer than any status.
+    AnswerTooLong,
+    /// Its first line was not an OpenVPN management greeting.
+    NotManagement,
+    /// It answered a command with `ERROR: ...`.
+    Refused(String),
+    /// `load-stats` answered without the three numbers.
+    BadLoadStats(String),
+    /// The socket failed.
+    Io(String),
+    /// The query itself failed (a bug).
+    Internal,
+}
+
+/// Why the clients could not be counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientsError {
+    /// Connecting to the management interface failed.
+    Connect {
+        address: String,
+        reason: String,
+    },
+    /// The interface refused the password from the config's file.
+    BadPassword {
+        address: String,
+    },
+    /// It asked for a password and the config names no password file.
+    PasswordNeeded {
+        address: String,
+    },
+    /// It said something this check does not understand, or went silent.
+    Protocol {
+        address: String,
+        fault: ManagementFault,
+    },
+    /// The status file is not an OpenVPN status file.
+    StatusDamaged {
+        path: String,
+    },
+    /// The status file is empty: OpenVPN creates it at start and first writes it when a
+    /// packet wakes the server (measured with 2.6.14). Its age and the interval.
+    StatusEmpty {
+        path: String,
+        age: Option<u64>,
+        interval: u64,
+    },
+    Unreadable(Unreadable),
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    super::io_reason(e)
+}
+
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+/// Reads from the management interface line by line, with one deadline for all.
+struct Conn {
+    reader: BufReader<Box<dyn Stream>>,
+    deadline: Instant,
+    address: String,
+}
+
+impl Conn {
+    fn protocol(&self, fault: ManagementFault) -> ClientsError {
+        ClientsError::Protocol {
+            address: self.address.clone(),
+            fault,
+        }
+    }
+
+    /// The next line (without its end), or the `ENTER PASSWORD:` prompt, which has none.
+    fn line(&mut self) -> Result<String, ClientsError> {
+        let mut buf = Vec::new();
+        loop {
+            if Instant::now() >= self.deadline {
+                return Err(self.protocol(ManagementFault::Silent));
+            }
+            let mut byte = [0u8; 1];
+            match self.reader.read(&mut byte) {
+                Ok(0) => return Err(self.protocol(ManagementFault::Closed)),
+                Ok(_) => {
+                    if byte[0] == b'\n' {
+                        break;
+                    }
+                    buf.push(byte[0]);
+                    if buf == b"ENTER PASSWORD:" {
+                        break;
+                    }
+                    if buf.len() > MAX_ANSWER {
+                        return Err(self.protocol(ManagementFault::LineTooLong));
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(self.protocol(ManagementFault::Silent))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.protocol(ManagementFault::Io(io_text(&e)))),
+            }
+        }
+        let text = String::from_utf8_lossy(&buf);
+        Ok(text.trim_end_matches('\r').to_string())
+    }
+
+    fn send(&mut self, command: &[u8]) -> Result<(), ClientsError> {
+        let r = self.reader.get_mut().write_all(command);
+        r.map_err(|e| self.protocol(ManagementFault::Io(io_text(&e))))
+    }
+
+    /// The answer to a one-line command: the first `SUCCESS:`/`ERROR:` line
+    /// (real-time `>` notifications skipped).
+    fn one_line(&mut self) -> Result<String, ClientsError> {
+        loop {
+            let l = self.line()?;
+            if l.starts_with('>') {
+                continue;
+            }
+            if let Some(rest) = l.strip_prefix("SUCCESS: ") {
+                return Ok(rest.to_string());
+            }
+            if let Some(rest) = l.strip_prefix("ERROR: ") {
+                return Err(self.protocol(ManagementFault::Refused(rest.to_string())));
+            }
+        }
+    }
+
+    /// A multi-line answer up to its `END` line.
+    fn until_end(&mut self) -> Result<Vec<String>, ClientsError> {
+        let mut out = Vec::new();
+        let mut size = 0;
+        loop {
+            let l = self.line()?;
+            if l == "END" {
+                return Ok(out);
+            }
+            if let Some(rest) = l.strip_prefix("ERROR: ") {
+                return Err(self.protocol(ManagementFault::Refused(rest.to_string())));
+            }
+            if l.starts_with('>') {
+                continue;
+            }
+            size += l.len();
+            if size > MAX_ANSWER {
+                return Err(self.protocol(ManagementFault::AnswerTooLong));
+            }
+            out.push(l);
+        }
+    }
+}
+
+/// Reads the first line of a password file.
+fn read_password(path: &Path) -> Result<zeroize::Zeroizing<String>, ClientsError> {
+    let bytes = zeroize::Zeroizing::new(
+        super::files::read_file(path, FileKind::ManagementPassword)
+            .map_err(ClientsError::Unreadable)?,
+    );
+    let text = String::from_utf8_lossy(&bytes);
+    Ok(zeroize::Zeroizing::new(
+        text.lines()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .to_string(),
+    ))
+}
+
+/// Asks the management interface.
+pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, ClientsError> {
+    let deadline = Instant::now() + timeout;
+    let (stream, address, password): (Box<dyn Stream>, String, _) = match m {
+        Management::Tcp {
+            host,
+            port,
+            password,
+        } => {
+            let address = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
+            let connect_err = |reason: String| ClientsError::Connect {
+                address: address.clone(),
+                reason,
+            };
+            let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), *port))
+                .map_err(|e| connect_err(io_text(&e)))?
+                .next()
+                .ok_or_else(|| connect_err("the name has no address".into()))?;
+            let s = std::net::TcpStream::connect_timeout(&addr, timeout)
+                .map_err(|e| connect_err(io_text(&e)))?;
+            let _ = s.set_read_timeout(Some(timeout));
+            let _ = s.set_write_timeout(Some(timeout));
+            (Box::new(s), address, password.clone())
+        }
+        Management::Unix { path, password } => {
+            let address = path.display().to_string();
+            let s = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    ClientsError::Unreadable(Unreadable {
+                        kind: FileKind::ManagementSocket,
+                        path: address.clone(),
+                        reason: io_text(&e),
+                        denied: true,
+                    })
+                } else {
+                    ClientsError::Connect {
+                        address: address.clone(),
+                        reason: io_text(&e),
+                    }
+                }
+            })?;
+            let _ = s.set_read_timeout(Some(timeout));
+            let _ = s.set_write_timeout(Some(timeout));
+            (Box::new(s), address, password.clone())
+        }
+    };
+    let mut conn = Conn {
+        reader: BufReader::new(stream),
+        deadline,
+        address: address.clone(),
+    };
+    // Greeting: a password prompt first when the interface has a password.
+    let first = conn.line()?;
+    if first == "ENTER PASSWORD:" {
+        let Some(pw_path) = &password else {
+            return Err(ClientsError::PasswordNeeded { address });
+        };
+        let pw = read_password(pw_path)?;
+        let mut line = zeroize::Zeroizing::new(pw.as_bytes().to_vec());
+        line.push(b'\n');
+        conn.send(&line)?;
+        loop {
+            let l = conn.line()?;
+            if l.starts_with("SUCCESS:") {
+                break;
+            }
+            if l.starts_with("ERROR:") || l == "ENTER PASSWORD:" {
+                return Err(ClientsError::BadPassword { address });
+            }
+        }
+    } else if !first.starts_with(">INFO:") {
+        return Err(conn.protocol(ManagementFault::NotManagement));
+    }
+    conn.send(b"load-stats\n")?;
+    let stats = conn.one_line()?;
+    let field = |name: &str| -> Option<u64> {
+        stats
+            .split(',')
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+    };
+    let (Some(count), Some(bytes_in), Some(bytes_out)) =
+        (field("nclients"), field("bytesin"), field("bytesout"))
+    else {
+        return Err(conn.protocol(ManagementFault::BadLoadStats(stats)));
+    };
+    conn.send(b"status 3\n")?;
+    let status = conn.until_end()?;
+    let _ = conn.send(b"quit\n");
+    let parsed = parse_status_lines(&status, '\t');
+    Ok(Clients {
+        source: ClientSource::Management {
+            address,
+            password: password.is_some(),
+        },
+        count,
+        bytes_in,
+        bytes_out,
+        names: parsed.names,
+        title: parsed.title,
+        age: None,
+        woken: false,
+    })
+}
+
+/// The common name OpenVPN lists for a session still in its handshake (the check's own
+/// probe among them): not a connected client.
+const UNDEF: &str = "UNDEF";
+
+/// What a status file (or `status 3`) says about the clients.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// 1, 2 or 3.
+    pub version: u8,
+    pub title: Option<String>,
+    /// Common names of the connected clients.
+    pub names: Vec<String>,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// Parses the text of a status file of version 1, 2 or 3; `None` when it is none of them.
+pub fn parse_status(text: &str) -> Option<Parsed> {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect();
+    let first = lines.first().map(String::as_str).unwrap_or("");
+    let (version, mut parsed) = if first.starts_with("TITLE\t") {
+        (3, parse_status_lines(&lines, '\t'))
+    } else if first.starts_with("TITLE,") {
+        (2, parse_status_lines(&lines, ','))
+    } else {
+        (1, parse_status_v1(&lines)?)
+    };
+    parsed.version = version;
+    Some(parsed)
+}
+
+/// Versions 2 and 3: `TITLE`, `HEADER,CLIENT_LIST,...` naming the columns, `CLIENT_LIST`
+/// rows.
+fn parse_status_lines(lines: &[String], sep: char) -> Parsed {
+    let mut p = Parsed::default();
+    let mut columns: Vec<String> = Vec::new();
+    for l in lines {
+        let f: Vec<&str> = l.split(sep).collect();
+        match f.first().copied() {
+            Some("TITLE") => p.title = f.get(1).map(|s| s.to_string()),
+            Some("HEADER") if f.get(1) == Some(&"CLIENT_LIST") => {
+                columns = f[1..].iter().map(|s| s.to_string()).collect()
+            }
+            Some("CLIENT_LIST") => {
+                let col = |name: &str| {
+                    columns
+                        .iter()
+                        .position(|c| c == name)
+                        .and_then(|i| f.get(i))
+                };
+                if col("Common Name") == Some(&UNDEF) {
+                    continue;
+                }
+                p.names.push(
+                    col("Common Name")
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                );
+                let n = |name: &str| col(name).and_then(|b| b.parse::<u64>().ok()).unwrap_or(0);
+                p.bytes_in = p.bytes_in.saturating_add(n("Bytes Received"));
+                p.bytes_out = p.bytes_out.saturating_add(n("Bytes Sent"));
+            }
+            _ => {}
+        }
+    }
+    p
+}
+
+/// Version 1: `OpenVPN CLIENT LIST`, `Updated,...`, a header line, rows up to `ROUTING
+/// TABLE`.
+fn parse_status_v1(lines: &[String]) -> Option<Parsed> {
+    let start = lines.iter().position(|l| l == "OpenVPN CLIENT LIST")?;
+    let mut p = Parsed::default();
+    let mut rows = lines[start + 1..].iter();
+    let mut header: Vec<&str> = Vec::new();
+    for l in rows.by_ref() {
+        if l.starts_with("Common Name,") {
+            header = l.split(',').collect();
+            break;
+        }
+    }
+    if header.is_empty() {
+        return None;
+    }
+    let col = |name: &str| header.iter().position(|c| *c == name);
+    let (cn, rx, tx) = (col("Common Name"), col("Bytes Received"), col("Bytes Sent"));
+    for l in rows {
+        if l == "ROUTING TABLE" || l == "END" {
+            break;
+        }
+        let f: Vec<&str> = l.split(',').collect();
+        if cn.and_then(|i| f.get(i)) == Some(&UNDEF) {
+            continue;
+        }
+        p.names.push(
+            cn.and_then(|i| f.get(i))
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        );
+        let n = |at: Option<usize>| {
+            at.and_then(|i| f.get(i))
+                .and_then(|b| b.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        p.bytes_in = p.bytes_in.saturating_add(n(rx));
+        p.bytes_out = p.bytes_out.saturating_add(n(tx));
+    }
+    Some(p)
+}
+
+/// Reads the status file and its age. `wait`: the probe just woke the server, so a stale
+/// or empty file is read again for up to that long, until the server has rewritten it.
+pub fn from_status_file(s: &StatusFile, wait: Option<Duration>) -> Result<Clients, ClientsError> {
+    let deadline = wait.map(|w| Instant::now() + w);
+    loop {
+        let read = read_status_file(s, SystemTime::now());
+        let settled = match &read {
+            Ok(c) => !c.stale(),
+            Err(ClientsError::StatusDamaged { .. } | ClientsError::StatusEmpty { .. }) => false,
+            Err(_) => true,
+        };
+        match deadline {
+            Some(d) if !settled && Instant::now() < d => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => return read,
+        }
+    }
+}
+
+fn read_status_file(s: &StatusFile, now: SystemTime) -> Result<Clients, ClientsError> {
+    let bytes =
+        super::files::read_file(&s.path, FileKind::Status).map_err(ClientsError::Unreadable)?;
+    let path = s.path.display().to_string();
+    let age = std::fs::metadata(&s.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(|m| now.duration_since(m).map(|d| d.as_secs()).unwrap_or(0));
+    let text = String::from_utf8_lossy(&bytes);
+    if text.trim().is_empty() {
+        return Err(ClientsError::StatusEmpty {
+            path,
+            age,
+            interval: s.interval_secs,
+        });
+    }
+    let Some(parsed) = parse_status(&text) else {
+        return Err(ClientsError::StatusDamaged { path });
+    };
+    let version = parsed.version;
+    Ok(Clients {
+        source: ClientSource::StatusFile { path, version },
+        count: parsed.names.len() as u64,
+        bytes_in: parsed.bytes_in,
+        bytes_out: parsed.bytes_out,
+        names: parsed.names,
+        title: parsed.title,
+        age: age.map(|a| (a, s.interval_secs)),
+        woken: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(t: &str) -> Vec<String> {
+        t.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn version_2_rows_by_header() {
+        let p = parse_status_lines(
+            &lines(
+                "TITLE,OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)]\nTIME,2026-11-30 04:00:00,1790000000\n\
+                 HEADER,CLIENT_LIST,Common Name,Real Address,Virtual Address,Virtual IPv6 Address,Bytes Received,Bytes Sent,Connected Since\n\
+                 CLIENT_LIST,alice,127.0.0.1:5000,10.8.0.2,,100,200,2026-11-30\n\
+                 CLIENT_LIST,bob,127.0.0.1:5001,10.8.0.3,,1,2,2026-11-30\nCLIENT_LIST,UNDEF,127.0.0.1:5002,,,5,5,2026-11-30\nEND\n",
+            ),
+            ',',
+        );
+        assert_eq!(p.names, ["alice", "bob"]);
+        assert_eq!((p.bytes_in, p.bytes_out), (101, 202));
+        assert!(p.title.unwrap().contains("(OpenSSL)"));
+    }
+
+    #[test]
+    fn version_1_rows() {
+        let p = parse_status_v1(&lines(
+            "OpenVPN CLIENT LIST\nUpdated,2026-11-30 04:00:00\nCommon Name,Real Address,Bytes Received,Bytes Sent,Connected Since\n\
+             alice,127.0.0.1:5000,10,20,2026-11-30\nUNDEF,127.0.0.1:5002,5,5,2026-11-30\nROUTING TABLE\nVirtual Address,Common Name,Real Address,Last Ref\nGLOBAL STATS\nEND\n",
+        ))
+        .unwrap();
+        assert_eq!(p.names, ["alice"]);
+        assert_eq!((p.bytes_in, p.bytes_out), (10, 20));
+        assert!(parse_status_v1(&lines("hello\n")).is_none());
+    }
+}

@@ -1,0 +1,912 @@
+//! `--server-config`: real multi-client OpenVPN servers with PKIs made at test time
+//! (exact dates from `openssl ca`), checked from their own config.
+
+mod common;
+
+use common::pki::{CertSpec, Issued, TestPki};
+use common::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// A CA, a server certificate and a CRL of that CA, made for one test.
+struct Setup {
+    pki: TestPki,
+    ca: Issued,
+    server: Issued,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        Setup::with(
+            CertSpec::ca("server-test CA"),
+            CertSpec::server("server-test"),
+        )
+    }
+
+    fn with(ca_spec: CertSpec, server_spec: CertSpec) -> Setup {
+        let mut pki = TestPki::temp();
+        let ca = pki.self_signed_ca("ca", &ca_spec);
+        let server = pki.issue(&ca, "server", &server_spec);
+        Setup { pki, ca, server }
+    }
+
+    /// Config lines for the CA and server certificate (absolute paths).
+    fn pki_lines(&self) -> Vec<String> {
+        vec![
+            format!("ca {}", self.ca.crt.display()),
+            format!("cert {}", self.server.crt.display()),
+            format!("key {}", self.server.key.display()),
+        ]
+    }
+}
+
+fn opts(wrap: Wrap) -> ServerOpts {
+    ServerOpts {
+        proto: Proto::Udp,
+        family: Family::V4,
+        mode: Mode::MultiClient,
+        wrap,
+    }
+}
+
+/// Starts a multi-client server with `lines` and a TCP management interface.
+fn start(wrap: Wrap, lines: &[String]) -> Server {
+    let mgmt = free_port(Proto::Tcp, Family::V4);
+    let mut all: Vec<String> = lines.to_vec();
+    all.push(format!("management 127.0.0.1 {mgmt}"));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    Server::start_with(opts(wrap), &refs)
+}
+
+fn start_plain(lines: &[String]) -> Server {
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    Server::start_with(opts(Wrap::None), &refs)
+}
+
+fn check(server: &Server, extra: &[&str]) -> (i32, String) {
+    let config = server.config_path.display().to_string();
+    let mut args = vec!["--server-config", config.as_str(), "-v"];
+    args.extend_from_slice(extra);
+    let (code, out, err, _) = run_check(&args);
+    assert!(err.is_empty(), "stderr: {err}");
+    (code, out)
+}
+
+/// The whole days after `prefix` in `line`: `n`, or `n - 1` once a little of the first
+/// day has passed since the file was made (days are truncated, as for certificates).
+fn days(line: &str, prefix: &str, n: i64) -> i64 {
+    let at = line
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no '{prefix}' in {line}"));
+    let d: i64 = line[at + prefix.len()..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no number after '{prefix}' in {line}"));
+    assert!(d == n || d == n - 1, "{d} days, {n} expected: {line}");
+    d
+}
+
+fn crl_line(path: &Path) -> String {
+    format!("crl-verify {}", path.display())
+}
+
+#[test]
+fn crl_expiring_in_five_days_warns_or_is_critical_by_c() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let crl = s.pki.crl(&s.ca.clone(), "crl", -1, 5);
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::None, &lines);
+
+    let (code, out) = check(&srv, &["-C", "30,3"]);
+    assert_eq!(code, 1, "{out}\n{}", srv.log());
+    let first = first_line(&out);
+    let d = days(first, "CRL expires in ", 5);
+    assert!(
+        first.starts_with(&format!(
+            "OPENVPN WARNING - server.conf: CRL expires in {d} days"
+        )),
+        "{out}"
+    );
+    assert!(
+        first.contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(first.contains("0 clients"), "{out}");
+    assert!(first.contains(&format!("crl_days={d};30:;3:;;")), "{out}");
+    assert!(first.contains("clients=0;;;0;"), "{out}");
+    assert!(first.contains("bytes_in="), "{out}");
+
+    let (code, out) = check(&srv, &["-C", "30,10"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains(&format!("CRL expires in {d} days")),
+        "{out}"
+    );
+
+    let (code, out) = check(&srv, &["-C", "3,1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        first_line(&out).contains(&format!("CRL valid {d} more days")),
+        "{out}"
+    );
+}
+
+#[test]
+fn expired_crl_is_critical_openvpn_refuses_every_client() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let crl = s.pki.crl(&s.ca.clone(), "crl", -30, -1);
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("CRL expired 1 day ago")
+            && out.contains("OpenVPN refuses every client now"),
+        "{out}"
+    );
+    // And so it does: a real client of the same CA is refused.
+    client_sees(&srv, &mut s, "error=CRL has expired");
+}
+
+#[test]
+fn crl_with_last_update_in_the_future_is_critical() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let crl = s.pki.crl(&s.ca.clone(), "crl", 2, 60);
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(first_line(&out).contains("CRL lastUpdate"), "{out}");
+    assert!(first_line(&out).contains("is in the future"), "{out}");
+    client_sees(&srv, &mut s, "error=CRL is not yet valid");
+}
+
+#[test]
+fn crl_of_another_ca_is_critical() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let mut other = TestPki::temp();
+    let other_ca = other.self_signed_ca("other", &CertSpec::ca("another CA"));
+    let crl = other.crl(&other_ca, "crl", -1, 60);
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("CRL is signed by another CA (CN=another CA)"),
+        "{out}"
+    );
+    // The real server takes clients without a word about revocation.
+    let mut s = s;
+    client_sees(&srv, &mut s, "[carol] Peer Connection Initiated");
+    drop(srv);
+
+    // Another CA under the very name of the server's: the signature tells them apart,
+    // and OpenVPN, which finds this CRL by that name, refuses every client.
+    let twin = other.self_signed_ca("twin", &CertSpec::ca("server-test CA"));
+    let crl = other.crl(&twin, "twin-crl", -1, 60);
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &["--no-probe"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("CRL signature does not verify with the CA's key"),
+        "{out}"
+    );
+    assert!(out.contains("OpenVPN refuses every client now"), "{out}");
+    // And so it does.
+    client_named_sees(&srv, &mut s, "dave", "error=CRL signature failure");
+}
+
+#[test]
+fn crl_revoking_the_server_itself_is_critical() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let (ca, server) = (s.ca.clone(), s.server.clone());
+    s.pki.revoke(&ca, &server);
+    let crl = s.pki.crl(&ca, "crl", -1, 60);
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("the CRL revokes the server's own certificate"),
+        "{out}"
+    );
+}
+
+#[test]
+fn der_crl_is_critical_for_an_openssl_server_and_pem_is_fine() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let pem = s.pki.crl(&s.ca.clone(), "crl", -1, 60);
+    let der = s.pki.dir().join("crl.der");
+    let ok = Command::new(openssl_bin())
+        .args(["crl", "-outform", "DER", "-in"])
+        .arg(&pem)
+        .arg("-out")
+        .arg(&der)
+        .status()
+        .expect("openssl crl");
+    assert!(ok.success());
+
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&pem));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}");
+    days(first_line(&out), "CRL valid ", 60);
+    drop(srv);
+
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&der));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("is DER, not PEM: this OpenVPN is built with OpenSSL"),
+        "{out}"
+    );
+    client_sees(&srv, &mut s, "VERIFY ERROR: CRL not loaded");
+}
+
+#[test]
+fn crl_directory_exists_or_not() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let dir = s.pki.dir().join("crl.d");
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("12345"), "").unwrap();
+    let mut lines = s.pki_lines();
+    lines.push(format!("crl-verify {} dir", dir.display()));
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(first_line(&out).contains("CRL directory"), "{out}");
+    assert!(first_line(&out).contains("readable (1 revoked)"), "{out}");
+
+    fs::remove_file(dir.join("12345")).unwrap();
+    fs::remove_dir(&dir).unwrap();
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(first_line(&out).contains("does not exist"), "{out}");
+    // The real server accepts a client it cannot look up.
+    let mut s = s;
+    client_sees(&srv, &mut s, "[carol] Peer Connection Initiated");
+}
+
+#[test]
+fn server_certificate_near_expiry_warns() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::with(
+        CertSpec::ca("server-test CA"),
+        CertSpec {
+            not_after_days: 12,
+            ..CertSpec::server("short-lived")
+        },
+    );
+    let srv = start(Wrap::None, &s.pki_lines());
+    let (code, out) = check(&srv, &["-C", "30,7"]);
+    assert_eq!(code, 1, "{out}");
+    let first = first_line(&out);
+    let d = days(first, "server certificate CN=short-lived expires in ", 12);
+    assert!(first.contains(&format!("cert_days={d};30:;7:;;")), "{out}");
+}
+
+#[test]
+fn ca_near_expiry_is_critical_under_the_critical_days() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::with(
+        CertSpec {
+            not_after_days: 5,
+            ..CertSpec::ca("short CA")
+        },
+        CertSpec {
+            not_after_days: 4,
+            ..CertSpec::server("srv")
+        },
+    );
+    let srv = start(Wrap::None, &s.pki_lines());
+    let (code, out) = check(&srv, &["-C", "30,7"]);
+    assert_eq!(code, 2, "{out}");
+    days(first_line(&out), "CA CN=short CA expires in ", 5);
+}
+
+#[test]
+fn renewed_certificate_without_restart_warns_restart_it() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::with(
+        CertSpec::ca("server-test CA"),
+        CertSpec {
+            not_after_days: 20,
+            ..CertSpec::server("srv")
+        },
+    );
+    let srv = start(Wrap::None, &s.pki_lines());
+    // Renew: a new certificate for the same key name, written over the file.
+    let ca = s.ca.clone();
+    let renewed = s.pki.issue(&ca, "renewed", &CertSpec::server("srv"));
+    fs::copy(&renewed.crt, &s.server.crt).unwrap();
+    fs::copy(&renewed.key, &s.server.key).unwrap();
+
+    let (code, out) = check(&srv, &["-C", "10,5"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        first_line(&out).contains("the running server presents an older certificate: restart it"),
+        "{out}"
+    );
+    days(first_line(&out), "server certificate ", 3650);
+
+    let (code, out) = check(&srv, &["-C", "30,25"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("presents an older certificate"),
+        "{out}"
+    );
+}
+
+#[test]
+fn management_over_tcp_with_a_password_file() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let pw = s.pki.dir().join("mgmt.pw");
+    fs::write(&pw, "s3cret-management-word\n").unwrap();
+    let port = free_port(Proto::Tcp, Family::V4);
+    let mut lines = s.pki_lines();
+    lines.push(format!("management 127.0.0.1 {port} {}", pw.display()));
+    let srv = start_plain(&lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    assert!(first_line(&out).contains("0 clients"), "{out}");
+    assert!(out.contains("(with password)"), "{out}");
+    assert!(out.contains("[SSL (OpenSSL)]"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+
+    // A wrong password in the file: UNKNOWN, the password not shown.
+    fs::write(&pw, "wrong-word\n").unwrap();
+    let (code, out) = check(&srv, &["--no-probe"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(first_line(&out).contains("refused the password"), "{out}");
+    assert!(!out.contains("wrong-word"), "{out}");
+}
+
+#[test]
+fn management_over_a_unix_socket() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let sock = s.pki.dir().join("mgmt.sock");
+    let mut lines = s.pki_lines();
+    lines.push(format!("management {} unix", sock.display()));
+    let srv = start_plain(&lines);
+    let (code, out) = check(&srv, &["--clients-warning", "0:5"]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    assert!(
+        out.contains(&format!("from management {}", sock.display())),
+        "{out}"
+    );
+    assert!(first_line(&out).contains("clients=0;0:5;;0;"), "{out}");
+}
+
+#[test]
+fn clients_critical_at_least_one_with_no_clients() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let srv = start(Wrap::None, &s.pki_lines());
+    let (code, out) = check(&srv, &["--clients-critical", "1:"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("0 clients (outside critical range 1:)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn status_file_of_each_version() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    for version in ["1", "2", "3"] {
+        let mut lines = s.pki_lines();
+        lines.push("status status.log 1".into());
+        lines.push(format!("status-version {version}"));
+        let srv = start_plain(&lines);
+        // An idle server writes its status file once a packet wakes it (the probe does)
+        // and its interval has passed since the start.
+        let (code, out) = check_until(&srv, &[], "clients=0;");
+        assert_eq!(code, 0, "version {version}: {out}");
+        assert!(
+            out.contains(&format!("(version {version})")),
+            "version {version}: {out}"
+        );
+        assert!(first_line(&out).contains("clients=0;;;0;"), "{out}");
+    }
+}
+
+fn wait_for_file(p: &Path) -> bool {
+    for _ in 0..500 {
+        if fs::metadata(p).is_ok_and(|m| m.len() > 0) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn stale_status_file_is_critical() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let mut lines = s.pki_lines();
+    lines.push("status status.log 2".into());
+    lines.push("status-version 2".into());
+    let mut srv = start_plain(&lines);
+    let status = srv.dir.path().join("status.log");
+    let (code, out) = check_until(&srv, &[], "clients=0;");
+    assert_eq!(code, 0, "{out}");
+    assert!(wait_for_file(&status), "{}", srv.log());
+    // The server hangs (here: stops); its last status file ages.
+    srv.stop();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    fs::File::options()
+        .write(true)
+        .open(&status)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("the server stopped updating its status: hung or stopped"),
+        "{out}"
+    );
+    // Without the probe nothing tells an idle server from a stopped one: WARNING.
+    let (code, out) = check(&srv, &["--no-probe"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        first_line(&out).contains("status file not rewritten for"),
+        "{out}"
+    );
+}
+
+#[test]
+fn tls_auth_tls_crypt_and_tls_crypt_v2_servers_probed_with_their_own_keys() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    for wrap in [
+        Wrap::tls_auth("SHA256", Some(0)),
+        Wrap::tls_auth("SHA1", None),
+        Wrap::TlsCrypt,
+        Wrap::TlsCryptV2,
+    ] {
+        let srv = start(wrap.clone(), &s.pki_lines());
+        let (code, out) = check(&srv, &[]);
+        assert_eq!(code, 0, "{wrap:?}: {out}\n{}", srv.log());
+        assert!(
+            first_line(&out).contains("live server presents the same certificate"),
+            "{wrap:?}: {out}"
+        );
+        assert!(first_line(&out).contains("tls_time="), "{wrap:?}: {out}");
+        if wrap == Wrap::TlsCryptV2 {
+            assert!(out.contains("tls-crypt-v2"), "{out}");
+            assert!(
+                srv.wait_for_log(
+                    "Control Channel: using tls-crypt-v2 key",
+                    Duration::from_secs(5)
+                ),
+                "{}",
+                srv.log()
+            );
+        }
+    }
+    // Over TCP and IPv6, with tls-auth's key direction 1 on the server.
+    let mut o = opts(Wrap::tls_auth("SHA512", Some(1)));
+    o.proto = Proto::Tcp;
+    o.family = Family::V6;
+    let lines = s.pki_lines();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let srv = Server::start_with(o, &refs);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    assert!(
+        first_line(&out).contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(out.contains("[::1]:") && out.contains("/tcp"), "{out}");
+}
+
+#[test]
+fn a_tls_crypt_v2_client_key_openvpn_made_unwraps_with_our_server_key() {
+    if !openvpn_available() {
+        return;
+    }
+    use check_openvpn::keys::static_keys::V2ClientKey;
+    use check_openvpn::server::v2::V2ServerKey;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = genkey_tls_crypt_v2_server(dir.path(), "s.key");
+    let cli = genkey_tls_crypt_v2_client(&srv, dir.path(), "c.key");
+    let server = V2ServerKey::parse(&fs::read_to_string(&srv).unwrap(), "s.key").unwrap();
+    let client = V2ClientKey::from_file(&cli).unwrap();
+    let (kc, metadata) = server.unwrap(&client.wkc).expect("OpenVPN's WKc verifies");
+    assert_eq!(kc.len(), 256);
+    // OpenVPN's default metadata: type 1 (timestamp) and eight bytes of time.
+    assert_eq!(metadata.len(), 9);
+    assert_eq!(metadata[0], 1);
+    // And our own wrap of that Kc with that metadata is byte for byte OpenVPN's.
+    let kc: [u8; 256] = kc.try_into().unwrap();
+    assert_eq!(server.wrap(&kc, &metadata).wkc, client.wkc);
+}
+
+/// Runs the plugin as `nobody` (tests run as root, who reads everything).
+fn run_as_nobody(args: &[&str]) -> (i32, String) {
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(check_bin())
+        .args(args)
+        .output()
+        .expect("setpriv");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn unreadable_files_are_unknown_naming_the_file_and_the_fix() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let mut pki = s;
+    let crl = pki.pki.crl(&pki.ca.clone(), "crl", -1, 60);
+    let mut lines = pki.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::TlsCrypt, &lines);
+    use std::os::unix::fs::PermissionsExt;
+    // The plugin's user reaches the directories, not the CRL nor the key.
+    for d in [pki.pki.dir(), srv.dir.path()] {
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for f in [&srv.config_path, &pki.ca.crt, &pki.server.crt] {
+        fs::set_permissions(f, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    fs::set_permissions(&crl, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::set_permissions(&srv.static_key, fs::Permissions::from_mode(0o600)).unwrap();
+    let key_text = fs::read_to_string(&srv.static_key).unwrap();
+    let key_line = key_text
+        .lines()
+        .find(|l| l.len() == 32)
+        .unwrap()
+        .to_string();
+    let config = srv.config_path.display().to_string();
+    let (code, out) = run_as_nobody(&["--server-config", &config, "-v"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains(&format!(
+            "cannot read CRL {}: permission denied",
+            crl.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("chmod g+r"), "{out}");
+    assert!(
+        out.contains("never needs the server's private key"),
+        "{out}"
+    );
+    assert!(out.contains("cannot read control-channel key"), "{out}");
+    assert!(!out.contains(&key_line), "{out}");
+
+    // The config itself.
+    fs::set_permissions(&srv.config_path, fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, out) = run_as_nobody(&["--server-config", &config]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "OPENVPN UNKNOWN - cannot read {config}: permission denied (give the monitoring user's group read access"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn include_and_cd_resolve_relative_paths_as_openvpn_does() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    s.pki.crl(&s.ca.clone(), "crl", -1, 20);
+    // The PKI lives in a folder of its own; the server's config reaches it with `cd DIR`,
+    // then `config FILE` (OpenVPN's include) of a file there that names them relatively.
+    let pki_dir: PathBuf = s.pki.dir().to_path_buf();
+    fs::write(
+        pki_dir.join("pki.conf"),
+        "ca ca.crt\ncert server.crt\nkey server.key\ncrl-verify crl.crl\n",
+    )
+    .unwrap();
+    let lines = vec![
+        format!("cd {}", pki_dir.display()),
+        "config pki.conf".to_string(),
+    ];
+    let srv = start(Wrap::None, &lines);
+    // The server started with these files: it read them where the check reads them.
+    let (code, out) = check(&srv, &["-C", "30,7"]);
+    assert_eq!(code, 1, "{out}");
+    days(first_line(&out), "CRL expires in ", 20);
+    assert!(
+        first_line(&out).contains("live server presents the same certificate"),
+        "{out}"
+    );
+}
+
+/// A real OpenVPN client connected to `server`, killed on drop.
+struct RealClient(std::process::Child, tempfile::TempDir);
+
+impl RealClient {
+    fn connect(server: &Server, s: &mut Setup, cn: &str) -> RealClient {
+        let ca = s.ca.clone();
+        let client = s.pki.issue(&ca, cn, &CertSpec::client(cn));
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("client.log");
+        let child = Command::new(openvpn_bin())
+            .args(["--client", "--dev", "tun", "--proto", "udp4", "--nobind"])
+            .args(["--remote", "127.0.0.1", &server.port.to_string()])
+            .arg("--ca")
+            .arg(&s.ca.crt)
+            .arg("--cert")
+            .arg(&client.crt)
+            .arg("--key")
+            .arg(&client.key)
+            .args([
+                "--ifconfig-noexec",
+                "--route-noexec",
+                "--disable-dco",
+                "--verb",
+                "3",
+            ])
+            .arg("--log")
+            .arg(&log)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn openvpn client");
+        RealClient(child, dir)
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.1.path().join("client.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for RealClient {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Connects a real client and waits for `needle` in the server's log.
+fn client_sees(server: &Server, s: &mut Setup, needle: &str) {
+    client_named_sees(server, s, "carol", needle)
+}
+
+/// Like [`client_sees`] with a client of the given common name.
+fn client_named_sees(server: &Server, s: &mut Setup, cn: &str, needle: &str) {
+    let client = RealClient::connect(server, s, cn);
+    assert!(
+        server.wait_for_log(needle, Duration::from_secs(10)),
+        "{}\n{}",
+        server.log(),
+        client.log()
+    );
+}
+
+/// Runs the check until its status line contains `needle` (a client takes a moment to
+/// connect), at most about ten seconds; returns the last output.
+fn check_until(server: &Server, extra: &[&str], needle: &str) -> (i32, String) {
+    let mut last = (0, String::new());
+    for _ in 0..50 {
+        last = check(server, extra);
+        if first_line(&last.1).contains(needle) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    last
+}
+
+#[test]
+fn a_connected_real_client_is_counted_by_management_and_status_file() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    // Management (status 3, load-stats).
+    let srv = start(Wrap::None, &s.pki_lines());
+    let client = RealClient::connect(&srv, &mut s, "alice");
+    let (code, out) = check_until(&srv, &["--clients-critical", "1:"], " 1 client");
+    assert_eq!(code, 0, "{out}\n{}\n{}", srv.log(), client.log());
+    assert!(first_line(&out).contains("clients=1;;1:;0;"), "{out}");
+    assert!(out.contains("clients: alice"), "{out}");
+    drop(client);
+    drop(srv);
+
+    // The status file, version 3 (tab-separated).
+    let mut lines = s.pki_lines();
+    lines.push("status status.log 1".into());
+    lines.push("status-version 3".into());
+    let srv = start_plain(&lines);
+    let client = RealClient::connect(&srv, &mut s, "bob");
+    let (code, out) = check_until(&srv, &[], " 1 client");
+    assert_eq!(code, 0, "{out}\n{}\n{}", srv.log(), client.log());
+    assert!(
+        out.contains("(version 3)") && out.contains("clients: bob"),
+        "{out}"
+    );
+    let bytes_in: u64 = first_line(&out)
+        .split("bytes_in=")
+        .nth(1)
+        .and_then(|t| t.split('c').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(bytes_in > 0, "{out}");
+}
+
+#[test]
+fn a_server_listening_on_an_address_of_another_host_is_not_probed() {
+    let s = Setup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.conf");
+    let mut text = s.pki_lines().join("\n");
+    // TEST-NET-1: no address of this host; the check sends nothing there.
+    text.push_str("\nlocal 192.0.2.1\nport 1194\nproto udp\n");
+    fs::write(&config, text).unwrap();
+    let (code, out, err, _) = run_check(&["--server-config", &config.display().to_string()]);
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        first_line(&out).contains(
+            "live server not probed: it listens on 192.0.2.1, not an address of this host"
+        ),
+        "{out}"
+    );
+    assert!(!first_line(&out).contains("tls_time"), "{out}");
+}
+
+#[test]
+fn inline_ca_cert_and_tls_crypt_blocks() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let key = genkey_static(s.pki.dir(), "tc.key");
+    let block = |name: &str, path: &Path| {
+        format!("<{name}>\n{}</{name}>", fs::read_to_string(path).unwrap())
+    };
+    let lines = vec![
+        "ca [inline]".to_string(),
+        "cert [inline]".to_string(),
+        format!("key {}", s.server.key.display()),
+        block("ca", &s.ca.crt),
+        block("cert", &s.server.crt),
+        block("tls-crypt", &key),
+    ];
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    let first = first_line(&out);
+    assert!(
+        first.contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(out.contains("(tls-crypt)"), "{out}");
+    assert!(out.contains("chains to the CA"), "{out}");
+}
+
+#[test]
+fn extra_certs_intermediate_near_expiry_and_the_chain_through_it() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let root = pki.self_signed_ca("root", &CertSpec::ca("root CA"));
+    let inter = pki.issue(
+        &root,
+        "inter",
+        &CertSpec {
+            not_after_days: 10,
+            ..CertSpec::ca("intermediate CA")
+        },
+    );
+    let server = pki.issue(
+        &inter,
+        "server",
+        &CertSpec {
+            not_after_days: 9,
+            ..CertSpec::server("srv")
+        },
+    );
+    let lines = vec![
+        format!("ca {}", root.crt.display()),
+        format!("cert {}", server.crt.display()),
+        format!("key {}", server.key.display()),
+        format!("extra-certs {}", inter.crt.display()),
+    ];
+    let srv = start(Wrap::None, &lines);
+    let (code, out) = check(&srv, &["-C", "30,3"]);
+    assert_eq!(code, 1, "{out}\n{}", srv.log());
+    let first = first_line(&out);
+    days(first, "intermediate CN=intermediate CA expires in ", 10);
+    days(first, "server certificate CN=srv expires in ", 9);
+    assert!(
+        first.contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(out.contains("chains to the CA"), "{out}");
+}
+
+#[test]
+fn a_status_file_not_yet_written_is_no_alarm_and_the_probe_gets_it_written() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let mut lines = s.pki_lines();
+    // OpenVPN creates the file at start and writes it when a packet first wakes it.
+    lines.push("status status.log 60".into());
+    let srv = start_plain(&lines);
+    let (code, out) = check(&srv, &["--no-probe"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        first_line(&out).contains("clients not counted: status file")
+            && first_line(&out).contains("still empty after"),
+        "{out}"
+    );
+    assert!(!first_line(&out).contains("clients="), "{out}");
+    // The probe wakes it: the file is written and read.
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(first_line(&out).contains("clients=0;"), "{out}");
+}
