@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod built;
+pub mod icinga2;
 
 use std::fs;
 use std::path::{Path, PathBuf};
