@@ -1,6 +1,8 @@
 //! The Debian package: `cargo deb` builds it from `[package.metadata.deb]` in Cargo.toml;
 //! then it is inspected (`dpkg-deb`), installed with dpkg into a scratch root, its binary
-//! run, and checked by `lintian`, which must report no errors.
+//! run, a real Nagios 4 runs every installed command with it, the stock Icinga 2
+//! configuration runs every installed CheckCommand from a `dpkg -x` root, and `lintian`
+//! must report no errors.
 //!
 //! The release build goes to `target/packaging/` (its own target directory: no lock
 //! contention with the `cargo test` that runs this, and it is reused by later runs).
@@ -10,6 +12,7 @@ mod packaging_support;
 
 use packaging_support as ps;
 use packaging_support::icinga2::{self as icinga, Instance};
+use packaging_support::nagios;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -265,6 +268,16 @@ fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
     )));
     assert!(complete.contains("check_openvpn"), "{complete}");
 
+    // Nagios 4 runs every command of the installed definitions with the installed plugin.
+    if let Some(nagios4) = ps::require_tool("nagios4", "the Debian package nagios4-core", test) {
+        if common::openvpn_available() {
+            nagios::daemon_runs_every_command(
+                &nagios4,
+                &r.join("etc/nagios-plugins/config/check_openvpn.cfg"),
+                &r.join("usr/lib/nagios/plugins"),
+            );
+        }
+    }
     stock_icinga2_runs_the_packaged_commands(&deb);
 
     // lintian: no errors (warnings and infos are printed for the log).

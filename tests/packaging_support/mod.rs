@@ -6,6 +6,7 @@
 
 pub mod built;
 pub mod icinga2;
+pub mod nagios;
 
 use std::fs;
 use std::path::{Path, PathBuf};
