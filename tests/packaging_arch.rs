@@ -203,24 +203,12 @@ fn makepkg_builds_the_pkgbuild_offline_and_the_packaged_plugin_runs() {
     // What the README's table promises for Arch.
     let (plugin, icinga, nagios) = built::readme_install_row("Arch");
     assert_eq!(plugin, "/usr/lib/monitoring-plugins/check_openvpn");
-    let shipped = [
+    let mut shipped = vec![
         (icinga, "packaging/icinga2/openvpn.conf"),
         (nagios.clone(), "packaging/nagios/check_openvpn.cfg"),
         (
             "/usr/share/man/man1/check_openvpn.1.gz".into(),
             "packaging/man/check_openvpn.1",
-        ),
-        (
-            "/usr/share/bash-completion/completions/check_openvpn".into(),
-            "packaging/completions/check_openvpn.bash",
-        ),
-        (
-            "/usr/share/zsh/site-functions/_check_openvpn".into(),
-            "packaging/completions/_check_openvpn",
-        ),
-        (
-            "/usr/share/fish/vendor_completions.d/check_openvpn.fish".into(),
-            "packaging/completions/check_openvpn.fish",
         ),
         ("/usr/share/doc/check_openvpn/README.md".into(), "README.md"),
         (
@@ -228,6 +216,7 @@ fn makepkg_builds_the_pkgbuild_offline_and_the_packaged_plugin_runs() {
             "LICENSE",
         ),
     ];
+    shipped.extend(built::completions());
     let listing = ps::run_ok(Command::new(&pacman).arg("-Qlp").arg(&pkg));
     eprintln!("pacman -Qlp {name}:\n{listing}");
     let files: Vec<&str> = listing

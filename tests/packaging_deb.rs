@@ -11,6 +11,7 @@ mod common;
 mod packaging_support;
 
 use packaging_support as ps;
+use packaging_support::built;
 use packaging_support::icinga2::{self as icinga, Instance};
 use packaging_support::nagios;
 use std::fs;
@@ -203,70 +204,19 @@ fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
             .args(["-s", "check-openvpn"]),
     );
     assert!(status.contains("Status: install ok installed"), "{status}");
-    for (installed, source) in SHIPPED_AS_IS {
-        let have = fs::read(r.join(installed)).unwrap_or_else(|e| panic!("{installed}: {e}"));
-        let want = fs::read(ps::root().join(source)).unwrap();
-        assert!(have == want, "{installed} differs from {source}");
-    }
-    let man = ps::run_ok(
-        Command::new("gzip")
-            .arg("-dc")
-            .arg(r.join("usr/share/man/man1/check_openvpn.1.gz")),
-    );
-    assert_eq!(
-        man.as_bytes(),
-        ps::read("packaging/man/check_openvpn.1").as_bytes()
-    );
+    let mut shipped: Vec<(String, &str)> = SHIPPED_AS_IS
+        .iter()
+        .map(|(i, s)| (i.to_string(), *s))
+        .collect();
+    shipped.push((
+        "usr/share/man/man1/check_openvpn.1.gz".into(),
+        "packaging/man/check_openvpn.1",
+    ));
+    built::assert_shipped_as_is(r, &shipped);
 
     // The installed binary runs.
     let plugin = r.join("usr/lib/nagios/plugins/check_openvpn");
-    let version = ps::run_ok(Command::new(&plugin).arg("--version"));
-    assert_eq!(version.trim(), format!("check_openvpn {}", ps::version()));
-    let closed = common::closed_udp_port().to_string();
-    let out = ps::output(Command::new(&plugin).args([
-        "-H",
-        "127.0.0.1",
-        "-p",
-        &closed,
-        "--timeout",
-        "0.5",
-        "--retrycount",
-        "1",
-    ]));
-    assert_eq!(out.status.code(), Some(2), "{}", ps::text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("OPENVPN CRITICAL - "));
-    if common::openvpn_available() {
-        let server = common::Server::start(common::ServerOpts {
-            wrap: common::Wrap::tls_auth("SHA256", Some(0)),
-            ..Default::default()
-        });
-        let out = ps::output(
-            Command::new(&plugin)
-                .args(["-H", &server.addr, "-p", &server.port.to_string()])
-                .arg("--tls-auth")
-                .arg(&server.static_key)
-                .args(["--digest", "SHA256"]),
-        );
-        let text = ps::text(&out);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{text}\n{}",
-            server.diagnostics()
-        );
-        eprintln!(
-            "installed plugin: {}",
-            String::from_utf8_lossy(&out.stdout).trim()
-        );
-    }
-
-    // The bash completion loads and completes the plugin's flags.
-    let completion = r.join("usr/share/bash-completion/completions/check_openvpn");
-    let complete = ps::run_ok(Command::new("bash").arg("-c").arg(format!(
-        "source '{}' && complete -p check_openvpn",
-        completion.display()
-    )));
-    assert!(complete.contains("check_openvpn"), "{complete}");
+    built::assert_plugin_runs(&plugin);
 
     // Nagios 4 runs every command of the installed definitions with the installed plugin.
     if let Some(nagios4) = ps::require_tool("nagios4", "the Debian package nagios4-core", test) {

@@ -89,26 +89,15 @@ fn rpmbuild_builds_the_spec_offline_and_the_packaged_plugin_runs() {
         eval(&rpm, "%{_libdir}/nagios/plugins/check_openvpn"),
         "README.md: the RPM plugin path"
     );
-    let shipped = [
+    let mut shipped = vec![
         (icinga.clone(), "packaging/icinga2/openvpn.conf"),
         (nagios.clone(), "packaging/nagios/check_openvpn.cfg"),
         (
             "/usr/share/man/man1/check_openvpn.1".into(),
             "packaging/man/check_openvpn.1",
         ),
-        (
-            "/usr/share/bash-completion/completions/check_openvpn".into(),
-            "packaging/completions/check_openvpn.bash",
-        ),
-        (
-            "/usr/share/zsh/site-functions/_check_openvpn".into(),
-            "packaging/completions/_check_openvpn",
-        ),
-        (
-            "/usr/share/fish/vendor_completions.d/check_openvpn.fish".into(),
-            "packaging/completions/check_openvpn.fish",
-        ),
     ];
+    shipped.extend(built::completions());
     let listing = ps::run_ok(Command::new(&rpm).arg("-qlp").arg(&pkg));
     eprintln!("rpm -qlp {}:\n{listing}", pkg.display());
     let listed: Vec<&str> = listing.lines().collect();

@@ -152,6 +152,25 @@ pub fn readme_install_row(target: &str) -> (String, String, String) {
     panic!("README.md: no install table row for {target}")
 }
 
+/// (installed path, repository path) of the completions, where the RPM and Arch packages
+/// put them.
+pub fn completions() -> Vec<(String, &'static str)> {
+    vec![
+        (
+            "/usr/share/bash-completion/completions/check_openvpn".into(),
+            "packaging/completions/check_openvpn.bash",
+        ),
+        (
+            "/usr/share/zsh/site-functions/_check_openvpn".into(),
+            "packaging/completions/_check_openvpn",
+        ),
+        (
+            "/usr/share/fish/vendor_completions.d/check_openvpn.fish".into(),
+            "packaging/completions/check_openvpn.fish",
+        ),
+    ]
+}
+
 /// Files the packages install byte for byte from the repository: (path under `tree`,
 /// path in the repository). A `.gz` file is compared uncompressed.
 pub fn assert_shipped_as_is(tree: &Path, files: &[(String, &str)]) {
