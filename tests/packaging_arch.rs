@@ -181,14 +181,7 @@ fn makepkg_builds_the_pkgbuild_offline_and_the_packaged_plugin_runs() {
     );
     let log = ps::text(&out);
     assert!(out.status.success(), "makepkg failed:\n{log}");
-    let check = log
-        .split_once("Starting check()")
-        .unwrap_or_else(|| panic!("no check() in the build:\n{log}"))
-        .1;
-    let passed = check
-        .lines()
-        .find(|l| l.starts_with("test result: ok.") && !l.contains(" 0 passed"))
-        .unwrap_or_else(|| panic!("check() ran no passing unit tests:\n{check}"));
+    let passed = built::unit_tests_passed(&log, "Starting check()");
     eprintln!("makepkg check(): {passed}");
 
     let pkg = fs::read_dir(&build)

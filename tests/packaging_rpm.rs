@@ -61,14 +61,7 @@ fn rpmbuild_builds_the_spec_offline_and_the_packaged_plugin_runs() {
     let log = ps::text(&out);
     assert!(out.status.success(), "rpmbuild -ba {SPEC} failed:\n{log}");
     // %check ran the library's unit tests, and they passed.
-    let check = log
-        .split_once("Executing(%check)")
-        .unwrap_or_else(|| panic!("no %check in the build:\n{log}"))
-        .1;
-    let passed = check
-        .lines()
-        .find(|l| l.starts_with("test result: ok.") && !l.contains(" 0 passed"))
-        .unwrap_or_else(|| panic!("%check ran no passing unit tests:\n{check}"));
+    let passed = built::unit_tests_passed(&log, "Executing(%check)");
     eprintln!("rpmbuild %check: {passed}");
 
     let arch = eval(&rpm, "%{_arch}");

@@ -152,6 +152,19 @@ pub fn readme_install_row(target: &str) -> (String, String, String) {
     panic!("README.md: no install table row for {target}")
 }
 
+/// The line of `log` after `marker` (where the recipe's check step starts) that shows
+/// unit tests passing; panics when the step is missing or passed no test.
+pub fn unit_tests_passed<'a>(log: &'a str, marker: &str) -> &'a str {
+    let check = log
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in the build:\n{log}"))
+        .1;
+    check
+        .lines()
+        .find(|l| l.starts_with("test result: ok.") && !l.contains(" 0 passed"))
+        .unwrap_or_else(|| panic!("the check step ran no passing unit tests:\n{check}"))
+}
+
 /// (installed path, repository path) of the completions, where the RPM and Arch packages
 /// put them.
 pub fn completions() -> Vec<(String, &'static str)> {
