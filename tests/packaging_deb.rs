@@ -1,6 +1,8 @@
 //! The Debian package: `cargo deb` builds it from `[package.metadata.deb]` in Cargo.toml;
 //! then it is inspected (`dpkg-deb`), installed with dpkg into a scratch root, its binary
-//! run, and checked by `lintian`, which must report no errors.
+//! run, a real Nagios 4 runs every installed command with it, the stock Icinga 2
+//! configuration runs every installed CheckCommand from a `dpkg -x` root, and `lintian`
+//! must report no errors.
 //!
 //! The release build goes to `target/packaging/` (its own target directory: no lock
 //! contention with the `cargo test` that runs this, and it is reused by later runs).
@@ -9,6 +11,9 @@ mod common;
 mod packaging_support;
 
 use packaging_support as ps;
+use packaging_support::built;
+use packaging_support::icinga2::{self as icinga, Instance};
+use packaging_support::nagios;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,6 +83,13 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// This machine's Debian architecture (amd64, arm64, ...): cargo deb builds for it.
+fn debian_arch() -> String {
+    ps::run_ok(Command::new("dpkg").arg("--print-architecture"))
+        .trim()
+        .to_string()
+}
+
 /// Runs cargo deb; returns the path of the .deb.
 fn build(cargo_deb: &Path) -> PathBuf {
     let out_dir = target_dir().join("packaging/debian");
@@ -90,7 +102,11 @@ fn build(cargo_deb: &Path) -> PathBuf {
             .current_dir(ps::root())
             .env("CARGO_TARGET_DIR", target_dir().join("packaging")),
     );
-    let deb = out_dir.join(format!("check-openvpn_{}-1_amd64.deb", ps::version()));
+    let deb = out_dir.join(format!(
+        "check-openvpn_{}-1_{}.deb",
+        ps::version(),
+        debian_arch()
+    ));
     assert!(
         deb.is_file(),
         "cargo deb did not write {}: {stdout}",
@@ -102,10 +118,6 @@ fn build(cargo_deb: &Path) -> PathBuf {
 #[test]
 fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
     let test = "cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian";
-    if std::env::consts::ARCH != "x86_64" {
-        eprintln!("SKIPPED: {test} expects an amd64 build machine");
-        return;
-    }
     let Some(cargo_deb) = ps::require_tool(
         "cargo-deb",
         "cargo-deb (cargo install cargo-deb --locked)",
@@ -152,7 +164,7 @@ fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
     };
     assert_eq!(field("Package"), "check-openvpn");
     assert_eq!(field("Version"), format!("{}-1", ps::version()));
-    assert_eq!(field("Architecture"), "amd64");
+    assert_eq!(field("Architecture"), debian_arch());
     assert!(field("Depends").contains("libc6"), "{}", field("Depends"));
     let conffiles = ps::run_ok(
         Command::new("dpkg-deb")
@@ -192,70 +204,31 @@ fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
             .args(["-s", "check-openvpn"]),
     );
     assert!(status.contains("Status: install ok installed"), "{status}");
-    for (installed, source) in SHIPPED_AS_IS {
-        let have = fs::read(r.join(installed)).unwrap_or_else(|e| panic!("{installed}: {e}"));
-        let want = fs::read(ps::root().join(source)).unwrap();
-        assert!(have == want, "{installed} differs from {source}");
-    }
-    let man = ps::run_ok(
-        Command::new("gzip")
-            .arg("-dc")
-            .arg(r.join("usr/share/man/man1/check_openvpn.1.gz")),
-    );
-    assert_eq!(
-        man.as_bytes(),
-        ps::read("packaging/man/check_openvpn.1").as_bytes()
-    );
+    let mut shipped: Vec<(String, &str)> = SHIPPED_AS_IS
+        .iter()
+        .map(|(i, s)| (i.to_string(), *s))
+        .collect();
+    shipped.push((
+        "usr/share/man/man1/check_openvpn.1.gz".into(),
+        "packaging/man/check_openvpn.1",
+    ));
+    built::assert_shipped_as_is(r, &shipped);
 
     // The installed binary runs.
     let plugin = r.join("usr/lib/nagios/plugins/check_openvpn");
-    let version = ps::run_ok(Command::new(&plugin).arg("--version"));
-    assert_eq!(version.trim(), format!("check_openvpn {}", ps::version()));
-    let closed = common::closed_udp_port().to_string();
-    let out = ps::output(Command::new(&plugin).args([
-        "-H",
-        "127.0.0.1",
-        "-p",
-        &closed,
-        "--timeout",
-        "0.5",
-        "--retrycount",
-        "1",
-    ]));
-    assert_eq!(out.status.code(), Some(2), "{}", ps::text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("OPENVPN CRITICAL - "));
-    if common::openvpn_available() {
-        let server = common::Server::start(common::ServerOpts {
-            wrap: common::Wrap::tls_auth("SHA256", Some(0)),
-            ..Default::default()
-        });
-        let out = ps::output(
-            Command::new(&plugin)
-                .args(["-H", &server.addr, "-p", &server.port.to_string()])
-                .arg("--tls-auth")
-                .arg(&server.static_key)
-                .args(["--digest", "SHA256"]),
-        );
-        let text = ps::text(&out);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{text}\n{}",
-            server.diagnostics()
-        );
-        eprintln!(
-            "installed plugin: {}",
-            String::from_utf8_lossy(&out.stdout).trim()
-        );
-    }
+    built::assert_plugin_runs(&plugin);
 
-    // The bash completion loads and completes the plugin's flags.
-    let completion = r.join("usr/share/bash-completion/completions/check_openvpn");
-    let complete = ps::run_ok(Command::new("bash").arg("-c").arg(format!(
-        "source '{}' && complete -p check_openvpn",
-        completion.display()
-    )));
-    assert!(complete.contains("check_openvpn"), "{complete}");
+    // Nagios 4 runs every command of the installed definitions with the installed plugin.
+    if let Some(nagios4) = ps::require_tool("nagios4", "the Debian package nagios4-core", test) {
+        if common::openvpn_available() {
+            nagios::daemon_runs_every_command(
+                &nagios4,
+                &r.join("etc/nagios-plugins/config/check_openvpn.cfg"),
+                &r.join("usr/lib/nagios/plugins"),
+            );
+        }
+    }
+    stock_icinga2_runs_the_packaged_commands(&deb);
 
     // lintian: no errors (warnings and infos are printed for the log).
     let out = ps::output(
@@ -275,4 +248,145 @@ fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
         "lintian errors:\n{}",
         ps::text(&out)
     );
+}
+
+/// The machine's stock Icinga 2 configuration (Debian's icinga2-common).
+const STOCK_ICINGA2: &str = "/etc/icinga2";
+const STOCK_INCLUDE: &str = "/usr/share/icinga2/include";
+
+/// The package unpacked with `dpkg -x` into a throwaway root, next to the stock Icinga 2
+/// Template Library (linked in, as icinga2-common would have installed it there); then a
+/// copy of the stock /etc/icinga2, whose `include <plugins-contrib>` now finds the
+/// package's file, and whose PluginDir is the package's plugin directory:
+/// `icinga2 daemon -C` loads every CheckCommand from the package's file, and a real
+/// daemon runs each against real OpenVPN servers.
+fn stock_icinga2_runs_the_packaged_commands(deb: &Path) {
+    let test = "cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian (Icinga 2)";
+    let Some(icinga2) = ps::require_tool("icinga2", "the Debian package icinga2-bin", test) else {
+        return;
+    };
+    let stock_conf = Path::new(STOCK_ICINGA2).join("icinga2.conf");
+    if !stock_conf.is_file() {
+        assert!(
+            !ps::ci(),
+            "{test} needs {} (install icinga2-common; .ci/run does)",
+            stock_conf.display()
+        );
+        eprintln!("SKIPPED: {test} needs {}", stock_conf.display());
+        return;
+    }
+    let stock = fs::read_to_string(&stock_conf).unwrap();
+    assert!(
+        stock
+            .lines()
+            .any(|l| l.trim() == "include <plugins-contrib>"),
+        "{}: no include <plugins-contrib>",
+        stock_conf.display()
+    );
+
+    let xroot = ps::scratch("check-openvpn-deb-x-");
+    let x = xroot.path();
+    ps::run_ok(Command::new("dpkg").arg("-x").arg(deb).arg(x));
+    let include = x.join(&STOCK_INCLUDE[1..]);
+    let contrib = include.join("plugins-contrib.d");
+    let packaged: Vec<PathBuf> = fs::read_dir(&contrib)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for entry in fs::read_dir(STOCK_INCLUDE).unwrap() {
+        let entry = entry.unwrap().path();
+        let name = entry.file_name().unwrap();
+        if name == "plugins-contrib.d" {
+            for f in fs::read_dir(&entry).unwrap() {
+                let f = f.unwrap().path();
+                std::os::unix::fs::symlink(&f, contrib.join(f.file_name().unwrap())).unwrap();
+            }
+        } else {
+            std::os::unix::fs::symlink(&entry, include.join(name)).unwrap();
+        }
+    }
+    let plugin_dir = x.join("usr/lib/nagios/plugins");
+
+    let inst = Instance::new();
+    let etc = inst.path("etc");
+    ps::run_ok(
+        Command::new("cp")
+            .arg("-a")
+            .arg(format!("{STOCK_ICINGA2}/."))
+            .arg(&etc),
+    );
+    // The one edit: the plugin directory is the package's, in the throwaway root.
+    let constants = etc.join("constants.conf");
+    let text = fs::read_to_string(&constants).unwrap();
+    let debian_dir = "\"/usr/lib/nagios/plugins\"";
+    assert!(
+        text.contains(&format!("const PluginDir = {debian_dir}")),
+        "{}: not Debian's PluginDir:\n{text}",
+        constants.display()
+    );
+    fs::write(
+        &constants,
+        text.replace(
+            debian_dir,
+            &format!("{:?}", plugin_dir.display().to_string()),
+        ),
+    )
+    .unwrap();
+    let daemon = |validate: bool| {
+        let mut cmd = inst.command(&icinga2, &etc.join("icinga2.conf"));
+        cmd.arg(format!("-DIncludeConfDir={}", include.display()));
+        if validate {
+            cmd.arg("-C");
+        }
+        cmd
+    };
+
+    let shipped: Vec<(PathBuf, Vec<String>)> = packaged
+        .iter()
+        .map(|p| {
+            (
+                p.clone(),
+                icinga::check_commands(&fs::read_to_string(p).unwrap()),
+            )
+        })
+        .collect();
+    let commands: Vec<String> = shipped.iter().flat_map(|(_, c)| c.clone()).collect();
+    assert!(!commands.is_empty(), "the package ships no CheckCommand");
+    let out = ps::output(&mut daemon(true));
+    let log = ps::text(&out);
+    assert!(
+        out.status.success() && log.contains("Finished validating the configuration"),
+        "icinga2 daemon -C rejected the stock configuration with the package:\n{log}"
+    );
+    for (file, names) in &shipped {
+        for name in names {
+            let listed = ps::run_ok(
+                Command::new(&icinga2)
+                    .args(["object", "list", "--type", "CheckCommand", "--name", name])
+                    .args(inst.defines()),
+            );
+            assert!(
+                listed.contains(&format!("Object '{name}' of type 'CheckCommand'"))
+                    && listed.contains(&format!("declared in '{}'", file.display()))
+                    && listed.contains(&plugin_dir.join("check_openvpn").display().to_string()),
+                "CheckCommand {name} is not loaded from {}:\n{listed}",
+                file.display()
+            );
+        }
+    }
+    eprintln!("stock icinga2 loads {commands:?} from the package");
+
+    if !common::openvpn_available() {
+        return;
+    }
+    let scenarios = icinga::scenarios_for(&commands);
+    let (servers, mode) = icinga::start_servers(&scenarios);
+    // Stock conf.d is kept; the stock notification feature goes (a test sends no mail).
+    fs::remove_file(etc.join("features-enabled/notification.conf")).ok();
+    fs::write(
+        etc.join("conf.d/check-openvpn-test.conf"),
+        icinga::daemon_objects(&inst, &scenarios, &servers),
+    )
+    .unwrap();
+    icinga::run_daemon(&inst, daemon(false), &scenarios, &servers, mode);
 }

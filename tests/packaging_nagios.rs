@@ -6,15 +6,14 @@ mod common;
 mod packaging_support;
 
 use packaging_support as ps;
-use std::fmt::Write as _;
-use std::fs;
-use std::path::{Path, PathBuf};
+use packaging_support::nagios::{self, commands, service, Nagios};
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
 
 const CFG: &str = "packaging/nagios/check_openvpn.cfg";
 
-/// The commands the file must define, for the common cases.
+/// The commands the file must define, for the common cases (it may define more; the
+/// daemon test runs every one).
 const COMMANDS: &[&str] = &[
     "check_openvpn",
     "check_openvpn_tls_auth",
@@ -28,34 +27,14 @@ const COMMANDS: &[&str] = &[
     "check_openvpn_server",
 ];
 
-/// (command_name, command_line) of every command definition in `cfg`.
-fn commands(cfg: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut name = None;
-    let mut line = None;
-    for l in cfg.lines().map(str::trim) {
-        if l.starts_with('#') {
-            continue;
-        }
-        if let Some(v) = l.strip_prefix("command_name") {
-            name = Some(v.trim().to_string());
-        } else if let Some(v) = l.strip_prefix("command_line") {
-            line = Some(v.trim().to_string());
-        } else if l == "}" {
-            if let (Some(n), Some(c)) = (name.take(), line.take()) {
-                out.push((n, c));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn defines_the_common_cases_with_real_flags() {
     let cfg = ps::read(CFG);
     let defined = commands(&cfg);
     let names: Vec<&str> = defined.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, COMMANDS, "{CFG}: command names");
+    for c in COMMANDS {
+        assert!(names.contains(c), "{CFG}: no command {c}: {names:?}");
+    }
     use clap::CommandFactory;
     let cli = check_openvpn::flags::Cli::command();
     for (name, line) in &defined {
@@ -74,107 +53,6 @@ fn defines_the_common_cases_with_real_flags() {
             );
         }
     }
-}
-
-/// A scratch Nagios: main config, resource file, objects, all under one directory.
-struct Nagios {
-    dir: tempfile::TempDir,
-}
-
-impl Nagios {
-    fn new() -> Nagios {
-        Nagios {
-            dir: ps::scratch("check-openvpn-nagios-"),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// Writes nagios.cfg (reading `cfg` and objects.cfg) and returns its path.
-    fn write(&self, cfg: &Path, plugin_dir: &Path, services: &str) -> PathBuf {
-        let d = self.dir.path().display().to_string();
-        let user = if ps::is_root() {
-            "root".to_string()
-        } else {
-            std::env::var("USER").unwrap_or_else(|_| "nobody".into())
-        };
-        let main = format!(
-            "log_file={d}/nagios.log\n\
-             cfg_file={cfg}\n\
-             cfg_file={d}/objects.cfg\n\
-             resource_file={d}/resource.cfg\n\
-             status_file={d}/status.dat\n\
-             status_update_interval=1\n\
-             temp_file={d}/nagios.tmp\n\
-             temp_path={d}\n\
-             lock_file={d}/nagios.lock\n\
-             check_result_path={d}\n\
-             command_file={d}/nagios.cmd\n\
-             check_external_commands=0\n\
-             object_cache_file={d}/objects.cache\n\
-             precached_object_file={d}/objects.precache\n\
-             state_retention_file={d}/retention.dat\n\
-             retain_state_information=0\n\
-             log_archive_path={d}\n\
-             enable_notifications=0\n\
-             nagios_user={user}\n\
-             nagios_group={user}\n\
-             interval_length=1\n\
-             service_inter_check_delay_method=n\n\
-             host_inter_check_delay_method=n\n\
-             illegal_macro_output_chars=`~$&|'\"<>\n",
-            cfg = cfg.display()
-        );
-        fs::write(self.path("nagios.cfg"), main).unwrap();
-        fs::write(
-            self.path("resource.cfg"),
-            format!("$USER1$={}\n", plugin_dir.display()),
-        )
-        .unwrap();
-        let mut objects =
-            String::from("define timeperiod {\n    timeperiod_name always\n    alias Always\n");
-        for day in [
-            "sunday",
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-        ] {
-            let _ = writeln!(objects, "    {day} 00:00-24:00");
-        }
-        objects.push_str(
-            "}\n\
-             define command {\n    command_name notify-none\n    command_line /bin/true\n}\n\
-             define contact {\n    contact_name admin\n\
-             \x20   host_notifications_enabled 0\n    service_notifications_enabled 0\n\
-             \x20   host_notification_period always\n    service_notification_period always\n\
-             \x20   host_notification_options n\n    service_notification_options n\n\
-             \x20   host_notification_commands notify-none\n\
-             \x20   service_notification_commands notify-none\n}\n\
-             define host {\n    host_name vpn1\n    address 127.0.0.1\n\
-             \x20   max_check_attempts 1\n    check_period always\n    contacts admin\n\
-             \x20   notification_period always\n}\n",
-        );
-        objects.push_str(services);
-        fs::write(self.path("objects.cfg"), objects).unwrap();
-        self.path("nagios.cfg")
-    }
-}
-
-/// A service on vpn1 that runs `check_command` once (with interval_length=1 the check
-/// interval is in seconds; one hour means a single check during the test).
-fn service(description: &str, check_command: &str) -> String {
-    format!(
-        "define service {{\n    host_name vpn1\n    service_description {description}\n\
-         \x20   check_command {check_command}\n    max_check_attempts 1\n\
-         \x20   check_interval 3600\n    retry_interval 3600\n    check_period always\n\
-         \x20   notification_period always\n    notification_interval 0\n\
-         \x20   contacts admin\n}}\n"
-    )
 }
 
 fn nagios4(test: &str) -> Option<PathBuf> {
@@ -228,7 +106,10 @@ fn nagios4_verifies_the_definitions() {
     assert!(log.contains("Total Errors:   0"), "{log}");
     assert!(log.contains("Total Warnings: 0"), "{log}");
     assert!(
-        log.contains(&format!("Checked {} commands.", COMMANDS.len() + 1)),
+        log.contains(&format!(
+            "Checked {} commands.",
+            nagios::commands(&ps::read(CFG)).len() + 1
+        )),
         "{log}"
     );
     assert!(log.contains("Checked 10 services."), "{log}");
@@ -280,30 +161,6 @@ fn nagios4_verifies_the_readme_example() {
     assert!(log.contains("Checked 1 services."), "{log}");
 }
 
-/// `key = value` fields of each `servicestatus { ... }` block in status.dat, by service
-/// description.
-fn service_status(status: &str) -> Vec<(String, String, String)> {
-    status
-        .split("servicestatus {")
-        .skip(1)
-        .filter_map(|block| {
-            let block = block.split('}').next()?;
-            let field = |k: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix(&format!("{k}=")))
-                    .map(str::to_string)
-            };
-            (field("has_been_checked")? == "1").then_some(())?;
-            Some((
-                field("service_description")?,
-                field("current_state")?,
-                field("plugin_output")?,
-            ))
-        })
-        .collect()
-}
-
 #[test]
 fn nagios4_daemon_runs_every_command_against_real_openvpn_servers() {
     let Some(nagios4) = nagios4("nagios4_daemon_runs_every_command_against_real_openvpn_servers")
@@ -313,191 +170,5 @@ fn nagios4_daemon_runs_every_command_against_real_openvpn_servers() {
     if !common::openvpn_available() {
         return;
     }
-    use common::{Proto, Server, ServerOpts, Wrap};
-    // Point-to-point servers answer their first peer, and each service runs once.
-    let start = |proto, wrap| {
-        Server::start(ServerOpts {
-            proto,
-            wrap,
-            ..Default::default()
-        })
-    };
-    let plain = start(Proto::Udp, Wrap::None);
-    let tls_auth = start(Proto::Udp, Wrap::tls_auth("SHA256", Some(0)));
-    let tls_crypt = start(Proto::Udp, Wrap::TlsCrypt);
-    let tls_crypt_v2 = start(Proto::Udp, Wrap::TlsCryptV2);
-    let config = start(Proto::Udp, Wrap::tls_auth("SHA512", Some(1)));
-    let tcp = start(Proto::Tcp, Wrap::tls_auth("SHA256", Some(0)));
-    let args = start(Proto::Udp, Wrap::tls_auth("SHA1", None));
-    let tls = start(Proto::Udp, Wrap::None);
-    let login = start(Proto::Udp, Wrap::tls_auth("SHA256", Some(0)));
-    let server = start(Proto::Udp, Wrap::TlsCrypt);
-    let closed = common::closed_udp_port();
-    let path = |p: &Path| p.display().to_string();
-
-    let ng = Nagios::new();
-    // A client config as a user would keep it; the host's address replaces its remote.
-    let client_conf = ng.path("vpn1.conf");
-    fs::write(
-        &client_conf,
-        format!(
-            "client\ndev tun\nproto udp\nremote vpn.example.invalid {}\n\
-             auth SHA512\ntls-auth {} 0\nremote-cert-tls server\n",
-            config.port,
-            path(&config.static_key)
-        ),
-    )
-    .unwrap();
-    // The monitoring system's own client config, with its certificate and key inline.
-    let monitor_conf = ng.path("monitor.ovpn");
-    let read = |p: &Path| fs::read_to_string(p).unwrap();
-    fs::write(
-        &monitor_conf,
-        format!(
-            "client\ndev tun\nproto udp\nremote vpn.example.invalid {}\nauth SHA256\n\
-             tls-auth {} 1\nremote-cert-tls server\nca {}\n<cert>\n{}</cert>\n<key>\n{}</key>\n",
-            login.port,
-            path(&login.static_key),
-            path(&login.ca_cert),
-            read(&login.client_cert),
-            read(&login.client_key)
-        ),
-    )
-    .unwrap();
-    let expected: Vec<(&str, String, &Server)> = vec![
-        (
-            "tls",
-            format!(
-                "check_openvpn_tls!{}!{}!30,14!",
-                tls.port,
-                path(&tls.ca_cert)
-            ),
-            &tls,
-        ),
-        (
-            "login",
-            format!("check_openvpn_login!{}", path(&monitor_conf)),
-            &login,
-        ),
-        ("plain", format!("check_openvpn!{}", plain.port), &plain),
-        (
-            "tls-auth",
-            format!(
-                "check_openvpn_tls_auth!{}!{}!SHA256",
-                tls_auth.port,
-                path(&tls_auth.static_key)
-            ),
-            &tls_auth,
-        ),
-        (
-            "tls-crypt",
-            format!(
-                "check_openvpn_tls_crypt!{}!{}",
-                tls_crypt.port,
-                path(&tls_crypt.static_key)
-            ),
-            &tls_crypt,
-        ),
-        (
-            "tls-crypt-v2",
-            format!(
-                "check_openvpn_tls_crypt_v2!{}!{}",
-                tls_crypt_v2.port,
-                path(
-                    tls_crypt_v2
-                        .v2_client_key
-                        .as_deref()
-                        .expect("v2 client key")
-                )
-            ),
-            &tls_crypt_v2,
-        ),
-        (
-            "config",
-            format!("check_openvpn_config!{}", path(&client_conf)),
-            &config,
-        ),
-        (
-            "tcp",
-            format!(
-                // A fresh point-to-point TCP server takes about a second to answer.
-                "check_openvpn_tcp!{}!--tls-auth {} --digest SHA256 --timeout 5",
-                tcp.port,
-                path(&tcp.static_key)
-            ),
-            &tcp,
-        ),
-        (
-            "args",
-            format!(
-                "check_openvpn_args!-p {} --tls-auth {} --key-direction bidirectional -w 5 -c 10",
-                args.port,
-                path(&args.static_key)
-            ),
-            &args,
-        ),
-        (
-            "server",
-            format!("check_openvpn_server!{}!-C 30,7", path(&server.config_path)),
-            &server,
-        ),
-    ];
-    let mut services: String = expected.iter().map(|(d, c, _)| service(d, c)).collect();
-    services.push_str(&service(
-        "closed",
-        &format!("check_openvpn_args!-p {closed} --timeout 0.5 --retrycount 1"),
-    ));
-    let main = ng.write(&ps::root().join(CFG), &ps::plugin_dir(), &services);
-
-    let log_path = ng.path("daemon.log");
-    let log_file = fs::File::create(&log_path).unwrap();
-    let mut cmd = Command::new(&nagios4);
-    cmd.arg(&main)
-        .stdout(log_file.try_clone().unwrap())
-        .stderr(log_file);
-    let mut daemon = ps::Daemon::spawn("nagios4", cmd);
-    let status_path = ng.path("status.dat");
-    let want = expected.len() + 1;
-    let status = ps::wait_for(Duration::from_secs(60), || {
-        if daemon.exited().is_some() {
-            return Some(None);
-        }
-        let text = fs::read_to_string(&status_path).ok()?;
-        let checked = service_status(&text);
-        (checked.len() == want).then_some(Some(checked))
-    });
-    let Some(Some(status)) = status else {
-        let exit = daemon.exited();
-        panic!(
-            "nagios4 did not check all {want} services in 60 s (exit: {exit:?})\n\
-             --- status.dat ---\n{}\n--- nagios.log ---\n{}\n--- stdout/stderr ---\n{}",
-            fs::read_to_string(&status_path).unwrap_or_default(),
-            fs::read_to_string(ng.path("nagios.log")).unwrap_or_default(),
-            fs::read_to_string(&log_path).unwrap_or_default(),
-        );
-    };
-    daemon.stop();
-
-    for (description, state, output) in &status {
-        eprintln!("nagios4: {description}: state {state}: {output}");
-    }
-    let find = |d: &str| {
-        status
-            .iter()
-            .find(|(desc, _, _)| desc == d)
-            .unwrap_or_else(|| panic!("no status for {d}: {status:?}"))
-    };
-    for (description, check_command, server) in &expected {
-        let (_, state, output) = find(description);
-        assert!(
-            state == "0" && output.starts_with("OPENVPN OK - "),
-            "{description} ({check_command}): state {state}: {output}\n{}",
-            server.diagnostics()
-        );
-    }
-    let (_, state, output) = find("closed");
-    assert!(
-        state == "2" && output.starts_with("OPENVPN CRITICAL - "),
-        "closed port: state {state}: {output}"
-    );
+    nagios::daemon_runs_every_command(&nagios4, &ps::root().join(CFG), &ps::plugin_dir());
 }

@@ -2,6 +2,7 @@
 //! them (bash with the ebuild, `rpmspec -P`, `makepkg --printsrcinfo`), and checked
 //! against Cargo.toml, Cargo.lock and the files under packaging/.
 
+mod common;
 mod packaging_support;
 
 use packaging_support as ps;

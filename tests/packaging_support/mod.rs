@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod built;
+pub mod icinga2;
+pub mod nagios;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

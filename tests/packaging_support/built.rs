@@ -1,0 +1,242 @@
+//! Packages built for real from the recipes: the sources a packager starts from (the crate
+//! from `cargo package`, its dependencies vendored), builds cut off from the network, the
+//! README's install table, and the packaged plugin run against a real OpenVPN server.
+
+use super::{find_tool, is_root, output, read, root, run_ok, scratch, text, version};
+use crate::common;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The sources of the RPM and Arch recipes, as their headers describe them.
+pub struct CrateSources {
+    /// `check-openvpn-VERSION.crate`, written by `cargo package`.
+    pub crate_file: PathBuf,
+    /// `check-openvpn-VERSION-vendor.tar.xz`: `vendor/` from `cargo vendor --locked`, run
+    /// in the unpacked crate.
+    pub vendor: PathBuf,
+}
+
+/// `target/packaging/`: the packaging tests' own target directory (no lock contention with
+/// the `cargo test` that runs them; kept between runs).
+pub fn packaging_target() -> PathBuf {
+    super::plugin_dir()
+        .parent()
+        .expect("target/debug has a parent")
+        .join("packaging")
+}
+
+fn cargo() -> PathBuf {
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("cargo"))
+}
+
+/// Makes the crate (always: it must be this tree's) and the vendored dependencies (only
+/// when the crate's Cargo.lock changed since the last run: the RPM and Arch tests share
+/// one tarball). Vendoring reads the registry cache and downloads what a Linux build never
+/// fetched (the Windows-only crates); the package builds themselves run offline.
+pub fn crate_sources() -> CrateSources {
+    let target = packaging_target();
+    let v = version();
+    run_ok(
+        Command::new(cargo())
+            .args(["package", "-p", "check-openvpn", "--locked", "--offline"])
+            // The builds below compile the crate; dirty: a tree under edit is tested too.
+            .args(["--no-verify", "--allow-dirty"])
+            .current_dir(root())
+            .env("CARGO_TARGET_DIR", &target),
+    );
+    let crate_file = target.join(format!("package/check-openvpn-{v}.crate"));
+    assert!(crate_file.is_file(), "{} is missing", crate_file.display());
+
+    let dir = target.join("sources");
+    fs::create_dir_all(&dir).expect("mkdir target/packaging/sources");
+    let vendor = dir.join(format!("check-openvpn-{v}-vendor.tar.xz"));
+    let stamp = dir.join(format!("check-openvpn-{v}-vendor.Cargo.lock"));
+    let work = scratch("check-openvpn-vendor-");
+    run_ok(
+        Command::new("tar")
+            .arg("xzf")
+            .arg(&crate_file)
+            .arg("-C")
+            .arg(work.path()),
+    );
+    let unpacked = work.path().join(format!("check-openvpn-{v}"));
+    let lock = fs::read(unpacked.join("Cargo.lock")).expect("the crate has a Cargo.lock");
+    if vendor.is_file() && fs::read(&stamp).ok().as_deref() == Some(&lock[..]) {
+        eprintln!("reusing {} (same Cargo.lock)", vendor.display());
+        return CrateSources { crate_file, vendor };
+    }
+    run_ok(
+        Command::new(cargo())
+            .args(["vendor", "--locked", "vendor"])
+            .current_dir(&unpacked),
+    );
+    // The header's `tar cJf`; fast xz (-1, all cores): the tarball is only unpacked again.
+    let partial = dir.join(format!("check-openvpn-{v}-vendor.tar.xz.partial"));
+    run_ok(
+        Command::new("tar")
+            .arg("cJf")
+            .arg(&partial)
+            .arg("vendor")
+            .current_dir(&unpacked)
+            .env("XZ_OPT", "-1 -T0"),
+    );
+    fs::rename(&partial, &vendor).expect("rename the vendor tarball");
+    fs::write(&stamp, &lock).expect("write the vendor stamp");
+    CrateSources { crate_file, vendor }
+}
+
+/// `program` in a network namespace of its own (`unshare --net`: root only), with no
+/// network at all, so a recipe that reaches for the network fails. Without one (not root)
+/// the build is only as offline as its own flags make it.
+pub fn offline_command(program: &Path) -> Command {
+    let unshare = find_tool("unshare").filter(|u| {
+        is_root()
+            && Command::new(u)
+                .args(["--net", "true"])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false)
+    });
+    match unshare {
+        Some(u) => {
+            let mut cmd = Command::new(u);
+            cmd.args(["--net", "--"]).arg(program);
+            cmd
+        }
+        None => {
+            eprintln!(
+                "note: no network namespace here (needs root): the build can reach the network"
+            );
+            Command::new(program)
+        }
+    }
+}
+
+/// The cells of the README's install table row whose target starts with `target`:
+/// (plugin, Icinga 2 definition, Nagios definitions), backticks removed, "same" resolved
+/// to the row above, anything after the closing backtick dropped.
+pub fn readme_install_row(target: &str) -> (String, String, String) {
+    let readme = read("README.md");
+    let table = readme
+        .split_once("| target | plugin | Icinga 2 definition | Nagios definitions |")
+        .expect("README.md: the install table")
+        .1;
+    let mut above: Option<Vec<String>> = None;
+    for line in table.lines().skip(2) {
+        if !line.starts_with('|') {
+            break;
+        }
+        let cells: Vec<String> = line
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect();
+        let mut row: Vec<String> = cells
+            .iter()
+            .skip(1)
+            .map(|c| c.split('`').nth(1).unwrap_or(c).to_string())
+            .collect();
+        for (i, cell) in row.iter_mut().enumerate() {
+            if cell == "same" {
+                *cell = above.as_ref().expect("no row above \"same\"")[i].clone();
+            }
+        }
+        if cells[0].starts_with(target) {
+            return (row[0].clone(), row[1].clone(), row[2].clone());
+        }
+        above = Some(row);
+    }
+    panic!("README.md: no install table row for {target}")
+}
+
+/// The line of `log` after `marker` (where the recipe's check step starts) that shows
+/// unit tests passing; panics when the step is missing or passed no test.
+pub fn unit_tests_passed<'a>(log: &'a str, marker: &str) -> &'a str {
+    let check = log
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in the build:\n{log}"))
+        .1;
+    check
+        .lines()
+        .find(|l| l.starts_with("test result: ok.") && !l.contains(" 0 passed"))
+        .unwrap_or_else(|| panic!("the check step ran no passing unit tests:\n{check}"))
+}
+
+/// (installed path, repository path) of the completions, where the RPM and Arch packages
+/// put them.
+pub fn completions() -> Vec<(String, &'static str)> {
+    vec![
+        (
+            "/usr/share/bash-completion/completions/check_openvpn".into(),
+            "packaging/completions/check_openvpn.bash",
+        ),
+        (
+            "/usr/share/zsh/site-functions/_check_openvpn".into(),
+            "packaging/completions/_check_openvpn",
+        ),
+        (
+            "/usr/share/fish/vendor_completions.d/check_openvpn.fish".into(),
+            "packaging/completions/check_openvpn.fish",
+        ),
+    ]
+}
+
+/// Files the packages install byte for byte from the repository: (path under `tree`,
+/// path in the repository). A `.gz` file is compared uncompressed.
+pub fn assert_shipped_as_is(tree: &Path, files: &[(String, &str)]) {
+    for (installed, source) in files {
+        let path = tree.join(installed.trim_start_matches('/'));
+        let have = if installed.ends_with(".gz") {
+            run_ok(Command::new("gzip").arg("-dc").arg(&path)).into_bytes()
+        } else {
+            fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        };
+        let want = fs::read(root().join(source)).unwrap();
+        assert!(have == want, "{installed} differs from {source}");
+    }
+}
+
+/// The packaged plugin: `--version`, CRITICAL for a closed port, and OK from a real
+/// OpenVPN server with tls-auth (when OpenVPN is usable; under CI=true it must be).
+pub fn assert_plugin_runs(plugin: &Path) {
+    let out = run_ok(Command::new(plugin).arg("-V"));
+    assert_eq!(out.trim(), format!("check_openvpn {}", version()));
+    let closed = common::closed_udp_port().to_string();
+    let out = output(Command::new(plugin).args([
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &closed,
+        "--timeout",
+        "0.5",
+        "--retrycount",
+        "1",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("OPENVPN CRITICAL - "));
+    if !common::openvpn_available() {
+        return;
+    }
+    let server = common::Server::start(common::ServerOpts {
+        wrap: common::Wrap::tls_auth("SHA256", Some(0)),
+        ..Default::default()
+    });
+    let out = output(
+        Command::new(plugin)
+            .args(["-H", &server.addr, "-p", &server.port.to_string()])
+            .arg("--tls-auth")
+            .arg(&server.static_key)
+            .args(["--digest", "SHA256", "--timeout", "5"]),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.code() == Some(0) && stdout.starts_with("OPENVPN OK - "),
+        "{}\n{}",
+        text(&out),
+        server.diagnostics()
+    );
+    eprintln!("{}: {}", plugin.display(), stdout.trim());
+}
