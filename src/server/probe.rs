@@ -62,11 +62,19 @@ fn target(cfg: &ServerConfig) -> Result<IpAddr, Skipped> {
             Family::V4
         })));
     }
-    // An address of this host can be bound; any other cannot.
-    if std::net::UdpSocket::bind((ip, 0)).is_err() {
-        return Err(Skipped::Elsewhere(local.clone()));
+    // Only an address of this host is probed: a loopback one, or one an interface holds
+    // now. (Binding would not tell: with ip_nonlocal_bind, as on hosts that share a
+    // floating address, any address binds.)
+    let held = || {
+        if_addrs::get_if_addrs()
+            .map(|ifs| ifs.iter().any(|i| i.ip() == ip))
+            .unwrap_or(false)
+    };
+    if ip.is_loopback() || held() {
+        Ok(ip)
+    } else {
+        Err(Skipped::Elsewhere(local.clone()))
     }
-    Ok(ip)
 }
 
 /// The probe's wrap from the server's key, used from the client side.

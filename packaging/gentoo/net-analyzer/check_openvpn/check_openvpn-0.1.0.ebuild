@@ -95,6 +95,7 @@ CRATES="
 	hkdf@0.13.0
 	hmac@0.13.0
 	hybrid-array@0.4.15
+	if-addrs@0.15.0
 	indexmap@2.14.2
 	inout@0.2.6
 	is_terminal_polyfill@1.70.2
