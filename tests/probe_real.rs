@@ -442,7 +442,7 @@ fn verbose_output_never_shows_key_bytes() {
 
 #[test]
 fn multi_client_server_answers_every_check() {
-    if !common::openvpn_available() || !common::tun_available() {
+    if !common::multi_client_ready() {
         return;
     }
     for proto in [Proto::Udp, Proto::Tcp] {
