@@ -2,10 +2,7 @@
 
 mod common;
 
-use common::{
-    check_server as run, first_line, ran_against, run_check, Family, Mode, Proto, Server,
-    ServerOpts, Wrap,
-};
+use common::{first_line, ran_against, run_check, Family, Mode, Proto, Server, ServerOpts, Wrap};
 use std::path::Path;
 
 fn start(proto: Proto, family: Family, mode: Mode, wrap: Wrap) -> Option<Server> {
@@ -107,7 +104,7 @@ fn wrong_keys_get_no_answer_within_the_budget() {
     .line_has("no answer within")
     .within(600);
     // The right key used for tls-auth: dropped too.
-    let (code, out, _) = run(
+    ran_against(
         &s,
         &[
             "--tls-auth",
@@ -117,8 +114,8 @@ fn wrong_keys_get_no_answer_within_the_budget() {
             "--retrycount",
             "1",
         ],
-    );
-    assert_eq!(code, 2, "{out}");
+    )
+    .state(2);
 
     let Some(s) = start(Proto::Udp, Family::V4, Mode::P2p, Wrap::TlsCryptV2) else {
         return;
@@ -152,16 +149,10 @@ fn v2_server_key_is_refused_with_advice() {
     let Some(s) = start(Proto::Udp, Family::V4, Mode::P2p, Wrap::TlsCryptV2) else {
         return;
     };
-    let (code, out, _) = run(&s, &["--tls-crypt-v2", path(&s.static_key)]);
-    assert_eq!(code, 3, "{out}");
-    assert!(
-        first_line(&out).contains("tls-crypt-v2 server key"),
-        "{out}"
-    );
-    assert!(
-        first_line(&out).contains("--genkey tls-crypt-v2-client"),
-        "{out}"
-    );
+    ran_against(&s, &["--tls-crypt-v2", path(&s.static_key)])
+        .state(3)
+        .line_has("tls-crypt-v2 server key")
+        .line_has("--genkey tls-crypt-v2-client");
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -356,12 +347,10 @@ fn diagnose_recognises_tls_crypt_and_reports_nothing_when_nothing_answers() {
     let Some(s) = start(Proto::Udp, Family::V4, Mode::P2p, Wrap::TlsCrypt) else {
         return;
     };
-    let (code, out, _) = run(&s, &["--tls-auth", path(&s.static_key), "--diagnose"]);
-    assert_eq!(code, 0, "{out}");
-    assert!(
-        first_line(&out).contains("ways answered: tls-crypt"),
-        "{out}"
-    );
+    let run = ran_against(&s, &["--tls-auth", path(&s.static_key), "--diagnose"])
+        .state(0)
+        .line_has("ways answered: tls-crypt");
+    let out = run.out;
     assert!(
         out.contains(&format!("use: --tls-crypt {}", s.static_key.display())),
         "{out}"
@@ -396,8 +385,8 @@ fn diagnose_on_a_multi_client_server_with_a_bidirectional_key() {
     ) else {
         return;
     };
-    let (code, out, _) = run(&s, &["--tls-auth", path(&s.static_key), "--diagnose"]);
-    assert_eq!(code, 0, "{out}");
+    let run = ran_against(&s, &["--tls-auth", path(&s.static_key), "--diagnose"]).state(0);
+    let out = run.out;
     assert!(
         out.contains("tls-auth BLAKE2b512 key-direction bidirectional: answered in"),
         "{out}"

@@ -2,10 +2,7 @@
 
 mod common;
 
-use common::{
-    check_server as check, first_line, ran, ran_against, Family, Mode, Proto, Server, ServerOpts,
-    Wrap,
-};
+use common::{first_line, ran, ran_against, Family, Mode, Proto, Server, ServerOpts, Wrap};
 
 fn expect_ok(server: &Server, extra: &[&str], needle: &str) {
     ran_against(server, extra)
@@ -44,13 +41,10 @@ fn no_wrap_udp_ipv4() {
     expect_ok(&s, &[], "127.0.0.1:");
     // A point-to-point server serves one peer: a second probe is answered only by a bare
     // P_ACK_V1, which must not pass for the server's reset.
-    let (code, out, _) = check(&s, &["--timeout", "0.3", "--retrycount", "1", "-v"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(first_line(&out).contains("no answer"), "{out}");
-    assert!(
-        first_line(&out).contains("ignored 1 not a server hard reset"),
-        "{out}"
-    );
+    ran_against(&s, &["--timeout", "0.3", "--retrycount", "1", "-v"])
+        .state(2)
+        .line_has("no answer")
+        .line_has("ignored 1 not a server hard reset");
 }
 
 #[test]
@@ -239,7 +233,7 @@ fn wrong_digest_gets_no_answer() {
     let Some(s) = p2p(Wrap::tls_auth("SHA256", Some(0))) else {
         return;
     };
-    let (code, out, _) = check(
+    ran_against(
         &s,
         &[
             "--tls-auth",
@@ -251,8 +245,8 @@ fn wrong_digest_gets_no_answer() {
             "--retrycount",
             "1",
         ],
-    );
-    assert_eq!(code, 2, "{out}");
+    )
+    .state(2);
 }
 
 #[test]
@@ -374,20 +368,17 @@ fn thresholds_on_a_real_answer() {
         return;
     };
     // `~:0` alerts for any time above zero.
-    let (code, out, _) = check(&s, &["-w", "~:0", "-c", "10"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        first_line(&out).contains("outside warning range ~:0"),
-        "{out}"
-    );
-    assert!(first_line(&out).contains("time="), "{out}");
-    assert!(first_line(&out).contains(";~:0;10;0;"), "{out}");
+    ran_against(&s, &["-w", "~:0", "-c", "10"])
+        .state(1)
+        .line_has("outside warning range ~:0")
+        .line_has("time=")
+        .line_has(";~:0;10;0;");
 
     let Some(s) = p2p(Wrap::None) else {
         return;
     };
-    let (code, out, _) = check(&s, &["-w", "5", "-c", "@0:5"]);
-    assert_eq!(code, 2, "{out}");
+    let run = ran_against(&s, &["-w", "5", "-c", "@0:5"]).state(2);
+    let out = run.out;
     assert!(first_line(&out).starts_with("OPENVPN CRITICAL"), "{out}");
 }
 
@@ -420,8 +411,8 @@ fn verbose_output_never_shows_key_bytes() {
     let Some(s) = p2p(Wrap::tls_auth("SHA256", Some(0))) else {
         return;
     };
-    let (code, out, _) = check(&s, &["--tls-auth", key(&s), "--digest", "SHA256", "-vvv"]);
-    assert_eq!(code, 0, "{out}");
+    let run = ran_against(&s, &["--tls-auth", key(&s), "--digest", "SHA256", "-vvv"]).state(0);
+    let out = run.out;
     assert!(out.contains("  > 38"), "hex of our packet expected:\n{out}");
     assert!(out.contains("  < 40"), "hex of the answer expected:\n{out}");
     let all: String = slots_hex(&s.static_key).concat();
