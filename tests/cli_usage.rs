@@ -155,6 +155,42 @@ fn help_and_version_exit_0() {
     ] {
         assert!(out.contains(flag), "--help lacks {flag}");
     }
+    // The first line says what the check does, every stage of it.
+    let about = out.lines().next().unwrap_or_default();
+    for stage in ["hard reset", "TLS handshake", "login", "server host"] {
+        assert!(about.contains(stage), "first line lacks {stage:?}: {about}");
+    }
+    // Flags grouped by what they are for, in the order a check goes deeper; each heading
+    // holds its own flags.
+    let mut at = 0;
+    for (heading, flag) in [
+        ("\nTarget and transport:\n", "--hostname"),
+        ("\nKeys and wraps:\n", "--tls-crypt-v2"),
+        (
+            "\nTLS stage (--tls, or any of these):\n",
+            "--verify-x509-name",
+        ),
+        (
+            "\nLogin stage (--login, or any of these):\n",
+            "--auth-user-pass",
+        ),
+        ("\nServer host (--server-config):\n", "--clients-warning"),
+        ("\nThresholds:\n", "--certificate"),
+        ("\nOutput:\n", "--verbose"),
+    ] {
+        let start = at
+            + out[at..]
+                .find(heading)
+                .unwrap_or_else(|| panic!("no {heading:?} after byte {at}:\n{out}"));
+        let end = out[start + 1..]
+            .find("\n\n")
+            .map_or(out.len(), |e| start + 1 + e);
+        assert!(
+            out[start..end].contains(flag),
+            "{flag} is not under {heading:?}:\n{out}"
+        );
+        at = end;
+    }
     let (code, out, _, _) = run_check(&["-V"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("check_openvpn "), "{out}");

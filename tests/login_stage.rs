@@ -52,14 +52,14 @@ fn multi(proto: Proto, family: Family, wrap: Wrap, extra: &[String]) -> Server {
     )
 }
 
-fn login(s: &Server, extra: &[&str]) -> (i32, String) {
+/// Runs the plugin against `s` with the server's key flags, `--ca` and `extra`.
+fn login(s: &Server, extra: &[&str]) -> Ran {
     let mut args = wrap_args(s);
     args.push("--ca".into());
     args.push(path(&s.ca_cert));
     args.extend(extra.iter().map(|a| a.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, out, _) = check_server(s, &refs);
-    (code, out)
+    ran_against(s, &refs)
 }
 
 fn cert_args(s: &Server) -> Vec<String> {
@@ -89,8 +89,8 @@ fn certificate_login_pushes_and_exits() {
     let c = cert_args(&s);
     let mut args = strs(&c);
     args.push("-v");
-    let (code, out) = login(&s, &args);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
+    let run = login(&s, &args).state(0);
+    let out = run.out;
     let line = first_line(&out);
     assert!(
         line.contains("logged in as CN=check-openvpn-test-client"),
@@ -129,16 +129,14 @@ fn user_and_password_only_right_and_wrong() {
         ],
     );
     let good = path(&user_pass(dir.path(), "monitor", "s3cret"));
-    let (code, out) = login(&s, &["--auth-user-pass", &good]);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
-    assert!(first_line(&out).contains("logged in as monitor"), "{out}");
+    login(&s, &["--auth-user-pass", &good])
+        .state(0)
+        .line_has("logged in as monitor");
     let bad = path(&user_pass(dir.path(), "intruder", "guess"));
-    let (code, out) = login(&s, &["--auth-user-pass", &bad, "-vvv"]);
-    assert_eq!(code, 2, "{out}\n{}", s.log());
-    assert!(
-        first_line(&out).contains("login as intruder refused, AUTH_FAILED"),
-        "{out}"
-    );
+    let run = login(&s, &["--auth-user-pass", &bad, "-vvv"])
+        .state(2)
+        .line_has("login as intruder refused, AUTH_FAILED");
+    let out = run.out;
     // Neither password appears at any verbosity.
     assert!(!out.contains("guess") && !out.contains("s3cret"), "{out}");
 }
@@ -163,12 +161,9 @@ fn certificate_plus_password() {
     let c = cert_args(&s);
     let mut args = strs(&c);
     args.extend(["--auth-user-pass", &up]);
-    let (code, out) = login(&s, &args);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
-    assert!(first_line(&out).contains("logged in as monitor"), "{out}");
+    login(&s, &args).state(0).line_has("logged in as monitor");
     // The same server without the password: refused (it verifies passwords).
-    let (code, out) = login(&s, &strs(&c));
-    assert_eq!(code, 2, "{out}\n{}", s.log());
+    login(&s, &strs(&c)).state(2);
 }
 
 /// A server whose client CA is a fresh TestPki CA, with `crl-verify` on a CRL made by it.
@@ -252,8 +247,8 @@ fn client_connect_script_that_refuses() {
         ],
     );
     let c = cert_args(&s);
-    let (code, out) = login(&s, &strs(&c));
-    assert_eq!(code, 2, "{out}\n{}", s.log());
+    let run = login(&s, &strs(&c)).state(2);
+    let out = run.out;
     assert!(
         first_line(&out).contains("refused") || first_line(&out).contains("AUTH_FAILED"),
         "{out}"
@@ -285,8 +280,8 @@ exit 2"#,
         ],
     );
     let up = path(&user_pass(dir.path(), "monitor", "any"));
-    let (code, out) = login(&s, &["--auth-user-pass", &up, "-v"]);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
+    let run = login(&s, &["--auth-user-pass", &up, "-v"]).state(0);
+    let out = run.out;
     let line = first_line(&out);
     assert!(line.contains("logged in as monitor"), "{line}");
     // It waited for the grant: at least about a second.
@@ -310,9 +305,7 @@ fn tcp_ipv6_tls_crypt_and_udp_tls_crypt_v2() {
     ] {
         let s = multi(proto, family, wrap.clone(), &[]);
         let c = cert_args(&s);
-        let (code, out) = login(&s, &strs(&c));
-        assert_eq!(code, 0, "{proto:?} {wrap:?}: {out}\n{}", s.log());
-        assert!(first_line(&out).contains("logged in as"), "{out}");
+        login(&s, &strs(&c)).state(0).line_has("logged in as");
     }
 }
 
@@ -334,8 +327,8 @@ fn a_push_long_enough_for_push_continuation() {
     let c = cert_args(&s);
     let mut args = strs(&c);
     args.push("-v");
-    let (code, out) = login(&s, &args);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
+    let run = login(&s, &args).state(0);
+    let out = run.out;
     // Every route arrived, across the continuation parts.
     let pushed_routes = out
         .lines()
@@ -436,8 +429,7 @@ fn exit_frees_the_client_within_seconds() {
     );
     assert!(management_clients(mgmt).is_empty());
     let c = cert_args(&s);
-    let (code, out) = login(&s, &strs(&c));
-    assert_eq!(code, 0, "{out}\n{}", s.log());
+    login(&s, &strs(&c)).state(0);
     // Logged in: the server lists it, until EXIT's delayed exit (5 s) frees it.
     let t0 = Instant::now();
     loop {
@@ -524,8 +516,8 @@ fn point_to_point_login_ends_at_the_key_exchange() {
     });
     let c = cert_args(&s);
     let args = strs(&c);
-    let (code, out) = login(&s, &args);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
+    let run = login(&s, &args).state(0);
+    let out = run.out;
     let line = first_line(&out);
     assert!(
         line.contains("logged in as CN=check-openvpn-test-client"),
@@ -568,7 +560,7 @@ exit 2"#,
         ],
     );
     let up = path(&user_pass(dir.path(), "monitor", "any"));
-    let (code, out) = login(
+    let run = login(
         &s,
         &[
             "--auth-user-pass",
@@ -578,8 +570,9 @@ exit 2"#,
             "--retrycount",
             "2",
         ],
-    );
-    assert_eq!(code, 1, "{out}\n{}", s.log());
+    )
+    .state(1);
+    let out = run.out;
     let line = first_line(&out);
     assert!(line.contains("still pending by WEB_AUTH"), "{line}");
     assert!(line.contains("(the server allows 60 s)"), "{line}");

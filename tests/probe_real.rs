@@ -2,21 +2,14 @@
 
 mod common;
 
-use common::{
-    check_server as check, first_line, run_check, Family, Mode, Proto, Server, ServerOpts, Wrap,
-};
-use std::time::Duration;
+use common::{first_line, ran, ran_against, Family, Mode, Proto, Server, ServerOpts, Wrap};
 
 fn expect_ok(server: &Server, extra: &[&str], needle: &str) {
-    let (code, out, _) = check(server, extra);
-    assert_eq!(code, 0, "{out}\n--- server ---\n{}", server.diagnostics());
-    let line = first_line(&out);
-    assert!(line.starts_with("OPENVPN OK - "), "{line}");
-    assert!(line.contains(needle), "{line} lacks {needle:?}");
-    assert!(
-        line.contains("| time=") && line.contains(" attempts=1;"),
-        "{line}"
-    );
+    ran_against(server, extra)
+        .state(0)
+        .line_has(needle)
+        .line_has("| time=")
+        .line_has(" attempts=1;");
 }
 
 fn server(proto: Proto, family: Family, mode: Mode, wrap: Wrap) -> Option<Server> {
@@ -48,13 +41,10 @@ fn no_wrap_udp_ipv4() {
     expect_ok(&s, &[], "127.0.0.1:");
     // A point-to-point server serves one peer: a second probe is answered only by a bare
     // P_ACK_V1, which must not pass for the server's reset.
-    let (code, out, _) = check(&s, &["--timeout", "0.3", "--retrycount", "1", "-v"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(first_line(&out).contains("no answer"), "{out}");
-    assert!(
-        first_line(&out).contains("ignored 1 not a server hard reset"),
-        "{out}"
-    );
+    ran_against(&s, &["--timeout", "0.3", "--retrycount", "1", "-v"])
+        .state(2)
+        .line_has("no answer")
+        .line_has("ignored 1 not a server hard reset");
 }
 
 #[test]
@@ -192,7 +182,7 @@ fn wrong_key_direction_gets_no_answer() {
     let Some(s) = p2p(Wrap::tls_auth("SHA256", Some(0))) else {
         return;
     };
-    let (code, out, wall) = check(
+    ran_against(
         &s,
         &[
             "--tls-auth",
@@ -206,13 +196,10 @@ fn wrong_key_direction_gets_no_answer() {
             "--retrycount",
             "2",
         ],
-    );
-    assert_eq!(code, 2, "{out}");
-    assert!(first_line(&out).contains("no answer within"), "{out}");
-    assert!(
-        wall < Duration::from_millis(800 + common::WALL_MARGIN_MS),
-        "took {wall:?}"
-    );
+    )
+    .state(2)
+    .line_has("no answer within")
+    .within(800);
     assert!(
         s.log().contains("HMAC"),
         "server should have dropped it for its HMAC"
@@ -225,7 +212,7 @@ fn wrong_key_file_gets_no_answer() {
         return;
     };
     let other = common::genkey_static(s.dir.path(), "other.key");
-    let (code, out, wall) = check(
+    ran_against(
         &s,
         &[
             "--tls-auth",
@@ -235,13 +222,10 @@ fn wrong_key_file_gets_no_answer() {
             "--retrycount",
             "3",
         ],
-    );
-    assert_eq!(code, 2, "{out}");
-    assert!(first_line(&out).contains("after 3 attempts"), "{out}");
-    assert!(
-        wall < Duration::from_millis(900 + common::WALL_MARGIN_MS),
-        "took {wall:?}"
-    );
+    )
+    .state(2)
+    .line_has("after 3 attempts")
+    .within(900);
 }
 
 #[test]
@@ -249,7 +233,7 @@ fn wrong_digest_gets_no_answer() {
     let Some(s) = p2p(Wrap::tls_auth("SHA256", Some(0))) else {
         return;
     };
-    let (code, out, _) = check(
+    ran_against(
         &s,
         &[
             "--tls-auth",
@@ -261,8 +245,8 @@ fn wrong_digest_gets_no_answer() {
             "--retrycount",
             "1",
         ],
-    );
-    assert_eq!(code, 2, "{out}");
+    )
+    .state(2);
 }
 
 #[test]
@@ -351,7 +335,7 @@ fn wrong_server_key_is_a_warning() {
         return;
     };
     let slots = slots_hex(&s.static_key);
-    let (code, out, wall) = check(
+    ran_against(
         &s,
         &[
             "--digest",
@@ -363,16 +347,11 @@ fn wrong_server_key_is_a_warning() {
             "--timeout",
             "0.5",
         ],
-    );
-    assert_eq!(code, 1, "{out}");
-    let line = first_line(&out);
-    assert!(line.starts_with("OPENVPN WARNING - "), "{line}");
-    assert!(line.contains("did not verify"), "{line}");
+    )
+    .state(1)
+    .line_has("did not verify")
     // It waits out the attempt for a better answer but does not retry.
-    assert!(
-        wall < Duration::from_millis(500 + common::WALL_MARGIN_MS),
-        "took {wall:?}"
-    );
+    .within(500);
 }
 
 #[test]
@@ -389,20 +368,17 @@ fn thresholds_on_a_real_answer() {
         return;
     };
     // `~:0` alerts for any time above zero.
-    let (code, out, _) = check(&s, &["-w", "~:0", "-c", "10"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        first_line(&out).contains("outside warning range ~:0"),
-        "{out}"
-    );
-    assert!(first_line(&out).contains("time="), "{out}");
-    assert!(first_line(&out).contains(";~:0;10;0;"), "{out}");
+    ran_against(&s, &["-w", "~:0", "-c", "10"])
+        .state(1)
+        .line_has("outside warning range ~:0")
+        .line_has("time=")
+        .line_has(";~:0;10;0;");
 
     let Some(s) = p2p(Wrap::None) else {
         return;
     };
-    let (code, out, _) = check(&s, &["-w", "5", "-c", "@0:5"]);
-    assert_eq!(code, 2, "{out}");
+    let run = ran_against(&s, &["-w", "5", "-c", "@0:5"]).state(2);
+    let out = run.out;
     assert!(first_line(&out).starts_with("OPENVPN CRITICAL"), "{out}");
 }
 
@@ -410,19 +386,24 @@ fn thresholds_on_a_real_answer() {
 fn closed_ports_are_critical_at_once() {
     // No server needed: nothing listens on these ports.
     let udp = common::closed_udp_port().to_string();
-    let (code, out, _, wall) = run_check(&["127.0.0.1", "-p", &udp, "--timeout", "5"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(first_line(&out).contains("connection refused"), "{out}");
-    assert!(wall < Duration::from_secs(2), "took {wall:?}");
+    ran(&[
+        "127.0.0.1",
+        "-p",
+        &udp,
+        "--timeout",
+        "20",
+        "--retrycount",
+        "1",
+    ])
+    .state(2)
+    .line_has("connection refused")
+    .before_deadline(20_000);
 
     let tcp = common::closed_tcp_port().to_string();
-    let (code, out, _, wall) = run_check(&["::1", "-p", &tcp, "-t", "--timeout", "5"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        first_line(&out).contains("/tcp: connection refused"),
-        "{out}"
-    );
-    assert!(wall < Duration::from_secs(2), "took {wall:?}");
+    ran(&["::1", "-p", &tcp, "-t", "--timeout", "20"])
+        .state(2)
+        .line_has("/tcp: connection refused")
+        .before_deadline(20_000);
 }
 
 #[test]
@@ -430,8 +411,8 @@ fn verbose_output_never_shows_key_bytes() {
     let Some(s) = p2p(Wrap::tls_auth("SHA256", Some(0))) else {
         return;
     };
-    let (code, out, _) = check(&s, &["--tls-auth", key(&s), "--digest", "SHA256", "-vvv"]);
-    assert_eq!(code, 0, "{out}");
+    let run = ran_against(&s, &["--tls-auth", key(&s), "--digest", "SHA256", "-vvv"]).state(0);
+    let out = run.out;
     assert!(out.contains("  > 38"), "hex of our packet expected:\n{out}");
     assert!(out.contains("  < 40"), "hex of the answer expected:\n{out}");
     let all: String = slots_hex(&s.static_key).concat();
@@ -442,7 +423,7 @@ fn verbose_output_never_shows_key_bytes() {
 
 #[test]
 fn multi_client_server_answers_every_check() {
-    if !common::openvpn_available() || !common::tun_available() {
+    if !common::multi_client_ready() {
         return;
     }
     for proto in [Proto::Udp, Proto::Tcp] {

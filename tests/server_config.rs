@@ -123,19 +123,15 @@ fn crl_expiring_in_five_days_warns_or_is_critical_by_c() {
     assert!(first.contains("clients=0;;;0;"), "{out}");
     assert!(first.contains("bytes_in="), "{out}");
 
+    // Each run counts the days again: the nextUpdate is five days, to the second, after the
+    // CRL was made, so the whole days left fall from 5 to 4 as the second turns.
     let (code, out) = check(&srv, &["-C", "30,10"]);
     assert_eq!(code, 2, "{out}");
-    assert!(
-        first_line(&out).contains(&format!("CRL expires in {d} days")),
-        "{out}"
-    );
+    days(first_line(&out), "CRL expires in ", 5);
 
     let (code, out) = check(&srv, &["-C", "3,1"]);
     assert_eq!(code, 0, "{out}");
-    assert!(
-        first_line(&out).contains(&format!("CRL valid {d} more days")),
-        "{out}"
-    );
+    days(first_line(&out), "CRL valid ", 5);
 }
 
 #[test]

@@ -7,13 +7,12 @@ use common::pki::{dh_params, CertSpec, Issued, KeyKind, TestPki};
 use common::*;
 use std::path::Path;
 
-/// Runs the plugin with the server's key flags and `extra`.
-fn tls_check(s: &Server, extra: &[&str]) -> (i32, String) {
+/// Runs the plugin against `s` with the server's key flags and `extra`.
+fn tls_check(s: &Server, extra: &[&str]) -> Ran {
     let mut args: Vec<String> = wrap_args(s);
     args.extend(extra.iter().map(|a| a.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, out, _) = check_server(s, &refs);
-    (code, out)
+    ran_against(s, &refs)
 }
 
 fn opts(proto: Proto, family: Family, mode: Mode, wrap: Wrap) -> ServerOpts {
@@ -80,8 +79,8 @@ fn multi_udp_tls_auth_sha256_chain_verified() {
         Wrap::tls_auth("SHA256", Some(0)),
     ));
     let ca = path(&s.ca_cert);
-    let (code, out) = tls_check(&s, &["--ca", &ca, "-v"]);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
+    let run = tls_check(&s, &["--ca", &ca, "-v"]).state(0);
+    let out = run.out;
     let line = first_line(&out);
     assert!(line.contains("TLSv1.3 TLS_AES_"), "{line}");
     assert!(
@@ -117,11 +116,11 @@ fn multi_tcp_ipv6_tls_crypt() {
         Wrap::TlsCrypt,
     ));
     let ca = path(&s.ca_cert);
-    let (code, out) = tls_check(&s, &["--ca", &ca]);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
-    assert!(first_line(&out).contains("[::1]:"), "{out}");
-    assert!(first_line(&out).contains("/tcp TLSv1.3"), "{out}");
-    assert!(first_line(&out).contains("(tls-crypt)"), "{out}");
+    tls_check(&s, &["--ca", &ca])
+        .state(0)
+        .line_has("[::1]:")
+        .line_has("/tcp TLSv1.3")
+        .line_has("(tls-crypt)");
 }
 
 #[test]
@@ -132,9 +131,10 @@ fn multi_tls_crypt_v2_udp_and_tcp() {
     for proto in [Proto::Udp, Proto::Tcp] {
         let s = Server::start(opts(proto, Family::V4, Mode::MultiClient, Wrap::TlsCryptV2));
         let ca = path(&s.ca_cert);
-        let (code, out) = tls_check(&s, &["--ca", &ca, "-v"]);
-        assert_eq!(code, 0, "{proto:?}: {out}\n{}", s.log());
-        assert!(first_line(&out).contains("(tls-crypt-v2)"), "{out}");
+        let run = tls_check(&s, &["--ca", &ca, "-v"])
+            .state(0)
+            .line_has("(tls-crypt-v2)");
+        let out = run.out;
         // Over UDP a 2.6 server answers statelessly and asks for the wrapped key again.
         assert_eq!(
             out.contains("asked for the wrapped client key again"),
@@ -162,14 +162,10 @@ fn tls_crypt_v2_key_refused_by_verify_script_is_critical() {
         ],
     );
     // The reset stage alone cannot see it: the server answers before it verifies.
-    let (code, out) = tls_check(&s, &["--timeout", "1", "--retrycount", "1"]);
-    assert_eq!(code, 0, "{out}");
-    let (code, out) = tls_check(&s, &["--tls", "--timeout", "1", "--retrycount", "1"]);
-    assert_eq!(code, 2, "{out}\n{}", s.log());
-    assert!(
-        first_line(&out).contains("refused our tls-crypt-v2 client key"),
-        "{out}"
-    );
+    tls_check(&s, &["--timeout", "1", "--retrycount", "1"]).state(0);
+    tls_check(&s, &["--tls", "--timeout", "1", "--retrycount", "1"])
+        .state(2)
+        .line_has("refused our tls-crypt-v2 client key");
     assert!(
         s.log().contains("TLS CRYPT V2 VERIFY SCRIPT ERROR") || s.log().contains("tls-crypt-v2"),
         "{}",
@@ -184,12 +180,9 @@ fn p2p_udp_and_tcp_without_wrap() {
     }
     for proto in [Proto::Udp, Proto::Tcp] {
         let s = Server::start(opts(proto, Family::V4, Mode::P2p, Wrap::None));
-        let (code, out) = tls_check(&s, &["--tls"]);
-        assert_eq!(code, 0, "{proto:?}: {out}\n{}", s.log());
-        assert!(
-            first_line(&out).contains("chain not verified (no --ca)"),
-            "{out}"
-        );
+        tls_check(&s, &["--tls"])
+            .state(0)
+            .line_has("chain not verified (no --ca)");
     }
 }
 
@@ -205,12 +198,9 @@ fn p2p_ipv6_tls_auth_default_digest() {
         Wrap::tls_auth("SHA1", Some(0)),
     ));
     let ca = path(&s.ca_cert);
-    let (code, out) = tls_check(&s, &["--ca", &ca]);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
-    assert!(
-        first_line(&out).contains("chain verified (tls-auth SHA1)"),
-        "{out}"
-    );
+    tls_check(&s, &["--ca", &ca])
+        .state(0)
+        .line_has("chain verified (tls-auth SHA1)");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -243,8 +233,8 @@ fn rsa_chain_of_three_sent_with_extra_certs() {
         &cert_lines(&leaf, Some(&inter.crt)),
     );
     let root_path = path(&root.crt);
-    let (code, out) = tls_check(&s, &["--ca", &root_path, "-v"]);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
+    let run = tls_check(&s, &["--ca", &root_path, "-v"]).state(0);
+    let out = run.out;
     assert!(
         out.contains("\ncertificate: O=Example, OU=VPN, CN=vpn-rsa;"),
         "{out}"
@@ -271,8 +261,8 @@ fn tls12_only_and_tls13_only_servers() {
             &[line.into()],
         );
         let ca = path(&s.ca_cert);
-        let (code, out) = tls_check(&s, &["--ca", &ca]);
-        assert_eq!(code, 0, "{line}: {out}\n{}", s.log());
+        let run = tls_check(&s, &["--ca", &ca]).state(0);
+        let out = run.out;
         assert!(first_line(&out).contains(&format!(" {version} ")), "{out}");
     }
 }
@@ -313,12 +303,10 @@ fn dhe_only_tls12_server_is_unknown_not_critical() {
         opts(Proto::Udp, Family::V4, Mode::MultiClient, Wrap::None),
         &extra,
     );
-    let (code, out) = tls_check(&s, &["--tls", "--timeout", "1", "--retrycount", "2"]);
-    assert_eq!(code, 3, "{out}\n{}", s.log());
-    assert!(
-        first_line(&out).contains("the server speaks only TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
-        "{out}"
-    );
+    let run = tls_check(&s, &["--tls", "--timeout", "1", "--retrycount", "2"])
+        .state(3)
+        .line_has("the server speaks only TLS_DHE_RSA_WITH_AES_256_GCM_SHA384");
+    let out = run.out;
     assert!(s.log().contains("no shared cipher"), "{}", s.log());
     assert!(first_line(&out).contains("cannot"), "{out}");
 }
@@ -334,8 +322,8 @@ fn certificate_days_thresholds() {
     };
     let (s, _pki, ca) = server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
     let ca = path(&ca.crt);
-    let (code, out) = tls_check(&s, &["--ca", &ca, "-C", "30,3"]);
-    assert_eq!(code, 1, "{out}");
+    let run = tls_check(&s, &["--ca", &ca, "-C", "30,3"]).state(1);
+    let out = run.out;
     // notAfter is five days from the moment the certificate was made: 4 or 5 whole days.
     let line = first_line(&out);
     assert!(
@@ -356,9 +344,9 @@ fn certificate_days_thresholds() {
     };
     let (s, _pki, ca) = server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
     let ca = path(&ca.crt);
-    let (code, out) = tls_check(&s, &["--ca", &ca, "-C", "30,7"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(first_line(&out).contains("(critical under 7)"), "{out}");
+    tls_check(&s, &["--ca", &ca, "-C", "30,7"])
+        .state(2)
+        .line_has("(critical under 7)");
 }
 
 #[test]
@@ -394,8 +382,8 @@ fn expired_and_not_yet_valid_are_critical_with_or_without_ca() {
             } else {
                 vec!["--tls", "-v"]
             };
-            let (code, out) = tls_check(&s, &args);
-            assert_eq!(code, 2, "{words} with_ca={with_ca}: {out}\n{}", s.log());
+            let run = tls_check(&s, &args).state(2);
+            let out = run.out;
             assert!(first_line(&out).contains(words), "{out}");
             // The chain is still reported in full.
             assert!(
@@ -434,12 +422,9 @@ fn ca_that_expires_soon_is_named() {
         &cert_lines(&leaf, None),
     );
     let ca_path = path(&ca.crt);
-    let (code, out) = tls_check(&s, &["--ca", &ca_path, "-C", "30"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        first_line(&out).contains(" days (warning under 30)"),
-        "{out}"
-    );
+    tls_check(&s, &["--ca", &ca_path, "-C", "30"])
+        .state(1)
+        .line_has(" days (warning under 30)");
 
     // A CA that expires before its leaf is named as the one that expires first.
     let mut pki = TestPki::temp();
@@ -472,9 +457,9 @@ fn ca_that_expires_soon_is_named() {
         &cert_lines(&leaf, None),
     );
     let ca_path = path(&ca.crt);
-    let (code, out) = tls_check(&s, &["--ca", &ca_path, "-C", "30,2"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(first_line(&out).contains("CA CN=Dying CA expires"), "{out}");
+    tls_check(&s, &["--ca", &ca_path, "-C", "30,2"])
+        .state(1)
+        .line_has("CA CN=Dying CA expires");
 }
 
 #[test]
@@ -486,12 +471,9 @@ fn wrong_ca_is_critical_and_unreadable_ca_unknown() {
     let mut pki = TestPki::temp();
     let other = pki.self_signed_ca("other", &CertSpec::ca("Other CA"));
     let other_path = path(&other.crt);
-    let (code, out) = tls_check(&s, &["--ca", &other_path]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        first_line(&out).contains("chain does not lead to --ca"),
-        "{out}"
-    );
+    tls_check(&s, &["--ca", &other_path])
+        .state(2)
+        .line_has("chain does not lead to --ca");
     // Not PEM: UNKNOWN before any packet.
     let junk = pki.dir().join("junk.pem");
     std::fs::write(&junk, "not a certificate\n").unwrap();
@@ -513,12 +495,9 @@ fn remote_cert_tls_server_refuses_a_certificate_without_eku() {
     };
     let (s, _pki, ca) = server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
     let ca = path(&ca.crt);
-    let (code, out) = tls_check(&s, &["--ca", &ca, "--remote-cert-tls", "server"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        first_line(&out).contains("remote-cert-tls server requires"),
-        "{out}"
-    );
+    tls_check(&s, &["--ca", &ca, "--remote-cert-tls", "server"])
+        .state(2)
+        .line_has("remote-cert-tls server requires");
     drop(s);
     // Without remote-cert-tls, an OpenVPN client accepts a leaf without EKU.
     let spec = CertSpec {
@@ -527,8 +506,7 @@ fn remote_cert_tls_server_refuses_a_certificate_without_eku() {
     };
     let (s, _pki, ca) = server_with_leaf(spec, opts(Proto::Udp, Family::V4, Mode::P2p, Wrap::None));
     let ca = path(&ca.crt);
-    let (code, out) = tls_check(&s, &["--ca", &ca]);
-    assert_eq!(code, 0, "{out}");
+    tls_check(&s, &["--ca", &ca]).state(0);
 }
 
 #[test]
@@ -587,10 +565,9 @@ fn verify_x509_name_types() {
         let ca = path(&ca.crt);
         let mut all = vec!["--ca", ca.as_str()];
         all.extend_from_slice(args);
-        let (code, out) = tls_check(&s, &all);
-        assert_eq!(code, want, "{args:?}: {out}");
+        let run = tls_check(&s, &all).state(want);
         if want == 2 {
-            assert!(first_line(&out).contains("does not match"), "{out}");
+            run.line_has("does not match");
         }
     }
 }
@@ -752,10 +729,7 @@ fn x509_v1_server_certificate_is_read_as_an_openvpn_client_reads_it() {
             format!("key {}", path(&d.join("v1.key"))),
         ],
     );
-    let (code, out) = tls_check(&s, &["--tls"]);
-    assert_eq!(code, 0, "{out}\n{}", s.log());
-    assert!(
-        first_line(&out).contains("certificate CN=v1-server valid"),
-        "{out}"
-    );
+    tls_check(&s, &["--tls"])
+        .state(0)
+        .line_has("certificate CN=v1-server valid");
 }

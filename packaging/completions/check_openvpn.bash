@@ -23,7 +23,7 @@ _check_openvpn() {
 
     case "${cmd}" in
         check_openvpn)
-            opts="-H -p -t -b -4 -6 -w -c -C -v -h -V --hostname --port --tcp --bind --all-addresses --timeout --retrycount --digest --digest-size --digest-key-client --digest-key-server --tls-auth --tls-crypt --tls-crypt-v2 --config --diagnose --tls-auth-inverse --key-direction --no-validation --warning --critical --tls --ca --certificate --verify-x509-name --verify-x509-type --remote-cert-tls --login --cert --key --auth-user-pass --totp-secret --wait-for-close --server-config --no-probe --clients-warning --clients-critical --verbose --help --version"
+            opts="-H -p -t -b -4 -6 -w -c -C -v -h -V --hostname --port --tcp --bind --all-addresses --timeout --retrycount --config --tls-auth --tls-crypt --tls-crypt-v2 --digest --digest-size --key-direction --tls-auth-inverse --digest-key-client --digest-key-server --diagnose --no-validation --tls --ca --verify-x509-name --verify-x509-type --remote-cert-tls --login --cert --key --auth-user-pass --totp-secret --wait-for-close --server-config --no-probe --clients-warning --clients-critical --warning --critical --certificate --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -61,19 +61,7 @@ _check_openvpn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --digest)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --digest-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --digest-key-client)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --digest-key-server)
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -89,7 +77,11 @@ _check_openvpn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --config)
+                --digest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --digest-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -97,31 +89,15 @@ _check_openvpn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --warning)
+                --digest-key-client)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -w)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --critical)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
+                --digest-key-server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --ca)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --certificate)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -162,6 +138,30 @@ _check_openvpn() {
                     return 0
                     ;;
                 --clients-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

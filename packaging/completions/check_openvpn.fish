@@ -3,19 +3,16 @@ complete -c check_openvpn -s p -l port -d 'Server port [default: 1194, or the co
 complete -c check_openvpn -s b -l bind -d 'Source address of the probe, as OpenVPN\'s `local` (a multi-homed host probes out of the interface the clients use) [default: the config\'s local, else the kernel\'s choice]' -r
 complete -c check_openvpn -l timeout -d 'Seconds to wait: per attempt over UDP, for connect and answer over TCP (fractions allowed)' -r
 complete -c check_openvpn -l retrycount -d 'Number of UDP attempts' -r
-complete -c check_openvpn -l digest -d 'HMAC digest of the server\'s `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config\'s auth]' -r
-complete -c check_openvpn -l digest-size -d 'Bytes of HMAC on the wire (default: the digest\'s full length)' -r
-complete -c check_openvpn -l digest-key-client -d 'HMAC key for packets to the server, in hex (tls-auth without a key file)' -r
-complete -c check_openvpn -l digest-key-server -d 'HMAC key for packets from the server, in hex (verifies the answer)' -r
+complete -c check_openvpn -l config -d 'Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it' -r -F
 complete -c check_openvpn -l tls-auth -d 'OpenVPN static key file used by the server\'s `tls-auth`' -r -F
 complete -c check_openvpn -l tls-crypt -d 'OpenVPN static key file used by the server\'s `tls-crypt`' -r -F
 complete -c check_openvpn -l tls-crypt-v2 -d 'tls-crypt-v2 client key file (made by `openvpn --tls-crypt-v2 SERVERKEY --genkey tls-crypt-v2-client`)' -r -F
-complete -c check_openvpn -l config -d 'Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it' -r -F
+complete -c check_openvpn -l digest -d 'HMAC digest of the server\'s `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config\'s auth]' -r
+complete -c check_openvpn -l digest-size -d 'Bytes of HMAC on the wire (default: the digest\'s full length)' -r
 complete -c check_openvpn -l key-direction -d 'Key direction of the tls-auth key on this (client) side: 0, 1 or bidirectional [default: 1]' -r
-complete -c check_openvpn -s w -l warning -d 'Response time (seconds) that raises WARNING, as a Nagios range' -r
-complete -c check_openvpn -s c -l critical -d 'Response time (seconds) that raises CRITICAL, as a Nagios range' -r
+complete -c check_openvpn -l digest-key-client -d 'HMAC key for packets to the server, in hex (tls-auth without a key file)' -r
+complete -c check_openvpn -l digest-key-server -d 'HMAC key for packets from the server, in hex (verifies the answer)' -r
 complete -c check_openvpn -l ca -d 'Verify the server\'s certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config\'s ca] (runs the TLS stage; without a client certificate a server that demands one logs a failed handshake: add --cert/--key for the login stage)' -r -F
-complete -c check_openvpn -s C -l certificate -d 'Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage; a server that demands a client certificate logs a failed handshake unless --cert/--key log in)' -r
 complete -c check_openvpn -l verify-x509-name -d 'Require this server certificate name, as OpenVPN\'s verify-x509-name (runs the TLS stage)' -r
 complete -c check_openvpn -l verify-x509-type -d 'How --verify-x509-name matches: subject (the whole DN, as OpenVPN prints it), name (the CN) or name-prefix [default: subject]' -r
 complete -c check_openvpn -l remote-cert-tls -d 'Require the server certificate to carry key usage and TLS Web Server Authentication, as OpenVPN\'s `remote-cert-tls server` (runs the TLS stage)' -r
@@ -26,17 +23,20 @@ complete -c check_openvpn -l totp-secret -d 'TOTP secret (base32, or an otpauth:
 complete -c check_openvpn -l server-config -d 'Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file' -r -F
 complete -c check_openvpn -l clients-warning -d 'With --server-config: number of connected clients that raises WARNING, as a Nagios range (1: means at least one)' -r
 complete -c check_openvpn -l clients-critical -d 'With --server-config: number of connected clients that raises CRITICAL, as a Nagios range (1: means at least one)' -r
+complete -c check_openvpn -s w -l warning -d 'Response time (seconds) that raises WARNING, as a Nagios range' -r
+complete -c check_openvpn -s c -l critical -d 'Response time (seconds) that raises CRITICAL, as a Nagios range' -r
+complete -c check_openvpn -s C -l certificate -d 'Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage; a server that demands a client certificate logs a failed handshake unless --cert/--key log in)' -r
 complete -c check_openvpn -s t -l tcp -d 'Use TCP instead of UDP'
 complete -c check_openvpn -s 4 -d 'Use IPv4 only'
 complete -c check_openvpn -s 6 -d 'Use IPv6 only'
 complete -c check_openvpn -l all-addresses -d 'Probe every address HOST resolves to (of the -4/-6 family), in parallel; the worst state wins'
-complete -c check_openvpn -l diagnose -d 'Try every plausible way to use the given key at once and report which ones the server answers'
 complete -c check_openvpn -l tls-auth-inverse -d 'Use the tls-auth key with key direction 0 instead of 1'
+complete -c check_openvpn -l diagnose -d 'Try every plausible way to use the given key at once and report which ones the server answers'
 complete -c check_openvpn -l no-validation -d 'Accept any answer from the server without validating it'
 complete -c check_openvpn -l tls -d 'Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check (fail2ban\'s openvpn filter counts it): log in with --cert/--key or --auth-user-pass instead to stay out of its log'
 complete -c check_openvpn -l login -d 'Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server\'s refusal, then EXIT'
 complete -c check_openvpn -l wait-for-close -d 'Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban\'s openvpn filter bans'
 complete -c check_openvpn -l no-probe -d 'With --server-config: check the files and clients only, do not probe the live server'
 complete -c check_openvpn -s v -l verbose -d 'More output after the status line (-v details, -vv packet trace, -vvv packet hex)'
-complete -c check_openvpn -s h -l help -d 'Print help'
-complete -c check_openvpn -s V -l version -d 'Print version'
+complete -c check_openvpn -s h -l help -d 'Print this help, exit 0'
+complete -c check_openvpn -s V -l version -d 'Print the version, exit 0'

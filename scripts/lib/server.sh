@@ -41,7 +41,7 @@ start_server() {
   (
     cd "$SERVER_DIR"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-      -keyout ca.key -out ca.crt -days 2 -subj /CN=demo-ca 2>/dev/null
+      -keyout ca.key -out ca.crt -days 90 -subj /CN=demo-ca 2>/dev/null
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
       -keyout server.key -out server.csr -subj /CN=demo-server 2>/dev/null
     printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=serverAuth\n' > server.ext
@@ -49,10 +49,10 @@ start_server() {
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
       -keyout client.key -out client.csr -subj /CN=monitor 2>/dev/null
     openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-      -extfile client.ext -out client.crt -days 2 2>/dev/null
+      -extfile client.ext -out client.crt -days 90 2>/dev/null
     chmod 600 client.key
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-      -extfile server.ext -out server.crt -days 2 2>/dev/null
+      -extfile server.ext -out server.crt -days 90 2>/dev/null
     mkdir crl-db && : > crl-db/index.txt && echo 01 > crl-db/crlnumber
     printf '[ca]\ndefault_ca = c\n[c]\ndatabase = crl-db/index.txt\ncrlnumber = crl-db/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n' > crl.cnf
     openssl ca -gencrl -config crl.cnf -keyfile ca.key -cert ca.crt -out crl.pem

@@ -5,49 +5,61 @@
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;
 
+// The groups of `--help`, in the order a check goes deeper.
+const TARGET: &str = "Target and transport";
+const KEYS: &str = "Keys and wraps";
+const TLS: &str = "TLS stage (--tls, or any of these)";
+const LOGIN: &str = "Login stage (--login, or any of these)";
+const SERVER: &str = "Server host (--server-config)";
+const THRESHOLDS: &str = "Thresholds";
+const OUTPUT: &str = "Output";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "check_openvpn",
     version,
-    about = "Checks that an OpenVPN server answers a control-channel hard reset (Nagios/Icinga plugin)",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    about = "Checks an OpenVPN server as its clients meet it: it answers a hard reset, completes a TLS handshake with a chain OpenVPN accepts, takes a real login; or, on the server host, checks the server from its own config (Nagios/Icinga plugin)",
     after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
                   Example: check_openvpn -H vpn.example.org --tls-auth /etc/openvpn/ta.key --digest SHA256"
 )]
 pub struct Cli {
     /// Server host name or IP address
-    #[arg(value_name = "HOST")]
+    #[arg(help_heading = TARGET, value_name = "HOST", display_order = 0)]
     pub host: Option<String>,
 
     /// Server host name or IP address (same as HOST)
-    #[arg(short = 'H', long = "hostname", value_name = "HOST")]
+    #[arg(help_heading = TARGET, short = 'H', long = "hostname", value_name = "HOST")]
     pub hostname: Option<String>,
 
     /// Server port [default: 1194, or the config's]
-    #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(help_heading = TARGET, short, long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 
     /// Use TCP instead of UDP
-    #[arg(short, long)]
+    #[arg(help_heading = TARGET, short, long)]
     pub tcp: bool,
 
     /// Source address of the probe, as OpenVPN's `local` (a multi-homed host probes out of the interface the clients use) [default: the config's local, else the kernel's choice]
-    #[arg(short = 'b', long = "bind", value_name = "ADDRESS")]
+    #[arg(help_heading = TARGET, short = 'b', long = "bind", value_name = "ADDRESS")]
     pub bind: Option<std::net::IpAddr>,
 
     /// Use IPv4 only
-    #[arg(short = '4', conflicts_with = "ipv6")]
+    #[arg(help_heading = TARGET, short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
 
     /// Use IPv6 only
-    #[arg(short = '6')]
+    #[arg(help_heading = TARGET, short = '6')]
     pub ipv6: bool,
 
     /// Probe every address HOST resolves to (of the -4/-6 family), in parallel; the worst state wins
-    #[arg(long, conflicts_with = "diagnose")]
+    #[arg(help_heading = TARGET, long, conflicts_with = "diagnose")]
     pub all_addresses: bool,
 
     /// Seconds to wait: per attempt over UDP, for connect and answer over TCP (fractions allowed)
     #[arg(
+        help_heading = TARGET,
         long,
         default_value = "2",
         value_name = "SECONDS",
@@ -56,115 +68,104 @@ pub struct Cli {
     pub timeout: String,
 
     /// Number of UDP attempts
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(help_heading = TARGET, long, default_value_t = 3, value_name = "N")]
     pub retrycount: u32,
 
-    /// HMAC digest of the server's `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config's auth]
-    #[arg(long, value_name = "NAME")]
-    pub digest: Option<String>,
-
-    /// Bytes of HMAC on the wire (default: the digest's full length)
-    #[arg(long, value_name = "N")]
-    pub digest_size: Option<usize>,
-
-    /// HMAC key for packets to the server, in hex (tls-auth without a key file)
-    #[arg(long, value_name = "HEX")]
-    pub digest_key_client: Option<String>,
-
-    /// HMAC key for packets from the server, in hex (verifies the answer)
-    #[arg(long, value_name = "HEX")]
-    pub digest_key_server: Option<String>,
+    /// Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it
+    #[arg(help_heading = TARGET, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// OpenVPN static key file used by the server's `tls-auth`
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = KEYS, long, value_name = "FILE")]
     pub tls_auth: Option<PathBuf>,
 
     /// OpenVPN static key file used by the server's `tls-crypt`
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = KEYS, long, value_name = "FILE")]
     pub tls_crypt: Option<PathBuf>,
 
     /// tls-crypt-v2 client key file (made by `openvpn --tls-crypt-v2 SERVERKEY --genkey tls-crypt-v2-client`)
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = KEYS, long, value_name = "FILE")]
     pub tls_crypt_v2: Option<PathBuf>,
 
-    /// Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// HMAC digest of the server's `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config's auth]
+    #[arg(help_heading = KEYS, long, value_name = "NAME")]
+    pub digest: Option<String>,
 
-    /// Try every plausible way to use the given key at once and report which ones the server answers
-    #[arg(long, conflicts_with = "no_validation")]
-    pub diagnose: bool,
-
-    /// Use the tls-auth key with key direction 0 instead of 1
-    #[arg(long, conflicts_with = "key_direction")]
-    pub tls_auth_inverse: bool,
+    /// Bytes of HMAC on the wire (default: the digest's full length)
+    #[arg(help_heading = KEYS, long, value_name = "N")]
+    pub digest_size: Option<usize>,
 
     /// Key direction of the tls-auth key on this (client) side: 0, 1 or bidirectional [default: 1]
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = KEYS, long, value_name = "DIR")]
     pub key_direction: Option<String>,
 
+    /// Use the tls-auth key with key direction 0 instead of 1
+    #[arg(help_heading = KEYS, long, conflicts_with = "key_direction")]
+    pub tls_auth_inverse: bool,
+
+    /// HMAC key for packets to the server, in hex (tls-auth without a key file)
+    #[arg(help_heading = KEYS, long, value_name = "HEX")]
+    pub digest_key_client: Option<String>,
+
+    /// HMAC key for packets from the server, in hex (verifies the answer)
+    #[arg(help_heading = KEYS, long, value_name = "HEX")]
+    pub digest_key_server: Option<String>,
+
+    /// Try every plausible way to use the given key at once and report which ones the server answers
+    #[arg(help_heading = KEYS, long, conflicts_with = "no_validation")]
+    pub diagnose: bool,
+
     /// Accept any answer from the server without validating it
-    #[arg(long)]
+    #[arg(help_heading = KEYS, long)]
     pub no_validation: bool,
 
-    /// Response time (seconds) that raises WARNING, as a Nagios range
-    #[arg(short, long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub warning: Option<String>,
-
-    /// Response time (seconds) that raises CRITICAL, as a Nagios range
-    #[arg(short, long, value_name = "RANGE", allow_hyphen_values = true)]
-    pub critical: Option<String>,
-
     /// Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check (fail2ban's openvpn filter counts it): log in with --cert/--key or --auth-user-pass instead to stay out of its log
-    #[arg(long)]
+    #[arg(help_heading = TLS, long)]
     pub tls: bool,
 
     /// Verify the server's certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config's ca] (runs the TLS stage; without a client certificate a server that demands one logs a failed handshake: add --cert/--key for the login stage)
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = TLS, long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
 
-    /// Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage; a server that demands a client certificate logs a failed handshake unless --cert/--key log in)
-    #[arg(short = 'C', long = "certificate", value_name = "DAYS[,DAYS]")]
-    pub certificate: Option<String>,
-
     /// Require this server certificate name, as OpenVPN's verify-x509-name (runs the TLS stage)
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = TLS, long, value_name = "NAME")]
     pub verify_x509_name: Option<String>,
 
     /// How --verify-x509-name matches: subject (the whole DN, as OpenVPN prints it), name (the CN) or name-prefix [default: subject]
-    #[arg(long, value_name = "TYPE", requires = "verify_x509_name")]
+    #[arg(help_heading = TLS, long, value_name = "TYPE", requires = "verify_x509_name")]
     pub verify_x509_type: Option<String>,
 
     /// Require the server certificate to carry key usage and TLS Web Server Authentication, as OpenVPN's `remote-cert-tls server` (runs the TLS stage)
-    #[arg(long, value_name = "server")]
+    #[arg(help_heading = TLS, long, value_name = "server")]
     pub remote_cert_tls: Option<String>,
 
     /// Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server's refusal, then EXIT
-    #[arg(long)]
+    #[arg(help_heading = LOGIN, long)]
     pub login: bool,
 
     /// Client certificate (PEM) for the login stage [default: the config's cert] (runs the login stage)
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
 
     /// Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE")]
     pub key: Option<PathBuf>,
 
     /// OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE")]
     pub auth_user_pass: Option<PathBuf>,
 
     /// TOTP secret (base32, or an otpauth://totp/ URI) of the --login account, for a config with `static-challenge`: the password goes with the current code, as OpenVPN's clients send it (SCRV1, or the config's concat)
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE")]
     pub totp_secret: Option<PathBuf>,
 
     /// Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban's openvpn filter bans
-    #[arg(long)]
+    #[arg(help_heading = LOGIN, long)]
     pub wait_for_close: bool,
 
     /// Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file
     #[arg(
+        help_heading = SERVER,
         long,
         value_name = "FILE",
         conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca"]
@@ -172,11 +173,12 @@ pub struct Cli {
     pub server_config: Option<PathBuf>,
 
     /// With --server-config: check the files and clients only, do not probe the live server
-    #[arg(long, requires = "server_config")]
+    #[arg(help_heading = SERVER, long, requires = "server_config")]
     pub no_probe: bool,
 
     /// With --server-config: number of connected clients that raises WARNING, as a Nagios range (1: means at least one)
     #[arg(
+        help_heading = SERVER,
         long,
         value_name = "RANGE",
         allow_hyphen_values = true,
@@ -186,6 +188,7 @@ pub struct Cli {
 
     /// With --server-config: number of connected clients that raises CRITICAL, as a Nagios range (1: means at least one)
     #[arg(
+        help_heading = SERVER,
         long,
         value_name = "RANGE",
         allow_hyphen_values = true,
@@ -193,7 +196,27 @@ pub struct Cli {
     )]
     pub clients_critical: Option<String>,
 
+    /// Response time (seconds) that raises WARNING, as a Nagios range
+    #[arg(help_heading = THRESHOLDS, short, long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub warning: Option<String>,
+
+    /// Response time (seconds) that raises CRITICAL, as a Nagios range
+    #[arg(help_heading = THRESHOLDS, short, long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub critical: Option<String>,
+
+    /// Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage; a server that demands a client certificate logs a failed handshake unless --cert/--key log in)
+    #[arg(help_heading = THRESHOLDS, short = 'C', long = "certificate", value_name = "DAYS[,DAYS]")]
+    pub certificate: Option<String>,
+
     /// More output after the status line (-v details, -vv packet trace, -vvv packet hex)
-    #[arg(short, long, action = ArgAction::Count)]
+    #[arg(help_heading = OUTPUT, short, long, action = ArgAction::Count)]
     pub verbose: u8,
+
+    /// Print this help, exit 0
+    #[arg(help_heading = OUTPUT, short, long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// Print the version, exit 0
+    #[arg(help_heading = OUTPUT, short = 'V', long, action = ArgAction::Version)]
+    pub version: Option<bool>,
 }
