@@ -34,12 +34,13 @@ pub enum DataCipher {
 pub struct UnknownCipher(pub String);
 
 impl DataCipher {
+    /// In the order of a 2.6 client's default `data-ciphers`, then CBC.
     pub const ALL: [DataCipher; 5] = [
-        DataCipher::Aes128Gcm,
         DataCipher::Aes256Gcm,
+        DataCipher::Aes128Gcm,
         DataCipher::ChaCha20Poly1305,
-        DataCipher::Aes128Cbc,
         DataCipher::Aes256Cbc,
+        DataCipher::Aes128Cbc,
     ];
 
     /// The name OpenVPN uses in `cipher`, `data-ciphers` and `IV_CIPHERS`.
@@ -58,6 +59,11 @@ impl DataCipher {
             DataCipher::Aes128Gcm | DataCipher::Aes128Cbc => 16,
             DataCipher::Aes256Gcm | DataCipher::ChaCha20Poly1305 | DataCipher::Aes256Cbc => 32,
         }
+    }
+
+    /// The value of `IV_CIPHERS` for a client that speaks every cipher here.
+    pub fn iv_ciphers() -> String {
+        DataCipher::ALL.map(DataCipher::name).join(":")
     }
 
     pub fn is_aead(self) -> bool {
@@ -234,5 +240,9 @@ mod tests {
             assert_eq!(c.name().to_lowercase().parse::<DataCipher>().unwrap(), c);
         }
         assert!("BF-CBC".parse::<DataCipher>().is_err());
+        assert_eq!(
+            DataCipher::iv_ciphers(),
+            "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305:AES-256-CBC:AES-128-CBC"
+        );
     }
 }

@@ -66,6 +66,31 @@ pub enum Unframe {
     BadHeader { framing: Compression, byte: u8 },
 }
 
+/// A compression option this codec has no framing for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownCompression(pub String);
+
+impl Compression {
+    /// The framing of a config or push option: `comp-lzo [yes|no|adaptive]` or
+    /// `compress [stub|stub-v2|lzo|lz4|lz4-v2|migrate]` (`options.c`). `None` for another
+    /// option name.
+    pub fn from_option(
+        name: &str,
+        argument: Option<&str>,
+    ) -> Option<Result<Compression, UnknownCompression>> {
+        let unknown = |a: &str| Err(UnknownCompression(format!("{name} {a}")));
+        Some(match (name, argument) {
+            ("comp-lzo", None | Some("yes" | "no" | "adaptive")) => Ok(Compression::Lzo),
+            ("compress", None | Some("stub" | "lz4")) => Ok(Compression::Swap),
+            ("compress", Some("lzo")) => Ok(Compression::Lzo),
+            ("compress", Some("stub-v2" | "lz4-v2")) => Ok(Compression::V2),
+            ("compress", Some("migrate")) => Ok(Compression::None),
+            ("comp-lzo" | "compress", Some(a)) => unknown(a),
+            _ => return None,
+        })
+    }
+}
+
 /// Appends `payload`, framed, to `out`.
 pub(crate) fn frame(compression: Compression, payload: &[u8], out: &mut Vec<u8>) {
     let Some((&first, rest)) = payload.split_first() else {
@@ -148,6 +173,33 @@ mod tests {
         let len = framed.len();
         let r = unframe(c, &mut framed, 0..len).unwrap();
         framed[r].to_vec()
+    }
+
+    #[test]
+    fn options_name_their_framing() {
+        let cases = [
+            ("comp-lzo", None, Compression::Lzo),
+            ("comp-lzo", Some("no"), Compression::Lzo),
+            ("compress", None, Compression::Swap),
+            ("compress", Some("stub"), Compression::Swap),
+            ("compress", Some("lz4"), Compression::Swap),
+            ("compress", Some("lzo"), Compression::Lzo),
+            ("compress", Some("stub-v2"), Compression::V2),
+            ("compress", Some("lz4-v2"), Compression::V2),
+            ("compress", Some("migrate"), Compression::None),
+        ];
+        for (name, arg, want) in cases {
+            assert_eq!(
+                Compression::from_option(name, arg),
+                Some(Ok(want)),
+                "{name} {arg:?}"
+            );
+        }
+        assert_eq!(
+            Compression::from_option("compress", Some("snappy")),
+            Some(Err(UnknownCompression("compress snappy".into())))
+        );
+        assert_eq!(Compression::from_option("cipher", Some("x")), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod keys;
 pub mod replay;
 
 pub use cipher::{DataCipher, UnknownCipher};
-pub use compress::{Algorithm, Compression, Unframe};
+pub use compress::{Algorithm, Compression, Unframe, UnknownCompression};
 pub use keys::{KeyBlock, Side, EKM_LABEL};
 pub use replay::{Replay, ReplayWindow};
 
