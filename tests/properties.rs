@@ -970,8 +970,8 @@ mod data_channel {
     use check_openvpn::digest::Digest;
     use check_openvpn::proto::data::icmp::parse_echo_reply;
     use check_openvpn::proto::data::{
-        Compression, DataChannel, DataCipher, DataConfig, Decapsulated, KeyBlock, Side, OCC_MAGIC,
-        PING_MAGIC,
+        Compression, DataChannel, DataCipher, DataConfig, Decapsulated, KeyBlock, OccMessage, Side,
+        OCC_MAGIC, PING_MAGIC,
     };
     use proptest::prelude::*;
     use proptest::sample::select;
@@ -1007,13 +1007,16 @@ mod data_channel {
     }
 
     /// What the receiver must report for a payload the peer sealed.
-    fn expected(payload: &[u8]) -> Option<Decapsulated<'_>> {
+    fn expected(payload: &[u8]) -> Decapsulated<'_> {
         if payload == PING_MAGIC {
-            Some(Decapsulated::Ping)
-        } else if payload.starts_with(&OCC_MAGIC) {
-            None
+            Decapsulated::Ping
+        } else if let Some(after) = payload.strip_prefix(&OCC_MAGIC[..]) {
+            Decapsulated::Occ(OccMessage {
+                opcode: after.first().copied(),
+                body: after.get(1..).unwrap_or_default(),
+            })
         } else {
-            Some(Decapsulated::Data(payload))
+            Decapsulated::Data(payload)
         }
     }
 
@@ -1049,9 +1052,7 @@ mod data_channel {
             prop_assert!(client.decapsulate(&bad, &mut out).is_err());
             prop_assert!(client.decapsulate(&wire[..cut.index(wire.len())], &mut out).is_err());
             let got = client.decapsulate(&wire, &mut out).unwrap();
-            if let Some(want) = expected(&payload) {
-                prop_assert_eq!(got, want);
-            }
+            prop_assert_eq!(got, expected(&payload));
             // The same datagram again is a replay.
             prop_assert!(client.decapsulate(&wire, &mut out).is_err());
         }

@@ -59,11 +59,19 @@ pub enum Decapsulated<'a> {
     Occ(OccMessage<'a>),
 }
 
-/// An OCC message: its opcode ([`OCC_EXIT`], ...) and what follows it.
+/// An OCC message: its opcode ([`OCC_EXIT`], ...) and what follows it. A bare magic has
+/// no opcode; OpenVPN reads it as an OCC message and ignores it (`occ.c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OccMessage<'a> {
-    pub opcode: u8,
+    pub opcode: Option<u8>,
     pub body: &'a [u8],
+}
+
+impl OccMessage<'_> {
+    /// The peer is leaving.
+    pub fn is_exit(&self) -> bool {
+        self.opcode == Some(OCC_EXIT)
+    }
 }
 
 /// Why a datagram was not accepted, or a packet could not be sent. None of these carries a
@@ -92,8 +100,6 @@ pub enum DataError {
     Compressed(Algorithm),
     #[error("compression header byte {byte:#04x} is not valid for {framing:?}")]
     BadCompressionHeader { framing: Compression, byte: u8 },
-    #[error("an OCC message without an opcode")]
-    OccTruncated,
     #[error("the system random source failed")]
     Random,
 }
@@ -357,7 +363,10 @@ impl DataChannel {
             return Ok(Decapsulated::Ping);
         }
         if let Some(after) = payload.strip_prefix(&OCC_MAGIC[..]) {
-            let (&opcode, body) = after.split_first().ok_or(DataError::OccTruncated)?;
+            let (opcode, body) = match after.split_first() {
+                Some((&opcode, body)) => (Some(opcode), body),
+                None => (None, after),
+            };
             return Ok(Decapsulated::Occ(OccMessage { opcode, body }));
         }
         Ok(Decapsulated::Data(payload))
