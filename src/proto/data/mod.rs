@@ -3,6 +3,31 @@
 //! datagram from the server into a [`Decapsulated`] (tunnel packet, keepalive ping or OCC
 //! message) or a [`DataError`]. Keys come from [`KeyBlock`] (TLS-EKM or OpenVPN's PRF).
 //! Over TCP the caller adds and strips the 2-byte length, as on the control channel.
+//!
+//! ```
+//! use check_openvpn::digest::Digest;
+//! use check_openvpn::proto::data::{
+//!     Compression, DataChannel, DataCipher, DataConfig, Decapsulated, KeyBlock, Side,
+//! };
+//! // After PUSH_REPLY: keys from TLS-EKM (or KeyBlock::from_prf), settings from the push.
+//! let block = KeyBlock::from_ekm(&[7u8; 256]).unwrap();
+//! let config = DataConfig {
+//!     cipher: DataCipher::Aes256Gcm,
+//!     auth: Digest::Sha1,
+//!     peer_id: Some(0),
+//!     key_id: 0,
+//!     compression: Compression::None,
+//! };
+//! let mut client = DataChannel::new(config, &block, Side::Client);
+//! let mut server = DataChannel::new(config, &block, Side::Server);
+//! let (mut datagram, mut plain) = (Vec::new(), Vec::new());
+//! client.encapsulate(b"\x45 an IPv4 packet", &mut datagram).unwrap();
+//! assert_eq!(
+//!     server.decapsulate(&datagram, &mut plain).unwrap(),
+//!     Decapsulated::Data(b"\x45 an IPv4 packet")
+//! );
+//! client.occ_exit(&mut datagram).unwrap(); // leaving a 2.4/2.5 server
+//! ```
 
 pub mod cipher;
 pub mod compress;
