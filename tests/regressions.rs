@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 11] = [
+const TARGETS: [(&str, Check); 12] = [
     ("response", common::response),
     ("unwrap", common::unwrap),
     ("static_key", common::static_key),
@@ -28,6 +28,7 @@ const TARGETS: [(&str, Check); 11] = [
     ("session", common::session),
     ("login_messages", common::login_messages),
     ("server_files", common::server_files),
+    ("data_channel", common::data_channel),
 ];
 
 fn inputs() -> Vec<PathBuf> {

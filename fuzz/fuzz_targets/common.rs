@@ -1653,3 +1653,121 @@ pub fn server_files(data: &[u8]) {
         }
     }
 }
+
+/// data_channel: byte 0 bits 0-2 pick the cipher (mod 5), bit 3 P_DATA_V2 (peer-id 0x0a0b0c)
+/// or V1, bits 4-5 the compression framing, bits 6-7 the mode; byte 1 bits 0-2 the key id,
+/// bits 3-4 the CBC digest. Modes: 0 the rest is a datagram from the server; 1 the rest is a
+/// payload the server seals, then damaged at a position from its first byte and cut; 2 each
+/// byte of the rest delivers the server's packet number `byte % 80 + 1` (packets sealed in
+/// order up front), against a model of the 64-packet replay window; 3 the rest is a tunnel
+/// packet for `icmp::parse_echo_reply`.
+pub fn data_channel(data: &[u8]) {
+    use check_openvpn::proto::data::icmp::parse_echo_reply;
+    use check_openvpn::proto::data::{
+        Compression, DataChannel, DataCipher, DataConfig, Decapsulated, KeyBlock, Side, OCC_MAGIC,
+        PING_MAGIC,
+    };
+    let [sel, sel2, rest @ ..] = data else {
+        return;
+    };
+    let config = DataConfig {
+        cipher: DataCipher::ALL[usize::from(sel & 7) % DataCipher::ALL.len()],
+        auth: [Digest::Sha1, Digest::Sha256, Digest::Sha512, Digest::Md5]
+            [usize::from(sel2 >> 3 & 3)],
+        peer_id: (sel & 8 != 0).then_some(0x0a0b0c),
+        key_id: sel2 & 7,
+        compression: [
+            Compression::None,
+            Compression::Lzo,
+            Compression::Swap,
+            Compression::V2,
+        ][usize::from(sel >> 4 & 3)],
+    };
+    let mut key = [0u8; 256];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(13) ^ 0x5a;
+    }
+    let block = KeyBlock::from_ekm(&key).expect("256 bytes");
+    let mut client = DataChannel::new(config, &block, Side::Client);
+    let mut server = DataChannel::new(config, &block, Side::Server);
+    let (mut wire, mut out) = (Vec::new(), Vec::new());
+    match sel >> 6 {
+        0 => {
+            assert!(
+                client.decapsulate(rest, &mut out).is_err(),
+                "forged datagram accepted"
+            );
+            assert_eq!(client.highest_received_packet_id(), 0);
+        }
+        1 => {
+            server.encapsulate(rest, &mut wire).expect("seal");
+            let sealed = wire.clone();
+            if let Some(&first) = rest.first() {
+                let mut bad = sealed.clone();
+                let at = usize::from(first) % bad.len();
+                bad[at] ^= first | 1;
+                assert!(
+                    client.decapsulate(&bad, &mut out).is_err(),
+                    "damaged byte {at} accepted"
+                );
+                let cut = usize::from(first) % sealed.len();
+                assert!(
+                    client.decapsulate(&sealed[..cut], &mut out).is_err(),
+                    "cut at {cut} accepted"
+                );
+            }
+            let got = client
+                .decapsulate(&sealed, &mut out)
+                .expect("sealed packet opens");
+            if rest == PING_MAGIC {
+                assert_eq!(got, Decapsulated::Ping);
+            } else if let Some(after) = rest.strip_prefix(&OCC_MAGIC[..]) {
+                match got {
+                    Decapsulated::Occ(m) => {
+                        assert_eq!(m.opcode, after.first().copied());
+                        assert_eq!(m.body, after.get(1..).unwrap_or_default());
+                    }
+                    other => panic!("OCC message read as {other:?}"),
+                }
+            } else {
+                assert_eq!(got, Decapsulated::Data(rest));
+            }
+            assert!(
+                client.decapsulate(&sealed, &mut out).is_err(),
+                "replay accepted"
+            );
+        }
+        2 => {
+            let packets: Vec<Vec<u8>> = (0..80u8)
+                .map(|i| {
+                    server.encapsulate(&[0x45, i], &mut wire).expect("seal");
+                    wire.clone()
+                })
+                .collect();
+            let mut accepted = [false; 81];
+            let mut top = 0u32;
+            for &b in rest {
+                let id = u32::from(b % 80) + 1;
+                let model = !accepted[id as usize] && id + 64 > top;
+                let got = client.decapsulate(&packets[id as usize - 1], &mut out);
+                assert_eq!(got.is_ok(), model, "packet {id} after top {top}: {got:?}");
+                if model {
+                    assert_eq!(
+                        got.expect("accepted"),
+                        Decapsulated::Data(&[0x45, (id - 1) as u8])
+                    );
+                    accepted[id as usize] = true;
+                    top = top.max(id);
+                }
+                assert_eq!(client.highest_received_packet_id(), top);
+            }
+        }
+        _ => {
+            if let Ok(reply) = parse_echo_reply(rest) {
+                assert!(reply.payload.len() + 8 <= rest.len());
+                let v6 = rest[0] >> 4 == 6;
+                assert_eq!(reply.source.is_ipv6(), v6);
+            }
+        }
+    }
+}

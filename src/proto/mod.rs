@@ -2,6 +2,7 @@
 //! packet view and encoder, the reliable layer, the rustls glue, and the [`Session`] state
 //! machine that stacks them (reset, then TLS). The driver in [`crate::net`] runs sessions.
 
+pub mod data;
 pub mod login;
 pub mod packet;
 pub mod probe;
