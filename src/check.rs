@@ -3,11 +3,10 @@
 //! one deadline, and fold the sessions' events into outcomes. No printing, no exit codes.
 
 use crate::chain::{self, Judgement, Policy};
-use crate::net::{self, Flow};
+use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::login::{ControlMessage, ServerKeyMethod2};
 use crate::proto::probe;
 use crate::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
-use crate::transport::{self, Ending, Family, Proto};
 use crate::wire::{Auth, Rejection, SessionId, Wrap};
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::collections::BTreeMap;
@@ -386,10 +385,10 @@ impl Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     #[error(transparent)]
-    Resolve(#[from] transport::ResolveError),
+    Resolve(#[from] net::ResolveError),
     /// The config's `local NAME` did not resolve.
     #[error("the config's local: {0}")]
-    Local(transport::ResolveError),
+    Local(net::ResolveError),
     #[error("cannot get random bytes for a session id: {0}")]
     Random(String),
     #[error(transparent)]
@@ -708,7 +707,7 @@ fn describe_target(host: &str, addr: &SocketAddr, proto: Proto) -> String {
 
 /// Resolves the host, and the lines `-v` shows about it.
 fn resolve(spec: &CheckSpec, limit: Duration) -> Result<(Vec<SocketAddr>, Vec<Note>), CheckError> {
-    let addrs = transport::resolve(&spec.host, spec.port, spec.family, limit)?;
+    let addrs = net::resolve(&spec.host, spec.port, spec.family, limit)?;
     let notes = vec![Note::Addresses {
         host: spec.host.clone(),
         addresses: addrs.iter().map(|a| a.ip()).collect(),
@@ -733,8 +732,7 @@ fn resolve_bind(
         Family::V6
     };
     let left = deadline.saturating_duration_since(Instant::now());
-    let address =
-        transport::resolve(name, 0, Some(family), left).map_err(CheckError::Local)?[0].ip();
+    let address = net::resolve(name, 0, Some(family), left).map_err(CheckError::Local)?[0].ip();
     notes.push(Note::LocalAddress {
         name: name.clone(),
         address,

@@ -9,7 +9,8 @@
 
 use crate::chain::NameType;
 use crate::keys::static_keys::KeyDirection;
-use crate::transport::{Family, Proto};
+use crate::keys::KeySource;
+use crate::net::{Family, Proto};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,36 +24,6 @@ pub struct Remote {
     pub host: String,
     pub port: Option<u16>,
     pub proto: Option<ProtoSpec>,
-}
-
-/// Where key text comes from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// A path, already resolved against the config file's folder.
-    File(PathBuf),
-    /// The text of an inline block (wiped when dropped), and a name for it in messages.
-    Inline {
-        text: zeroize::Zeroizing<String>,
-        name: String,
-    },
-}
-
-impl std::fmt::Debug for KeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeySource::File(p) => write!(f, "File({})", p.display()),
-            KeySource::Inline { name, .. } => write!(f, "Inline({name})"),
-        }
-    }
-}
-
-impl KeySource {
-    pub fn describe(&self) -> String {
-        match self {
-            KeySource::File(p) => p.display().to_string(),
-            KeySource::Inline { name, .. } => name.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

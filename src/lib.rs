@@ -14,8 +14,4 @@ pub mod proto;
 pub mod range;
 pub mod report;
 pub mod server;
-pub mod transport;
 pub mod wire;
-
-// The paths of the crate before its keys moved to `keys/`.
-pub use keys::{credentials, static_keys as key};

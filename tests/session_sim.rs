@@ -21,7 +21,7 @@
 //! valid for 100 years.
 
 use check_openvpn::digest::Digest;
-use check_openvpn::key::{KeyDirection, StaticKey};
+use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
 use check_openvpn::proto::packet::{encode_body, ControlPacket};
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};

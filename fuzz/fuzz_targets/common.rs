@@ -6,9 +6,10 @@
 
 #![allow(dead_code)]
 
-use check_openvpn::config::{ClientConfig, ConfigWrap, KeySource};
+use check_openvpn::config::{ClientConfig, ConfigWrap};
 use check_openvpn::digest::Digest;
-use check_openvpn::key::{KeyDirection, StaticKey, V2ClientKey};
+use check_openvpn::keys::static_keys::{KeyDirection, StaticKey, V2ClientKey};
+use check_openvpn::keys::KeySource;
 use check_openvpn::range::Range;
 use check_openvpn::wire::{
     build_packet, client_reset, validate_server_reset, Auth, Rejection, Replay, SessionId, TlsAuth,

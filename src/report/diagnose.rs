@@ -1,9 +1,9 @@
 //! `--diagnose`: which ways of using the key the server answered.
 
+use super::state::{human, Report, State};
 use super::words::{detail_line, ending_words};
-use super::{human, Report, State};
 use crate::check::{Answer, Diagnosis};
-use crate::transport::Ending;
+use crate::net::Ending;
 
 /// `--diagnose`: which ways of using the key the server answered. OK when any did.
 pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {

@@ -1,12 +1,13 @@
 //! The words for the TLS and login stages: how far a handshake got and what that
 //! probably means, the verdict on the chain, and the server's answer to a login.
 
+use super::dates::{date, validity_words};
+use super::state::{human, opt, State, Thresholds};
 use super::words::ending_words;
-use super::{human, opt, State, Thresholds};
-use crate::chain::{CertInfo, Judgement, Problem};
+use crate::chain::{Judgement, Problem};
 use crate::check::{LoginOutcome, Outcome, TlsOutcome};
+use crate::net::Ending;
 use crate::proto::{probe, Progress, TlsFailure};
-use crate::transport::Ending;
 
 /// What the probing hello showed, when our own hello was dropped without a word: UNKNOWN
 /// naming what the server speaks that this check does not, or CRITICAL with what it chose
@@ -441,15 +442,6 @@ pub(super) fn assess_tls(
     (state, text)
 }
 
-pub(super) fn validity_words(c: &CertInfo, now: i64) -> String {
-    match c.days_left(now) {
-        _ if c.not_after < now && c.days_left(now) == 0 => "expired today".to_string(),
-        d if d < 0 => format!("expired {} days ago", -d),
-        0 => "expires within a day".to_string(),
-        d => format!("valid {d} more days"),
-    }
-}
-
 pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, String) {
     let cert = |i: &usize| j.certs.get(*i);
     match p {
@@ -487,25 +479,4 @@ pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, Str
             format!("certificate {} of the chain cannot be read: {reason}", index + 1),
         ),
     }
-}
-
-/// `2026-12-04 05:00 UTC` from Unix seconds (proleptic Gregorian, no time zones).
-pub fn date(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
 }

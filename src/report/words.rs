@@ -1,10 +1,10 @@
 //! The long output, line by line: each typed fact a check records, in words.
 
-use super::stages::{date, validity_words};
+use super::dates::{date, validity_words};
 use crate::check::{Detail, LoginOutcome, Note, TlsOutcome};
+use crate::net::Ending;
 use crate::proto::login::ControlMessage;
 use crate::proto::TlsFailure;
-use crate::transport::Ending;
 use crate::wire;
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 //! the *body*: `ack_count | ack_ids[4n] | remote_session_id[8] (if n > 0) |
 //! message_packet_id[4] | payload`. [`Wrap`] puts a body on the wire and takes it off again.
 
+pub mod material;
 mod tls_auth;
 mod tls_crypt;
 

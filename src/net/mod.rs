@@ -6,8 +6,13 @@
 //! drops datagrams from anyone but the server and reports ICMP port unreachable; or a TCP
 //! stream with OpenVPN's 16-bit length framing, whose connect also runs under the deadline.
 
+mod link;
+mod resolve;
+
+pub use link::{Ending, Family, Proto, MAX_FRAME};
+pub use resolve::{resolve, ResolveError};
+
 use crate::proto::Session;
-use crate::transport::{Ending, Proto, MAX_FRAME};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
