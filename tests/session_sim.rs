@@ -24,7 +24,10 @@ use check_openvpn::digest::Digest;
 use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
 use check_openvpn::proto::packet::{encode_body, ControlPacket};
 use check_openvpn::proto::reliable::Reliable;
-use check_openvpn::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
+use check_openvpn::proto::{
+    Event, Progress, RandomError, RandomSource, Randomness, Session, SessionConfig, Stage,
+    TlsFailure,
+};
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -39,6 +42,30 @@ const KEY_PEM: &[u8] = include_bytes!("data/sim/key.pem");
 const CLIENT_SID: SessionId = [0x43, 0x4c, 0x49, 0x45, 0x4e, 0x54, 0x30, 0x31];
 const SERVER_SID: SessionId = [0xa5, 0x5a, 0xa5, 0x5a, 0x01, 0x02, 0x03, 0x04];
 const NET_TIME: u32 = 0x6650_0000;
+
+/// A seeded source (SplitMix64): every simulated run draws the same bytes.
+struct Seeded(u64);
+
+impl RandomSource for Seeded {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+        for chunk in buf.chunks_mut(8) {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+/// The client's random bytes for a simulated run, with its session id pinned.
+fn sim_random() -> Randomness {
+    Randomness::draw(&mut Seeded(1))
+        .expect("a seeded source never fails")
+        .with_session_id(CLIENT_SID)
+}
 /// The check's time budget: the simulation stops when simulated time passes it.
 const BUDGET: Duration = Duration::from_secs(6);
 /// The session's time between hard reset attempts, and its patience for a hello.
@@ -533,7 +560,12 @@ impl Sim {
         Sim {
             t0,
             now: t0,
-            client: Session::new(client_config(client_wrap.clone()), CLIENT_SID, NET_TIME, t0),
+            client: Session::new(
+                client_config(client_wrap.clone()),
+                sim_random(),
+                NET_TIME,
+                t0,
+            ),
             client_wrap,
             server_wrap,
             server,
@@ -1092,7 +1124,7 @@ struct Scripted {
 impl Scripted {
     fn new() -> Self {
         let t0 = Instant::now();
-        let mut s = Session::new(client_config(Wrap::None), CLIENT_SID, NET_TIME, t0);
+        let mut s = Session::new(client_config(Wrap::None), sim_random(), NET_TIME, t0);
         let reset = s.poll_transmit(t0).expect("the reset");
         let reset = parse(&Wrap::None, &reset);
         assert_eq!(reset.opcode, wire::P_CONTROL_HARD_RESET_CLIENT_V2);

@@ -1115,9 +1115,23 @@ fn server_packet(
 /// packet size, at most 32 per input; at most one ending; no second reset answer;
 /// progress never goes back; the timer never points at the past; nothing after the end.
 pub fn session(data: &[u8]) {
-    use check_openvpn::proto::{Event, Progress, Session, SessionConfig, Stage};
+    use check_openvpn::proto::{
+        Event, Progress, RandomError, RandomSource, Randomness, Session, SessionConfig, Stage,
+    };
     use check_openvpn::wire::{byte0, server_reset_body, P_ACK_V1, P_CONTROL_V1};
     use std::time::{Duration, Instant};
+
+    /// The session's random bytes from the input's first byte: a run replays exactly.
+    struct Counter(u8);
+    impl RandomSource for Counter {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+            for b in buf {
+                self.0 = self.0.wrapping_mul(31).wrapping_add(7);
+                *b = self.0;
+            }
+            Ok(())
+        }
+    }
 
     let mut input = Input::new(data);
     let flags = input.byte();
@@ -1152,7 +1166,10 @@ pub fn session(data: &[u8]) {
         wait_for_close: false,
     };
     let t0 = Instant::now();
-    let mut s = Session::new(cfg, sid, 0x6650_0000, t0);
+    let random = Randomness::draw(&mut Counter(flags))
+        .expect("a counter never fails")
+        .with_session_id(sid);
+    let mut s = Session::new(cfg, random, 0x6650_0000, t0);
     let ours = s.session_id();
     let reset = s.poll_transmit(t0).expect("the hard reset");
     assert_eq!(&reset[1..9], &ours);

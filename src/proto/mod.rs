@@ -5,8 +5,10 @@
 pub mod login;
 pub mod packet;
 pub mod probe;
+pub mod random;
 pub mod reliable;
 pub mod session;
 pub mod tls;
 
+pub use random::{OsRandom, RandomError, RandomSource, Randomness};
 pub use session::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};

@@ -12,6 +12,7 @@
 use super::login;
 use super::packet::{self, ControlPacket, EARLY_NEG_RESEND_WKC, P_CONTROL_WKC_V1};
 use super::probe;
+use super::random::Randomness;
 use super::reliable::{Incoming, Reliable};
 use super::tls::{self, Capture};
 use crate::chain::Policy;
@@ -337,20 +338,23 @@ pub struct Session {
     /// Every ignored packet, by reason; [`Event::Ignored`] only for the first ones.
     ignored: std::collections::BTreeMap<Rejection, u32>,
     ignored_events: usize,
+    random: Randomness,
 }
 
 impl Session {
-    /// A session whose attempt schedule starts at `now`. `session_id` must be random and
-    /// `net_time` the current Unix time in seconds (OpenVPN's replay `time` field).
-    pub fn new(cfg: SessionConfig, session_id: SessionId, net_time: u32, now: Instant) -> Self {
+    /// A session whose attempt schedule starts at `now`, with every random byte it will use
+    /// (its session id among them) already drawn, and `net_time` the current Unix time in
+    /// seconds (OpenVPN's replay `time` field).
+    pub fn new(cfg: SessionConfig, random: Randomness, net_time: u32, now: Instant) -> Self {
         let sealer = Sealer {
-            session_id,
+            session_id: random.session_id,
             net_time,
             next_replay: cfg.wrap.packet_id(1),
         };
         Session {
             cfg,
             sealer,
+            random,
             origin: now,
             state: State::AwaitReset {
                 sent: 0,
@@ -634,10 +638,8 @@ impl Session {
             probe_flight: Vec::new(),
         });
         if self.cfg.compat_hello {
-            let mut random = [0u8; 96];
-            // Only for a hello that is never finished: no secret depends on it.
-            let _ = getrandom::fill(&mut random);
-            self.queue_tls_bytes(&mut state, &probe::client_hello(&random));
+            let hello = probe::client_hello(&self.random.probe_hello);
+            self.queue_tls_bytes(&mut state, &hello);
         } else {
             self.queue_tls_output(&mut state);
         }
@@ -864,9 +866,7 @@ impl Session {
                 self.finish(t, now);
                 return None;
             };
-            let mut random = zeroize::Zeroizing::new([0u8; 112]);
-            let _ = getrandom::fill(&mut random[..]);
-            let message = login::client_key_method_2(hello, &random);
+            let message = login::client_key_method_2(hello, &self.random.key_method_2);
             // One write, one TLS record: the server parses key-method 2 from one read.
             if t.conn.writer().write_all(&message).is_err() {
                 self.finish(t, now);
