@@ -3,9 +3,11 @@
 //! of a directive winning, `<connection>` blocks, `config` includes and `cd`), and keeps
 //! what a check needs: remotes, port, proto, `local`, the tls-auth/tls-crypt/tls-crypt-v2
 //! key, `auth`, `key-direction`, the CA, certificate, key, PKCS#12 bundle and password
-//! sources, `verify-x509-name`, `remote-cert-tls` and `static-challenge`. Everything else
-//! is ignored. Each refusal names the file, line and directive, and whether OpenVPN itself
-//! would refuse it ([`OpenVpnTakes`]).
+//! sources, `extra-certs`, `auth-user-pass`, `verify-x509-name`, `remote-cert-tls` and
+//! `static-challenge`; of the rest it keeps only where each directive stood (for messages),
+//! and the directives that put the server out of a check's reach (a proxy, an external
+//! key). Each refusal names the file, line and directive, and whether OpenVPN itself would
+//! refuse it ([`OpenVpnTakes`]).
 
 use crate::chain::NameType;
 use crate::keys::static_keys::KeyDirection;

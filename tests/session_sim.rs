@@ -26,7 +26,7 @@ use check_openvpn::proto::packet::{encode_body, ControlPacket};
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::{
     Event, Progress, RandomError, RandomSource, Randomness, Session, SessionConfig, Stage,
-    TlsFailure,
+    TlsFailure, Why,
 };
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
@@ -786,6 +786,20 @@ impl Sim {
             .filter(|e| matches!(e, Event::ResetAnswered { .. }))
             .count();
         assert!(answers <= 1, "{answers} reset answers");
+        let why = finished(&self.events, &self.client);
+        if self.established() {
+            assert_eq!(why, Some(Why::Reached), "established");
+        } else if let Some(why) = why {
+            // No handshake: the session gave up on a silent server or hello, or the
+            // handshake failed; the reset stage always had its answer.
+            assert!(
+                matches!(
+                    why,
+                    Why::Silence { .. } | Why::HelloUnanswered | Why::Failed | Why::BadAuth
+                ),
+                "{why:?} without a handshake"
+            );
+        }
         if self.established() {
             assert!(self.client.is_done(), "established but not done");
             assert_eq!(self.client.poll_timeout(), None);
@@ -824,6 +838,29 @@ impl Sim {
             self.events
         );
     }
+}
+
+/// The session's ending: a session that is done said why, exactly once, in its last event,
+/// with the progress it reached; one still running (the driver's deadline ends it) has
+/// said nothing of the kind.
+fn finished(events: &[Event], session: &Session) -> Option<Why> {
+    let ends: Vec<(usize, Progress, Why)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            Event::Finished { reached, why } => Some((i, *reached, *why)),
+            _ => None,
+        })
+        .collect();
+    if !session.is_done() {
+        assert!(ends.is_empty(), "finished but not done: {events:?}");
+        return None;
+    }
+    assert_eq!(ends.len(), 1, "{} terminal events: {events:?}", ends.len());
+    let (i, reached, why) = ends[0];
+    assert_eq!(i, events.len() - 1, "events after the end: {events:?}");
+    assert_eq!(reached, session.progress());
+    Some(why)
 }
 
 fn count_ignored(events: &[Event], reason: Rejection) -> usize {
@@ -1275,6 +1312,7 @@ fn junk_as_the_first_message_fails_tls_and_ends_the_session() {
         sc.events
     );
     assert!(sc.s.is_done());
+    assert_eq!(finished(&sc.events, &sc.s), Some(Why::Failed));
     assert_eq!(sc.s.poll_timeout(), None);
     assert!(sc.s.progress() < Progress::ChainSeen);
     // The last datagrams ack the junk (so the server stops resending it) and carry
@@ -1333,6 +1371,7 @@ fn packets_of_other_sessions_are_ignored() {
     }
     assert_eq!(sc.now - sc.t0, ms(20) + ATTEMPT_TIMEOUT);
     assert_eq!(sc.s.progress(), Progress::HelloSent);
+    assert_eq!(finished(&sc.events, &sc.s), Some(Why::HelloUnanswered));
 }
 
 #[test]
@@ -1356,6 +1395,9 @@ fn a_peer_that_only_acks_keeps_the_session_bounded() {
         }
     }
     assert_ne!(sc.s.progress(), Progress::Established);
+    // Acked but never answered: the server is heard, so only the driver's deadline ends
+    // the session, and the session has not said it finished.
+    assert_eq!(finished(&sc.events, &sc.s), None);
 
     // A flood, drained after every datagram: only duplicates of taken messages (the
     // server's reset) deserve an ack, and each gets exactly one.
@@ -1455,6 +1497,10 @@ fn hello_retransmissions_back_off_doubling() {
             })
             .unwrap();
         assert!(sim.client.is_done() && !sim.established());
+        assert_eq!(
+            finished(&sim.events, &sim.client),
+            Some(Why::HelloUnanswered)
+        );
         assert_eq!(sim.now, answered + ATTEMPT_TIMEOUT, "latency {latency}");
         assert!(hellos.iter().all(|h| h.at < answered + ATTEMPT_TIMEOUT));
     }
@@ -1504,9 +1550,43 @@ fn a_repeated_server_reset_does_not_stop_the_hello_from_acking_it() {
 }
 
 #[test]
+fn a_flood_drained_on_every_call_stays_bounded() {
+    // The driver (net::drive) drains the events after every call into the session and
+    // keeps them until the check reads them: 10,000 datagrams to ignore, drained each time.
+    let mut sc = Scripted::new();
+    let before = sc.events.len();
+    let mut most = 0;
+    for i in 0..10_000u32 {
+        let p = match i % 2 {
+            0 => control(SERVER_SID, &[], CLIENT_SID, 13 + i, TLS_START),
+            _ => control([0x77; 8], &[1], CLIENT_SID, 1, TLS_START),
+        };
+        let was = sc.events.len();
+        sc.feed(&p);
+        most = most.max(sc.events.len() - was);
+    }
+    assert!(most <= 2, "{most} events for one datagram");
+    let kept = sc.events.len() - before;
+    assert!(
+        kept <= 1_000,
+        "{kept} events kept for 10,000 ignored datagrams"
+    );
+    // Each one counted all the same.
+    assert_eq!(
+        sc.s.ignored().values().sum::<u32>(),
+        10_000,
+        "{:?}",
+        sc.s.ignored()
+    );
+    // Then silence: the session still ends, and says why, last.
+    while sc.advance_to_timer().is_some() {}
+    assert_eq!(finished(&sc.events, &sc.s), Some(Why::HelloUnanswered));
+}
+
+#[test]
 fn a_flood_does_not_grow_the_event_queue() {
-    // The driver (net::drive) never calls poll_event while it runs; check.rs drains the
-    // events once the flow ended. Model that: 10,000 datagrams to ignore, no poll_event.
+    // A driver that never called poll_event while it runs: 10,000 datagrams to ignore,
+    // no poll_event.
     let mut sc = Scripted::new();
     for i in 0..10_000u32 {
         let p = match i % 2 {

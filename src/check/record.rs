@@ -1,7 +1,8 @@
 //! Folds a finished flow's events into the facts of an outcome.
 
 use crate::proto::login::ControlMessage;
-use crate::proto::{Event, TlsFailure};
+use crate::proto::session::MAX_TRACED_PACKETS;
+use crate::proto::{Event, Progress, TlsFailure, Why};
 use crate::wire::Rejection;
 use rustls::pki_types::CertificateDer;
 use std::collections::BTreeMap;
@@ -9,9 +10,6 @@ use std::time::{Duration, Instant};
 
 use super::outcome::{Answer, Detail, LoginOutcome};
 use super::spec::{CheckSpec, Note};
-
-/// Trace lines about received packets at `-vv`/`-vvv`; later packets are only counted.
-pub(super) const MAX_PACKET_TRACES: usize = 100;
 
 /// Folds a finished flow's events into an outcome.
 pub(super) struct Recorder<'a> {
@@ -29,6 +27,8 @@ pub(super) struct Recorder<'a> {
     pub(super) failure: Option<TlsFailure>,
     pub(super) login: LoginOutcome,
     pub(super) answered_at: Option<Instant>,
+    /// The session's own ending, when it ended by itself.
+    pub(super) finished: Option<(Progress, Why)>,
 }
 
 impl<'a> Recorder<'a> {
@@ -57,6 +57,7 @@ impl<'a> Recorder<'a> {
             failure: None,
             login: LoginOutcome::default(),
             answered_at: None,
+            finished: None,
         }
     }
 
@@ -70,16 +71,18 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// A flooding peer must not grow the long output (and memory) without bound.
+    /// A trace line about a packet at `-vv`/`-vvv`. A flooding peer must not grow the long
+    /// output (and memory) without bound: the same cap as the session's on its packet
+    /// events ([`MAX_TRACED_PACKETS`]), then a line that says the trace stopped.
     pub(super) fn trace_packet(&mut self, level: u8, detail: impl FnOnce() -> Detail) {
         if self.verbosity < level {
             return;
         }
         self.packet_traces += 1;
-        match self.packet_traces.cmp(&MAX_PACKET_TRACES) {
+        match self.packet_traces.cmp(&MAX_TRACED_PACKETS) {
             std::cmp::Ordering::Less => self.details.push(detail()),
             std::cmp::Ordering::Equal => self.details.push(Detail::TraceStopped {
-                after: MAX_PACKET_TRACES,
+                after: MAX_TRACED_PACKETS,
             }),
             std::cmp::Ordering::Greater => {}
         }
@@ -244,6 +247,7 @@ impl<'a> Recorder<'a> {
                 });
                 self.failure = Some(failure);
             }
+            Event::Finished { reached, why } => self.finished = Some((reached, why)),
         }
     }
 }

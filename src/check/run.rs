@@ -39,17 +39,16 @@ pub(super) fn proto_name(proto: Proto, addr: SocketAddr) -> &'static str {
     }
 }
 
-/// Builds one session for `addr`, its attempt schedule starting at `origin`.
-pub(super) fn new_session(
+/// The one place a check's settings become a session's: what `stage` needs for `addr`.
+fn session_config(
     spec: &CheckSpec,
     wrap: &Wrap,
     addr: SocketAddr,
     stage: Stage,
     attempts: u32,
     trace: bool,
-    origin: Instant,
-) -> Result<Session, CheckError> {
-    let cfg = SessionConfig {
+) -> SessionConfig {
+    SessionConfig {
         wrap: wrap.clone(),
         stage,
         validate: spec.validate,
@@ -67,7 +66,20 @@ pub(super) fn new_session(
         client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
         gate: (stage == Stage::Login).then(|| (spec.policy.clone(), unix_now())),
         wait_for_close: spec.login.as_ref().is_some_and(|l| l.wait_for_close),
-    };
+    }
+}
+
+/// Builds one session for `addr`, its attempt schedule starting at `origin`.
+pub(super) fn new_session(
+    spec: &CheckSpec,
+    wrap: &Wrap,
+    addr: SocketAddr,
+    stage: Stage,
+    attempts: u32,
+    trace: bool,
+    origin: Instant,
+) -> Result<Session, CheckError> {
+    let cfg = session_config(spec, wrap, addr, stage, attempts, trace);
     Ok(Session::new(
         cfg,
         draw_randomness()?,
@@ -235,20 +247,21 @@ pub(super) fn ask_with_another_hello(
         let mut flows = Vec::new();
         for &i in &pending {
             let addr = outcomes[i].addr;
+            // The TLS stage's session with the probing hello, within what is left.
             let cfg = SessionConfig {
-                wrap: spec.wrap.clone(),
-                stage: Stage::Tls,
                 validate: true,
-                stream: spec.proto == Proto::Tcp,
                 attempt_timeout: spec.timeout.min(deadline.saturating_duration_since(now)),
-                attempts: spec.max_attempts(),
-                server_name: ServerName::IpAddress(addr.ip().into()),
-                trace: false,
                 compat_hello: true,
                 login: None,
-                client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
-                gate: None,
                 wait_for_close: false,
+                ..session_config(
+                    spec,
+                    &spec.wrap,
+                    addr,
+                    Stage::Tls,
+                    spec.max_attempts(),
+                    false,
+                )
             };
             let session = Session::new(cfg, draw_randomness()?, unix_now() as u32, now);
             flows.push(Flow::new(addr, spec.proto, session, spec.link()));
@@ -257,7 +270,7 @@ pub(super) fn ask_with_another_hello(
         let mut again = Vec::new();
         for (flow, &i) in flows.iter_mut().zip(&pending) {
             let mut answer = None;
-            while let Some(e) = flow.session.poll_event() {
+            for e in std::mem::take(&mut flow.events) {
                 if let Event::ProbeAnswer { answer: a, .. } = e {
                     answer = Some(a);
                 }
@@ -306,7 +319,7 @@ pub(super) fn outcome(
             granted,
         });
     }
-    while let Some(event) = flow.session.poll_event() {
+    for event in std::mem::take(&mut flow.events) {
         rec.take(event);
     }
     rec.ignored = flow.session.ignored().clone();
@@ -314,14 +327,15 @@ pub(super) fn outcome(
         let totals = rec.ignored.clone();
         rec.trace(1, || Detail::IgnoredTotals(totals));
     }
-    let result = match (&ending, rec.result.take()) {
-        (_, Some(r @ (Answer::Answered(_) | Answer::Responded))) => r,
+    let result = match (&ending, rec.result.take(), rec.finished) {
+        (_, Some(r @ (Answer::Answered(_) | Answer::Responded)), _) => r,
         // The server answered our session with an HMAC that did not verify, and nothing
         // better came before the end: the server is up.
-        (_, Some(Answer::BadAuth)) => Answer::BadAuth,
-        // The session gave up by itself (a bad HMAC, a silent hello): no answer in time.
-        (None, _) => Answer::Failed(Ending::TimedOut),
-        (Some(e), _) => Answer::Failed(e.clone()),
+        (_, Some(Answer::BadAuth), _) => Answer::BadAuth,
+        (Some(e), _, _) => Answer::Failed(e.clone()),
+        // No link ending and no answer: the session finished by itself without one
+        // (`Why::Silence` after its last reset, `Why::HelloUnanswered`, `Why::BadAuth`).
+        (None, _, _) => Answer::Failed(Ending::TimedOut),
     };
     let reached_stage_at = match (&rec.established, rec.reset_at) {
         _ if spec.stage == Stage::Login => rec.answered_at,
@@ -351,7 +365,9 @@ pub(super) fn outcome(
             .as_ref()
             .map(|c| chain::judge(c, &spec.policy, now_unix));
         TlsOutcome {
-            reached: flow.session.progress(),
+            reached: rec
+                .finished
+                .map_or(flow.session.progress(), |(reached, _)| reached),
             version: rec.established.as_ref().map(|e| e.0.clone()),
             suite: rec.established.as_ref().map(|e| e.1.clone()),
             failure: rec.failure.clone(),

@@ -1,6 +1,8 @@
-//! The OpenVPN control channel past the first packet, without sockets or clock: the
-//! packet view and encoder, the reliable layer, the rustls glue, and the [`Session`] state
-//! machine that stacks them (reset, then TLS). The driver in [`crate::net`] runs sessions.
+//! The OpenVPN control channel past the first packet, without sockets, clock or system
+//! randomness: the packet view and encoder, the reliable layer, the rustls glue, the
+//! probing hello, the login messages, and the [`Session`] state machine that stacks them
+//! (reset, TLS, login), given its random bytes ([`Randomness`]). The driver in
+//! [`crate::net`] runs sessions.
 
 pub mod login;
 pub mod packet;
@@ -11,4 +13,4 @@ pub mod session;
 pub mod tls;
 
 pub use random::{OsRandom, RandomError, RandomSource, Randomness};
-pub use session::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
+pub use session::{Event, Progress, Session, SessionConfig, Stage, TlsFailure, Why};

@@ -6,8 +6,12 @@
 //! `report` chooses the words.
 //!
 //! Stages: the hard reset (retransmitted on the attempt schedule until the server's reset
-//! for our session arrives), then optionally TLS: the reliable layer carries a rustls
-//! handshake until the server has proven its certificate, and the session ends at once.
+//! for our session arrives); then optionally TLS, the reliable layer carrying a rustls
+//! handshake (or the probing hello, [`super::probe`]) until the server has proven its
+//! certificate; then optionally the login: key-method 2 with the credentials, the server's
+//! push or refusal, and our `EXIT`. Whatever stops it, the session's last event says how
+//! far it got and why ([`Event::Finished`]); only a failed link or the driver's deadline
+//! end it without one, and the driver knows those.
 
 use super::login;
 use super::packet::{self, ControlPacket, EARLY_NEG_RESEND_WKC, P_CONTROL_WKC_V1};
@@ -137,7 +141,32 @@ pub enum Progress {
     Exited,
 }
 
-/// What happened, for the probe to record and `report` to word.
+/// Why a session ended, in its last event ([`Event::Finished`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// It reached what it was set to reach: the server's reset (reset stage), a proven
+    /// handshake (TLS stage), or the server's verdict on the login (login stage).
+    Reached,
+    /// `--no-validation`: something came back.
+    Responded,
+    /// No valid answer to any of the hard resets by the end of the last attempt.
+    Silence { attempts: u32 },
+    /// The server's reset for our session failed its HMAC or tag, and nothing better came
+    /// before the end of that attempt.
+    BadAuth,
+    /// The server neither acknowledged nor answered our hello in time.
+    HelloUnanswered,
+    /// The probing hello got the server's choice ([`Event::ProbeAnswer`]).
+    Probed,
+    /// The handshake or the exchange after it failed ([`Event::TlsFailed`] says how).
+    Failed,
+    /// Login stage: the chain failed the policy, so no credentials went out.
+    Withheld,
+}
+
+/// What happened, for the probe to record and `report` to word. A session's last event is
+/// always [`Event::Finished`], once, unless its link failed or the driver's deadline
+/// passed first (the driver knows those endings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A packet left (`outgoing`) or arrived; only with [`SessionConfig::trace`], for the
@@ -234,6 +263,11 @@ pub enum Event {
     /// The server acknowledged the packet that carried our `EXIT`.
     ExitAcked {
         at: Instant,
+    },
+    /// The session ended: how far it got, and why it stopped. Nothing follows it.
+    Finished {
+        reached: Progress,
+        why: Why,
     },
 }
 
@@ -339,6 +373,8 @@ pub struct Session {
     ignored: std::collections::BTreeMap<Rejection, u32>,
     ignored_events: usize,
     random: Randomness,
+    /// [`Event::Finished`] went out: no event follows it.
+    finished: bool,
 }
 
 impl Session {
@@ -368,6 +404,7 @@ impl Session {
             outbox: VecDeque::new(),
             ignored: Default::default(),
             ignored_events: 0,
+            finished: false,
         }
     }
 
@@ -411,11 +448,9 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::AwaitReset { sent, stop_at } => {
-                let next = (*sent < self.cfg.attempts).then(|| self.attempt_start(*sent));
-                match (next, stop_at) {
-                    (Some(n), Some(s)) => Some(n.min(*s)),
-                    (n, s) => n.or(*s),
-                }
+                // The next attempt, or the end of the last one: the session gives up then.
+                let next = self.attempt_start((*sent).min(self.cfg.attempts));
+                Some(stop_at.map_or(next, |s| s.min(next)))
             }
             State::Tls(t) => [
                 t.reliable.poll_timeout(),
@@ -436,17 +471,17 @@ impl Session {
 
     /// The timer from [`Session::poll_timeout`] fired.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let State::AwaitReset {
-            stop_at: Some(s), ..
-        } = self.state
-        {
-            if now >= s {
-                self.state = State::Done;
+        if let State::AwaitReset { sent, stop_at } = self.state {
+            if stop_at.is_some_and(|s| now >= s) {
+                self.end_now(Why::BadAuth);
+            } else if sent >= self.cfg.attempts && now >= self.attempt_start(self.cfg.attempts) {
+                self.attempts_done = sent;
+                self.end_now(Why::Silence { attempts: sent });
             }
         }
         if let State::Tls(t) = &self.state {
             if t.hello_deadline.is_some_and(|d| now >= d) {
-                self.state = State::Done;
+                self.end_now(Why::HelloUnanswered);
             }
         }
         if let State::Tls(t) = &mut self.state {
@@ -454,7 +489,7 @@ impl Session {
                 // A 2.6 client asks again every 5 s; a server answers one request per 30 s.
                 t.login.push_request_at = Some(now + PUSH_REQUEST_INTERVAL);
                 if t.conn.writer().write_all(b"PUSH_REQUEST\0").is_ok() {
-                    self.events.push_back(Event::PushRequested { at: now });
+                    self.emit(Event::PushRequested { at: now });
                 }
                 let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
                     return;
@@ -485,7 +520,7 @@ impl Session {
                 self.sealer.next_replay = replay.packet_id.wrapping_add(1);
                 let packet = wire::client_reset(&self.cfg.wrap, self.sealer.session_id, replay);
                 self.progress = self.progress.max(Progress::ResetSent);
-                self.events.push_back(Event::ResetSent {
+                self.emit(Event::ResetSent {
                     attempt,
                     at: now,
                     len: packet.len(),
@@ -499,10 +534,35 @@ impl Session {
         Some(packet)
     }
 
+    /// Queues an event; none after [`Event::Finished`].
+    fn emit(&mut self, event: Event) {
+        if !self.finished {
+            self.events.push_back(event);
+        }
+    }
+
+    /// The session's last event. A session lingering for the server's close (over TCP,
+    /// after its `EXIT` was acknowledged) has finished although it is not yet done.
+    fn end(&mut self, why: Why) {
+        if !self.finished {
+            self.emit(Event::Finished {
+                reached: self.progress,
+                why,
+            });
+            self.finished = true;
+        }
+    }
+
+    /// Ends the session now.
+    fn end_now(&mut self, why: Why) {
+        self.state = State::Done;
+        self.end(why);
+    }
+
     fn trace(&mut self, outgoing: bool, at: Instant, bytes: &[u8]) {
         if self.cfg.trace && self.traced < MAX_TRACED_PACKETS {
             self.traced += 1;
-            self.events.push_back(Event::Packet {
+            self.emit(Event::Packet {
                 outgoing,
                 at,
                 bytes: bytes.to_vec(),
@@ -512,12 +572,13 @@ impl Session {
 
     fn ignore(&mut self, reason: Rejection, packet: &[u8], at: Instant) {
         *self.ignored.entry(reason).or_default() += 1;
-        // A flood is counted, not queued: the driver drains events only at the end.
+        // A flood is counted, not queued: the driver keeps every event until the check
+        // reads them.
         self.ignored_events += 1;
         if self.ignored_events > MAX_TRACED_PACKETS {
             return;
         }
-        self.events.push_back(Event::Ignored {
+        self.emit(Event::Ignored {
             reason,
             opcode: packet.first().map(|b| b >> 3).unwrap_or(0),
             len: packet.len(),
@@ -543,12 +604,12 @@ impl Session {
             return;
         };
         if !self.cfg.validate {
-            self.events.push_back(Event::Responded {
+            self.emit(Event::Responded {
                 at: now,
                 len: packet.len(),
             });
             self.attempts_done = sent;
-            self.state = State::Done;
+            self.end_now(Why::Responded);
             return;
         }
         match wire::validate_server_reset(&self.cfg.wrap, packet, &self.sealer.session_id) {
@@ -561,7 +622,7 @@ impl Session {
                     Some(now.saturating_duration_since(self.attempt_start(sent.saturating_sub(1))));
                 self.progress = Progress::ResetAnswered;
                 self.attempts_done = sent;
-                self.events.push_back(Event::ResetAnswered {
+                self.emit(Event::ResetAnswered {
                     server_session,
                     auth,
                     attempt: sent,
@@ -569,12 +630,12 @@ impl Session {
                     resend_wkc,
                 });
                 match self.cfg.stage {
-                    Stage::Reset => self.state = State::Done,
+                    Stage::Reset => self.end_now(Why::Reached),
                     Stage::Tls | Stage::Login => self.start_tls(now, server_session, resend_wkc),
                 }
             }
             Err(Rejection::BadAuth) => {
-                self.events.push_back(Event::BadAuth { at: now });
+                self.emit(Event::BadAuth { at: now });
                 self.ignore(Rejection::BadAuth, packet, now);
                 // No point in retrying: wait out this attempt for a better answer.
                 let end = self.attempt_start(sent.max(1));
@@ -607,11 +668,11 @@ impl Session {
         let conn = match conn {
             Ok(c) => c,
             Err(e) => {
-                self.events.push_back(Event::TlsFailed {
+                self.emit(Event::TlsFailed {
                     failure: TlsFailure::Incompatible(e.to_string()),
                     at: now,
                 });
-                self.state = State::Done;
+                self.end_now(Why::Failed);
                 return;
             }
         };
@@ -767,9 +828,8 @@ impl Session {
                 self.progress = self.progress.max(Progress::ServerSpoke);
                 t.probe_flight.extend_from_slice(&chunk);
                 if let Some(answer) = probe::read_flight(&t.probe_flight) {
-                    self.events
-                        .push_back(Event::ProbeAnswer { answer, at: now });
-                    self.finish(t, now);
+                    self.emit(Event::ProbeAnswer { answer, at: now });
+                    self.finish(t, now, Why::Probed);
                     return None;
                 }
             }
@@ -796,8 +856,8 @@ impl Session {
                     self.report_chain(&mut t);
                     // Let rustls's alert go out: it ends the server's side of the handshake.
                     self.queue_tls_output(&mut t);
-                    self.events.push_back(Event::TlsFailed { failure, at: now });
-                    self.finish(t, now);
+                    self.emit(Event::TlsFailed { failure, at: now });
+                    self.finish(t, now, Why::Failed);
                     return None;
                 }
             }
@@ -819,7 +879,7 @@ impl Session {
         }
         self.queue_tls_output(&mut t);
         if t.finishing {
-            self.finish(t, now);
+            self.finish(t, now, Why::Reached);
             return None;
         }
         Some(t)
@@ -827,7 +887,7 @@ impl Session {
 
     fn established_event(&mut self, t: &TlsState, now: Instant) {
         self.progress = self.progress.max(Progress::Established);
-        self.events.push_back(Event::TlsEstablished {
+        self.emit(Event::TlsEstablished {
             version: t
                 .conn
                 .protocol_version()
@@ -856,25 +916,25 @@ impl Session {
             if let Some((policy, now_unix)) = &self.cfg.gate {
                 let judged = crate::chain::judge(&t.capture.chain(), policy, *now_unix);
                 if !judged.problems.is_empty() {
-                    self.events.push_back(Event::LoginWithheld { at: now });
+                    self.emit(Event::LoginWithheld { at: now });
                     self.queue_tls_output(&mut t);
-                    self.finish(t, now);
+                    self.finish(t, now, Why::Withheld);
                     return None;
                 }
             }
             let Some(hello) = &self.cfg.login else {
-                self.finish(t, now);
+                self.finish(t, now, Why::Reached);
                 return None;
             };
             let message = login::client_key_method_2(hello, &self.random.key_method_2);
             // One write, one TLS record: the server parses key-method 2 from one read.
             if t.conn.writer().write_all(&message).is_err() {
-                self.finish(t, now);
+                self.finish(t, now, Why::Failed);
                 return None;
             }
             t.login.key_sent = true;
             self.progress = self.progress.max(Progress::KeySent);
-            self.events.push_back(Event::KeySent { at: now });
+            self.emit(Event::KeySent { at: now });
         }
         let mut chunk = [0u8; 4096];
         loop {
@@ -882,7 +942,7 @@ impl Session {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if t.login.plain.len() + n > login::MAX_PLAINTEXT {
-                        self.events.push_back(Event::TlsFailed {
+                        self.emit(Event::TlsFailed {
                             failure: TlsFailure::Protocol(
                                 "the server sent more unparsable data than any OpenVPN message"
                                     .into(),
@@ -890,7 +950,7 @@ impl Session {
                             at: now,
                         });
                         self.send_exit(&mut t, now);
-                        self.finish(t, now);
+                        self.finish(t, now, Why::Failed);
                         return None;
                     }
                     t.login.plain.extend_from_slice(&chunk[..n]);
@@ -907,30 +967,29 @@ impl Session {
                     // point-to-point server does (for its NCP) and pushes nothing: there the
                     // login ends here.
                     let point_to_point = !message.peer_info.is_empty();
-                    self.events
-                        .push_back(Event::ServerKeyMethod2 { message, at: now });
+                    self.emit(Event::ServerKeyMethod2 { message, at: now });
                     if point_to_point {
                         t.login.answered = true;
                         self.progress = self.progress.max(Progress::Answered);
-                        self.events.push_back(Event::PointToPoint { at: now });
+                        self.emit(Event::PointToPoint { at: now });
                         // Its EXIT makes a point-to-point server restart for its next
                         // peer at once, without an ack: do not wait for one.
                         self.send_exit(&mut t, now);
                         self.queue_tls_output(&mut t);
-                        self.finish(t, now);
+                        self.finish(t, now, Why::Reached);
                         return None;
                     }
                     t.login.push_request_at = Some(now + FIRST_PUSH_REQUEST);
                 }
                 Err(login::Km2Error::Incomplete) => {}
                 Err(login::Km2Error::Invalid) => {
-                    self.events.push_back(Event::TlsFailed {
+                    self.emit(Event::TlsFailed {
                         failure: TlsFailure::Protocol(
                             "the server's first message after TLS is not key-method 2".into(),
                         ),
                         at: now,
                     });
-                    self.finish(t, now);
+                    self.finish(t, now, Why::Failed);
                     return None;
                 }
             }
@@ -945,7 +1004,7 @@ impl Session {
                             t.login.answered = true;
                             t.login.push_request_at = None;
                             self.progress = self.progress.max(Progress::Answered);
-                            self.events.push_back(Event::Pushed {
+                            self.emit(Event::Pushed {
                                 options: std::mem::take(&mut t.login.push),
                                 at: now,
                             });
@@ -961,7 +1020,7 @@ impl Session {
                     }
                     _ => {}
                 }
-                self.events.push_back(Event::Control { message, at: now });
+                self.emit(Event::Control { message, at: now });
             }
             if t.login.answered && !t.login.exit_sent {
                 self.send_exit(&mut t, now);
@@ -970,12 +1029,13 @@ impl Session {
         self.queue_tls_output(&mut t);
         if t.login.exit_sent && t.reliable.all_acked() && self.progress < Progress::Exited {
             self.progress = Progress::Exited;
-            self.events.push_back(Event::ExitAcked { at: now });
+            self.emit(Event::ExitAcked { at: now });
             if self.cfg.wait_for_close && self.cfg.stream {
                 // The driver ends the flow when the server closes the connection.
+                self.end(Why::Reached);
                 return Some(t);
             }
-            self.finish(t, now);
+            self.finish(t, now, Why::Reached);
             return None;
         }
         Some(t)
@@ -989,24 +1049,25 @@ impl Session {
         }
         if t.conn.writer().write_all(b"EXIT\0").is_ok() {
             t.login.exit_sent = true;
-            self.events.push_back(Event::ExitSent { at: now });
+            self.emit(Event::ExitSent { at: now });
         }
     }
 
     /// Ends the session, sealing what the reliable layer still has to send (our last
     /// flight, or rustls's alert) into the outbox: the driver drains `poll_transmit`
     /// before it closes, so they still leave, once.
-    fn finish(&mut self, mut t: Box<TlsState>, now: Instant) {
+    fn finish(&mut self, mut t: Box<TlsState>, now: Instant, why: Why) {
         while let Some(packet) = self.sealer.next(&self.cfg.wrap, &mut t, now) {
             self.outbox.push_back(packet);
         }
+        self.end(why);
     }
 
     fn report_chain(&mut self, t: &mut TlsState) {
         if !t.chain_reported && t.capture.has_chain() {
             t.chain_reported = true;
             self.progress = self.progress.max(Progress::ChainSeen);
-            self.events.push_back(Event::ChainSeen {
+            self.emit(Event::ChainSeen {
                 chain: t.capture.chain(),
             });
         }
