@@ -1,4 +1,4 @@
-//! One check, from a [`CheckSpec`] to an [`Outcome`]: resolve, make a [`Session`] per
+//! One check, from a [`CheckSpec`] to an [`Outcome`]: resolve, make a [`Session`](crate::proto::Session) per
 //! address (or per way of using a key, for [`diagnose`]), run them all in the driver under
 //! one deadline, and fold the sessions' events into outcomes. No printing, no exit codes.
 
