@@ -31,6 +31,7 @@ use check_openvpn::proto::{
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::ProtocolVersion;
 use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -812,7 +813,7 @@ impl Sim {
     }
 
     /// Asserts a clean establishment: events in order, the server's chain, `version`.
-    fn assert_established(&self, version: &str) {
+    fn assert_established(&self, version: ProtocolVersion) {
         assert!(self.established(), "not established: {:?}", self.events);
         let pos = |f: &dyn Fn(&Event) -> bool| {
             self.events
@@ -825,9 +826,8 @@ impl Sim {
                 if *server_session == SERVER_SID)
         });
         let chain = pos(&|e| matches!(e, Event::ChainSeen { chain } if *chain == vec![cert()]));
-        let proven = pos(
-            &|e| matches!(e, Event::TlsEstablished { version: v, .. } if v.as_str() == version),
-        );
+        let proven =
+            pos(&|e| matches!(e, Event::TlsEstablished { version: v, .. } if *v == Some(version)));
         assert!(answered < chain && chain < proven, "{:?}", self.events);
         assert!(
             !self
@@ -886,7 +886,7 @@ fn first_sends(sent: &[Sent]) -> Vec<u32> {
 #[test]
 fn clean_link_establishes_tls13() {
     let mut sim = Sim::run_setup(Setup::clean());
-    sim.assert_established("TLSv1.3");
+    sim.assert_established(ProtocolVersion::TLSv1_3);
     assert!(matches!(
         sim.events
             .iter()
@@ -950,7 +950,7 @@ fn clean_link_with_tls_auth_verifies_and_never_reuses_a_packet_id() {
         wrap: WrapMode::TlsAuth,
         ..Setup::clean()
     });
-    sim.assert_established("TLSv1.3");
+    sim.assert_established(ProtocolVersion::TLSv1_3);
     assert!(sim.events.iter().any(|e| matches!(
         e,
         Event::ResetAnswered {
@@ -974,14 +974,14 @@ fn tls12_only_server_establishes_tls12() {
         tls12_only: true,
         ..Setup::clean()
     });
-    sim.assert_established("TLSv1.2");
+    sim.assert_established(ProtocolVersion::TLSv1_2);
     let suite = sim.events.iter().find_map(|e| match e {
-        Event::TlsEstablished { suite, .. } => Some(suite.clone()),
+        Event::TlsEstablished { suite, .. } => *suite,
         _ => None,
     });
     assert!(
         suite
-            .as_deref()
+            .and_then(|s| s.as_str())
             .is_some_and(|s| s.starts_with("TLS_ECDHE_ECDSA_")),
         "{suite:?}"
     );
@@ -1058,10 +1058,10 @@ impl Sim {
     /// Established with whatever version, events in order.
     fn assert_established_any(&self) {
         let version = self.events.iter().find_map(|e| match e {
-            Event::TlsEstablished { version, .. } => Some(version.clone()),
+            Event::TlsEstablished { version, .. } => *version,
             _ => None,
         });
-        self.assert_established(&version.expect("a TlsEstablished event"));
+        self.assert_established(version.expect("a TlsEstablished event with its version"));
     }
 }
 
@@ -1084,7 +1084,7 @@ fn lost_server_reset_is_retried_with_a_fresh_packet_id_and_the_same_session() {
         })),
         ..Setup::clean()
     });
-    sim.assert_established("TLSv1.3");
+    sim.assert_established(ProtocolVersion::TLSv1_3);
     let resets = sim.resets();
     assert_eq!(resets.len(), 2, "one retry");
     assert_eq!(resets[1].at - sim.t0, ATTEMPT_TIMEOUT);
@@ -1121,7 +1121,7 @@ fn duplicated_and_reordered_link_establishes_and_acks_duplicates_again() {
             piece: 100,
             ..Setup::clean()
         });
-        sim.assert_established("TLSv1.3");
+        sim.assert_established(ProtocolVersion::TLSv1_3);
         // The server's send window (6) is inside the client's receive window (12).
         assert_eq!(sim.ignored(Rejection::OutOfWindow), 0, "seed {seed}");
         // Every duplicate of a message the session had taken was acked again at once: the
@@ -1546,7 +1546,7 @@ fn a_repeated_server_reset_does_not_stop_the_hello_from_acking_it() {
         );
     }
     assert_eq!(sim.server.dropped_stateless, 0);
-    sim.assert_established("TLSv1.3");
+    sim.assert_established(ProtocolVersion::TLSv1_3);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::net::{self, Ending};
 use crate::proto::login::{ControlMessage, ServerKeyMethod2};
 use crate::proto::probe;
 use crate::proto::{Progress, TlsFailure};
-use crate::wire::{Auth, Rejection, SessionId};
+use crate::wire::{Auth, Rejection, SessionId, WrapKind};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -114,9 +114,9 @@ pub enum Answer {
 pub struct TlsOutcome {
     /// The furthest step reached.
     pub reached: Progress,
-    /// `TLSv1.3` and the IANA suite name, once established.
-    pub version: Option<String>,
-    pub suite: Option<String>,
+    /// The version and suite, once established.
+    pub version: Option<rustls::ProtocolVersion>,
+    pub suite: Option<rustls::CipherSuite>,
     pub failure: Option<TlsFailure>,
     /// From the server's reset to the server proving itself.
     pub tls_time: Option<Duration>,
@@ -171,7 +171,7 @@ pub struct Outcome {
     /// `127.0.0.1:1194/udp`, or `vpn.example.org (192.0.2.7):1194/udp` for a name.
     pub target: String,
     pub addr: SocketAddr,
-    pub wrap: String,
+    pub wrap: WrapKind,
     pub result: Answer,
     /// To the reset's answer (reset stage), to the server proving itself (TLS stage), or
     /// to the end.

@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 use super::outcome::{Answer, Detail, LoginOutcome};
 use super::spec::{CheckSpec, Note};
 
+/// The version and suite the handshake settled on, and when the server proved itself.
+pub(super) type Established = (
+    Option<rustls::ProtocolVersion>,
+    Option<rustls::CipherSuite>,
+    Instant,
+);
+
 /// Folds a finished flow's events into an outcome.
 pub(super) struct Recorder<'a> {
     pub(super) spec: &'a CheckSpec,
@@ -23,7 +30,7 @@ pub(super) struct Recorder<'a> {
     pub(super) reset_at: Option<Instant>,
     pub(super) resend_wkc: bool,
     pub(super) chain: Option<Vec<CertificateDer<'static>>>,
-    pub(super) established: Option<(String, String, Instant)>,
+    pub(super) established: Option<Established>,
     pub(super) failure: Option<TlsFailure>,
     pub(super) login: LoginOutcome,
     pub(super) answered_at: Option<Instant>,

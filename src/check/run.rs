@@ -368,8 +368,8 @@ pub(super) fn outcome(
             reached: rec
                 .finished
                 .map_or(flow.session.progress(), |(reached, _)| reached),
-            version: rec.established.as_ref().map(|e| e.0.clone()),
-            suite: rec.established.as_ref().map(|e| e.1.clone()),
+            version: rec.established.and_then(|e| e.0),
+            suite: rec.established.and_then(|e| e.1),
             failure: rec.failure.clone(),
             tls_time: match (&rec.established, rec.reset_at) {
                 (Some((_, _, done)), Some(reset)) => Some(done.saturating_duration_since(reset)),
@@ -385,7 +385,7 @@ pub(super) fn outcome(
     Outcome {
         target: describe_target(&spec.host, &flow.addr, spec.proto),
         addr: flow.addr,
-        wrap: spec.wrap.describe(),
+        wrap: spec.wrap.kind(),
         result,
         elapsed,
         attempts: flow.session.attempts().max(1),

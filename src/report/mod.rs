@@ -3,6 +3,7 @@
 
 mod dates;
 mod diagnose;
+mod names;
 mod server;
 mod stages;
 mod state;
@@ -164,8 +165,8 @@ mod tests {
     use super::*;
     use crate::check::Diagnosis;
     use crate::net::Ending;
-    use crate::wire::Auth;
     use crate::wire::Rejection;
+    use crate::wire::{Auth, WrapKind};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -173,7 +174,7 @@ mod tests {
         Outcome {
             target: "192.0.2.7:1194/udp".into(),
             addr: "192.0.2.7:1194".parse().unwrap(),
-            wrap: "tls-auth SHA256".into(),
+            wrap: WrapKind::TlsAuth(crate::digest::Digest::Sha256),
             result,
             elapsed: Duration::from_micros(ms * 1000 + 100),
             attempts: 1,

@@ -2,12 +2,14 @@
 //! probably means, the verdict on the chain, and the server's answer to a login.
 
 use super::dates::{date, validity_words};
+use super::names::{suite_name, version_name, wrap_name};
 use super::state::{human, opt, State, Thresholds};
 use super::words::ending_words;
 use crate::chain::{Judgement, Problem};
 use crate::check::{LoginOutcome, Outcome, TlsOutcome};
 use crate::net::Ending;
 use crate::proto::{probe, Progress, TlsFailure};
+use crate::wire::WrapKind;
 
 /// What the probing hello showed, when our own hello was dropped without a word: UNKNOWN
 /// naming what the server speaks that this check does not, or CRITICAL with what it chose
@@ -17,11 +19,7 @@ fn probe_verdict(tls: &TlsOutcome) -> Option<(State, String)> {
         return None;
     };
     let lacks = c.lacks();
-    let mut chosen = format!(
-        "{} {}",
-        crate::proto::tls::version_name(c.version),
-        crate::proto::tls::suite_name(c.suite)
-    );
+    let mut chosen = format!("{} {}", version_name(c.version), suite_name(c.suite));
     if let Some(g) = c.group {
         chosen.push_str(&format!(" on {}", group_name(g)));
     }
@@ -48,8 +46,8 @@ fn probe_verdict(tls: &TlsOutcome) -> Option<(State, String)> {
     let lacking: Vec<String> = lacks
         .iter()
         .map(|l| match l {
-            probe::Lack::Version(v) => crate::proto::tls::version_name(*v),
-            probe::Lack::Suite(s) => crate::proto::tls::suite_name(*s),
+            probe::Lack::Version(v) => version_name(*v),
+            probe::Lack::Suite(s) => suite_name(*s),
             probe::Lack::Group(g) => format!("key exchange on {}", group_name(*g)),
             probe::Lack::Scheme(s) => format!("signatures {}", scheme_name(*s)),
             probe::Lack::Key(k) => format!("a certificate key of type {k}"),
@@ -93,9 +91,9 @@ fn scheme_name(s: rustls::SignatureScheme) -> String {
 }
 
 /// What a silent or closing server probably means at the step the handshake reached.
-pub(super) fn stall_hint(tls: &TlsOutcome, wrap: &str) -> &'static str {
+pub(super) fn stall_hint(tls: &TlsOutcome, wrap: WrapKind) -> &'static str {
     match tls.reached {
-        Progress::HelloSent if wrap == "tls-crypt-v2" => {
+        Progress::HelloSent if wrap == WrapKind::TlsCryptV2 => {
             " (the server answered the reset but not our ClientHello: it probably refused our tls-crypt-v2 client key, e.g. its tls-crypt-v2-verify script said no)"
         }
         Progress::HelloSent => {
@@ -190,7 +188,7 @@ pub(super) fn assess_login(
         let mut text = format!(
             "{target} logged in as {who} in {}{what} ({}){chain_note}",
             human(secs),
-            outcome.wrap
+            wrap_name(outcome.wrap)
         );
         if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
             state = state.max(State::Critical);
@@ -324,18 +322,18 @@ pub(super) fn assess_tls(
             ),
             (None, Ending::Closed) => (
                 State::Critical,
-                format!("connection closed by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
+                format!("connection closed by the server during the TLS handshake, {step}{}", stall_hint(tls, outcome.wrap)),
             ),
             (None, Ending::Reset) => (
                 State::Critical,
-                format!("connection reset by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
+                format!("connection reset by the server during the TLS handshake, {step}{}", stall_hint(tls, outcome.wrap)),
             ),
             (None, Ending::TimedOut) => (
                 State::Critical,
                 format!(
                     "TLS handshake not finished within {}, {step}{}",
                     human(outcome.budget.as_secs_f64()),
-                    stall_hint(tls, &outcome.wrap)
+                    stall_hint(tls, outcome.wrap)
                 ),
             ),
             (None, e) => (State::Critical, format!("TLS handshake broken off {step}: {}", ending_words(e))),
@@ -348,8 +346,8 @@ pub(super) fn assess_tls(
         }
         return (state, text);
     }
-    let version = tls.version.as_deref().unwrap_or("TLS");
-    let suite = tls.suite.as_deref().unwrap_or("");
+    let version = tls.version.map_or_else(|| "TLS".to_string(), version_name);
+    let suite = tls.suite.map(suite_name).unwrap_or_default();
     let mut state = State::Ok;
     let mut problems: Vec<String> = Vec::new();
     let raise = |s: State, state: &mut State| {
@@ -416,14 +414,14 @@ pub(super) fn assess_tls(
     let mut text = format!(
         "{target} {version} {suite} in {}, {cert}, {verified} ({})",
         human(secs),
-        outcome.wrap
+        wrap_name(outcome.wrap)
     );
     if !problems.is_empty() {
         text = format!(
             "{target}: {}; {version} {suite} in {}, {cert}, {verified} ({})",
             problems.join("; "),
             human(secs),
-            outcome.wrap
+            wrap_name(outcome.wrap)
         );
     }
     if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {

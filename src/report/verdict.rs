@@ -1,5 +1,6 @@
 //! One outcome's state and the words for it, without prefix or perfdata.
 
+use super::names::wrap_name;
 use super::stages::{assess_login, assess_tls};
 use super::state::{human, opt, State, Thresholds};
 use crate::check::{Answer, KeyOrigin, Outcome};
@@ -27,11 +28,11 @@ pub(super) fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, Stri
     match &outcome.result {
         Answer::Answered(_) | Answer::Responded => {
             let how = match &outcome.result {
-                Answer::Answered(Auth::Verified) => format!("{} verified", outcome.wrap),
+                Answer::Answered(Auth::Verified) => format!("{} verified", wrap_name(outcome.wrap)),
                 Answer::Answered(Auth::NotChecked) => {
-                    format!("{}, server HMAC not checked", outcome.wrap)
+                    format!("{}, server HMAC not checked", wrap_name(outcome.wrap))
                 }
-                Answer::Answered(Auth::None) => outcome.wrap.clone(),
+                Answer::Answered(Auth::None) => wrap_name(outcome.wrap),
                 _ => "answer not validated".to_string(),
             };
             let verb = if outcome.result == Answer::Responded {
@@ -71,7 +72,7 @@ pub(super) fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, Stri
                     "{target} answered our session in {}, but its {} HMAC did not verify: \
                      the server is up; {advice}",
                     human(secs),
-                    outcome.wrap
+                    wrap_name(outcome.wrap)
                 ),
             )
         }
@@ -83,7 +84,11 @@ pub(super) fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, Stri
                     } else {
                         String::new()
                     };
-                    format!("no answer within {}{tries} ({})", human(secs), outcome.wrap)
+                    format!(
+                        "no answer within {}{tries} ({})",
+                        human(secs),
+                        wrap_name(outcome.wrap)
+                    )
                 }
                 Ending::Refused => "connection refused".to_string(),
                 Ending::Reset => "connection reset by the server before it answered".to_string(),

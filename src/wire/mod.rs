@@ -117,14 +117,22 @@ pub enum Wrap {
     TlsCrypt(TlsCrypt),
 }
 
+/// Which wrap a probe used, without its keys: what a report needs to name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrapKind {
+    None,
+    TlsAuth(Digest),
+    TlsCrypt,
+    TlsCryptV2,
+}
+
 impl Wrap {
-    /// A short human description: `no tls-auth`, `tls-auth SHA256`.
-    pub fn describe(&self) -> String {
+    pub fn kind(&self) -> WrapKind {
         match self {
-            Wrap::None => "no tls-auth".to_string(),
-            Wrap::TlsAuth(t) => format!("tls-auth {}", t.digest()),
-            Wrap::TlsCrypt(t) if t.is_v2() => "tls-crypt-v2".to_string(),
-            Wrap::TlsCrypt(_) => "tls-crypt".to_string(),
+            Wrap::None => WrapKind::None,
+            Wrap::TlsAuth(t) => WrapKind::TlsAuth(t.digest()),
+            Wrap::TlsCrypt(t) if t.is_v2() => WrapKind::TlsCryptV2,
+            Wrap::TlsCrypt(_) => WrapKind::TlsCrypt,
         }
     }
 

@@ -124,8 +124,8 @@ pub enum Event {
     },
     /// The server proved its certificate (TLS 1.3 Finished, TLS 1.2 signed key exchange).
     TlsEstablished {
-        version: String,
-        suite: String,
+        version: Option<rustls::ProtocolVersion>,
+        suite: Option<rustls::CipherSuite>,
         at: Instant,
     },
     TlsFailed {

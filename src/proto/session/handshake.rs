@@ -252,16 +252,8 @@ impl Session {
     pub(super) fn established_event(&mut self, t: &TlsState, now: Instant) {
         self.progress = self.progress.max(Progress::Established);
         self.emit(Event::TlsEstablished {
-            version: t
-                .conn
-                .protocol_version()
-                .map(tls::version_name)
-                .unwrap_or_default(),
-            suite: t
-                .conn
-                .negotiated_cipher_suite()
-                .map(|s| tls::suite_name(s.suite()))
-                .unwrap_or_default(),
+            version: t.conn.protocol_version(),
+            suite: t.conn.negotiated_cipher_suite().map(|s| s.suite()),
             at: now,
         });
     }
