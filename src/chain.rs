@@ -149,7 +149,7 @@ pub enum Problem {
 }
 
 /// The verdict on a chain.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Judgement {
     /// The certificates `-C` applies to: the verified path and its anchor, or without
     /// `--ca` those the server sent. Leaf first.

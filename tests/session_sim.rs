@@ -174,7 +174,7 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         compat_hello: false,
         login: None,
         client_auth: None,
-        gate: None,
+        judge: None,
         wait_for_close: false,
     }
 }
@@ -825,7 +825,7 @@ impl Sim {
             matches!(e, Event::ResetAnswered { server_session, .. }
                 if *server_session == SERVER_SID)
         });
-        let chain = pos(&|e| matches!(e, Event::ChainSeen { chain } if *chain == vec![cert()]));
+        let chain = pos(&|e| matches!(e, Event::ChainSeen { chain, .. } if *chain == vec![cert()]));
         let proven =
             pos(&|e| matches!(e, Event::TlsEstablished { version: v, .. } if *v == Some(version)));
         assert!(answered < chain && chain < proven, "{:?}", self.events);

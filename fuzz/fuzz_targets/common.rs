@@ -1162,7 +1162,7 @@ pub fn session(data: &[u8]) {
             password: None,
         }),
         client_auth: None,
-        gate: None,
+        judge: None,
         wait_for_close: false,
     };
     let t0 = Instant::now();

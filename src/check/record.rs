@@ -1,10 +1,10 @@
 //! Folds a finished flow's events into the facts of an outcome.
 
+use crate::chain::Judgement;
 use crate::proto::login::ControlMessage;
 use crate::proto::session::MAX_TRACED_PACKETS;
 use crate::proto::{Event, Progress, TlsFailure, Why};
 use crate::wire::Rejection;
-use rustls::pki_types::CertificateDer;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ pub(super) struct Recorder<'a> {
     pub(super) result: Option<Answer>,
     pub(super) reset_at: Option<Instant>,
     pub(super) resend_wkc: bool,
-    pub(super) chain: Option<Vec<CertificateDer<'static>>>,
+    pub(super) judgement: Option<Judgement>,
     pub(super) established: Option<Established>,
     pub(super) failure: Option<TlsFailure>,
     pub(super) login: LoginOutcome,
@@ -59,7 +59,7 @@ impl<'a> Recorder<'a> {
             result: None,
             reset_at: None,
             resend_wkc: false,
-            chain: None,
+            judgement: None,
             established: None,
             failure: None,
             login: LoginOutcome::default(),
@@ -174,7 +174,7 @@ impl<'a> Recorder<'a> {
                 self.resend_wkc = resend_wkc;
                 self.result = Some(Answer::Answered(auth));
             }
-            Event::ChainSeen { chain } => self.chain = Some(chain),
+            Event::ChainSeen { judgement, .. } => self.judgement = judgement,
             Event::TlsEstablished { version, suite, at } => {
                 self.established = Some((version, suite, at));
             }

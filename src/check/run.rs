@@ -1,7 +1,6 @@
 //! Runs a check: resolve, one session per address, the driver under one deadline, and
 //! another hello when our own was dropped.
 
-use crate::chain::{self};
 use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
@@ -64,7 +63,7 @@ fn session_config(
             hello
         }),
         client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
-        gate: (stage == Stage::Login).then(|| (spec.policy.clone(), unix_now())),
+        judge: (stage >= Stage::Tls).then(|| (spec.policy.clone(), unix_now())),
         wait_for_close: spec.login.as_ref().is_some_and(|l| l.wait_for_close),
     }
 }
@@ -360,10 +359,8 @@ pub(super) fn outcome(
         l
     });
     let tls = (spec.stage >= Stage::Tls && matches!(result, Answer::Answered(_))).then(|| {
-        let judgement = rec
-            .chain
-            .as_ref()
-            .map(|c| chain::judge(c, &spec.policy, now_unix));
+        // Judged once, by the session, under the spec's policy.
+        let judgement = rec.judgement.clone();
         TlsOutcome {
             reached: rec
                 .finished

@@ -1,6 +1,7 @@
 //! What a session tells its driver: how far it got ([`Progress`]), what happened
 //! ([`Event`]), why a handshake failed ([`TlsFailure`]) and why it ended ([`Why`]).
 
+use crate::chain::Judgement;
 use crate::proto::{login, probe};
 use crate::wire::{Auth, Rejection, SessionId};
 use rustls::pki_types::CertificateDer;
@@ -121,6 +122,8 @@ pub enum Event {
     /// The server's certificate chain, leaf first, as sent.
     ChainSeen {
         chain: Vec<CertificateDer<'static>>,
+        /// The verdict under [`SessionConfig::judge`](super::SessionConfig::judge).
+        judgement: Option<Judgement>,
     },
     /// The server proved its certificate (TLS 1.3 Finished, TLS 1.2 signed key exchange).
     TlsEstablished {

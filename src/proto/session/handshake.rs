@@ -3,6 +3,7 @@
 
 use super::login_stage::LoginState;
 use super::*;
+use crate::chain::Judgement;
 
 pub(super) struct TlsState {
     pub(super) server_session: SessionId,
@@ -12,6 +13,8 @@ pub(super) struct TlsState {
     /// tls-crypt-v2 stateless answer: the next control packet must carry our wrapped key.
     pub(super) wkc_pending: bool,
     pub(super) chain_reported: bool,
+    /// The chain's judgement under [`SessionConfig::judge`], once the chain arrived.
+    pub(super) judgement: Option<Judgement>,
     /// Proven: send what rustls still has (our last flight), then end.
     pub(super) finishing: bool,
     /// Any valid packet of the server's since its reset; until then every control packet
@@ -56,6 +59,7 @@ impl Session {
             reliable,
             wkc_pending: resend_wkc,
             chain_reported: false,
+            judgement: None,
             finishing: false,
             heard: false,
             hello_deadline: Some(now + self.cfg.attempt_timeout),
@@ -272,8 +276,15 @@ impl Session {
         if !t.chain_reported && t.capture.has_chain() {
             t.chain_reported = true;
             self.progress = self.progress.max(Progress::ChainSeen);
+            let chain = t.capture.chain();
+            t.judgement = self
+                .cfg
+                .judge
+                .as_ref()
+                .map(|(policy, now_unix)| crate::chain::judge(&chain, policy, *now_unix));
             self.emit(Event::ChainSeen {
-                chain: t.capture.chain(),
+                chain,
+                judgement: t.judgement.clone(),
             });
         }
     }

@@ -33,9 +33,10 @@ impl Session {
         }
         if !t.login.key_sent {
             self.established_event(&t, now);
-            if let Some((policy, now_unix)) = &self.cfg.gate {
-                let judged = crate::chain::judge(&t.capture.chain(), policy, *now_unix);
-                if !judged.problems.is_empty() {
+            if self.cfg.judge.is_some() {
+                // No chain, or one with a problem: no credentials.
+                let clean = t.judgement.as_ref().is_some_and(|j| j.problems.is_empty());
+                if !clean {
                     self.emit(Event::LoginWithheld { at: now });
                     self.queue_tls_output(&mut t);
                     self.finish(t, now, Why::Withheld);

@@ -94,9 +94,10 @@ pub struct SessionConfig {
     pub login: Option<login::ClientHello>,
     /// The client certificate and key offered in the handshake.
     pub client_auth: Option<Arc<CertifiedKey>>,
-    /// Login stage: judge the chain with this policy (at this Unix time) before sending
-    /// credentials; a chain with any problem gets none.
-    pub gate: Option<(Policy, i64)>,
+    /// Judge the server's chain with this policy (at this Unix time) once it arrives, the
+    /// one judgement of the check ([`Event::ChainSeen`] carries it). The login stage sends
+    /// credentials only for a chain it judged without a problem.
+    pub judge: Option<(Policy, i64)>,
     /// Over TCP, after `EXIT` is acknowledged, stay until the server closes the connection
     /// (its delayed exit, 5 s on a 2.6 server), so that it logs a clean exit instead of a
     /// connection reset.
