@@ -20,8 +20,6 @@ pub(super) struct TlsState {
     /// Any valid packet of the server's since its reset; until then every control packet
     /// acks its reset again, since only a packet with that ack creates a 2.6 server's state.
     pub(super) heard: bool,
-    /// Give up when the server neither acks nor answers our hello by then.
-    pub(super) hello_deadline: Option<Instant>,
     pub(super) login: LoginState,
     /// The probing hello: the server's first flight so far.
     pub(super) probe_flight: Vec<u8>,
@@ -62,7 +60,6 @@ impl Session {
             judgement: None,
             finishing: false,
             heard: false,
-            hello_deadline: Some(now + self.cfg.attempt_timeout),
             login: LoginState::default(),
             probe_flight: Vec::new(),
         });
@@ -73,6 +70,12 @@ impl Session {
             self.queue_tls_output(&mut state);
         }
         self.progress = Progress::HelloSent;
+        // The reset stage's timers are over; give up when the server neither acks nor
+        // answers our hello within an attempt's time.
+        self.timers.stop(Timer::Attempt);
+        self.timers.stop(Timer::BadAuthStop);
+        self.timers
+            .set(Timer::Hello, now + self.cfg.attempt_timeout);
         self.state = State::Tls(state);
     }
 
@@ -131,7 +134,7 @@ impl Session {
         // us, so keep acking its reset until something else of its arrives.
         if verdict != Ok(wire::P_CONTROL_HARD_RESET_SERVER_V2) {
             t.heard = true;
-            t.hello_deadline = None;
+            self.timers.stop(Timer::Hello);
             self.progress = self.progress.max(Progress::HelloAcked);
         }
         self.state = match self.feed_tls(t, now) {

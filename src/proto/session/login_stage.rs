@@ -12,8 +12,6 @@ pub(super) struct LoginState {
     pub(super) plain: Vec<u8>,
     pub(super) push: Vec<String>,
     pub(super) answered: bool,
-    /// When to send (another) `PUSH_REQUEST`.
-    pub(super) push_request_at: Option<Instant>,
     pub(super) exit_sent: bool,
 }
 
@@ -100,7 +98,8 @@ impl Session {
                         self.finish(t, now, Why::Reached);
                         return None;
                     }
-                    t.login.push_request_at = Some(now + FIRST_PUSH_REQUEST);
+                    self.timers
+                        .set(Timer::PushRequest, now + FIRST_PUSH_REQUEST);
                 }
                 Err(login::Km2Error::Incomplete) => {}
                 Err(login::Km2Error::Invalid) => {
@@ -123,7 +122,7 @@ impl Session {
                         t.login.push.extend(options.iter().cloned());
                         if !more && !t.login.answered {
                             t.login.answered = true;
-                            t.login.push_request_at = None;
+                            self.timers.stop(Timer::PushRequest);
                             self.progress = self.progress.max(Progress::Answered);
                             self.emit(Event::Pushed {
                                 options: std::mem::take(&mut t.login.push),
@@ -136,7 +135,7 @@ impl Session {
                     | login::ControlMessage::Halt(_)
                     | login::ControlMessage::Exit => {
                         t.login.answered = true;
-                        t.login.push_request_at = None;
+                        self.timers.stop(Timer::PushRequest);
                         self.progress = self.progress.max(Progress::Answered);
                     }
                     _ => {}

@@ -17,9 +17,11 @@ mod events;
 mod handshake;
 mod login_stage;
 mod reset;
+mod timer;
 
 pub use events::{Event, Progress, TlsFailure, Why};
 use handshake::TlsState;
+use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
 use crate::proto::login;
@@ -108,8 +110,6 @@ enum State {
     AwaitReset {
         /// Transmissions so far.
         sent: u32,
-        /// After a reset with a bad HMAC: give up at the end of this attempt.
-        stop_at: Option<Instant>,
     },
     Tls(Box<TlsState>),
     Done,
@@ -175,6 +175,8 @@ pub struct Session {
     random: Randomness,
     /// [`Event::Finished`] went out: no event follows it.
     finished: bool,
+    /// Every deadline of the session's own.
+    timers: TimerTable,
 }
 
 impl Session {
@@ -192,9 +194,11 @@ impl Session {
             sealer,
             random,
             origin: now,
-            state: State::AwaitReset {
-                sent: 0,
-                stop_at: None,
+            state: State::AwaitReset { sent: 0 },
+            timers: {
+                let mut timers = TimerTable::default();
+                timers.set(Timer::Attempt, now);
+                timers
             },
             progress: Progress::Idle,
             events: VecDeque::new(),
@@ -247,19 +251,11 @@ impl Session {
     /// every `poll_transmit` that returned `Some`.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
-            State::AwaitReset { sent, stop_at } => {
-                // The next attempt, or the end of the last one: the session gives up then.
-                let next = self.attempt_start((*sent).min(self.cfg.attempts));
-                Some(stop_at.map_or(next, |s| s.min(next)))
-            }
-            State::Tls(t) => [
-                t.reliable.poll_timeout(),
-                t.hello_deadline,
-                t.login.push_request_at,
-            ]
-            .into_iter()
-            .flatten()
-            .min(),
+            State::AwaitReset { .. } => self.timers.next(),
+            State::Tls(t) => [t.reliable.poll_timeout(), self.timers.next()]
+                .into_iter()
+                .flatten()
+                .min(),
             State::Done => None,
         }
     }
@@ -271,34 +267,49 @@ impl Session {
 
     /// The timer from [`Session::poll_timeout`] fired.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let State::AwaitReset { sent, stop_at } = self.state {
-            if stop_at.is_some_and(|s| now >= s) {
-                self.end_now(Why::BadAuth);
-            } else if sent >= self.cfg.attempts && now >= self.attempt_start(self.cfg.attempts) {
-                self.attempts_done = sent;
-                self.end_now(Why::Silence { attempts: sent });
+        for timer in Timer::ALL {
+            if matches!(self.state, State::Done) {
+                break;
             }
-        }
-        if let State::Tls(t) = &self.state {
-            if t.hello_deadline.is_some_and(|d| now >= d) {
-                self.end_now(Why::HelloUnanswered);
-            }
-        }
-        if let State::Tls(t) = &mut self.state {
-            if t.login.push_request_at.is_some_and(|d| now >= d) {
-                // A 2.6 client asks again every 5 s; a server answers one request per 30 s.
-                t.login.push_request_at = Some(now + PUSH_REQUEST_INTERVAL);
-                if t.conn.writer().write_all(b"PUSH_REQUEST\0").is_ok() {
-                    self.emit(Event::PushRequested { at: now });
-                }
-                let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
-                    return;
-                };
-                self.queue_tls_output(&mut t);
-                self.state = State::Tls(t);
+            if self.timers.is_expired(timer, now) {
+                self.fire(timer, now);
             }
         }
         // Retransmissions are handed out by poll_transmit when they are due.
+    }
+
+    /// What an expired timer does: the one place.
+    fn fire(&mut self, timer: Timer, now: Instant) {
+        match timer {
+            Timer::BadAuthStop => self.end_now(Why::BadAuth),
+            Timer::Attempt => {
+                // An attempt that is due leaves through poll_transmit; after the last one,
+                // the session gives up.
+                if let State::AwaitReset { sent } = self.state {
+                    if sent >= self.cfg.attempts {
+                        self.attempts_done = sent;
+                        self.end_now(Why::Silence { attempts: sent });
+                    }
+                }
+            }
+            Timer::Hello => self.end_now(Why::HelloUnanswered),
+            Timer::PushRequest => self.request_push(now),
+        }
+    }
+
+    /// `PUSH_REQUEST`, now and again every [`PUSH_REQUEST_INTERVAL`] until an answer.
+    fn request_push(&mut self, now: Instant) {
+        let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
+            return;
+        };
+        // A 2.6 client asks again every 5 s; a server answers one request per 30 s.
+        self.timers
+            .set(Timer::PushRequest, now + PUSH_REQUEST_INTERVAL);
+        if t.conn.writer().write_all(b"PUSH_REQUEST\0").is_ok() {
+            self.emit(Event::PushRequested { at: now });
+        }
+        self.queue_tls_output(&mut t);
+        self.state = State::Tls(t);
     }
 
     /// The next datagram (or TCP frame payload) to send, or `None`. Call until `None`
@@ -313,6 +324,11 @@ impl Session {
                 }
                 *sent += 1;
                 let attempt = *sent;
+                // The next attempt, or the end of the last one's wait.
+                self.timers.set(
+                    Timer::Attempt,
+                    self.origin + self.cfg.attempt_timeout * attempt,
+                );
                 let replay = Replay {
                     packet_id: self.cfg.wrap.packet_id(attempt),
                     net_time: self.sealer.net_time,
@@ -344,6 +360,7 @@ impl Session {
     /// The session's last event. A session lingering for the server's close (over TCP,
     /// after its `EXIT` was acknowledged) has finished although it is not yet done.
     fn end(&mut self, why: Why) {
+        self.timers.stop_all();
         if !self.finished {
             self.emit(Event::Finished {
                 reached: self.progress,

@@ -43,9 +43,7 @@ impl Session {
                 self.ignore(Rejection::BadAuth, packet, now);
                 // No point in retrying: wait out this attempt for a better answer.
                 let end = self.attempt_start(sent.max(1));
-                if let State::AwaitReset { stop_at, .. } = &mut self.state {
-                    *stop_at = Some(end);
-                }
+                self.timers.set(Timer::BadAuthStop, end);
             }
             Err(reason) => self.ignore(reason, packet, now),
         }
