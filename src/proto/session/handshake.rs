@@ -1,29 +1,7 @@
 //! The TLS stage: rustls (or the probing hello) over the reliable layer, until the server
 //! has proven its certificate, and the session's end with its last flight sealed.
 
-use super::login_stage::LoginState;
 use super::*;
-use crate::chain::Judgement;
-
-pub(super) struct TlsState {
-    pub(super) server_session: SessionId,
-    pub(super) conn: ClientConnection,
-    pub(super) capture: Arc<Capture>,
-    pub(super) reliable: Reliable,
-    /// tls-crypt-v2 stateless answer: the next control packet must carry our wrapped key.
-    pub(super) wkc_pending: bool,
-    pub(super) chain_reported: bool,
-    /// The chain's judgement under [`SessionConfig::judge`], once the chain arrived.
-    pub(super) judgement: Option<Judgement>,
-    /// Proven: send what rustls still has (our last flight), then end.
-    pub(super) finishing: bool,
-    /// Any valid packet of the server's since its reset; until then every control packet
-    /// acks its reset again, since only a packet with that ack creates a 2.6 server's state.
-    pub(super) heard: bool,
-    pub(super) login: LoginState,
-    /// The probing hello: the server's first flight so far.
-    pub(super) probe_flight: Vec<u8>,
-}
 
 impl Session {
     pub(super) fn start_tls(&mut self, now: Instant, server_session: SessionId, resend_wkc: bool) {

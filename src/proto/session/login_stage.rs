@@ -1,19 +1,7 @@
 //! The login stage: key-method 2 with the credentials once the chain passed, the server's
 //! key-method 2 and control messages, and our `EXIT`.
 
-use super::handshake::TlsState;
 use super::*;
-
-#[derive(Default)]
-pub(super) struct LoginState {
-    pub(super) key_sent: bool,
-    pub(super) server_key: bool,
-    /// Plaintext from the server not yet parsed.
-    pub(super) plain: Vec<u8>,
-    pub(super) push: Vec<String>,
-    pub(super) answered: bool,
-    pub(super) exit_sent: bool,
-}
 
 impl Session {
     /// The login stage, after each packet: finish the handshake, send key-method 2 once

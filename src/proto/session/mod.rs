@@ -17,10 +17,11 @@ mod events;
 mod handshake;
 mod login_stage;
 mod reset;
+mod state;
 mod timer;
 
 pub use events::{Event, Progress, TlsFailure, Why};
-use handshake::TlsState;
+use state::{LoginState, State, TlsState};
 use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
@@ -104,15 +105,6 @@ pub struct SessionConfig {
     /// (its delayed exit, 5 s on a 2.6 server), so that it logs a clean exit instead of a
     /// connection reset.
     pub wait_for_close: bool,
-}
-
-enum State {
-    AwaitReset {
-        /// Transmissions so far.
-        sent: u32,
-    },
-    Tls(Box<TlsState>),
-    Done,
 }
 
 /// What every packet after the reset needs to leave: our session id and the outer replay
