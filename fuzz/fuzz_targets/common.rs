@@ -1001,6 +1001,8 @@ struct SessionHarness {
     now: std::time::Instant,
     progress: check_openvpn::proto::Progress,
     ended: bool,
+    /// The session's terminal event came.
+    finished: bool,
     sent: usize,
 }
 
@@ -1038,6 +1040,15 @@ impl SessionHarness {
         while let Some(e) = self.s.poll_event() {
             events += 1;
             assert!(events <= 256, "events do not run dry");
+            assert!(!self.finished, "an event after the terminal one: {e:?}");
+            if let Event::Finished { reached, .. } = e {
+                self.finished = true;
+                assert_eq!(
+                    reached,
+                    self.s.progress(),
+                    "Finished names another progress"
+                );
+            }
             if matches!(e, Event::TlsEstablished { .. } | Event::TlsFailed { .. }) {
                 assert!(!self.ended, "a second ending: {e:?}");
                 self.ended = true;
@@ -1057,6 +1068,7 @@ impl SessionHarness {
         }
         if self.s.is_done() {
             assert_eq!(self.s.poll_timeout(), None);
+            assert!(self.finished, "done without saying why");
         }
     }
 
@@ -1188,6 +1200,7 @@ pub fn session(data: &[u8]) {
         now: t0 + Duration::from_millis(5),
         progress: Progress::ResetSent,
         ended: false,
+        finished: false,
         sent: 0,
     };
     h.s.handle_packet(h.now, &genuine);

@@ -6,7 +6,7 @@ use crate::wire::Wrap;
 use std::time::{Duration, Instant};
 
 use super::outcome::{Answer, CheckError, Detail};
-use super::run::{describe_target, new_session, outcome, resolve, resolve_bind};
+use super::run::{describe_target, new_session, outcome, resolve, resolve_bind, session_config};
 use super::spec::{Bind, CheckSpec};
 
 /// One way of using the key material that `--diagnose` tries.
@@ -48,7 +48,8 @@ pub fn diagnose(spec: &CheckSpec, candidates: &[Candidate]) -> Result<Diagnosis,
     }
     let mut flows = Vec::with_capacity(candidates.len());
     for c in candidates {
-        let session = new_session(spec, &c.wrap, addr, Stage::Reset, 1, false, origin)?;
+        let cfg = session_config(spec, &c.wrap, addr, Stage::Reset, 1, false);
+        let session = new_session(cfg, origin)?;
         flows.push(Flow::new(addr, spec.proto, session, spec.link()));
     }
     net::drive(&mut flows, origin + spec.timeout);

@@ -39,7 +39,7 @@ pub(super) fn proto_name(proto: Proto, addr: SocketAddr) -> &'static str {
 }
 
 /// The one place a check's settings become a session's: what `stage` needs for `addr`.
-fn session_config(
+pub(super) fn session_config(
     spec: &CheckSpec,
     wrap: &Wrap,
     addr: SocketAddr,
@@ -68,17 +68,9 @@ fn session_config(
     }
 }
 
-/// Builds one session for `addr`, its attempt schedule starting at `origin`.
-pub(super) fn new_session(
-    spec: &CheckSpec,
-    wrap: &Wrap,
-    addr: SocketAddr,
-    stage: Stage,
-    attempts: u32,
-    trace: bool,
-    origin: Instant,
-) -> Result<Session, CheckError> {
-    let cfg = session_config(spec, wrap, addr, stage, attempts, trace);
+/// Starts one session, its attempt schedule starting at `origin`, with its random bytes
+/// from the system.
+pub(super) fn new_session(cfg: SessionConfig, origin: Instant) -> Result<Session, CheckError> {
     Ok(Session::new(
         cfg,
         draw_randomness()?,
@@ -184,15 +176,15 @@ pub(super) fn probe(
     }
     let mut flows = Vec::with_capacity(addrs.len());
     for &addr in addrs {
-        let session = new_session(
+        let cfg = session_config(
             spec,
             &spec.wrap,
             addr,
             spec.stage,
             spec.max_attempts(),
             trace,
-            origin,
-        )?;
+        );
+        let session = new_session(cfg, origin)?;
         flows.push(Flow::new(addr, spec.proto, session, spec.link()));
     }
     let deadline = origin + spec.budget();
@@ -262,7 +254,7 @@ pub(super) fn ask_with_another_hello(
                     false,
                 )
             };
-            let session = Session::new(cfg, draw_randomness()?, unix_now() as u32, now);
+            let session = new_session(cfg, now)?;
             flows.push(Flow::new(addr, spec.proto, session, spec.link()));
         }
         net::drive(&mut flows, deadline);
