@@ -67,16 +67,6 @@ pub enum Role {
     Anchor,
 }
 
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Leaf => "certificate",
-            Role::Intermediate => "intermediate",
-            Role::Anchor => "CA",
-        }
-    }
-}
-
 /// The fields a report shows of one certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertInfo {

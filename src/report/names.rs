@@ -1,7 +1,8 @@
 //! Names: TLS versions and cipher suites as OpenSSL, OpenVPN's log and IANA spell them,
-//! and the wrap a probe used.
+//! the wrap a probe used, why a packet was ignored, a certificate's place in its chain.
 
-use crate::wire::WrapKind;
+use crate::chain::Role;
+use crate::wire::{Rejection, WrapKind};
 
 /// `TLSv1.3`, as OpenSSL and OpenVPN's log spell it.
 pub fn version_name(v: rustls::ProtocolVersion) -> String {
@@ -31,5 +32,26 @@ pub fn wrap_name(kind: WrapKind) -> String {
         WrapKind::TlsAuth(digest) => format!("tls-auth {digest}"),
         WrapKind::TlsCrypt => "tls-crypt".to_string(),
         WrapKind::TlsCryptV2 => "tls-crypt-v2".to_string(),
+    }
+}
+
+/// Why a packet was ignored: `malformed`, `for another session`, ...
+pub fn rejection_name(r: Rejection) -> &'static str {
+    match r {
+        Rejection::Malformed => "malformed",
+        Rejection::NotServerReset => "not a server hard reset",
+        Rejection::OtherSession => "for another session",
+        Rejection::BadAuth => "failed authentication",
+        Rejection::Unexpected => "not expected at this stage",
+        Rejection::OutOfWindow => "outside the receive window",
+    }
+}
+
+/// A certificate by its place in the chain: `certificate`, `intermediate`, `CA`.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Leaf => "certificate",
+        Role::Intermediate => "intermediate",
+        Role::Anchor => "CA",
     }
 }

@@ -2,7 +2,7 @@
 //! probably means, the verdict on the chain, and the server's answer to a login.
 
 use super::dates::{date, validity_words};
-use super::names::{suite_name, version_name, wrap_name};
+use super::names::{role_name, suite_name, version_name, wrap_name};
 use super::state::{human, opt, State, Thresholds};
 use super::words::ending_words;
 use crate::chain::{Judgement, Problem};
@@ -377,7 +377,7 @@ pub(super) fn assess_tls(
             if first != leaf {
                 cert.push_str(&format!(
                     ", {} {} expires first: {}",
-                    first.role.name(),
+                    role_name(first.role),
                     first.short_name(),
                     validity_words(first, outcome.now_unix)
                 ));
@@ -390,7 +390,7 @@ pub(super) fn assess_tls(
             raise(State::Critical, &mut state);
             problems.push(format!(
                 "{} {} expires in {left} days (critical under {})",
-                first.role.name(),
+                role_name(first.role),
                 first.short_name(),
                 days.critical_days()
             ));
@@ -398,7 +398,7 @@ pub(super) fn assess_tls(
             raise(State::Warning, &mut state);
             problems.push(format!(
                 "{} {} expires in {left} days (warning under {})",
-                first.role.name(),
+                role_name(first.role),
                 first.short_name(),
                 days.warning
             ));
@@ -446,14 +446,14 @@ pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, Str
         Problem::Expired { cert: i } => match cert(i) {
             Some(c) => (
                 State::Critical,
-                format!("{} {} {} ({})", c.role.name(), c.short_name(), validity_words(c, now), date(c.not_after)),
+                format!("{} {} {} ({})", role_name(c.role), c.short_name(), validity_words(c, now), date(c.not_after)),
             ),
             None => (State::Critical, "a certificate expired".into()),
         },
         Problem::NotYetValid { cert: i } => match cert(i) {
             Some(c) => (
                 State::Critical,
-                format!("{} {} is not valid before {}", c.role.name(), c.short_name(), date(c.not_before)),
+                format!("{} {} is not valid before {}", role_name(c.role), c.short_name(), date(c.not_before)),
             ),
             None => (State::Critical, "a certificate is not yet valid".into()),
         },

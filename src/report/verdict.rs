@@ -1,6 +1,6 @@
 //! One outcome's state and the words for it, without prefix or perfdata.
 
-use super::names::wrap_name;
+use super::names::{rejection_name, wrap_name};
 use super::stages::{assess_login, assess_tls};
 use super::state::{human, opt, State, Thresholds};
 use crate::check::{Answer, KeyOrigin, Outcome};
@@ -103,7 +103,7 @@ pub(super) fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, Stri
                 let parts: Vec<String> = outcome
                     .ignored
                     .iter()
-                    .map(|(r, n)| format!("{n} {}", r.describe()))
+                    .map(|(r, n)| format!("{n} {}", rejection_name(*r)))
                     .collect();
                 text.push_str(&format!("; ignored {}", parts.join(", ")));
             }

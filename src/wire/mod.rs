@@ -77,19 +77,6 @@ pub enum Rejection {
     OutOfWindow,
 }
 
-impl Rejection {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Rejection::Malformed => "malformed",
-            Rejection::NotServerReset => "not a server hard reset",
-            Rejection::OtherSession => "for another session",
-            Rejection::BadAuth => "failed authentication",
-            Rejection::Unexpected => "not expected at this stage",
-            Rejection::OutOfWindow => "outside the receive window",
-        }
-    }
-}
-
 /// Whether the answer's authenticity was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
