@@ -5,8 +5,8 @@ use crate::proto::Stage;
 use crate::wire::Wrap;
 use std::time::{Duration, Instant};
 
-use super::outcome::{Answer, CheckError, Detail};
-use super::run::{describe_target, new_session, outcome, resolve, resolve_bind, session_config};
+use super::outcome::{Answer, CheckError, Detail, Target};
+use super::run::{new_session, outcome, resolve, resolve_bind, session_config};
 use super::spec::{Bind, CheckSpec};
 
 /// One way of using the key material that `--diagnose` tries.
@@ -29,7 +29,7 @@ pub struct Trial {
 
 #[derive(Debug, Clone)]
 pub struct Diagnosis {
-    pub target: String,
+    pub target: Target,
     /// In the order tried.
     pub trials: Vec<Trial>,
     pub timeout: Duration,
@@ -71,7 +71,11 @@ pub fn diagnose(spec: &CheckSpec, candidates: &[Candidate]) -> Result<Diagnosis,
         })
         .collect();
     Ok(Diagnosis {
-        target: describe_target(&spec.host, &addr, spec.proto),
+        target: Target {
+            host: spec.host.clone(),
+            addr,
+            proto: spec.proto,
+        },
         trials,
         timeout: spec.timeout,
         details: if spec.verbosity >= 1 {

@@ -9,6 +9,6 @@ mod run;
 mod spec;
 
 pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
-pub use outcome::{Answer, CheckError, Detail, LoginOutcome, Outcome, TlsOutcome};
+pub use outcome::{Answer, CheckError, Detail, LoginOutcome, Outcome, Target, TlsOutcome};
 pub use run::{probe_addresses, run, run_all};
 pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note};

@@ -2,7 +2,7 @@
 //! details `-v` shows, and the errors that make a check impossible to run.
 
 use crate::chain::Judgement;
-use crate::net::{self, Ending};
+use crate::net::{self, Ending, Proto};
 use crate::proto::login::{ControlMessage, ServerKeyMethod2};
 use crate::proto::probe;
 use crate::proto::{Progress, TlsFailure};
@@ -96,6 +96,14 @@ pub enum Detail {
     },
 }
 
+/// What was checked: the host as given, the address it resolved to, the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub addr: SocketAddr,
+    pub proto: Proto,
+}
+
 /// What became of the hard reset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -169,7 +177,7 @@ impl TlsOutcome {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// `127.0.0.1:1194/udp`, or `vpn.example.org (192.0.2.7):1194/udp` for a name.
-    pub target: String,
+    pub target: Target,
     pub addr: SocketAddr,
     pub wrap: WrapKind,
     pub result: Answer,

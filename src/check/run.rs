@@ -11,7 +11,7 @@ use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::outcome::{Answer, CheckError, Detail, Outcome, TlsOutcome};
+use super::outcome::{Answer, CheckError, Detail, Outcome, Target, TlsOutcome};
 use super::record::Recorder;
 use super::spec::{Bind, CheckSpec, Note};
 
@@ -77,20 +77,6 @@ pub(super) fn new_session(cfg: SessionConfig, origin: Instant) -> Result<Session
         unix_now() as u32,
         origin,
     ))
-}
-
-pub(super) fn describe_target(host: &str, addr: &SocketAddr, proto: Proto) -> String {
-    let ip = addr.ip();
-    let literal = host.trim_start_matches('[').trim_end_matches(']');
-    let shown_ip = match addr {
-        SocketAddr::V4(_) => ip.to_string(),
-        SocketAddr::V6(_) => format!("[{ip}]"),
-    };
-    if literal.parse::<std::net::IpAddr>().is_ok() {
-        format!("{shown_ip}:{}/{}", addr.port(), proto.name())
-    } else {
-        format!("{host} ({ip}):{}/{}", addr.port(), proto.name())
-    }
 }
 
 /// Resolves the host, and the lines `-v` shows about it.
@@ -372,7 +358,11 @@ pub(super) fn outcome(
         }
     });
     Outcome {
-        target: describe_target(&spec.host, &flow.addr, spec.proto),
+        target: Target {
+            host: spec.host.clone(),
+            addr: flow.addr,
+            proto: spec.proto,
+        },
         addr: flow.addr,
         wrap: spec.wrap.kind(),
         result,

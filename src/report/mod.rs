@@ -163,8 +163,8 @@ pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Diagnosis;
-    use crate::net::Ending;
+    use crate::check::{Diagnosis, Target};
+    use crate::net::{Ending, Proto};
     use crate::wire::Rejection;
     use crate::wire::{Auth, WrapKind};
     use std::collections::BTreeMap;
@@ -172,7 +172,11 @@ mod tests {
 
     fn outcome(result: Answer, ms: u64) -> Outcome {
         Outcome {
-            target: "192.0.2.7:1194/udp".into(),
+            target: Target {
+                host: "192.0.2.7".into(),
+                addr: "192.0.2.7:1194".parse().unwrap(),
+                proto: Proto::Udp,
+            },
             addr: "192.0.2.7:1194".parse().unwrap(),
             wrap: WrapKind::TlsAuth(crate::digest::Digest::Sha256),
             result,
@@ -239,7 +243,11 @@ mod tests {
     fn all_addresses_worst_state_wins() {
         let good = outcome(Answer::Answered(Auth::Verified), 2);
         let mut down = outcome(Answer::Failed(Ending::Refused), 0);
-        down.target = "[2001:db8::1]:1194/udp".into();
+        down.target = Target {
+            host: "2001:db8::1".into(),
+            addr: "[2001:db8::1]:1194".parse().unwrap(),
+            proto: Proto::Udp,
+        };
         down.addr = "[2001:db8::1]:1194".parse().unwrap();
         let r = render_all("vpn", &[good.clone(), down], &Thresholds::default());
         assert_eq!(r.state, State::Critical);
@@ -283,7 +291,11 @@ mod tests {
             elapsed: Duration::from_millis(1),
         };
         let d = Diagnosis {
-            target: "192.0.2.7:1194/tcp".into(),
+            target: Target {
+                host: "192.0.2.7".into(),
+                addr: "192.0.2.7:1194".parse().unwrap(),
+                proto: Proto::Tcp,
+            },
             trials: vec![
                 trial(
                     "a",

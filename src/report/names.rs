@@ -2,7 +2,9 @@
 //! the wrap a probe used, why a packet was ignored, a certificate's place in its chain.
 
 use crate::chain::Role;
+use crate::check::Target;
 use crate::wire::{Rejection, WrapKind};
+use std::net::SocketAddr;
 
 /// `TLSv1.3`, as OpenSSL and OpenVPN's log spell it.
 pub fn version_name(v: rustls::ProtocolVersion) -> String {
@@ -53,5 +55,21 @@ pub fn role_name(role: Role) -> &'static str {
         Role::Leaf => "certificate",
         Role::Intermediate => "intermediate",
         Role::Anchor => "CA",
+    }
+}
+
+/// `192.0.2.7:1194/udp`, `[2001:db8::1]:1194/tcp`, `vpn.example.org (192.0.2.7):1194/udp`.
+pub fn target_name(target: &Target) -> String {
+    let Target { host, addr, proto } = target;
+    let ip = addr.ip();
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let shown_ip = match addr {
+        SocketAddr::V4(_) => ip.to_string(),
+        SocketAddr::V6(_) => format!("[{ip}]"),
+    };
+    if literal.parse::<std::net::IpAddr>().is_ok() {
+        format!("{shown_ip}:{}/{}", addr.port(), proto.name())
+    } else {
+        format!("{host} ({ip}):{}/{}", addr.port(), proto.name())
     }
 }

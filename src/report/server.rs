@@ -3,7 +3,7 @@
 //! `bytes_in`, `bytes_out`.
 
 use super::dates::date;
-use super::names::wrap_name;
+use super::names::{target_name, wrap_name};
 use super::stages::problem_words;
 use super::state::{State, Thresholds};
 use super::verdict::assess;
@@ -314,7 +314,11 @@ fn probe_finding(f: &ServerFacts, days: &CertDays) -> Finding {
                 (Some(p), Some(disk)) if p.sha256 == *disk => Finding {
                     state: State::Ok,
                     short: "live server presents the same certificate".into(),
-                    detail: Some(format!("{} ({})", outcome.target, wrap_name(outcome.wrap))),
+                    detail: Some(format!(
+                        "{} ({})",
+                        target_name(&outcome.target),
+                        wrap_name(outcome.wrap)
+                    )),
                 },
                 (Some(p), Some(_)) => {
                     let left = p.days_left(f.now);

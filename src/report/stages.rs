@@ -2,7 +2,7 @@
 //! probably means, the verdict on the chain, and the server's answer to a login.
 
 use super::dates::{date, validity_words};
-use super::names::{role_name, suite_name, version_name, wrap_name};
+use super::names::{role_name, suite_name, target_name, version_name, wrap_name};
 use super::state::{human, opt, State, Thresholds};
 use super::words::ending_words;
 use crate::chain::{Judgement, Problem};
@@ -143,7 +143,7 @@ pub(super) fn assess_login(
     login: &LoginOutcome,
     thresholds: &Thresholds,
 ) -> (State, String) {
-    let target = &outcome.target;
+    let target = &target_name(&outcome.target);
     let (chain_state, chain_text) = assess_tls(outcome, tls, thresholds);
     let who = if login.who.is_empty() {
         "?"
@@ -284,7 +284,7 @@ pub(super) fn assess_tls(
     tls: &TlsOutcome,
     thresholds: &Thresholds,
 ) -> (State, String) {
-    let target = &outcome.target;
+    let target = &target_name(&outcome.target);
     let secs = outcome.elapsed.as_secs_f64();
     if !tls.established() {
         let step = step_name(tls.reached);

@@ -1,6 +1,6 @@
 //! One outcome's state and the words for it, without prefix or perfdata.
 
-use super::names::{rejection_name, wrap_name};
+use super::names::{rejection_name, target_name, wrap_name};
 use super::stages::{assess_login, assess_tls};
 use super::state::{human, opt, State, Thresholds};
 use crate::check::{Answer, KeyOrigin, Outcome};
@@ -18,7 +18,7 @@ pub(super) fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, Stri
     } else {
         String::new()
     };
-    let target = &outcome.target;
+    let target = &target_name(&outcome.target);
     if let (Some(tls), Answer::Answered(_)) = (&outcome.tls, &outcome.result) {
         if let (Some(login), true) = (&tls.login, tls.established()) {
             return assess_login(outcome, tls, login, thresholds);
