@@ -3,7 +3,7 @@
 //! unwrapped and validated. `cargo bench --bench wire`.
 
 use check_openvpn::digest::Digest;
-use check_openvpn::key::{KeyDirection, StaticKey, V2ClientKey};
+use check_openvpn::keys::static_keys::{KeyDirection, StaticKey, V2ClientKey};
 use check_openvpn::wire::{self, Replay, Wrap, WrapPair};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;

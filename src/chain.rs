@@ -67,16 +67,6 @@ pub enum Role {
     Anchor,
 }
 
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Leaf => "certificate",
-            Role::Intermediate => "intermediate",
-            Role::Anchor => "CA",
-        }
-    }
-}
-
 /// The fields a report shows of one certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertInfo {
@@ -149,7 +139,7 @@ pub enum Problem {
 }
 
 /// The verdict on a chain.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Judgement {
     /// The certificates `-C` applies to: the verified path and its anchor, or without
     /// `--ca` those the server sent. Leaf first.

@@ -3,13 +3,16 @@
 //! of a directive winning, `<connection>` blocks, `config` includes and `cd`), and keeps
 //! what a check needs: remotes, port, proto, `local`, the tls-auth/tls-crypt/tls-crypt-v2
 //! key, `auth`, `key-direction`, the CA, certificate, key, PKCS#12 bundle and password
-//! sources, `verify-x509-name`, `remote-cert-tls` and `static-challenge`. Everything else
-//! is ignored. Each refusal names the file, line and directive, and whether OpenVPN itself
-//! would refuse it ([`OpenVpnTakes`]).
+//! sources, `extra-certs`, `auth-user-pass`, `verify-x509-name`, `remote-cert-tls` and
+//! `static-challenge`; of the rest it keeps only where each directive stood (for messages),
+//! and the directives that put the server out of a check's reach (a proxy, an external
+//! key). Each refusal names the file, line and directive, and whether OpenVPN itself would
+//! refuse it ([`OpenVpnTakes`]).
 
 use crate::chain::NameType;
 use crate::keys::static_keys::KeyDirection;
-use crate::transport::{Family, Proto};
+use crate::keys::KeySource;
+use crate::net::{Family, Proto};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,36 +26,6 @@ pub struct Remote {
     pub host: String,
     pub port: Option<u16>,
     pub proto: Option<ProtoSpec>,
-}
-
-/// Where key text comes from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// A path, already resolved against the config file's folder.
-    File(PathBuf),
-    /// The text of an inline block (wiped when dropped), and a name for it in messages.
-    Inline {
-        text: zeroize::Zeroizing<String>,
-        name: String,
-    },
-}
-
-impl std::fmt::Debug for KeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeySource::File(p) => write!(f, "File({})", p.display()),
-            KeySource::Inline { name, .. } => write!(f, "Inline({name})"),
-        }
-    }
-}
-
-impl KeySource {
-    pub fn describe(&self) -> String {
-        match self {
-            KeySource::File(p) => p.display().to_string(),
-            KeySource::Inline { name, .. } => name.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

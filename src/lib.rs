@@ -1,5 +1,6 @@
-//! check_openvpn: probes an OpenVPN server with a control-channel hard reset and reports
-//! the result the way Nagios-compatible monitoring engines expect.
+//! check_openvpn: probes an OpenVPN server (its control-channel hard reset, then
+//! optionally the TLS handshake and a login) and reports the result the way
+//! Nagios-compatible monitoring engines expect.
 
 pub mod algorithms;
 pub mod chain;
@@ -14,8 +15,4 @@ pub mod proto;
 pub mod range;
 pub mod report;
 pub mod server;
-pub mod transport;
 pub mod wire;
-
-// The paths of the crate before its keys moved to `keys/`.
-pub use keys::{credentials, static_keys as key};

@@ -5,9 +5,9 @@
 mod common;
 
 use check_openvpn::check::{probe_addresses, Answer, CheckSpec};
-use check_openvpn::key::{KeyDirection, StaticKey};
+use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
+use check_openvpn::net::Proto;
 use check_openvpn::report::{render_all, State, Thresholds};
-use check_openvpn::transport::Proto;
 use check_openvpn::wire::{Auth, Wrap, WrapPair};
 use common::{Family, Mode, Server, ServerOpts};
 use std::net::SocketAddr;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use check_openvpn::key::{KeyDirection, StaticKey};
+use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
 use check_openvpn::wire::{self, Replay, Wrap, WrapPair};
 use common::{ran, Ran};
 use std::io::{Read, Write};

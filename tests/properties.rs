@@ -5,9 +5,10 @@
 //! raise `PROPTEST_CASES` locally for a longer run. Failing cases are printed, not written
 //! to a regressions file: copy a minimal failing input into `tests/regressions.rs` instead.
 
-use check_openvpn::config::{ClientConfig, ConfigWrap, KeySource};
+use check_openvpn::config::{ClientConfig, ConfigWrap};
 use check_openvpn::digest::Digest;
-use check_openvpn::key::{parse_hex_key, KeyDirection, StaticKey, V2ClientKey};
+use check_openvpn::keys::static_keys::{parse_hex_key, KeyDirection, StaticKey, V2ClientKey};
+use check_openvpn::keys::KeySource;
 use check_openvpn::range::Range;
 use check_openvpn::wire::{
     build_packet, client_reset, parse_body, server_reset_body, validate_server_reset, Auth,

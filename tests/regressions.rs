@@ -94,7 +94,7 @@ fn every_target_has_stored_inputs() {
 /// The hand-picked inputs reach the code they were picked for.
 #[test]
 fn hand_picked_inputs_mean_what_they_say() {
-    use check_openvpn::key::V2ClientKey;
+    use check_openvpn::keys::static_keys::V2ClientKey;
     use check_openvpn::wire::{validate_server_reset, Rejection, Wrap};
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-regressions");

@@ -21,13 +21,17 @@
 //! valid for 100 years.
 
 use check_openvpn::digest::Digest;
-use check_openvpn::key::{KeyDirection, StaticKey};
+use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
 use check_openvpn::proto::packet::{encode_body, ControlPacket};
 use check_openvpn::proto::reliable::Reliable;
-use check_openvpn::proto::{Event, Progress, Session, SessionConfig, Stage, TlsFailure};
+use check_openvpn::proto::{
+    Event, Progress, RandomError, RandomSource, Randomness, Session, SessionConfig, Stage,
+    TlsFailure, Why,
+};
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::ProtocolVersion;
 use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -39,6 +43,30 @@ const KEY_PEM: &[u8] = include_bytes!("data/sim/key.pem");
 const CLIENT_SID: SessionId = [0x43, 0x4c, 0x49, 0x45, 0x4e, 0x54, 0x30, 0x31];
 const SERVER_SID: SessionId = [0xa5, 0x5a, 0xa5, 0x5a, 0x01, 0x02, 0x03, 0x04];
 const NET_TIME: u32 = 0x6650_0000;
+
+/// A seeded source (SplitMix64): every simulated run draws the same bytes.
+struct Seeded(u64);
+
+impl RandomSource for Seeded {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+        for chunk in buf.chunks_mut(8) {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+/// The client's random bytes for a simulated run, with its session id pinned.
+fn sim_random() -> Randomness {
+    Randomness::draw(&mut Seeded(1))
+        .expect("a seeded source never fails")
+        .with_session_id(CLIENT_SID)
+}
 /// The check's time budget: the simulation stops when simulated time passes it.
 const BUDGET: Duration = Duration::from_secs(6);
 /// The session's time between hard reset attempts, and its patience for a hello.
@@ -146,7 +174,7 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         compat_hello: false,
         login: None,
         client_auth: None,
-        gate: None,
+        judge: None,
         wait_for_close: false,
     }
 }
@@ -533,7 +561,12 @@ impl Sim {
         Sim {
             t0,
             now: t0,
-            client: Session::new(client_config(client_wrap.clone()), CLIENT_SID, NET_TIME, t0),
+            client: Session::new(
+                client_config(client_wrap.clone()),
+                sim_random(),
+                NET_TIME,
+                t0,
+            ),
             client_wrap,
             server_wrap,
             server,
@@ -754,6 +787,20 @@ impl Sim {
             .filter(|e| matches!(e, Event::ResetAnswered { .. }))
             .count();
         assert!(answers <= 1, "{answers} reset answers");
+        let why = finished(&self.events, &self.client);
+        if self.established() {
+            assert_eq!(why, Some(Why::Reached), "established");
+        } else if let Some(why) = why {
+            // No handshake: the session gave up on a silent server or hello, or the
+            // handshake failed; the reset stage always had its answer.
+            assert!(
+                matches!(
+                    why,
+                    Why::Silence { .. } | Why::HelloUnanswered | Why::Failed | Why::BadAuth
+                ),
+                "{why:?} without a handshake"
+            );
+        }
         if self.established() {
             assert!(self.client.is_done(), "established but not done");
             assert_eq!(self.client.poll_timeout(), None);
@@ -766,7 +813,7 @@ impl Sim {
     }
 
     /// Asserts a clean establishment: events in order, the server's chain, `version`.
-    fn assert_established(&self, version: &str) {
+    fn assert_established(&self, version: ProtocolVersion) {
         assert!(self.established(), "not established: {:?}", self.events);
         let pos = |f: &dyn Fn(&Event) -> bool| {
             self.events
@@ -778,10 +825,9 @@ impl Sim {
             matches!(e, Event::ResetAnswered { server_session, .. }
                 if *server_session == SERVER_SID)
         });
-        let chain = pos(&|e| matches!(e, Event::ChainSeen { chain } if *chain == vec![cert()]));
-        let proven = pos(
-            &|e| matches!(e, Event::TlsEstablished { version: v, .. } if v.as_str() == version),
-        );
+        let chain = pos(&|e| matches!(e, Event::ChainSeen { chain, .. } if *chain == vec![cert()]));
+        let proven =
+            pos(&|e| matches!(e, Event::TlsEstablished { version: v, .. } if *v == Some(version)));
         assert!(answered < chain && chain < proven, "{:?}", self.events);
         assert!(
             !self
@@ -792,6 +838,29 @@ impl Sim {
             self.events
         );
     }
+}
+
+/// The session's ending: a session that is done said why, exactly once, in its last event,
+/// with the progress it reached; one still running (the driver's deadline ends it) has
+/// said nothing of the kind.
+fn finished(events: &[Event], session: &Session) -> Option<Why> {
+    let ends: Vec<(usize, Progress, Why)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            Event::Finished { reached, why } => Some((i, *reached, *why)),
+            _ => None,
+        })
+        .collect();
+    if !session.is_done() {
+        assert!(ends.is_empty(), "finished but not done: {events:?}");
+        return None;
+    }
+    assert_eq!(ends.len(), 1, "{} terminal events: {events:?}", ends.len());
+    let (i, reached, why) = ends[0];
+    assert_eq!(i, events.len() - 1, "events after the end: {events:?}");
+    assert_eq!(reached, session.progress());
+    Some(why)
 }
 
 fn count_ignored(events: &[Event], reason: Rejection) -> usize {
@@ -817,7 +886,7 @@ fn first_sends(sent: &[Sent]) -> Vec<u32> {
 #[test]
 fn clean_link_establishes_tls13() {
     let mut sim = Sim::run_setup(Setup::clean());
-    sim.assert_established("TLSv1.3");
+    sim.assert_established(ProtocolVersion::TLSv1_3);
     assert!(matches!(
         sim.events
             .iter()
@@ -881,7 +950,7 @@ fn clean_link_with_tls_auth_verifies_and_never_reuses_a_packet_id() {
         wrap: WrapMode::TlsAuth,
         ..Setup::clean()
     });
-    sim.assert_established("TLSv1.3");
+    sim.assert_established(ProtocolVersion::TLSv1_3);
     assert!(sim.events.iter().any(|e| matches!(
         e,
         Event::ResetAnswered {
@@ -905,14 +974,14 @@ fn tls12_only_server_establishes_tls12() {
         tls12_only: true,
         ..Setup::clean()
     });
-    sim.assert_established("TLSv1.2");
+    sim.assert_established(ProtocolVersion::TLSv1_2);
     let suite = sim.events.iter().find_map(|e| match e {
-        Event::TlsEstablished { suite, .. } => Some(suite.clone()),
+        Event::TlsEstablished { suite, .. } => *suite,
         _ => None,
     });
     assert!(
         suite
-            .as_deref()
+            .and_then(|s| s.as_str())
             .is_some_and(|s| s.starts_with("TLS_ECDHE_ECDSA_")),
         "{suite:?}"
     );
@@ -989,10 +1058,10 @@ impl Sim {
     /// Established with whatever version, events in order.
     fn assert_established_any(&self) {
         let version = self.events.iter().find_map(|e| match e {
-            Event::TlsEstablished { version, .. } => Some(version.clone()),
+            Event::TlsEstablished { version, .. } => *version,
             _ => None,
         });
-        self.assert_established(&version.expect("a TlsEstablished event"));
+        self.assert_established(version.expect("a TlsEstablished event with its version"));
     }
 }
 
@@ -1015,7 +1084,7 @@ fn lost_server_reset_is_retried_with_a_fresh_packet_id_and_the_same_session() {
         })),
         ..Setup::clean()
     });
-    sim.assert_established("TLSv1.3");
+    sim.assert_established(ProtocolVersion::TLSv1_3);
     let resets = sim.resets();
     assert_eq!(resets.len(), 2, "one retry");
     assert_eq!(resets[1].at - sim.t0, ATTEMPT_TIMEOUT);
@@ -1052,7 +1121,7 @@ fn duplicated_and_reordered_link_establishes_and_acks_duplicates_again() {
             piece: 100,
             ..Setup::clean()
         });
-        sim.assert_established("TLSv1.3");
+        sim.assert_established(ProtocolVersion::TLSv1_3);
         // The server's send window (6) is inside the client's receive window (12).
         assert_eq!(sim.ignored(Rejection::OutOfWindow), 0, "seed {seed}");
         // Every duplicate of a message the session had taken was acked again at once: the
@@ -1092,7 +1161,7 @@ struct Scripted {
 impl Scripted {
     fn new() -> Self {
         let t0 = Instant::now();
-        let mut s = Session::new(client_config(Wrap::None), CLIENT_SID, NET_TIME, t0);
+        let mut s = Session::new(client_config(Wrap::None), sim_random(), NET_TIME, t0);
         let reset = s.poll_transmit(t0).expect("the reset");
         let reset = parse(&Wrap::None, &reset);
         assert_eq!(reset.opcode, wire::P_CONTROL_HARD_RESET_CLIENT_V2);
@@ -1243,6 +1312,7 @@ fn junk_as_the_first_message_fails_tls_and_ends_the_session() {
         sc.events
     );
     assert!(sc.s.is_done());
+    assert_eq!(finished(&sc.events, &sc.s), Some(Why::Failed));
     assert_eq!(sc.s.poll_timeout(), None);
     assert!(sc.s.progress() < Progress::ChainSeen);
     // The last datagrams ack the junk (so the server stops resending it) and carry
@@ -1301,6 +1371,7 @@ fn packets_of_other_sessions_are_ignored() {
     }
     assert_eq!(sc.now - sc.t0, ms(20) + ATTEMPT_TIMEOUT);
     assert_eq!(sc.s.progress(), Progress::HelloSent);
+    assert_eq!(finished(&sc.events, &sc.s), Some(Why::HelloUnanswered));
 }
 
 #[test]
@@ -1324,6 +1395,9 @@ fn a_peer_that_only_acks_keeps_the_session_bounded() {
         }
     }
     assert_ne!(sc.s.progress(), Progress::Established);
+    // Acked but never answered: the server is heard, so only the driver's deadline ends
+    // the session, and the session has not said it finished.
+    assert_eq!(finished(&sc.events, &sc.s), None);
 
     // A flood, drained after every datagram: only duplicates of taken messages (the
     // server's reset) deserve an ack, and each gets exactly one.
@@ -1423,6 +1497,10 @@ fn hello_retransmissions_back_off_doubling() {
             })
             .unwrap();
         assert!(sim.client.is_done() && !sim.established());
+        assert_eq!(
+            finished(&sim.events, &sim.client),
+            Some(Why::HelloUnanswered)
+        );
         assert_eq!(sim.now, answered + ATTEMPT_TIMEOUT, "latency {latency}");
         assert!(hellos.iter().all(|h| h.at < answered + ATTEMPT_TIMEOUT));
     }
@@ -1468,13 +1546,47 @@ fn a_repeated_server_reset_does_not_stop_the_hello_from_acking_it() {
         );
     }
     assert_eq!(sim.server.dropped_stateless, 0);
-    sim.assert_established("TLSv1.3");
+    sim.assert_established(ProtocolVersion::TLSv1_3);
+}
+
+#[test]
+fn a_flood_drained_on_every_call_stays_bounded() {
+    // The driver (net::drive) drains the events after every call into the session and
+    // keeps them until the check reads them: 10,000 datagrams to ignore, drained each time.
+    let mut sc = Scripted::new();
+    let before = sc.events.len();
+    let mut most = 0;
+    for i in 0..10_000u32 {
+        let p = match i % 2 {
+            0 => control(SERVER_SID, &[], CLIENT_SID, 13 + i, TLS_START),
+            _ => control([0x77; 8], &[1], CLIENT_SID, 1, TLS_START),
+        };
+        let was = sc.events.len();
+        sc.feed(&p);
+        most = most.max(sc.events.len() - was);
+    }
+    assert!(most <= 2, "{most} events for one datagram");
+    let kept = sc.events.len() - before;
+    assert!(
+        kept <= 1_000,
+        "{kept} events kept for 10,000 ignored datagrams"
+    );
+    // Each one counted all the same.
+    assert_eq!(
+        sc.s.ignored().values().sum::<u32>(),
+        10_000,
+        "{:?}",
+        sc.s.ignored()
+    );
+    // Then silence: the session still ends, and says why, last.
+    while sc.advance_to_timer().is_some() {}
+    assert_eq!(finished(&sc.events, &sc.s), Some(Why::HelloUnanswered));
 }
 
 #[test]
 fn a_flood_does_not_grow_the_event_queue() {
-    // The driver (net::drive) never calls poll_event while it runs; check.rs drains the
-    // events once the flow ended. Model that: 10,000 datagrams to ignore, no poll_event.
+    // A driver that never called poll_event while it runs: 10,000 datagrams to ignore,
+    // no poll_event.
     let mut sc = Scripted::new();
     for i in 0..10_000u32 {
         let p = match i % 2 {

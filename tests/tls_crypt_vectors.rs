@@ -1,7 +1,7 @@
 //! tls-crypt wrap and unwrap against packets built by the openssl CLI
 //! (`scripts/gen-tls-crypt-vectors`), not by this crate.
 
-use check_openvpn::key::StaticKey;
+use check_openvpn::keys::static_keys::StaticKey;
 use check_openvpn::wire::{client_reset, validate_server_reset, Auth, Replay, Wrap, WrapPair};
 
 struct Vector {

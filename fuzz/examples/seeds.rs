@@ -5,7 +5,7 @@
 #[path = "../fuzz_targets/common.rs"]
 mod common;
 
-use check_openvpn::key::StaticKey;
+use check_openvpn::keys::static_keys::StaticKey;
 use check_openvpn::proto::packet::encode_body;
 use check_openvpn::wire::{build_packet, byte0, client_reset, server_reset_body, Replay};
 use common::{fixed_key, key_from_seed, wkc, wraps, Kind, OURS, SERVER_RESET, THEIRS};

@@ -6,9 +6,10 @@
 
 #![allow(dead_code)]
 
-use check_openvpn::config::{ClientConfig, ConfigWrap, KeySource};
+use check_openvpn::config::{ClientConfig, ConfigWrap};
 use check_openvpn::digest::Digest;
-use check_openvpn::key::{KeyDirection, StaticKey, V2ClientKey};
+use check_openvpn::keys::static_keys::{KeyDirection, StaticKey, V2ClientKey};
+use check_openvpn::keys::KeySource;
 use check_openvpn::range::Range;
 use check_openvpn::wire::{
     build_packet, client_reset, validate_server_reset, Auth, Rejection, Replay, SessionId, TlsAuth,
@@ -1000,6 +1001,8 @@ struct SessionHarness {
     now: std::time::Instant,
     progress: check_openvpn::proto::Progress,
     ended: bool,
+    /// The session's terminal event came.
+    finished: bool,
     sent: usize,
 }
 
@@ -1037,6 +1040,15 @@ impl SessionHarness {
         while let Some(e) = self.s.poll_event() {
             events += 1;
             assert!(events <= 256, "events do not run dry");
+            assert!(!self.finished, "an event after the terminal one: {e:?}");
+            if let Event::Finished { reached, .. } = e {
+                self.finished = true;
+                assert_eq!(
+                    reached,
+                    self.s.progress(),
+                    "Finished names another progress"
+                );
+            }
             if matches!(e, Event::TlsEstablished { .. } | Event::TlsFailed { .. }) {
                 assert!(!self.ended, "a second ending: {e:?}");
                 self.ended = true;
@@ -1056,6 +1068,7 @@ impl SessionHarness {
         }
         if self.s.is_done() {
             assert_eq!(self.s.poll_timeout(), None);
+            assert!(self.finished, "done without saying why");
         }
     }
 
@@ -1114,9 +1127,23 @@ fn server_packet(
 /// packet size, at most 32 per input; at most one ending; no second reset answer;
 /// progress never goes back; the timer never points at the past; nothing after the end.
 pub fn session(data: &[u8]) {
-    use check_openvpn::proto::{Event, Progress, Session, SessionConfig, Stage};
+    use check_openvpn::proto::{
+        Event, Progress, RandomError, RandomSource, Randomness, Session, SessionConfig, Stage,
+    };
     use check_openvpn::wire::{byte0, server_reset_body, P_ACK_V1, P_CONTROL_V1};
     use std::time::{Duration, Instant};
+
+    /// The session's random bytes from the input's first byte: a run replays exactly.
+    struct Counter(u8);
+    impl RandomSource for Counter {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+            for b in buf {
+                self.0 = self.0.wrapping_mul(31).wrapping_add(7);
+                *b = self.0;
+            }
+            Ok(())
+        }
+    }
 
     let mut input = Input::new(data);
     let flags = input.byte();
@@ -1147,11 +1174,14 @@ pub fn session(data: &[u8]) {
             password: None,
         }),
         client_auth: None,
-        gate: None,
+        judge: None,
         wait_for_close: false,
     };
     let t0 = Instant::now();
-    let mut s = Session::new(cfg, sid, 0x6650_0000, t0);
+    let random = Randomness::draw(&mut Counter(flags))
+        .expect("a counter never fails")
+        .with_session_id(sid);
+    let mut s = Session::new(cfg, random, 0x6650_0000, t0);
     let ours = s.session_id();
     let reset = s.poll_transmit(t0).expect("the hard reset");
     assert_eq!(&reset[1..9], &ours);
@@ -1170,6 +1200,7 @@ pub fn session(data: &[u8]) {
         now: t0 + Duration::from_millis(5),
         progress: Progress::ResetSent,
         ended: false,
+        finished: false,
         sent: 0,
     };
     h.s.handle_packet(h.now, &genuine);

@@ -2,10 +2,10 @@
 //! use each one.
 
 use crate::check::Candidate;
-use crate::config::KeySource;
 use crate::digest::Digest;
-use crate::keys::material::{tls_auth, tls_crypt};
 use crate::keys::static_keys::{KeyDirection, Secret, StaticKey};
+use crate::keys::KeySource;
+use crate::wire::material::{tls_auth, tls_crypt};
 use crate::wire::{TlsAuth, Wrap};
 
 pub fn no_wrap_candidate() -> Candidate {

@@ -6,17 +6,16 @@ use super::definition::Cli;
 use super::diagnose::{hex_candidates, no_wrap_candidate, static_candidates};
 use crate::chain::{NameType, Policy};
 use crate::check::{Bind, Candidate, CheckSpec, KeyOrigin, LoginSpec, Note};
-use crate::config::{
-    ChallengeFormat, ClientConfig, ConfigError, ConfigWrap, KeySource, OpenVpnTakes,
-};
+use crate::config::{ChallengeFormat, ClientConfig, ConfigError, ConfigWrap, OpenVpnTakes};
 use crate::digest::{Digest, UnknownDigest};
-use crate::keys::credentials::CredentialError;
-use crate::keys::material::{read_static, read_v2, tls_auth, tls_crypt, tls_crypt_v2, Material};
+use crate::keys::credentials::{CredentialError, USER_PASS_LEN};
 use crate::keys::static_keys::{loose_permissions, parse_hex_key, KeyDirection, KeyError};
+use crate::keys::KeySource;
+use crate::net::{Family, Proto};
 use crate::proto::Stage;
 use crate::range::Range;
 use crate::report::{CertDays, Thresholds};
-use crate::transport::{Family, Proto};
+use crate::wire::material::{read_static, read_v2, tls_auth, tls_crypt, tls_crypt_v2, Material};
 use crate::wire::{BadTagLen, TlsAuth, Wrap};
 use std::time::Duration;
 
@@ -350,7 +349,7 @@ impl Cli {
             }
             ChallengeFormat::Concat => format!("{}{}", up.password.as_str(), code.as_str()),
         });
-        if password.len() >= crate::proto::login::USER_PASS_LEN {
+        if password.len() >= USER_PASS_LEN {
             return Err(UsageError::ChallengeTooLong(password.len()));
         }
         up.password = password;

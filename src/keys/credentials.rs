@@ -3,14 +3,17 @@
 //! `auth-user-pass` file. Everything is checked before a packet leaves, with messages that
 //! say what to do; secrets are wiped when dropped and never printed (only fingerprints).
 
-use crate::config::KeySource;
 use crate::keys::rsa_sign::{self, Refusal, RsaKey};
+use crate::keys::KeySource;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 use zeroize::Zeroizing;
+
+/// OpenVPN's limit for a user name or password, NUL included (`USER_PASS_LEN`).
+pub const USER_PASS_LEN: usize = 128;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialError {
@@ -393,7 +396,7 @@ pub fn read_user_pass(source: &KeySource) -> Result<UserPass, CredentialError> {
             what: "password",
         });
     };
-    let max = crate::proto::login::USER_PASS_LEN - 1;
+    let max = USER_PASS_LEN - 1;
     for (what, v) in [("user name", user), ("password", password)] {
         if v.len() > max {
             return Err(CredentialError::TooLong {

@@ -6,8 +6,6 @@ use zeroize::Zeroizing;
 
 /// The key-method byte of OpenVPN 2.x.
 const KEY_METHOD_2: u8 = 2;
-/// OpenVPN's limit for a user name or password, NUL included (`USER_PASS_LEN`).
-pub const USER_PASS_LEN: usize = 128;
 /// The server's key-method 2 message and any message are far below this; more unread
 /// plaintext than this means the peer is not an OpenVPN server.
 pub const MAX_PLAINTEXT: usize = 64 * 1024;

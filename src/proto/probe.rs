@@ -277,7 +277,9 @@ fn first_certificate(body: &[u8]) -> Option<Vec<u8>> {
 /// TLS 1.2 ServerKeyExchange: the ECDHE curve, and the signature's scheme (for DHE, after
 /// p, g and Ys).
 fn key_exchange(body: &[u8], suite: CipherSuite) -> (Option<NamedGroup>, Option<SignatureScheme>) {
-    let ecdhe = crate::proto::tls::suite_name(suite).starts_with("TLS_ECDHE_");
+    let ecdhe = suite
+        .as_str()
+        .is_some_and(|name| name.starts_with("TLS_ECDHE_"));
     let scheme_at = |at: usize| {
         Some(SignatureScheme::from(u16::from_be_bytes([
             *body.get(at)?,

@@ -183,24 +183,3 @@ pub fn client_config(
     config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
 }
-
-/// `TLSv1.3`, as OpenSSL and OpenVPN's log spell it.
-pub fn version_name(v: rustls::ProtocolVersion) -> String {
-    match v {
-        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
-        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
-        other => format!("{other:?}"),
-    }
-}
-
-/// `TLS_AES_256_GCM_SHA384`, the IANA name.
-pub fn suite_name(s: rustls::CipherSuite) -> String {
-    // rustls spells TLS 1.3 suites TLS13_*; IANA (and OpenSSL) say TLS_*.
-    match s.as_str() {
-        Some(name) => match name.strip_prefix("TLS13_") {
-            Some(rest) => format!("TLS_{rest}"),
-            None => name.to_string(),
-        },
-        None => format!("{s:?}"),
-    }
-}

@@ -1,9 +1,10 @@
 //! `--diagnose`: which ways of using the key the server answered.
 
+use super::names::target_name;
+use super::state::{human, Report, State};
 use super::words::{detail_line, ending_words};
-use super::{human, Report, State};
 use crate::check::{Answer, Diagnosis};
-use crate::transport::Ending;
+use crate::net::Ending;
 
 /// `--diagnose`: which ways of using the key the server answered. OK when any did.
 pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {
@@ -56,7 +57,7 @@ pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {
                 state: State::Ok,
                 line: format!(
                     "OPENVPN OK - {}: {} of {total} ways answered: {}{more} | answered={};;;0;{total} time={:.6}s;;;0;{perf_max:.6}",
-                    d.target,
+                    target_name(&d.target),
                     answered.len(),
                     names.join(", "),
                     answered.len(),
@@ -85,7 +86,7 @@ pub fn render_diagnosis(d: &Diagnosis, verbosity: u8) -> Report {
                 state: State::Critical,
                 line: format!(
                     "OPENVPN CRITICAL - {}: none of {total} ways answered{why} | answered=0;;;0;{total}",
-                    d.target
+                    target_name(&d.target)
                 ),
                 long,
             }

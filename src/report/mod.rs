@@ -1,212 +1,25 @@
 //! From an [`Outcome`] to what a monitoring engine reads: a state, one status line with
 //! perfdata, and optional long output.
 
+mod dates;
 mod diagnose;
+mod names;
 mod server;
 mod stages;
+mod state;
+mod verdict;
 mod words;
 
+pub use dates::date;
 pub use diagnose::render_diagnosis;
 pub use server::{render_server, render_server_error, ServerThresholds};
-pub use stages::date;
+pub use state::{CertDays, Report, State, Thresholds};
 pub use words::{detail_line, note_line};
 
-use crate::check::{Answer, KeyOrigin, Outcome};
-use crate::range::Range;
-use crate::transport::Ending;
-use crate::wire::Auth;
-use stages::{assess_login, assess_tls};
-use std::fmt;
+use crate::check::{Answer, Outcome};
+use state::{human, opt};
+use verdict::assess;
 use words::{chain_lines, login_lines};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum State {
-    Ok = 0,
-    Warning = 1,
-    Critical = 2,
-    Unknown = 3,
-}
-
-impl State {
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            State::Ok => "OK",
-            State::Warning => "WARNING",
-            State::Critical => "CRITICAL",
-            State::Unknown => "UNKNOWN",
-        })
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Thresholds {
-    pub warning: Option<Range>,
-    pub critical: Option<Range>,
-    /// `-C`: days a certificate must still be valid.
-    pub cert_days: Option<CertDays>,
-}
-
-/// `-C WARN[,CRIT]` in days. Without CRIT, CRITICAL once a certificate expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CertDays {
-    pub warning: i64,
-    pub critical: Option<i64>,
-}
-
-impl CertDays {
-    pub fn critical_days(&self) -> i64 {
-        self.critical.unwrap_or(0)
-    }
-}
-
-/// What the plugin prints and how it exits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub state: State,
-    /// The first line, perfdata included.
-    pub line: String,
-    pub long: Vec<String>,
-}
-
-impl Report {
-    pub fn unknown(message: impl fmt::Display) -> Report {
-        Report {
-            state: State::Unknown,
-            line: format!("OPENVPN UNKNOWN - {message}"),
-            long: Vec::new(),
-        }
-    }
-
-    pub fn text(&self) -> String {
-        let mut out = self.line.clone();
-        out.push('\n');
-        for l in &self.long {
-            out.push_str(l);
-            out.push('\n');
-        }
-        out
-    }
-}
-
-/// Seconds for people: milliseconds below one second.
-fn human(secs: f64) -> String {
-    if secs < 1.0 {
-        format!("{:.1} ms", secs * 1000.0)
-    } else {
-        format!("{secs:.2} s")
-    }
-}
-
-fn opt(r: &Option<Range>) -> String {
-    r.as_ref().map(|r| r.to_string()).unwrap_or_default()
-}
-
-/// The state of one outcome and the words for it, without prefix or perfdata.
-fn assess(outcome: &Outcome, thresholds: &Thresholds) -> (State, String) {
-    let secs = outcome.elapsed.as_secs_f64();
-    let on_attempt = if outcome.attempts > 1 {
-        format!(
-            " on attempt {} of {}",
-            outcome.attempts, outcome.max_attempts
-        )
-    } else {
-        String::new()
-    };
-    let target = &outcome.target;
-    if let (Some(tls), Answer::Answered(_)) = (&outcome.tls, &outcome.result) {
-        if let (Some(login), true) = (&tls.login, tls.established()) {
-            return assess_login(outcome, tls, login, thresholds);
-        }
-        return assess_tls(outcome, tls, thresholds);
-    }
-    match &outcome.result {
-        Answer::Answered(_) | Answer::Responded => {
-            let how = match &outcome.result {
-                Answer::Answered(Auth::Verified) => format!("{} verified", outcome.wrap),
-                Answer::Answered(Auth::NotChecked) => {
-                    format!("{}, server HMAC not checked", outcome.wrap)
-                }
-                Answer::Answered(Auth::None) => outcome.wrap.clone(),
-                _ => "answer not validated".to_string(),
-            };
-            let verb = if outcome.result == Answer::Responded {
-                "responded"
-            } else {
-                "answered"
-            };
-            let mut text = format!("{target} {verb} in {}{on_attempt} ({how})", human(secs));
-            let state = if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
-                text.push_str(&format!(
-                    ", response time outside critical range {}",
-                    opt(&thresholds.critical)
-                ));
-                State::Critical
-            } else if thresholds.warning.as_ref().is_some_and(|r| r.alerts(secs)) {
-                text.push_str(&format!(
-                    ", response time outside warning range {}",
-                    opt(&thresholds.warning)
-                ));
-                State::Warning
-            } else {
-                State::Ok
-            };
-            (state, text)
-        }
-        Answer::BadAuth => {
-            let advice = match outcome.key_origin {
-                KeyOrigin::Hex => "check --digest-key-server and the key direction",
-                KeyOrigin::File | KeyOrigin::Inline => {
-                    "check the key direction (--key-direction, or the config's key-direction) and that the key is the server's"
-                }
-                KeyOrigin::None => "check the server's key",
-            };
-            (
-                State::Warning,
-                format!(
-                    "{target} answered our session in {}, but its {} HMAC did not verify: \
-                     the server is up; {advice}",
-                    human(secs),
-                    outcome.wrap
-                ),
-            )
-        }
-        Answer::Failed(ending) => {
-            let why = match ending {
-                Ending::TimedOut => {
-                    let tries = if outcome.max_attempts > 1 {
-                        format!(" after {} attempts", outcome.attempts)
-                    } else {
-                        String::new()
-                    };
-                    format!("no answer within {}{tries} ({})", human(secs), outcome.wrap)
-                }
-                Ending::Refused => "connection refused".to_string(),
-                Ending::Reset => "connection reset by the server before it answered".to_string(),
-                Ending::Closed => "connection closed by the server before it answered".to_string(),
-                Ending::FrameTooLong(n) => {
-                    format!("sent a {n}-byte frame, longer than any OpenVPN control packet")
-                }
-                Ending::Failed(e) => format!("network error: {e}"),
-            };
-            let mut text = format!("{target}: {why}");
-            if outcome.ignored_total() > 0 {
-                let parts: Vec<String> = outcome
-                    .ignored
-                    .iter()
-                    .map(|(r, n)| format!("{n} {}", r.describe()))
-                    .collect();
-                text.push_str(&format!("; ignored {}", parts.join(", ")));
-            }
-            (State::Critical, text)
-        }
-    }
-}
 
 /// Perfdata of one outcome; `suffix` names the address when there are several.
 /// `time` is left out when nothing answered: a made-up time would distort graphs.
@@ -350,16 +163,22 @@ pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Diagnosis;
+    use crate::check::{Diagnosis, Target};
+    use crate::net::{Ending, Proto};
     use crate::wire::Rejection;
+    use crate::wire::{Auth, WrapKind};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
     fn outcome(result: Answer, ms: u64) -> Outcome {
         Outcome {
-            target: "192.0.2.7:1194/udp".into(),
+            target: Target {
+                host: "192.0.2.7".into(),
+                addr: "192.0.2.7:1194".parse().unwrap(),
+                proto: Proto::Udp,
+            },
             addr: "192.0.2.7:1194".parse().unwrap(),
-            wrap: "tls-auth SHA256".into(),
+            wrap: WrapKind::TlsAuth(crate::digest::Digest::Sha256),
             result,
             elapsed: Duration::from_micros(ms * 1000 + 100),
             attempts: 1,
@@ -424,7 +243,11 @@ mod tests {
     fn all_addresses_worst_state_wins() {
         let good = outcome(Answer::Answered(Auth::Verified), 2);
         let mut down = outcome(Answer::Failed(Ending::Refused), 0);
-        down.target = "[2001:db8::1]:1194/udp".into();
+        down.target = Target {
+            host: "2001:db8::1".into(),
+            addr: "[2001:db8::1]:1194".parse().unwrap(),
+            proto: Proto::Udp,
+        };
         down.addr = "[2001:db8::1]:1194".parse().unwrap();
         let r = render_all("vpn", &[good.clone(), down], &Thresholds::default());
         assert_eq!(r.state, State::Critical);
@@ -468,7 +291,11 @@ mod tests {
             elapsed: Duration::from_millis(1),
         };
         let d = Diagnosis {
-            target: "192.0.2.7:1194/tcp".into(),
+            target: Target {
+                host: "192.0.2.7".into(),
+                addr: "192.0.2.7:1194".parse().unwrap(),
+                proto: Proto::Tcp,
+            },
             trials: vec![
                 trial(
                     "a",

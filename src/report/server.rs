@@ -2,8 +2,11 @@
 //! finding first, every finding with `-v`, perfdata `crl_days`, `cert_days`, `clients`,
 //! `bytes_in`, `bytes_out`.
 
-use super::stages::{date, problem_words};
-use super::{assess, State, Thresholds};
+use super::dates::date;
+use super::names::{target_name, wrap_name};
+use super::stages::problem_words;
+use super::state::{State, Thresholds};
+use super::verdict::assess;
 use crate::chain::{CertInfo, Problem, Role};
 use crate::range::Range;
 use crate::server::clients::{ClientSource, Clients, ClientsError, ManagementFault, TlsLibrary};
@@ -12,7 +15,7 @@ use crate::server::files::{CrlDamage, CrlFacts, CrlFinding, CrlSignature};
 use crate::server::probe::{Probe, Skipped};
 use crate::server::{FileKind, ServerError, ServerFacts, Unreadable};
 
-use super::{CertDays, Report};
+use super::state::{CertDays, Report};
 
 /// The thresholds of a server check.
 #[derive(Debug, Clone)]
@@ -311,7 +314,11 @@ fn probe_finding(f: &ServerFacts, days: &CertDays) -> Finding {
                 (Some(p), Some(disk)) if p.sha256 == *disk => Finding {
                     state: State::Ok,
                     short: "live server presents the same certificate".into(),
-                    detail: Some(format!("{} ({})", outcome.target, outcome.wrap)),
+                    detail: Some(format!(
+                        "{} ({})",
+                        target_name(&outcome.target),
+                        wrap_name(outcome.wrap)
+                    )),
                 },
                 (Some(p), Some(_)) => {
                     let left = p.days_left(f.now);
@@ -325,7 +332,7 @@ fn probe_finding(f: &ServerFacts, days: &CertDays) -> Finding {
                         short: format!(
                             "the running server presents an older certificate: restart it ({} {}, {})",
                             p.short_name(),
-                            super::stages::validity_words(p, f.now),
+                            super::dates::validity_words(p, f.now),
                             day(p.not_after)
                         ),
                         detail: Some(format!("presented sha256 {}", p.sha256)),

@@ -1,12 +1,15 @@
 //! The words for the TLS and login stages: how far a handshake got and what that
 //! probably means, the verdict on the chain, and the server's answer to a login.
 
+use super::dates::{date, validity_words};
+use super::names::{role_name, suite_name, target_name, version_name, wrap_name};
+use super::state::{human, opt, State, Thresholds};
 use super::words::ending_words;
-use super::{human, opt, State, Thresholds};
-use crate::chain::{CertInfo, Judgement, Problem};
+use crate::chain::{Judgement, Problem};
 use crate::check::{LoginOutcome, Outcome, TlsOutcome};
+use crate::net::Ending;
 use crate::proto::{probe, Progress, TlsFailure};
-use crate::transport::Ending;
+use crate::wire::WrapKind;
 
 /// What the probing hello showed, when our own hello was dropped without a word: UNKNOWN
 /// naming what the server speaks that this check does not, or CRITICAL with what it chose
@@ -16,11 +19,7 @@ fn probe_verdict(tls: &TlsOutcome) -> Option<(State, String)> {
         return None;
     };
     let lacks = c.lacks();
-    let mut chosen = format!(
-        "{} {}",
-        crate::proto::tls::version_name(c.version),
-        crate::proto::tls::suite_name(c.suite)
-    );
+    let mut chosen = format!("{} {}", version_name(c.version), suite_name(c.suite));
     if let Some(g) = c.group {
         chosen.push_str(&format!(" on {}", group_name(g)));
     }
@@ -47,8 +46,8 @@ fn probe_verdict(tls: &TlsOutcome) -> Option<(State, String)> {
     let lacking: Vec<String> = lacks
         .iter()
         .map(|l| match l {
-            probe::Lack::Version(v) => crate::proto::tls::version_name(*v),
-            probe::Lack::Suite(s) => crate::proto::tls::suite_name(*s),
+            probe::Lack::Version(v) => version_name(*v),
+            probe::Lack::Suite(s) => suite_name(*s),
             probe::Lack::Group(g) => format!("key exchange on {}", group_name(*g)),
             probe::Lack::Scheme(s) => format!("signatures {}", scheme_name(*s)),
             probe::Lack::Key(k) => format!("a certificate key of type {k}"),
@@ -92,9 +91,9 @@ fn scheme_name(s: rustls::SignatureScheme) -> String {
 }
 
 /// What a silent or closing server probably means at the step the handshake reached.
-pub(super) fn stall_hint(tls: &TlsOutcome, wrap: &str) -> &'static str {
+pub(super) fn stall_hint(tls: &TlsOutcome, wrap: WrapKind) -> &'static str {
     match tls.reached {
-        Progress::HelloSent if wrap == "tls-crypt-v2" => {
+        Progress::HelloSent if wrap == WrapKind::TlsCryptV2 => {
             " (the server answered the reset but not our ClientHello: it probably refused our tls-crypt-v2 client key, e.g. its tls-crypt-v2-verify script said no)"
         }
         Progress::HelloSent => {
@@ -144,7 +143,7 @@ pub(super) fn assess_login(
     login: &LoginOutcome,
     thresholds: &Thresholds,
 ) -> (State, String) {
-    let target = &outcome.target;
+    let target = &target_name(&outcome.target);
     let (chain_state, chain_text) = assess_tls(outcome, tls, thresholds);
     let who = if login.who.is_empty() {
         "?"
@@ -189,7 +188,7 @@ pub(super) fn assess_login(
         let mut text = format!(
             "{target} logged in as {who} in {}{what} ({}){chain_note}",
             human(secs),
-            outcome.wrap
+            wrap_name(outcome.wrap)
         );
         if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
             state = state.max(State::Critical);
@@ -285,7 +284,7 @@ pub(super) fn assess_tls(
     tls: &TlsOutcome,
     thresholds: &Thresholds,
 ) -> (State, String) {
-    let target = &outcome.target;
+    let target = &target_name(&outcome.target);
     let secs = outcome.elapsed.as_secs_f64();
     if !tls.established() {
         let step = step_name(tls.reached);
@@ -323,18 +322,18 @@ pub(super) fn assess_tls(
             ),
             (None, Ending::Closed) => (
                 State::Critical,
-                format!("connection closed by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
+                format!("connection closed by the server during the TLS handshake, {step}{}", stall_hint(tls, outcome.wrap)),
             ),
             (None, Ending::Reset) => (
                 State::Critical,
-                format!("connection reset by the server during the TLS handshake, {step}{}", stall_hint(tls, &outcome.wrap)),
+                format!("connection reset by the server during the TLS handshake, {step}{}", stall_hint(tls, outcome.wrap)),
             ),
             (None, Ending::TimedOut) => (
                 State::Critical,
                 format!(
                     "TLS handshake not finished within {}, {step}{}",
                     human(outcome.budget.as_secs_f64()),
-                    stall_hint(tls, &outcome.wrap)
+                    stall_hint(tls, outcome.wrap)
                 ),
             ),
             (None, e) => (State::Critical, format!("TLS handshake broken off {step}: {}", ending_words(e))),
@@ -347,8 +346,8 @@ pub(super) fn assess_tls(
         }
         return (state, text);
     }
-    let version = tls.version.as_deref().unwrap_or("TLS");
-    let suite = tls.suite.as_deref().unwrap_or("");
+    let version = tls.version.map_or_else(|| "TLS".to_string(), version_name);
+    let suite = tls.suite.map(suite_name).unwrap_or_default();
     let mut state = State::Ok;
     let mut problems: Vec<String> = Vec::new();
     let raise = |s: State, state: &mut State| {
@@ -378,7 +377,7 @@ pub(super) fn assess_tls(
             if first != leaf {
                 cert.push_str(&format!(
                     ", {} {} expires first: {}",
-                    first.role.name(),
+                    role_name(first.role),
                     first.short_name(),
                     validity_words(first, outcome.now_unix)
                 ));
@@ -391,7 +390,7 @@ pub(super) fn assess_tls(
             raise(State::Critical, &mut state);
             problems.push(format!(
                 "{} {} expires in {left} days (critical under {})",
-                first.role.name(),
+                role_name(first.role),
                 first.short_name(),
                 days.critical_days()
             ));
@@ -399,7 +398,7 @@ pub(super) fn assess_tls(
             raise(State::Warning, &mut state);
             problems.push(format!(
                 "{} {} expires in {left} days (warning under {})",
-                first.role.name(),
+                role_name(first.role),
                 first.short_name(),
                 days.warning
             ));
@@ -415,14 +414,14 @@ pub(super) fn assess_tls(
     let mut text = format!(
         "{target} {version} {suite} in {}, {cert}, {verified} ({})",
         human(secs),
-        outcome.wrap
+        wrap_name(outcome.wrap)
     );
     if !problems.is_empty() {
         text = format!(
             "{target}: {}; {version} {suite} in {}, {cert}, {verified} ({})",
             problems.join("; "),
             human(secs),
-            outcome.wrap
+            wrap_name(outcome.wrap)
         );
     }
     if thresholds.critical.as_ref().is_some_and(|r| r.alerts(secs)) {
@@ -441,29 +440,20 @@ pub(super) fn assess_tls(
     (state, text)
 }
 
-pub(super) fn validity_words(c: &CertInfo, now: i64) -> String {
-    match c.days_left(now) {
-        _ if c.not_after < now && c.days_left(now) == 0 => "expired today".to_string(),
-        d if d < 0 => format!("expired {} days ago", -d),
-        0 => "expires within a day".to_string(),
-        d => format!("valid {d} more days"),
-    }
-}
-
 pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, String) {
     let cert = |i: &usize| j.certs.get(*i);
     match p {
         Problem::Expired { cert: i } => match cert(i) {
             Some(c) => (
                 State::Critical,
-                format!("{} {} {} ({})", c.role.name(), c.short_name(), validity_words(c, now), date(c.not_after)),
+                format!("{} {} {} ({})", role_name(c.role), c.short_name(), validity_words(c, now), date(c.not_after)),
             ),
             None => (State::Critical, "a certificate expired".into()),
         },
         Problem::NotYetValid { cert: i } => match cert(i) {
             Some(c) => (
                 State::Critical,
-                format!("{} {} is not valid before {}", c.role.name(), c.short_name(), date(c.not_before)),
+                format!("{} {} is not valid before {}", role_name(c.role), c.short_name(), date(c.not_before)),
             ),
             None => (State::Critical, "a certificate is not yet valid".into()),
         },
@@ -487,25 +477,4 @@ pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, Str
             format!("certificate {} of the chain cannot be read: {reason}", index + 1),
         ),
     }
-}
-
-/// `2026-12-04 05:00 UTC` from Unix seconds (proleptic Gregorian, no time zones).
-pub fn date(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
 }

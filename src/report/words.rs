@@ -1,10 +1,11 @@
 //! The long output, line by line: each typed fact a check records, in words.
 
-use super::stages::{date, validity_words};
+use super::dates::{date, validity_words};
+use super::names::{rejection_name, role_name};
 use crate::check::{Detail, LoginOutcome, Note, TlsOutcome};
+use crate::net::Ending;
 use crate::proto::login::ControlMessage;
 use crate::proto::TlsFailure;
-use crate::transport::Ending;
 use crate::wire;
 use std::time::Duration;
 
@@ -103,7 +104,7 @@ pub fn detail_line(detail: &Detail) -> String {
         } => format!(
             "{}: ignored {len} bytes ({}, opcode {opcode} {})",
             ms(*at),
-            reason.describe(),
+            rejection_name(*reason),
             wire::opcode_name(*opcode)
         ),
         Detail::Responded { at, len } => {
@@ -131,7 +132,7 @@ pub fn detail_line(detail: &Detail) -> String {
             "ignored packets: {}",
             totals
                 .iter()
-                .map(|(reason, n)| format!("{n} {}", reason.describe()))
+                .map(|(reason, n)| format!("{n} {}", rejection_name(*reason)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -257,7 +258,7 @@ pub(super) fn chain_lines(tls: &TlsOutcome, now: i64) -> Vec<String> {
         .map(|c| {
             format!(
                 "{}: {}; issuer {}; valid {} to {} ({}); {}; sha256 {}",
-                c.role.name(),
+                role_name(c.role),
                 c.subject,
                 c.issuer,
                 date(c.not_before),

@@ -8,9 +8,10 @@
 //! include, reads another file in place, up to ten levels deep. The last line of a
 //! directive wins, as in OpenVPN.
 
-use crate::config::{inline_body, parse_port, words, KeySource};
+use crate::config::{inline_body, parse_port, words};
 use crate::keys::static_keys::KeyDirection;
-use crate::transport::{Family, Proto};
+use crate::keys::KeySource;
+use crate::net::{Family, Proto};
 use std::path::{Path, PathBuf};
 
 /// OpenVPN's limit on nested includes.

@@ -4,7 +4,7 @@
 
 use super::{FileKind, Unreadable};
 use crate::chain::{self, CertInfo, Judgement, Policy, Role};
-use crate::config::KeySource;
+use crate::keys::KeySource;
 use rustls::pki_types::CertificateDer;
 use std::path::Path;
 use x509_parser::prelude::*;

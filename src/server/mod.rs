@@ -101,7 +101,7 @@ impl ServerError {
 
 /// Reads one PEM certificate file of the config, recording what goes wrong.
 fn load_pem(
-    source: Option<&crate::config::KeySource>,
+    source: Option<&crate::keys::KeySource>,
     kind: FileKind,
     facts: &mut ServerFacts,
 ) -> Option<PemCerts> {

@@ -5,6 +5,7 @@
 //! the *body*: `ack_count | ack_ids[4n] | remote_session_id[8] (if n > 0) |
 //! message_packet_id[4] | payload`. [`Wrap`] puts a body on the wire and takes it off again.
 
+pub mod material;
 mod tls_auth;
 mod tls_crypt;
 
@@ -76,19 +77,6 @@ pub enum Rejection {
     OutOfWindow,
 }
 
-impl Rejection {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Rejection::Malformed => "malformed",
-            Rejection::NotServerReset => "not a server hard reset",
-            Rejection::OtherSession => "for another session",
-            Rejection::BadAuth => "failed authentication",
-            Rejection::Unexpected => "not expected at this stage",
-            Rejection::OutOfWindow => "outside the receive window",
-        }
-    }
-}
-
 /// Whether the answer's authenticity was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
@@ -116,14 +104,22 @@ pub enum Wrap {
     TlsCrypt(TlsCrypt),
 }
 
+/// Which wrap a probe used, without its keys: what a report needs to name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrapKind {
+    None,
+    TlsAuth(Digest),
+    TlsCrypt,
+    TlsCryptV2,
+}
+
 impl Wrap {
-    /// A short human description: `no tls-auth`, `tls-auth SHA256`.
-    pub fn describe(&self) -> String {
+    pub fn kind(&self) -> WrapKind {
         match self {
-            Wrap::None => "no tls-auth".to_string(),
-            Wrap::TlsAuth(t) => format!("tls-auth {}", t.digest()),
-            Wrap::TlsCrypt(t) if t.is_v2() => "tls-crypt-v2".to_string(),
-            Wrap::TlsCrypt(_) => "tls-crypt".to_string(),
+            Wrap::None => WrapKind::None,
+            Wrap::TlsAuth(t) => WrapKind::TlsAuth(t.digest()),
+            Wrap::TlsCrypt(t) if t.is_v2() => WrapKind::TlsCryptV2,
+            Wrap::TlsCrypt(_) => WrapKind::TlsCrypt,
         }
     }
 

@@ -1,10 +1,10 @@
 //! Static and tls-crypt-v2 key material from a flag or a config, and the probe's wrap
 //! made from it.
 
-use crate::config::KeySource;
+use super::{BadTagLen, Wrap, WrapPair};
 use crate::digest::Digest;
 use crate::keys::static_keys::{KeyDirection, KeyError, Secret, StaticKey, V2ClientKey};
-use crate::wire::{BadTagLen, Wrap, WrapPair};
+use crate::keys::KeySource;
 
 /// Key material and where it came from, before it is turned into a [`Wrap`].
 pub enum Material {

@@ -6,8 +6,13 @@
 //! drops datagrams from anyone but the server and reports ICMP port unreachable; or a TCP
 //! stream with OpenVPN's 16-bit length framing, whose connect also runs under the deadline.
 
-use crate::proto::Session;
-use crate::transport::{Ending, Proto, MAX_FRAME};
+mod link;
+mod resolve;
+
+pub use link::{Ending, Family, Proto, MAX_FRAME};
+pub use resolve::{resolve, ResolveError};
+
+use crate::proto::{Event, Session};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -54,6 +59,8 @@ pub struct Flow {
     /// How the link failed, or the deadline that passed; `None` when the session finished
     /// by itself (or the flow still runs).
     pub ending: Option<Ending>,
+    /// The session's events, oldest first, drained after every call into it.
+    pub events: Vec<Event>,
     /// When the socket was opened.
     pub started: Option<Instant>,
     pub ended_at: Option<Instant>,
@@ -85,6 +92,7 @@ impl Flow {
             },
             ended: false,
             ending: None,
+            events: Vec::new(),
             started: None,
             ended_at: None,
             link: Link::Unopened,
@@ -97,6 +105,7 @@ impl Flow {
 
     /// Ends the flow: `failure` is `None` when its session finished by itself.
     fn close(&mut self, failure: Option<Ending>, now: Instant) {
+        drain(&mut self.session, &mut self.events);
         if !self.ended {
             self.ended = true;
             self.ending = failure;
@@ -128,7 +137,9 @@ impl Flow {
             if !ready {
                 return;
             }
-            let Some(packet) = self.session.poll_transmit(now) else {
+            let packet = self.session.poll_transmit(now);
+            drain(&mut self.session, &mut self.events);
+            let Some(packet) = packet else {
                 break;
             };
             let result = match &mut self.link {
@@ -192,7 +203,10 @@ impl Flow {
                 }
                 budget -= 1;
                 match sock.read(buf) {
-                    Ok(n) => self.session.handle_packet(now, &buf[..n]),
+                    Ok(n) => {
+                        self.session.handle_packet(now, &buf[..n]);
+                        drain(&mut self.session, &mut self.events);
+                    }
                     Err(e) => match classify(&e) {
                         None => return,
                         Some(ending) => return self.end(ending, now),
@@ -238,7 +252,9 @@ impl Flow {
                             None => break,
                             Some(ending) => {
                                 // Frames that arrived before the reset still count.
-                                if let Some(end) = take_frames(inbuf, &mut self.session, now) {
+                                if let Some(end) =
+                                    take_frames(inbuf, &mut self.session, &mut self.events, now)
+                                {
                                     return self.end(end, now);
                                 }
                                 return self.end(ending, now);
@@ -250,7 +266,7 @@ impl Flow {
                 // (Nagle) then waits for each one. Ack at once, as the exchange is short.
                 #[cfg(target_os = "linux")]
                 let _ = sock.set_tcp_quickack(true);
-                if let Some(ending) = take_frames(inbuf, &mut self.session, now) {
+                if let Some(ending) = take_frames(inbuf, &mut self.session, &mut self.events, now) {
                     return self.end(ending, now);
                 }
                 if closed && !self.session.is_done() {
@@ -264,7 +280,20 @@ impl Flow {
 
 /// Hands every complete frame in `inbuf` to the session; `Some` when a frame is too long
 /// for OpenVPN (the stream cannot be trusted after it).
-fn take_frames(inbuf: &mut Vec<u8>, session: &mut Session, now: Instant) -> Option<Ending> {
+/// Moves the session's new events to the flow's list: after every call into the session,
+/// so its own queue never grows past what one call produces.
+fn drain(session: &mut Session, events: &mut Vec<Event>) {
+    while let Some(event) = session.poll_event() {
+        events.push(event);
+    }
+}
+
+fn take_frames(
+    inbuf: &mut Vec<u8>,
+    session: &mut Session,
+    events: &mut Vec<Event>,
+    now: Instant,
+) -> Option<Ending> {
     let mut at = 0;
     while let Some(prefix) = inbuf.get(at..at + 2) {
         let len = u16::from_be_bytes([prefix[0], prefix[1]]) as usize;
@@ -275,6 +304,7 @@ fn take_frames(inbuf: &mut Vec<u8>, session: &mut Session, now: Instant) -> Opti
             break;
         };
         session.handle_packet(now, frame);
+        drain(session, events);
         at += 2 + len;
         if session.is_done() {
             break;
@@ -408,6 +438,7 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
             if let Some(t) = f.session.poll_timeout() {
                 if t <= now {
                     f.session.handle_timeout(now);
+                    drain(&mut f.session, &mut f.events);
                 }
             }
             f.flush(now);

@@ -1,0 +1,14 @@
+//! One check, from a [`CheckSpec`] to an [`Outcome`]: resolve, make a [`Session`](crate::proto::Session) per
+//! address (or per way of using a key, for [`diagnose`]), run them all in the driver under
+//! one deadline, and fold the sessions' events into outcomes. No printing, no exit codes.
+
+mod diagnose;
+mod outcome;
+mod record;
+mod run;
+mod spec;
+
+pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
+pub use outcome::{Answer, CheckError, Detail, LoginOutcome, Outcome, Target, TlsOutcome};
+pub use run::{probe_addresses, run, run_all};
+pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note};

@@ -1,0 +1,218 @@
+//! What one check found, as facts: the answer, the stages reached, the notes and
+//! details `-v` shows, and the errors that make a check impossible to run.
+
+use crate::chain::Judgement;
+use crate::net::{self, Ending, Proto};
+use crate::proto::login::{ControlMessage, ServerKeyMethod2};
+use crate::proto::probe;
+use crate::proto::{Progress, TlsFailure};
+use crate::wire::{Auth, Rejection, SessionId, WrapKind};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::spec::{KeyOrigin, Note};
+
+/// One line of long output, as a fact: a note about the settings, or what the session
+/// did at a time since the flow opened. `report::detail_line` words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    Note(Note),
+    SessionId {
+        addr: SocketAddr,
+        id: SessionId,
+    },
+    SentFrom {
+        addr: SocketAddr,
+        local: SocketAddr,
+    },
+    RecvBuffer {
+        asked: usize,
+        granted: usize,
+    },
+    ResetSent {
+        attempt: u32,
+        opcode: u8,
+        len: usize,
+    },
+    PacketSent {
+        at: Duration,
+        opcode: u8,
+        len: usize,
+    },
+    /// `-vvv`: a packet's bytes.
+    Hex {
+        outgoing: bool,
+        bytes: Vec<u8>,
+    },
+    BadHmacReset {
+        at: Duration,
+        len: usize,
+    },
+    Ignored {
+        at: Duration,
+        len: usize,
+        reason: Rejection,
+        opcode: u8,
+    },
+    Responded {
+        at: Duration,
+        len: usize,
+    },
+    ResetAnswered {
+        at: Duration,
+    },
+    ServerSession {
+        id: SessionId,
+    },
+    ResendWkc,
+    TlsFailed {
+        at: Duration,
+        failure: TlsFailure,
+    },
+    KeySent {
+        at: Duration,
+    },
+    ServerKeyMethod2 {
+        at: Duration,
+    },
+    PushRequested {
+        at: Duration,
+    },
+    Control {
+        at: Duration,
+        message: ControlMessage,
+    },
+    ExitSent {
+        at: Duration,
+    },
+    ExitAcked {
+        at: Duration,
+    },
+    IgnoredTotals(BTreeMap<Rejection, u32>),
+    /// The packet trace stopped here; later packets are only counted.
+    TraceStopped {
+        after: usize,
+    },
+}
+
+/// What was checked: the host as given, the address it resolved to, the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub addr: SocketAddr,
+    pub proto: Proto,
+}
+
+/// What became of the hard reset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A valid server hard reset for our session.
+    Answered(Auth),
+    /// `--no-validation`: something came back, unexamined.
+    Responded,
+    /// A server reset for our session whose HMAC did not verify.
+    BadAuth,
+    /// Nothing valid before the deadline, or the connection failed.
+    Failed(Ending),
+}
+
+/// What the TLS stage saw, once the reset was answered.
+#[derive(Debug, Clone)]
+pub struct TlsOutcome {
+    /// The furthest step reached.
+    pub reached: Progress,
+    /// The version and suite, once established.
+    pub version: Option<rustls::ProtocolVersion>,
+    pub suite: Option<rustls::CipherSuite>,
+    pub failure: Option<TlsFailure>,
+    /// From the server's reset to the server proving itself.
+    pub tls_time: Option<Duration>,
+    /// The chain, judged by the spec's policy, when the server sent one.
+    pub judgement: Option<Judgement>,
+    /// How the link failed (a close or reset mid-handshake, the deadline, ...); `None`
+    /// when the session ended by itself.
+    pub ending: Option<Ending>,
+    /// tls-crypt-v2: the server answered statelessly and asked for our key again.
+    pub resend_wkc: bool,
+    /// When our hello went unanswered: what the server chose for the probing hello, which
+    /// offers everything OpenVPN's OpenSSL may pick.
+    pub probe: Option<probe::Answer>,
+    /// The login stage, when it ran.
+    pub login: Option<LoginOutcome>,
+}
+
+/// What the login stage saw after TLS.
+#[derive(Debug, Clone, Default)]
+pub struct LoginOutcome {
+    /// The chain failed the policy: no credentials were sent.
+    pub withheld: bool,
+    pub key_sent: bool,
+    pub server_key: Option<ServerKeyMethod2>,
+    /// The whole push, when it came.
+    pub pushed: Option<Vec<String>>,
+    /// `AUTH_FAILED`, with the server's reason if it gave one.
+    pub auth_failed: Option<Option<String>>,
+    /// `AUTH_PENDING` (timeout the server named) and the method of `INFO_PRE`.
+    pub pending: Option<(Option<u32>, Option<String>)>,
+    /// `RESTART` or `HALT` (`true`), with the server's message.
+    pub restart: Option<(bool, Option<String>)>,
+    pub push_requested: bool,
+    /// A point-to-point server: the key exchange is the whole login.
+    pub point_to_point: bool,
+    pub exit_sent: bool,
+    pub exit_acked: bool,
+    /// From TLS established to the server's verdict.
+    pub login_time: Option<Duration>,
+    /// Who logged in, for the status line: the user name, else the certificate's CN.
+    pub who: String,
+}
+
+impl TlsOutcome {
+    pub fn established(&self) -> bool {
+        self.reached >= Progress::Established
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// `127.0.0.1:1194/udp`, or `vpn.example.org (192.0.2.7):1194/udp` for a name.
+    pub target: Target,
+    pub addr: SocketAddr,
+    pub wrap: WrapKind,
+    pub result: Answer,
+    /// To the reset's answer (reset stage), to the server proving itself (TLS stage), or
+    /// to the end.
+    pub elapsed: Duration,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub budget: Duration,
+    /// Packets that were not the answer, by reason.
+    pub ignored: BTreeMap<Rejection, u32>,
+    /// The TLS stage, when it ran and the reset was answered.
+    pub tls: Option<TlsOutcome>,
+    /// Unix time the chain was judged at (for days left).
+    pub now_unix: i64,
+    pub key_origin: KeyOrigin,
+    /// Long output, by verbosity.
+    pub details: Vec<Detail>,
+}
+
+impl Outcome {
+    pub fn ignored_total(&self) -> u32 {
+        self.ignored.values().sum()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Resolve(#[from] net::ResolveError),
+    /// The config's `local NAME` did not resolve.
+    #[error("the config's local: {0}")]
+    Local(net::ResolveError),
+    #[error("the system gave no random numbers for a session id and key material: {0}")]
+    Random(String),
+    #[error(transparent)]
+    Bind(#[from] net::BindError),
+}

@@ -1,0 +1,193 @@
+//! What one check needs, already validated: target, wrap, stages, limits.
+
+use crate::chain::Policy;
+use crate::net::{self, Family, Proto};
+use crate::proto::Stage;
+use crate::wire::Wrap;
+use std::time::Duration;
+
+/// A fact about the check's settings that `-v` shows; `report` chooses the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A `remote` of the config, and whether it is the one checked.
+    ConfigRemote {
+        config: String,
+        host: String,
+        port: Option<u16>,
+        proto: Option<&'static str>,
+        used: bool,
+    },
+    /// A tls-auth or tls-crypt static key: where from, its fingerprint, and for tls-auth
+    /// the key direction and digest.
+    StaticKey {
+        wrap: &'static str,
+        source: String,
+        fingerprint: String,
+        tls_auth: Option<(
+            crate::keys::static_keys::KeyDirection,
+            crate::digest::Digest,
+        )>,
+    },
+    V2Key {
+        source: String,
+        fingerprint: String,
+        wrapped_len: usize,
+    },
+    HexKeys {
+        client: String,
+        server: Option<String>,
+        digest: crate::digest::Digest,
+    },
+    /// A key or password file that group or others can read.
+    LoosePermissions {
+        path: String,
+        mode: u32,
+    },
+    CaCertificates {
+        count: usize,
+        from: String,
+    },
+    ClientCertificate {
+        source: String,
+        common_name: Option<String>,
+        fingerprint: String,
+        key: String,
+    },
+    AuthUserPass {
+        source: String,
+        user: String,
+    },
+    /// What the config's `local NAME` resolved to.
+    LocalAddress {
+        name: String,
+        address: std::net::IpAddr,
+    },
+    /// A client key under 2048 bits: accepted (as OpenVPN 2.6 does), but weak.
+    WeakClientKey {
+        source: String,
+        bits: usize,
+    },
+    /// The password goes with a TOTP code, as the config's `static-challenge` asks.
+    ChallengeAnswered {
+        secret: String,
+        format: &'static str,
+    },
+    /// What the host name resolved to.
+    Addresses {
+        host: String,
+        addresses: Vec<std::net::IpAddr>,
+    },
+}
+
+/// Everything one check needs, already validated.
+#[derive(Debug, Clone)]
+pub struct CheckSpec {
+    pub host: String,
+    pub port: u16,
+    pub proto: Proto,
+    pub family: Option<Family>,
+    pub timeout: Duration,
+    pub attempts: u32,
+    pub wrap: Wrap,
+    /// Where settings and keys came from (never key bytes), for `-v`; `report` words them.
+    pub notes: Vec<Note>,
+    /// `false` (`--no-validation`): any packet from the server counts as an answer.
+    pub validate: bool,
+    pub verbosity: u8,
+    /// How deep the check goes.
+    pub stage: Stage,
+    /// How the server's certificate chain is judged (TLS stage).
+    pub policy: Policy,
+    /// The login stage's credentials and identity.
+    pub login: Option<LoginSpec>,
+    /// `--bind` / the config's `local`: the probe's source address (a name is resolved
+    /// after the server's, within the check's budget).
+    pub bind: Option<Bind>,
+    /// Where the wrap's key came from, for advice about a bad HMAC.
+    pub key_origin: KeyOrigin,
+}
+
+/// The probe's source: an address, or a name (OpenVPN's `local NAME`) to resolve to an
+/// address of the server's family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    Address(std::net::IpAddr),
+    Name(String),
+}
+
+/// Where the key material came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyOrigin {
+    /// No wrap.
+    #[default]
+    None,
+    /// A key file (`--tls-auth`, `--tls-crypt`, `--tls-crypt-v2`, or the config's).
+    File,
+    /// An inline block of a config.
+    Inline,
+    /// `--digest-key-client` / `--digest-key-server`.
+    Hex,
+}
+
+/// What the login stage logs in with.
+#[derive(Debug, Clone)]
+pub struct LoginSpec {
+    pub hello: crate::proto::login::ClientHello,
+    pub client_auth: Option<std::sync::Arc<rustls::sign::CertifiedKey>>,
+    /// Shown as "logged in as ...": the user name, else the certificate's CN.
+    pub who: String,
+    /// `--wait-for-close`: over TCP, stay after EXIT until the server closes.
+    pub wait_for_close: bool,
+}
+
+impl CheckSpec {
+    /// A reset-stage check with no chain policy: what the original script did.
+    pub fn reset(
+        host: &str,
+        port: u16,
+        proto: Proto,
+        timeout: Duration,
+        attempts: u32,
+        wrap: Wrap,
+    ) -> CheckSpec {
+        CheckSpec {
+            host: host.into(),
+            port,
+            proto,
+            family: None,
+            timeout,
+            attempts,
+            wrap,
+            notes: Vec::new(),
+            validate: true,
+            verbosity: 0,
+            stage: Stage::Reset,
+            policy: Policy::default(),
+            login: None,
+            bind: None,
+            key_origin: KeyOrigin::None,
+        }
+    }
+
+    pub(super) fn link(&self) -> net::LinkOptions {
+        net::LinkOptions {
+            bind: match &self.bind {
+                Some(Bind::Address(ip)) => Some(*ip),
+                _ => None,
+            },
+        }
+    }
+
+    /// UDP makes `attempts` attempts; TCP one.
+    pub fn max_attempts(&self) -> u32 {
+        match self.proto {
+            Proto::Udp => self.attempts,
+            Proto::Tcp => 1,
+        }
+    }
+
+    /// The whole check's time: every attempt over UDP, the one over TCP.
+    pub fn budget(&self) -> Duration {
+        self.timeout * self.max_attempts()
+    }
+}

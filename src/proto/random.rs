@@ -1,0 +1,129 @@
+//! Where a session's random bytes come from. The session never asks the system itself: the
+//! caller gives it one [`Randomness`], drawn from a [`RandomSource`] before the session
+//! starts (the system's in production, a seedable one in simulations). Drawing fails as a
+//! whole when the source fails: a session never runs on zeros.
+
+use crate::wire::SessionId;
+use zeroize::Zeroizing;
+
+/// Why a source gave no bytes (the system's own error, or one a test source chose).
+pub use getrandom::Error as RandomError;
+
+/// A source of random bytes. [`OsRandom`] in production; a simulation brings its own,
+/// seeded, so that a run can be replayed.
+pub trait RandomSource {
+    /// Fills all of `buf`, or fails.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError>;
+}
+
+/// The operating system's random number generator.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+        getrandom::fill(buf)
+    }
+}
+
+/// Every random byte one session uses: its session id, the probing hello's random, session
+/// id and key share, and the key-method 2 randoms (pre-master secret and both randoms, from
+/// which the data channel's keys come; wiped on drop, never in a `Debug` output).
+pub struct Randomness {
+    pub(super) session_id: SessionId,
+    pub(super) probe_hello: [u8; 96],
+    pub(super) key_method_2: Zeroizing<[u8; 112]>,
+}
+
+impl Randomness {
+    /// Draws everything from `source`. OpenVPN's session ids are never all zero: an all-zero
+    /// id is drawn again.
+    pub fn draw(source: &mut dyn RandomSource) -> Result<Self, RandomError> {
+        let mut session_id = [0u8; 8];
+        while session_id == [0u8; 8] {
+            source.fill(&mut session_id)?;
+        }
+        let mut probe_hello = [0u8; 96];
+        source.fill(&mut probe_hello)?;
+        let mut key_method_2 = Zeroizing::new([0u8; 112]);
+        source.fill(&mut key_method_2[..])?;
+        Ok(Randomness {
+            session_id,
+            probe_hello,
+            key_method_2,
+        })
+    }
+
+    /// The same, with a session id the caller chose (simulations and fuzzing pin it to
+    /// read the packets they expect).
+    pub fn with_session_id(mut self, session_id: SessionId) -> Self {
+        self.session_id = session_id;
+        self
+    }
+
+    pub fn session_id(&self) -> SessionId {
+        self.session_id
+    }
+}
+
+impl std::fmt::Debug for Randomness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Randomness")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Failing;
+    impl RandomSource for Failing {
+        fn fill(&mut self, _: &mut [u8]) -> Result<(), RandomError> {
+            Err(RandomError::UNSUPPORTED)
+        }
+    }
+
+    /// Gives zeros first, then counts up: the all-zero session id is drawn again.
+    struct ZerosFirst(u8, bool);
+    impl RandomSource for ZerosFirst {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+            if !self.1 {
+                self.1 = true;
+                buf.fill(0);
+                return Ok(());
+            }
+            for b in buf {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_source_gives_nothing() {
+        assert!(Randomness::draw(&mut Failing).is_err());
+    }
+
+    #[test]
+    fn no_all_zero_session_id_and_no_secret_in_debug() {
+        let r = Randomness::draw(&mut ZerosFirst(0, false)).unwrap();
+        assert_eq!(r.session_id(), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(r.probe_hello[0], 9);
+        assert_eq!(r.key_method_2[0], 105);
+        let debug = format!("{r:?}");
+        assert!(
+            !debug.contains("105") && !debug.contains("key_method_2"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn the_os_gives_bytes() {
+        let a = Randomness::draw(&mut OsRandom).unwrap();
+        let b = Randomness::draw(&mut OsRandom).unwrap();
+        assert_ne!(a.key_method_2[..], b.key_method_2[..]);
+    }
+}

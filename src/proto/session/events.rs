@@ -1,0 +1,186 @@
+//! What a session tells its driver: how far it got ([`Progress`]), what happened
+//! ([`Event`]), why a handshake failed ([`TlsFailure`]) and why it ended ([`Why`]).
+
+use crate::chain::Judgement;
+use crate::proto::{login, probe};
+use crate::wire::{Auth, Rejection, SessionId};
+use rustls::pki_types::CertificateDer;
+use std::time::Instant;
+
+/// Why a TLS handshake did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server sent a TLS alert; `before_server_hello` tells a refused hello apart.
+    Alert {
+        description: String,
+        before_server_hello: bool,
+    },
+    /// The server chose something this check cannot speak (a suite, group or signature
+    /// scheme rustls does not offer or support).
+    Incompatible(String),
+    /// The server's handshake signature did not verify against its certificate.
+    BadSignature(String),
+    /// Anything else rustls refused: garbage, a broken or oversized handshake message.
+    Protocol(String),
+}
+
+/// How far a session got; the last reached step names what a failure interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Progress {
+    /// Nothing sent yet.
+    Idle,
+    /// Our hard reset went out.
+    ResetSent,
+    /// The server's hard reset for our session arrived.
+    ResetAnswered,
+    /// Our ClientHello went out.
+    HelloSent,
+    /// The server acknowledged a packet of ours after its reset, but sent no TLS yet.
+    HelloAcked,
+    /// The server's first TLS bytes arrived.
+    ServerSpoke,
+    /// The server's certificate chain arrived.
+    ChainSeen,
+    /// The server proved its certificate.
+    Established,
+    /// Our key-method 2 message (with any credentials) went out.
+    KeySent,
+    /// The server's key-method 2 message arrived.
+    KeyReceived,
+    /// The server's verdict arrived: its push, or its refusal.
+    Answered,
+    /// Our `EXIT` was acknowledged.
+    Exited,
+}
+
+/// Why a session ended, in its last event ([`Event::Finished`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// It reached what it was set to reach: the server's reset (reset stage), a proven
+    /// handshake (TLS stage), or the server's verdict on the login (login stage).
+    Reached,
+    /// `--no-validation`: something came back.
+    Responded,
+    /// No valid answer to any of the hard resets by the end of the last attempt.
+    Silence { attempts: u32 },
+    /// The server's reset for our session failed its HMAC or tag, and nothing better came
+    /// before the end of that attempt.
+    BadAuth,
+    /// The server neither acknowledged nor answered our hello in time.
+    HelloUnanswered,
+    /// The probing hello got the server's choice ([`Event::ProbeAnswer`]).
+    Probed,
+    /// The handshake or the exchange after it failed ([`Event::TlsFailed`] says how).
+    Failed,
+    /// Login stage: the chain failed the policy, so no credentials went out.
+    Withheld,
+}
+
+/// What happened, for the probe to record and `report` to word. A session's last event is
+/// always [`Event::Finished`], once, unless its link failed or the driver's deadline
+/// passed first (the driver knows those endings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A packet left (`outgoing`) or arrived; only with [`SessionConfig::trace`](super::SessionConfig::trace), for the
+    /// first [`MAX_TRACED_PACKETS`](super::MAX_TRACED_PACKETS) of them.
+    Packet {
+        outgoing: bool,
+        at: Instant,
+        bytes: Vec<u8>,
+    },
+    /// Attempt `attempt` of the hard reset went out.
+    ResetSent {
+        attempt: u32,
+        at: Instant,
+        len: usize,
+    },
+    /// A packet that was not what the session waits for.
+    Ignored {
+        reason: Rejection,
+        opcode: u8,
+        len: usize,
+        at: Instant,
+    },
+    /// `--no-validation`: something came back.
+    Responded {
+        at: Instant,
+        len: usize,
+    },
+    /// A server reset for our session whose HMAC or tag did not verify.
+    BadAuth {
+        at: Instant,
+    },
+    /// The server's valid hard reset for our session.
+    ResetAnswered {
+        server_session: SessionId,
+        auth: Auth,
+        attempt: u32,
+        at: Instant,
+        /// tls-crypt-v2: the server asked for our wrapped key again (stateless answer).
+        resend_wkc: bool,
+    },
+    /// The server's certificate chain, leaf first, as sent.
+    ChainSeen {
+        chain: Vec<CertificateDer<'static>>,
+        /// The verdict under [`SessionConfig::judge`](super::SessionConfig::judge).
+        judgement: Option<Judgement>,
+    },
+    /// The server proved its certificate (TLS 1.3 Finished, TLS 1.2 signed key exchange).
+    TlsEstablished {
+        version: Option<rustls::ProtocolVersion>,
+        suite: Option<rustls::CipherSuite>,
+        at: Instant,
+    },
+    TlsFailed {
+        failure: TlsFailure,
+        at: Instant,
+    },
+    /// With [`SessionConfig::compat_hello`](super::SessionConfig::compat_hello): what the server's first flight chose.
+    ProbeAnswer {
+        answer: probe::Answer,
+        at: Instant,
+    },
+    /// Login stage: the chain failed the policy, so no credentials were sent.
+    LoginWithheld {
+        at: Instant,
+    },
+    /// Our key-method 2 message went out.
+    KeySent {
+        at: Instant,
+    },
+    ServerKeyMethod2 {
+        message: login::ServerKeyMethod2,
+        at: Instant,
+    },
+    /// A control message from the server.
+    Control {
+        message: login::ControlMessage,
+        at: Instant,
+    },
+    /// The whole push (every `push-continuation` part).
+    Pushed {
+        options: Vec<String>,
+        at: Instant,
+    },
+    /// A point-to-point server took our key exchange: it pushes nothing, so the login is
+    /// complete.
+    PointToPoint {
+        at: Instant,
+    },
+    /// `PUSH_REQUEST` went out (the server had not pushed unprompted).
+    PushRequested {
+        at: Instant,
+    },
+    ExitSent {
+        at: Instant,
+    },
+    /// The server acknowledged the packet that carried our `EXIT`.
+    ExitAcked {
+        at: Instant,
+    },
+    /// The session ended: how far it got, and why it stopped. Nothing follows it.
+    Finished {
+        reached: Progress,
+        why: Why,
+    },
+}

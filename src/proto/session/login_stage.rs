@@ -1,0 +1,163 @@
+//! The login stage: key-method 2 with the credentials once the chain passed, the server's
+//! key-method 2 and control messages, and our `EXIT`.
+
+use super::*;
+
+impl Session {
+    /// The login stage, after each packet: finish the handshake, send key-method 2 once
+    /// the chain passed, read the server's key-method 2 and control messages, answer a
+    /// push or a refusal with `EXIT`, and end once `EXIT` is acknowledged.
+    pub(super) fn drive_login(
+        &mut self,
+        mut t: Box<TlsState>,
+        now: Instant,
+    ) -> Option<Box<TlsState>> {
+        self.report_chain(&mut t);
+        if t.conn.is_handshaking() {
+            self.queue_tls_output(&mut t);
+            return Some(t);
+        }
+        if !t.login.key_sent {
+            self.established_event(&t, now);
+            if self.cfg.judge.is_some() {
+                // No chain, or one with a problem: no credentials.
+                let clean = t.judgement.as_ref().is_some_and(|j| j.problems.is_empty());
+                if !clean {
+                    self.emit(Event::LoginWithheld { at: now });
+                    self.queue_tls_output(&mut t);
+                    self.finish(t, now, Why::Withheld);
+                    return None;
+                }
+            }
+            let Some(hello) = &self.cfg.login else {
+                self.finish(t, now, Why::Reached);
+                return None;
+            };
+            let message = login::client_key_method_2(hello, &self.random.key_method_2);
+            // One write, one TLS record: the server parses key-method 2 from one read.
+            if t.conn.writer().write_all(&message).is_err() {
+                self.finish(t, now, Why::Failed);
+                return None;
+            }
+            t.login.key_sent = true;
+            self.progress = self.progress.max(Progress::KeySent);
+            self.emit(Event::KeySent { at: now });
+        }
+        let mut chunk = [0u8; 4096];
+        loop {
+            match t.conn.reader().read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if t.login.plain.len() + n > login::MAX_PLAINTEXT {
+                        self.emit(Event::TlsFailed {
+                            failure: TlsFailure::Protocol(
+                                "the server sent more unparsable data than any OpenVPN message"
+                                    .into(),
+                            ),
+                            at: now,
+                        });
+                        self.send_exit(&mut t, now);
+                        self.finish(t, now, Why::Failed);
+                        return None;
+                    }
+                    t.login.plain.extend_from_slice(&chunk[..n]);
+                }
+            }
+        }
+        if !t.login.server_key && !t.login.plain.is_empty() {
+            match login::parse_server_key_method_2(&t.login.plain) {
+                Ok((message, used)) => {
+                    t.login.plain.drain(..used);
+                    t.login.server_key = true;
+                    self.progress = self.progress.max(Progress::KeyReceived);
+                    // A multi-client server sends no peer info of its own; a 2.6
+                    // point-to-point server does (for its NCP) and pushes nothing: there the
+                    // login ends here.
+                    let point_to_point = !message.peer_info.is_empty();
+                    self.emit(Event::ServerKeyMethod2 { message, at: now });
+                    if point_to_point {
+                        t.login.answered = true;
+                        self.progress = self.progress.max(Progress::Answered);
+                        self.emit(Event::PointToPoint { at: now });
+                        // Its EXIT makes a point-to-point server restart for its next
+                        // peer at once, without an ack: do not wait for one.
+                        self.send_exit(&mut t, now);
+                        self.queue_tls_output(&mut t);
+                        self.finish(t, now, Why::Reached);
+                        return None;
+                    }
+                    self.timers
+                        .set(Timer::PushRequest, now + FIRST_PUSH_REQUEST);
+                }
+                Err(login::Km2Error::Incomplete) => {}
+                Err(login::Km2Error::Invalid) => {
+                    self.emit(Event::TlsFailed {
+                        failure: TlsFailure::Protocol(
+                            "the server's first message after TLS is not key-method 2".into(),
+                        ),
+                        at: now,
+                    });
+                    self.finish(t, now, Why::Failed);
+                    return None;
+                }
+            }
+        }
+        if t.login.server_key {
+            for text in login::take_messages(&mut t.login.plain) {
+                let message = login::parse_control_message(&text);
+                match &message {
+                    login::ControlMessage::PushReply { options, more } => {
+                        t.login.push.extend(options.iter().cloned());
+                        if !more && !t.login.answered {
+                            t.login.answered = true;
+                            self.timers.stop(Timer::PushRequest);
+                            self.progress = self.progress.max(Progress::Answered);
+                            self.emit(Event::Pushed {
+                                options: std::mem::take(&mut t.login.push),
+                                at: now,
+                            });
+                        }
+                    }
+                    login::ControlMessage::AuthFailed { .. }
+                    | login::ControlMessage::Restart(_)
+                    | login::ControlMessage::Halt(_)
+                    | login::ControlMessage::Exit => {
+                        t.login.answered = true;
+                        self.timers.stop(Timer::PushRequest);
+                        self.progress = self.progress.max(Progress::Answered);
+                    }
+                    _ => {}
+                }
+                self.emit(Event::Control { message, at: now });
+            }
+            if t.login.answered && !t.login.exit_sent {
+                self.send_exit(&mut t, now);
+            }
+        }
+        self.queue_tls_output(&mut t);
+        if t.login.exit_sent && t.reliable.all_acked() && self.progress < Progress::Exited {
+            self.progress = Progress::Exited;
+            self.emit(Event::ExitAcked { at: now });
+            if self.cfg.wait_for_close && self.cfg.stream {
+                // The driver ends the flow when the server closes the connection.
+                self.end(Why::Reached);
+                return Some(t);
+            }
+            self.finish(t, now, Why::Reached);
+            return None;
+        }
+        Some(t)
+    }
+
+    /// `EXIT` over the control channel: a 2.6 server frees the client at once instead of
+    /// keeping it until ping-restart.
+    pub(super) fn send_exit(&mut self, t: &mut TlsState, now: Instant) {
+        if t.login.exit_sent {
+            return;
+        }
+        if t.conn.writer().write_all(b"EXIT\0").is_ok() {
+            t.login.exit_sent = true;
+            self.emit(Event::ExitSent { at: now });
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! One probe session as a state machine without sockets or clock, in the shape of
+//! quinn-proto's `Connection`: the driver feeds it datagrams ([`Session::handle_packet`])
+//! and wake-ups ([`Session::handle_timeout`]), and drains what it wants sent
+//! ([`Session::poll_transmit`]), when it wants to be woken ([`Session::poll_timeout`]) and
+//! what happened ([`Session::poll_event`]). It never prints: events are typed, and
+//! `report` chooses the words.
+//!
+//! Stages: the hard reset (retransmitted on the attempt schedule until the server's reset
+//! for our session arrives); then optionally TLS, the reliable layer carrying a rustls
+//! handshake (or the probing hello, [`super::probe`]) until the server has proven its
+//! certificate; then optionally the login: key-method 2 with the credentials, the server's
+//! push or refusal, and our `EXIT`. Whatever stops it, the session's last event says how
+//! far it got and why ([`Event::Finished`]); only a failed link or the driver's deadline
+//! end it without one, and the driver knows those.
+
+mod events;
+mod handshake;
+mod login_stage;
+mod reset;
+mod state;
+mod timer;
+
+pub use events::{Event, Progress, TlsFailure, Why};
+use state::{LoginState, State, TlsState};
+use timer::{Timer, TimerTable};
+
+use crate::chain::Policy;
+use crate::proto::login;
+use crate::proto::packet::{self, ControlPacket, EARLY_NEG_RESEND_WKC, P_CONTROL_WKC_V1};
+use crate::proto::probe;
+use crate::proto::random::Randomness;
+use crate::proto::reliable::{Incoming, Reliable};
+use crate::proto::tls::{self, Capture};
+use crate::wire::{self, Rejection, Replay, ServerReset, SessionId, Wrap};
+use rustls::pki_types::ServerName;
+use rustls::sign::CertifiedKey;
+use rustls::ClientConnection;
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// OpenVPN's default control-channel packet size, IP and UDP headers included.
+const TLS_MTU: usize = 1250;
+/// IPv6 + UDP headers (the larger family, so one budget fits both).
+const IP_UDP_OVERHEAD: usize = 48;
+/// `byte0 | session_id | ack block with 4 acks | message id`.
+const CONTROL_OVERHEAD: usize = 9 + (1 + 4 * 4 + 8) + 4;
+/// Never cut TLS into pieces smaller than this, whatever the wrapped key's size.
+const MIN_PAYLOAD: usize = 64;
+/// Retransmission timeout of control packets after the reset: a few round trips of the
+/// reset's own, within these bounds.
+const MIN_RTO: Duration = Duration::from_millis(100);
+const MAX_INITIAL_RTO: Duration = Duration::from_secs(1);
+/// A 2.6 client sends its first `PUSH_REQUEST` 1 s after the key exchange, then every 5 s
+/// (a server that announced REQUEST_PUSH support usually pushes before that).
+const FIRST_PUSH_REQUEST: Duration = Duration::from_secs(1);
+const PUSH_REQUEST_INTERVAL: Duration = Duration::from_secs(5);
+/// Traced packets (and ignored-packet events) per session; a flood is only counted after
+/// this.
+pub const MAX_TRACED_PACKETS: usize = 100;
+
+/// How deep the session goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Up to the server's hard reset for our session.
+    Reset,
+    /// Up to the server proving its certificate in a TLS handshake.
+    Tls,
+    /// A whole login: key-method 2, the server's push or refusal, then `EXIT`.
+    Login,
+}
+
+/// Everything a session needs besides its id and the clock.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub wrap: Wrap,
+    pub stage: Stage,
+    /// `false` (`--no-validation`): any packet from the server ends the reset stage.
+    pub validate: bool,
+    /// The link is a stream (TCP): no retransmissions.
+    pub stream: bool,
+    /// Time between hard reset (re)transmissions.
+    pub attempt_timeout: Duration,
+    /// Hard reset transmissions (1 over TCP).
+    pub attempts: u32,
+    /// Only used by rustls for its own bookkeeping: no SNI is sent, no name is checked.
+    pub server_name: ServerName<'static>,
+    /// Emit [`Event::Packet`] for the first packets in and out (`-vv`, `-vvv`).
+    pub trace: bool,
+    /// Instead of rustls's hello, send the probing hello ([`super::probe`]), which offers
+    /// everything an OpenVPN server's OpenSSL may pick, and report what the server chose
+    /// ([`Event::ProbeAnswer`]): tells a server whose TLS this check cannot speak (and
+    /// what of it) from one that is down.
+    pub compat_hello: bool,
+    /// The login stage: what to tell the server, with the credentials.
+    pub login: Option<login::ClientHello>,
+    /// The client certificate and key offered in the handshake.
+    pub client_auth: Option<Arc<CertifiedKey>>,
+    /// Judge the server's chain with this policy (at this Unix time) once it arrives, the
+    /// one judgement of the check ([`Event::ChainSeen`] carries it). The login stage sends
+    /// credentials only for a chain it judged without a problem.
+    pub judge: Option<(Policy, i64)>,
+    /// Over TCP, after `EXIT` is acknowledged, stay until the server closes the connection
+    /// (its delayed exit, 5 s on a 2.6 server), so that it logs a clean exit instead of a
+    /// connection reset.
+    pub wait_for_close: bool,
+}
+
+/// What every packet after the reset needs to leave: our session id and the outer replay
+/// id (a fresh one for every datagram, resends and acks included).
+struct Sealer {
+    session_id: SessionId,
+    net_time: u32,
+    /// The next outer packet id (tls-auth/tls-crypt replay protection).
+    next_replay: u32,
+}
+
+impl Sealer {
+    fn replay(&mut self) -> Replay {
+        let replay = Replay {
+            packet_id: self.next_replay,
+            net_time: self.net_time,
+        };
+        self.next_replay = self.next_replay.wrapping_add(1);
+        replay
+    }
+
+    /// The reliable layer's next packet, wrapped. Until the server is heard every control
+    /// packet acks its reset again: only a packet with that ack creates a 2.6 server's
+    /// state.
+    fn next(&mut self, wrap: &Wrap, t: &mut TlsState, now: Instant) -> Option<Vec<u8>> {
+        let mut tx = t.reliable.poll_transmit(now)?;
+        if tx.acks.is_empty() && !t.heard && tx.opcode != wire::P_ACK_V1 {
+            tx.acks.push(0);
+        }
+        let body = packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
+        let replay = self.replay();
+        let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
+        Some(packet::seal(
+            wrap,
+            tx.opcode,
+            self.session_id,
+            replay,
+            &body,
+            with_wkc,
+        ))
+    }
+}
+
+pub struct Session {
+    cfg: SessionConfig,
+    sealer: Sealer,
+    origin: Instant,
+    state: State,
+    progress: Progress,
+    events: VecDeque<Event>,
+    traced: usize,
+    reset_rtt: Option<Duration>,
+    /// Reset transmissions when the reset stage ended.
+    attempts_done: u32,
+    /// Packets sealed when the session ended (a last flight or an alert), still to go out.
+    outbox: VecDeque<Vec<u8>>,
+    /// Every ignored packet, by reason; [`Event::Ignored`] only for the first ones.
+    ignored: std::collections::BTreeMap<Rejection, u32>,
+    ignored_events: usize,
+    random: Randomness,
+    /// [`Event::Finished`] went out: no event follows it.
+    finished: bool,
+    /// Every deadline of the session's own.
+    timers: TimerTable,
+}
+
+impl Session {
+    /// A session whose attempt schedule starts at `now`, with every random byte it will use
+    /// (its session id among them) already drawn, and `net_time` the current Unix time in
+    /// seconds (OpenVPN's replay `time` field).
+    pub fn new(cfg: SessionConfig, random: Randomness, net_time: u32, now: Instant) -> Self {
+        let sealer = Sealer {
+            session_id: random.session_id,
+            net_time,
+            next_replay: cfg.wrap.packet_id(1),
+        };
+        Session {
+            cfg,
+            sealer,
+            random,
+            origin: now,
+            state: State::AwaitReset { sent: 0 },
+            timers: {
+                let mut timers = TimerTable::default();
+                timers.set(Timer::Attempt, now);
+                timers
+            },
+            progress: Progress::Idle,
+            events: VecDeque::new(),
+            traced: 0,
+            reset_rtt: None,
+            attempts_done: 0,
+            outbox: VecDeque::new(),
+            ignored: Default::default(),
+            ignored_events: 0,
+            finished: false,
+        }
+    }
+
+    pub fn session_id(&self) -> SessionId {
+        self.sealer.session_id
+    }
+
+    /// True once the session has nothing more to do: it reached its stage, failed, or gave
+    /// up. The driver still drains [`Session::poll_transmit`] once (a last flight or
+    /// alert), then closes.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// Every packet ignored so far, by reason (events report only the first
+    /// [`MAX_TRACED_PACKETS`] of them).
+    pub fn ignored(&self) -> &std::collections::BTreeMap<Rejection, u32> {
+        &self.ignored
+    }
+
+    /// Hard reset transmissions so far.
+    pub fn attempts(&self) -> u32 {
+        match &self.state {
+            State::AwaitReset { sent, .. } => *sent,
+            _ => self.attempts_done,
+        }
+    }
+
+    /// The next event, oldest first. Call after every `handle_*`.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When the driver must call [`Session::handle_timeout`] next, or `None` when no timer
+    /// runs (the driver's own deadline still applies). Changes after every `handle_*` and
+    /// every `poll_transmit` that returned `Some`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::AwaitReset { .. } => self.timers.next(),
+            State::Tls(t) => [t.reliable.poll_timeout(), self.timers.next()]
+                .into_iter()
+                .flatten()
+                .min(),
+            State::Done => None,
+        }
+    }
+
+    /// When attempt `n` (0-based) of the hard reset starts.
+    fn attempt_start(&self, n: u32) -> Instant {
+        self.origin + self.cfg.attempt_timeout * n
+    }
+
+    /// The timer from [`Session::poll_timeout`] fired.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for timer in Timer::ALL {
+            if matches!(self.state, State::Done) {
+                break;
+            }
+            if self.timers.is_expired(timer, now) {
+                self.fire(timer, now);
+            }
+        }
+        // Retransmissions are handed out by poll_transmit when they are due.
+    }
+
+    /// What an expired timer does: the one place.
+    fn fire(&mut self, timer: Timer, now: Instant) {
+        match timer {
+            Timer::BadAuthStop => self.end_now(Why::BadAuth),
+            Timer::Attempt => {
+                // An attempt that is due leaves through poll_transmit; after the last one,
+                // the session gives up.
+                if let State::AwaitReset { sent } = self.state {
+                    if sent >= self.cfg.attempts {
+                        self.attempts_done = sent;
+                        self.end_now(Why::Silence { attempts: sent });
+                    }
+                }
+            }
+            Timer::Hello => self.end_now(Why::HelloUnanswered),
+            Timer::PushRequest => self.request_push(now),
+        }
+    }
+
+    /// `PUSH_REQUEST`, now and again every [`PUSH_REQUEST_INTERVAL`] until an answer.
+    fn request_push(&mut self, now: Instant) {
+        let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
+            return;
+        };
+        // A 2.6 client asks again every 5 s; a server answers one request per 30 s.
+        self.timers
+            .set(Timer::PushRequest, now + PUSH_REQUEST_INTERVAL);
+        if t.conn.writer().write_all(b"PUSH_REQUEST\0").is_ok() {
+            self.emit(Event::PushRequested { at: now });
+        }
+        self.queue_tls_output(&mut t);
+        self.state = State::Tls(t);
+    }
+
+    /// The next datagram (or TCP frame payload) to send, or `None`. Call until `None`
+    /// after every `handle_*`.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let packet = match &mut self.state {
+            State::AwaitReset { sent, .. } => {
+                if *sent >= self.cfg.attempts
+                    || now < self.origin + self.cfg.attempt_timeout * *sent
+                {
+                    return None;
+                }
+                *sent += 1;
+                let attempt = *sent;
+                // The next attempt, or the end of the last one's wait.
+                self.timers.set(
+                    Timer::Attempt,
+                    self.origin + self.cfg.attempt_timeout * attempt,
+                );
+                let replay = Replay {
+                    packet_id: self.cfg.wrap.packet_id(attempt),
+                    net_time: self.sealer.net_time,
+                };
+                self.sealer.next_replay = replay.packet_id.wrapping_add(1);
+                let packet = wire::client_reset(&self.cfg.wrap, self.sealer.session_id, replay);
+                self.progress = self.progress.max(Progress::ResetSent);
+                self.emit(Event::ResetSent {
+                    attempt,
+                    at: now,
+                    len: packet.len(),
+                });
+                packet
+            }
+            State::Tls(t) => self.sealer.next(&self.cfg.wrap, t, now)?,
+            State::Done => self.outbox.pop_front()?,
+        };
+        self.trace(true, now, &packet);
+        Some(packet)
+    }
+
+    /// Queues an event; none after [`Event::Finished`].
+    fn emit(&mut self, event: Event) {
+        if !self.finished {
+            self.events.push_back(event);
+        }
+    }
+
+    /// The session's last event. A session lingering for the server's close (over TCP,
+    /// after its `EXIT` was acknowledged) has finished although it is not yet done.
+    fn end(&mut self, why: Why) {
+        self.timers.stop_all();
+        if !self.finished {
+            self.emit(Event::Finished {
+                reached: self.progress,
+                why,
+            });
+            self.finished = true;
+        }
+    }
+
+    /// Ends the session now.
+    fn end_now(&mut self, why: Why) {
+        self.state = State::Done;
+        self.end(why);
+    }
+
+    fn trace(&mut self, outgoing: bool, at: Instant, bytes: &[u8]) {
+        if self.cfg.trace && self.traced < MAX_TRACED_PACKETS {
+            self.traced += 1;
+            self.emit(Event::Packet {
+                outgoing,
+                at,
+                bytes: bytes.to_vec(),
+            });
+        }
+    }
+
+    fn ignore(&mut self, reason: Rejection, packet: &[u8], at: Instant) {
+        *self.ignored.entry(reason).or_default() += 1;
+        // A flood is counted, not queued: the driver keeps every event until the check
+        // reads them.
+        self.ignored_events += 1;
+        if self.ignored_events > MAX_TRACED_PACKETS {
+            return;
+        }
+        self.emit(Event::Ignored {
+            reason,
+            opcode: packet.first().map(|b| b >> 3).unwrap_or(0),
+            len: packet.len(),
+            at,
+        });
+    }
+
+    /// One datagram, or one TCP frame without its length prefix, from the server.
+    pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
+        if matches!(self.state, State::Done) {
+            return;
+        }
+        self.trace(false, now, packet);
+        match self.state {
+            State::AwaitReset { .. } => self.on_reset_stage_packet(now, packet),
+            State::Tls(_) => self.on_tls_stage_packet(now, packet),
+            State::Done => {}
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The reset stage: the server's hard reset for our session, validated, then on to TLS.
+
+use super::*;
+
+impl Session {
+    pub(super) fn on_reset_stage_packet(&mut self, now: Instant, packet: &[u8]) {
+        let State::AwaitReset { sent, .. } = self.state else {
+            return;
+        };
+        if !self.cfg.validate {
+            self.emit(Event::Responded {
+                at: now,
+                len: packet.len(),
+            });
+            self.attempts_done = sent;
+            self.end_now(Why::Responded);
+            return;
+        }
+        match wire::validate_server_reset(&self.cfg.wrap, packet, &self.sealer.session_id) {
+            Ok(ServerReset {
+                session_id: server_session,
+                auth,
+            }) => {
+                let resend_wkc = self.resend_wkc_requested(packet);
+                self.reset_rtt =
+                    Some(now.saturating_duration_since(self.attempt_start(sent.saturating_sub(1))));
+                self.progress = Progress::ResetAnswered;
+                self.attempts_done = sent;
+                self.emit(Event::ResetAnswered {
+                    server_session,
+                    auth,
+                    attempt: sent,
+                    at: now,
+                    resend_wkc,
+                });
+                match self.cfg.stage {
+                    Stage::Reset => self.end_now(Why::Reached),
+                    Stage::Tls | Stage::Login => self.start_tls(now, server_session, resend_wkc),
+                }
+            }
+            Err(Rejection::BadAuth) => {
+                self.emit(Event::BadAuth { at: now });
+                self.ignore(Rejection::BadAuth, packet, now);
+                // No point in retrying: wait out this attempt for a better answer.
+                let end = self.attempt_start(sent.max(1));
+                self.timers.set(Timer::BadAuthStop, end);
+            }
+            Err(reason) => self.ignore(reason, packet, now),
+        }
+    }
+
+    /// A tls-crypt-v2 server that answered statelessly flags it in its reset's payload.
+    pub(super) fn resend_wkc_requested(&self, packet: &[u8]) -> bool {
+        if self.cfg.wrap.wrapped_key().is_none() {
+            return false;
+        }
+        let Ok(opened) = self.cfg.wrap.open(packet) else {
+            return false;
+        };
+        match ControlPacket::parse(opened.header, &opened.body) {
+            Ok(p) => packet::early_negotiation_flags(p.payload) & EARLY_NEG_RESEND_WKC != 0,
+            Err(_) => false,
+        }
+    }
+}
