@@ -260,38 +260,46 @@ fn deferred_authentication_granted_a_second_later() {
     if !multi_client_ready() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let deferred = script(
-        dir.path(),
-        "deferred.sh",
-        r#"f="$auth_control_file"
+    // Granted after 1 s (about when the first PUSH_REQUEST goes), and after 1.5 s (always
+    // after it: the server answers that request once the authentication ends). OpenVPN
+    // looks at a deferred authentication's result on its own schedule, so on a loaded
+    // machine the answer can come seconds later: the deadline is generous.
+    for (delay, at_least) in [("1", 0.9), ("1.5", 1.4)] {
+        let dir = tempfile::tempdir().unwrap();
+        let deferred = script(
+            dir.path(),
+            "deferred.sh",
+            &format!(
+                r#"f="$auth_control_file"
 user=$(sed -n 1p "$1")
-( sleep 1; if [ "$user" = monitor ]; then echo 1 > "$f"; else echo 0 > "$f"; fi ) >/dev/null 2>&1 &
-exit 2"#,
-    );
-    let s = multi(
-        Proto::Udp,
-        Family::V4,
-        Wrap::None,
-        &[
-            "script-security 2".into(),
-            format!("auth-user-pass-verify {} via-file", path(&deferred)),
-            "verify-client-cert none".into(),
-        ],
-    );
-    let up = path(&user_pass(dir.path(), "monitor", "any"));
-    let run = login(&s, &["--auth-user-pass", &up, "-v"]).state(0);
-    let out = run.out;
-    let line = first_line(&out);
-    assert!(line.contains("logged in as monitor"), "{line}");
-    // It waited for the grant: at least about a second.
-    let login_time = line
-        .split(" login_time=")
-        .nth(1)
-        .and_then(|t| t.split('s').next())
-        .and_then(|t| t.parse::<f64>().ok())
-        .unwrap();
-    assert!(login_time > 0.9, "{line}");
+( sleep {delay}; if [ "$user" = monitor ]; then echo 1 > "$f"; else echo 0 > "$f"; fi ) >/dev/null 2>&1 &
+exit 2"#
+            ),
+        );
+        let s = multi(
+            Proto::Udp,
+            Family::V4,
+            Wrap::None,
+            &[
+                "script-security 2".into(),
+                format!("auth-user-pass-verify {} via-file", path(&deferred)),
+                "verify-client-cert none".into(),
+            ],
+        );
+        let up = path(&user_pass(dir.path(), "monitor", "any"));
+        let run = login(&s, &["--auth-user-pass", &up, "-v", "--timeout", "20"]).state(0);
+        let out = run.out;
+        let line = first_line(&out);
+        assert!(line.contains("logged in as monitor"), "{line}");
+        // It waited for the grant.
+        let login_time = line
+            .split(" login_time=")
+            .nth(1)
+            .and_then(|t| t.split('s').next())
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap();
+        assert!(login_time > at_least, "granted after {delay} s: {line}");
+    }
 }
 
 #[test]
