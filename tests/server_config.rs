@@ -797,7 +797,7 @@ fn a_server_listening_on_an_address_of_another_host_is_not_probed() {
     let config = dir.path().join("server.conf");
     let mut text = s.pki_lines().join("\n");
     // TEST-NET-1: no address of this host; the check sends nothing there.
-    text.push_str("\nlocal 192.0.2.1\nport 1194\nproto udp\n");
+    text.push_str("\nmode server\ntls-server\nlocal 192.0.2.1\nport 1194\nproto udp\n");
     fs::write(&config, text).unwrap();
     let (code, out, err, _) = run_check(&["--server-config", &config.display().to_string()]);
     assert!(err.is_empty(), "{err}");
@@ -905,4 +905,31 @@ fn a_status_file_not_yet_written_is_no_alarm_and_the_probe_gets_it_written() {
     let (code, out) = check(&srv, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(first_line(&out).contains("clients=0;"), "{out}");
+}
+
+#[test]
+fn a_file_that_is_no_server_config_is_unknown_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    // A client's config given by mistake, and a file that is no config at all: neither may
+    // read as a server with every default (and its probe of port 1194 as a dead server).
+    let client = dir.path().join("client.ovpn");
+    fs::write(
+        &client,
+        "\u{feff}client\r\ndev tun\r\nremote vpn.example.invalid 1194\r\n",
+    )
+    .unwrap();
+    let other = dir.path().join("notes.txt");
+    fs::write(&other, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    for (file, says) in [
+        (&client, "line 1 makes it a client's"),
+        (&other, "not an OpenVPN server's config"),
+    ] {
+        let path = file.display().to_string();
+        let (code, out, _, _) = run_check(&["--server-config", &path]);
+        assert_eq!(code, 3, "{out}");
+        let line = first_line(&out);
+        assert!(line.starts_with("OPENVPN UNKNOWN - "), "{line}");
+        assert!(line.contains(says), "{line}");
+        assert!(!line.contains("1194/udp"), "no probe was sent: {line}");
+    }
 }

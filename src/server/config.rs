@@ -90,6 +90,15 @@ pub enum ServerConfigError {
         line: usize,
         message: String,
     },
+    /// No line makes the file a server's config.
+    #[error("{}: not an OpenVPN server's config (no 'server', 'mode server' or 'tls-server' line){}", path.display(), match client {
+        Some((file, line)) => format!("; {file}, line {line} makes it a client's: check a server from its clients' side with --config"),
+        None => String::new(),
+    })]
+    NotServer {
+        path: PathBuf,
+        client: Option<(String, usize)>,
+    },
 }
 
 impl ServerConfigError {
@@ -97,7 +106,7 @@ impl ServerConfigError {
     pub fn unreadable(&self) -> Option<(&Path, &str)> {
         match self {
             ServerConfigError::Read { path, reason } => Some((path, reason)),
-            ServerConfigError::Line { .. } => None,
+            ServerConfigError::Line { .. } | ServerConfigError::NotServer { .. } => None,
         }
     }
 }
@@ -123,6 +132,10 @@ struct Raw {
     inline: Vec<(String, zeroize::Zeroizing<String>, String)>,
     /// Directives that named `[inline]`, resolved once every block is read.
     wants_inline: Vec<(String, usize, String)>,
+    /// A `server`, `server-ipv6`, `server-bridge`, `mode server` or `tls-server` line.
+    server_role: bool,
+    /// Where a `client` or `tls-client` line stands (file, line).
+    client_role: Option<(String, usize)>,
 }
 
 fn parse_server_proto(word: &str) -> Result<(Proto, Option<Family>), String> {
@@ -180,6 +193,14 @@ impl ServerConfig {
         };
         let mut raw = Raw::default();
         parse_into(&mut raw, &text, &path.display().to_string(), &mut base, 0)?;
+        // A wrong file (a client's config, or no config at all) would otherwise read as a
+        // server with every default, and its probe of port 1194 as a dead server.
+        if !raw.server_role {
+            return Err(ServerConfigError::NotServer {
+                path: path.to_path_buf(),
+                client: raw.client_role.take(),
+            });
+        }
         raw.finish()
     }
 
@@ -244,6 +265,11 @@ fn parse_into(
                 let p = path(base, arg(1)?);
                 let text = read_text(&p)?;
                 parse_into(raw, &text, &p.display().to_string(), base, depth + 1)?;
+            }
+            "server" | "server-ipv6" | "server-bridge" | "tls-server" => raw.server_role = true,
+            "mode" if w.get(1).map(String::as_str) == Some("server") => raw.server_role = true,
+            "client" | "tls-client" | "pull" => {
+                raw.client_role.get_or_insert((file.to_string(), line_no));
             }
             "ca" | "cert" | "extra-certs" | "tls-auth" | "tls-crypt" | "tls-crypt-v2"
             | "crl-verify" => {
