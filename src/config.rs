@@ -237,17 +237,19 @@ pub(crate) fn words(line: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// The text of an inline block `<name>` after its opening line, up to its `</name>` line
-/// (wiped when dropped); `None` when the block is never closed.
-pub(crate) fn inline_body<'a>(
-    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+/// The text of an inline block whose opening `<name>` line came just before `lines`, up to
+/// the line that starts with `</name>` (leading white space allowed, as OpenVPN reads it),
+/// wiped when dropped, and how many lines it took with that closing line; `None` when the
+/// block is never closed. The client and the server config readers both read blocks here.
+pub(crate) fn inline_body(
+    lines: &[&str],
     name: &str,
-) -> Option<zeroize::Zeroizing<String>> {
+) -> Option<(zeroize::Zeroizing<String>, usize)> {
     let close = format!("</{name}>");
     let mut body = zeroize::Zeroizing::new(String::new());
-    for (_, l) in lines {
-        if l.trim() == close {
-            return Some(body);
+    for (n, l) in lines.iter().enumerate() {
+        if l.trim_start().starts_with(&close) {
+            return Some((body, n + 1));
         }
         body.push_str(l);
         body.push('\n');
@@ -422,29 +424,17 @@ impl Reader {
                     ),
                 ));
             }
-            let close = format!("</{name}>");
-            let mut body = zeroize::Zeroizing::new(String::new());
-            let mut closed = false;
-            while i < lines.len() {
-                let l = lines[i];
-                i += 1;
-                if l.trim_start().starts_with(&close) {
-                    closed = true;
-                    break;
-                }
-                body.push_str(l);
-                body.push('\n');
-            }
-            if !closed {
+            let Some((body, used)) = inline_body(&lines[i..], &name) else {
                 return Err(self.err(
                     line_no,
                     &format!("<{name}>"),
                     (
-                        format!("'<{name}>' is never closed by '{close}'"),
+                        format!("'<{name}>' is never closed by '</{name}>'"),
                         OpenVpnTakes::No,
                     ),
                 ));
-            }
+            };
+            i += used;
             out.push(Opt {
                 line: line_no,
                 words: vec![name],

@@ -225,20 +225,23 @@ fn parse_into(
         line,
         message,
     };
-    let mut lines = text.lines().enumerate();
-    while let Some((index, line)) = lines.next() {
-        let line_no = index + 1;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut next = 0;
+    while let Some(&line) = lines.get(next) {
+        next += 1;
+        let line_no = next;
         let trimmed = line.trim();
         if let Some(name) = trimmed.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
             if name.starts_with('/') {
                 return Err(err(line_no, format!("'<{name}>' without its opening tag")));
             }
-            let Some(body) = inline_body(&mut lines, name) else {
+            let Some((body, used)) = inline_body(&lines[next..], name) else {
                 return Err(err(
                     line_no,
                     format!("'<{name}>' is never closed by '</{name}>'"),
                 ));
             };
+            next += used;
             let label = format!("{file} <{name}> block");
             raw.inline.retain(|(n, _, _)| n != name);
             raw.inline.push((name.to_string(), body, label));
