@@ -1172,6 +1172,7 @@ pub fn session(data: &[u8]) {
             proto: "UDPv4",
             user: None,
             password: None,
+            data: Default::default(),
         }),
         client_auth: None,
         judge: None,
@@ -1604,6 +1605,7 @@ fn client_km2(input: &mut Input) {
         proto,
         user: (flags & 1 != 0).then(|| user.clone().into()),
         password: (flags & 2 != 0).then(|| password.clone().into()),
+        data: Default::default(),
     };
     let m = client_key_method_2(&hello, &random);
     assert_eq!(&m[..5], &[0, 0, 0, 0, 2]);

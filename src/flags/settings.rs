@@ -273,6 +273,7 @@ impl Cli {
                 proto: "UDPv4",
                 user: user_pass.as_ref().map(|u| u.user.clone()),
                 password: user_pass.as_ref().map(|u| u.password.clone()),
+                data: Default::default(),
             },
             client_auth: client.map(|c| c.certified),
             who,

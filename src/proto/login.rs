@@ -22,6 +22,25 @@ pub struct ClientHello {
     pub proto: &'static str,
     pub user: Option<Zeroizing<String>>,
     pub password: Option<Zeroizing<String>>,
+    /// What the client's config (or flags) say about the data channel.
+    pub data: DataSettings,
+}
+
+/// The data channel as the client's config or flags set it (`cipher`, `data-ciphers`,
+/// `auth`, `comp-lzo`/`compress`, `tun-mtu`): what the options string tells a 2.4/2.5
+/// server, and what the data channel uses where the push says nothing. `None`: the
+/// directive is absent (OpenVPN's default applies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataSettings {
+    /// `cipher`, as written (it may name a cipher this check cannot speak, e.g. BF-CBC).
+    pub cipher: Option<String>,
+    /// `data-ciphers` (or `ncp-ciphers`), as written.
+    pub data_ciphers: Option<Vec<String>>,
+    /// `auth`: the HMAC digest of a CBC data channel.
+    pub auth: Option<crate::digest::Digest>,
+    /// `comp-lzo`/`compress`, as the config frames packets.
+    pub compression: Option<crate::proto::data::Compression>,
+    pub tun_mtu: Option<u16>,
 }
 
 fn push_string(out: &mut Vec<u8>, s: &[u8]) {
@@ -230,6 +249,7 @@ mod tests {
             proto: "UDPv4",
             user: Some(Zeroizing::new("monitor".into())),
             password: Some(Zeroizing::new("pw".into())),
+            data: DataSettings::default(),
         };
         let m = client_key_method_2(&hello, &[7u8; 112]);
         assert_eq!(&m[..5], &[0, 0, 0, 0, 2]);
