@@ -21,6 +21,16 @@ fn compression_name(c: Compression) -> &'static str {
     }
 }
 
+/// What a first byte that starts no IP packet says about the server's framing.
+fn framing_words(first: u8) -> &'static str {
+    match first {
+        0xFA | 0x66 => "the header of comp-lzo (or compress lzo)",
+        0xFB | 0x69 => "the header of compress (stub or lz4)",
+        0x50 => "the header of compress stub-v2 or lz4-v2",
+        _ => "a framing this check does not know",
+    }
+}
+
 fn unsupported_words(what: &Unsupported) -> String {
     match what {
         Unsupported::DefaultCipher => "no data cipher, so OpenVPN's default BF-CBC, which this check cannot speak (give the client config's cipher, or let the server negotiate with data-ciphers)".into(),
@@ -68,6 +78,10 @@ pub(super) fn detail_line(detail: &Detail) -> Option<String> {
                 DataKind::Keepalive => "the server's keepalive ping".to_string(),
                 DataKind::Occ(Some(op)) => format!("an OCC message (opcode {op})"),
                 DataKind::Occ(None) => "an OCC message without opcode".to_string(),
+                DataKind::NotIp { first } => format!(
+                    "no IP packet (first byte {first:#04x}: {})",
+                    framing_words(*first)
+                ),
                 DataKind::Other => "a tunnel packet that is no reply of ours".to_string(),
             }
         ),
@@ -143,6 +157,15 @@ pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, Str
     let answered = data.replies.len();
     let count = data.count;
     if answered == 0 {
+        if let Some(first) = data.not_ip {
+            return (
+                State::Critical,
+                format!(
+                    "0/{count} echoes from {target}, and no data came back that this check can read: the server's packets start with {first:#04x}, {}: the server has compression configured that it does not push; give the check the client config's comp-lzo or compress line",
+                    framing_words(first)
+                ),
+            );
+        }
         if data.decrypted > 0 {
             return (
                 State::Critical,

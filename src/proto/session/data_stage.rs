@@ -302,7 +302,12 @@ impl Session {
                         None
                     }
                     _ => Some(Event::DataReceived {
-                        kind: DataKind::Other,
+                        kind: match ip.first() {
+                            Some(&first) if first >> 4 != 4 && first >> 4 != 6 => {
+                                DataKind::NotIp { first }
+                            }
+                            _ => DataKind::Other,
+                        },
                         len: packet.len(),
                         at: now,
                     }),
