@@ -1,12 +1,11 @@
 //! The long output, line by line: each typed fact a check records, in words.
 
 use super::dates::{date, validity_words};
-use super::names::{rejection_name, role_name};
+use super::names::{opcode_name, rejection_name, role_name};
 use crate::check::{Detail, LoginOutcome, Note, TlsOutcome};
 use crate::net::Ending;
 use crate::proto::login::ControlMessage;
 use crate::proto::TlsFailure;
-use crate::wire;
 use std::time::Duration;
 
 pub(super) fn ending_words(e: &Ending) -> String {
@@ -80,12 +79,12 @@ pub fn detail_line(detail: &Detail) -> String {
             len,
         } => format!(
             "attempt {attempt}: sending {}, {len} bytes",
-            wire::opcode_name(*opcode)
+            opcode_name(*opcode)
         ),
         Detail::PacketSent { at, opcode, len } => format!(
             "{}: sent {}, {len} bytes",
             ms(*at),
-            wire::opcode_name(*opcode)
+            opcode_name(*opcode)
         ),
         Detail::Hex { outgoing, bytes } => format!(
             "  {} {}",
@@ -105,7 +104,7 @@ pub fn detail_line(detail: &Detail) -> String {
             "{}: ignored {len} bytes ({}, opcode {opcode} {})",
             ms(*at),
             rejection_name(*reason),
-            wire::opcode_name(*opcode)
+            opcode_name(*opcode)
         ),
         Detail::Responded { at, len } => {
             format!("{}: received {len} bytes (not validated)", ms(*at))

@@ -26,12 +26,12 @@ use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
 use crate::proto::login;
-use crate::proto::packet::{self, ControlPacket, EARLY_NEG_RESEND_WKC, P_CONTROL_WKC_V1};
+use crate::proto::packet::{self, ControlPacket, ServerReset};
 use crate::proto::probe;
 use crate::proto::random::Randomness;
 use crate::proto::reliable::{Incoming, Reliable};
 use crate::proto::tls::{self, Capture};
-use crate::wire::{self, Rejection, Replay, ServerReset, SessionId, Wrap};
+use crate::wire::{self, Rejection, Replay, SessionId, Wrap, P_CONTROL_WKC_V1};
 use rustls::pki_types::ServerName;
 use rustls::sign::CertifiedKey;
 use rustls::ClientConnection;
@@ -139,7 +139,7 @@ impl Sealer {
         let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
         Some(packet::seal(
             wrap,
-            tx.opcode,
+            wire::byte0(tx.opcode, 0),
             self.session_id,
             replay,
             &body,
@@ -326,7 +326,7 @@ impl Session {
                     net_time: self.sealer.net_time,
                 };
                 self.sealer.next_replay = replay.packet_id.wrapping_add(1);
-                let packet = wire::client_reset(&self.cfg.wrap, self.sealer.session_id, replay);
+                let packet = packet::client_reset(&self.cfg.wrap, self.sealer.session_id, replay);
                 self.progress = self.progress.max(Progress::ResetSent);
                 self.emit(Event::ResetSent {
                     attempt,
