@@ -25,8 +25,8 @@ use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
 use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::{
-    Event, Progress, RandomError, RandomSource, Randomness, Session, SessionConfig, Stage,
-    TlsFailure, Why,
+    Event, Progress, ProtocolFailure, RandomError, RandomSource, Randomness, Session,
+    SessionConfig, Stage, TlsFailure, Why,
 };
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
@@ -1320,7 +1320,12 @@ fn junk_as_the_first_message_fails_tls_and_ends_the_session() {
         _ => None,
     });
     assert!(
-        matches!(failure, Some(TlsFailure::Protocol(_))),
+        matches!(
+            failure,
+            Some(TlsFailure::Protocol(ProtocolFailure::Rustls(
+                rustls::Error::InvalidMessage(_)
+            )))
+        ),
         "{:?}",
         sc.events
     );

@@ -14,4 +14,7 @@ pub mod session;
 pub mod tls;
 
 pub use random::{OsRandom, RandomError, RandomSource, Randomness};
-pub use session::{Event, Progress, Session, SessionConfig, Stage, TlsFailure, Why};
+pub use session::{
+    Event, Incompatible, Progress, ProtocolFailure, Session, SessionConfig, Stage, TlsFailure,
+    Unreadable, Why,
+};

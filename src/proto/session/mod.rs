@@ -20,7 +20,7 @@ mod reset;
 mod state;
 mod timer;
 
-pub use events::{Event, Progress, TlsFailure, Why};
+pub use events::{Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why};
 use state::{LoginState, State, TlsState};
 use timer::{Timer, TimerTable};
 
