@@ -88,6 +88,7 @@ pub(super) fn protocol_words(p: &ProtocolFailure) -> String {
         ProtocolFailure::NotKeyMethod2 => {
             "the server's first message after TLS is not key-method 2".into()
         }
+        ProtocolFailure::NoDataKeys => "no keys for the data channel".into(),
     }
 }
 

@@ -48,6 +48,8 @@ pub enum ProtocolFailure {
     OversizedPlaintext,
     /// After the handshake: the server's first message is not key-method 2.
     NotKeyMethod2,
+    /// After the push: no keys could be made for the data channel.
+    NoDataKeys,
 }
 
 /// Which of rustls's buffers a server's TLS records overflowed (`read_tls`).
