@@ -4,7 +4,8 @@
 
 use check_openvpn::digest::Digest;
 use check_openvpn::keys::static_keys::{KeyDirection, StaticKey, V2ClientKey};
-use check_openvpn::wire::{self, Replay, Wrap, WrapPair};
+use check_openvpn::proto::packet;
+use check_openvpn::wire::{Replay, Wrap, WrapPair};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
@@ -44,18 +45,19 @@ fn modes() -> Vec<(String, Wrap, Wrap)> {
 fn exchange(c: &mut Criterion) {
     let mut group = c.benchmark_group("build+wrap+validate");
     for (name, client, server) in modes() {
-        let answer = wire::build_packet(
+        let answer = packet::seal(
             &server,
             0x40,
             [9; 8],
             REPLAY,
-            &wire::server_reset_body(&OURS),
+            &packet::server_reset_body(&OURS),
+            true,
         );
-        assert!(wire::validate_server_reset(&client, &answer, &OURS).is_ok());
+        assert!(packet::validate_server_reset(&client, &answer, &OURS).is_ok());
         group.bench_function(name, |b| {
             b.iter(|| {
-                let packet = wire::client_reset(black_box(&client), OURS, REPLAY);
-                let verdict = wire::validate_server_reset(&client, black_box(&answer), &OURS);
+                let packet = packet::client_reset(black_box(&client), OURS, REPLAY);
+                let verdict = packet::validate_server_reset(&client, black_box(&answer), &OURS);
                 black_box((packet, verdict))
             })
         });

@@ -13,7 +13,7 @@ use check_openvpn::proto::data::{
     DataChannel, DataConfig, Decapsulated, KeyBlock, Side, EKM_LABEL, PING_MAGIC,
 };
 use check_openvpn::proto::login::{ClientHello, DataSettings};
-use check_openvpn::proto::packet::{encode_body, ControlPacket};
+use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
 use check_openvpn::proto::push::{self, KeyDerivation, Unsupported};
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::session::MAX_TRACED_PACKETS;
@@ -142,12 +142,13 @@ impl Server {
             net_time: 0,
         };
         self.next_replay += 1;
-        wire::build_packet(
+        packet::seal(
             &Wrap::None,
             wire::byte0(opcode, 0),
             SERVER_SID,
             replay,
             body,
+            false,
         )
     }
 
@@ -164,7 +165,7 @@ impl Server {
                 self.client = Some(p.session_id);
                 let answer = self.seal(
                     wire::P_CONTROL_HARD_RESET_SERVER_V2,
-                    &wire::server_reset_body(&p.session_id),
+                    &packet::server_reset_body(&p.session_id),
                 );
                 self.out.push_back(answer);
             }

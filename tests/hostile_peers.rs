@@ -7,6 +7,7 @@
 mod common;
 
 use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
+use check_openvpn::proto::packet;
 use check_openvpn::wire::{self, Replay, Wrap, WrapPair};
 use common::{ran, Ran};
 use std::io::{Read, Write};
@@ -20,7 +21,7 @@ const SERVER_SID: [u8; 8] = [0xa5; 8];
 /// A correct unwrapped server reset answering an unwrapped client reset.
 fn plain_answer(client_packet: &[u8]) -> Vec<u8> {
     let sid: [u8; 8] = client_packet[1..9].try_into().unwrap();
-    [&[0x40u8][..], &SERVER_SID, &wire::server_reset_body(&sid)].concat()
+    [&[0x40u8][..], &SERVER_SID, &packet::server_reset_body(&sid)].concat()
 }
 
 /// A static key with known bytes, written in `openvpn --genkey secret` layout.
@@ -74,12 +75,13 @@ fn answer_with(wrap: &Wrap, client_packet: &[u8]) -> Vec<u8> {
         packet_id: 1,
         net_time: 0x6500_0000,
     };
-    wire::build_packet(
+    packet::seal(
         wrap,
         0x40,
         SERVER_SID,
         replay,
-        &wire::server_reset_body(&client_sid(client_packet)),
+        &packet::server_reset_body(&client_sid(client_packet)),
+        true,
     )
 }
 
@@ -521,13 +523,13 @@ fn genuine_reset(ours: &[u8]) -> Vec<u8> {
         wire::byte0(wire::P_CONTROL_HARD_RESET_CLIENT_V2, 0),
         "not a client hard reset"
     );
-    let body = wire::server_reset_body(&client_sid(ours));
+    let body = packet::server_reset_body(&client_sid(ours));
     assert_eq!(
         body.len(),
         1 + 4 + 8 + 4,
         "ack [0], remote sid, message id 0"
     );
-    wire::build_packet(
+    packet::seal(
         &Wrap::None,
         wire::byte0(wire::P_CONTROL_HARD_RESET_SERVER_V2, 0),
         SERVER_SID,
@@ -536,6 +538,7 @@ fn genuine_reset(ours: &[u8]) -> Vec<u8> {
             net_time: 0x6500_0000,
         },
         &body,
+        true,
     )
 }
 
@@ -552,7 +555,7 @@ fn server_control(
     } else {
         wire::P_ACK_V1
     };
-    wire::build_packet(
+    packet::seal(
         &Wrap::None,
         wire::byte0(opcode, 0),
         SERVER_SID,
@@ -561,6 +564,7 @@ fn server_control(
             net_time: 0x6500_0000,
         },
         &encode_body(acks, client, message_id, payload),
+        true,
     )
 }
 

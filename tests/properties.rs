@@ -9,11 +9,11 @@ use check_openvpn::config::{ClientConfig, ConfigWrap};
 use check_openvpn::digest::Digest;
 use check_openvpn::keys::static_keys::{parse_hex_key, KeyDirection, StaticKey, V2ClientKey};
 use check_openvpn::keys::KeySource;
-use check_openvpn::range::Range;
-use check_openvpn::wire::{
-    build_packet, client_reset, parse_body, server_reset_body, validate_server_reset, Auth,
-    Rejection, Replay, SessionId, TlsAuth, Wrap, WrapPair,
+use check_openvpn::proto::packet::{
+    client_reset, seal, server_reset_body, validate_server_reset, ControlPacket, MAX_ACKS,
 };
+use check_openvpn::range::Range;
+use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, TlsAuth, Wrap, WrapPair};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::Config;
@@ -201,6 +201,13 @@ fn packet_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// The body of a control packet from its fields, written independently of the crate.
+/// `byte0 | session_id` of a `P_CONTROL_V1`.
+fn control_header() -> Vec<u8> {
+    let mut h = vec![wire::byte0(wire::P_CONTROL_V1, 0)];
+    h.extend_from_slice(&[3; 8]);
+    h
+}
+
 fn encode_body(acks: &[u32], remote: &SessionId, mpid: u32, payload: &[u8]) -> Vec<u8> {
     let mut b = vec![acks.len() as u8];
     for a in acks {
@@ -246,7 +253,7 @@ proptest! {
         wkc in prop::collection::vec(any::<u8>(), 290..400),
     ) {
         let p = pair(kind, &key, &wkc);
-        let answer = build_packet(&p.server, SERVER_RESET, theirs, replay, &server_reset_body(&ours));
+        let answer = seal(&p.server, SERVER_RESET, theirs, replay, &server_reset_body(&ours), true);
         let reset = validate_server_reset(&p.client, &answer, &ours);
         prop_assert!(reset.is_ok(), "{:?}: {:?}", kind, reset);
         let reset = reset.unwrap();
@@ -274,7 +281,7 @@ proptest! {
         bit in any::<Index>(),
     ) {
         let p = pair(kind, &key, &[0x5a; 300]);
-        let answer = build_packet(&p.server, SERVER_RESET, theirs, replay, &server_reset_body(&ours));
+        let answer = seal(&p.server, SERVER_RESET, theirs, replay, &server_reset_body(&ours), true);
         let mut forged = answer.clone();
         let bit = bit.index(answer.len() * 8);
         forged[bit / 8] ^= 1 << (bit % 8);
@@ -302,7 +309,7 @@ proptest! {
     ) {
         let good = pair(kind, &key, &[1; 300]);
         let bad = pair(kind, &other_key, &[1; 300]);
-        let answer = build_packet(&bad.server, SERVER_RESET, theirs, replay, &server_reset_body(&ours));
+        let answer = seal(&bad.server, SERVER_RESET, theirs, replay, &server_reset_body(&ours), true);
         let r = validate_server_reset(&good.client, &answer, &ours);
         prop_assert!(r.is_err());
         if matches!(kind, Kind::TlsAuth { .. }) {
@@ -320,7 +327,7 @@ proptest! {
         cut in any::<Index>(),
     ) {
         let p = pair(kind, &key, &[2; 300]);
-        let answer = build_packet(&p.server, SERVER_RESET, [7; 8], replay, &server_reset_body(&ours));
+        let answer = seal(&p.server, SERVER_RESET, [7; 8], replay, &server_reset_body(&ours), true);
         let cut = cut.index(answer.len());
         let r = validate_server_reset(&p.client, &answer[..cut], &ours);
         prop_assert!(r.is_err(), "{:?} accepted {} of {} bytes", kind, cut, answer.len());
@@ -345,7 +352,7 @@ proptest! {
         let remote = if remote_is_ours { ours } else { other_remote };
         let p = pair(kind, &key, &[3; 300]);
         let body = encode_body(&acks, &remote, mpid, &payload);
-        let packet = build_packet(&p.server, first, theirs, replay, &body);
+        let packet = seal(&p.server, first, theirs, replay, &body, true);
         let expected = if first != SERVER_RESET {
             Err(Rejection::NotServerReset)
         } else if acks.is_empty() || remote != ours || !acks.contains(&0) {
@@ -359,6 +366,7 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 
+    /// The one parser, over the body of a `P_CONTROL_V1` (the reset's layout too).
     #[test]
     fn parse_body_never_panics_and_lengths_add_up(
         body in prop_oneof![
@@ -370,34 +378,42 @@ proptest! {
             }),
         ],
     ) {
-        if let Ok(b) = parse_body(&body) {
+        if let Ok(b) = ControlPacket::parse(&control_header(), &body) {
             let n = b.acks.len();
             prop_assert_eq!(n, body[0] as usize);
+            prop_assert!(n <= MAX_ACKS);
             prop_assert_eq!(b.remote_session_id.is_some(), n > 0);
             let fixed = 1 + 4 * n + if n > 0 { 8 } else { 0 } + 4;
+            prop_assert!(b.message_id.is_some());
             prop_assert_eq!(fixed + b.payload.len(), body.len());
             prop_assert_eq!(b.payload, &body[fixed..]);
         } else {
-            // Rejected only when it really is too short.
+            // Rejected only when it really is too short, or has more acks than OpenVPN
+            // reads (`RELIABLE_ACK_SIZE`).
             let n = body.first().copied().unwrap_or(0) as usize;
             let fixed = 1 + 4 * n + if n > 0 { 8 } else { 0 } + 4;
-            prop_assert!(body.len() < fixed, "{} bytes rejected", body.len());
+            prop_assert!(body.len() < fixed || n > 8, "{} bytes rejected", body.len());
         }
     }
 
     #[test]
     fn parse_body_round_trips(
-        acks in prop::collection::vec(any::<u32>(), 0..=255),
+        acks in prop::collection::vec(any::<u32>(), 0..=12),
         remote in any::<SessionId>(),
         mpid in any::<u32>(),
         payload in prop::collection::vec(any::<u8>(), 0..40),
     ) {
         let encoded = encode_body(&acks, &remote, mpid, &payload);
-        let b = parse_body(&encoded).unwrap();
-        prop_assert_eq!(&b.acks, &acks);
-        prop_assert_eq!(b.remote_session_id, (!acks.is_empty()).then_some(remote));
-        prop_assert_eq!(b.message_packet_id, mpid);
-        prop_assert_eq!(b.payload, &payload[..]);
+        let parsed = ControlPacket::parse(&control_header(), &encoded);
+        if acks.len() > 8 {
+            prop_assert_eq!(parsed, Err(Rejection::Malformed));
+        } else {
+            let b = parsed.unwrap();
+            prop_assert_eq!(&b.acks, &acks);
+            prop_assert_eq!(b.remote_session_id, (!acks.is_empty()).then_some(remote));
+            prop_assert_eq!(b.message_id, Some(mpid));
+            prop_assert_eq!(b.payload, &payload[..]);
+        }
     }
 }
 
@@ -430,12 +446,13 @@ fn every_bit_flip_is_rejected_exhaustively() {
         Kind::TlsCryptV2,
     ] {
         let p = pair(kind, &key, &[9; 300]);
-        let answer = build_packet(
+        let answer = seal(
             &p.server,
             SERVER_RESET,
             [0xa5; 8],
             replay,
             &server_reset_body(&ours),
+            true,
         );
         assert!(validate_server_reset(&p.client, &answer, &ours).is_ok());
         for bit in 0..answer.len() * 8 {

@@ -95,7 +95,8 @@ fn every_target_has_stored_inputs() {
 #[test]
 fn hand_picked_inputs_mean_what_they_say() {
     use check_openvpn::keys::static_keys::V2ClientKey;
-    use check_openvpn::wire::{validate_server_reset, Rejection, Wrap};
+    use check_openvpn::proto::packet::validate_server_reset;
+    use check_openvpn::wire::{Rejection, Wrap};
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-regressions");
     let read = |name: &str| fs::read(dir.join(name)).unwrap();

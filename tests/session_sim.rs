@@ -22,11 +22,11 @@
 
 use check_openvpn::digest::Digest;
 use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
-use check_openvpn::proto::packet::{encode_body, ControlPacket};
+use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::{
-    Event, Progress, RandomError, RandomSource, Randomness, Session, SessionConfig, Stage,
-    TlsFailure, Why,
+    Event, Progress, ProtocolFailure, RandomError, RandomSource, Randomness, Session,
+    SessionConfig, Stage, TlsFailure, Why,
 };
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
@@ -397,7 +397,14 @@ impl SimServer {
             net_time: NET_TIME,
         };
         self.next_replay += 1;
-        wire::build_packet(&self.wrap, wire::byte0(opcode, 0), SERVER_SID, replay, body)
+        packet::seal(
+            &self.wrap,
+            wire::byte0(opcode, 0),
+            SERVER_SID,
+            replay,
+            body,
+            true,
+        )
     }
 
     fn handle(&mut self, datagram: &[u8]) {
@@ -413,10 +420,9 @@ impl SimServer {
         assert_eq!(p.key_id, 0);
         match p.opcode {
             wire::P_CONTROL_HARD_RESET_CLIENT_V2 => {
-                let body = wire::parse_body(&opened.body).expect("a reset body");
-                assert_eq!(body.message_packet_id, 0, "the reset is message 0");
-                assert!(body.acks.is_empty(), "the reset acks nothing");
-                assert!(body.payload.is_empty(), "the reset carries nothing");
+                assert_eq!(p.message_id, Some(0), "the reset is message 0");
+                assert!(p.acks.is_empty(), "the reset acks nothing");
+                assert!(p.payload.is_empty(), "the reset carries nothing");
                 if let Some(c) = self.client {
                     assert_eq!(c, p.session_id, "a retried reset keeps its session id");
                 }
@@ -425,7 +431,7 @@ impl SimServer {
                 self.sent_ids.insert(0);
                 let answer = self.seal(
                     wire::P_CONTROL_HARD_RESET_SERVER_V2,
-                    &wire::server_reset_body(&p.session_id),
+                    &packet::server_reset_body(&p.session_id),
                 );
                 self.out.push_back(answer);
             }
@@ -1217,7 +1223,14 @@ fn server_datagram(opcode: u8, from: SessionId, body: &[u8]) -> Vec<u8> {
         packet_id: 1,
         net_time: NET_TIME,
     };
-    wire::build_packet(&Wrap::None, wire::byte0(opcode, 0), from, replay, body)
+    packet::seal(
+        &Wrap::None,
+        wire::byte0(opcode, 0),
+        from,
+        replay,
+        body,
+        true,
+    )
 }
 
 /// The genuine answer to our reset.
@@ -1225,9 +1238,9 @@ fn server_reset() -> Vec<u8> {
     let packet = server_datagram(
         wire::P_CONTROL_HARD_RESET_SERVER_V2,
         SERVER_SID,
-        &wire::server_reset_body(&CLIENT_SID),
+        &packet::server_reset_body(&CLIENT_SID),
     );
-    let answer = wire::validate_server_reset(&Wrap::None, &packet, &CLIENT_SID).unwrap();
+    let answer = packet::validate_server_reset(&Wrap::None, &packet, &CLIENT_SID).unwrap();
     assert_eq!(answer.session_id, SERVER_SID);
     packet
 }
@@ -1308,7 +1321,12 @@ fn junk_as_the_first_message_fails_tls_and_ends_the_session() {
         _ => None,
     });
     assert!(
-        matches!(failure, Some(TlsFailure::Protocol(_))),
+        matches!(
+            failure,
+            Some(TlsFailure::Protocol(ProtocolFailure::Rustls(
+                rustls::Error::InvalidMessage(_)
+            )))
+        ),
         "{:?}",
         sc.events
     );
@@ -1348,7 +1366,7 @@ fn packets_of_other_sessions_are_ignored() {
         server_datagram(
             wire::P_CONTROL_HARD_RESET_SERVER_V2,
             other,
-            &wire::server_reset_body(&CLIENT_SID),
+            &packet::server_reset_body(&CLIENT_SID),
         ),
     ];
     for p in &foreign {

@@ -2,7 +2,8 @@
 //! (`scripts/gen-tls-crypt-vectors`), not by this crate.
 
 use check_openvpn::keys::static_keys::StaticKey;
-use check_openvpn::wire::{client_reset, validate_server_reset, Auth, Replay, Wrap, WrapPair};
+use check_openvpn::proto::packet::{client_reset, validate_server_reset};
+use check_openvpn::wire::{Auth, Replay, Wrap, WrapPair};
 
 struct Vector {
     side: String,

@@ -6,8 +6,8 @@
 mod common;
 
 use check_openvpn::keys::static_keys::StaticKey;
-use check_openvpn::proto::packet::encode_body;
-use check_openvpn::wire::{build_packet, byte0, client_reset, server_reset_body, Replay};
+use check_openvpn::proto::packet::{client_reset, encode_body, seal, server_reset_body};
+use check_openvpn::wire::{byte0, Replay};
 use common::{fixed_key, key_from_seed, wkc, wraps, Kind, OURS, SERVER_RESET, THEIRS};
 use std::fs;
 use std::path::Path;
@@ -88,12 +88,13 @@ fn main() {
     for &(sel, name) in selectors {
         let kind = Kind::any_from_byte(sel);
         let (client, server) = wraps(kind, &key);
-        let answer = build_packet(
+        let answer = seal(
             &server,
             SERVER_RESET,
             [0xa5; 8],
             REPLAY,
             &server_reset_body(&OURS),
+            true,
         );
         write(
             "response",
@@ -104,7 +105,7 @@ fn main() {
         with_payload[0] = 2;
         with_payload.splice(1..1, [0, 0, 0, 9]);
         with_payload.extend_from_slice(&[0, 1, 0, 2, 0, 0]);
-        let answer2 = build_packet(&server, SERVER_RESET, [0x5a; 8], REPLAY, &with_payload);
+        let answer2 = seal(&server, SERVER_RESET, [0x5a; 8], REPLAY, &with_payload, true);
         write(
             "response",
             &format!("{name}-answer-2acks-tlv"),
@@ -116,12 +117,13 @@ fn main() {
             &format!("{name}-client-reset"),
             &[&[sel][..], &own].concat(),
         );
-        let ack = build_packet(
+        let ack = seal(
             &server,
             5 << 3,
             [0xa5; 8],
             REPLAY,
             &server_reset_body(&OURS)[..13],
+            true,
         );
         write(
             "response",
@@ -162,7 +164,7 @@ fn main() {
             );
         }
         let (_, server) = wraps(kind, &key_from_seed(&seed));
-        let packet = build_packet(&server, SERVER_RESET, [0xa5; 8], REPLAY, &body);
+        let packet = seal(&server, SERVER_RESET, [0xa5; 8], REPLAY, &body, true);
         write(
             "unwrap",
             &format!("{name}-mode0"),
@@ -304,7 +306,7 @@ fn control_packet_seeds(key: &StaticKey) {
     ] {
         let (_, server) = wraps(kind, key);
         let body = encode_body(&[1], &OURS, Some(1), b"\x16\x03\x03\x00\x00");
-        let packet = build_packet(&server, byte0(4, 0), THEIRS, REPLAY, &body);
+        let packet = seal(&server, byte0(4, 0), THEIRS, REPLAY, &body, true);
         write(
             "control_packet",
             &format!("open-sealed-{name}"),

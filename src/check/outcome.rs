@@ -17,7 +17,7 @@ use super::spec::{KeyOrigin, Note};
 
 /// One line of long output, as a fact: a note about the settings, or what the session
 /// did at a time since the flow opened. `report::detail_line` words it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Detail {
     Note(Note),
     SessionId {

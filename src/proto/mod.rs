@@ -1,6 +1,7 @@
-//! The OpenVPN control channel past the first packet, without sockets, clock or system
-//! randomness: the packet view and encoder, the reliable layer, the rustls glue, the
-//! probing hello, the login messages, and the [`Session`] state machine that stacks them
+//! The OpenVPN protocol above the wraps of [`crate::wire`], without sockets, clock or
+//! system randomness: the one control-packet parser and sealer ([`packet`]), the reliable
+//! layer, the rustls glue, the probing hello, the login messages, the data channel's codec
+//! ([`data`]), and the [`Session`] state machine that stacks the control-channel stages
 //! (reset, TLS, login), given its random bytes ([`Randomness`]). The driver in
 //! [`crate::net`] runs sessions.
 
@@ -16,6 +17,6 @@ pub mod tls;
 
 pub use random::{OsRandom, RandomError, RandomSource, Randomness};
 pub use session::{
-    DataKind, Event, PingConfig, Progress, Session, SessionConfig, Stage, TlsFailure, Why,
-    MAX_ECHOES,
+    DataKind, Event, Incompatible, PingConfig, Progress, ProtocolFailure, Session, SessionConfig,
+    Stage, TlsFailure, Unreadable, Why, MAX_ECHOES,
 };

@@ -61,6 +61,7 @@ impl Randomness {
 
     /// The same, with a session id the caller chose (simulations and fuzzing pin it to
     /// read the packets they expect).
+    #[cfg(any(test, feature = "testing"))]
     pub fn with_session_id(mut self, session_id: SessionId) -> Self {
         self.session_id = session_id;
         self

@@ -205,6 +205,7 @@ impl Reliable {
     }
 
     /// Whether acks are owed.
+    #[cfg(any(test, feature = "testing"))]
     pub fn owes_acks(&self) -> bool {
         !self.pending_acks.is_empty()
     }

@@ -1,9 +1,10 @@
 //! Names: TLS versions and cipher suites as OpenSSL, OpenVPN's log and IANA spell them,
-//! the wrap a probe used, why a packet was ignored, a certificate's place in its chain.
+//! the wrap a probe used, packet kinds, why a packet was ignored, a certificate's place in
+//! its chain.
 
 use crate::chain::Role;
 use crate::check::Target;
-use crate::wire::{Rejection, WrapKind};
+use crate::wire::{self, Rejection, WrapKind};
 use std::net::SocketAddr;
 
 /// `TLSv1.3`, as OpenSSL and OpenVPN's log spell it.
@@ -34,6 +35,24 @@ pub fn wrap_name(kind: WrapKind) -> String {
         WrapKind::TlsAuth(digest) => format!("tls-auth {digest}"),
         WrapKind::TlsCrypt => "tls-crypt".to_string(),
         WrapKind::TlsCryptV2 => "tls-crypt-v2".to_string(),
+    }
+}
+
+/// A packet kind by its opcode, as OpenVPN's source spells it.
+pub fn opcode_name(opcode: u8) -> &'static str {
+    match opcode {
+        wire::P_CONTROL_HARD_RESET_CLIENT_V1 => "P_CONTROL_HARD_RESET_CLIENT_V1",
+        wire::P_CONTROL_HARD_RESET_SERVER_V1 => "P_CONTROL_HARD_RESET_SERVER_V1",
+        wire::P_CONTROL_SOFT_RESET_V1 => "P_CONTROL_SOFT_RESET_V1",
+        wire::P_CONTROL_V1 => "P_CONTROL_V1",
+        wire::P_ACK_V1 => "P_ACK_V1",
+        wire::P_DATA_V1 => "P_DATA_V1",
+        wire::P_CONTROL_HARD_RESET_CLIENT_V2 => "P_CONTROL_HARD_RESET_CLIENT_V2",
+        wire::P_CONTROL_HARD_RESET_SERVER_V2 => "P_CONTROL_HARD_RESET_SERVER_V2",
+        wire::P_DATA_V2 => "P_DATA_V2",
+        wire::P_CONTROL_HARD_RESET_CLIENT_V3 => "P_CONTROL_HARD_RESET_CLIENT_V3",
+        wire::P_CONTROL_WKC_V1 => "P_CONTROL_WKC_V1",
+        _ => "unknown opcode",
     }
 }
 

@@ -4,7 +4,7 @@
 use super::dates::{date, validity_words};
 use super::names::{role_name, suite_name, target_name, version_name, wrap_name};
 use super::state::{human, opt, State, Thresholds};
-use super::words::ending_words;
+use super::words::{ending_words, incompatible_words, protocol_words};
 use crate::chain::{Judgement, Problem};
 use crate::check::{LoginOutcome, Outcome, TlsOutcome};
 use crate::net::Ending;
@@ -323,23 +323,23 @@ pub(super) fn assess_tls(
             }
             (Some(TlsFailure::Alert { description, before_server_hello: true }), _) => (
                 State::Unknown,
-                format!("the server refused our TLS hello with alert {description}: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it"),
+                format!("the server refused our TLS hello with alert {description:?}: it accepts no TLS version or cipher suite this check speaks (TLS 1.3, or TLS 1.2 with ECDHE; e.g. a TLS 1.2 server limited to DHE suites); the server is up, but this check cannot judge it"),
             ),
-            (Some(TlsFailure::Incompatible(d)), _) => (
+            (Some(TlsFailure::Incompatible(i)), _) => (
                 State::Unknown,
-                format!("the server's TLS uses something this check cannot speak ({d}); the server is up, but this check cannot judge it"),
+                format!("the server's TLS uses something this check cannot speak ({}); the server is up, but this check cannot judge it", incompatible_words(i)),
             ),
             (Some(TlsFailure::Alert { description, .. }), _) => (
                 State::Critical,
-                format!("TLS alert {description} from the server {step}"),
+                format!("TLS alert {description:?} from the server {step}"),
             ),
-            (Some(TlsFailure::BadSignature(d)), _) => (
+            (Some(TlsFailure::BadSignature(e)), _) => (
                 State::Critical,
-                format!("the server's handshake signature does not verify against its certificate ({d})"),
+                format!("the server's handshake signature does not verify against its certificate ({e:?})"),
             ),
             (Some(TlsFailure::Protocol(d)), _) => (
                 State::Critical,
-                format!("TLS handshake failed {step}: {d}"),
+                format!("TLS handshake failed {step}: {}", protocol_words(d)),
             ),
             (None, Ending::Closed) => (
                 State::Critical,

@@ -1,12 +1,11 @@
 //! The long output, line by line: each typed fact a check records, in words.
 
 use super::dates::{date, validity_words};
-use super::names::{rejection_name, role_name};
+use super::names::{opcode_name, rejection_name, role_name};
 use crate::check::{Detail, LoginOutcome, Note, TlsOutcome};
 use crate::net::Ending;
 use crate::proto::login::ControlMessage;
-use crate::proto::TlsFailure;
-use crate::wire;
+use crate::proto::{Incompatible, ProtocolFailure, TlsFailure, Unreadable};
 use std::time::Duration;
 
 pub(super) fn ending_words(e: &Ending) -> String {
@@ -58,10 +57,38 @@ pub(super) fn control_words(m: &ControlMessage) -> String {
 
 pub(super) fn failure_words(f: &TlsFailure) -> String {
     match f {
-        TlsFailure::Alert { description, .. } => format!("TLS alert {description}"),
-        TlsFailure::Incompatible(d) => format!("incompatible TLS: {d}"),
-        TlsFailure::BadSignature(d) => format!("bad handshake signature: {d}"),
-        TlsFailure::Protocol(d) => d.clone(),
+        TlsFailure::Alert { description, .. } => format!("TLS alert {description:?}"),
+        TlsFailure::Incompatible(i) => format!("incompatible TLS: {}", incompatible_words(i)),
+        TlsFailure::BadSignature(e) => format!("bad handshake signature: {e:?}"),
+        TlsFailure::Protocol(p) => protocol_words(p),
+    }
+}
+
+/// What this check cannot speak: rustls's name for the server's choice, or why no TLS
+/// client could be set up.
+pub(super) fn incompatible_words(i: &Incompatible) -> String {
+    match i {
+        Incompatible::Peer(p) => format!("{p:?}"),
+        Incompatible::Setup(e) => e.to_string(),
+    }
+}
+
+/// How a TLS stream broke, or what it carried that OpenVPN does not send.
+pub(super) fn protocol_words(p: &ProtocolFailure) -> String {
+    match p {
+        ProtocolFailure::Rustls(e) => e.to_string(),
+        ProtocolFailure::Unreadable(Unreadable::MessageBuffer) => "message buffer full".into(),
+        ProtocolFailure::Unreadable(Unreadable::PlaintextBuffer) => {
+            "received plaintext buffer full".into()
+        }
+        ProtocolFailure::NoCertificate => "the server sent no certificate".into(),
+        ProtocolFailure::OversizedPlaintext => {
+            "the server sent more unparsable data than any OpenVPN message".into()
+        }
+        ProtocolFailure::NotKeyMethod2 => {
+            "the server's first message after TLS is not key-method 2".into()
+        }
+        ProtocolFailure::NoDataKeys => "no keys for the data channel".into(),
     }
 }
 
@@ -80,12 +107,12 @@ pub fn detail_line(detail: &Detail) -> String {
             len,
         } => format!(
             "attempt {attempt}: sending {}, {len} bytes",
-            wire::opcode_name(*opcode)
+            opcode_name(*opcode)
         ),
         Detail::PacketSent { at, opcode, len } => format!(
             "{}: sent {}, {len} bytes",
             ms(*at),
-            wire::opcode_name(*opcode)
+            opcode_name(*opcode)
         ),
         Detail::Hex { outgoing, bytes } => format!(
             "  {} {}",
@@ -105,7 +132,7 @@ pub fn detail_line(detail: &Detail) -> String {
             "{}: ignored {len} bytes ({}, opcode {opcode} {})",
             ms(*at),
             rejection_name(*reason),
-            wire::opcode_name(*opcode)
+            opcode_name(*opcode)
         ),
         Detail::Responded { at, len } => {
             format!("{}: received {len} bytes (not validated)", ms(*at))
@@ -276,4 +303,50 @@ pub(super) fn chain_lines(tls: &TlsOutcome, now: i64) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed failures read as the check has always worded them (rustls's own names
+    /// and messages, and ours).
+    #[test]
+    fn tls_failures_keep_their_words() {
+        let alert = TlsFailure::Alert {
+            description: rustls::AlertDescription::HandshakeFailure,
+            before_server_hello: true,
+        };
+        assert_eq!(failure_words(&alert), "TLS alert HandshakeFailure");
+        let peer = TlsFailure::Incompatible(Incompatible::Peer(
+            rustls::PeerIncompatible::NoCipherSuitesInCommon,
+        ));
+        assert_eq!(
+            failure_words(&peer),
+            "incompatible TLS: NoCipherSuitesInCommon"
+        );
+        let signature = TlsFailure::BadSignature(rustls::CertificateError::BadSignature);
+        assert_eq!(
+            failure_words(&signature),
+            "bad handshake signature: BadSignature"
+        );
+        let garbage = TlsFailure::Protocol(ProtocolFailure::Rustls(rustls::Error::DecryptError));
+        assert_eq!(failure_words(&garbage), "cannot decrypt peer's message");
+        for (p, words) in [
+            (
+                ProtocolFailure::NotKeyMethod2,
+                "the server's first message after TLS is not key-method 2",
+            ),
+            (
+                ProtocolFailure::Unreadable(Unreadable::PlaintextBuffer),
+                "received plaintext buffer full",
+            ),
+            (
+                ProtocolFailure::NoCertificate,
+                "the server sent no certificate",
+            ),
+        ] {
+            assert_eq!(failure_words(&TlsFailure::Protocol(p)), words);
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Static and tls-crypt-v2 key material from a flag or a config, and the probe's wrap
 //! made from it.
 
-use super::{BadTagLen, Wrap, WrapPair};
+use super::{BadTagLen, TlsAuth, TlsCrypt, Wrap};
 use crate::digest::Digest;
 use crate::keys::static_keys::{KeyDirection, KeyError, Secret, StaticKey, V2ClientKey};
 use crate::keys::KeySource;
@@ -43,19 +43,30 @@ pub fn read_v2(source: &KeySource) -> Result<V2ClientKey, KeyError> {
     }
 }
 
+/// The probe's tls-auth: sends with `direction`'s key, checks the server's with the other.
 pub fn tls_auth(
     key: &StaticKey,
     direction: KeyDirection,
     digest: Digest,
     size: Option<usize>,
 ) -> Result<Wrap, BadTagLen> {
-    Ok(WrapPair::tls_auth(key, direction, digest, size)?.client)
+    let (send, recv) = key.directional(direction);
+    Ok(Wrap::TlsAuth(TlsAuth::new(
+        digest,
+        &send.hmac,
+        Some(&recv.hmac),
+        size,
+    )?))
 }
 
+/// The probe's tls-crypt: fixed directions, a client on 1.
 pub fn tls_crypt(key: &StaticKey) -> Wrap {
-    WrapPair::tls_crypt(key).client
+    let (send, recv) = key.directional(KeyDirection::One);
+    Wrap::TlsCrypt(TlsCrypt::new(&send, &recv))
 }
 
+/// The probe's tls-crypt-v2: Kc used as tls-crypt, with its wrapped key (WKc) to append.
 pub fn tls_crypt_v2(key: &V2ClientKey) -> Wrap {
-    WrapPair::tls_crypt_v2(key).client
+    let (send, recv) = key.kc.directional(KeyDirection::One);
+    Wrap::TlsCrypt(TlsCrypt::v2(&send, &recv, key.wkc.clone()))
 }

@@ -123,6 +123,8 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::super::*;
     use super::*;
+    // The packet layer is above this one: these tests read whole resets through it.
+    use crate::proto::packet::{client_reset, validate_server_reset};
 
     const OURS: SessionId = [1, 2, 3, 4, 5, 6, 7, 8];
 

@@ -44,10 +44,8 @@ use crate::digest::Digest;
 use cipher::{constant_time_eq, Crypt, OpenError, CBC_BLOCK, TAG_LEN};
 use std::fmt;
 
-/// Opcode of a data packet without peer-id.
-pub const P_DATA_V1: u8 = 6;
-/// Opcode of a data packet with a 3-byte peer-id.
-pub const P_DATA_V2: u8 = 9;
+/// Opcodes of a data packet without peer-id, and with a 3-byte peer-id.
+pub use crate::wire::{P_DATA_V1, P_DATA_V2};
 /// The payload of OpenVPN's keepalive ping (`ping.c`).
 pub const PING_MAGIC: [u8; 16] = [
     0x2a, 0x18, 0x7b, 0xf3, 0x64, 0x1e, 0xb4, 0xcb, 0x07, 0xed, 0x2d, 0x0a, 0x98, 0x1f, 0xc7, 0x48,

@@ -10,21 +10,58 @@ use rustls::pki_types::CertificateDer;
 use std::time::Duration;
 use std::time::Instant;
 
-/// Why a TLS handshake did not finish.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a TLS handshake (or the exchange after it) did not finish, as typed values:
+/// `report` words them.
+#[derive(Debug, Clone, PartialEq)]
 pub enum TlsFailure {
     /// The server sent a TLS alert; `before_server_hello` tells a refused hello apart.
     Alert {
-        description: String,
+        description: rustls::AlertDescription,
         before_server_hello: bool,
     },
     /// The server chose something this check cannot speak (a suite, group or signature
     /// scheme rustls does not offer or support).
-    Incompatible(String),
+    Incompatible(Incompatible),
     /// The server's handshake signature did not verify against its certificate.
-    BadSignature(String),
-    /// Anything else rustls refused: garbage, a broken or oversized handshake message.
-    Protocol(String),
+    BadSignature(rustls::CertificateError),
+    /// Anything else: garbage, a broken or oversized handshake message, or what came
+    /// after the handshake is not OpenVPN's.
+    Protocol(ProtocolFailure),
+}
+
+/// What this check cannot speak.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incompatible {
+    /// rustls found the server's choice unsupported.
+    Peer(rustls::PeerIncompatible),
+    /// No TLS client could be set up for this server at all.
+    Setup(rustls::Error),
+}
+
+/// A TLS stream that broke, or carried what OpenVPN does not send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProtocolFailure {
+    /// rustls refused the server's records.
+    Rustls(rustls::Error),
+    /// The server's records did not fit rustls's buffers.
+    Unreadable(Unreadable),
+    /// The handshake ended without a server certificate.
+    NoCertificate,
+    /// After the handshake: more plaintext than any OpenVPN message, none of it parsable.
+    OversizedPlaintext,
+    /// After the handshake: the server's first message is not key-method 2.
+    NotKeyMethod2,
+    /// After the push: no keys could be made for the data channel.
+    NoDataKeys,
+}
+
+/// Which of rustls's buffers a server's TLS records overflowed (`read_tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Its buffer of records not yet processed.
+    MessageBuffer,
+    /// Its buffer of received plaintext.
+    PlaintextBuffer,
 }
 
 /// How far a session got; the last reached step names what a failure interrupted.
@@ -114,7 +151,7 @@ pub enum Why {
 /// What happened, for the probe to record and `report` to word. A session's last event is
 /// always [`Event::Finished`], once, unless its link failed or the driver's deadline
 /// passed first (the driver knows those endings).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A packet left (`outgoing`) or arrived; only with [`SessionConfig::trace`](super::SessionConfig::trace), for the
     /// first [`MAX_TRACED_PACKETS`](super::MAX_TRACED_PACKETS) of them.

@@ -12,7 +12,7 @@ impl Session {
             Ok(c) => c,
             Err(e) => {
                 self.emit(Event::TlsFailed {
-                    failure: TlsFailure::Incompatible(e.to_string()),
+                    failure: TlsFailure::Incompatible(Incompatible::Setup(e)),
                     at: now,
                 });
                 self.end_now(Why::Failed);
@@ -196,7 +196,7 @@ impl Session {
                 // A ServerHello sets the version: an alert before it refused our hello.
                 let before_server_hello = t.conn.protocol_version().is_none();
                 let processed = fed
-                    .map_err(|e| TlsFailure::Protocol(e.to_string()))
+                    .map_err(|e| TlsFailure::Protocol(ProtocolFailure::Unreadable(unreadable(&e))))
                     .and_then(|_| {
                         t.conn
                             .process_new_packets()
@@ -276,15 +276,22 @@ impl Session {
         use rustls::Error as E;
         match e {
             E::AlertReceived(a) => TlsFailure::Alert {
-                description: format!("{a:?}"),
+                description: *a,
                 before_server_hello,
             },
-            E::PeerIncompatible(p) => TlsFailure::Incompatible(format!("{p:?}")),
-            E::NoCertificatesPresented => {
-                TlsFailure::Protocol("the server sent no certificate".into())
-            }
-            E::InvalidCertificate(c) => TlsFailure::BadSignature(format!("{c:?}")),
-            other => TlsFailure::Protocol(other.to_string()),
+            E::PeerIncompatible(p) => TlsFailure::Incompatible(Incompatible::Peer(p.clone())),
+            E::NoCertificatesPresented => TlsFailure::Protocol(ProtocolFailure::NoCertificate),
+            E::InvalidCertificate(c) => TlsFailure::BadSignature(c.clone()),
+            other => TlsFailure::Protocol(ProtocolFailure::Rustls(other.clone())),
         }
+    }
+}
+
+/// Which buffer a failed `read_tls` found full: rustls says `InvalidData` for its record
+/// buffer and `Other` for its plaintext buffer (reading from a slice fails no other way).
+fn unreadable(e: &std::io::Error) -> Unreadable {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData => Unreadable::MessageBuffer,
+        _ => Unreadable::PlaintextBuffer,
     }
 }

@@ -50,10 +50,7 @@ impl Session {
                 Ok(n) => {
                     if t.login.plain.len() + n > login::MAX_PLAINTEXT {
                         self.emit(Event::TlsFailed {
-                            failure: TlsFailure::Protocol(
-                                "the server sent more unparsable data than any OpenVPN message"
-                                    .into(),
-                            ),
+                            failure: TlsFailure::Protocol(ProtocolFailure::OversizedPlaintext),
                             at: now,
                         });
                         self.send_exit(&mut t, now);
@@ -93,9 +90,7 @@ impl Session {
                 Err(login::Km2Error::Incomplete) => {}
                 Err(login::Km2Error::Invalid) => {
                     self.emit(Event::TlsFailed {
-                        failure: TlsFailure::Protocol(
-                            "the server's first message after TLS is not key-method 2".into(),
-                        ),
+                        failure: TlsFailure::Protocol(ProtocolFailure::NotKeyMethod2),
                         at: now,
                     });
                     self.finish(t, now, Why::Failed);

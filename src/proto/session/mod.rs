@@ -23,18 +23,20 @@ mod reset;
 mod state;
 mod timer;
 
-pub use events::{DataKind, Event, Progress, TlsFailure, Why};
+pub use events::{
+    DataKind, Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why,
+};
 use state::{DataState, LoginState, PingState, State, TlsState};
 use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
 use crate::proto::login;
-use crate::proto::packet::{self, ControlPacket, EARLY_NEG_RESEND_WKC, P_CONTROL_WKC_V1};
+use crate::proto::packet::{self, ControlPacket, ServerReset};
 use crate::proto::probe;
 use crate::proto::random::Randomness;
 use crate::proto::reliable::{Incoming, Reliable};
 use crate::proto::tls::{self, Capture};
-use crate::wire::{self, Rejection, Replay, ServerReset, SessionId, Wrap};
+use crate::wire::{self, Rejection, Replay, SessionId, Wrap, P_CONTROL_WKC_V1};
 use rustls::pki_types::ServerName;
 use rustls::sign::CertifiedKey;
 use rustls::ClientConnection;
@@ -161,7 +163,7 @@ impl Sealer {
         let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
         Some(packet::seal(
             wrap,
-            tx.opcode,
+            wire::byte0(tx.opcode, 0),
             self.session_id,
             replay,
             &body,
@@ -352,7 +354,7 @@ impl Session {
                     net_time: self.sealer.net_time,
                 };
                 self.sealer.next_replay = replay.packet_id.wrapping_add(1);
-                let packet = wire::client_reset(&self.cfg.wrap, self.sealer.session_id, replay);
+                let packet = packet::client_reset(&self.cfg.wrap, self.sealer.session_id, replay);
                 self.progress = self.progress.max(Progress::ResetSent);
                 self.emit(Event::ResetSent {
                     attempt,

@@ -16,12 +16,12 @@ impl Session {
             self.end_now(Why::Responded);
             return;
         }
-        match wire::validate_server_reset(&self.cfg.wrap, packet, &self.sealer.session_id) {
+        match packet::validate_server_reset(&self.cfg.wrap, packet, &self.sealer.session_id) {
             Ok(ServerReset {
                 session_id: server_session,
                 auth,
+                resend_wkc,
             }) => {
-                let resend_wkc = self.resend_wkc_requested(packet);
                 self.reset_rtt =
                     Some(now.saturating_duration_since(self.attempt_start(sent.saturating_sub(1))));
                 self.progress = Progress::ResetAnswered;
@@ -46,20 +46,6 @@ impl Session {
                 self.timers.set(Timer::BadAuthStop, end);
             }
             Err(reason) => self.ignore(reason, packet, now),
-        }
-    }
-
-    /// A tls-crypt-v2 server that answered statelessly flags it in its reset's payload.
-    pub(super) fn resend_wkc_requested(&self, packet: &[u8]) -> bool {
-        if self.cfg.wrap.wrapped_key().is_none() {
-            return false;
-        }
-        let Ok(opened) = self.cfg.wrap.open(packet) else {
-            return false;
-        };
-        match ControlPacket::parse(opened.header, &opened.body) {
-            Ok(p) => packet::early_negotiation_flags(p.payload) & EARLY_NEG_RESEND_WKC != 0,
-            Err(_) => false,
         }
     }
 }
