@@ -15,9 +15,7 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn path(p: &Path) -> String {
@@ -74,22 +72,6 @@ const CHECK_PASSWORD: &str = r#"user=$(sed -n 1p "$1"); pass=$(sed -n 2p "$1")
 [ "$user" = monitor ] && [ "$pass" = s3cret ] && exit 0
 exit 1"#;
 
-fn write_exec(dir: &Path, name: &str, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
-}
-
-fn write_user_pass(dir: &Path, user: &str, password: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let p = dir.join(format!("{user}.pass"));
-    std::fs::write(&p, format!("{user}\n{password}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    p
-}
-
 /// The value of perfdata `label` in seconds (`login_time=0.012s;...`).
 fn perf_secs(out: &str, label: &str) -> Option<f64> {
     let line = first_line(out);
@@ -98,32 +80,6 @@ fn perf_secs(out: &str, label: &str) -> Option<f64> {
         .find_map(|p| p.strip_prefix(&format!("{label}=")))
         .and_then(|v| v.split(['s', ';']).next())
         .and_then(|v| v.parse().ok())
-}
-
-/// Client lines the management interface lists (`status 2`, CLIENT_LIST).
-fn management_clients(port: u16) -> Vec<String> {
-    let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return vec!["(management unreachable)".into()];
-    };
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut w = stream.try_clone().unwrap();
-    let mut r = BufReader::new(stream);
-    let _ = w.write_all(b"status 2\n");
-    let mut clients = Vec::new();
-    let mut line = String::new();
-    while r.read_line(&mut line).unwrap_or(0) > 0 {
-        if line.starts_with("END") {
-            break;
-        }
-        if line.starts_with("CLIENT_LIST,") {
-            clients.push(line.trim().to_string());
-        }
-        line.clear();
-    }
-    let _ = w.write_all(b"quit\n");
-    clients
 }
 
 /// The server's "used inconsistently" warnings (2.4 and 2.5 compare options strings).
@@ -193,7 +149,7 @@ fn login_password(label: &str, proto: Proto) {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let verify = write_exec(dir.path(), "verify.sh", CHECK_PASSWORD);
+    let verify = script(dir.path(), "verify.sh", CHECK_PASSWORD);
     let s = multi(
         &bin,
         proto,
@@ -206,14 +162,14 @@ fn login_password(label: &str, proto: Proto) {
         ],
     );
     let ca = path(&s.ca_cert);
-    let good = path(&write_user_pass(dir.path(), "monitor", "s3cret"));
+    let good = path(&user_pass(dir.path(), "monitor", "s3cret"));
     check(
         &s,
         &["--ca", &ca, "--auth-user-pass", &good, "--timeout", "10"],
     )
     .state(0)
     .line_has("logged in as monitor");
-    let bad = path(&write_user_pass(dir.path(), "intruder", "guess"));
+    let bad = path(&user_pass(dir.path(), "intruder", "guess"));
     check(
         &s,
         &["--ca", &ca, "--auth-user-pass", &bad, "--timeout", "10"],

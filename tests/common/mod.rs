@@ -1170,6 +1170,54 @@ pub fn multi_client_ready() -> bool {
     true
 }
 
+/// An executable shell script `dir/name` running `body` (a server's verify or connect
+/// script).
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).expect("chmod script");
+    p
+}
+
+/// An auth-user-pass file `dir/USER.pass` (user on line 1, password on line 2), readable
+/// by its owner only.
+pub fn user_pass(dir: &Path, user: &str, password: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(format!("{user}.pass"));
+    fs::write(&p, format!("{user}\n{password}\n")).expect("write auth-user-pass file");
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).expect("chmod auth-user-pass");
+    p
+}
+
+/// The CLIENT_LIST lines of a server's management interface on 127.0.0.1:`port`
+/// (`status 2`).
+pub fn management_clients(port: u16) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return vec!["(management unreachable)".into()];
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let Ok(mut w) = stream.try_clone() else {
+        return vec!["(management unreachable)".into()];
+    };
+    let mut r = BufReader::new(stream);
+    let _ = w.write_all(b"status 2\n");
+    let mut clients = Vec::new();
+    let mut line = String::new();
+    while r.read_line(&mut line).unwrap_or(0) > 0 {
+        if line.starts_with("END") {
+            break;
+        }
+        if line.starts_with("CLIENT_LIST,") {
+            clients.push(line.trim().to_string());
+        }
+        line.clear();
+    }
+    let _ = w.write_all(b"quit\n");
+    clients
+}
+
 /// The plugin's flags for the key of `server`'s wrap: `--tls-auth KEY --digest D`,
 /// `--tls-crypt KEY`, `--tls-crypt-v2 CLIENTKEY`, or none.
 pub fn wrap_args(server: &Server) -> Vec<String> {
