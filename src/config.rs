@@ -2,7 +2,8 @@
 //! (a byte order mark skipped, its quoting and comments, inline blocks, the last occurrence
 //! of a directive winning, `<connection>` blocks, `config` includes and `cd`), and keeps
 //! what a check needs: remotes, port, proto, `local`, the tls-auth/tls-crypt/tls-crypt-v2
-//! key, `auth`, `key-direction`, the CA, certificate, key, PKCS#12 bundle and password
+//! key, `auth`, `key-direction`, the data channel's `cipher`, `data-ciphers`, `comp-lzo`/
+//! `compress` and `tun-mtu`, the CA, certificate, key, PKCS#12 bundle and password
 //! sources, `extra-certs`, `auth-user-pass`, `verify-x509-name`, `remote-cert-tls` and
 //! `static-challenge`; of the rest it keeps only where each directive stood (for messages),
 //! and the directives that put the server out of a check's reach (a proxy, an external
@@ -102,6 +103,14 @@ pub struct ClientConfig {
     pub local: Option<String>,
     /// `static-challenge TEXT ECHO [FORMAT]`.
     pub static_challenge: Option<StaticChallenge>,
+    /// `cipher NAME`, as written.
+    pub cipher: Option<String>,
+    /// `data-ciphers LIST` (or its old name `ncp-ciphers`), split at `:`.
+    pub data_ciphers: Option<Vec<String>>,
+    /// `comp-lzo [MODE]` or `compress [ALGORITHM]`: how the data channel frames packets.
+    pub compression: Option<crate::proto::data::Compression>,
+    /// `tun-mtu N`.
+    pub tun_mtu: Option<u16>,
     /// The line of the occurrence that counts, per directive (the last one, as in OpenVPN).
     pub lines: std::collections::BTreeMap<String, (String, usize)>,
     /// `http-proxy`/`socks-proxy` for the remote checked: directive, file and line.
@@ -349,6 +358,9 @@ struct Reader {
     singles: std::collections::BTreeMap<&'static str, (Val, usize)>,
 }
 
+/// OpenVPN's smallest `tun-mtu` (`TUN_MTU_MIN`).
+pub const TUN_MTU_MIN: u16 = 100;
+
 const WRAPS: [&str; 3] = ["tls-auth", "tls-crypt", "tls-crypt-v2"];
 /// Directives whose argument is a file or whose inline block is the value; the last one
 /// wins.
@@ -560,6 +572,27 @@ impl Reader {
                     }
                 }
                 "auth" => self.cfg.auth = Some(arg(1)?.to_string()),
+                "cipher" => self.cfg.cipher = Some(arg(1)?.to_string()),
+                "data-ciphers" | "ncp-ciphers" => {
+                    self.cfg.data_ciphers = Some(arg(1)?.split(':').filter(|c| !c.is_empty()).map(str::to_string).collect());
+                }
+                "comp-lzo" | "compress" if !is_inline => {
+                    let framing = crate::proto::data::Compression::from_option(d, opt.words.get(1).map(String::as_str));
+                    match framing {
+                        Some(Ok(c)) => self.cfg.compression = Some(c),
+                        Some(Err(unknown)) => {
+                            return Err(self.err(line, d, (format!("'{}' is no compression OpenVPN knows (comp-lzo [yes|no|adaptive], compress [stub|stub-v2|lzo|lz4|lz4-v2|migrate])", unknown.0), OpenVpnTakes::No)))
+                        }
+                        None => {}
+                    }
+                }
+                "tun-mtu" if !is_inline => {
+                    let mtu = arg(1)?;
+                    match mtu.parse::<u16>() {
+                        Ok(m) if m >= TUN_MTU_MIN => self.cfg.tun_mtu = Some(m),
+                        _ => return Err(self.err(line, d, (format!("'{mtu}' is not an MTU ({TUN_MTU_MIN} to 65535)"), OpenVpnTakes::No))),
+                    }
+                }
                 "key-direction" => {
                     self.cfg.key_direction = Some(parse_direction(arg(1)?).map_err(|e| self.err(line, d, e))?);
                     self.tls_auth_direction = None;
@@ -1050,6 +1083,43 @@ mod tests {
         ));
         let cfg = parse("<auth-user-pass>\nu\np\n</auth-user-pass>\nauth-user-pass\n").unwrap();
         assert_eq!(cfg.auth_user_pass, Some(None));
+    }
+
+    #[test]
+    fn data_channel_directives_the_last_one_wins() {
+        use crate::proto::data::Compression;
+        let cfg = parse("cipher AES-128-CBC\ncipher AES-256-CBC\nncp-ciphers AES-128-GCM\ndata-ciphers AES-256-GCM:CHACHA20-POLY1305\ncomp-lzo\ncompress lz4-v2\ntun-mtu 1400\n").unwrap();
+        assert_eq!(cfg.cipher.as_deref(), Some("AES-256-CBC"));
+        assert_eq!(
+            cfg.data_ciphers,
+            Some(vec!["AES-256-GCM".into(), "CHACHA20-POLY1305".into()])
+        );
+        assert_eq!(cfg.compression, Some(Compression::V2));
+        assert_eq!(cfg.tun_mtu, Some(1400));
+        let framing = |text: &str| parse(text).unwrap().compression;
+        assert_eq!(framing("comp-lzo no\n"), Some(Compression::Lzo));
+        assert_eq!(framing("compress\n"), Some(Compression::Swap));
+        assert_eq!(framing("compress migrate\n"), Some(Compression::None));
+        assert_eq!(
+            framing("compress lz4\ncomp-lzo adaptive\n"),
+            Some(Compression::Lzo)
+        );
+        assert_eq!(framing("remote h\n"), None);
+        let e = parse("remote h\ncompress snappy\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, 'compress'")
+                && e.contains("compress snappy")
+                && e.contains("refuses"),
+            "{e}"
+        );
+        let e = parse("comp-lzo maybe\n").unwrap_err().to_string();
+        assert!(e.contains("'comp-lzo'"), "{e}");
+        for bad in ["tun-mtu 99\n", "tun-mtu x\n", "tun-mtu 70000\n"] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("line 1, 'tun-mtu'"), "{bad}: {e}");
+        }
     }
 
     #[test]

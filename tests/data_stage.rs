@@ -365,6 +365,7 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
             user: None,
             password: None,
             data: DataSettings::default(),
+            tls_auth: None,
         }),
         client_auth: None,
         judge: None,

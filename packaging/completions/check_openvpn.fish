@@ -20,6 +20,12 @@ complete -c check_openvpn -l cert -d 'Client certificate (PEM) for the login sta
 complete -c check_openvpn -l key -d 'Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)' -r -F
 complete -c check_openvpn -l auth-user-pass -d 'OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)' -r -F
 complete -c check_openvpn -l totp-secret -d 'TOTP secret (base32, or an otpauth://totp/ URI) of the --login account, for a config with `static-challenge`: the password goes with the current code, as OpenVPN\'s clients send it (SCRV1, or the config\'s concat)' -r -F
+complete -c check_openvpn -l cipher -d 'Data-channel cipher, as OpenVPN\'s `cipher` (e.g. AES-256-CBC for a server that does not negotiate) [default: the config\'s cipher]; told to the server in the options string' -r
+complete -c check_openvpn -l data-ciphers -d 'Data-channel ciphers the client accepts, as OpenVPN\'s `data-ciphers` (colon-separated) [default: the config\'s data-ciphers or ncp-ciphers, else AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305]' -r
+complete -c check_openvpn -l auth -d 'HMAC digest of a CBC data channel, as OpenVPN\'s `auth` (MD5, SHA1, SHA256, SHA512, ...); also the tls-auth digest when --digest is not given [default: --digest, else the config\'s auth, else SHA1]' -r
+complete -c check_openvpn -l comp-lzo -d 'Compression framing as OpenVPN\'s `comp-lzo [yes|no|adaptive]` (the check never compresses; it frames its packets as the server expects) [default: the config\'s]' -r
+complete -c check_openvpn -l compress -d 'Compression framing as OpenVPN\'s `compress [stub|stub-v2|lzo|lz4|lz4-v2|migrate]` (the check never compresses) [default: the config\'s]' -r
+complete -c check_openvpn -l tun-mtu -d 'MTU of the client\'s tun device, as OpenVPN\'s `tun-mtu` [default: the config\'s, else 1500]' -r
 complete -c check_openvpn -l ping-address -d 'Send the echoes to this address instead of the server\'s tunnel address (IPv4, or IPv6 when the server pushes ifconfig-ipv6); a pushed route or the pushed subnet must cover it' -r
 complete -c check_openvpn -l ping-count -d 'Number of echo requests, 1 to 20 [default: 3]' -r
 complete -c check_openvpn -l ping-warning -d 'Echo thresholds that raise WARNING, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 100,20%' -r

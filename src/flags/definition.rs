@@ -160,6 +160,30 @@ pub struct Cli {
     #[arg(help_heading = LOGIN, long, value_name = "FILE")]
     pub totp_secret: Option<PathBuf>,
 
+    /// Data-channel cipher, as OpenVPN's `cipher` (e.g. AES-256-CBC for a server that does not negotiate) [default: the config's cipher]; told to the server in the options string
+    #[arg(help_heading = LOGIN, long, value_name = "NAME")]
+    pub cipher: Option<String>,
+
+    /// Data-channel ciphers the client accepts, as OpenVPN's `data-ciphers` (colon-separated) [default: the config's data-ciphers or ncp-ciphers, else AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305]
+    #[arg(help_heading = LOGIN, long, value_name = "LIST")]
+    pub data_ciphers: Option<String>,
+
+    /// HMAC digest of a CBC data channel, as OpenVPN's `auth` (MD5, SHA1, SHA256, SHA512, ...); also the tls-auth digest when --digest is not given [default: --digest, else the config's auth, else SHA1]
+    #[arg(help_heading = LOGIN, long, value_name = "NAME")]
+    pub auth: Option<String>,
+
+    /// Compression framing as OpenVPN's `comp-lzo [yes|no|adaptive]` (the check never compresses; it frames its packets as the server expects) [default: the config's]
+    #[arg(help_heading = LOGIN, long, value_name = "MODE", num_args = 0..=1, default_missing_value = "", conflicts_with = "compress")]
+    pub comp_lzo: Option<String>,
+
+    /// Compression framing as OpenVPN's `compress [stub|stub-v2|lzo|lz4|lz4-v2|migrate]` (the check never compresses) [default: the config's]
+    #[arg(help_heading = LOGIN, long, value_name = "ALGORITHM", num_args = 0..=1, default_missing_value = "")]
+    pub compress: Option<String>,
+
+    /// MTU of the client's tun device, as OpenVPN's `tun-mtu` [default: the config's, else 1500]
+    #[arg(help_heading = LOGIN, long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(i64::from(crate::config::TUN_MTU_MIN)..))]
+    pub tun_mtu: Option<u16>,
+
     /// Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban's openvpn filter bans
     #[arg(help_heading = LOGIN, long)]
     pub wait_for_close: bool,
@@ -189,7 +213,7 @@ pub struct Cli {
         help_heading = SERVER,
         long,
         value_name = "FILE",
-        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical"]
+        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "tun_mtu"]
     )]
     pub server_config: Option<PathBuf>,
 

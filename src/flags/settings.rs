@@ -12,6 +12,7 @@ use crate::keys::credentials::{CredentialError, USER_PASS_LEN};
 use crate::keys::static_keys::{loose_permissions, parse_hex_key, KeyDirection, KeyError};
 use crate::keys::KeySource;
 use crate::net::{Family, Proto};
+use crate::proto::login::DataSettings;
 use crate::proto::Stage;
 use crate::range::Range;
 use crate::report::{CertDays, Thresholds};
@@ -115,6 +116,8 @@ pub enum UsageError {
     },
     #[error("--totp-secret answers the second factor of a password: it needs --login with --auth-user-pass (or the config's auth-user-pass)")]
     TotpWithoutPassword,
+    #[error("'{0}': no compression OpenVPN knows (--comp-lzo [yes|no|adaptive], --compress [stub|stub-v2|lzo|lz4|lz4-v2|migrate])")]
+    Compression(String),
     #[error("the password with its TOTP answer takes {0} bytes, more than OpenVPN accepts (127)")]
     ChallengeTooLong(usize),
 }
@@ -277,11 +280,71 @@ impl Cli {
                 proto: "UDPv4",
                 user: user_pass.as_ref().map(|u| u.user.clone()),
                 password: user_pass.as_ref().map(|u| u.password.clone()),
-                data: Default::default(),
+                data: self.data_settings(config)?,
+                tls_auth: None,
             },
             client_auth: client.map(|c| c.certified),
             who,
             wait_for_close: self.wait_for_close,
+        })
+    }
+
+    /// The data channel as the flags and the config set it (flags win): `cipher`,
+    /// `data-ciphers`, `auth` (`--auth`, else `--digest`, which names the server's `auth`
+    /// too), compression and `tun-mtu`.
+    fn data_settings(&self, config: Option<&ClientConfig>) -> Result<DataSettings, UsageError> {
+        use crate::proto::data::Compression;
+        let auth = match (
+            &self.auth,
+            &self.digest,
+            config.and_then(|c| c.auth.as_deref()),
+        ) {
+            (Some(flag), _, _) => Some(flag.parse::<Digest>()?),
+            (None, Some(digest), _) => Some(digest.parse::<Digest>()?),
+            // `auth none`: no HMAC, which the AEAD ciphers never use anyway.
+            (None, None, Some(a)) if a.eq_ignore_ascii_case("none") => None,
+            (None, None, Some(a)) => Some(a.parse::<Digest>().map_err(|e| match config {
+                Some(cfg) => in_config(cfg, "auth", e.to_string(), OpenVpnTakes::IfItsOpenSslKnows),
+                None => e.into(),
+            })?),
+            (None, None, None) => None,
+        };
+        let flag_compression = |name: &'static str, value: &Option<String>| {
+            value.as_deref().map(|v| {
+                let arg = (!v.is_empty()).then_some(v);
+                match Compression::from_option(name, arg) {
+                    Some(Ok(c)) => Ok(c),
+                    _ => Err(UsageError::Compression(
+                        format!("--{name} {v}").trim().to_string(),
+                    )),
+                }
+            })
+        };
+        let compression = match (
+            flag_compression("comp-lzo", &self.comp_lzo).transpose()?,
+            flag_compression("compress", &self.compress).transpose()?,
+        ) {
+            (Some(c), _) | (None, Some(c)) => Some(c),
+            (None, None) => config.and_then(|c| c.compression),
+        };
+        let list = |text: &str| -> Vec<String> {
+            text.split(':')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        Ok(DataSettings {
+            cipher: self
+                .cipher
+                .clone()
+                .or_else(|| config.and_then(|c| c.cipher.clone())),
+            data_ciphers: match &self.data_ciphers {
+                Some(text) => Some(list(text)),
+                None => config.and_then(|c| c.data_ciphers.clone()),
+            },
+            auth,
+            compression,
+            tun_mtu: self.tun_mtu.or(config.and_then(|c| c.tun_mtu)),
         })
     }
 
@@ -532,9 +595,12 @@ impl Cli {
             return Err(UsageError::RetryCount);
         }
 
+        // `--auth` names the server's `auth` as OpenVPN does: the tls-auth digest too,
+        // unless `--digest` (the original flag) says otherwise.
         let cli_digest = self
             .digest
             .as_deref()
+            .or(self.auth.as_deref())
             .map(str::parse::<Digest>)
             .transpose()?;
         let cli_direction = match &self.key_direction {
@@ -608,6 +674,8 @@ impl Cli {
             }
         }
 
+        // The tls-auth key direction the options string tells the server (`keydir`).
+        let mut tls_auth_direction = None;
         let (wrap, candidates) = match &material {
             Material::None => {
                 if direction_flag_given {
@@ -633,6 +701,7 @@ impl Cli {
                     fingerprint: key.fingerprint(),
                     tls_auth: Some((direction, digest)),
                 });
+                tls_auth_direction = Some(direction);
                 (
                     tls_auth(key, direction, digest, self.digest_size)?,
                     static_candidates(key, source),
@@ -674,6 +743,7 @@ impl Cli {
                     return Err(UsageError::DirectionWithoutKey);
                 }
                 let digest = digest(true)?;
+                tls_auth_direction = Some(KeyDirection::Bidirectional);
                 notes.push(Note::HexKeys {
                     client: client.fingerprint(),
                     server: server.as_ref().map(|r| r.fingerprint()),
@@ -825,8 +895,12 @@ impl Cli {
             return Err(UsageError::WaitForCloseAlone);
         }
         let login = if stage == Stage::Login {
-            Some(self.login_spec(config.as_ref(), &mut notes)?)
+            let mut spec = self.login_spec(config.as_ref(), &mut notes)?;
+            spec.hello.tls_auth = tls_auth_direction;
+            Some(spec)
         } else {
+            // The data-channel flags are checked even where no login uses them.
+            self.data_settings(None)?;
             None
         };
 
@@ -1108,6 +1182,104 @@ mod tests {
             settings(&["h", "--digest-key-client", "00", "--digest-size", "21"]),
             Err(UsageError::TagLen(_))
         ));
+    }
+
+    /// `--cipher` etc. over the config's lines; `--digest` names the data channel's `auth`
+    /// too, `--auth` the tls-auth digest too.
+    #[test]
+    fn data_settings_from_flags_over_the_config() {
+        use crate::proto::data::Compression;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let up = d.join("up");
+        std::fs::write(&up, "u\np\n").unwrap();
+        let cfg = d.join("c.ovpn");
+        std::fs::write(
+            &cfg,
+            "remote h\ncipher AES-256-CBC\nauth SHA256\ndata-ciphers AES-256-GCM\ncomp-lzo no\ntun-mtu 1400\n",
+        )
+        .unwrap();
+        let (cfg, up) = (cfg.to_str().unwrap(), up.to_str().unwrap());
+        let data = |extra: &[&str]| {
+            let mut args = vec!["--config", cfg, "--auth-user-pass", up];
+            args.extend_from_slice(extra);
+            settings(&args).map(|s| s.spec.login.unwrap().hello.data)
+        };
+        let from_config = data(&[]).unwrap();
+        assert_eq!(from_config.cipher.as_deref(), Some("AES-256-CBC"));
+        assert_eq!(from_config.data_ciphers, Some(vec!["AES-256-GCM".into()]));
+        assert_eq!(from_config.auth, Some(Digest::Sha256));
+        assert_eq!(from_config.compression, Some(Compression::Lzo));
+        assert_eq!(from_config.tun_mtu, Some(1400));
+        let flags = data(&[
+            "--cipher",
+            "AES-128-CBC",
+            "--data-ciphers",
+            "AES-128-GCM:CHACHA20-POLY1305",
+            "--auth",
+            "sha512",
+            "--compress",
+            "--tun-mtu",
+            "1500",
+        ])
+        .unwrap();
+        assert_eq!(flags.cipher.as_deref(), Some("AES-128-CBC"));
+        assert_eq!(
+            flags.data_ciphers,
+            Some(vec!["AES-128-GCM".into(), "CHACHA20-POLY1305".into()])
+        );
+        assert_eq!(flags.auth, Some(Digest::Sha512));
+        assert_eq!(flags.compression, Some(Compression::Swap));
+        assert_eq!(flags.tun_mtu, Some(1500));
+        assert_eq!(
+            data(&["--digest", "SHA1"]).unwrap().auth,
+            Some(Digest::Sha1)
+        );
+        assert_eq!(
+            data(&["--comp-lzo"]).unwrap().compression,
+            Some(Compression::Lzo)
+        );
+        assert_eq!(
+            data(&["--compress", "stub-v2"]).unwrap().compression,
+            Some(Compression::V2)
+        );
+        // Values the check cannot use: usage errors (exit 3), named.
+        let e = data(&["--auth", "whirlpool"]).unwrap_err();
+        assert!(matches!(e, UsageError::Digest(_)), "{e}");
+        let e = data(&["--compress", "snappy"]).unwrap_err().to_string();
+        assert!(e.contains("--compress snappy"), "{e}");
+        let e = data(&["--comp-lzo", "maybe"]).unwrap_err().to_string();
+        assert!(e.contains("--comp-lzo maybe"), "{e}");
+        // Checked without a login too.
+        assert!(settings(&["h", "--compress", "snappy"]).is_err());
+        // --auth is the tls-auth digest unless --digest says otherwise.
+        let hex = ["h", "--digest-key-client", "00112233"];
+        let digest_of = |extra: &[&str]| {
+            let mut args = hex.to_vec();
+            args.extend_from_slice(extra);
+            match settings(&args).unwrap().spec.wrap {
+                Wrap::TlsAuth(t) => t.digest(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(digest_of(&["--auth", "SHA256"]), Digest::Sha256);
+        assert_eq!(
+            digest_of(&["--auth", "SHA256", "--digest", "SHA512"]),
+            Digest::Sha512
+        );
+        // A config's unknown `auth` stops a login; `auth none` means no HMAC.
+        let bad = d.join("bad.ovpn");
+        std::fs::write(&bad, "remote h\nauth whirlpool\n").unwrap();
+        let e = settings(&["--config", bad.to_str().unwrap(), "--auth-user-pass", up])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, 'auth'") && e.contains("whirlpool"),
+            "{e}"
+        );
+        std::fs::write(&bad, "remote h\nauth none\n").unwrap();
+        let none = settings(&["--config", bad.to_str().unwrap(), "--auth-user-pass", up]).unwrap();
+        assert_eq!(none.spec.login.unwrap().hello.data.auth, None);
     }
 
     #[test]

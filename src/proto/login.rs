@@ -24,6 +24,9 @@ pub struct ClientHello {
     pub password: Option<Zeroizing<String>>,
     /// What the client's config (or flags) say about the data channel.
     pub data: DataSettings,
+    /// `tls-auth` is used, with this key direction (`None`: no tls-auth; tls-crypt and
+    /// tls-crypt-v2 leave no trace in the options string).
+    pub tls_auth: Option<crate::keys::static_keys::KeyDirection>,
 }
 
 /// The data channel as the client's config or flags set it (`cipher`, `data-ciphers`,
@@ -85,11 +88,7 @@ pub fn client_key_method_2(hello: &ClientHello, random: &[u8; 112]) -> Zeroizing
     m.extend_from_slice(&[0, 0, 0, 0, KEY_METHOD_2]);
     // pre_master[48], random1[32], random2[32]
     m.extend_from_slice(random);
-    let options = format!(
-        "V4,dev-type tun,link-mtu 1521,tun-mtu 1500,proto {},cipher AES-256-GCM,auth [null-digest],keysize 256,key-method 2,tls-client",
-        hello.proto
-    );
-    push_string(&mut m, options.as_bytes());
+    push_string(&mut m, options_string(hello).as_bytes());
     push_string(
         &mut m,
         hello.user.as_ref().map(|u| u.as_bytes()).unwrap_or(&[]),
@@ -100,6 +99,124 @@ pub fn client_key_method_2(hello: &ClientHello, random: &[u8; 112]) -> Zeroizing
     );
     push_string(&mut m, peer_info(&hello.data).as_bytes());
     m
+}
+
+/// A 2.6 client's `data-ciphers` when its config has none.
+const DEFAULT_DATA_CIPHERS: [&str; 3] = ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"];
+
+/// What a `cipher` adds to a packet, as OpenVPN's link-mtu arithmetic counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CipherShape {
+    /// BF-CBC, OpenVPN's old default, counted as no cipher plus 16 bytes (IV and block).
+    Blowfish,
+    /// GCM and ChaCha20-Poly1305: packet id, tag and IV; `block` counts too (16 for GCM,
+    /// 1 for a stream cipher).
+    Aead { key_bits: u16, block: u16 },
+    /// CBC: IV and one block of padding; the packet id is inside the encryption.
+    Cbc { key_bits: u16 },
+}
+
+impl CipherShape {
+    /// The shape of a cipher named in `cipher`, by OpenSSL's name. Other names are taken as
+    /// a CBC cipher with the key length their name says (128 bits if it says none).
+    fn of(name: &str) -> CipherShape {
+        let upper = name.to_ascii_uppercase();
+        if upper == "BF-CBC" {
+            return CipherShape::Blowfish;
+        }
+        if upper == "CHACHA20-POLY1305" {
+            return CipherShape::Aead {
+                key_bits: 256,
+                block: 1,
+            };
+        }
+        let key_bits = ["256", "192", "128"]
+            .into_iter()
+            .find(|bits| upper.split('-').any(|part| part == *bits))
+            .and_then(|bits| bits.parse().ok())
+            .unwrap_or(128);
+        if upper.ends_with("-GCM") {
+            CipherShape::Aead {
+                key_bits,
+                block: 16,
+            }
+        } else {
+            CipherShape::Cbc { key_bits }
+        }
+    }
+}
+
+/// The options string a 2.6 client with the same settings sends in its key-method 2
+/// message (`options.c:options_string`, `mtu.c:calc_options_string_link_mtu`): a 2.4 or 2.5
+/// server compares it with its own and logs every difference as "used inconsistently". A
+/// client never sends `cipher` unless it is in its `data-ciphers`; the AEAD ciphers carry
+/// no HMAC (`auth [null-digest]`); the protocol is named without its address family.
+pub fn options_string(hello: &ClientHello) -> String {
+    let data = &hello.data;
+    let tcp = hello.proto.starts_with("TCP");
+    let tun_mtu = u32::from(data.tun_mtu.unwrap_or(1500));
+    let cipher = data
+        .cipher
+        .as_deref()
+        .map(|c| {
+            c.parse::<crate::proto::data::DataCipher>()
+                .map(|known| known.name().to_string())
+                .unwrap_or_else(|_| c.to_ascii_uppercase())
+        })
+        .unwrap_or_else(|| "BF-CBC".to_string());
+    let shape = CipherShape::of(&cipher);
+    let digest = data.auth.unwrap_or(crate::digest::Digest::Sha1);
+    use crate::proto::data::Compression;
+    let compression = data.compression.filter(|c| *c != Compression::None);
+    // OpenVPN's frame arithmetic: the tun MTU, a v1 compression byte, the packet id where
+    // CBC encrypts it; then the opcode, the TCP length and what the cipher adds.
+    let mut link_mtu = tun_mtu
+        + u32::from(matches!(
+            compression,
+            Some(Compression::Lzo | Compression::Swap)
+        ));
+    link_mtu += 1 + if tcp { 2 } else { 0 };
+    let hmac = digest.output_len() as u32;
+    let (auth, keysize) = match shape {
+        CipherShape::Blowfish => {
+            link_mtu += 16 + 4 + hmac;
+            (digest.name(), 128)
+        }
+        CipherShape::Aead { key_bits, block } => {
+            link_mtu += 4 + 16 + 12 + u32::from(block);
+            ("[null-digest]", key_bits)
+        }
+        CipherShape::Cbc { key_bits } => {
+            link_mtu += 4 + 16 + 16 + hmac;
+            (digest.name(), key_bits)
+        }
+    };
+    let announced = shape != CipherShape::Blowfish
+        && match &data.data_ciphers {
+            Some(list) => list.iter().any(|c| c.eq_ignore_ascii_case(&cipher)),
+            None => DEFAULT_DATA_CIPHERS.contains(&cipher.as_str()),
+        };
+    let proto = if tcp { "TCPv4_CLIENT" } else { "UDPv4" };
+    let mut s = format!("V4,dev-type tun,link-mtu {link_mtu},tun-mtu {tun_mtu},proto {proto}");
+    if compression.is_some() {
+        s.push_str(",comp-lzo");
+    }
+    use crate::keys::static_keys::KeyDirection;
+    match hello.tls_auth {
+        Some(KeyDirection::Zero) => s.push_str(",keydir 0"),
+        Some(KeyDirection::One) => s.push_str(",keydir 1"),
+        Some(KeyDirection::Bidirectional) | None => {}
+    }
+    if announced {
+        s.push_str(",cipher ");
+        s.push_str(&cipher);
+    }
+    s.push_str(&format!(",auth {auth},keysize {keysize}"));
+    if hello.tls_auth.is_some() {
+        s.push_str(",tls-auth");
+    }
+    s.push_str(",key-method 2,tls-client");
+    s
 }
 
 /// The server's key-method 2 message, as far as a report needs it.
@@ -277,6 +394,7 @@ mod tests {
             user: Some(Zeroizing::new("monitor".into())),
             password: Some(Zeroizing::new("pw".into())),
             data: DataSettings::default(),
+            tls_auth: None,
         };
         let m = client_key_method_2(&hello, &[7u8; 112]);
         assert_eq!(&m[..5], &[0, 0, 0, 0, 2]);
@@ -308,6 +426,54 @@ mod tests {
         let mut at = 117;
         take_string(&m, &mut at).unwrap();
         assert_eq!(&m[at..at + 4], &[0, 0, 0, 0]);
+    }
+
+    /// Every options string the real 2.6 client sent for a config (tests/data/
+    /// options-strings.txt, from scripts/gen-options-strings), rebuilt from the same config
+    /// as the check reads it.
+    #[test]
+    fn options_strings_of_the_real_client() {
+        use crate::config::{ClientConfig, ConfigWrap};
+        use crate::keys::static_keys::KeyDirection;
+        let vectors = include_str!("../../tests/data/options-strings.txt");
+        let mut checked = 0;
+        for line in vectors.lines().filter(|l| !l.starts_with('#')) {
+            let (directives, expected) = line.split_once(" | ").unwrap();
+            // `auth none` has no Digest: the check sends its AEAD ciphers' `[null-digest]`
+            // only for them.
+            if directives.contains("auth none") || expected.starts_with('(') {
+                continue;
+            }
+            let text = directives.replace(';', "\n");
+            let cfg =
+                ClientConfig::parse(&text, "client.ovpn", std::path::Path::new("/k")).unwrap();
+            let tcp = cfg
+                .proto
+                .as_ref()
+                .is_some_and(|p| p.proto == crate::net::Proto::Tcp);
+            let hello = ClientHello {
+                proto: if tcp { "TCPv6_CLIENT" } else { "UDPv6" },
+                user: None,
+                password: None,
+                data: DataSettings {
+                    cipher: cfg.cipher.clone(),
+                    data_ciphers: cfg.data_ciphers.clone(),
+                    auth: cfg.auth.as_deref().map(|a| a.parse().unwrap()),
+                    compression: cfg.compression,
+                    tun_mtu: cfg.tun_mtu,
+                },
+                tls_auth: match cfg.wrap {
+                    Some(ConfigWrap::TlsAuth { .. }) => Some(
+                        cfg.tls_auth_direction()
+                            .unwrap_or(KeyDirection::Bidirectional),
+                    ),
+                    _ => None,
+                },
+            };
+            assert_eq!(options_string(&hello), expected, "{directives}");
+            checked += 1;
+        }
+        assert!(checked >= 40, "{checked}");
     }
 
     #[test]

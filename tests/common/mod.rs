@@ -1,4 +1,5 @@
-//! Test harness: real OpenVPN 2.6 servers on loopback, plus helpers to run `check_openvpn`.
+//! Test harness: real OpenVPN servers on loopback (the system's 2.6, and other versions named
+//! in [`SERVERS_ENV`]), plus helpers to run `check_openvpn`.
 //!
 //! Usage from an integration test (`tests/foo.rs`):
 //!
@@ -262,6 +263,158 @@ pub fn openvpn_available() -> bool {
 /// The first line of `openvpn --version`, if OpenVPN is usable.
 pub fn openvpn_version() -> Option<String> {
     tools_status().as_ref().ok().cloned()
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers of other versions
+// ---------------------------------------------------------------------------------------
+
+/// Extra OpenVPN server binaries to test against besides the system's, as
+/// `LABEL=PATH` entries separated by `:`, e.g.
+/// `2.4=/opt/openvpn-2.4.12:2.5=/opt/openvpn-2.5.11:master=/opt/openvpn-2.8-git`.
+/// `.ci/run` sets it from `../shared/openvpn` when that directory is there.
+pub const SERVERS_ENV: &str = "CHECK_OPENVPN_SERVERS";
+
+/// The versions the matrix knows by label; a label missing from [`SERVERS_ENV`] is skipped.
+pub const EXTRA_LABELS: [&str; 3] = ["2.4", "2.5", "master"];
+
+/// An OpenVPN server binary: the system's (label "2.6") or one of [`SERVERS_ENV`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerBin {
+    pub label: String,
+    pub path: PathBuf,
+    /// (major, minor) from the first line of `--version`: (2, 4), (2, 8) for `2.8_git`.
+    pub version: (u32, u32),
+    /// The first line of `--version`.
+    pub banner: String,
+}
+
+impl ServerBin {
+    /// tls-crypt-v2 exists from 2.5.
+    pub fn has_tls_crypt_v2(&self) -> bool {
+        self.version >= (2, 5)
+    }
+
+    /// 2.4 (with mbed TLS) speaks TLS 1.2 only.
+    pub fn tls_1_3(&self) -> bool {
+        self.version >= (2, 5)
+    }
+
+    /// `disable-dco` (and DCO) exist from 2.6.
+    fn knows_dco(&self) -> bool {
+        self.version >= (2, 6)
+    }
+
+    /// A point-to-point 2.5 or master server without `cipher` does not start (BF-CBC is not
+    /// in OpenSSL 3); 2.6 negotiates, 2.4 with mbed TLS still has BF-CBC.
+    fn p2p_needs_cipher(&self) -> bool {
+        self.version != (2, 6) && self.version >= (2, 5)
+    }
+}
+
+/// Runs `path --version` (2.4 exits 1 after printing it) and reads its first line.
+fn probe_server_bin(label: &str, path: &Path) -> Result<ServerBin, String> {
+    let out = Command::new(path)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+    let banner = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let version = banner
+        .strip_prefix("OpenVPN ")
+        .and_then(|rest| rest.split([' ', '_']).next())
+        .and_then(|v| {
+            let mut parts = v.split('.').map(|n| n.parse::<u32>().ok());
+            Some((parts.next()??, parts.next()??))
+        })
+        .ok_or_else(|| {
+            format!(
+                "`{} --version` printed no OpenVPN version ({}): {}{}",
+                path.display(),
+                out.status,
+                banner,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+    Ok(ServerBin {
+        label: label.to_string(),
+        path: path.to_path_buf(),
+        version,
+        banner,
+    })
+}
+
+/// The system's `openvpn` as a [`ServerBin`] labelled "2.6", if OpenVPN is usable.
+pub fn system_server() -> Option<ServerBin> {
+    tools_status().as_ref().ok()?;
+    probe_server_bin("2.6", &openvpn_bin()).ok()
+}
+
+/// The extra servers [`SERVERS_ENV`] names, each checked to print its version. Printed
+/// once per test process: which ones run, and which of [`EXTRA_LABELS`] are skipped. A
+/// listed binary that does not run fails the test under `CI=true`, and is skipped otherwise.
+pub fn extra_servers() -> &'static [ServerBin] {
+    static EXTRA: OnceLock<Vec<ServerBin>> = OnceLock::new();
+    EXTRA.get_or_init(|| {
+        let spec = std::env::var(SERVERS_ENV).unwrap_or_default();
+        let mut found = Vec::new();
+        let mut broken = Vec::new();
+        for entry in spec.split(':').map(str::trim).filter(|e| !e.is_empty()) {
+            let Some((label, path)) = entry.split_once('=') else {
+                broken.push(format!("{SERVERS_ENV}: '{entry}' is not LABEL=PATH"));
+                continue;
+            };
+            match probe_server_bin(label.trim(), Path::new(path.trim())) {
+                Ok(bin) => found.push(bin),
+                Err(why) => broken.push(format!("{SERVERS_ENV}: {label}: {why}")),
+            }
+        }
+        if !broken.is_empty() {
+            assert!(!ci(), "{}", broken.join("\n"));
+            for why in &broken {
+                eprintln!("SKIPPED: {why}");
+            }
+        }
+        for bin in &found {
+            eprintln!(
+                "server {}: {} ({})",
+                bin.label,
+                bin.banner,
+                bin.path.display()
+            );
+        }
+        for label in EXTRA_LABELS {
+            if !found.iter().any(|b| b.label == label) {
+                eprintln!("SKIPPED: OpenVPN {label} servers ({SERVERS_ENV} names none)");
+            }
+        }
+        found
+    })
+}
+
+/// The server labelled `label`: "2.6" is the system's, others come from [`SERVERS_ENV`].
+/// `None` (with a skip note) when there is none; the system's follows
+/// [`openvpn_available`]'s CI rule.
+pub fn server_bin(label: &str) -> Option<ServerBin> {
+    if label == "2.6" {
+        if !openvpn_available() {
+            return None;
+        }
+        return system_server();
+    }
+    // Keys and certificates come from the system's tools.
+    if !openvpn_available() {
+        return None;
+    }
+    let bin = extra_servers().iter().find(|b| b.label == label).cloned();
+    if bin.is_none() {
+        eprintln!("SKIPPED: no OpenVPN {label} server ({SERVERS_ENV} names none)");
+    }
+    bin
 }
 
 fn is_root() -> bool {
@@ -631,6 +784,8 @@ pub struct Server {
     /// Time from spawning openvpn to its socket being ready (last attempt).
     pub startup: Duration,
     child: Option<Child>,
+    /// Another version's binary ([`Server::start_version`]); `None`: the system's.
+    pub bin: Option<ServerBin>,
 }
 
 enum Outcome {
@@ -649,6 +804,17 @@ impl Server {
     /// Like [`Server::start`], with extra config lines appended (e.g. `"hand-window 5"`,
     /// `"tls-version-min 1.3"`). File names in them are relative to [`Server::dir`].
     pub fn start_with(opts: ServerOpts, extra: &[&str]) -> Server {
+        Self::start_bin(None, opts, extra)
+    }
+
+    /// Like [`Server::start_with`], with the server binary `bin` (another version): its
+    /// config leaves out what that version does not know (`disable-dco` before 2.6) and
+    /// adds what it needs (`cipher AES-256-CBC` for a point-to-point 2.5 or master).
+    pub fn start_version(bin: &ServerBin, opts: ServerOpts, extra: &[&str]) -> Server {
+        Self::start_bin(Some(bin.clone()), opts, extra)
+    }
+
+    fn start_bin(bin: Option<ServerBin>, opts: ServerOpts, extra: &[&str]) -> Server {
         if let Err(why) = tools_status() {
             panic!("Server::start: OpenVPN is not usable: {why}");
         }
@@ -696,6 +862,7 @@ impl Server {
             opts,
             startup: Duration::ZERO,
             child: None,
+            bin,
         };
 
         let mut history = String::new();
@@ -705,7 +872,8 @@ impl Server {
             fs::write(&server.config_path, server.config_text(extra)).expect("write config");
             let _ = fs::remove_file(&server.log_path);
             let stdio = fs::File::create(&stdio_path).expect("create stdio.log");
-            let mut cmd = Command::new(openvpn_bin());
+            let program = server.bin.as_ref().map(|b| b.path.clone());
+            let mut cmd = Command::new(program.unwrap_or_else(openvpn_bin));
             cmd.arg("--config")
                 .arg("server.conf")
                 .current_dir(&d)
@@ -746,15 +914,21 @@ impl Server {
         };
         let _ = writeln!(c, "proto {proto}");
         match o.mode {
-            Mode::P2p => c.push_str("dev null\n"),
+            Mode::P2p => {
+                c.push_str("dev null\n");
+                if self.bin.as_ref().is_some_and(ServerBin::p2p_needs_cipher) {
+                    c.push_str("cipher AES-256-CBC\n");
+                }
+            }
             Mode::MultiClient => {
                 c.push_str("mode server\ndev tun\ntopology subnet\nifconfig-noexec\nroute-noexec\n")
             }
         }
-        c.push_str(
-            "tls-server\nca ca.crt\ncert server.crt\nkey server.key\ndh none\n\
-             disable-dco\nverb 4\nlog server.log\n",
-        );
+        c.push_str("tls-server\nca ca.crt\ncert server.crt\nkey server.key\ndh none\n");
+        if self.bin.as_ref().is_none_or(ServerBin::knows_dco) {
+            c.push_str("disable-dco\n");
+        }
+        c.push_str("verb 4\nlog server.log\n");
         let key = self
             .static_key
             .file_name()
@@ -994,6 +1168,54 @@ pub fn multi_client_ready() -> bool {
         return false;
     }
     true
+}
+
+/// An executable shell script `dir/name` running `body` (a server's verify or connect
+/// script).
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).expect("chmod script");
+    p
+}
+
+/// An auth-user-pass file `dir/USER.pass` (user on line 1, password on line 2), readable
+/// by its owner only.
+pub fn user_pass(dir: &Path, user: &str, password: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(format!("{user}.pass"));
+    fs::write(&p, format!("{user}\n{password}\n")).expect("write auth-user-pass file");
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).expect("chmod auth-user-pass");
+    p
+}
+
+/// The CLIENT_LIST lines of a server's management interface on 127.0.0.1:`port`
+/// (`status 2`).
+pub fn management_clients(port: u16) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return vec!["(management unreachable)".into()];
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let Ok(mut w) = stream.try_clone() else {
+        return vec!["(management unreachable)".into()];
+    };
+    let mut r = BufReader::new(stream);
+    let _ = w.write_all(b"status 2\n");
+    let mut clients = Vec::new();
+    let mut line = String::new();
+    while r.read_line(&mut line).unwrap_or(0) > 0 {
+        if line.starts_with("END") {
+            break;
+        }
+        if line.starts_with("CLIENT_LIST,") {
+            clients.push(line.trim().to_string());
+        }
+        line.clear();
+    }
+    let _ = w.write_all(b"quit\n");
+    clients
 }
 
 /// The plugin's flags for the key of `server`'s wrap: `--tls-auth KEY --digest D`,

@@ -57,9 +57,13 @@ const MIN_PAYLOAD: usize = 64;
 /// reset's own, within these bounds.
 const MIN_RTO: Duration = Duration::from_millis(100);
 const MAX_INITIAL_RTO: Duration = Duration::from_secs(1);
-/// A 2.6 client sends its first `PUSH_REQUEST` 1 s after the key exchange, then every 5 s
-/// (a server that announced REQUEST_PUSH support usually pushes before that).
-const FIRST_PUSH_REQUEST: Duration = Duration::from_secs(1);
+/// The first `PUSH_REQUEST` leaves right after the acknowledgement of the server's
+/// key-method 2, in a packet of its own: a 2.4 server never pushes unprompted, and it takes
+/// a request only once that acknowledgement has made the client's connection established
+/// (a request in the same packet is deferred and forgotten). 2.5+ servers push by
+/// themselves about as fast, and ignore a duplicate request for 30 s. Then every 5 s, as
+/// a 2.6 client asks again.
+const FIRST_PUSH_REQUEST: Duration = Duration::from_millis(10);
 const PUSH_REQUEST_INTERVAL: Duration = Duration::from_secs(5);
 /// Traced packets (and ignored-packet events) per session; a flood is only counted after
 /// this.
