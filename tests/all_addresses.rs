@@ -28,6 +28,7 @@ fn spec(wrap: Wrap) -> CheckSpec {
         stage: check_openvpn::proto::Stage::Reset,
         policy: Default::default(),
         login: None,
+        ping: None,
         bind: None,
         key_origin: Default::default(),
     }

@@ -176,6 +176,7 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         client_auth: None,
         judge: None,
         wait_for_close: false,
+        ping: None,
     }
 }
 

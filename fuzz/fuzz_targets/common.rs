@@ -1168,6 +1168,7 @@ pub fn session(data: &[u8]) {
             .expect("an IP address is a server name"),
         trace: flags & 2 != 0,
         compat_hello: flags & 4 != 0,
+        ping: None,
         login: (flags & 8 != 0).then(|| check_openvpn::proto::login::ClientHello {
             proto: "UDPv4",
             user: None,
@@ -1323,7 +1324,15 @@ fn read_km2_string<'a>(buf: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
 /// parse: all four fields must be there, so a message split across TLS records is never
 /// taken early.
 fn server_km2_raw(buf: &[u8]) {
-    use check_openvpn::proto::login::{parse_server_key_method_2, Km2Error};
+    use check_openvpn::proto::login::{Km2Error, ServerKeyMethod2};
+    // The randoms are the 64 bytes after the head, whenever the message parses.
+    let parse = |b: &[u8]| -> Result<(ServerKeyMethod2, usize), Km2Error> {
+        check_openvpn::proto::login::parse_server_key_method_2(b).map(|(m, random, used)| {
+            assert_eq!(random.0[..], b[5..69], "the server randoms");
+            (m, used)
+        })
+    };
+    let parse_server_key_method_2 = parse;
     let got = parse_server_key_method_2(buf);
     let bad_head = buf.len() >= 5 && buf[..5] != [0, 0, 0, 0, 2];
     assert_eq!(
@@ -1407,7 +1416,8 @@ fn server_km2_built(input: &mut Input) {
         server_km2_raw(&m);
         return;
     }
-    let (msg, used) = parse_server_key_method_2(&m).expect("a well-formed message");
+    let (msg, server_random, used) = parse_server_key_method_2(&m).expect("a well-formed message");
+    assert_eq!(server_random.0[..], random[..]);
     assert_eq!(used, end, "took {used} bytes of a {end}-byte message");
     assert_eq!(msg.options, String::from_utf8_lossy(&strings[0]));
     let peer_info = strings

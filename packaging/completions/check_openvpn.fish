@@ -20,6 +20,10 @@ complete -c check_openvpn -l cert -d 'Client certificate (PEM) for the login sta
 complete -c check_openvpn -l key -d 'Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)' -r -F
 complete -c check_openvpn -l auth-user-pass -d 'OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)' -r -F
 complete -c check_openvpn -l totp-secret -d 'TOTP secret (base32, or an otpauth://totp/ URI) of the --login account, for a config with `static-challenge`: the password goes with the current code, as OpenVPN\'s clients send it (SCRV1, or the config\'s concat)' -r -F
+complete -c check_openvpn -l ping-address -d 'Send the echoes to this address instead of the server\'s tunnel address (IPv4, or IPv6 when the server pushes ifconfig-ipv6); a pushed route or the pushed subnet must cover it' -r
+complete -c check_openvpn -l ping-count -d 'Number of echo requests, 1 to 20 [default: 3]' -r
+complete -c check_openvpn -l ping-warning -d 'Echo thresholds that raise WARNING, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 100,20%' -r
+complete -c check_openvpn -l ping-critical -d 'Echo thresholds that raise CRITICAL, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 500,60%' -r
 complete -c check_openvpn -l server-config -d 'Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file' -r -F
 complete -c check_openvpn -l clients-warning -d 'With --server-config: number of connected clients that raises WARNING, as a Nagios range (1: means at least one)' -r
 complete -c check_openvpn -l clients-critical -d 'With --server-config: number of connected clients that raises CRITICAL, as a Nagios range (1: means at least one)' -r
@@ -36,6 +40,7 @@ complete -c check_openvpn -l no-validation -d 'Accept any answer from the server
 complete -c check_openvpn -l tls -d 'Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check (fail2ban\'s openvpn filter counts it): log in with --cert/--key or --auth-user-pass instead to stay out of its log'
 complete -c check_openvpn -l login -d 'Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server\'s refusal, then EXIT'
 complete -c check_openvpn -l wait-for-close -d 'Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban\'s openvpn filter bans'
+complete -c check_openvpn -l ping -d 'After the login, send ICMP echoes through the tunnel (from the pushed ifconfig address, no root or tun device needed) to the server\'s own tunnel address; proves the data channel, the server\'s tun device and its ICMP answer'
 complete -c check_openvpn -l no-probe -d 'With --server-config: check the files and clients only, do not probe the live server'
 complete -c check_openvpn -s v -l verbose -d 'More output after the status line (-v details, -vv packet trace, -vvv packet hex)'
 complete -c check_openvpn -s h -l help -d 'Print this help, exit 0'

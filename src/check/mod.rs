@@ -9,6 +9,8 @@ mod run;
 mod spec;
 
 pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
-pub use outcome::{Answer, CheckError, Detail, LoginOutcome, Outcome, Target, TlsOutcome};
+pub use outcome::{
+    Answer, CheckError, DataOutcome, DataReady, Detail, LoginOutcome, Outcome, Target, TlsOutcome,
+};
 pub use run::{probe_addresses, run, run_all};
-pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note};
+pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec};

@@ -3,9 +3,11 @@
 
 use crate::chain::Judgement;
 use crate::net::{self, Ending, Proto};
+use crate::proto::data::{Compression, DataCipher, DataError};
 use crate::proto::login::{ControlMessage, ServerKeyMethod2};
 use crate::proto::probe;
-use crate::proto::{Progress, TlsFailure};
+use crate::proto::push::{EchoPath, KeyDerivation, NoPath, Unsupported};
+use crate::proto::{DataKind, Progress, TlsFailure, Why};
 use crate::wire::{Auth, Rejection, SessionId, WrapKind};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -90,6 +92,35 @@ pub enum Detail {
         at: Duration,
     },
     IgnoredTotals(BTreeMap<Rejection, u32>),
+    /// The data channel as agreed.
+    DataReady(DataReady),
+    /// Where the echoes go.
+    EchoPlanned {
+        path: EchoPath,
+        count: u16,
+    },
+    EchoSent {
+        at: Duration,
+        seq: u16,
+    },
+    EchoReply {
+        at: Duration,
+        seq: u16,
+        rtt: Duration,
+    },
+    DataReceived {
+        at: Duration,
+        kind: DataKind,
+        len: usize,
+    },
+    DataIgnored {
+        at: Duration,
+        error: DataError,
+        len: usize,
+    },
+    OccExitSent {
+        at: Duration,
+    },
     /// The packet trace stopped here; later packets are only counted.
     TraceStopped {
         after: usize,
@@ -166,6 +197,58 @@ pub struct LoginOutcome {
     pub login_time: Option<Duration>,
     /// Who logged in, for the status line: the user name, else the certificate's CN.
     pub who: String,
+    /// The data stage, after a push.
+    pub data: DataOutcome,
+}
+
+/// The data channel as agreed after the push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataReady {
+    pub cipher: DataCipher,
+    pub peer_id: Option<u32>,
+    pub keys: KeyDerivation,
+    pub compression: Compression,
+}
+
+/// What the data stage saw.
+#[derive(Debug, Clone, Default)]
+pub struct DataOutcome {
+    /// `--ping` asked for echoes.
+    pub pinged: bool,
+    pub ready: Option<DataReady>,
+    /// What the server chose that the check cannot speak.
+    pub unsupported: Option<Unsupported>,
+    /// No pushed route reaches the target.
+    pub no_path: Option<NoPath>,
+    pub path: Option<EchoPath>,
+    /// Echoes planned, and sent.
+    pub count: u16,
+    pub sent: u16,
+    /// Each reply: its sequence number and round trip.
+    pub replies: Vec<(u16, Duration)>,
+    /// Server data packets that decrypted, replies excepted (keepalives among them).
+    pub decrypted: u32,
+    pub keepalives: u32,
+    /// Data packets that did not decrypt, replays, other peer-ids.
+    pub ignored: u32,
+    pub occ_exit: bool,
+    /// How the session ended, when it ended by itself.
+    pub why: Option<Why>,
+}
+
+impl DataOutcome {
+    /// Lost echoes in percent of those planned.
+    pub fn loss_percent(&self) -> u32 {
+        let count = u32::from(self.count.max(1));
+        let answered = (self.replies.len() as u32).min(count);
+        (count - answered) * 100 / count
+    }
+
+    /// The mean round trip of the replies.
+    pub fn rta(&self) -> Option<Duration> {
+        let n = u32::try_from(self.replies.len()).ok().filter(|n| *n > 0)?;
+        Some(self.replies.iter().map(|(_, rtt)| *rtt).sum::<Duration>() / n)
+    }
 }
 
 impl TlsOutcome {

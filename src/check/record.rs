@@ -254,7 +254,65 @@ impl<'a> Recorder<'a> {
                 });
                 self.failure = Some(failure);
             }
-            Event::Finished { reached, why } => self.finished = Some((reached, why)),
+            Event::DataReady {
+                cipher,
+                peer_id,
+                keys,
+                compression,
+                ..
+            } => {
+                let ready = super::outcome::DataReady {
+                    cipher,
+                    peer_id,
+                    keys,
+                    compression,
+                };
+                self.trace(1, || Detail::DataReady(ready));
+                self.login.data.ready = Some(ready);
+            }
+            Event::DataUnsupported { what, .. } => self.login.data.unsupported = Some(what),
+            Event::NoEchoPath { path, .. } => self.login.data.no_path = Some(path),
+            Event::EchoPlanned { path, count, .. } => {
+                self.trace(1, || Detail::EchoPlanned { path, count });
+                self.login.data.path = Some(path);
+                self.login.data.count = count;
+            }
+            Event::EchoSent { seq, at } => {
+                let t = self.since(at);
+                self.trace(2, || Detail::EchoSent { at: t, seq });
+                self.login.data.sent = self.login.data.sent.max(seq);
+            }
+            Event::EchoReply { seq, rtt, at } => {
+                let t = self.since(at);
+                self.trace(2, || Detail::EchoReply { at: t, seq, rtt });
+                self.login.data.replies.push((seq, rtt));
+            }
+            Event::DataReceived { kind, len, at } => {
+                let t = self.since(at);
+                self.trace_packet(2, || Detail::DataReceived { at: t, kind, len });
+                self.login.data.decrypted += 1;
+                if kind == crate::proto::DataKind::Keepalive {
+                    self.login.data.keepalives += 1;
+                }
+            }
+            Event::DataIgnored { error, len, at } => {
+                let t = self.since(at);
+                self.trace_packet(2, || Detail::DataIgnored { at: t, error, len });
+                self.login.data.ignored += 1;
+            }
+            Event::OccExitSent { at } => {
+                let t = self.since(at);
+                self.trace(2, || Detail::OccExitSent { at: t });
+                self.login.data.occ_exit = true;
+            }
+            Event::Finished { reached, why } => {
+                self.finished = Some((reached, why));
+                self.login.data.why = Some(why);
+                if let Why::EchoesMissing { decrypted, .. } = why {
+                    // The session counted them all; its events only the first ones.
+                    self.login.data.decrypted = self.login.data.decrypted.max(decrypted);
+                }
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
-    Event, OsRandom, Progress, Randomness, Session, SessionConfig, Stage, TlsFailure,
+    Event, OsRandom, PingConfig, Progress, Randomness, Session, SessionConfig, Stage, TlsFailure,
 };
 use crate::wire::Wrap;
 use rustls::pki_types::ServerName;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::outcome::{Answer, CheckError, Detail, Outcome, Target, TlsOutcome};
 use super::record::Recorder;
-use super::spec::{Bind, CheckSpec, Note};
+use super::spec::{Bind, CheckSpec, Note, PingSpec};
 
 pub(super) fn unix_now() -> i64 {
     SystemTime::now()
@@ -65,6 +65,15 @@ pub(super) fn session_config(
         client_auth: spec.login.as_ref().and_then(|l| l.client_auth.clone()),
         judge: (stage >= Stage::Tls).then(|| (spec.policy.clone(), unix_now())),
         wait_for_close: spec.login.as_ref().is_some_and(|l| l.wait_for_close),
+        ping: spec
+            .ping
+            .filter(|_| stage == Stage::Login)
+            .map(|p| PingConfig {
+                target: p.target,
+                count: p.count,
+                interval: PingSpec::INTERVAL,
+                until: PingSpec::until(spec.budget()),
+            }),
     }
 }
 
@@ -231,6 +240,7 @@ pub(super) fn ask_with_another_hello(
                 compat_hello: true,
                 login: None,
                 wait_for_close: false,
+                ping: None,
                 ..session_config(
                     spec,
                     &spec.wrap,
@@ -329,6 +339,7 @@ pub(super) fn outcome(
             (Some((_, _, tls)), Some(done)) => Some(done.saturating_duration_since(*tls)),
             _ => None,
         };
+        l.data.pinged = spec.ping.is_some();
         l.who = spec
             .login
             .as_ref()

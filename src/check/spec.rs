@@ -105,6 +105,28 @@ pub struct CheckSpec {
     pub bind: Option<Bind>,
     /// Where the wrap's key came from, for advice about a bad HMAC.
     pub key_origin: KeyOrigin,
+    /// `--ping`: after the login, ICMP echoes through the tunnel.
+    pub ping: Option<PingSpec>,
+}
+
+/// The echoes of `--ping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PingSpec {
+    /// `--ping-address`; `None`: the server's own tunnel address.
+    pub target: Option<std::net::IpAddr>,
+    /// `--ping-count`.
+    pub count: u16,
+}
+
+impl PingSpec {
+    /// Time between two echo requests.
+    pub const INTERVAL: Duration = Duration::from_millis(10);
+
+    /// When, since the check's start, echoes still unanswered count as lost: the budget
+    /// less a fifth of it (at most a second), left for the goodbye.
+    pub fn until(budget: Duration) -> Duration {
+        budget.saturating_sub((budget / 5).min(Duration::from_secs(1)))
+    }
 }
 
 /// The probe's source: an address, or a name (OpenVPN's `local NAME`) to resolve to an
@@ -166,6 +188,7 @@ impl CheckSpec {
             login: None,
             bind: None,
             key_origin: KeyOrigin::None,
+            ping: None,
         }
     }
 

@@ -10,6 +10,7 @@ const TARGET: &str = "Target and transport";
 const KEYS: &str = "Keys and wraps";
 const TLS: &str = "TLS stage (--tls, or any of these)";
 const LOGIN: &str = "Login stage (--login, or any of these)";
+const PING: &str = "Ping through the tunnel (--ping, or any of these; runs the login stage)";
 const SERVER: &str = "Server host (--server-config)";
 const THRESHOLDS: &str = "Thresholds";
 const OUTPUT: &str = "Output";
@@ -20,7 +21,7 @@ const OUTPUT: &str = "Output";
     version,
     disable_help_flag = true,
     disable_version_flag = true,
-    about = "Checks an OpenVPN server as its clients meet it: it answers a hard reset, completes a TLS handshake with a chain OpenVPN accepts, takes a real login; or, on the server host, checks the server from its own config (Nagios/Icinga plugin)",
+    about = "Checks an OpenVPN server as its clients meet it: it answers a hard reset, completes a TLS handshake with a chain OpenVPN accepts, takes a real login, answers ICMP echoes through the tunnel; or, on the server host, checks the server from its own config (Nagios/Icinga plugin)",
     after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
                   Example: check_openvpn -H vpn.example.org --tls-auth /etc/openvpn/ta.key --digest SHA256"
 )]
@@ -163,12 +164,32 @@ pub struct Cli {
     #[arg(help_heading = LOGIN, long)]
     pub wait_for_close: bool,
 
+    /// After the login, send ICMP echoes through the tunnel (from the pushed ifconfig address, no root or tun device needed) to the server's own tunnel address; proves the data channel, the server's tun device and its ICMP answer
+    #[arg(help_heading = PING, long)]
+    pub ping: bool,
+
+    /// Send the echoes to this address instead of the server's tunnel address (IPv4, or IPv6 when the server pushes ifconfig-ipv6); a pushed route or the pushed subnet must cover it
+    #[arg(help_heading = PING, long, value_name = "ADDRESS")]
+    pub ping_address: Option<std::net::IpAddr>,
+
+    /// Number of echo requests, 1 to 20 [default: 3]
+    #[arg(help_heading = PING, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=20))]
+    pub ping_count: Option<u16>,
+
+    /// Echo thresholds that raise WARNING, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 100,20%
+    #[arg(help_heading = PING, long, value_name = "RTA,PL%")]
+    pub ping_warning: Option<String>,
+
+    /// Echo thresholds that raise CRITICAL, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 500,60%
+    #[arg(help_heading = PING, long, value_name = "RTA,PL%")]
+    pub ping_critical: Option<String>,
+
     /// Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file
     #[arg(
         help_heading = SERVER,
         long,
         value_name = "FILE",
-        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca"]
+        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical"]
     )]
     pub server_config: Option<PathBuf>,
 

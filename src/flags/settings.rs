@@ -5,7 +5,7 @@
 use super::definition::Cli;
 use super::diagnose::{hex_candidates, no_wrap_candidate, static_candidates};
 use crate::chain::{NameType, Policy};
-use crate::check::{Bind, Candidate, CheckSpec, KeyOrigin, LoginSpec, Note};
+use crate::check::{Bind, Candidate, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec};
 use crate::config::{ChallengeFormat, ClientConfig, ConfigError, ConfigWrap, OpenVpnTakes};
 use crate::digest::{Digest, UnknownDigest};
 use crate::keys::credentials::{CredentialError, USER_PASS_LEN};
@@ -51,6 +51,10 @@ pub enum UsageError {
     Warning(crate::range::RangeError),
     #[error("--critical: {0}")]
     Critical(crate::range::RangeError),
+    #[error("--ping-warning: {0}")]
+    PingWarning(crate::report::BadPingLimits),
+    #[error("--ping-critical: {0}")]
+    PingCritical(crate::report::BadPingLimits),
     #[error("--clients-warning: {0}")]
     ClientsWarning(crate::range::RangeError),
     #[error("--clients-critical: {0}")]
@@ -693,6 +697,16 @@ impl Cli {
             Some("--key")
         } else if self.auth_user_pass.is_some() {
             Some("--auth-user-pass")
+        } else if self.ping {
+            Some("--ping")
+        } else if self.ping_address.is_some() {
+            Some("--ping-address")
+        } else if self.ping_count.is_some() {
+            Some("--ping-count")
+        } else if self.ping_warning.is_some() {
+            Some("--ping-warning")
+        } else if self.ping_critical.is_some() {
+            Some("--ping-critical")
         } else {
             None
         };
@@ -830,7 +844,29 @@ impl Cli {
                 .map(str::parse::<Range>)
                 .transpose()
                 .map_err(UsageError::Critical)?,
+            ping_warning: self
+                .ping_warning
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(UsageError::PingWarning)?,
+            ping_critical: self
+                .ping_critical
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(UsageError::PingCritical)?,
         };
+        // Any --ping* flag asks for echoes (and so the login stage).
+        let ping = (self.ping
+            || self.ping_address.is_some()
+            || self.ping_count.is_some()
+            || self.ping_warning.is_some()
+            || self.ping_critical.is_some())
+        .then_some(PingSpec {
+            target: self.ping_address,
+            count: self.ping_count.unwrap_or(3),
+        });
 
         Ok(Settings {
             spec: CheckSpec {
@@ -856,6 +892,7 @@ impl Cli {
                     (None, None) => None,
                 },
                 key_origin,
+                ping,
             },
             thresholds,
             mode: if self.diagnose {

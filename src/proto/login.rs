@@ -54,14 +54,25 @@ fn push_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(0);
 }
 
-/// The peer-info lines: what a 2.6 client announces about protocol and ciphers; IV_SSO so
-/// that a server with pending authentication says so (and by which method) instead of
-/// refusing; and a line that names the probe, so an admin can tell it apart in the log.
-pub fn peer_info() -> String {
+/// The peer-info lines: what a 2.6 client announces about protocol and ciphers (exactly
+/// the ciphers the data channel speaks, within the config's `data-ciphers`), the
+/// compression stubs of the config's framing (the check frames but never compresses);
+/// IV_SSO so that a server with pending authentication says so (and by which method)
+/// instead of refusing; and a line that names the probe, so an admin can tell it apart in
+/// the log.
+pub fn peer_info(data: &DataSettings) -> String {
+    use crate::proto::data::Compression;
+    let compression = match data.compression {
+        None | Some(Compression::None) => "",
+        Some(Compression::Lzo) => "IV_LZO_STUB=1\n",
+        Some(Compression::Swap) => "IV_COMP_STUB=1\n",
+        Some(Compression::V2) => "IV_COMP_STUB=1\nIV_COMP_STUBv2=1\n",
+    };
     format!(
         "IV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\nIV_NCP=2\n\
-         IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\nIV_PROTO={IV_PROTO}\n\
+         IV_CIPHERS={}\nIV_PROTO={IV_PROTO}\n{compression}\
          IV_SSO=webauth,openurl,crtext\nIV_GUI_VER=check_openvpn_{}\n",
+        crate::proto::push::iv_ciphers(data),
         env!("CARGO_PKG_VERSION")
     )
 }
@@ -87,7 +98,7 @@ pub fn client_key_method_2(hello: &ClientHello, random: &[u8; 112]) -> Zeroizing
         &mut m,
         hello.password.as_ref().map(|p| p.as_bytes()).unwrap_or(&[]),
     );
-    push_string(&mut m, peer_info().as_bytes());
+    push_string(&mut m, peer_info(&hello.data).as_bytes());
     m
 }
 
@@ -121,17 +132,29 @@ fn take_string(buf: &[u8], at: &mut usize) -> Result<String, Km2Error> {
     Ok(String::from_utf8_lossy(text).into_owned())
 }
 
+/// The random part of the server's key-method 2 message (random1[32] || random2[32]):
+/// with the PRF, half of the data channel's keys. Wiped on drop, never in a `Debug`.
+pub struct ServerRandom(pub Zeroizing<[u8; 64]>);
+
+impl std::fmt::Debug for ServerRandom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerRandom(<secret>)")
+    }
+}
+
 /// Parses the server's key-method 2 message from the start of `buf` by its length fields;
-/// returns it and the bytes it took (what follows may be a control message already).
-pub fn parse_server_key_method_2(buf: &[u8]) -> Result<(ServerKeyMethod2, usize), Km2Error> {
+/// returns it, its randoms, and the bytes it took (what follows may be a control message
+/// already).
+pub fn parse_server_key_method_2(
+    buf: &[u8],
+) -> Result<(ServerKeyMethod2, ServerRandom, usize), Km2Error> {
     let head = buf.get(..5).ok_or(Km2Error::Incomplete)?;
     if head[..4] != [0, 0, 0, 0] || head[4] != KEY_METHOD_2 {
         return Err(Km2Error::Invalid);
     }
     let mut at = 5 + 64; // random1[32] random2[32]
-    if buf.len() < at {
-        return Err(Km2Error::Incomplete);
-    }
+    let mut random = Zeroizing::new([0u8; 64]);
+    random.copy_from_slice(buf.get(5..at).ok_or(Km2Error::Incomplete)?);
     let options = take_string(buf, &mut at)?;
     // A 2.x server always writes the user name and password fields (empty) and its peer
     // info (empty in multi-client mode): wait for all four, so a message split across TLS
@@ -139,7 +162,11 @@ pub fn parse_server_key_method_2(buf: &[u8]) -> Result<(ServerKeyMethod2, usize)
     let _user = take_string(buf, &mut at)?;
     let _password = take_string(buf, &mut at)?;
     let peer_info = take_string(buf, &mut at)?;
-    Ok((ServerKeyMethod2 { options, peer_info }, at))
+    Ok((
+        ServerKeyMethod2 { options, peer_info },
+        ServerRandom(random),
+        at,
+    ))
 }
 
 /// A control message from the server (`forward.c:parse_incoming_control_channel_command`).
@@ -262,6 +289,13 @@ mod tests {
         assert_eq!(take_string(&m, &mut at).unwrap(), "pw");
         let info = take_string(&m, &mut at).unwrap();
         assert!(info.contains("IV_PROTO=478\n"), "{info}");
+        assert!(
+            info.contains(
+                "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305:AES-256-CBC:AES-128-CBC\n"
+            ),
+            "{info}"
+        );
+        assert!(!info.contains("STUB"), "{info}");
         assert!(info.contains("IV_GUI_VER=check_openvpn_"), "{info}");
         assert_eq!(at, m.len());
         // Without credentials both fields are empty strings: 00 00.
@@ -286,8 +320,10 @@ mod tests {
         push_string(&mut m, b"");
         let km2_len = m.len();
         m.extend_from_slice(b"PUSH_REPLY,ping 10\0");
-        let (km2, used) = parse_server_key_method_2(&m).unwrap();
+        let (km2, random, used) = parse_server_key_method_2(&m).unwrap();
         assert_eq!(km2.options, "V4,dev-type tun,tls-server");
+        assert_eq!(random.0[..], [1u8; 64][..]);
+        assert_eq!(format!("{random:?}"), "ServerRandom(<secret>)");
         assert_eq!(used, km2_len);
         for cut in 0..km2_len {
             assert_eq!(

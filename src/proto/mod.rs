@@ -8,10 +8,14 @@ pub mod data;
 pub mod login;
 pub mod packet;
 pub mod probe;
+pub mod push;
 pub mod random;
 pub mod reliable;
 pub mod session;
 pub mod tls;
 
 pub use random::{OsRandom, RandomError, RandomSource, Randomness};
-pub use session::{Event, Progress, Session, SessionConfig, Stage, TlsFailure, Why};
+pub use session::{
+    DataKind, Event, PingConfig, Progress, Session, SessionConfig, Stage, TlsFailure, Why,
+    MAX_ECHOES,
+};

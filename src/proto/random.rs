@@ -27,12 +27,14 @@ impl RandomSource for OsRandom {
 }
 
 /// Every random byte one session uses: its session id, the probing hello's random, session
-/// id and key share, and the key-method 2 randoms (pre-master secret and both randoms, from
+/// id and key share, the ICMP echo identifier, and the key-method 2 randoms (pre-master secret and both randoms, from
 /// which the data channel's keys come; wiped on drop, never in a `Debug` output).
 pub struct Randomness {
     pub(super) session_id: SessionId,
     pub(super) probe_hello: [u8; 96],
     pub(super) key_method_2: Zeroizing<[u8; 112]>,
+    /// The identifier of the ICMP echoes sent through the tunnel.
+    pub(super) icmp_id: u16,
 }
 
 impl Randomness {
@@ -47,10 +49,13 @@ impl Randomness {
         source.fill(&mut probe_hello)?;
         let mut key_method_2 = Zeroizing::new([0u8; 112]);
         source.fill(&mut key_method_2[..])?;
+        let mut icmp_id = [0u8; 2];
+        source.fill(&mut icmp_id)?;
         Ok(Randomness {
             session_id,
             probe_hello,
             key_method_2,
+            icmp_id: u16::from_be_bytes(icmp_id),
         })
     }
 

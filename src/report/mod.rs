@@ -4,6 +4,7 @@
 mod dates;
 mod diagnose;
 mod names;
+mod ping;
 mod server;
 mod stages;
 mod state;
@@ -13,7 +14,7 @@ mod words;
 pub use dates::date;
 pub use diagnose::render_diagnosis;
 pub use server::{render_server, render_server_error, ServerThresholds};
-pub use state::{CertDays, Report, State, Thresholds};
+pub use state::{BadPingLimits, CertDays, PingLimits, Report, State, Thresholds};
 pub use words::{detail_line, note_line};
 
 use crate::check::{Answer, Outcome};
@@ -60,6 +61,9 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
                     t.as_secs_f64(),
                     outcome.budget.as_secs_f64()
                 ));
+            }
+            if let Some(l) = &tls.login {
+                parts.extend(ping::perfdata(&l.data, thresholds, label));
             }
             if let Some(t) = tls.tls_time {
                 parts.push(format!(
@@ -196,7 +200,7 @@ mod tests {
         Thresholds {
             warning: Some(w.parse().unwrap()),
             critical: Some(c.parse().unwrap()),
-            cert_days: None,
+            ..Default::default()
         }
     }
 

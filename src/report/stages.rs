@@ -117,6 +117,8 @@ pub(super) fn step_name(p: Progress) -> &'static str {
         Progress::KeySent => "after our key-method 2 message",
         Progress::KeyReceived => "after the server's key-method 2 message",
         Progress::Answered | Progress::Exited => "after the server's answer",
+        Progress::DataReady => "after the data channel was set up",
+        Progress::EchoSent => "after our echoes",
     }
 }
 
@@ -209,6 +211,17 @@ pub(super) fn assess_login(
             && tls.ending == Some(Ending::TimedOut)
         {
             text.push_str(" (our EXIT was not acknowledged in time)");
+        }
+        if login.data.pinged && !login.point_to_point {
+            let (ping_state, ping_text) = super::ping::assess(&login.data, thresholds);
+            let rest = text
+                .strip_prefix(target.as_str())
+                .unwrap_or(&text)
+                .trim_start();
+            return (
+                state.max(ping_state),
+                format!("{target}: {ping_text}; {rest}"),
+            );
         }
         return (state, text);
     }

@@ -34,6 +34,61 @@ pub struct Thresholds {
     pub critical: Option<Range>,
     /// `-C`: days a certificate must still be valid.
     pub cert_days: Option<CertDays>,
+    /// `--ping-warning`.
+    pub ping_warning: Option<PingLimits>,
+    /// `--ping-critical`.
+    pub ping_critical: Option<PingLimits>,
+}
+
+/// `RTA,PL%` as check_ping takes it: round trip average in milliseconds and packet loss
+/// in percent; either at or above its limit raises the state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PingLimits {
+    pub rta_ms: f64,
+    pub loss_percent: u32,
+}
+
+/// A `RTA,PL%` that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "'{0}' is not RTA,PL% (round trip average in ms, packet loss 0 to 100 percent), e.g. 100,20%"
+)]
+pub struct BadPingLimits(pub String);
+
+impl std::str::FromStr for PingLimits {
+    type Err = BadPingLimits;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || BadPingLimits(s.to_string());
+        let (rta, pl) = s.trim().split_once(',').ok_or_else(bad)?;
+        let rta_ms: f64 = rta.trim().parse().map_err(|_| bad())?;
+        let pl = pl.trim();
+        let loss_percent: u32 = pl
+            .strip_suffix('%')
+            .unwrap_or(pl)
+            .parse()
+            .map_err(|_| bad())?;
+        if !rta_ms.is_finite() || rta_ms < 0.0 || loss_percent > 100 {
+            return Err(bad());
+        }
+        Ok(PingLimits {
+            rta_ms,
+            loss_percent,
+        })
+    }
+}
+
+impl PingLimits {
+    /// At or above either limit, as check_ping judges.
+    pub fn alerts(&self, rta_ms: Option<f64>, loss_percent: u32) -> bool {
+        loss_percent >= self.loss_percent || rta_ms.is_some_and(|r| r >= self.rta_ms)
+    }
+}
+
+impl fmt::Display for PingLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{},{}%", self.rta_ms, self.loss_percent)
+    }
 }
 
 /// `-C WARN[,CRIT]` in days. Without CRIT, CRITICAL once a certificate expired.
@@ -89,4 +144,39 @@ pub(super) fn human(secs: f64) -> String {
 
 pub(super) fn opt(r: &Option<Range>) -> String {
     r.as_ref().map(|r| r.to_string()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ping_limits_as_check_ping_takes_them() {
+        let l: PingLimits = "100,20%".parse().unwrap();
+        assert_eq!(
+            l,
+            PingLimits {
+                rta_ms: 100.0,
+                loss_percent: 20
+            }
+        );
+        assert_eq!(
+            " 0.5 , 0 ".parse::<PingLimits>().unwrap(),
+            PingLimits {
+                rta_ms: 0.5,
+                loss_percent: 0
+            }
+        );
+        for bad in [
+            "", "100", "100,", ",20%", "x,20%", "100,101%", "-1,20%", "100,20%%", "inf,5%",
+            "100,2.5%",
+        ] {
+            assert!(bad.parse::<PingLimits>().is_err(), "{bad}");
+        }
+        assert!(l.alerts(Some(100.0), 0));
+        assert!(l.alerts(None, 20));
+        assert!(!l.alerts(Some(99.9), 19));
+        assert!(!l.alerts(None, 0));
+        assert_eq!(l.to_string(), "100,20%");
+    }
 }

@@ -139,6 +139,7 @@ pub fn detail_line(detail: &Detail) -> String {
         Detail::TraceStopped { after } => {
             format!("(more packets arrived; the trace stops after {after} lines)")
         }
+        data => super::ping::detail_line(data).unwrap_or_default(),
     }
 }
 

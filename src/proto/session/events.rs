@@ -2,9 +2,12 @@
 //! ([`Event`]), why a handshake failed ([`TlsFailure`]) and why it ended ([`Why`]).
 
 use crate::chain::Judgement;
+use crate::proto::data::{Compression, DataCipher, DataError};
+use crate::proto::push::{EchoPath, KeyDerivation, NoPath, Unsupported};
 use crate::proto::{login, probe};
 use crate::wire::{Auth, Rejection, SessionId};
 use rustls::pki_types::CertificateDer;
+use std::time::Duration;
 use std::time::Instant;
 
 /// Why a TLS handshake did not finish.
@@ -49,8 +52,23 @@ pub enum Progress {
     KeyReceived,
     /// The server's verdict arrived: its push, or its refusal.
     Answered,
-    /// Our `EXIT` was acknowledged.
+    /// The data channel's keys and settings are agreed.
+    DataReady,
+    /// The first echo request went through the tunnel.
+    EchoSent,
+    /// We left: our `EXIT` was acknowledged, or our OCC_EXIT went out.
     Exited,
+}
+
+/// A data packet that decrypted and is no echo reply of ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// The server's keepalive ping.
+    Keepalive,
+    /// An OCC message with this opcode (none for a bare magic).
+    Occ(Option<u8>),
+    /// Any other tunnel packet.
+    Other,
 }
 
 /// Why a session ended, in its last event ([`Event::Finished`]).
@@ -74,6 +92,20 @@ pub enum Why {
     Failed,
     /// Login stage: the chain failed the policy, so no credentials went out.
     Withheld,
+    /// Data stage: the push chose a data channel this check cannot speak
+    /// ([`Event::DataUnsupported`] says what).
+    Unsupported,
+    /// Data stage: no pushed address or route reaches the echo target
+    /// ([`Event::NoEchoPath`] says which); no data packet was sent but a goodbye.
+    NoEchoPath,
+    /// Data stage: not every echo came back before the session's echo deadline.
+    /// `decrypted` counts every data packet of the server's that decrypted (keepalives
+    /// included): proof that the tunnel itself works.
+    EchoesMissing {
+        sent: u16,
+        answered: u16,
+        decrypted: u32,
+    },
 }
 
 /// What happened, for the probe to record and `report` to word. A session's last event is
@@ -176,6 +208,59 @@ pub enum Event {
     },
     /// The server acknowledged the packet that carried our `EXIT`.
     ExitAcked {
+        at: Instant,
+    },
+    /// The data channel is set up.
+    DataReady {
+        cipher: DataCipher,
+        peer_id: Option<u32>,
+        keys: KeyDerivation,
+        compression: Compression,
+        at: Instant,
+    },
+    /// The push chose a data channel this check cannot speak (or the server compressed).
+    DataUnsupported {
+        what: Unsupported,
+        at: Instant,
+    },
+    /// No echo can go where asked: nothing pushed routes it into the tunnel.
+    NoEchoPath {
+        path: NoPath,
+        at: Instant,
+    },
+    /// Echoes will go from our tunnel address to this target.
+    EchoPlanned {
+        path: EchoPath,
+        count: u16,
+        at: Instant,
+    },
+    /// Echo request `seq` went out.
+    EchoSent {
+        seq: u16,
+        at: Instant,
+    },
+    /// The reply to echo request `seq`, `rtt` after it left.
+    EchoReply {
+        seq: u16,
+        rtt: Duration,
+        at: Instant,
+    },
+    /// A data packet that decrypted but is no reply of ours (for the first
+    /// [`MAX_TRACED_PACKETS`](super::MAX_TRACED_PACKETS) such packets).
+    DataReceived {
+        kind: DataKind,
+        len: usize,
+        at: Instant,
+    },
+    /// A data packet that did not decrypt, was replayed or was not for us (bounded as
+    /// [`Event::Ignored`]).
+    DataIgnored {
+        error: DataError,
+        len: usize,
+        at: Instant,
+    },
+    /// We left with OCC_EXIT on the data channel (servers without `cc-exit`).
+    OccExitSent {
         at: Instant,
     },
     /// The session ended: how far it got, and why it stopped. Nothing follows it.

@@ -66,9 +66,10 @@ impl Session {
         }
         if !t.login.server_key && !t.login.plain.is_empty() {
             match login::parse_server_key_method_2(&t.login.plain) {
-                Ok((message, used)) => {
+                Ok((message, random, used)) => {
                     t.login.plain.drain(..used);
                     t.login.server_key = true;
+                    t.login.server_random = Some(random);
                     self.progress = self.progress.max(Progress::KeyReceived);
                     // A multi-client server sends no peer info of its own; a 2.6
                     // point-to-point server does (for its NCP) and pushes nothing: there the
@@ -112,10 +113,9 @@ impl Session {
                             t.login.answered = true;
                             self.timers.stop(Timer::PushRequest);
                             self.progress = self.progress.max(Progress::Answered);
-                            self.emit(Event::Pushed {
-                                options: std::mem::take(&mut t.login.push),
-                                at: now,
-                            });
+                            let options = std::mem::take(&mut t.login.push);
+                            t.login.pushed = Some(options.clone());
+                            self.emit(Event::Pushed { options, at: now });
                         }
                     }
                     login::ControlMessage::AuthFailed { .. }
@@ -130,7 +130,8 @@ impl Session {
                 }
                 self.emit(Event::Control { message, at: now });
             }
-            if t.login.answered && !t.login.exit_sent {
+            // After a push the data stage decides how to leave.
+            if t.login.answered && !t.login.exit_sent && t.login.pushed.is_none() {
                 self.send_exit(&mut t, now);
             }
         }
@@ -138,12 +139,13 @@ impl Session {
         if t.login.exit_sent && t.reliable.all_acked() && self.progress < Progress::Exited {
             self.progress = Progress::Exited;
             self.emit(Event::ExitAcked { at: now });
+            let why = t.login.leave_why.unwrap_or(Why::Reached);
             if self.cfg.wait_for_close && self.cfg.stream {
                 // The driver ends the flow when the server closes the connection.
-                self.end(Why::Reached);
+                self.end(why);
                 return Some(t);
             }
-            self.finish(t, now, Why::Reached);
+            self.finish(t, now, why);
             return None;
         }
         Some(t)

@@ -9,10 +9,13 @@
 //! for our session arrives); then optionally TLS, the reliable layer carrying a rustls
 //! handshake (or the probing hello, [`super::probe`]) until the server has proven its
 //! certificate; then optionally the login: key-method 2 with the credentials, the server's
-//! push or refusal, and our `EXIT`. Whatever stops it, the session's last event says how
+//! push or refusal; then the data stage (keys from the push, ICMP echoes through the tunnel
+//! with [`SessionConfig::ping`]) and our goodbye: a control `EXIT` where the server pushed
+//! `cc-exit`, else OCC_EXIT on the data channel. Whatever stops it, the session's last event says how
 //! far it got and why ([`Event::Finished`]); only a failed link or the driver's deadline
 //! end it without one, and the driver knows those.
 
+mod data_stage;
 mod events;
 mod handshake;
 mod login_stage;
@@ -20,8 +23,8 @@ mod reset;
 mod state;
 mod timer;
 
-pub use events::{Event, Progress, TlsFailure, Why};
-use state::{LoginState, State, TlsState};
+pub use events::{DataKind, Event, Progress, TlsFailure, Why};
+use state::{DataState, LoginState, PingState, State, TlsState};
 use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
@@ -105,7 +108,26 @@ pub struct SessionConfig {
     /// (its delayed exit, 5 s on a 2.6 server), so that it logs a clean exit instead of a
     /// connection reset.
     pub wait_for_close: bool,
+    /// Login stage: after the push, ICMP echoes through the tunnel.
+    pub ping: Option<PingConfig>,
 }
+
+/// The echoes of the data stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PingConfig {
+    /// Where to; `None`: the server's own tunnel address, from the push.
+    pub target: Option<std::net::IpAddr>,
+    /// Echo requests, 1 to [`MAX_ECHOES`].
+    pub count: u16,
+    /// Time between two echo requests.
+    pub interval: std::time::Duration,
+    /// Since the session's start: echoes unanswered by then count as lost, and the
+    /// session leaves (leave the driver's deadline room for the goodbye).
+    pub until: std::time::Duration,
+}
+
+/// The most echoes one session sends.
+pub const MAX_ECHOES: u16 = 20;
 
 /// What every packet after the reset needs to leave: our session id and the outer replay
 /// id (a fresh one for every datagram, resends and acks included).
@@ -244,10 +266,12 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::AwaitReset { .. } => self.timers.next(),
-            State::Tls(t) => [t.reliable.poll_timeout(), self.timers.next()]
-                .into_iter()
-                .flatten()
-                .min(),
+            State::Tls(t) | State::Data { control: t, .. } => {
+                [t.reliable.poll_timeout(), self.timers.next()]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            }
             State::Done => None,
         }
     }
@@ -286,6 +310,8 @@ impl Session {
             }
             Timer::Hello => self.end_now(Why::HelloUnanswered),
             Timer::PushRequest => self.request_push(now),
+            Timer::Echo => self.on_echo_timer(now),
+            Timer::EchoDeadline => self.on_echo_deadline(now),
         }
     }
 
@@ -336,6 +362,10 @@ impl Session {
                 packet
             }
             State::Tls(t) => self.sealer.next(&self.cfg.wrap, t, now)?,
+            State::Data { control, data } => match self.sealer.next(&self.cfg.wrap, control, now) {
+                Some(p) => p,
+                None => data.outbox.pop_front()?,
+            },
             State::Done => self.outbox.pop_front()?,
         };
         self.trace(true, now, &packet);
@@ -404,6 +434,7 @@ impl Session {
         match self.state {
             State::AwaitReset { .. } => self.on_reset_stage_packet(now, packet),
             State::Tls(_) => self.on_tls_stage_packet(now, packet),
+            State::Data { .. } => self.on_data_stage_packet(now, packet),
             State::Done => {}
         }
     }

@@ -1,12 +1,19 @@
 //! The session's states, one type per stage, as in quinn-proto's `state.rs`: waiting for
-//! the server's reset, the TLS stage (with the login's state inside once it runs), done.
+//! the server's reset, the TLS stage (with the login's state inside once it runs), the
+//! data stage (the control channel still up beside it), done.
 
+use super::Why;
 use crate::chain::Judgement;
+use crate::proto::data::DataChannel;
+use crate::proto::login::ServerRandom;
+use crate::proto::push::EchoPath;
 use crate::proto::reliable::Reliable;
 use crate::proto::tls::Capture;
 use crate::wire::SessionId;
 use rustls::ClientConnection;
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Where the session is: each stage's state holds only what that stage needs, and a
 /// transition replaces one with the next.
@@ -16,6 +23,12 @@ pub(super) enum State {
         sent: u32,
     },
     Tls(Box<TlsState>),
+    /// After the push: the data channel, with the control channel kept for its acks and
+    /// a control `EXIT`.
+    Data {
+        control: Box<TlsState>,
+        data: Box<DataState>,
+    },
     Done,
 }
 
@@ -41,6 +54,15 @@ pub(super) struct TlsState {
 
 #[derive(Default)]
 pub(super) struct LoginState {
+    /// The server's key-method 2 randoms (the PRF's half of the keys).
+    pub(super) server_random: Option<ServerRandom>,
+    /// The whole push, kept for the data stage.
+    pub(super) pushed: Option<Vec<String>>,
+    /// The data stage runs: it, not the login, decides how to leave.
+    pub(super) data_stage: bool,
+    /// Why the session ends once our `EXIT` is acknowledged (the login's own verdict
+    /// when unset).
+    pub(super) leave_why: Option<Why>,
     pub(super) key_sent: bool,
     pub(super) server_key: bool,
     /// Plaintext from the server not yet parsed.
@@ -48,4 +70,36 @@ pub(super) struct LoginState {
     pub(super) push: Vec<String>,
     pub(super) answered: bool,
     pub(super) exit_sent: bool,
+}
+
+/// The data stage: the data channel's codec, the echoes, and how to leave.
+pub(super) struct DataState {
+    pub(super) channel: DataChannel,
+    /// The server takes a control `EXIT`; otherwise OCC_EXIT on the data channel.
+    pub(super) cc_exit: bool,
+    pub(super) ping: Option<PingState>,
+    /// Data packets sealed, to leave after the control channel's.
+    pub(super) outbox: VecDeque<Vec<u8>>,
+    /// Data packets from the server that decrypted (keepalives and anything else).
+    pub(super) decrypted: u32,
+    /// Our control `EXIT` went out: nothing more to do but wait for its ack.
+    pub(super) leaving: bool,
+    /// Decryption buffer, reused.
+    pub(super) scratch: Vec<u8>,
+}
+
+/// The echoes through the tunnel.
+pub(super) struct PingState {
+    pub(super) path: EchoPath,
+    pub(super) id: u16,
+    pub(super) count: u16,
+    pub(super) interval: Duration,
+    /// When echo `seq` (from 1) left, and whether its reply came.
+    pub(super) sent: Vec<(Instant, bool)>,
+}
+
+impl PingState {
+    pub(super) fn answered(&self) -> u16 {
+        self.sent.iter().filter(|(_, a)| *a).count() as u16
+    }
 }

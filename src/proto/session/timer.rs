@@ -16,15 +16,21 @@ pub(super) enum Timer {
     Hello,
     /// Send (another) `PUSH_REQUEST`.
     PushRequest,
+    /// Data stage: send the next echo request.
+    Echo,
+    /// Data stage: the echoes not answered by then never will be.
+    EchoDeadline,
 }
 
 impl Timer {
     /// Every timer, in the order `handle_timeout` looks at the expired ones.
-    pub(super) const ALL: [Timer; 4] = [
+    pub(super) const ALL: [Timer; 6] = [
         Timer::BadAuthStop,
         Timer::Attempt,
         Timer::Hello,
         Timer::PushRequest,
+        Timer::Echo,
+        Timer::EchoDeadline,
     ];
 
     fn index(self) -> usize {
@@ -34,7 +40,7 @@ impl Timer {
 
 #[derive(Debug, Default)]
 pub(super) struct TimerTable {
-    at: [Option<Instant>; 4],
+    at: [Option<Instant>; Timer::ALL.len()],
 }
 
 impl TimerTable {
@@ -47,7 +53,7 @@ impl TimerTable {
     }
 
     pub(super) fn stop_all(&mut self) {
-        self.at = [None; 4];
+        self.at = [None; Timer::ALL.len()];
     }
 
     pub(super) fn is_expired(&self, timer: Timer, now: Instant) -> bool {

@@ -1,0 +1,537 @@
+//! What a server's push says about the data channel: the cipher, how the keys are derived,
+//! the peer-id, the compression framing, how a client leaves, and where an ICMP echo can go
+//! (the server's own tunnel address, and which addresses the pushed routes and `ifconfig`
+//! cover). Pure functions over the pushed options, as `options.c`/`push.c` read them.
+
+use crate::digest::Digest;
+use crate::proto::data::{Algorithm, Compression, DataCipher, DataConfig};
+use crate::proto::login::DataSettings;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Where the data channel's keys come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyDerivation {
+    /// TLS-EKM (`key-derivation tls-ekm`, or `tls-ekm` in `protocol-flags`).
+    Ekm,
+    /// OpenVPN's PRF over both key-method 2 randoms and both session ids.
+    Prf,
+}
+
+/// The data channel as the push (and, where it says nothing, the client's config) sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataPlan {
+    pub config: DataConfig,
+    pub keys: KeyDerivation,
+    /// The server takes a control-channel `EXIT` (`protocol-flags cc-exit`, 2.6+);
+    /// otherwise a client leaves with OCC_EXIT on the data channel.
+    pub cc_exit: bool,
+}
+
+/// What the server chose for the data channel that this check cannot speak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unsupported {
+    /// Neither the push nor the config names a cipher: OpenVPN's default, BF-CBC.
+    DefaultCipher,
+    /// A cipher the codec does not implement, as pushed or configured.
+    Cipher(String),
+    /// The epoch data format (`aead-epoch`).
+    Epoch,
+    /// A compression option with no framing here (`compress snappy`, ...).
+    Compression(String),
+    /// The server sent a compressed packet, which the check cannot decompress.
+    Compressed(Algorithm),
+}
+
+/// Whitespace-separated words of one option.
+fn words(option: &str) -> (&str, Vec<&str>) {
+    let mut w = option.split_whitespace();
+    let name = w.next().unwrap_or("");
+    (name, w.collect())
+}
+
+fn find<'a>(options: &'a [String], name: &str) -> Option<Vec<&'a str>> {
+    options.iter().rev().find_map(|o| {
+        let (n, args) = words(o);
+        (n == name).then_some(args)
+    })
+}
+
+fn protocol_flag(options: &[String], flag: &str) -> bool {
+    options.iter().any(|o| {
+        let (n, args) = words(o);
+        n == "protocol-flags" && args.contains(&flag)
+    })
+}
+
+/// The data channel a push sets up, or what of it the check cannot speak. `config` is the
+/// client's own: its cipher where the push names none (a server that does not negotiate),
+/// its `auth` (never pushed), its compression where the push says nothing.
+pub fn plan(options: &[String], config: &DataSettings) -> Result<DataPlan, Unsupported> {
+    if protocol_flag(options, "aead-epoch") || options.iter().any(|o| words(o).0 == "aead-epoch") {
+        return Err(Unsupported::Epoch);
+    }
+    let cipher = match find(options, "cipher").and_then(|a| a.first().copied()) {
+        Some(name) => name
+            .parse::<DataCipher>()
+            .map_err(|_| Unsupported::Cipher(name.to_string()))?,
+        None => match &config.cipher {
+            Some(name) => name
+                .parse::<DataCipher>()
+                .map_err(|_| Unsupported::Cipher(name.trim().to_string()))?,
+            None => return Err(Unsupported::DefaultCipher),
+        },
+    };
+    let peer_id = find(options, "peer-id")
+        .and_then(|a| a.first().and_then(|p| p.parse::<u32>().ok()))
+        .filter(|p| *p < 1 << 24);
+    // The last compression option pushed wins, as OpenVPN applies options in order.
+    let mut compression = None;
+    for o in options {
+        let (name, args) = words(o);
+        if let Some(c) = Compression::from_option(name, args.first().copied()) {
+            compression = Some(c.map_err(|u| Unsupported::Compression(u.0))?);
+        }
+    }
+    let compression = compression.or(config.compression).unwrap_or_default();
+    let ekm = protocol_flag(options, "tls-ekm")
+        || find(options, "key-derivation").is_some_and(|a| a.first() == Some(&"tls-ekm"));
+    Ok(DataPlan {
+        config: DataConfig {
+            cipher,
+            auth: config.auth.unwrap_or(Digest::Sha1),
+            peer_id,
+            key_id: 0,
+            compression,
+        },
+        keys: if ekm {
+            KeyDerivation::Ekm
+        } else {
+            KeyDerivation::Prf
+        },
+        cc_exit: protocol_flag(options, "cc-exit"),
+    })
+}
+
+/// The `IV_CIPHERS` a client announces: every cipher the codec speaks, limited to the
+/// config's `data-ciphers` when it has one (in the config's order).
+pub fn iv_ciphers(config: &DataSettings) -> String {
+    match &config.data_ciphers {
+        Some(list) => {
+            let mut out: Vec<&'static str> = Vec::new();
+            for name in list {
+                if let Ok(c) = name.parse::<DataCipher>() {
+                    if !out.contains(&c.name()) {
+                        out.push(c.name());
+                    }
+                }
+            }
+            out.join(":")
+        }
+        None => DataCipher::iv_ciphers(),
+    }
+}
+
+/// Where the echoes go: from our tunnel address to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoPath {
+    pub source: IpAddr,
+    pub target: IpAddr,
+}
+
+/// Why no echo can be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoPath {
+    /// The target asked for, or `None` when the push names no server address.
+    pub target: Option<IpAddr>,
+    /// The push gave no tunnel address of the target's family.
+    pub no_address: bool,
+    /// The pushed options that set addresses and routes, as pushed.
+    pub routes: Vec<String>,
+}
+
+/// A pushed IPv4 route: network, mask, and whether it goes through the tunnel.
+struct Route4 {
+    net: u32,
+    mask: u32,
+    via_vpn: bool,
+}
+
+/// What the push says about addresses and routes.
+struct Tunnel {
+    ifconfig: Option<(Ipv4Addr, Ipv4Addr)>,
+    subnet: bool,
+    route_gateway: Option<Ipv4Addr>,
+    routes: Vec<Route4>,
+    redirect4: bool,
+    ifconfig6: Option<(Ipv6Addr, u8, Option<Ipv6Addr>)>,
+    routes6: Vec<(Ipv6Addr, u8)>,
+    redirect6: bool,
+}
+
+fn mask_bits(mask: Ipv4Addr) -> Option<u32> {
+    let m = u32::from(mask);
+    (m.leading_ones() + m.trailing_zeros() == 32).then_some(m)
+}
+
+fn prefix6(text: &str) -> Option<(Ipv6Addr, u8)> {
+    let (addr, bits) = match text.split_once('/') {
+        Some((a, b)) => (a, b.parse().ok()?),
+        None => (text, 128),
+    };
+    (bits <= 128).then_some(())?;
+    Some((addr.parse().ok()?, bits))
+}
+
+fn in_prefix6(addr: Ipv6Addr, net: Ipv6Addr, bits: u8) -> bool {
+    let mask = if bits == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(bits))
+    };
+    u128::from(addr) & mask == u128::from(net) & mask
+}
+
+impl Tunnel {
+    fn read(options: &[String]) -> Tunnel {
+        let mut t = Tunnel {
+            ifconfig: None,
+            subnet: false,
+            route_gateway: None,
+            routes: Vec::new(),
+            redirect4: false,
+            ifconfig6: None,
+            routes6: Vec::new(),
+            redirect6: false,
+        };
+        for o in options {
+            let (name, args) = words(o);
+            match (name, args.as_slice()) {
+                ("ifconfig", [local, second, ..]) => {
+                    if let (Ok(l), Ok(s)) = (local.parse(), second.parse()) {
+                        t.ifconfig = Some((l, s));
+                    }
+                }
+                ("topology", [kind, ..]) => t.subnet = *kind == "subnet",
+                ("route-gateway", [gw, ..]) => t.route_gateway = gw.parse().ok(),
+                ("route", [net, rest @ ..]) => {
+                    let Ok(net) = net.parse::<Ipv4Addr>() else {
+                        continue;
+                    };
+                    let mask = match rest.first() {
+                        Some(m) => match m.parse().ok().and_then(mask_bits) {
+                            Some(m) => m,
+                            None => continue,
+                        },
+                        None => u32::MAX,
+                    };
+                    let via_vpn = rest.get(1) != Some(&"net_gateway");
+                    t.routes.push(Route4 {
+                        net: u32::from(net),
+                        mask,
+                        via_vpn,
+                    });
+                }
+                ("redirect-gateway" | "redirect-private", flags) => {
+                    if !flags.contains(&"!ipv4") {
+                        t.redirect4 = true;
+                    }
+                    if flags.contains(&"ipv6") {
+                        t.redirect6 = true;
+                    }
+                }
+                ("ifconfig-ipv6", [local, rest @ ..]) => {
+                    if let Some((addr, bits)) = prefix6(local) {
+                        let remote = rest.first().and_then(|r| r.parse().ok());
+                        t.ifconfig6 = Some((addr, bits, remote));
+                    }
+                }
+                ("route-ipv6", [net, ..]) => {
+                    if let Some(p) = prefix6(net) {
+                        t.routes6.push(p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // A netmask as ifconfig's second word is topology subnet, whatever was said.
+        if let Some((_, second)) = t.ifconfig {
+            if second.octets()[0] == 255 {
+                t.subnet = true;
+            }
+        }
+        t
+    }
+
+    /// The server's own tunnel address, where its kernel answers an echo.
+    fn server_address(&self) -> Option<IpAddr> {
+        if let Some((_, remote)) = self.ifconfig {
+            if self.subnet {
+                return self.route_gateway.map(IpAddr::V4);
+            }
+            // net30: the host route to the server, never the ifconfig peer (a virtual
+            // endpoint no host owns); point-to-point: the remote end.
+            let host_route = self
+                .routes
+                .iter()
+                .find(|r| r.mask == u32::MAX && r.via_vpn && r.net != u32::from(remote))
+                .map(|r| IpAddr::V4(Ipv4Addr::from(r.net)));
+            return Some(host_route.unwrap_or(IpAddr::V4(remote)));
+        }
+        self.ifconfig6
+            .and_then(|(_, _, remote)| remote)
+            .map(IpAddr::V6)
+    }
+
+    fn covers(&self, target: IpAddr) -> bool {
+        match target {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                let on_link = match self.ifconfig {
+                    Some((local, second)) if self.subnet => {
+                        let m = mask_bits(second).unwrap_or(u32::MAX);
+                        a & m == u32::from(local) & m
+                    }
+                    Some((_, remote)) => a == u32::from(remote),
+                    None => false,
+                };
+                on_link
+                    || self.redirect4
+                    || self.route_gateway.is_some_and(|g| u32::from(g) == a)
+                    || self
+                        .routes
+                        .iter()
+                        .any(|r| r.via_vpn && a & r.mask == r.net & r.mask)
+            }
+            IpAddr::V6(a) => {
+                self.ifconfig6.is_some_and(|(local, bits, remote)| {
+                    in_prefix6(a, local, bits) || remote == Some(a)
+                }) || self.redirect6
+                    || self.routes6.iter().any(|(n, b)| in_prefix6(a, *n, *b))
+            }
+        }
+    }
+
+    fn source_for(&self, target: IpAddr) -> Option<IpAddr> {
+        match target {
+            IpAddr::V4(_) => self.ifconfig.map(|(l, _)| IpAddr::V4(l)),
+            IpAddr::V6(_) => self.ifconfig6.map(|(l, _, _)| IpAddr::V6(l)),
+        }
+    }
+}
+
+/// The pushed options about addresses and routes, as pushed (for a report).
+fn route_options(options: &[String]) -> Vec<String> {
+    options
+        .iter()
+        .filter(|o| {
+            matches!(
+                words(o).0,
+                "ifconfig"
+                    | "ifconfig-ipv6"
+                    | "route"
+                    | "route-ipv6"
+                    | "route-gateway"
+                    | "redirect-gateway"
+                    | "redirect-private"
+                    | "topology"
+            )
+        })
+        .cloned()
+        .collect()
+}
+
+/// Where echoes go: to `requested` when given (if the push routes it into the tunnel),
+/// else to the server's own tunnel address (`route-gateway` in topology subnet, the host
+/// route to the server in net30, the remote end of a point-to-point `ifconfig`, the
+/// remote of `ifconfig-ipv6` on an IPv6-only tunnel); from our pushed address of the
+/// target's family.
+pub fn echo_path(options: &[String], requested: Option<IpAddr>) -> Result<EchoPath, NoPath> {
+    let t = Tunnel::read(options);
+    let no_path = |target, no_address| NoPath {
+        target,
+        no_address,
+        routes: route_options(options),
+    };
+    let target = match requested {
+        Some(r) => {
+            if !t.covers(r) {
+                let no_address = t.source_for(r).is_none();
+                return Err(no_path(Some(r), no_address));
+            }
+            r
+        }
+        None => t.server_address().ok_or_else(|| no_path(None, false))?,
+    };
+    let source = t
+        .source_for(target)
+        .ok_or_else(|| no_path(Some(target), true))?;
+    Ok(EchoPath { source, target })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(s: &str) -> Vec<String> {
+        s.split(',').map(str::to_string).collect()
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    // Pushes as 2.6.14 servers sent them (subnet, net30) in this project's test runs.
+    const SUBNET: &str = "route-gateway 10.8.0.1,topology subnet,ping 10,ping-restart 120,ifconfig 10.8.0.2 255.255.255.0,peer-id 0,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm dyn-tls-crypt,tun-mtu 1500";
+    const NET30: &str = "route 10.8.0.1,topology net30,ping 10,ping-restart 120,ifconfig 10.8.0.6 10.8.0.5,peer-id 0,cipher AES-256-GCM";
+
+    #[test]
+    fn subnet_targets_the_route_gateway() {
+        let p = echo_path(&push(SUBNET), None).unwrap();
+        assert_eq!(p.source, ip("10.8.0.2"));
+        assert_eq!(p.target, ip("10.8.0.1"));
+    }
+
+    #[test]
+    fn net30_targets_the_host_route_not_the_peer() {
+        let p = echo_path(&push(NET30), None).unwrap();
+        assert_eq!(p.source, ip("10.8.0.6"));
+        assert_eq!(p.target, ip("10.8.0.1"));
+    }
+
+    #[test]
+    fn point_to_point_targets_the_remote() {
+        let p = echo_path(&push("ifconfig 10.4.0.2 10.4.0.1"), None).unwrap();
+        assert_eq!(p.target, ip("10.4.0.1"));
+    }
+
+    #[test]
+    fn ipv6_only_targets_the_ifconfig_ipv6_remote() {
+        let p = echo_path(&push("ifconfig-ipv6 fd00::1000/64 fd00::1"), None).unwrap();
+        assert_eq!((p.source, p.target), (ip("fd00::1000"), ip("fd00::1")));
+    }
+
+    #[test]
+    fn coverage_of_a_requested_address() {
+        let subnet = push(&format!(
+            "{SUBNET},route 192.168.10.0 255.255.255.0,route 172.16.0.0 255.240.0.0 net_gateway"
+        ));
+        assert!(echo_path(&subnet, Some(ip("10.8.0.77"))).is_ok());
+        assert!(echo_path(&subnet, Some(ip("192.168.10.5"))).is_ok());
+        let e = echo_path(&subnet, Some(ip("192.168.11.5"))).unwrap_err();
+        assert_eq!(e.target, Some(ip("192.168.11.5")));
+        assert!(!e.no_address);
+        assert!(e
+            .routes
+            .contains(&"route 192.168.10.0 255.255.255.0".to_string()));
+        assert!(e
+            .routes
+            .contains(&"ifconfig 10.8.0.2 255.255.255.0".to_string()));
+        assert!(!e.routes.iter().any(|r| r.starts_with("cipher")));
+        // net_gateway routes go around the tunnel.
+        assert!(echo_path(&subnet, Some(ip("172.16.1.1"))).is_err());
+        // redirect-gateway covers every IPv4 address, not IPv6.
+        let all = push(&format!("{SUBNET},redirect-gateway def1 bypass-dhcp"));
+        assert!(echo_path(&all, Some(ip("198.51.100.1"))).is_ok());
+        let e = echo_path(&all, Some(ip("2001:db8::1"))).unwrap_err();
+        assert!(e.no_address);
+        // net30: the peer address is on the link.
+        assert!(echo_path(&push(NET30), Some(ip("10.8.0.5"))).is_ok());
+        assert!(echo_path(&push(NET30), Some(ip("10.8.0.9"))).is_err());
+    }
+
+    #[test]
+    fn ipv6_coverage() {
+        let p = push(&format!(
+            "{SUBNET},ifconfig-ipv6 fd00:1::1000/64 fd00:1::1,route-ipv6 2001:db8:5::/48"
+        ));
+        let path = echo_path(&p, Some(ip("fd00:1::1"))).unwrap();
+        assert_eq!(path.source, ip("fd00:1::1000"));
+        assert!(echo_path(&p, Some(ip("2001:db8:5:7::1"))).is_ok());
+        assert!(echo_path(&p, Some(ip("2001:db8:6::1"))).is_err());
+        // IPv4 still goes to the IPv4 gateway by default.
+        assert_eq!(echo_path(&p, None).unwrap().target, ip("10.8.0.1"));
+    }
+
+    #[test]
+    fn plan_from_a_2_6_push() {
+        let plan = plan(&push(SUBNET), &DataSettings::default()).unwrap();
+        assert_eq!(plan.config.cipher, DataCipher::Aes256Gcm);
+        assert_eq!(plan.config.peer_id, Some(0));
+        assert_eq!(plan.config.compression, Compression::None);
+        assert_eq!(plan.keys, KeyDerivation::Ekm);
+        assert!(plan.cc_exit);
+    }
+
+    #[test]
+    fn plan_from_an_old_server_and_the_config() {
+        // A 2.4 push: no peer-id with V1, no tls-ekm, no cc-exit.
+        let p = push("route 10.8.0.1,topology net30,ifconfig 10.8.0.6 10.8.0.5,cipher AES-128-GCM");
+        let plan = plan(&p, &DataSettings::default()).unwrap();
+        assert_eq!(plan.config.cipher, DataCipher::Aes128Gcm);
+        assert_eq!(plan.config.peer_id, None);
+        assert_eq!(plan.keys, KeyDerivation::Prf);
+        assert!(!plan.cc_exit);
+        // Nothing pushed: the config's cipher and auth, else BF-CBC.
+        let p = push("ifconfig 10.8.0.6 10.8.0.5,comp-lzo no");
+        let cfg = DataSettings {
+            cipher: Some("aes-256-cbc".into()),
+            auth: Some(Digest::Sha256),
+            ..Default::default()
+        };
+        let plan = super::plan(&p, &cfg).unwrap();
+        assert_eq!(plan.config.cipher, DataCipher::Aes256Cbc);
+        assert_eq!(plan.config.auth, Digest::Sha256);
+        assert_eq!(plan.config.compression, Compression::Lzo);
+        assert_eq!(
+            super::plan(&p, &DataSettings::default()),
+            Err(Unsupported::DefaultCipher)
+        );
+        let bf = DataSettings {
+            cipher: Some("BF-CBC".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            super::plan(&p, &bf),
+            Err(Unsupported::Cipher("BF-CBC".into()))
+        );
+    }
+
+    #[test]
+    fn what_the_check_cannot_speak() {
+        let base = DataSettings::default();
+        assert_eq!(
+            plan(&push("cipher AES-192-GCM"), &base),
+            Err(Unsupported::Cipher("AES-192-GCM".into()))
+        );
+        assert_eq!(
+            plan(
+                &push("cipher AES-256-GCM,protocol-flags cc-exit tls-ekm aead-epoch"),
+                &base
+            ),
+            Err(Unsupported::Epoch)
+        );
+        assert_eq!(
+            plan(&push("cipher AES-256-GCM,compress snappy"), &base),
+            Err(Unsupported::Compression("compress snappy".into()))
+        );
+        let p = plan(&push("cipher AES-256-GCM,compress stub-v2"), &base).unwrap();
+        assert_eq!(p.config.compression, Compression::V2);
+    }
+
+    #[test]
+    fn iv_ciphers_is_what_is_implemented() {
+        assert_eq!(
+            iv_ciphers(&DataSettings::default()),
+            "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305:AES-256-CBC:AES-128-CBC"
+        );
+        let cfg = DataSettings {
+            data_ciphers: Some(vec![
+                "CHACHA20-POLY1305".into(),
+                "BF-CBC".into(),
+                "aes-128-gcm".into(),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(iv_ciphers(&cfg), "CHACHA20-POLY1305:AES-128-GCM");
+    }
+}

@@ -1,0 +1,378 @@
+//! The data stage, after the whole push: the data channel's keys (TLS-EKM or OpenVPN's
+//! PRF) and settings from the push, ICMP echoes through the tunnel when asked
+//! ([`SessionConfig::ping`]), and the goodbye a real client says: a control `EXIT` where
+//! the server pushed `cc-exit`, else OCC_EXIT on the data channel (2.4 and 2.5 know only
+//! that one and would keep the client until `ping-restart`).
+
+use super::*;
+use crate::proto::data::icmp::{parse_echo_reply, EchoRequest};
+use crate::proto::data::{
+    keys::KEY_BLOCK_LEN, DataChannel, DataError, Decapsulated, KeyBlock, Side, EKM_LABEL,
+};
+use crate::proto::push::{self, DataPlan, KeyDerivation, Unsupported};
+
+/// The payload of our echo requests: nothing secret, and checked in the reply.
+const ECHO_PAYLOAD: &[u8; 24] = b"check_openvpn echo\0\0\0\0\0\0";
+
+impl Session {
+    /// The whole push came: set up the data channel (to ping, or just to leave with
+    /// OCC_EXIT), or leave over the control channel as before.
+    pub(super) fn enter_data(&mut self, mut t: Box<TlsState>, now: Instant) -> State {
+        t.login.data_stage = true;
+        let options = t.login.pushed.clone().unwrap_or_default();
+        let Some(hello) = &self.cfg.login else {
+            return self.leave_by_control(t, now, Why::Reached);
+        };
+        let ping = self.cfg.ping;
+        let plan = match push::plan(&options, &hello.data) {
+            Ok(plan) => plan,
+            Err(what) => {
+                // A plain login still ends well: its verdict is the push.
+                if ping.is_none() {
+                    return self.leave_by_control(t, now, Why::Reached);
+                }
+                self.emit(Event::DataUnsupported { what, at: now });
+                return self.leave_by_control(t, now, Why::Unsupported);
+            }
+        };
+        if plan.cc_exit && ping.is_none() {
+            return self.leave_by_control(t, now, Why::Reached);
+        }
+        let Some(channel) = self.data_channel(&t, &plan) else {
+            let why = if ping.is_some() {
+                self.emit(Event::TlsFailed {
+                    failure: TlsFailure::Protocol("no keys for the data channel".into()),
+                    at: now,
+                });
+                Why::Failed
+            } else {
+                Why::Reached
+            };
+            return self.leave_by_control(t, now, why);
+        };
+        self.progress = self.progress.max(Progress::DataReady);
+        self.emit(Event::DataReady {
+            cipher: plan.config.cipher,
+            peer_id: plan.config.peer_id,
+            keys: plan.keys,
+            compression: plan.config.compression,
+            at: now,
+        });
+        let mut data = Box::new(DataState {
+            channel,
+            cc_exit: plan.cc_exit,
+            ping: None,
+            outbox: VecDeque::new(),
+            decrypted: 0,
+            leaving: false,
+            scratch: Vec::new(),
+        });
+        let Some(ping) = ping else {
+            return self.leave(t, data, now, Why::Reached);
+        };
+        let path = match push::echo_path(&options, ping.target) {
+            Ok(path) => path,
+            Err(path) => {
+                self.emit(Event::NoEchoPath { path, at: now });
+                return self.leave(t, data, now, Why::NoEchoPath);
+            }
+        };
+        let count = ping.count.clamp(1, MAX_ECHOES);
+        self.emit(Event::EchoPlanned {
+            path,
+            count,
+            at: now,
+        });
+        data.ping = Some(PingState {
+            path,
+            id: self.random.icmp_id,
+            count,
+            interval: ping.interval,
+            sent: Vec::with_capacity(usize::from(count)),
+        });
+        self.timers
+            .set(Timer::EchoDeadline, (self.origin + ping.until).max(now));
+        self.send_echo(&mut data, now);
+        State::Data { control: t, data }
+    }
+
+    /// The data channel's codec, with keys from TLS-EKM or the PRF. `None` when the keys
+    /// cannot be had (no server randoms, an export rustls refused).
+    fn data_channel(&self, t: &TlsState, plan: &DataPlan) -> Option<DataChannel> {
+        let block = match plan.keys {
+            KeyDerivation::Ekm => {
+                let out = zeroize::Zeroizing::new([0u8; KEY_BLOCK_LEN]);
+                let out = t.conn.export_keying_material(out, EKM_LABEL, None).ok()?;
+                KeyBlock::from_ekm(&out[..]).ok()?
+            }
+            KeyDerivation::Prf => {
+                let server = t.login.server_random.as_ref()?;
+                KeyBlock::from_prf(
+                    &self.random.key_method_2,
+                    &server.0,
+                    &self.sealer.session_id,
+                    &t.server_session,
+                )
+            }
+        };
+        Some(DataChannel::new(plan.config, &block, Side::Client))
+    }
+
+    /// `EXIT` over the control channel; the login stage ends the session with `why` once
+    /// it is acknowledged.
+    fn leave_by_control(&mut self, mut t: Box<TlsState>, now: Instant, why: Why) -> State {
+        t.login.leave_why = Some(why);
+        self.send_exit(&mut t, now);
+        self.queue_tls_output(&mut t);
+        State::Tls(t)
+    }
+
+    /// Leaves as the server expects: a control `EXIT` (then wait for its ack) where it
+    /// pushed `cc-exit`, else OCC_EXIT on the data channel (and done at once: nothing
+    /// acknowledges it).
+    fn leave(
+        &mut self,
+        mut control: Box<TlsState>,
+        mut data: Box<DataState>,
+        now: Instant,
+        why: Why,
+    ) -> State {
+        self.timers.stop(Timer::Echo);
+        self.timers.stop(Timer::EchoDeadline);
+        if data.cc_exit {
+            data.leaving = true;
+            control.login.leave_why = Some(why);
+            self.send_exit(&mut control, now);
+            self.queue_tls_output(&mut control);
+            return State::Data { control, data };
+        }
+        let mut occ = Vec::new();
+        if data.channel.occ_exit(&mut occ).is_err() {
+            // No random IV for a CBC packet: say goodbye on the control channel instead.
+            return self.leave_by_control(control, now, why);
+        }
+        self.emit(Event::OccExitSent { at: now });
+        self.progress = self.progress.max(Progress::Exited);
+        // The control channel's acks first, then what the data stage still had, then the
+        // goodbye.
+        self.finish(control, now, why);
+        self.outbox.extend(data.outbox.drain(..));
+        self.outbox.push_back(occ);
+        State::Done
+    }
+
+    /// One echo request into the data outbox, and the timer for the next.
+    fn send_echo(&mut self, data: &mut DataState, now: Instant) {
+        let Some(ping) = data.ping.as_mut() else {
+            return;
+        };
+        if ping.sent.len() >= usize::from(ping.count) {
+            self.timers.stop(Timer::Echo);
+            return;
+        }
+        let seq = ping.sent.len() as u16 + 1;
+        let mut packet = Vec::with_capacity(64 + ECHO_PAYLOAD.len());
+        let request = EchoRequest {
+            source: ping.path.source,
+            destination: ping.path.target,
+            identifier: ping.id,
+            sequence: seq,
+            payload: ECHO_PAYLOAD,
+        };
+        if request.encode(&mut packet).is_err() {
+            self.timers.stop(Timer::Echo);
+            return;
+        }
+        let mut datagram = Vec::new();
+        if let Err(error) = data.channel.encapsulate(&packet, &mut datagram) {
+            // Only the random source fails here: no echo rather than a weak IV.
+            self.emit(Event::DataIgnored {
+                error,
+                len: packet.len(),
+                at: now,
+            });
+            self.timers.stop(Timer::Echo);
+            return;
+        }
+        data.outbox.push_back(datagram);
+        ping.sent.push((now, false));
+        let more = ping.sent.len() < usize::from(ping.count);
+        let next = now + ping.interval;
+        self.progress = self.progress.max(Progress::EchoSent);
+        self.emit(Event::EchoSent { seq, at: now });
+        if more {
+            self.timers.set(Timer::Echo, next);
+        } else {
+            self.timers.stop(Timer::Echo);
+        }
+    }
+
+    pub(super) fn on_echo_timer(&mut self, now: Instant) {
+        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            return;
+        };
+        self.send_echo(&mut data, now);
+        self.state = State::Data { control, data };
+    }
+
+    /// The echo deadline: what has not come back is lost.
+    pub(super) fn on_echo_deadline(&mut self, now: Instant) {
+        let State::Data { control, data } = std::mem::replace(&mut self.state, State::Done) else {
+            return;
+        };
+        let why = Self::echo_verdict(&data);
+        self.state = self.leave(control, data, now, why);
+    }
+
+    fn echo_verdict(data: &DataState) -> Why {
+        match &data.ping {
+            Some(p) if p.answered() == p.count => Why::Reached,
+            Some(p) => Why::EchoesMissing {
+                sent: p.sent.len() as u16,
+                answered: p.answered(),
+                decrypted: data.decrypted,
+            },
+            None => Why::Reached,
+        }
+    }
+
+    pub(super) fn on_data_stage_packet(&mut self, now: Instant, packet: &[u8]) {
+        let State::Data { control, data } = std::mem::replace(&mut self.state, State::Done) else {
+            return;
+        };
+        let opcode = packet.first().map_or(0, |b| b >> 3);
+        self.state =
+            if opcode == crate::proto::data::P_DATA_V1 || opcode == crate::proto::data::P_DATA_V2 {
+                self.on_data_packet(control, data, now, packet)
+            } else {
+                self.on_data_stage_control(control, data, now, packet)
+            };
+    }
+
+    /// A control packet while the data stage runs: acks, the server's messages, and the
+    /// ack of our `EXIT`, through the login stage as before.
+    fn on_data_stage_control(
+        &mut self,
+        mut control: Box<TlsState>,
+        mut data: Box<DataState>,
+        now: Instant,
+        packet: &[u8],
+    ) -> State {
+        if let Err(reason) = self.take_control_packet(&mut control, now, packet) {
+            self.ignore(reason, packet, now);
+            return State::Data { control, data };
+        }
+        match self.feed_tls(control, now) {
+            Some(control) => State::Data { control, data },
+            None => {
+                // Ended (our EXIT acknowledged, or the control channel failed).
+                self.outbox.extend(data.outbox.drain(..));
+                State::Done
+            }
+        }
+    }
+
+    /// One data packet from the server: an echo reply, a keepalive or other traffic that
+    /// proves the tunnel decrypts, or noise (counted, bounded).
+    fn on_data_packet(
+        &mut self,
+        control: Box<TlsState>,
+        mut data: Box<DataState>,
+        now: Instant,
+        packet: &[u8],
+    ) -> State {
+        if data.leaving {
+            return State::Data { control, data };
+        }
+        let mut scratch = std::mem::take(&mut data.scratch);
+        let result = data.channel.decapsulate(packet, &mut scratch);
+        let mut reply = None;
+        let noise = match result {
+            Ok(Decapsulated::Data(ip)) => {
+                data.decrypted = data.decrypted.saturating_add(1);
+                match (&data.ping, parse_echo_reply(ip)) {
+                    (Some(p), Ok(r))
+                        if r.identifier == p.id
+                            && r.source == p.path.target
+                            && r.destination == p.path.source
+                            && r.payload == ECHO_PAYLOAD =>
+                    {
+                        reply = Some(r.sequence);
+                        None
+                    }
+                    _ => Some(Event::DataReceived {
+                        kind: DataKind::Other,
+                        len: packet.len(),
+                        at: now,
+                    }),
+                }
+            }
+            Ok(Decapsulated::Ping) => {
+                data.decrypted = data.decrypted.saturating_add(1);
+                Some(Event::DataReceived {
+                    kind: DataKind::Keepalive,
+                    len: packet.len(),
+                    at: now,
+                })
+            }
+            Ok(Decapsulated::Occ(m)) => {
+                data.decrypted = data.decrypted.saturating_add(1);
+                Some(Event::DataReceived {
+                    kind: DataKind::Occ(m.opcode),
+                    len: packet.len(),
+                    at: now,
+                })
+            }
+            Err(DataError::Compressed(algorithm)) => {
+                data.scratch = scratch;
+                self.emit(Event::DataUnsupported {
+                    what: Unsupported::Compressed(algorithm),
+                    at: now,
+                });
+                return self.leave(control, data, now, Why::Unsupported);
+            }
+            Err(error) => Some(Event::DataIgnored {
+                error,
+                len: packet.len(),
+                at: now,
+            }),
+        };
+        data.scratch = scratch;
+        if let Some(event) = noise {
+            self.data_noise(event);
+            return State::Data { control, data };
+        }
+        let answered_all = match (reply, data.ping.as_mut()) {
+            (Some(seq), Some(ping)) => {
+                match usize::from(seq)
+                    .checked_sub(1)
+                    .and_then(|i| ping.sent.get_mut(i))
+                {
+                    // A duplicate reply counts once.
+                    Some(slot) if !slot.1 => {
+                        slot.1 = true;
+                        let rtt = now.saturating_duration_since(slot.0);
+                        self.emit(Event::EchoReply { seq, rtt, at: now });
+                        ping.answered() == ping.count
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if answered_all {
+            return self.leave(control, data, now, Why::Reached);
+        }
+        State::Data { control, data }
+    }
+
+    /// An event about a data packet that is no answer: the first ones, then only counted
+    /// (a flood never grows the queue).
+    fn data_noise(&mut self, event: Event) {
+        self.ignored_events += 1;
+        if self.ignored_events <= MAX_TRACED_PACKETS {
+            self.emit(event);
+        }
+    }
+}

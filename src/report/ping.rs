@@ -1,0 +1,223 @@
+//! The words for the data stage: the data channel as agreed, the echoes through the tunnel
+//! (`--ping`) and their verdict, and the `rta`/`pl` perfdata.
+
+use super::state::{PingLimits, State, Thresholds};
+use crate::check::{DataOutcome, DataReady, Detail};
+use crate::proto::data::{Compression, DataError};
+use crate::proto::push::{KeyDerivation, NoPath, Unsupported};
+use crate::proto::DataKind;
+use std::time::Duration;
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn compression_name(c: Compression) -> &'static str {
+    match c {
+        Compression::None => "no compression",
+        Compression::Lzo => "comp-lzo framing",
+        Compression::Swap => "compress (stub) framing",
+        Compression::V2 => "compress stub-v2 framing",
+    }
+}
+
+fn unsupported_words(what: &Unsupported) -> String {
+    match what {
+        Unsupported::DefaultCipher => "no data cipher, so OpenVPN's default BF-CBC, which this check cannot speak (give the client config's cipher, or let the server negotiate with data-ciphers)".into(),
+        Unsupported::Cipher(c) => format!("the data cipher {c}, which this check cannot speak"),
+        Unsupported::Epoch => "the epoch data format (aead-epoch), which this check cannot speak".into(),
+        Unsupported::Compression(c) => format!("compression '{c}', which this check cannot frame"),
+        Unsupported::Compressed(a) => format!("{a} compression: it sent a compressed packet, which this check cannot decompress"),
+    }
+}
+
+fn no_path_words(path: &NoPath) -> String {
+    let pushed = if path.routes.is_empty() {
+        "no address or route".to_string()
+    } else {
+        path.routes.join(", ")
+    };
+    match path.target {
+        None => format!("the push names no tunnel address of the server's to ping (pushed: {pushed}); give --ping-address"),
+        Some(t) if path.no_address => format!(
+            "the server pushed no {} tunnel address to send an echo to {t} from (pushed: {pushed})",
+            if t.is_ipv6() { "IPv6 (ifconfig-ipv6)" } else { "IPv4 (ifconfig)" }
+        ),
+        Some(t) => format!("no pushed route or address covers {t} (pushed: {pushed})"),
+    }
+}
+
+/// `-v`/`-vv` lines of the data stage; `None` for any other detail.
+pub(super) fn detail_line(detail: &Detail) -> Option<String> {
+    Some(match detail {
+        Detail::DataReady(r) => ready_words(r),
+        Detail::EchoPlanned { path, count } => format!(
+            "echoes: {count} from {} to {} through the tunnel",
+            path.source, path.target
+        ),
+        Detail::EchoSent { at, seq } => format!("{}: echo request {seq} sent", ms(*at)),
+        Detail::EchoReply { at, seq, rtt } => format!(
+            "{}: echo reply {seq}, round trip {:.3} ms",
+            ms(*at),
+            rtt.as_secs_f64() * 1000.0
+        ),
+        Detail::DataReceived { at, kind, len } => format!(
+            "{}: data packet of {len} bytes decrypted: {}",
+            ms(*at),
+            match kind {
+                DataKind::Keepalive => "the server's keepalive ping".to_string(),
+                DataKind::Occ(Some(op)) => format!("an OCC message (opcode {op})"),
+                DataKind::Occ(None) => "an OCC message without opcode".to_string(),
+                DataKind::Other => "a tunnel packet that is no reply of ours".to_string(),
+            }
+        ),
+        Detail::DataIgnored { at, error, len } => format!(
+            "{}: data packet of {len} bytes ignored: {}",
+            ms(*at),
+            data_error_words(error)
+        ),
+        Detail::OccExitSent { at } => format!("{}: OCC_EXIT sent on the data channel", ms(*at)),
+        _ => return None,
+    })
+}
+
+fn data_error_words(e: &DataError) -> String {
+    match e {
+        DataError::Truncated { .. } => "too short".into(),
+        DataError::NotData { opcode } => format!("opcode {opcode} is no data packet"),
+        DataError::WrongKeyId { got, .. } => format!("for key id {got}"),
+        DataError::WrongPeerId { got, .. } => format!("for peer-id {got}, not ours"),
+        DataError::Authentication => "its tag or HMAC does not verify".into(),
+        DataError::Padding => "bad padding".into(),
+        DataError::Length => "bad ciphertext length".into(),
+        DataError::Replay { packet_id, .. } => format!("packet id {packet_id} replayed or too old"),
+        DataError::PacketIdsExhausted => "no packet id left".into(),
+        DataError::Compressed(a) => format!("compressed with {a}"),
+        DataError::BadCompressionHeader { byte, .. } => {
+            format!("compression header byte {byte:#04x} does not fit the framing")
+        }
+        DataError::Random => "the system random source failed".into(),
+    }
+}
+
+fn ready_words(r: &DataReady) -> String {
+    let keys = match r.keys {
+        KeyDerivation::Ekm => "keys from TLS-EKM",
+        KeyDerivation::Prf => "keys from OpenVPN's PRF",
+    };
+    let peer = match r.peer_id {
+        Some(p) => format!("peer-id {p} (P_DATA_V2)"),
+        None => "no peer-id (P_DATA_V1)".into(),
+    };
+    format!(
+        "data channel: {}, {keys}, {peer}, {}",
+        r.cipher,
+        compression_name(r.compression)
+    )
+}
+
+/// The verdict of `--ping`, after a push: its state and what to say first.
+pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, String) {
+    if let Some(what) = &data.unsupported {
+        return (
+            State::Unknown,
+            format!(
+                "the server chose {}; the login worked, the tunnel was not tried",
+                unsupported_words(what)
+            ),
+        );
+    }
+    if let Some(path) = &data.no_path {
+        return (
+            State::Unknown,
+            format!("{}; no echo was sent", no_path_words(path)),
+        );
+    }
+    let Some(path) = data.path.filter(|_| data.sent > 0) else {
+        return (
+            State::Critical,
+            "the data channel was not set up, no echo was sent".into(),
+        );
+    };
+    let target = path.target;
+    let answered = data.replies.len();
+    let count = data.count;
+    if answered == 0 {
+        if data.decrypted > 0 {
+            return (
+                State::Critical,
+                format!(
+                    "0/{count} echoes from {target}: the tunnel is up but {target} does not answer ICMP ({} data packets of the server's decrypted{})",
+                    data.decrypted,
+                    if data.keepalives > 0 { ", keepalives among them" } else { "" }
+                ),
+            );
+        }
+        let cipher = data
+            .ready
+            .map(|r| format!("{} with {}", r.cipher, compression_name(r.compression)))
+            .unwrap_or_default();
+        return (
+            State::Critical,
+            format!(
+                "0/{count} echoes from {target}, and no data came back through the tunnel at all: look at the data cipher and compression ({cipher}) and at the server's tun device, forwarding or firewall{}",
+                if data.ignored > 0 {
+                    format!("; {} data packets did not decrypt", data.ignored)
+                } else {
+                    String::new()
+                }
+            ),
+        );
+    }
+    let rta = data.rta().map(|d| d.as_secs_f64() * 1000.0);
+    let loss = data.loss_percent();
+    let mut text = format!(
+        "{answered}/{count} echoes from {target}, rta {:.2} ms",
+        rta.unwrap_or(0.0)
+    );
+    if loss > 0 {
+        text.push_str(&format!(", {loss}% lost"));
+    }
+    let limit = |l: &Option<PingLimits>| l.filter(|l| l.alerts(rta, loss));
+    let state = if let Some(l) = limit(&thresholds.ping_critical) {
+        text.push_str(&format!(", at or above the critical limit {l}"));
+        State::Critical
+    } else if let Some(l) = limit(&thresholds.ping_warning) {
+        text.push_str(&format!(", at or above the warning limit {l}"));
+        State::Warning
+    } else {
+        State::Ok
+    };
+    (state, text)
+}
+
+/// `rta` (ms) and `pl` (%) once an echo went out; `rta` only when a reply came.
+pub(super) fn perfdata(
+    data: &DataOutcome,
+    thresholds: &Thresholds,
+    label: impl Fn(&str) -> String,
+) -> Vec<String> {
+    if !data.pinged || data.sent == 0 {
+        return Vec::new();
+    }
+    let w = thresholds.ping_warning;
+    let c = thresholds.ping_critical;
+    let mut out = Vec::new();
+    if let Some(rta) = data.rta() {
+        out.push(format!(
+            "{}={:.6}ms;{};{};0;",
+            label("rta"),
+            rta.as_secs_f64() * 1000.0,
+            w.map(|l| l.rta_ms.to_string()).unwrap_or_default(),
+            c.map(|l| l.rta_ms.to_string()).unwrap_or_default(),
+        ));
+    }
+    out.push(format!(
+        "{}={}%;{};{};0;100",
+        label("pl"),
+        data.loss_percent(),
+        w.map(|l| l.loss_percent.to_string()).unwrap_or_default(),
+        c.map(|l| l.loss_percent.to_string()).unwrap_or_default(),
+    ));
+    out
+}
