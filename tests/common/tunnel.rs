@@ -422,16 +422,29 @@ pub struct DropEcho {
 impl DropEcho {
     /// Every echo request on `tun` is dropped.
     pub fn all(slot: &Slot, tun: &str) -> DropEcho {
-        DropEcho::with(slot, tun, "")
+        DropEcho::with(slot, tun, "", "")
+    }
+
+    /// Every echo request on `tun` is dropped, and nothing of the host goes out on it
+    /// either: the kernel's own IPv6 router solicitations and MLD reports from the tun's
+    /// link-local address are packets the server would carry to its client.
+    pub fn all_and_silence(slot: &Slot, tun: &str) -> DropEcho {
+        let output = format!(
+            "chain output {{\n\
+               type filter hook output priority -10; policy accept;\n\
+               oif \"{tun}\" counter drop\n\
+             }}\n"
+        );
+        DropEcho::with(slot, tun, "", &output)
     }
 
     /// Every second echo request on `tun` (the 2nd, 4th, ...) is dropped: a count of
     /// 2k echoes loses exactly k, whatever the timing.
     pub fn every_second(slot: &Slot, tun: &str) -> DropEcho {
-        DropEcho::with(slot, tun, "numgen inc mod 2 == 1 ")
+        DropEcho::with(slot, tun, "numgen inc mod 2 == 1 ", "")
     }
 
-    fn with(slot: &Slot, tun: &str, condition: &str) -> DropEcho {
+    fn with(slot: &Slot, tun: &str, condition: &str, more: &str) -> DropEcho {
         let table = format!("dct_{}", slot.n);
         sh_quiet("nft", &["delete", "table", "inet", &table]);
         let rules = format!(
@@ -441,6 +454,7 @@ impl DropEcho {
                  iif \"{tun}\" icmp type echo-request {condition}counter drop\n\
                  iif \"{tun}\" icmpv6 type echo-request {condition}counter drop\n\
                }}\n\
+               {more}\
              }}\n"
         );
         let file = tempfile::NamedTempFile::new().expect("nft rules file");
