@@ -122,7 +122,9 @@ impl Bed {
         a.push("-v".into());
         a.extend(extra.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-        ran_against(&self.server, &refs)
+        let run = ran_against(&self.server, &refs);
+        eprintln!("check: {}", run.line());
+        run
     }
 
     /// `check(--ping EXTRA)`.
@@ -317,6 +319,7 @@ fn the_same_settings_from_a_client_config_file() {
     let answered = bed.real_client(&real, bed.target(), 3);
     assert_eq!(answered, 3, "the real client's pings through the tunnel");
     let run = ran(&["--config", &path(&cfg), "--ping", "-v"]);
+    eprintln!("check: {}", run.line());
     assert!(run.err.is_empty(), "stderr{}", run.context());
     all_answered(run, 6000.0).out_has("AES-256-CBC");
 }
@@ -817,6 +820,7 @@ fn through_proxy(mangle: Mangle, lines: &[&str], extra: &[&str]) -> (Ran, Proxy,
     a.extend(extra.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = a.iter().map(String::as_str).collect();
     let run = ran(&refs);
+    eprintln!("check: {}", run.line());
     assert!(run.err.is_empty(), "stderr{}", run.context());
     (run, proxy, bed)
 }
