@@ -2,7 +2,7 @@
 //! own tunnel subnet; a network namespace joined to the host by a veth pair, where OpenVPN's
 //! own client runs on a tun device of its own (the server's tunnel address is a local
 //! address of the host: a ping from the host itself would never cross the tunnel); and an
-//! nftables table that drops ICMP echo on one server's tun device only.
+//! nftables table with rules on one server's tun device only.
 //!
 //! Everything is named by a slot number that a lock file in the temp directory reserves
 //! across test processes: subnet `10.231.N.0/24` and `fd00:dc:0:N::/64`, veth addresses
@@ -412,56 +412,78 @@ impl Drop for RealClient {
     }
 }
 
-/// An nftables table `inet dct_N` that drops ICMP and ICMPv6 echo requests coming in on
-/// one tun device (by interface index: a later device of the same name is not touched).
-/// Removed on drop, also when the test panics.
-pub struct DropEcho {
+/// An nftables table `inet dct_N` with rules on one tun device only (matched by interface
+/// index: a later device of the same name is not touched). Removed on drop, also when the
+/// test panics.
+pub struct TunFilter {
     table: String,
 }
 
-impl DropEcho {
-    /// Every echo request on `tun` is dropped.
-    pub fn all(slot: &Slot, tun: &str) -> DropEcho {
-        DropEcho::with(slot, tun, "", "")
+impl TunFilter {
+    /// Every ICMP and ICMPv6 echo request coming in on `tun` is dropped.
+    pub fn drop_echo(slot: &Slot, tun: &str) -> TunFilter {
+        TunFilter::new(slot, &TunFilter::echo_requests(tun, "drop"), "")
     }
 
-    /// Every echo request on `tun` is dropped, and nothing of the host goes out on it
-    /// either: the kernel's own IPv6 router solicitations and MLD reports from the tun's
-    /// link-local address are packets the server would carry to its client.
-    pub fn all_and_silence(slot: &Slot, tun: &str) -> DropEcho {
-        let output = format!(
-            "chain output {{\n\
-               type filter hook output priority -10; policy accept;\n\
-               oif \"{tun}\" counter drop\n\
-             }}\n"
+    /// Every second echo request on `tun` (the 2nd, 4th, ...) is dropped: any 2k echoes in
+    /// a row lose exactly k, whatever the timing.
+    pub fn drop_every_second_echo(slot: &Slot, tun: &str) -> TunFilter {
+        let rules = TunFilter::echo_requests(tun, "numgen inc mod 2 == 1 counter drop");
+        TunFilter::new(slot, &rules, "")
+    }
+
+    /// Echo requests dropped, and nothing of the host goes out on `tun` either.
+    pub fn drop_echo_and_silence(slot: &Slot, tun: &str) -> TunFilter {
+        let out = format!("oif \"{tun}\" counter drop\n");
+        TunFilter::new(slot, &TunFilter::echo_requests(tun, "drop"), &out)
+    }
+
+    /// Only echo replies go out on `tun`: the server carries nothing else of the host's
+    /// to its client. The kernel sends IPv6 router solicitations and MLD reports from the
+    /// tun's link-local address by itself, at times of its own; a server that forwards
+    /// one would hand the client a data packet that no test asked for.
+    pub fn only_echo_replies_out(slot: &Slot, tun: &str) -> TunFilter {
+        let out = format!(
+            "oif \"{tun}\" icmp type echo-reply accept\n\
+             oif \"{tun}\" icmpv6 type echo-reply accept\n\
+             oif \"{tun}\" counter drop\n"
         );
-        DropEcho::with(slot, tun, "", &output)
+        TunFilter::new(slot, "", &out)
     }
 
-    /// Every second echo request on `tun` (the 2nd, 4th, ...) is dropped: a count of
-    /// 2k echoes loses exactly k, whatever the timing.
-    pub fn every_second(slot: &Slot, tun: &str) -> DropEcho {
-        DropEcho::with(slot, tun, "numgen inc mod 2 == 1 ", "")
+    fn echo_requests(tun: &str, verdict: &str) -> String {
+        let verdict = if verdict.contains("counter") {
+            verdict.to_string()
+        } else {
+            format!("counter {verdict}")
+        };
+        format!(
+            "iif \"{tun}\" icmp type echo-request {verdict}\n\
+             iif \"{tun}\" icmpv6 type echo-request {verdict}\n"
+        )
     }
 
-    fn with(slot: &Slot, tun: &str, condition: &str, more: &str) -> DropEcho {
+    fn new(slot: &Slot, input: &str, output: &str) -> TunFilter {
         let table = format!("dct_{}", slot.n);
         sh_quiet("nft", &["delete", "table", "inet", &table]);
-        let rules = format!(
-            "table inet {table} {{\n\
-               chain input {{\n\
-                 type filter hook input priority -10; policy accept;\n\
-                 iif \"{tun}\" icmp type echo-request {condition}counter drop\n\
-                 iif \"{tun}\" icmpv6 type echo-request {condition}counter drop\n\
-               }}\n\
-               {more}\
-             }}\n"
+        let chain = |name: &str, rules: &str| {
+            if rules.is_empty() {
+                return String::new();
+            }
+            format!(
+                "chain {name} {{\ntype filter hook {name} priority -10; policy accept;\n{rules}}}\n"
+            )
+        };
+        let text = format!(
+            "table inet {table} {{\n{}{}}}\n",
+            chain("input", input),
+            chain("output", output)
         );
         let file = tempfile::NamedTempFile::new().expect("nft rules file");
-        fs::write(file.path(), &rules).expect("write nft rules");
+        fs::write(file.path(), &text).expect("write nft rules");
         let path = file.path().display().to_string();
         sh("nft", &["-f", &path]);
-        DropEcho { table }
+        TunFilter { table }
     }
 
     /// The table's rules with their counters, for failure messages.
@@ -474,7 +496,7 @@ impl DropEcho {
     }
 }
 
-impl Drop for DropEcho {
+impl Drop for TunFilter {
     fn drop(&mut self) {
         sh_quiet("nft", &["delete", "table", "inet", &self.table]);
     }
