@@ -229,6 +229,9 @@ pub struct DataOutcome {
     /// Server data packets that decrypted, replies excepted (keepalives among them).
     pub decrypted: u32,
     pub keepalives: u32,
+    /// The first byte of the first decrypted payload that was no IP packet (a compression
+    /// header the push did not announce).
+    pub not_ip: Option<u8>,
     /// Data packets that did not decrypt, replays, other peer-ids.
     pub ignored: u32,
     pub occ_exit: bool,

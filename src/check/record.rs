@@ -291,8 +291,12 @@ impl<'a> Recorder<'a> {
                 let t = self.since(at);
                 self.trace_packet(2, || Detail::DataReceived { at: t, kind, len });
                 self.login.data.decrypted += 1;
-                if kind == crate::proto::DataKind::Keepalive {
-                    self.login.data.keepalives += 1;
+                match kind {
+                    crate::proto::DataKind::Keepalive => self.login.data.keepalives += 1,
+                    crate::proto::DataKind::NotIp { first } => {
+                        self.login.data.not_ip.get_or_insert(first);
+                    }
+                    _ => {}
                 }
             }
             Event::DataIgnored { error, len, at } => {

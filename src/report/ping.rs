@@ -21,6 +21,16 @@ fn compression_name(c: Compression) -> &'static str {
     }
 }
 
+/// What a first byte that starts no IP packet says about the server's framing.
+fn framing_words(first: u8) -> &'static str {
+    match first {
+        0xFA | 0x66 => "the header of comp-lzo (or compress lzo)",
+        0xFB | 0x69 => "the header of compress (stub or lz4)",
+        0x50 => "the header of compress stub-v2 or lz4-v2",
+        _ => "a framing this check does not know",
+    }
+}
+
 fn unsupported_words(what: &Unsupported) -> String {
     match what {
         Unsupported::DefaultCipher => "no data cipher, so OpenVPN's default BF-CBC, which this check cannot speak (give the client config's cipher, or let the server negotiate with data-ciphers)".into(),
@@ -68,6 +78,10 @@ pub(super) fn detail_line(detail: &Detail) -> Option<String> {
                 DataKind::Keepalive => "the server's keepalive ping".to_string(),
                 DataKind::Occ(Some(op)) => format!("an OCC message (opcode {op})"),
                 DataKind::Occ(None) => "an OCC message without opcode".to_string(),
+                DataKind::NotIp { first } => format!(
+                    "no IP packet (first byte {first:#04x}: {})",
+                    framing_words(*first)
+                ),
                 DataKind::Other => "a tunnel packet that is no reply of ours".to_string(),
             }
         ),
@@ -143,6 +157,15 @@ pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, Str
     let answered = data.replies.len();
     let count = data.count;
     if answered == 0 {
+        if let Some(first) = data.not_ip {
+            return (
+                State::Critical,
+                format!(
+                    "0/{count} echoes from {target}, and no data came back that this check can read: the server's packets start with {first:#04x}, {}: the server has compression configured that it does not push; give the check the client config's comp-lzo or compress line",
+                    framing_words(first)
+                ),
+            );
+        }
         if data.decrypted > 0 {
             return (
                 State::Critical,
@@ -220,4 +243,105 @@ pub(super) fn perfdata(
         c.map(|l| l.loss_percent.to_string()).unwrap_or_default(),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::data::DataCipher;
+    use crate::proto::push::EchoPath;
+
+    fn pinged(replies: &[(u16, u64)], decrypted: u32) -> DataOutcome {
+        DataOutcome {
+            pinged: true,
+            ready: Some(DataReady {
+                cipher: DataCipher::Aes256Gcm,
+                peer_id: Some(0),
+                keys: KeyDerivation::Ekm,
+                compression: Compression::None,
+            }),
+            path: Some(EchoPath {
+                source: "10.8.0.2".parse().unwrap(),
+                target: "10.8.0.1".parse().unwrap(),
+            }),
+            count: 3,
+            sent: 3,
+            replies: replies
+                .iter()
+                .map(|&(s, us)| (s, Duration::from_micros(us)))
+                .collect(),
+            decrypted,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn verdicts_and_their_words() {
+        let none = Thresholds::default();
+        let ok = pinged(&[(1, 400), (2, 420), (3, 410)], 3);
+        assert_eq!(
+            assess(&ok, &none),
+            (State::Ok, "3/3 echoes from 10.8.0.1, rta 0.41 ms".into())
+        );
+        assert_eq!(
+            perfdata(&ok, &none, |l| l.to_string()),
+            vec!["rta=0.410000ms;;;0;", "pl=0%;;;0;100"]
+        );
+        let limits = Thresholds {
+            ping_warning: Some("0.3,50%".parse().unwrap()),
+            ping_critical: Some("1,60%".parse().unwrap()),
+            ..Default::default()
+        };
+        let lossy = pinged(&[(2, 200)], 1);
+        let (state, text) = assess(&lossy, &limits);
+        assert_eq!(state, State::Critical, "{text}");
+        assert!(
+            text.contains("1/3 echoes from 10.8.0.1, rta 0.20 ms, 66% lost"),
+            "{text}"
+        );
+        assert_eq!(
+            perfdata(&lossy, &limits, |l| l.to_string()),
+            vec!["rta=0.200000ms;0.3;1;0;", "pl=66%;50;60;0;100"]
+        );
+        assert_eq!(assess(&ok, &limits).0, State::Warning);
+        let (state, text) = assess(&pinged(&[], 2), &none);
+        assert_eq!(state, State::Critical);
+        assert!(
+            text.contains("the tunnel is up but 10.8.0.1 does not answer ICMP"),
+            "{text}"
+        );
+        let silent = pinged(&[], 0);
+        let (state, text) = assess(&silent, &none);
+        assert_eq!(state, State::Critical);
+        assert!(
+            text.contains("no data came back") && text.contains("AES-256-GCM"),
+            "{text}"
+        );
+        assert_eq!(
+            perfdata(&silent, &none, |l| l.to_string()),
+            vec!["pl=100%;;;0;100"]
+        );
+        let framed = DataOutcome {
+            not_ip: Some(0xFA),
+            ..pinged(&[], 1)
+        };
+        let (state, text) = assess(&framed, &none);
+        assert_eq!(state, State::Critical);
+        assert!(
+            text.contains("no data came back") && text.contains("comp-lzo"),
+            "{text}"
+        );
+        let epoch = DataOutcome {
+            unsupported: Some(Unsupported::Epoch),
+            ..pinged(&[], 0)
+        };
+        let (state, text) = assess(&epoch, &none);
+        assert_eq!(state, State::Unknown);
+        assert!(text.contains("aead-epoch"), "{text}");
+        let bf = DataOutcome {
+            unsupported: Some(Unsupported::DefaultCipher),
+            ..Default::default()
+        };
+        assert!(assess(&bf, &none).1.contains("BF-CBC"));
+    }
 }

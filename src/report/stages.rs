@@ -212,7 +212,15 @@ pub(super) fn assess_login(
         {
             text.push_str(" (our EXIT was not acknowledged in time)");
         }
-        if login.data.pinged && !login.point_to_point {
+        if login.data.pinged && login.point_to_point {
+            return (
+                state.max(State::Unknown),
+                format!(
+                    "{text}; no echo: a point-to-point server pushes no tunnel address to ping"
+                ),
+            );
+        }
+        if login.data.pinged {
             let (ping_state, ping_text) = super::ping::assess(&login.data, thresholds);
             let rest = text
                 .strip_prefix(target.as_str())

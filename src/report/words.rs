@@ -246,6 +246,12 @@ pub(super) fn login_lines(login: &LoginOutcome) -> Vec<String> {
     if login.exit_acked {
         out.push("EXIT sent and acknowledged: the server frees the session".into());
     }
+    if login.data.occ_exit {
+        out.push(
+            "OCC_EXIT sent on the data channel (no cc-exit pushed): the server frees the session"
+                .into(),
+        );
+    }
     out
 }
 

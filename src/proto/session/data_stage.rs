@@ -39,11 +39,8 @@ impl Session {
             return self.leave_by_control(t, now, Why::Reached);
         }
         let Some(channel) = self.data_channel(&t, &plan) else {
+            // No keys (cannot happen after a whole key exchange): no echo was sent.
             let why = if ping.is_some() {
-                self.emit(Event::TlsFailed {
-                    failure: TlsFailure::Protocol("no keys for the data channel".into()),
-                    at: now,
-                });
                 Why::Failed
             } else {
                 Why::Reached
@@ -302,7 +299,12 @@ impl Session {
                         None
                     }
                     _ => Some(Event::DataReceived {
-                        kind: DataKind::Other,
+                        kind: match ip.first() {
+                            Some(&first) if first >> 4 != 4 && first >> 4 != 6 => {
+                                DataKind::NotIp { first }
+                            }
+                            _ => DataKind::Other,
+                        },
                         len: packet.len(),
                         at: now,
                     }),

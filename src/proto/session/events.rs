@@ -67,6 +67,9 @@ pub enum DataKind {
     Keepalive,
     /// An OCC message with this opcode (none for a bare magic).
     Occ(Option<u8>),
+    /// A payload that is no IP packet: the server frames for compression the push did not
+    /// announce (its first byte says which).
+    NotIp { first: u8 },
     /// Any other tunnel packet.
     Other,
 }
