@@ -6,8 +6,6 @@
 # monitor) for the login stage, and crl.pem (the CA's CRL, 30 days); every server is
 # killed and its folder removed on exit. Keys and certificates are generated fresh in a
 # temporary folder. SERVER_EXTRA, if set, holds more config lines for the server.
-# SERVER_TUN=1 (multi only): the tun device is set up as a real server sets it up, with
-# 10.231.0.1/24, so that the server's kernel answers ICMP through the tunnel (--ping).
 
 OPENVPN=${OPENVPN:-$(command -v openvpn || echo /usr/sbin/openvpn)}
 
@@ -78,14 +76,10 @@ start_server() {
     echo "log server.log"
     if [ "$mode" = multi ]; then
       # Serves any number of probes; needs root and /dev/net/tun. The tun device
-      # stays unconfigured (but with SERVER_TUN): nothing on the host's network changes.
+      # stays unconfigured: nothing on the host's network changes.
       echo "mode server"; echo "dev tun"; echo "topology subnet"
-      if [ -n "${SERVER_TUN:-}" ]; then
-        echo "server 10.231.0.0 255.255.255.0"
-      else
-        echo "server 10.199.0.0 255.255.255.0"
-        echo "ifconfig-noexec"; echo "route-noexec"
-      fi
+      echo "server 10.199.0.0 255.255.255.0"
+      echo "ifconfig-noexec"; echo "route-noexec"
       # The default answers at most 100 new sessions per 10 s; a benchmark makes more.
       echo "connect-freq-initial 100000 10"
     else

@@ -132,7 +132,7 @@ fn take_string(buf: &[u8], at: &mut usize) -> Result<String, Km2Error> {
     Ok(String::from_utf8_lossy(text).into_owned())
 }
 
-/// The random part of the server's key-method 2 message (random1[32] || random2[32]):
+/// The random part of the server's key-method 2 message (`random1[32] || random2[32]`):
 /// with the PRF, half of the data channel's keys. Wiped on drop, never in a `Debug`.
 pub struct ServerRandom(pub Zeroizing<[u8; 64]>);
 
