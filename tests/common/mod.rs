@@ -59,6 +59,9 @@ use std::time::{Duration, Instant};
 
 /// Throw-away PKIs with exact validity dates (expiry, revocation, chains, weak keys).
 pub mod pki;
+/// The data channel's test bed: unique tunnel subnets, a network namespace for the real
+/// client, a firewall rule on one server's tun device.
+pub mod tunnel;
 
 /// How long [`Server::start`] waits for a server to report its socket ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -104,14 +107,6 @@ impl Family {
         match self {
             Family::V4 => IpAddr::V4(Ipv4Addr::LOCALHOST),
             Family::V6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        }
-    }
-
-    /// How OpenVPN prints a socket address of this family, e.g. `[AF_INET6]::1:1194`.
-    fn openvpn_sockaddr(self, port: u16) -> String {
-        match self {
-            Family::V4 => format!("[AF_INET]127.0.0.1:{port}"),
-            Family::V6 => format!("[AF_INET6]::1:{port}"),
         }
     }
 }
@@ -783,6 +778,8 @@ pub struct Server {
     pub opts: ServerOpts,
     /// Time from spawning openvpn to its socket being ready (last attempt).
     pub startup: Duration,
+    /// The tun device is addressed and up ([`Server::start_tunnel`]).
+    pub tunnel: bool,
     child: Option<Child>,
     /// Another version's binary ([`Server::start_version`]); `None`: the system's.
     pub bin: Option<ServerBin>,
@@ -804,17 +801,46 @@ impl Server {
     /// Like [`Server::start`], with extra config lines appended (e.g. `"hand-window 5"`,
     /// `"tls-version-min 1.3"`). File names in them are relative to [`Server::dir`].
     pub fn start_with(opts: ServerOpts, extra: &[&str]) -> Server {
-        Self::start_bin(None, opts, extra)
+        Self::start_full(None, opts, None, false, extra)
     }
 
     /// Like [`Server::start_with`], with the server binary `bin` (another version): its
     /// config leaves out what that version does not know (`disable-dco` before 2.6) and
     /// adds what it needs (`cipher AES-256-CBC` for a point-to-point 2.5 or master).
     pub fn start_version(bin: &ServerBin, opts: ServerOpts, extra: &[&str]) -> Server {
-        Self::start_bin(Some(bin.clone()), opts, extra)
+        Self::start_full(Some(bin.clone()), opts, None, false, extra)
     }
 
-    fn start_bin(bin: Option<ServerBin>, opts: ServerOpts, extra: &[&str]) -> Server {
+    /// A MultiClient server whose tun device is set up as a real server sets it up (no
+    /// `ifconfig-noexec`/`route-noexec`): its kernel answers ICMP on the tunnel address.
+    /// Give each such server its own subnet ([`tunnel::Slot`]). `local` replaces the
+    /// loopback address (e.g. the host end of a veth pair a network namespace reaches).
+    pub fn start_tunnel(opts: ServerOpts, local: Option<IpAddr>, extra: &[&str]) -> Server {
+        Self::start_version_tunnel(None, opts, local, extra)
+    }
+
+    /// [`Server::start_tunnel`] with another version's binary (`None`: the system's).
+    pub fn start_version_tunnel(
+        bin: Option<&ServerBin>,
+        opts: ServerOpts,
+        local: Option<IpAddr>,
+        extra: &[&str],
+    ) -> Server {
+        assert_eq!(
+            opts.mode,
+            Mode::MultiClient,
+            "a tunnel needs a multi-client server"
+        );
+        Self::start_full(bin.cloned(), opts, local, true, extra)
+    }
+
+    fn start_full(
+        bin: Option<ServerBin>,
+        opts: ServerOpts,
+        local: Option<IpAddr>,
+        tunnel: bool,
+        extra: &[&str],
+    ) -> Server {
         if let Err(why) = tools_status() {
             panic!("Server::start: OpenVPN is not usable: {why}");
         }
@@ -850,7 +876,7 @@ impl Server {
         let stdio_path = d.join("stdio.log");
         let mut server = Server {
             port: 0,
-            addr: opts.family.addr().to_string(),
+            addr: local.map_or_else(|| opts.family.addr().to_string(), |ip| ip.to_string()),
             dir,
             static_key,
             v2_client_key,
@@ -861,6 +887,7 @@ impl Server {
             log_path,
             opts,
             startup: Duration::ZERO,
+            tunnel,
             child: None,
             bin,
         };
@@ -920,6 +947,9 @@ impl Server {
                     c.push_str("cipher AES-256-CBC\n");
                 }
             }
+            Mode::MultiClient if self.tunnel => {
+                c.push_str("mode server\ndev tun\ntopology subnet\n")
+            }
             Mode::MultiClient => {
                 c.push_str("mode server\ndev tun\ntopology subnet\nifconfig-noexec\nroute-noexec\n")
             }
@@ -963,7 +993,10 @@ impl Server {
 
     /// Lines whose presence in the log means the server is ready for packets.
     fn ready_markers(&self) -> Vec<String> {
-        let sa = self.opts.family.openvpn_sockaddr(self.port);
+        let sa = match self.socket_addr() {
+            SocketAddr::V4(a) => format!("[AF_INET]{a}"),
+            SocketAddr::V6(a) => format!("[AF_INET6]{}:{}", a.ip(), a.port()),
+        };
         let mut m = vec![match self.opts.proto {
             // e.g. "UDPv4 link local (bound): [AF_INET]127.0.0.1:41194"
             Proto::Udp => format!("link local (bound): {sa}"),
@@ -1052,7 +1085,8 @@ impl Server {
 
     /// `addr:port` as a socket address.
     pub fn socket_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.opts.family.ip(), self.port)
+        let ip = self.addr.parse().unwrap_or_else(|_| self.opts.family.ip());
+        SocketAddr::new(ip, self.port)
     }
 
     /// The process id of the openvpn server, while it runs.

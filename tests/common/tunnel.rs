@@ -1,0 +1,503 @@
+//! The data channel's test bed: servers whose tun device is addressed and up, each in its
+//! own tunnel subnet; a network namespace joined to the host by a veth pair, where OpenVPN's
+//! own client runs on a tun device of its own (the server's tunnel address is a local
+//! address of the host: a ping from the host itself would never cross the tunnel); and an
+//! nftables table with rules on one server's tun device only.
+//!
+//! Everything is named by a slot number that a lock file in the temp directory reserves
+//! across test processes: subnet `10.231.N.0/24` and `fd00:dc:0:N::/64`, veth addresses
+//! `169.254.N.1/30` (host) and `169.254.N.2/30` (namespace), namespace `dct-N`, veth
+//! `dcth-N`/`dctn-N`, nftables table `inet dct_N`. What a killed test process left behind
+//! under its slot is removed by the next process that takes the slot. Traffic stays on
+//! this machine: loopback, the veth pair and the tun devices.
+
+use super::*;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// True when `prog` can be run (PATH or an sbin directory). Missing under `CI=true`: the
+/// test fails; otherwise it prints a skip note and returns false.
+pub fn program_ready(prog: &str, why: &str) -> bool {
+    if find_in_path(prog).is_some() {
+        return true;
+    }
+    assert!(
+        !ci(),
+        "`{prog}` is required under CI ({why}); install it (see .ci/run)"
+    );
+    eprintln!("SKIPPED: `{prog}` is missing ({why})");
+    false
+}
+
+/// A multi-client server with a live tun device can run here, and `ip` is there to
+/// watch it (and to make network namespaces). Fails under CI when something is missing.
+pub fn tunnel_ready() -> bool {
+    multi_client_ready()
+        && program_ready("ip", "iproute2, for network namespaces and veth pairs")
+        && program_ready("ping", "iputils-ping, for the real client's echoes")
+}
+
+/// Runs a command to completion; panics with its output if it fails.
+pub fn sh(prog: &str, args: &[&str]) -> String {
+    let out = Command::new(find_in_path(prog).unwrap_or_else(|| PathBuf::from(prog)))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {prog} {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{prog} {args:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Like [`sh`], ignoring failure (teardown of what may be gone already).
+fn sh_quiet(prog: &str, args: &[&str]) {
+    let _ = Command::new(find_in_path(prog).unwrap_or_else(|| PathBuf::from(prog)))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A slot number reserved for this test across processes (a lock file with our pid).
+pub struct Slot {
+    pub n: u8,
+    lock: PathBuf,
+}
+
+impl Slot {
+    /// Reserves a free slot (1..=250) that no interface address uses either.
+    pub fn take() -> Slot {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let addrs = sh("ip", &["-o", "addr", "show"]);
+        let start = std::process::id() % 250;
+        for _ in 0..500 {
+            let n = ((start + NEXT.fetch_add(1, Ordering::Relaxed)) % 250 + 1) as u8;
+            if addrs.contains(&format!("10.231.{n}."))
+                || addrs.contains(&format!("169.254.{n}."))
+                || addrs.contains(&format!("fd00:dc:0:{n:x}:"))
+            {
+                continue;
+            }
+            let lock = std::env::temp_dir().join(format!("check-openvpn-dct-slot-{n}"));
+            let mine = std::process::id().to_string();
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    f.write_all(mine.as_bytes()).expect("write slot lock");
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let owner = fs::read_to_string(&lock).unwrap_or_default();
+                    match owner.trim().parse::<u32>() {
+                        Ok(pid) if pid_alive(pid) => continue,
+                        // Being written this very moment: leave it.
+                        Err(_) if owner.is_empty() => continue,
+                        _ => {}
+                    }
+                    // Left by a dead process: clean up after it, then take it over.
+                    Slot::clean(n);
+                    fs::write(&lock, &mine).expect("take over slot lock");
+                    thread::sleep(Duration::from_millis(20));
+                    if fs::read_to_string(&lock).unwrap_or_default() != mine {
+                        continue;
+                    }
+                }
+                Err(e) => panic!("slot lock {}: {e}", lock.display()),
+            }
+            return Slot { n, lock };
+        }
+        panic!("no free tunnel slot");
+    }
+
+    /// Removes what a slot's owner may have left: namespace, veth, nftables table.
+    fn clean(n: u8) {
+        sh_quiet("ip", &["netns", "del", &format!("dct-{n}")]);
+        sh_quiet("ip", &["link", "del", &format!("dcth-{n}")]);
+        if find_in_path("nft").is_some() {
+            sh_quiet("nft", &["delete", "table", "inet", &format!("dct_{n}")]);
+        }
+    }
+
+    /// The server's `server` line: `server 10.231.N.0 255.255.255.0`.
+    pub fn server_v4(&self) -> String {
+        format!("server 10.231.{}.0 255.255.255.0", self.n)
+    }
+
+    /// The server's `server-ipv6` line: `server-ipv6 fd00:dc:0:N::/64`.
+    pub fn server_v6(&self) -> String {
+        format!("server-ipv6 fd00:dc:0:{:x}::/64", self.n)
+    }
+
+    /// The server's own IPv4 tunnel address (subnet and net30 alike): 10.231.N.1.
+    pub fn server_tunnel_v4(&self) -> Ipv4Addr {
+        Ipv4Addr::new(10, 231, self.n, 1)
+    }
+
+    /// The server's own IPv6 tunnel address: fd00:dc:0:N::1.
+    pub fn server_tunnel_v6(&self) -> Ipv6Addr {
+        Ipv6Addr::new(0xfd00, 0xdc, 0, self.n.into(), 0, 0, 0, 1)
+    }
+
+    /// The host end of the veth pair: 169.254.N.1.
+    pub fn host_veth(&self) -> Ipv4Addr {
+        Ipv4Addr::new(169, 254, self.n, 1)
+    }
+
+    /// The namespace end of the veth pair: 169.254.N.2.
+    pub fn ns_veth(&self) -> Ipv4Addr {
+        Ipv4Addr::new(169, 254, self.n, 2)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.lock);
+    }
+}
+
+/// The tun device a server opened, from its log ("TUN/TAP device tun3 opened").
+pub fn tun_name(server: &Server) -> String {
+    let log = server.log();
+    log.lines()
+        .find_map(|l| {
+            let rest = l.split("TUN/TAP device ").nth(1)?;
+            let name = rest.strip_suffix(" opened")?;
+            Some(name.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no tun device in the server log\n{}", server.diagnostics()))
+}
+
+/// A network namespace `dct-N` joined to the host by the veth pair of slot N.
+pub struct Netns {
+    pub name: String,
+    host_if: String,
+}
+
+impl Netns {
+    pub fn new(slot: &Slot) -> Netns {
+        let n = slot.n;
+        let name = format!("dct-{n}");
+        let host_if = format!("dcth-{n}");
+        let ns_if = format!("dctn-{n}");
+        Slot::clean(n);
+        sh("ip", &["netns", "add", &name]);
+        // From here on Drop removes what exists.
+        let ns = Netns { name, host_if };
+        sh(
+            "ip",
+            &[
+                "link",
+                "add",
+                &ns.host_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &ns_if,
+                "netns",
+                &ns.name,
+            ],
+        );
+        sh(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("{}/30", slot.host_veth()),
+                "dev",
+                &ns.host_if,
+            ],
+        );
+        sh("ip", &["link", "set", &ns.host_if, "up"]);
+        let nsx = |args: &[&str]| {
+            let mut a = vec!["-n", ns.name.as_str()];
+            a.extend_from_slice(args);
+            sh("ip", &a);
+        };
+        nsx(&[
+            "addr",
+            "add",
+            &format!("{}/30", slot.ns_veth()),
+            "dev",
+            &ns_if,
+        ]);
+        nsx(&["link", "set", &ns_if, "up"]);
+        nsx(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// `ip netns exec NS PROG ARGS...`, as a command to adjust and run.
+    pub fn command(&self, prog: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(find_in_path("ip").unwrap_or_else(|| PathBuf::from("ip")));
+        c.args(["netns", "exec", &self.name]).arg(prog).args(args);
+        c
+    }
+
+    /// Pings `addr` from inside the namespace: `ping -c COUNT -W 2 -i 0.2 ADDR`. Returns
+    /// (echoes answered, ping's output).
+    pub fn ping(&self, addr: IpAddr, count: u32) -> (u32, String) {
+        let ping = find_in_path("ping").unwrap_or_else(|| PathBuf::from("ping"));
+        let count = count.to_string();
+        let target = addr.to_string();
+        let out = self
+            .command(
+                &ping,
+                &["-n", "-c", &count, "-W", "2", "-i", "0.2", &target],
+            )
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ping in the namespace");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // "3 packets transmitted, 3 received, 0% packet loss, time 402ms"
+        let received = text
+            .lines()
+            .find(|l| l.contains("packets transmitted"))
+            .and_then(|l| l.split(", ").nth(1))
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0);
+        (received, text)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        sh_quiet("ip", &["netns", "del", &self.name]);
+        sh_quiet("ip", &["link", "del", &self.host_if]);
+    }
+}
+
+/// OpenVPN's own client, as root on a tun device in a network namespace.
+pub struct RealClient {
+    pub dir: tempfile::TempDir,
+    pub log_path: PathBuf,
+    child: Option<Child>,
+    /// It reached "Initialization Sequence Completed".
+    pub connected: bool,
+}
+
+impl RealClient {
+    /// Starts `openvpn --client` in `ns` against `server` with its CA and client
+    /// certificate, the server's key flags and `extra`, and waits up to 20 s for
+    /// "Initialization Sequence Completed" (or the client's end).
+    pub fn connect(ns: &Netns, server: &Server, extra: &[&str]) -> RealClient {
+        let dir = tempfile::Builder::new()
+            .prefix("check-openvpn-client-")
+            .tempdir()
+            .expect("tempdir for the real client");
+        let log_path = dir.path().join("client.log");
+        let port = server.port.to_string();
+        let proto = match server.opts.proto {
+            Proto::Udp => "udp",
+            Proto::Tcp => "tcp-client",
+        };
+        let p = |x: &Path| x.display().to_string();
+        let mut args: Vec<String> = [
+            "--client",
+            "--dev",
+            "tun",
+            "--nobind",
+            "--remote",
+            &server.addr,
+            &port,
+            "--proto",
+            proto,
+            "--ca",
+            &p(&server.ca_cert),
+            "--cert",
+            &p(&server.client_cert),
+            "--key",
+            &p(&server.client_key),
+            "--connect-retry-max",
+            "1",
+            "--disable-dco",
+            "--verb",
+            "4",
+            "--log",
+            &p(&log_path),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        match &server.opts.wrap {
+            Wrap::None => {}
+            Wrap::TlsAuth { digest, .. } => {
+                args.extend([
+                    "--tls-auth".into(),
+                    p(&server.static_key),
+                    "1".into(),
+                    "--auth".into(),
+                    digest.clone(),
+                ]);
+            }
+            Wrap::TlsCrypt => args.extend(["--tls-crypt".into(), p(&server.static_key)]),
+            Wrap::TlsCryptV2 => args.extend([
+                "--tls-crypt-v2".into(),
+                p(server.v2_client_key.as_ref().expect("v2 client key")),
+            ]),
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = ns.command(&openvpn_bin(), &refs);
+        cmd.current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = spawn_tied(cmd).expect("spawn the real openvpn client");
+        let mut c = RealClient {
+            dir,
+            log_path,
+            child: Some(child),
+            connected: false,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if c.log().contains("Initialization Sequence Completed") {
+                c.connected = true;
+                break;
+            }
+            if c.child
+                .as_mut()
+                .is_some_and(|ch| ch.try_wait().ok().flatten().is_some())
+            {
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        c
+    }
+
+    pub fn log(&self) -> String {
+        fs::read(&self.log_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Stops the client (SIGTERM, then SIGKILL after 3 s) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            sh_quiet("kill", &["-TERM", &child.id().to_string()]);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if child.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RealClient {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An nftables table `inet dct_N` with rules on one tun device only (matched by interface
+/// index: a later device of the same name is not touched). Removed on drop, also when the
+/// test panics.
+pub struct TunFilter {
+    table: String,
+}
+
+impl TunFilter {
+    /// Every ICMP and ICMPv6 echo request coming in on `tun` is dropped.
+    pub fn drop_echo(slot: &Slot, tun: &str) -> TunFilter {
+        TunFilter::new(slot, &TunFilter::echo_requests(tun, "drop"), "")
+    }
+
+    /// Every second echo request on `tun` (the 2nd, 4th, ...) is dropped: any 2k echoes in
+    /// a row lose exactly k, whatever the timing.
+    pub fn drop_every_second_echo(slot: &Slot, tun: &str) -> TunFilter {
+        let rules = TunFilter::echo_requests(tun, "numgen inc mod 2 == 1 counter drop");
+        TunFilter::new(slot, &rules, "")
+    }
+
+    /// Echo requests dropped, and nothing of the host goes out on `tun` either.
+    pub fn drop_echo_and_silence(slot: &Slot, tun: &str) -> TunFilter {
+        let out = format!("oif \"{tun}\" counter drop\n");
+        TunFilter::new(slot, &TunFilter::echo_requests(tun, "drop"), &out)
+    }
+
+    /// Only echo replies go out on `tun`: the server carries nothing else of the host's
+    /// to its client. The kernel sends IPv6 router solicitations and MLD reports from the
+    /// tun's link-local address by itself, at times of its own; a server that forwards
+    /// one would hand the client a data packet that no test asked for.
+    pub fn only_echo_replies_out(slot: &Slot, tun: &str) -> TunFilter {
+        let out = format!(
+            "oif \"{tun}\" icmp type echo-reply accept\n\
+             oif \"{tun}\" icmpv6 type echo-reply accept\n\
+             oif \"{tun}\" counter drop\n"
+        );
+        TunFilter::new(slot, "", &out)
+    }
+
+    fn echo_requests(tun: &str, verdict: &str) -> String {
+        let verdict = if verdict.contains("counter") {
+            verdict.to_string()
+        } else {
+            format!("counter {verdict}")
+        };
+        format!(
+            "iif \"{tun}\" icmp type echo-request {verdict}\n\
+             iif \"{tun}\" icmpv6 type echo-request {verdict}\n"
+        )
+    }
+
+    fn new(slot: &Slot, input: &str, output: &str) -> TunFilter {
+        let table = format!("dct_{}", slot.n);
+        sh_quiet("nft", &["delete", "table", "inet", &table]);
+        let chain = |name: &str, rules: &str| {
+            if rules.is_empty() {
+                return String::new();
+            }
+            format!(
+                "chain {name} {{\ntype filter hook {name} priority -10; policy accept;\n{rules}}}\n"
+            )
+        };
+        let text = format!(
+            "table inet {table} {{\n{}{}}}\n",
+            chain("input", input),
+            chain("output", output)
+        );
+        let file = tempfile::NamedTempFile::new().expect("nft rules file");
+        fs::write(file.path(), &text).expect("write nft rules");
+        let path = file.path().display().to_string();
+        sh("nft", &["-f", &path]);
+        TunFilter { table }
+    }
+
+    /// The table's rules with their counters, for failure messages.
+    pub fn listing(&self) -> String {
+        Command::new(find_in_path("nft").unwrap_or_else(|| PathBuf::from("nft")))
+            .args(["list", "table", "inet", &self.table])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for TunFilter {
+    fn drop(&mut self) {
+        sh_quiet("nft", &["delete", "table", "inet", &self.table]);
+    }
+}

@@ -1,0 +1,993 @@
+//! The data channel (`--ping`) against real OpenVPN 2.6 multi-client servers whose tun
+//! device is up and addressed: ICMP echoes through the tunnel to the server's own tunnel
+//! address, over UDP and TCP, topology subnet and net30, every cipher the check speaks,
+//! compression framings, server keepalives, an IPv6 tunnel, thresholds, a tun that drops
+//! echoes (an nftables rule on that server's tun only), and OpenVPN's own client, in a
+//! network namespace on a tun device of its own, pinging the same address on the same
+//! server as the reference. Hostile data packets come from a UDP proxy between the check
+//! and a real server, after the server's genuine push.
+
+mod common;
+use common::tunnel::*;
+use common::*;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// A perfdata value of the status line: `label=12.5ms;...` gives 12.5.
+fn perf(line: &str, label: &str) -> Option<f64> {
+    let data = line.split_once('|')?.1;
+    data.split_whitespace().find_map(|item| {
+        let (name, value) = item.split_once('=')?;
+        if name.trim_matches('\'') != label {
+            return None;
+        }
+        let num: String = value
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+            .collect();
+        num.parse().ok()
+    })
+}
+
+/// The warning and critical fields of a perfdata item (`rta=0.3ms;5000;6000;0`), or -1.
+fn thresholds(line: &str, label: &str) -> (f64, f64) {
+    let item = line
+        .split_once('|')
+        .map_or("", |(_, d)| d)
+        .split_whitespace()
+        .find(|i| {
+            i.split_once('=')
+                .is_some_and(|(n, _)| n.trim_matches('\'') == label)
+        })
+        .unwrap_or("");
+    let f: Vec<f64> = item
+        .split(';')
+        .map(|x| x.parse().unwrap_or(-1.0))
+        .chain([-1.0, -1.0, -1.0])
+        .collect();
+    (f[1], f[2])
+}
+
+/// A server with a live tun device in its own subnet; with `real`, also a network
+/// namespace joined by a veth pair, the server listening on the host end for the real
+/// client there (the check reaches that address from the host as well).
+struct Bed {
+    // Dropped in this order: the server, then the namespace, then the slot.
+    server: Server,
+    ns: Option<Netns>,
+    slot: Slot,
+}
+
+impl Bed {
+    fn new(proto: Proto, wrap: Wrap, real: bool, lines: &[&str]) -> Bed {
+        let slot = Slot::take();
+        let ns = real.then(|| Netns::new(&slot));
+        let mut config = vec![slot.server_v4()];
+        config.extend(
+            lines
+                .iter()
+                .map(|l| l.replace("SLOT_V6", &slot.server_v6())),
+        );
+        let refs: Vec<&str> = config.iter().map(String::as_str).collect();
+        let local = real.then(|| IpAddr::V4(slot.host_veth()));
+        let server = Server::start_tunnel(
+            ServerOpts {
+                proto,
+                family: Family::V4,
+                mode: Mode::MultiClient,
+                wrap,
+            },
+            local,
+            &refs,
+        );
+        Bed { server, ns, slot }
+    }
+
+    /// UDP, no wrap, with the real client's namespace.
+    fn udp(lines: &[&str]) -> Bed {
+        Bed::new(Proto::Udp, Wrap::None, true, lines)
+    }
+
+    /// The server's IPv4 tunnel address: the check's default target.
+    fn target(&self) -> IpAddr {
+        IpAddr::V4(self.slot.server_tunnel_v4())
+    }
+
+    /// The check's login flags: the server's key flags, `--ca`, `--cert`, `--key`.
+    fn login_args(&self) -> Vec<String> {
+        let s = &self.server;
+        let mut a = wrap_args(s);
+        a.extend([
+            "--ca".into(),
+            path(&s.ca_cert),
+            "--cert".into(),
+            path(&s.client_cert),
+            "--key".into(),
+            path(&s.client_key),
+        ]);
+        a
+    }
+
+    /// `check_openvpn -H ADDR -p PORT [-t] KEYS --ca --cert --key -v EXTRA`.
+    fn check(&self, extra: &[&str]) -> Ran {
+        let mut a = self.login_args();
+        a.push("-v".into());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let run = ran_against(&self.server, &refs);
+        eprintln!("check: {}", run.line());
+        run
+    }
+
+    /// `check(--ping EXTRA)`.
+    fn ping(&self, extra: &[&str]) -> Ran {
+        let mut a = vec!["--ping"];
+        a.extend_from_slice(extra);
+        self.check(&a)
+    }
+
+    /// OpenVPN's own client with `client` flags, in the namespace, pinging `target`
+    /// `count` times. Returns the echoes answered; panics if the client does not connect.
+    fn real_client(&self, client: &[&str], target: IpAddr, count: u32) -> u32 {
+        let ns = self.ns.as_ref().expect("a bed with a namespace");
+        let mut c = RealClient::connect(ns, &self.server, client);
+        assert!(
+            c.connected,
+            "the real openvpn client did not connect\n--- client log ---\n{}\n--- server ---\n{}",
+            c.log(),
+            self.server.diagnostics()
+        );
+        let (answered, out) = ns.ping(target, count);
+        eprintln!("real client: {answered}/{count} echoes from {target} answered\n{out}");
+        c.stop();
+        answered
+    }
+}
+
+/// The run says OK with `pl` 0 and an `rta` that is a round trip (more than 0, less than
+/// the whole budget), beside the other stages' perfdata.
+fn all_answered(run: Ran, budget_ms: f64) -> Ran {
+    let run = run.state(0);
+    let line = run.line().to_string();
+    assert_eq!(perf(&line, "pl"), Some(0.0), "pl{}", run.context());
+    let rta = perf(&line, "rta").unwrap_or(-1.0);
+    assert!(
+        rta > 0.0 && rta < budget_ms,
+        "rta {rta} is no round trip{}",
+        run.context()
+    );
+    for label in ["time", "tls_time", "login_time"] {
+        assert!(perf(&line, label).is_some(), "no {label}{}", run.context());
+    }
+    run
+}
+
+/// The common case: the real client pings the server's tunnel address 3 times and gets
+/// 3 answers; the check, with `check` flags, says OK with pl 0.
+fn agree_ok(bed: &Bed, client: &[&str], check: &[&str]) -> Ran {
+    let answered = bed.real_client(client, bed.target(), 3);
+    assert_eq!(answered, 3, "the real client's pings through the tunnel");
+    all_answered(bed.ping(check), 6000.0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Transports, topologies, ciphers
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn udp_topology_subnet_negotiated_cipher() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&[]);
+    agree_ok(&bed, &[], &[]);
+}
+
+#[test]
+fn tcp_topology_subnet_with_tls_crypt() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(Proto::Tcp, Wrap::TlsCrypt, true, &[]);
+    agree_ok(&bed, &[], &[]);
+}
+
+#[test]
+fn udp_topology_net30_pings_the_servers_address() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["topology net30"]);
+    // The server's address (10.231.N.1) is pushed as a route, the client's ifconfig peer
+    // is a virtual endpoint nobody answers for: the default target is the former.
+    agree_ok(&bed, &[], &[]).out_has(&bed.target().to_string());
+}
+
+#[test]
+fn tcp_topology_net30_with_tls_auth() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(
+        Proto::Tcp,
+        Wrap::tls_auth("SHA256", Some(0)),
+        true,
+        &["topology net30"],
+    );
+    agree_ok(&bed, &[], &[]);
+}
+
+#[test]
+fn aes_128_gcm_by_data_ciphers() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["data-ciphers AES-128-GCM"]);
+    agree_ok(&bed, &[], &[]).out_has("AES-128-GCM");
+}
+
+#[test]
+fn aes_256_gcm_by_data_ciphers_over_tcp() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(Proto::Tcp, Wrap::None, true, &["data-ciphers AES-256-GCM"]);
+    agree_ok(&bed, &[], &[]).out_has("AES-256-GCM");
+}
+
+#[test]
+fn chacha20_poly1305_by_data_ciphers() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["data-ciphers CHACHA20-POLY1305"]);
+    agree_ok(&bed, &[], &[]).out_has("CHACHA20-POLY1305");
+}
+
+#[test]
+fn aes_256_cbc_with_auth_sha256_old_style() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&[
+        "data-ciphers AES-256-CBC",
+        "cipher AES-256-CBC",
+        "auth SHA256",
+    ]);
+    let flags = ["--cipher", "AES-256-CBC", "--auth", "SHA256"];
+    // A 2.6 client with `cipher` alone announces only its data-ciphers and is refused ("no
+    // shared cipher"); it says the same with `data-ciphers AES-256-CBC`.
+    let real = [
+        "--data-ciphers",
+        "AES-256-CBC",
+        "--cipher",
+        "AES-256-CBC",
+        "--auth",
+        "SHA256",
+    ];
+    agree_ok(&bed, &real, &flags).out_has("AES-256-CBC");
+}
+
+#[test]
+fn the_same_settings_from_a_client_config_file() {
+    if !tunnel_ready() {
+        return;
+    }
+    // Each directive matters: without `auth SHA256` the HMACs differ, without
+    // `comp-lzo no` the server drops every packet, without AES-256-CBC there is no
+    // shared cipher.
+    let data = [
+        "data-ciphers AES-256-CBC",
+        "cipher AES-256-CBC",
+        "auth SHA256",
+        "comp-lzo no",
+    ];
+    let bed = Bed::udp(&data);
+    let s = &bed.server;
+    let cfg = s.dir.path().join("client.ovpn");
+    std::fs::write(
+        &cfg,
+        format!(
+            "client\ndev tun\nproto udp\nremote {} {}\nca {}\ncert {}\nkey {}\n{}\n",
+            s.addr,
+            s.port,
+            path(&s.ca_cert),
+            path(&s.client_cert),
+            path(&s.client_key),
+            data.join("\n")
+        ),
+    )
+    .unwrap();
+    let real = [
+        "--data-ciphers",
+        "AES-256-CBC",
+        "--cipher",
+        "AES-256-CBC",
+        "--auth",
+        "SHA256",
+        "--comp-lzo",
+        "no",
+    ];
+    let answered = bed.real_client(&real, bed.target(), 3);
+    assert_eq!(answered, 3, "the real client's pings through the tunnel");
+    let run = ran(&["--config", &path(&cfg), "--ping", "-v"]);
+    eprintln!("check: {}", run.line());
+    assert!(run.err.is_empty(), "stderr{}", run.context());
+    all_answered(run, 6000.0).out_has("AES-256-CBC");
+}
+
+#[test]
+fn a_cipher_the_check_cannot_speak_is_unknown_naming_it() {
+    if !tunnel_ready() {
+        return;
+    }
+    // OpenVPN's own client speaks AES-192-GCM; the check does not.
+    let bed = Bed::udp(&["data-ciphers AES-192-GCM"]);
+    let flags = ["--data-ciphers", "AES-192-GCM"];
+    let answered = bed.real_client(&flags, bed.target(), 3);
+    assert_eq!(answered, 3, "the real client's pings through the tunnel");
+    bed.ping(&flags).state(3).line_has("AES-192-GCM");
+}
+
+// ---------------------------------------------------------------------------------------
+// Compression framings
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn comp_lzo_no() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["comp-lzo no"]);
+    agree_ok(&bed, &["--comp-lzo", "no"], &["--comp-lzo", "no"]);
+}
+
+#[test]
+fn comp_lzo_on_the_server_alone_loses_every_packet_as_for_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    // A 2.6 server does not push `comp-lzo no`: a client without it sends packets the
+    // server drops ("Bad compression stub decompression header byte"). The real client
+    // gets no echo; the check must not say OK. (What comes back is only what the host
+    // sends into the tun by itself, e.g. IPv6 router solicitations, framed for comp-lzo.)
+    let bed = Bed::udp(&["comp-lzo no"]);
+    let answered = bed.real_client(&[], bed.target(), 3);
+    assert_eq!(answered, 0, "the real client got echoes without comp-lzo");
+    let run = bed
+        .ping(&["--timeout", "3", "--retrycount", "1", "-vv"])
+        .state(2)
+        .within(3000);
+    assert_eq!(perf(run.line(), "pl"), Some(100.0), "{}", run.context());
+}
+
+#[test]
+fn compress_stub_v2() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["compress stub-v2"]);
+    let flags = ["--compress", "stub-v2"];
+    agree_ok(&bed, &flags, &flags);
+}
+
+#[test]
+fn compress_lz4_v2() {
+    if !tunnel_ready() {
+        return;
+    }
+    // 2.6's default `allow-compression asym`: the server decompresses but never compresses.
+    let bed = Bed::udp(&["compress lz4-v2"]);
+    let flags = ["--compress", "lz4-v2"];
+    agree_ok(&bed, &flags, &flags);
+}
+
+/// OK with every echo answered, or UNKNOWN naming `what` (a compression the check cannot
+/// decode): never CRITICAL where OpenVPN's own client gets its echoes.
+fn ok_or_unknown_naming(run: Ran, what: &str) {
+    if run.code == 0 {
+        all_answered(run, 6000.0);
+        return;
+    }
+    let run = run.state(3);
+    assert!(
+        run.line().to_ascii_lowercase().contains(what),
+        "UNKNOWN must name {what}{}",
+        run.context()
+    );
+}
+
+#[test]
+fn compress_lz4_v2_compressing_both_ways_is_never_a_false_critical() {
+    if !tunnel_ready() {
+        return;
+    }
+    // The server compresses what shrinks: the check decodes it (OK) or names LZ4 (UNKNOWN).
+    let bed = Bed::udp(&["allow-compression yes", "compress lz4-v2"]);
+    let flags = ["--compress", "lz4-v2"];
+    let answered = bed.real_client(&flags, bed.target(), 3);
+    assert_eq!(answered, 3, "the real client's pings through the tunnel");
+    ok_or_unknown_naming(bed.ping(&flags), "lz4");
+}
+
+#[test]
+fn lzo_compressing_both_ways_is_never_a_false_critical() {
+    if !tunnel_ready() {
+        return;
+    }
+    for (server, flags) in [
+        ("compress lzo", ["--compress", "lzo"]),
+        ("comp-lzo yes", ["--comp-lzo", "yes"]),
+    ] {
+        let bed = Bed::udp(&["allow-compression yes", server]);
+        let answered = bed.real_client(&flags, bed.target(), 3);
+        assert_eq!(
+            answered, 3,
+            "the real client's pings through the tunnel ({server})"
+        );
+        ok_or_unknown_naming(bed.ping(&flags), "lzo");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Keepalive, IPv6, targets, thresholds
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn server_keepalive_pings_are_skipped() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["keepalive 1 5"]);
+    agree_ok(&bed, &[], &["--timeout", "5", "--retrycount", "1"]);
+}
+
+#[test]
+fn ipv6_tunnel_pinged_over_icmpv6() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["SLOT_V6"]);
+    let v6 = IpAddr::V6(bed.slot.server_tunnel_v6());
+    let answered = bed.real_client(&[], v6, 3);
+    assert_eq!(
+        answered, 3,
+        "the real client's ICMPv6 pings through the tunnel"
+    );
+    all_answered(bed.ping(&["--ping-address", &v6.to_string()]), 6000.0);
+    // And the IPv4 address of the same tunnel still answers.
+    all_answered(bed.ping(&[]), 6000.0);
+}
+
+#[test]
+fn a_target_no_pushed_route_covers_is_unknown_naming_the_routes() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(Proto::Udp, Wrap::None, false, &[]);
+    // Outside the pushed /24 and every pushed route; decided before any echo is sent.
+    // (Slot 255 is never handed out: no server holds that address.)
+    let outside = "10.231.255.1";
+    let run = bed
+        .ping(&["--ping-address", outside])
+        .state(3)
+        .line_has(outside);
+    assert!(
+        run.line().contains("route"),
+        "UNKNOWN must name the pushed routes{}",
+        run.context()
+    );
+    // No IPv6 in the tunnel at all.
+    bed.ping(&["--ping-address", "fd00:dc:0:ff::1"]).state(3);
+}
+
+#[test]
+fn generous_thresholds_are_ok_and_reach_the_perfdata() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(Proto::Udp, Wrap::None, false, &[]);
+    let run = all_answered(
+        bed.ping(&[
+            "--ping-warning",
+            "5000,60%",
+            "--ping-critical",
+            "6000,80%",
+            "--ping-count",
+            "5",
+        ]),
+        6000.0,
+    );
+    let line = run.line();
+    assert_eq!(
+        thresholds(line, "rta"),
+        (5000.0, 6000.0),
+        "rta thresholds: {line}"
+    );
+    assert_eq!(
+        thresholds(line, "pl"),
+        (60.0, 80.0),
+        "pl thresholds: {line}"
+    );
+}
+
+#[test]
+fn an_rta_threshold_below_any_round_trip_raises_its_state() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(Proto::Udp, Wrap::None, false, &[]);
+    // 1 µs: no echo through a userspace VPN server and back comes that fast.
+    bed.ping(&["--ping-warning", "0.001,100%"]).state(1);
+    bed.ping(&["--ping-critical", "0.001,100%"]).state(2);
+}
+
+#[test]
+fn half_the_echoes_lost_raise_the_pl_thresholds() {
+    if !tunnel_ready() || !program_ready("nft", "nftables, for a firewall rule on a tun") {
+        return;
+    }
+    let bed = Bed::udp(&[]);
+    let tun = tun_name(&bed.server);
+    let rule = TunFilter::drop_every_second_echo(&bed.slot, &tun);
+    // Every second echo request is dropped on the server's tun: 4 echoes lose 2, whatever
+    // the timing. (The real client's 4 pings lose 2 as well.)
+    let answered = bed.real_client(&[], bed.target(), 4);
+    assert_eq!(answered, 2, "real client\n{}", rule.listing());
+    let t = ["--timeout", "3", "--retrycount", "1", "--ping-count", "4"];
+    let warn = bed
+        .ping(&[&t[..], &["--ping-warning", "100000,40%"]].concat())
+        .state(1);
+    assert_eq!(perf(warn.line(), "pl"), Some(50.0), "{}", warn.context());
+    let crit = bed
+        .ping(&[&t[..], &["--ping-critical", "100000,40%"]].concat())
+        .state(2);
+    assert_eq!(perf(crit.line(), "pl"), Some(50.0), "{}", crit.context());
+    bed.ping(&[&t[..], &["--ping-warning", "100000,60%"]].concat())
+        .state(0);
+}
+
+#[test]
+fn ping_flags_alone_run_the_login_and_the_echoes() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(Proto::Udp, Wrap::None, false, &[]);
+    all_answered(bed.check(&["--ping-count", "2"]), 6000.0);
+    let target = bed.target().to_string();
+    all_answered(bed.check(&["--ping-address", &target]), 6000.0);
+}
+
+// ---------------------------------------------------------------------------------------
+// A tun that drops echoes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_tun_that_drops_echo_with_keepalive_is_critical_tunnel_up() {
+    if !tunnel_ready() || !program_ready("nft", "nftables, for a firewall rule on a tun") {
+        return;
+    }
+    let bed = Bed::udp(&["keepalive 1 5"]);
+    let tun = tun_name(&bed.server);
+    let rule = TunFilter::drop_echo(&bed.slot, &tun);
+    let answered = bed.real_client(&[], bed.target(), 3);
+    assert_eq!(
+        answered,
+        0,
+        "the real client got echoes\n{}",
+        rule.listing()
+    );
+    let target = bed.target().to_string();
+    let run = bed
+        .ping(&["--timeout", "5", "--retrycount", "1"])
+        .state(2)
+        .line_has(&format!(
+            "the tunnel is up but {target} does not answer ICMP"
+        ))
+        .within(5000);
+    assert_eq!(perf(run.line(), "pl"), Some(100.0), "{}", run.context());
+}
+
+#[test]
+fn a_tun_that_drops_echo_without_keepalive_is_critical_no_data() {
+    if !tunnel_ready() || !program_ready("nft", "nftables, for a firewall rule on a tun") {
+        return;
+    }
+    // Without keepalive, and with the host's own packets to the tun (IPv6 router
+    // solicitations, MLD) dropped too, the server sends no data packet: nothing decrypts.
+    let bed = Bed::new(Proto::Udp, Wrap::None, false, &[]);
+    let tun = tun_name(&bed.server);
+    let _rule = TunFilter::drop_echo_and_silence(&bed.slot, &tun);
+    bed.ping(&["--timeout", "3", "--retrycount", "1"])
+        .state(2)
+        .line_has("no data came back")
+        .within(3000);
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile data packets: a UDP proxy between the check and a real server
+// ---------------------------------------------------------------------------------------
+
+/// What the proxy does to data packets (opcode 9 P_DATA_V2, 6 P_DATA_V1); control
+/// packets always pass.
+#[derive(Clone, Copy, Debug)]
+enum Mangle {
+    /// Forward everything.
+    Pass,
+    /// Flip a bit of every server data packet's tag.
+    CorruptTags,
+    /// Change the peer-id of every server P_DATA_V2 packet.
+    WrongPeerId,
+    /// Every server data packet forwarded this many times.
+    ReplayEach(usize),
+    /// The first server data packet forwarded this many times, later ones dropped.
+    ReplayFirstOnly(usize),
+    /// From the check's first data packet on, a flood of junk data packets with its
+    /// header (bad tags, random packet ids) until the end; of the server's data packets
+    /// only the first `genuine` are forwarded.
+    Flood { genuine: usize },
+    /// The check's data packets held back until the server's first data packet (its
+    /// keepalive ping) has gone to the check.
+    HoldUntilServerData,
+}
+
+fn opcode(b: &[u8]) -> u8 {
+    b.first().map_or(0, |b| b >> 3)
+}
+
+fn is_data(b: &[u8]) -> bool {
+    matches!(opcode(b), 6 | 9)
+}
+
+/// Where the tag starts: after opcode/key id, peer-id (V2) and packet id.
+fn tag_at(b: &[u8]) -> usize {
+    if opcode(b) == 9 {
+        8
+    } else {
+        5
+    }
+}
+
+struct Proxy {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    threads: Vec<thread::JoinHandle<()>>,
+    /// Server data packets seen, junk packets sent.
+    server_data: Arc<AtomicUsize>,
+    junk: Arc<AtomicUsize>,
+}
+
+impl Proxy {
+    fn start(upstream: SocketAddr, mangle: Mangle) -> Proxy {
+        let listen = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let up = UdpSocket::bind("127.0.0.1:0").unwrap();
+        up.connect(upstream).unwrap();
+        let tick = Some(Duration::from_millis(20));
+        listen.set_read_timeout(tick).unwrap();
+        up.set_read_timeout(tick).unwrap();
+        let addr = listen.local_addr().unwrap();
+        let listen = Arc::new(listen);
+        let up = Arc::new(up);
+        let stop = Arc::new(AtomicBool::new(false));
+        let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
+        let header: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+        let server_data = Arc::new(AtomicUsize::new(0));
+        let junk = Arc::new(AtomicUsize::new(0));
+        let mut threads = Vec::new();
+
+        // The check to the server.
+        {
+            let (listen, up, stop, client, header, server_data) = (
+                listen.clone(),
+                up.clone(),
+                stop.clone(),
+                client.clone(),
+                header.clone(),
+                server_data.clone(),
+            );
+            threads.push(thread::spawn(move || {
+                let mut held: Vec<Vec<u8>> = Vec::new();
+                let mut buf = [0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    let open = server_data.load(Ordering::Relaxed) > 0;
+                    if open {
+                        for p in held.drain(..) {
+                            let _ = up.send(&p);
+                        }
+                    }
+                    let Ok((n, from)) = listen.recv_from(&mut buf) else {
+                        continue;
+                    };
+                    *client.lock().unwrap() = Some(from);
+                    let p = &buf[..n];
+                    if is_data(p) {
+                        let mut h = header.lock().unwrap();
+                        if h.is_none() {
+                            *h = Some(p[..tag_at(p)].to_vec());
+                        }
+                        if matches!(mangle, Mangle::HoldUntilServerData) && !open {
+                            held.push(p.to_vec());
+                            continue;
+                        }
+                    }
+                    let _ = up.send(p);
+                }
+            }));
+        }
+        // The server to the check.
+        {
+            let (listen, up, stop, client, server_data) = (
+                listen.clone(),
+                up.clone(),
+                stop.clone(),
+                client.clone(),
+                server_data.clone(),
+            );
+            threads.push(thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(n) = up.recv(&mut buf) else {
+                        continue;
+                    };
+                    let Some(to) = *client.lock().unwrap() else {
+                        continue;
+                    };
+                    let mut p = buf[..n].to_vec();
+                    if !is_data(&p) {
+                        let _ = listen.send_to(&p, to);
+                        continue;
+                    }
+                    let seen = server_data.fetch_add(1, Ordering::Relaxed);
+                    let copies = match mangle {
+                        Mangle::Pass | Mangle::HoldUntilServerData => 1,
+                        Mangle::Flood { genuine } => usize::from(seen < genuine),
+                        Mangle::CorruptTags => {
+                            let at = tag_at(&p) + 3;
+                            if at < p.len() {
+                                p[at] ^= 0x40;
+                            }
+                            1
+                        }
+                        Mangle::WrongPeerId => {
+                            if opcode(&p) == 9 {
+                                p[3] ^= 0x01;
+                            }
+                            1
+                        }
+                        Mangle::ReplayEach(k) => k,
+                        Mangle::ReplayFirstOnly(k) if seen == 0 => k,
+                        Mangle::ReplayFirstOnly(_) => 0,
+                    };
+                    for _ in 0..copies {
+                        let _ = listen.send_to(&p, to);
+                    }
+                }
+            }));
+        }
+        // The flood.
+        if matches!(mangle, Mangle::Flood { .. }) {
+            let (listen, stop, client, header, junk) = (
+                listen.clone(),
+                stop.clone(),
+                client.clone(),
+                header.clone(),
+                junk.clone(),
+            );
+            threads.push(thread::spawn(move || {
+                let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+                let mut rnd = move || {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    let (Some(h), Some(to)) =
+                        (header.lock().unwrap().clone(), *client.lock().unwrap())
+                    else {
+                        thread::sleep(Duration::from_millis(1));
+                        continue;
+                    };
+                    // 200 packets every 5 ms, as long as the check runs.
+                    for _ in 0..200 {
+                        let mut p = h.clone();
+                        let id_at = p.len() - 4;
+                        p[id_at..].copy_from_slice(&(rnd() as u32).to_be_bytes());
+                        for _ in 0..13 {
+                            p.extend_from_slice(&rnd().to_le_bytes());
+                        }
+                        let _ = listen.send_to(&p, to);
+                        junk.fetch_add(1, Ordering::Relaxed);
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+            }));
+        }
+        Proxy {
+            addr,
+            stop,
+            threads,
+            server_data,
+            junk,
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What a hostile test holds until its end.
+struct Hostile {
+    proxy: Proxy,
+    _filter: TunFilter,
+    _bed: Bed,
+}
+
+fn hostile_ready() -> bool {
+    tunnel_ready() && program_ready("nft", "nftables, for a firewall rule on a tun")
+}
+
+/// A real UDP server (with `lines`) whose tun lets only echo replies out (the server's
+/// data packets are then exactly the echo replies and its keepalives), and the check
+/// through a proxy that does `mangle`.
+fn through_proxy(mangle: Mangle, lines: &[&str], extra: &[&str]) -> (Ran, Hostile) {
+    let bed = Bed::new(Proto::Udp, Wrap::tls_auth("SHA256", Some(0)), false, lines);
+    let filter = TunFilter::only_echo_replies_out(&bed.slot, &tun_name(&bed.server));
+    let proxy = Proxy::start(bed.server.socket_addr(), mangle);
+    let port = proxy.addr.port().to_string();
+    let mut a: Vec<String> = vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port];
+    a.extend(bed.login_args());
+    a.extend(["--ping".into(), "-v".into()]);
+    a.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+    let run = ran(&refs);
+    eprintln!("check: {}", run.line());
+    assert!(run.err.is_empty(), "stderr{}", run.context());
+    let h = Hostile {
+        proxy,
+        _filter: filter,
+        _bed: bed,
+    };
+    (run, h)
+}
+
+const PROXY_T: [&str; 4] = ["--timeout", "3", "--retrycount", "1"];
+
+#[test]
+fn hostile_the_proxy_itself_is_transparent() {
+    if !hostile_ready() {
+        return;
+    }
+    // The control for every hostile test below: unmangled, the proxy changes nothing.
+    let (run, h) = through_proxy(Mangle::Pass, &[], &PROXY_T);
+    all_answered(run, 3000.0);
+    assert!(h.proxy.server_data.load(Ordering::Relaxed) >= 3);
+}
+
+/// Every server data packet mangled: CRITICAL "no data came back", by the deadline, and
+/// the server did answer (else the test would prove nothing).
+fn mangled_only_is_no_data(mangle: Mangle, lines: &[&str]) {
+    let (run, h) = through_proxy(mangle, lines, &PROXY_T);
+    let run = run.state(2).line_has("no data came back").within(3000);
+    assert!(
+        h.proxy.server_data.load(Ordering::Relaxed) >= 1,
+        "the server sent no data packet: the test proves nothing{}",
+        run.context()
+    );
+}
+
+#[test]
+fn hostile_corrupt_tags_are_never_ok() {
+    if !hostile_ready() {
+        return;
+    }
+    mangled_only_is_no_data(Mangle::CorruptTags, &[]);
+}
+
+#[test]
+fn hostile_corrupt_tags_on_keepalives_too_are_no_data() {
+    if !hostile_ready() {
+        return;
+    }
+    // Keepalives that do not authenticate are not "the tunnel is up".
+    mangled_only_is_no_data(Mangle::CorruptTags, &["keepalive 1 5"]);
+}
+
+#[test]
+fn hostile_wrong_peer_id_is_never_ok() {
+    if !hostile_ready() {
+        return;
+    }
+    mangled_only_is_no_data(Mangle::WrongPeerId, &[]);
+}
+
+#[test]
+fn hostile_replays_of_every_reply_are_counted_once() {
+    if !hostile_ready() {
+        return;
+    }
+    let (run, h) = through_proxy(Mangle::ReplayEach(5), &[], &PROXY_T);
+    // 3 echoes, each reply 5 times: 0% lost, not "-400%"; the check must not end on a
+    // count of replies either (it is OK because each echo was answered).
+    all_answered(run, 3000.0);
+    assert!(h.proxy.server_data.load(Ordering::Relaxed) >= 3);
+}
+
+#[test]
+fn hostile_one_reply_replayed_is_one_answer() {
+    if !hostile_ready() {
+        return;
+    }
+    let (run, h) = through_proxy(Mangle::ReplayFirstOnly(10), &[], &PROXY_T);
+    // Only the first reply passes (10 times): 1 of 3 answered, 2 lost.
+    let line = run.line().to_string();
+    let pl = perf(&line, "pl").unwrap_or(-1.0);
+    assert!((66.0..=67.0).contains(&pl), "pl {pl}{}", run.context());
+    let rta = perf(&line, "rta").unwrap_or(-1.0);
+    assert!(rta > 0.0 && rta < 3000.0, "rta {rta}{}", run.context());
+    assert_ne!(run.code, 3, "{}", run.context());
+    run.within(3000);
+    assert!(h.proxy.server_data.load(Ordering::Relaxed) >= 1);
+}
+
+#[test]
+fn hostile_a_flood_beside_the_genuine_replies_ends_by_the_deadline() {
+    if !hostile_ready() {
+        return;
+    }
+    // Two of the three replies pass, the third never comes: the check waits for it
+    // until its deadline, under a flood of junk data packets all along.
+    let (run, h) = through_proxy(Mangle::Flood { genuine: 2 }, &[], &PROXY_T);
+    let junk = h.proxy.junk.load(Ordering::Relaxed);
+    eprintln!("flood: {junk} junk packets");
+    assert!(junk >= 2000, "no flood: {junk}{}", run.context());
+    let run = run.within(3000 + 1000);
+    assert!((0..=2).contains(&run.code), "{}", run.context());
+    // The genuine replies counted, each once, amid the junk.
+    let pl = perf(run.line(), "pl").unwrap_or(-1.0);
+    assert!((33.0..=34.0).contains(&pl), "pl {pl}{}", run.context());
+}
+
+#[test]
+fn hostile_a_flood_alone_is_no_data_by_the_deadline() {
+    if !hostile_ready() {
+        return;
+    }
+    let (run, h) = through_proxy(Mangle::Flood { genuine: 0 }, &[], &PROXY_T);
+    let junk = h.proxy.junk.load(Ordering::Relaxed);
+    eprintln!("flood: {junk} junk packets");
+    assert!(junk >= 2000, "no flood: {junk}{}", run.context());
+    run.state(2)
+        .line_has("no data came back")
+        .within(3000 + 1000);
+}
+
+#[test]
+fn keepalives_before_the_replies_are_skipped() {
+    if !hostile_ready() {
+        return;
+    }
+    // The check's echoes wait in the proxy for the server's first keepalive ping, so
+    // that a keepalive surely comes first; the replies after it still count.
+    let (run, h) = through_proxy(
+        Mangle::HoldUntilServerData,
+        &["keepalive 1 5"],
+        &["--timeout", "6", "--retrycount", "1"],
+    );
+    all_answered(run, 6000.0);
+    assert!(h.proxy.server_data.load(Ordering::Relaxed) >= 4);
+}
