@@ -112,24 +112,34 @@ pub fn plan(options: &[String], config: &DataSettings) -> Result<DataPlan, Unsup
     })
 }
 
-/// The `IV_CIPHERS` a client announces: every cipher the codec speaks, limited to the
-/// config's `data-ciphers` when it has one (in the config's order).
+/// The `IV_CIPHERS` a 2.6 client with the same settings announces: the config's
+/// `data-ciphers` as written (OpenVPN's names for the ones the codec knows, duplicates
+/// dropped), else OpenVPN's default list. A cipher the codec does not speak stays in the
+/// list, as the real client announces it: a server that picks it gets its login, and the
+/// data stage is UNKNOWN naming it, where announcing less would make the server refuse a
+/// login the real client gets. `cipher` is not added: a 2.6 client ignores it for the
+/// negotiation.
 pub fn iv_ciphers(config: &DataSettings) -> String {
     match &config.data_ciphers {
         Some(list) => {
-            let mut out: Vec<&'static str> = Vec::new();
+            let mut out: Vec<String> = Vec::new();
             for name in list {
-                if let Ok(c) = name.parse::<DataCipher>() {
-                    if !out.contains(&c.name()) {
-                        out.push(c.name());
-                    }
+                let name = match name.parse::<DataCipher>() {
+                    Ok(c) => c.name().to_string(),
+                    Err(_) => name.to_ascii_uppercase(),
+                };
+                if !name.is_empty() && !out.contains(&name) {
+                    out.push(name);
                 }
             }
             out.join(":")
         }
-        None => DataCipher::iv_ciphers(),
+        None => DEFAULT_DATA_CIPHERS.join(":"),
     }
 }
+
+/// OpenVPN 2.6's `data-ciphers` default.
+pub const DEFAULT_DATA_CIPHERS: [&str; 3] = ["AES-256-GCM", "AES-128-GCM", "CHACHA20-POLY1305"];
 
 /// Where the echoes go: from our tunnel address to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -519,10 +529,10 @@ mod tests {
     }
 
     #[test]
-    fn iv_ciphers_is_what_is_implemented() {
+    fn iv_ciphers_as_the_real_client_announces_them() {
         assert_eq!(
             iv_ciphers(&DataSettings::default()),
-            "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305:AES-256-CBC:AES-128-CBC"
+            "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305"
         );
         let cfg = DataSettings {
             data_ciphers: Some(vec![
@@ -532,6 +542,6 @@ mod tests {
             ]),
             ..Default::default()
         };
-        assert_eq!(iv_ciphers(&cfg), "CHACHA20-POLY1305:AES-128-GCM");
+        assert_eq!(iv_ciphers(&cfg), "CHACHA20-POLY1305:BF-CBC:AES-128-GCM");
     }
 }
