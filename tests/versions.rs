@@ -1,7 +1,11 @@
 //! The stage matrix against every OpenVPN server version at hand: reset (no wrap,
 //! tls-auth, tls-crypt, tls-crypt-v2 where the version has it; UDP and TCP), TLS (`--ca`),
-//! login (certificate, and user and password; UDP and TCP), and how a login leaves an old
-//! server: no client left behind, no "used inconsistently" warning in its log.
+//! login (certificate, and user and password; UDP and TCP), the data channel (`--ping`
+//! with the negotiated cipher, with AES-256-CBC and `auth SHA256` without negotiation, with
+//! `comp-lzo no`; UDP and TCP; keys from the PRF on 2.4 and 2.5, from TLS-EKM on 2.6 and
+//! master; OpenVPN's own client pinging the same address over UDP), and how a login or a
+//! `--ping` leaves an old server: no client left behind, no "used inconsistently" warning
+//! in its log.
 //!
 //! The system's `openvpn` is "2.6"; 2.4, 2.5 and master come from `CHECK_OPENVPN_SERVERS`
 //! (`LABEL=PATH` entries separated by `:`; `.ci/run` sets it from `../shared/openvpn`).
@@ -14,9 +18,11 @@
 //! `cipher AES-256-CBC`); multi-client servers need `dev tun` (root).
 
 mod common;
+use common::tunnel::*;
 use common::*;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn path(p: &Path) -> String {
     p.display().to_string()
@@ -219,6 +225,17 @@ fn options_agree(label: &str, proto: Proto) {
     }
 }
 
+/// The management interface on `mgmt` lists no client 2 s after `run` ended.
+fn no_client_listed_2s_after(mgmt: u16, run: &Ran) {
+    std::thread::sleep(Duration::from_secs(2));
+    let clients = management_clients(mgmt);
+    assert!(
+        clients.is_empty(),
+        "still listed 2 s after the check: {clients:?}{}",
+        run.context()
+    );
+}
+
 /// After a login the server lists no client 2 s later (2.4 and 2.5 free a client on
 /// OCC_EXIT, 2.6+ on the control channel's EXIT, after their 5 s delayed exit: those are
 /// not asked here).
@@ -241,14 +258,7 @@ fn leaves_no_client(label: &str, proto: Proto) {
     let mut args = strs(&c);
     args.extend(["--timeout", "10"]);
     let run = check(&s, &args).state(0).line_has("logged in as");
-    let ended = Instant::now();
-    std::thread::sleep(Duration::from_secs(2).saturating_sub(ended.elapsed()));
-    let clients = management_clients(mgmt);
-    assert!(
-        clients.is_empty(),
-        "still listed 2 s after the check: {clients:?}{}",
-        run.context()
-    );
+    no_client_listed_2s_after(mgmt, &run);
     let found = inconsistencies(&s);
     assert!(found.is_empty(), "{found:#?}{}", run.context());
 }
@@ -344,6 +354,36 @@ macro_rules! matrix {
             fn login_options_string_agrees_tcp() {
                 options_agree($label, Proto::Tcp);
             }
+
+            #[test]
+            fn ping_udp() {
+                ping_negotiated($label, Proto::Udp);
+            }
+
+            #[test]
+            fn ping_tcp() {
+                ping_negotiated($label, Proto::Tcp);
+            }
+
+            #[test]
+            fn ping_aes_256_cbc_auth_sha256_udp() {
+                ping_cbc($label, Proto::Udp);
+            }
+
+            #[test]
+            fn ping_aes_256_cbc_auth_sha256_tcp() {
+                ping_cbc($label, Proto::Tcp);
+            }
+
+            #[test]
+            fn ping_comp_lzo_no_udp() {
+                ping_comp_lzo_no($label, Proto::Udp);
+            }
+
+            #[test]
+            fn ping_comp_lzo_no_tcp() {
+                ping_comp_lzo_no($label, Proto::Tcp);
+            }
         }
     };
 }
@@ -378,7 +418,231 @@ mod courtesy {
     }
 
     #[test]
+    fn openvpn_2_4_lists_no_client_after_a_ping_udp() {
+        ping_leaves_no_client("2.4", Proto::Udp);
+    }
+
+    #[test]
+    fn openvpn_2_4_lists_no_client_after_a_ping_tcp() {
+        ping_leaves_no_client("2.4", Proto::Tcp);
+    }
+
+    #[test]
+    fn openvpn_2_5_lists_no_client_after_a_ping_udp() {
+        ping_leaves_no_client("2.5", Proto::Udp);
+    }
+
+    #[test]
+    fn openvpn_2_5_lists_no_client_after_a_ping_tcp() {
+        ping_leaves_no_client("2.5", Proto::Tcp);
+    }
+
+    #[test]
     fn openvpn_2_4_login_well_under_a_second() {
         login_is_prompt("2.4");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The data channel (`--ping`), for one version
+// ---------------------------------------------------------------------------------------
+
+/// A multi-client server of one version whose tun device is up, in a subnet of its own
+/// (a [`Slot`]); with a network namespace for OpenVPN's own client, the server listening
+/// on the host end of its veth pair (the check reaches that address as well).
+struct Tunnel {
+    // Dropped in this order: the server, then the namespace, then the slot.
+    server: Server,
+    ns: Option<Netns>,
+    slot: Slot,
+}
+
+impl Tunnel {
+    fn start(bin: &ServerBin, proto: Proto, real_client: bool, lines: &[&str]) -> Tunnel {
+        let slot = Slot::take();
+        let ns = real_client.then(|| Netns::new(&slot));
+        let mut config = vec![slot.server_v4()];
+        config.extend(lines.iter().map(|l| l.to_string()));
+        let local = real_client.then(|| IpAddr::V4(slot.host_veth()));
+        let server = Server::start_version_tunnel(
+            Some(bin),
+            opts(proto, Mode::MultiClient, Wrap::None),
+            local,
+            &strs(&config),
+        );
+        Tunnel { server, ns, slot }
+    }
+
+    /// `check_openvpn --ping -v --ca --cert --key --timeout 10 FLAGS`, its status line on
+    /// stderr for the record.
+    fn ping(&self, flags: &[&str]) -> Ran {
+        let c = cert_args(&self.server);
+        let mut args = vec!["--ping", "-v", "--timeout", "10"];
+        args.extend(strs(&c));
+        args.extend_from_slice(flags);
+        let run = ran_against(&self.server, &args);
+        eprintln!("check: {}", run.line());
+        run
+    }
+
+    /// `--ping FLAGS` is OK with all 3 echoes from the server's tunnel address answered,
+    /// `-v` naming `cipher` and the key derivation of the version, the perfdata of every
+    /// stage; and the server (2.4 and 2.5 compare options strings) logs no inconsistency.
+    fn pinged(&self, bin: &ServerBin, flags: &[&str], cipher: &str) -> Ran {
+        let keys = if bin.version >= (2, 6) {
+            "keys from TLS-EKM"
+        } else {
+            "keys from OpenVPN's PRF"
+        };
+        let run = self
+            .ping(flags)
+            .state(0)
+            .line_has("3/3 echoes from 10.231.")
+            .line_has(" pl=0%")
+            .out_has(&format!("data channel: {cipher}, {keys}"));
+        for label in ["time", "tls_time", "login_time"] {
+            assert!(
+                perf_secs(&run.out, label).is_some(),
+                "no {label}{}",
+                run.context()
+            );
+        }
+        let found = inconsistencies(&self.server);
+        assert!(found.is_empty(), "{found:#?}{}", run.context());
+        if self.ns.is_some() {
+            // An option the server has and the client's string lacks: the same for the
+            // real client as for the check (2.4 has `cipher BF-CBC` and a 2.6 client,
+            // the real one too, sends no `cipher` that is not among its data-ciphers).
+            let check = self.missing_options(self.slot.host_veth());
+            let real = self.missing_options(self.slot.ns_veth());
+            assert_eq!(check, real, "check / real client{}", run.context());
+        }
+        run
+    }
+
+    /// The server's "'OPTION' is present in local config but missing in remote config"
+    /// warnings about the client at `ip`.
+    fn missing_options(&self, ip: Ipv4Addr) -> Vec<String> {
+        let ip = ip.to_string();
+        self.server
+            .log()
+            .lines()
+            .filter_map(|l| {
+                let (head, warning) = l.split_once(" WARNING: ")?;
+                let peer = head.split_whitespace().last()?.rsplit('/').next()?;
+                let from = peer.rsplit_once(':')?.0;
+                (warning.contains("config but missing in") && from == ip)
+                    .then(|| warning.to_string())
+            })
+            .collect()
+    }
+
+    /// OpenVPN's own client (the system's) with `flags`, in the namespace: it connects and
+    /// gets 3 answers to 3 pings of the server's tunnel address.
+    fn real_client_agrees(&self, flags: &[&str]) {
+        let ns = self.ns.as_ref().expect("a tunnel with a namespace");
+        let mut c = RealClient::connect(ns, &self.server, flags);
+        assert!(
+            c.connected,
+            "the real openvpn client did not connect\n--- client log ---\n{}\n--- server ---\n{}",
+            c.log(),
+            self.server.diagnostics()
+        );
+        let target = IpAddr::V4(self.slot.server_tunnel_v4());
+        let (answered, out) = ns.ping(target, 3);
+        c.stop();
+        assert_eq!(
+            answered,
+            3,
+            "the real client's pings through the tunnel\n{out}\n--- client log ---\n{}",
+            c.log()
+        );
+    }
+}
+
+/// The server of `label`, where a multi-client server with a live tun can run (else a
+/// skip note, or under CI a failure).
+fn tunnel_bin(label: &str) -> Option<ServerBin> {
+    if !tunnel_ready() {
+        return None;
+    }
+    server_bin(label)
+}
+
+/// `--ping` with the negotiated cipher (AES-256-GCM on every version); over UDP the real
+/// client pings the same address first.
+fn ping_negotiated(label: &str, proto: Proto) {
+    let Some(bin) = tunnel_bin(label) else {
+        return;
+    };
+    let real = proto == Proto::Udp;
+    let t = Tunnel::start(&bin, proto, real, &[]);
+    if real {
+        t.real_client_agrees(&[]);
+    }
+    t.pinged(&bin, &[], "AES-256-GCM");
+}
+
+/// An old-style server: AES-256-CBC with `auth SHA256`, no negotiation (2.4:
+/// `ncp-disable`; 2.5 and later: `data-ciphers AES-256-CBC`), and the flags a real client
+/// of that config needs.
+fn ping_cbc(label: &str, proto: Proto) {
+    let Some(bin) = tunnel_bin(label) else {
+        return;
+    };
+    let no_negotiation = if bin.version < (2, 5) {
+        "ncp-disable"
+    } else {
+        "data-ciphers AES-256-CBC"
+    };
+    let lines = [no_negotiation, "cipher AES-256-CBC", "auth SHA256"];
+    // OpenVPN's 2.6 client needs AES-256-CBC among its data-ciphers on every version, as
+    // the check does: 2.5 and later refuse a client without it ("no shared cipher"), and
+    // against 2.4 the client itself gives up ("failed to negotiate cipher with server").
+    let flags = [
+        "--cipher",
+        "AES-256-CBC",
+        "--auth",
+        "SHA256",
+        "--data-ciphers",
+        "AES-256-CBC",
+    ];
+    let real = proto == Proto::Udp;
+    let t = Tunnel::start(&bin, proto, real, &lines);
+    if real {
+        t.real_client_agrees(&flags);
+    }
+    t.pinged(&bin, &flags, "AES-256-CBC");
+}
+
+/// `comp-lzo no` on the server, `--comp-lzo no` in the check (and the real client).
+fn ping_comp_lzo_no(label: &str, proto: Proto) {
+    let Some(bin) = tunnel_bin(label) else {
+        return;
+    };
+    let flags = ["--comp-lzo", "no"];
+    let real = proto == Proto::Udp;
+    let t = Tunnel::start(&bin, proto, real, &["comp-lzo no"]);
+    if real {
+        t.real_client_agrees(&flags);
+    }
+    t.pinged(&bin, &flags, "AES-256-GCM");
+}
+
+/// After a `--ping` a 2.4 or 2.5 server lists no client 2 s later (OCC_EXIT) and logs no
+/// inconsistent option.
+fn ping_leaves_no_client(label: &str, proto: Proto) {
+    let Some(bin) = tunnel_bin(label) else {
+        return;
+    };
+    let mgmt = free_port(Proto::Tcp, Family::V4);
+    let t = Tunnel::start(
+        &bin,
+        proto,
+        false,
+        &[&format!("management 127.0.0.1 {mgmt}")],
+    );
+    assert!(management_clients(mgmt).is_empty(), "{}", t.server.log());
+    let run = t.pinged(&bin, &[], "AES-256-GCM");
+    no_client_listed_2s_after(mgmt, &run);
 }
