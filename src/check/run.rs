@@ -398,6 +398,7 @@ fn answer(
         (None, Some(Why::Responded), _) => Answer::Responded,
         // Only resets with a bad HMAC came: the server is up, our key is not its key.
         (None, Some(Why::BadAuth), _) => Answer::BadAuth,
+        // The link failed or the deadline passed while such a reset was the best answer.
         (None, None, Some(_)) if bad_auth => Answer::BadAuth,
         // No valid answer to the last attempt in its time.
         (None, Some(Why::Silence { .. }), _) => Answer::Failed(Ending::TimedOut),
@@ -405,6 +406,61 @@ fn answer(
         // Every other reason comes after the server's reset (the reset stage's `Reached`,
         // the TLS and login stages), and every flow the driver ran has ended one way or the
         // other: neither is left.
-        (None, Some(_), _) | (None, None, None) => Answer::Failed(Ending::TimedOut),
+        (
+            None,
+            Some(
+                Why::Reached
+                | Why::HelloUnanswered
+                | Why::Probed
+                | Why::Failed
+                | Why::Withheld
+                | Why::Unsupported
+                | Why::NoEchoPath
+                | Why::EchoesMissing { .. },
+            ),
+            _,
+        )
+        | (None, None, None) => Answer::Failed(Ending::TimedOut),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answer_from_how_the_flow_ended() {
+        let silence = Some(Why::Silence { attempts: 2 });
+        // The server's reset decides, whatever ended the flow after it.
+        for (why, ending) in [
+            (Some(Why::HelloUnanswered), None),
+            (None, Some(&Ending::Reset)),
+            (Some(Why::Reached), Some(&Ending::Closed)),
+        ] {
+            assert_eq!(
+                answer(Some(Auth::Verified), why, ending, false),
+                Answer::Answered(Auth::Verified)
+            );
+        }
+        assert_eq!(
+            answer(None, Some(Why::Responded), None, false),
+            Answer::Responded
+        );
+        assert_eq!(
+            answer(None, Some(Why::BadAuth), None, true),
+            Answer::BadAuth
+        );
+        assert_eq!(
+            answer(None, None, Some(&Ending::TimedOut), true),
+            Answer::BadAuth
+        );
+        assert_eq!(
+            answer(None, silence, None, false),
+            Answer::Failed(Ending::TimedOut)
+        );
+        assert_eq!(
+            answer(None, None, Some(&Ending::Refused), false),
+            Answer::Failed(Ending::Refused)
+        );
     }
 }
