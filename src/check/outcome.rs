@@ -149,7 +149,7 @@ pub enum Answer {
 }
 
 /// What the TLS stage saw, once the reset was answered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TlsOutcome {
     /// The furthest step reached.
     pub reached: Progress,

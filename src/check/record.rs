@@ -1,78 +1,51 @@
-//! Folds a finished flow's events into the facts of an outcome.
+//! Folds a flow's events, as the driver drained them, into the pieces of an outcome: the
+//! long output's lines, the TLS and login stages' facts, the times the report measures.
 
-use crate::chain::Judgement;
 use crate::proto::login::ControlMessage;
 use crate::proto::session::MAX_TRACED_PACKETS;
-use crate::proto::{Event, Progress, TlsFailure, Why};
-use crate::wire::Rejection;
-use std::collections::BTreeMap;
+use crate::proto::{Event, Progress, Why};
+use crate::wire::{Auth, Rejection};
 use std::time::{Duration, Instant};
 
-use super::outcome::{Answer, Detail, LoginOutcome};
-use super::spec::{CheckSpec, Note};
+use super::outcome::{Detail, LoginOutcome, TlsOutcome};
+use super::spec::Note;
 
-/// The version and suite the handshake settled on, and when the server proved itself.
-pub(super) type Established = (
-    Option<rustls::ProtocolVersion>,
-    Option<rustls::CipherSuite>,
-    Instant,
-);
-
-/// Folds a finished flow's events into an outcome.
-pub(super) struct Recorder<'a> {
-    pub(super) spec: &'a CheckSpec,
-    pub(super) start: Instant,
-    pub(super) verbosity: u8,
-    pub(super) packet_traces: usize,
-    pub(super) details: Vec<Detail>,
-    pub(super) ignored: BTreeMap<Rejection, u32>,
-    pub(super) result: Option<Answer>,
-    pub(super) reset_at: Option<Instant>,
-    pub(super) resend_wkc: bool,
-    pub(super) judgement: Option<Judgement>,
-    pub(super) established: Option<Established>,
-    pub(super) failure: Option<TlsFailure>,
+/// What a flow's events said, as the outcome needs it.
+pub(super) struct Recorder {
+    /// The long output, by verbosity.
+    pub(super) trace: Trace,
+    /// The server's hard reset for our session, and how it was authenticated.
+    pub(super) answered: Option<Auth>,
+    /// The TLS stage's facts; `reached`, `tls_time`, `ending` and `login` are the
+    /// outcome's to fill.
+    pub(super) tls: TlsOutcome,
     pub(super) login: LoginOutcome,
+    /// When the server's reset came, when it proved its certificate, when it gave its
+    /// verdict on the login: what `elapsed`, `tls_time` and `login_time` measure.
+    pub(super) reset_at: Option<Instant>,
+    pub(super) established_at: Option<Instant>,
     pub(super) answered_at: Option<Instant>,
-    /// The session's own ending, when it ended by itself.
+    /// The session's last event: how far it got and why it stopped. `None` when the link
+    /// failed or the deadline passed first.
     pub(super) finished: Option<(Progress, Why)>,
 }
 
-impl<'a> Recorder<'a> {
-    pub(super) fn new(
-        spec: &'a CheckSpec,
-        start: Instant,
-        verbosity: u8,
-        notes: Vec<Note>,
-    ) -> Self {
-        Recorder {
-            spec,
-            start,
-            verbosity,
-            packet_traces: 0,
-            details: if verbosity >= 1 {
-                notes.into_iter().map(Detail::Note).collect()
-            } else {
-                Vec::new()
-            },
-            ignored: BTreeMap::new(),
-            result: None,
-            reset_at: None,
-            resend_wkc: false,
-            judgement: None,
-            established: None,
-            failure: None,
-            login: LoginOutcome::default(),
-            answered_at: None,
-            finished: None,
-        }
-    }
+/// The long output's lines, each at the verbosity that shows it.
+pub(super) struct Trace {
+    start: Instant,
+    verbosity: u8,
+    packet_traces: usize,
+    /// The opcode of our hard reset (the wrap's), for its trace line.
+    reset_opcode: u8,
+    pub(super) details: Vec<Detail>,
+}
 
-    pub(super) fn since(&self, at: Instant) -> Duration {
+impl Trace {
+    fn since(&self, at: Instant) -> Duration {
         at.saturating_duration_since(self.start)
     }
 
-    pub(super) fn trace(&mut self, level: u8, detail: impl FnOnce() -> Detail) {
+    pub(super) fn line(&mut self, level: u8, detail: impl FnOnce() -> Detail) {
         if self.verbosity >= level {
             self.details.push(detail());
         }
@@ -81,7 +54,7 @@ impl<'a> Recorder<'a> {
     /// A trace line about a packet at `-vv`/`-vvv`. A flooding peer must not grow the long
     /// output (and memory) without bound: the same cap as the session's on its packet
     /// events ([`MAX_TRACED_PACKETS`]), then a line that says the trace stopped.
-    pub(super) fn trace_packet(&mut self, level: u8, detail: impl FnOnce() -> Detail) {
+    fn packet(&mut self, level: u8, detail: impl FnOnce() -> Detail) {
         if self.verbosity < level {
             return;
         }
@@ -94,6 +67,32 @@ impl<'a> Recorder<'a> {
             std::cmp::Ordering::Greater => {}
         }
     }
+}
+
+impl Recorder {
+    /// Times in the long output count from `start`; `notes` lead it at `-v`.
+    pub(super) fn new(start: Instant, verbosity: u8, reset_opcode: u8, notes: Vec<Note>) -> Self {
+        Recorder {
+            trace: Trace {
+                start,
+                verbosity,
+                packet_traces: 0,
+                reset_opcode,
+                details: if verbosity >= 1 {
+                    notes.into_iter().map(Detail::Note).collect()
+                } else {
+                    Vec::new()
+                },
+            },
+            answered: None,
+            tls: TlsOutcome::default(),
+            login: LoginOutcome::default(),
+            reset_at: None,
+            established_at: None,
+            answered_at: None,
+            finished: None,
+        }
+    }
 
     pub(super) fn take(&mut self, event: Event) {
         match event {
@@ -103,11 +102,12 @@ impl<'a> Recorder<'a> {
                 bytes,
             } => {
                 if self.reset_at.is_some() {
-                    let t = self.since(at);
+                    let t = self.trace.since(at);
                     let (opcode, len) = (bytes[0] >> 3, bytes.len());
-                    self.trace_packet(2, || Detail::PacketSent { at: t, opcode, len });
+                    self.trace
+                        .packet(2, || Detail::PacketSent { at: t, opcode, len });
                 }
-                self.trace_packet(3, || Detail::Hex {
+                self.trace.packet(3, || Detail::Hex {
                     outgoing: true,
                     bytes,
                 });
@@ -116,13 +116,13 @@ impl<'a> Recorder<'a> {
                 outgoing: false,
                 bytes,
                 ..
-            } => self.trace_packet(3, || Detail::Hex {
+            } => self.trace.packet(3, || Detail::Hex {
                 outgoing: false,
                 bytes,
             }),
-            Event::ResetSent { attempt, len, .. } => {
-                let opcode = self.spec.wrap.reset_opcode();
-                self.trace(2, || Detail::ResetSent {
+            Event::ResetSent { attempt, len } => {
+                let opcode = self.trace.reset_opcode;
+                self.trace.line(2, || Detail::ResetSent {
                     attempt,
                     opcode,
                     len,
@@ -134,11 +134,11 @@ impl<'a> Recorder<'a> {
                 len,
                 at,
             } => {
-                let t = self.since(at);
+                let t = self.trace.since(at);
                 if reason == Rejection::BadAuth && self.reset_at.is_none() {
-                    self.trace_packet(2, || Detail::BadHmacReset { at: t, len });
+                    self.trace.packet(2, || Detail::BadHmacReset { at: t, len });
                 } else {
-                    self.trace_packet(2, || Detail::Ignored {
+                    self.trace.packet(2, || Detail::Ignored {
                         at: t,
                         len,
                         reason,
@@ -147,15 +147,9 @@ impl<'a> Recorder<'a> {
                 }
             }
             Event::Responded { at, len } => {
-                let t = self.since(at);
-                self.trace_packet(2, || Detail::Responded { at: t, len });
+                let t = self.trace.since(at);
+                self.trace.packet(2, || Detail::Responded { at: t, len });
                 self.reset_at = Some(at);
-                self.result = Some(Answer::Responded);
-            }
-            Event::BadAuth { .. } => {
-                if self.result.is_none() {
-                    self.result = Some(Answer::BadAuth);
-                }
             }
             Event::ResetAnswered {
                 server_session,
@@ -164,30 +158,33 @@ impl<'a> Recorder<'a> {
                 resend_wkc,
                 ..
             } => {
-                let t = self.since(at);
-                self.trace_packet(2, || Detail::ResetAnswered { at: t });
-                self.trace(1, || Detail::ServerSession { id: server_session });
+                let t = self.trace.since(at);
+                self.trace.packet(2, || Detail::ResetAnswered { at: t });
+                self.trace
+                    .line(1, || Detail::ServerSession { id: server_session });
                 if resend_wkc {
-                    self.trace(1, || Detail::ResendWkc);
+                    self.trace.line(1, || Detail::ResendWkc);
                 }
                 self.reset_at = Some(at);
-                self.resend_wkc = resend_wkc;
-                self.result = Some(Answer::Answered(auth));
+                self.tls.resend_wkc = resend_wkc;
+                self.answered = Some(auth);
             }
-            Event::ChainSeen { judgement, .. } => self.judgement = judgement,
+            Event::ChainSeen { judgement, .. } => self.tls.judgement = judgement,
             Event::TlsEstablished { version, suite, at } => {
-                self.established = Some((version, suite, at));
+                self.tls.version = version;
+                self.tls.suite = suite;
+                self.established_at = Some(at);
             }
             Event::ProbeAnswer { .. } => {}
-            Event::LoginWithheld { .. } => self.login.withheld = true,
+            Event::LoginWithheld => self.login.withheld = true,
             Event::KeySent { at } => {
-                let t = self.since(at);
-                self.trace(2, || Detail::KeySent { at: t });
+                let t = self.trace.since(at);
+                self.trace.line(2, || Detail::KeySent { at: t });
                 self.login.key_sent = true;
             }
             Event::ServerKeyMethod2 { message, at } => {
-                let t = self.since(at);
-                self.trace(2, || Detail::ServerKeyMethod2 { at: t });
+                let t = self.trace.since(at);
+                self.trace.line(2, || Detail::ServerKeyMethod2 { at: t });
                 self.login.server_key = Some(message);
             }
             Event::PointToPoint { at } => {
@@ -195,8 +192,8 @@ impl<'a> Recorder<'a> {
                 self.login.point_to_point = true;
             }
             Event::PushRequested { at } => {
-                let t = self.since(at);
-                self.trace(2, || Detail::PushRequested { at: t });
+                let t = self.trace.since(at);
+                self.trace.line(2, || Detail::PushRequested { at: t });
                 self.login.push_requested = true;
             }
             Event::Pushed { options, at } => {
@@ -204,9 +201,9 @@ impl<'a> Recorder<'a> {
                 self.login.pushed = Some(options);
             }
             Event::Control { message, at } => {
-                let t = self.since(at);
+                let t = self.trace.since(at);
                 let shown = message.clone();
-                self.trace(2, || Detail::Control {
+                self.trace.line(2, || Detail::Control {
                     at: t,
                     message: shown,
                 });
@@ -236,23 +233,23 @@ impl<'a> Recorder<'a> {
                 }
             }
             Event::ExitSent { at } => {
-                let t = self.since(at);
-                self.trace(2, || Detail::ExitSent { at: t });
+                let t = self.trace.since(at);
+                self.trace.line(2, || Detail::ExitSent { at: t });
                 self.login.exit_sent = true;
             }
             Event::ExitAcked { at } => {
-                let t = self.since(at);
-                self.trace(2, || Detail::ExitAcked { at: t });
+                let t = self.trace.since(at);
+                self.trace.line(2, || Detail::ExitAcked { at: t });
                 self.login.exit_acked = true;
             }
             Event::TlsFailed { failure, at } => {
-                let t = self.since(at);
+                let t = self.trace.since(at);
                 let shown = failure.clone();
-                self.trace(2, || Detail::TlsFailed {
+                self.trace.line(2, || Detail::TlsFailed {
                     at: t,
                     failure: shown,
                 });
-                self.failure = Some(failure);
+                self.tls.failure = Some(failure);
             }
             Event::DataReady {
                 cipher,
@@ -267,29 +264,30 @@ impl<'a> Recorder<'a> {
                     keys,
                     compression,
                 };
-                self.trace(1, || Detail::DataReady(ready));
+                self.trace.line(1, || Detail::DataReady(ready));
                 self.login.data.ready = Some(ready);
             }
             Event::DataUnsupported { what, .. } => self.login.data.unsupported = Some(what),
             Event::NoEchoPath { path, .. } => self.login.data.no_path = Some(path),
             Event::EchoPlanned { path, count, .. } => {
-                self.trace(1, || Detail::EchoPlanned { path, count });
+                self.trace.line(1, || Detail::EchoPlanned { path, count });
                 self.login.data.path = Some(path);
                 self.login.data.count = count;
             }
             Event::EchoSent { seq, at } => {
-                let t = self.since(at);
-                self.trace(2, || Detail::EchoSent { at: t, seq });
+                let t = self.trace.since(at);
+                self.trace.line(2, || Detail::EchoSent { at: t, seq });
                 self.login.data.sent = self.login.data.sent.max(seq);
             }
             Event::EchoReply { seq, rtt, at } => {
-                let t = self.since(at);
-                self.trace(2, || Detail::EchoReply { at: t, seq, rtt });
+                let t = self.trace.since(at);
+                self.trace.line(2, || Detail::EchoReply { at: t, seq, rtt });
                 self.login.data.replies.push((seq, rtt));
             }
             Event::DataReceived { kind, len, at } => {
-                let t = self.since(at);
-                self.trace_packet(2, || Detail::DataReceived { at: t, kind, len });
+                let t = self.trace.since(at);
+                self.trace
+                    .packet(2, || Detail::DataReceived { at: t, kind, len });
                 self.login.data.decrypted += 1;
                 match kind {
                     crate::proto::DataKind::Keepalive => self.login.data.keepalives += 1,
@@ -300,13 +298,14 @@ impl<'a> Recorder<'a> {
                 }
             }
             Event::DataIgnored { error, len, at } => {
-                let t = self.since(at);
-                self.trace_packet(2, || Detail::DataIgnored { at: t, error, len });
+                let t = self.trace.since(at);
+                self.trace
+                    .packet(2, || Detail::DataIgnored { at: t, error, len });
                 self.login.data.ignored += 1;
             }
             Event::OccExitSent { at } => {
-                let t = self.since(at);
-                self.trace(2, || Detail::OccExitSent { at: t });
+                let t = self.trace.since(at);
+                self.trace.line(2, || Detail::OccExitSent { at: t });
                 self.login.data.occ_exit = true;
             }
             Event::Finished { reached, why } => {

@@ -5,13 +5,16 @@ use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
     Event, OsRandom, PingConfig, Progress, Randomness, Session, SessionConfig, Stage, TlsFailure,
+    Why,
 };
-use crate::wire::Wrap;
+use crate::wire::{Auth, Rejection, Wrap};
 use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::outcome::{Answer, CheckError, Detail, Outcome, Target, TlsOutcome};
+use super::outcome::{
+    Answer, CheckError, DataOutcome, Detail, LoginOutcome, Outcome, Target, TlsOutcome,
+};
 use super::record::Recorder;
 use super::spec::{Bind, CheckSpec, Note, PingSpec};
 
@@ -283,6 +286,8 @@ pub(super) fn ask_with_another_hello(
     Ok(())
 }
 
+/// The outcome of one finished flow: its events folded, its end read as the session said
+/// it ([`Event::Finished`]) or as the driver saw it (the link's failure, the deadline).
 pub(super) fn outcome(
     spec: &CheckSpec,
     mut flow: Flow,
@@ -292,16 +297,15 @@ pub(super) fn outcome(
 ) -> Outcome {
     let start = flow.started.unwrap_or(origin);
     let end = flow.ended_at.unwrap_or_else(Instant::now);
-    let ending = flow.ending.clone();
-    let mut rec = Recorder::new(spec, start, spec.verbosity, notes);
+    let mut rec = Recorder::new(start, spec.verbosity, spec.wrap.reset_opcode(), notes);
     let id = flow.session.session_id();
     let addr = flow.addr;
-    rec.trace(1, || Detail::SessionId { addr, id });
+    rec.trace.line(1, || Detail::SessionId { addr, id });
     if let Some(local) = flow.info.local {
-        rec.trace(1, || Detail::SentFrom { addr, local });
+        rec.trace.line(1, || Detail::SentFrom { addr, local });
     }
     if let Some(granted) = flow.info.recv_buffer {
-        rec.trace(1, || Detail::RecvBuffer {
+        rec.trace.line(1, || Detail::RecvBuffer {
             asked: net::UDP_RCVBUF,
             granted,
         });
@@ -309,63 +313,52 @@ pub(super) fn outcome(
     for event in std::mem::take(&mut flow.events) {
         rec.take(event);
     }
-    rec.ignored = flow.session.ignored().clone();
-    if !rec.ignored.is_empty() {
-        let totals = rec.ignored.clone();
-        rec.trace(1, || Detail::IgnoredTotals(totals));
+    let ignored = flow.session.ignored().clone();
+    if !ignored.is_empty() {
+        let totals = ignored.clone();
+        rec.trace.line(1, || Detail::IgnoredTotals(totals));
     }
-    let result = match (&ending, rec.result.take(), rec.finished) {
-        (_, Some(r @ (Answer::Answered(_) | Answer::Responded)), _) => r,
-        // The server answered our session with an HMAC that did not verify, and nothing
-        // better came before the end: the server is up.
-        (_, Some(Answer::BadAuth), _) => Answer::BadAuth,
-        (Some(e), _, _) => Answer::Failed(e.clone()),
-        // No link ending and no answer: the session finished by itself without one
-        // (`Why::Silence` after its last reset, `Why::HelloUnanswered`, `Why::BadAuth`).
-        (None, _, _) => Answer::Failed(Ending::TimedOut),
-    };
-    let reached_stage_at = match (&rec.established, rec.reset_at) {
-        _ if spec.stage == Stage::Login => rec.answered_at,
-        (Some((_, _, at)), _) if spec.stage == Stage::Tls => Some(*at),
-        (_, Some(at)) if spec.stage == Stage::Reset => Some(at),
-        _ => None,
+    let bad_auth = ignored.contains_key(&Rejection::BadAuth);
+    let result = answer(
+        rec.answered,
+        rec.finished.map(|(_, why)| why),
+        flow.ending.as_ref(),
+        bad_auth,
+    );
+    let reached_stage_at = match spec.stage {
+        Stage::Login => rec.answered_at,
+        Stage::Tls => rec.established_at,
+        Stage::Reset => rec.reset_at,
     };
     let elapsed = reached_stage_at
         .unwrap_or(end)
         .saturating_duration_since(start);
-    let login = (spec.stage == Stage::Login).then(|| {
-        let mut l = rec.login.clone();
-        l.login_time = match (&rec.established, rec.answered_at) {
-            (Some((_, _, tls)), Some(done)) => Some(done.saturating_duration_since(*tls)),
-            _ => None,
-        };
-        l.data.pinged = spec.ping.is_some();
-        l.who = spec
-            .login
-            .as_ref()
-            .map(|s| s.who.clone())
-            .unwrap_or_default();
-        l
-    });
+    let since =
+        |from: Option<Instant>, to: Option<Instant>| Some(to?.saturating_duration_since(from?));
     let tls = (spec.stage >= Stage::Tls && matches!(result, Answer::Answered(_))).then(|| {
-        // Judged once, by the session, under the spec's policy.
-        let judgement = rec.judgement.clone();
+        let login = (spec.stage == Stage::Login).then(|| LoginOutcome {
+            login_time: since(rec.established_at, rec.answered_at),
+            who: spec
+                .login
+                .as_ref()
+                .map(|s| s.who.clone())
+                .unwrap_or_default(),
+            data: DataOutcome {
+                pinged: spec.ping.is_some(),
+                ..rec.login.data
+            },
+            ..rec.login
+        });
         TlsOutcome {
+            // The session's own word when it finished; else as far as it got before the
+            // link failed or the deadline passed.
             reached: rec
                 .finished
                 .map_or(flow.session.progress(), |(reached, _)| reached),
-            version: rec.established.and_then(|e| e.0),
-            suite: rec.established.and_then(|e| e.1),
-            failure: rec.failure.clone(),
-            tls_time: match (&rec.established, rec.reset_at) {
-                (Some((_, _, done)), Some(reset)) => Some(done.saturating_duration_since(reset)),
-                _ => None,
-            },
-            judgement,
-            ending: ending.clone(),
-            resend_wkc: rec.resend_wkc,
-            probe: None,
+            tls_time: since(rec.reset_at, rec.established_at),
+            ending: flow.ending.clone(),
             login,
+            ..rec.tls
         }
     });
     Outcome {
@@ -381,10 +374,93 @@ pub(super) fn outcome(
         attempts: flow.session.attempts().max(1),
         max_attempts: spec.max_attempts(),
         budget: spec.budget(),
-        ignored: rec.ignored,
+        ignored,
         tls,
         now_unix,
         key_origin: spec.key_origin,
-        details: rec.details,
+        details: rec.trace.details,
+    }
+}
+
+/// What became of the hard reset. The server's reset for our session decides, whatever
+/// came after it; without one, how the flow ended: the session's last word (`why`), or,
+/// when the link failed or the deadline passed first, that `ending`. `bad_auth`: a reset
+/// for our session came whose HMAC or tag did not verify.
+fn answer(
+    answered: Option<Auth>,
+    why: Option<Why>,
+    ending: Option<&Ending>,
+    bad_auth: bool,
+) -> Answer {
+    match (answered, why, ending) {
+        (Some(auth), _, _) => Answer::Answered(auth),
+        // `--no-validation`: whatever came back.
+        (None, Some(Why::Responded), _) => Answer::Responded,
+        // Only resets with a bad HMAC came: the server is up, our key is not its key.
+        (None, Some(Why::BadAuth), _) => Answer::BadAuth,
+        // The link failed or the deadline passed while such a reset was the best answer.
+        (None, None, Some(_)) if bad_auth => Answer::BadAuth,
+        // No valid answer to the last attempt in its time.
+        (None, Some(Why::Silence { .. }), _) => Answer::Failed(Ending::TimedOut),
+        (None, None, Some(ending)) => Answer::Failed(ending.clone()),
+        // Every other reason comes after the server's reset (the reset stage's `Reached`,
+        // the TLS and login stages), and every flow the driver ran has ended one way or the
+        // other: neither is left.
+        (
+            None,
+            Some(
+                Why::Reached
+                | Why::HelloUnanswered
+                | Why::Probed
+                | Why::Failed
+                | Why::Withheld
+                | Why::Unsupported
+                | Why::NoEchoPath
+                | Why::EchoesMissing { .. },
+            ),
+            _,
+        )
+        | (None, None, None) => Answer::Failed(Ending::TimedOut),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answer_from_how_the_flow_ended() {
+        let silence = Some(Why::Silence { attempts: 2 });
+        // The server's reset decides, whatever ended the flow after it.
+        for (why, ending) in [
+            (Some(Why::HelloUnanswered), None),
+            (None, Some(&Ending::Reset)),
+            (Some(Why::Reached), Some(&Ending::Closed)),
+        ] {
+            assert_eq!(
+                answer(Some(Auth::Verified), why, ending, false),
+                Answer::Answered(Auth::Verified)
+            );
+        }
+        assert_eq!(
+            answer(None, Some(Why::Responded), None, false),
+            Answer::Responded
+        );
+        assert_eq!(
+            answer(None, Some(Why::BadAuth), None, true),
+            Answer::BadAuth
+        );
+        assert_eq!(
+            answer(None, None, Some(&Ending::TimedOut), true),
+            Answer::BadAuth
+        );
+        assert_eq!(
+            answer(None, silence, None, false),
+            Answer::Failed(Ending::TimedOut)
+        );
+        assert_eq!(
+            answer(None, None, Some(&Ending::Refused), false),
+            Answer::Failed(Ending::Refused)
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! What one check needs, already validated: target, wrap, stages, limits.
 
 use crate::chain::Policy;
+use crate::keys::KeySource;
 use crate::net::{self, Family, Proto};
 use crate::proto::Stage;
 use crate::wire::Wrap;
@@ -14,14 +15,14 @@ pub enum Note {
         config: String,
         host: String,
         port: Option<u16>,
-        proto: Option<&'static str>,
+        proto: Option<Proto>,
         used: bool,
     },
     /// A tls-auth or tls-crypt static key: where from, its fingerprint, and for tls-auth
     /// the key direction and digest.
     StaticKey {
         wrap: &'static str,
-        source: String,
+        source: KeySource,
         fingerprint: String,
         tls_auth: Option<(
             crate::keys::static_keys::KeyDirection,
@@ -29,7 +30,7 @@ pub enum Note {
         )>,
     },
     V2Key {
-        source: String,
+        source: KeySource,
         fingerprint: String,
         wrapped_len: usize,
     },
@@ -48,13 +49,13 @@ pub enum Note {
         from: String,
     },
     ClientCertificate {
-        source: String,
+        source: KeySource,
         common_name: Option<String>,
         fingerprint: String,
-        key: String,
+        key: KeySource,
     },
     AuthUserPass {
-        source: String,
+        source: KeySource,
         user: String,
     },
     /// What the config's `local NAME` resolved to.
@@ -64,7 +65,7 @@ pub enum Note {
     },
     /// A client key under 2048 bits: accepted (as OpenVPN 2.6 does), but weak.
     WeakClientKey {
-        source: String,
+        source: KeySource,
         bits: usize,
     },
     /// The password goes with a TOTP code, as the config's `static-challenge` asks.

@@ -251,7 +251,7 @@ impl Cli {
                         },
                     )?;
                 notes.push(Note::AuthUserPass {
-                    source: source.describe(),
+                    source: source.clone(),
                     user: up.user.to_string(),
                 });
                 if let Some(w) = key_path_warning(&source) {
@@ -357,14 +357,14 @@ impl Cli {
         notes: &mut Vec<Note>,
     ) {
         notes.push(Note::ClientCertificate {
-            source: cert.describe(),
+            source: cert.clone(),
             common_name: loaded.common_name.clone(),
             fingerprint: loaded.fingerprint.clone(),
-            key: key.describe(),
+            key: key.clone(),
         });
         if let Some(bits) = loaded.rsa_bits.filter(|b| *b < 2048) {
             notes.push(Note::WeakClientKey {
-                source: key.describe(),
+                source: key.clone(),
                 bits,
             });
         }
@@ -548,7 +548,7 @@ impl Cli {
                     } else {
                         port
                     }),
-                    proto: Some(if used && self.tcp { Proto::Tcp } else { proto }.name()),
+                    proto: Some(if used && self.tcp { Proto::Tcp } else { proto }),
                     used,
                 });
             }
@@ -697,7 +697,7 @@ impl Cli {
                     .unwrap_or(KeyDirection::One);
                 notes.push(Note::StaticKey {
                     wrap: "tls-auth",
-                    source: source.describe(),
+                    source: source.clone(),
                     fingerprint: key.fingerprint(),
                     tls_auth: Some((direction, digest)),
                 });
@@ -710,7 +710,7 @@ impl Cli {
             Material::TlsCrypt { key, source } => {
                 notes.push(Note::StaticKey {
                     wrap: "tls-crypt",
-                    source: source.describe(),
+                    source: source.clone(),
                     fingerprint: key.fingerprint(),
                     tls_auth: None,
                 });
@@ -718,7 +718,7 @@ impl Cli {
             }
             Material::V2 { key, source } => {
                 notes.push(Note::V2Key {
-                    source: source.describe(),
+                    source: source.clone(),
                     fingerprint: key.kc.fingerprint(),
                     wrapped_len: key.wkc.len(),
                 });

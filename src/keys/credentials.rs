@@ -112,8 +112,8 @@ pub fn load_client_cert(
     key: &KeySource,
     extra: Option<&KeySource>,
 ) -> Result<ClientCert, CredentialError> {
-    let cert_name = cert.describe();
-    let key_name = key.describe();
+    let cert_name = cert.to_string();
+    let key_name = key.to_string();
     let cert_text = read(cert, "certificate")?;
     let mut chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(cert_text.as_bytes())
@@ -241,7 +241,7 @@ pub struct Pkcs12 {
 /// empty passphrase (OpenVPN prompts for any other).
 pub fn load_pkcs12(source: &KeySource) -> Result<Pkcs12, CredentialError> {
     use base64::Engine as _;
-    let name = source.describe();
+    let name = source.to_string();
     let bytes: Zeroizing<Vec<u8>> = match source {
         KeySource::File(path) => {
             crate::keys::static_keys::read_secret_bytes(path).map_err(|e| {
@@ -377,7 +377,7 @@ impl std::fmt::Debug for UserPass {
 
 /// Reads OpenVPN's `auth-user-pass` file: the user name on line 1, the password on line 2.
 pub fn read_user_pass(source: &KeySource) -> Result<UserPass, CredentialError> {
-    let name = source.describe();
+    let name = source.to_string();
     let text = read(source, "auth-user-pass file")?;
     let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
     let user = lines.next().unwrap_or("");

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-/// Where key text comes from.
+/// Where key text comes from. `report` words it (its `Display`: the path, or the block's
+/// name; never the text).
 #[derive(Clone, PartialEq, Eq)]
 pub enum KeySource {
     /// A path, already resolved against the config file's folder.
@@ -19,15 +20,6 @@ impl std::fmt::Debug for KeySource {
         match self {
             KeySource::File(p) => write!(f, "File({})", p.display()),
             KeySource::Inline { name, .. } => write!(f, "Inline({name})"),
-        }
-    }
-}
-
-impl KeySource {
-    pub fn describe(&self) -> String {
-        match self {
-            KeySource::File(p) => p.display().to_string(),
-            KeySource::Inline { name, .. } => name.clone(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Names: TLS versions and cipher suites as OpenSSL, OpenVPN's log and IANA spell them,
 //! the wrap a probe used, packet kinds, why a packet was ignored, a certificate's place in
-//! its chain.
+//! its chain, the link's protocol, where key text came from.
 
 use crate::chain::Role;
 use crate::check::Target;
+use crate::keys::KeySource;
+use crate::net::Proto;
 use crate::wire::{self, Rejection, WrapKind};
 use std::net::SocketAddr;
 
@@ -87,8 +89,26 @@ pub fn target_name(target: &Target) -> String {
         SocketAddr::V6(_) => format!("[{ip}]"),
     };
     if literal.parse::<std::net::IpAddr>().is_ok() {
-        format!("{shown_ip}:{}/{}", addr.port(), proto.name())
+        format!("{shown_ip}:{}/{}", addr.port(), proto_name(*proto))
     } else {
-        format!("{host} ({ip}):{}/{}", addr.port(), proto.name())
+        format!("{host} ({ip}):{}/{}", addr.port(), proto_name(*proto))
+    }
+}
+
+/// `udp`, `tcp`.
+pub fn proto_name(proto: Proto) -> &'static str {
+    match proto {
+        Proto::Udp => "udp",
+        Proto::Tcp => "tcp",
+    }
+}
+
+/// Where key text came from: the path, or the inline block's name (never its text).
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::File(p) => write!(f, "{}", p.display()),
+            KeySource::Inline { name, .. } => f.write_str(name),
+        }
     }
 }

@@ -182,7 +182,7 @@ pub fn note_line(note: &Note) -> String {
         } => format!(
             "config {config}: remote {host} {} {}{}",
             port.map(|p| p.to_string()).unwrap_or_default(),
-            proto.unwrap_or_default(),
+            proto.map(super::names::proto_name).unwrap_or_default(),
             if *used { " (used)" } else { " (not used)" }
         ),
         Note::StaticKey {

@@ -107,10 +107,10 @@ fn load_pem(
 ) -> Option<PemCerts> {
     let source = source?;
     match files::read_source(source, kind) {
-        Ok(bytes) => match files::pem_certs(&bytes, &source.describe()) {
+        Ok(bytes) => match files::pem_certs(&bytes, &source.to_string()) {
             Ok(c) => Some(c),
             Err(why) => {
-                facts.broken.push((kind, source.describe(), why));
+                facts.broken.push((kind, source.to_string(), why));
                 None
             }
         },
@@ -167,7 +167,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             Some(CrlSource::File(source)) => match files::read_source(source, FileKind::Crl) {
                 Ok(bytes) => Some(files::crl_facts(
                     &bytes,
-                    &source.describe(),
+                    &source.to_string(),
                     ca.as_ref(),
                     cert.as_ref(),
                 )),

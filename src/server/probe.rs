@@ -113,7 +113,7 @@ fn wrap(cfg: &ServerConfig, now: i64) -> Result<(Wrap, KeyOrigin), (Skipped, Opt
             );
             let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
             let server =
-                V2ServerKey::parse(&text, &key.describe()).map_err(|e| bad(e.to_string()))?;
+                V2ServerKey::parse(&text, &key.to_string()).map_err(|e| bad(e.to_string()))?;
             let client = server.new_client_key(now).map_err(|e| bad(e.to_string()))?;
             Ok((tls_crypt_v2(&client), origin(key)))
         }

@@ -31,7 +31,7 @@ impl Session {
                 if ping.is_none() {
                     return self.leave_by_control(t, now, Why::Reached);
                 }
-                self.emit(Event::DataUnsupported { what, at: now });
+                self.emit(Event::DataUnsupported { what });
                 return self.leave_by_control(t, now, Why::Unsupported);
             }
         };
@@ -53,7 +53,6 @@ impl Session {
             peer_id: plan.config.peer_id,
             keys: plan.keys,
             compression: plan.config.compression,
-            at: now,
         });
         let mut data = Box::new(DataState {
             channel,
@@ -70,16 +69,12 @@ impl Session {
         let path = match push::echo_path(&options, ping.target) {
             Ok(path) => path,
             Err(path) => {
-                self.emit(Event::NoEchoPath { path, at: now });
+                self.emit(Event::NoEchoPath { path });
                 return self.leave(t, data, now, Why::NoEchoPath);
             }
         };
         let count = ping.count.clamp(1, MAX_ECHOES);
-        self.emit(Event::EchoPlanned {
-            path,
-            count,
-            at: now,
-        });
+        self.emit(Event::EchoPlanned { path, count });
         data.ping = Some(PingState {
             path,
             id: self.random.icmp_id,
@@ -330,7 +325,6 @@ impl Session {
                 data.scratch = scratch;
                 self.emit(Event::DataUnsupported {
                     what: Unsupported::Compressed(algorithm),
-                    at: now,
                 });
                 return self.leave(control, data, now, Why::Unsupported);
             }

@@ -65,9 +65,10 @@ pub enum Unreadable {
 }
 
 /// How far a session got; the last reached step names what a failure interrupted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Progress {
     /// Nothing sent yet.
+    #[default]
     Idle,
     /// Our hard reset went out.
     ResetSent,
@@ -148,9 +149,10 @@ pub enum Why {
     },
 }
 
-/// What happened, for the probe to record and `report` to word. A session's last event is
-/// always [`Event::Finished`], once, unless its link failed or the driver's deadline
-/// passed first (the driver knows those endings).
+/// What happened, for the check to fold into an outcome and `report` to word. A session's
+/// last event is always [`Event::Finished`], once, unless its link failed or the driver's
+/// deadline passed first (the driver knows those endings). An event carries its time
+/// (`at`) only where the long output shows it or the outcome measures from it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A packet left (`outgoing`) or arrived; only with [`SessionConfig::trace`](super::SessionConfig::trace), for the
@@ -163,7 +165,6 @@ pub enum Event {
     /// Attempt `attempt` of the hard reset went out.
     ResetSent {
         attempt: u32,
-        at: Instant,
         len: usize,
     },
     /// A packet that was not what the session waits for.
@@ -177,10 +178,6 @@ pub enum Event {
     Responded {
         at: Instant,
         len: usize,
-    },
-    /// A server reset for our session whose HMAC or tag did not verify.
-    BadAuth {
-        at: Instant,
     },
     /// The server's valid hard reset for our session.
     ResetAnswered {
@@ -210,12 +207,9 @@ pub enum Event {
     /// With [`SessionConfig::compat_hello`](super::SessionConfig::compat_hello): what the server's first flight chose.
     ProbeAnswer {
         answer: probe::Answer,
-        at: Instant,
     },
     /// Login stage: the chain failed the policy, so no credentials were sent.
-    LoginWithheld {
-        at: Instant,
-    },
+    LoginWithheld,
     /// Our key-method 2 message went out.
     KeySent {
         at: Instant,
@@ -256,23 +250,19 @@ pub enum Event {
         peer_id: Option<u32>,
         keys: KeyDerivation,
         compression: Compression,
-        at: Instant,
     },
     /// The push chose a data channel this check cannot speak (or the server compressed).
     DataUnsupported {
         what: Unsupported,
-        at: Instant,
     },
     /// No echo can go where asked: nothing pushed routes it into the tunnel.
     NoEchoPath {
         path: NoPath,
-        at: Instant,
     },
     /// Echoes will go from our tunnel address to this target.
     EchoPlanned {
         path: EchoPath,
         count: u16,
-        at: Instant,
     },
     /// Echo request `seq` went out.
     EchoSent {

@@ -179,7 +179,7 @@ impl Session {
                 self.progress = self.progress.max(Progress::ServerSpoke);
                 t.probe_flight.extend_from_slice(&chunk);
                 if let Some(answer) = probe::read_flight(&t.probe_flight) {
-                    self.emit(Event::ProbeAnswer { answer, at: now });
+                    self.emit(Event::ProbeAnswer { answer });
                     self.finish(t, now, Why::Probed);
                     return None;
                 }

@@ -23,7 +23,7 @@ impl Session {
                 // No chain, or one with a problem: no credentials.
                 let clean = t.judgement.as_ref().is_some_and(|j| j.problems.is_empty());
                 if !clean {
-                    self.emit(Event::LoginWithheld { at: now });
+                    self.emit(Event::LoginWithheld);
                     self.queue_tls_output(&mut t);
                     self.finish(t, now, Why::Withheld);
                     return None;

@@ -362,7 +362,6 @@ impl Session {
                 self.progress = self.progress.max(Progress::ResetSent);
                 self.emit(Event::ResetSent {
                     attempt,
-                    at: now,
                     len: packet.len(),
                 });
                 packet

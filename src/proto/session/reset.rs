@@ -39,7 +39,6 @@ impl Session {
                 }
             }
             Err(Rejection::BadAuth) => {
-                self.emit(Event::BadAuth { at: now });
                 self.ignore(Rejection::BadAuth, packet, now);
                 // No point in retrying: wait out this attempt for a better answer.
                 let end = self.attempt_start(sent.max(1));
