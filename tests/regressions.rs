@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 12] = [
+const TARGETS: [(&str, Check); 13] = [
     ("response", common::response),
     ("unwrap", common::unwrap),
     ("static_key", common::static_key),
@@ -29,6 +29,7 @@ const TARGETS: [(&str, Check); 12] = [
     ("login_messages", common::login_messages),
     ("server_files", common::server_files),
     ("data_channel", common::data_channel),
+    ("push_options", common::push_options),
 ];
 
 fn inputs() -> Vec<PathBuf> {

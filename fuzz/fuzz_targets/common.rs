@@ -1815,3 +1815,76 @@ pub fn data_channel(data: &[u8]) {
         }
     }
 }
+
+/// The push as the data stage reads it (`proto::push`). Byte 0 chooses the client's
+/// settings (a `cipher`, a `data-ciphers` list, compression) and whether an address is
+/// asked for; bytes 1-16 are that address (IPv4 in the first 4 when bit 6 is clear); the
+/// rest, read as text, is the push, split at commas as OpenVPN splits it.
+pub fn push_options(data: &[u8]) {
+    use check_openvpn::proto::data::Compression;
+    use check_openvpn::proto::login::DataSettings;
+    use check_openvpn::proto::push;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let (addr, text) = if rest.len() >= 16 {
+        rest.split_at(16)
+    } else {
+        (&[][..], rest)
+    };
+    let requested = (sel & 0x80 != 0 && addr.len() == 16).then(|| {
+        if sel & 0x40 == 0 {
+            IpAddr::V4(Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]))
+        } else {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(addr);
+            IpAddr::V6(Ipv6Addr::from(a))
+        }
+    });
+    let settings = DataSettings {
+        cipher: (sel & 1 != 0).then(|| "AES-256-CBC".to_string()),
+        data_ciphers: (sel & 2 != 0)
+            .then(|| vec!["AES-192-GCM".to_string(), "chacha20-poly1305".into()]),
+        auth: None,
+        compression: [None, Some(Compression::Lzo), Some(Compression::V2), None]
+            [usize::from(sel >> 2 & 3)],
+        tun_mtu: None,
+    };
+    let text = String::from_utf8_lossy(text);
+    let options: Vec<String> = text
+        .split(',')
+        .filter(|o| !o.is_empty())
+        .map(str::to_string)
+        .collect();
+    let announced = push::iv_ciphers(&settings);
+    assert!(
+        !announced.contains(','),
+        "IV_CIPHERS with a comma: {announced}"
+    );
+    if let Ok(plan) = push::plan(&options, &settings) {
+        if let Some(id) = plan.config.peer_id {
+            assert!(
+                id < 1 << 24,
+                "peer-id {id} does not fit P_DATA_V2's 3 bytes"
+            );
+        }
+    }
+    match push::echo_path(&options, requested) {
+        Ok(path) => {
+            assert_eq!(
+                path.source.is_ipv4(),
+                path.target.is_ipv4(),
+                "an echo from one family to another: {path:?}"
+            );
+            if let Some(r) = requested {
+                assert_eq!(path.target, r, "the echo goes elsewhere than asked");
+            }
+        }
+        Err(no) => {
+            if let (Some(r), Some(t)) = (requested, no.target) {
+                assert_eq!(r, t, "the refusal names another target");
+            }
+        }
+    }
+}
