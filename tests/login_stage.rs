@@ -6,8 +6,6 @@
 mod common;
 use common::pki::{CertSpec, Issued, TestPki};
 use common::*;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -395,32 +393,6 @@ fn client_ovpn_with_inline_blocks_and_relative_password_file() {
         .unwrap()
         .to_string();
     assert!(!out.contains(&ta_line), "{out}");
-}
-
-/// Client names the management interface lists (`status 2`, CLIENT_LIST lines).
-fn management_clients(port: u16) -> Vec<String> {
-    let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return vec!["(management unreachable)".into()];
-    };
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let mut w = stream.try_clone().unwrap();
-    let mut r = BufReader::new(stream);
-    let _ = w.write_all(b"status 2\n");
-    let mut clients = Vec::new();
-    let mut line = String::new();
-    while r.read_line(&mut line).unwrap_or(0) > 0 {
-        if line.starts_with("END") {
-            break;
-        }
-        if line.starts_with("CLIENT_LIST,") {
-            clients.push(line.trim().to_string());
-        }
-        line.clear();
-    }
-    let _ = w.write_all(b"quit\n");
-    clients
 }
 
 #[test]
