@@ -138,13 +138,7 @@ impl Bed {
     /// `count` times. Returns the echoes answered; panics if the client does not connect.
     fn real_client(&self, client: &[&str], target: IpAddr, count: u32) -> u32 {
         let ns = self.ns.as_ref().expect("a bed with a namespace");
-        let mut c = RealClient::connect(ns, &self.server, client);
-        assert!(
-            c.connected,
-            "the real openvpn client did not connect\n--- client log ---\n{}\n--- server ---\n{}",
-            c.log(),
-            self.server.diagnostics()
-        );
+        let mut c = RealClient::connected(ns, &self.server, client);
         let (answered, out) = ns.ping(target, count);
         eprintln!("real client: {answered}/{count} echoes from {target} answered\n{out}");
         c.stop();

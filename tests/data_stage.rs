@@ -15,11 +15,12 @@ use check_openvpn::proto::data::{
 use check_openvpn::proto::login::{ClientHello, DataSettings};
 use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
 use check_openvpn::proto::push::{self, KeyDerivation, Unsupported};
+use check_openvpn::proto::random::Seeded;
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::session::MAX_TRACED_PACKETS;
 use check_openvpn::proto::{
-    DataKind, Event, PingConfig, Progress, RandomError, RandomSource, Randomness, Session,
-    SessionConfig, Stage, Why, MAX_ECHOES,
+    DataKind, Event, PingConfig, Progress, Randomness, Session, SessionConfig, Stage, Why,
+    MAX_ECHOES,
 };
 use check_openvpn::wire::{self, Replay, SessionId, Wrap};
 use rustls::pki_types::pem::PemObject;
@@ -35,23 +36,6 @@ const CLIENT_SID: SessionId = *b"DATACLI1";
 const SERVER_SID: SessionId = *b"DATASRV1";
 const BUDGET: Duration = Duration::from_secs(6);
 const UNTIL: Duration = Duration::from_secs(5);
-
-/// A seeded source (SplitMix64): every run draws the same bytes.
-struct Seeded(u64);
-
-impl RandomSource for Seeded {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
-        for chunk in buf.chunks_mut(8) {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
 
 fn server_tls() -> rustls::ServerConnection {
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -23,10 +23,10 @@
 use check_openvpn::digest::Digest;
 use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
 use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
+use check_openvpn::proto::random::Seeded;
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::{
-    Event, Progress, ProtocolFailure, RandomError, RandomSource, Randomness, Session,
-    SessionConfig, Stage, TlsFailure, Why,
+    Event, Progress, ProtocolFailure, Randomness, Session, SessionConfig, Stage, TlsFailure, Why,
 };
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
@@ -43,23 +43,6 @@ const KEY_PEM: &[u8] = include_bytes!("data/sim/key.pem");
 const CLIENT_SID: SessionId = [0x43, 0x4c, 0x49, 0x45, 0x4e, 0x54, 0x30, 0x31];
 const SERVER_SID: SessionId = [0xa5, 0x5a, 0xa5, 0x5a, 0x01, 0x02, 0x03, 0x04];
 const NET_TIME: u32 = 0x6650_0000;
-
-/// A seeded source (SplitMix64): every simulated run draws the same bytes.
-struct Seeded(u64);
-
-impl RandomSource for Seeded {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
-        for chunk in buf.chunks_mut(8) {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
 
 /// The client's random bytes for a simulated run, with its session id pinned.
 fn sim_random() -> Randomness {

@@ -26,6 +26,26 @@ impl RandomSource for OsRandom {
     }
 }
 
+/// A seeded source (SplitMix64) for simulations and fuzzing: every run with one seed draws
+/// the same bytes. Never for a real check.
+#[cfg(any(test, feature = "testing"))]
+pub struct Seeded(pub u64);
+
+#[cfg(any(test, feature = "testing"))]
+impl RandomSource for Seeded {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), RandomError> {
+        for chunk in buf.chunks_mut(8) {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
 /// Every random byte one session uses: its session id, the probing hello's random, session
 /// id and key share, the ICMP echo identifier, and the key-method 2 randoms (pre-master secret and both randoms, from
 /// which the data channel's keys come; wiped on drop, never in a `Debug` output).

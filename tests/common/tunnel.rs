@@ -293,6 +293,18 @@ pub struct RealClient {
 }
 
 impl RealClient {
+    /// [`RealClient::connect`], and panics with both logs when the client did not connect.
+    pub fn connected(ns: &Netns, server: &Server, extra: &[&str]) -> RealClient {
+        let c = RealClient::connect(ns, server, extra);
+        assert!(
+            c.connected,
+            "the real openvpn client did not connect\n--- client log ---\n{}\n--- server ---\n{}",
+            c.log(),
+            server.diagnostics()
+        );
+        c
+    }
+
     /// Starts `openvpn --client` in `ns` against `server` with its CA and client
     /// certificate, the server's key flags and `extra`, and waits up to 20 s for
     /// "Initialization Sequence Completed" (or the client's end).
