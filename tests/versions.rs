@@ -7,7 +7,7 @@
 //! `--ping` leaves an old server: no client left behind, no "used inconsistently" warning
 //! in its log.
 //!
-//! The system's `openvpn` is "2.6"; 2.4, 2.5 and master come from `CHECK_OPENVPN_SERVERS`
+//! The system's `openvpn` is "2.6"; 2.4, 2.5, 2.7 and master come from `CHECK_OPENVPN_SERVERS`
 //! (`LABEL=PATH` entries separated by `:`; `.ci/run` sets it from `../shared/openvpn`).
 //! A version it does not name is skipped with a note; a named binary that does not run
 //! fails under `CI=true`. Each version's tests live in a module named after it
@@ -391,6 +391,7 @@ macro_rules! matrix {
 matrix!(openvpn_2_4, "2.4");
 matrix!(openvpn_2_5, "2.5");
 matrix!(openvpn_2_6, "2.6");
+matrix!(openvpn_2_7, "2.7");
 matrix!(openvpn_master, "master");
 
 /// How 2.4 and 2.5 servers are left: freed at once, with nothing inconsistent logged.

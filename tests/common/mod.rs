@@ -266,12 +266,13 @@ pub fn openvpn_version() -> Option<String> {
 
 /// Extra OpenVPN server binaries to test against besides the system's, as
 /// `LABEL=PATH` entries separated by `:`, e.g.
-/// `2.4=/opt/openvpn-2.4.12:2.5=/opt/openvpn-2.5.11:master=/opt/openvpn-2.8-git`.
-/// `.ci/run` sets it from `../shared/openvpn` when that directory is there.
+/// `2.4=/opt/openvpn-2.4.12:2.5=/opt/openvpn-2.5.11:2.7=/opt/openvpn-2.7.6:master=/opt/openvpn-2.8-git`.
+/// `.ci/run` sets it from the `openvpn-*` binaries in `../shared/openvpn` when that directory
+/// is there.
 pub const SERVERS_ENV: &str = "CHECK_OPENVPN_SERVERS";
 
 /// The versions the matrix knows by label; a label missing from [`SERVERS_ENV`] is skipped.
-pub const EXTRA_LABELS: [&str; 3] = ["2.4", "2.5", "master"];
+pub const EXTRA_LABELS: [&str; 4] = ["2.4", "2.5", "2.7", "master"];
 
 /// An OpenVPN server binary: the system's (label "2.6") or one of [`SERVERS_ENV`].
 #[derive(Clone, Debug, PartialEq, Eq)]
