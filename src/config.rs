@@ -14,6 +14,7 @@ use crate::chain::NameType;
 use crate::keys::static_keys::KeyDirection;
 use crate::keys::KeySource;
 use crate::net::{Family, Proto};
+use crate::proto::data::{AllowCompression, CompressionRules};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +112,11 @@ pub struct ClientConfig {
     pub compression: Option<crate::proto::data::Compression>,
     /// `tun-mtu N`.
     pub tun_mtu: Option<u16>,
+    /// `allow-compression no|asym|yes`: the last one.
+    pub allow_compression: Option<crate::proto::data::AllowCompression>,
+    /// `allow-compression`, `comp-lzo` and `compress` in the order OpenVPN reads them:
+    /// name, argument and line, for what a pushed compression meets.
+    pub compression_lines: Vec<(String, Option<String>, usize)>,
     /// The line of the occurrence that counts, per directive (the last one, as in OpenVPN).
     pub lines: std::collections::BTreeMap<String, (String, usize)>,
     /// `http-proxy`/`socks-proxy` for the remote checked: directive, file and line.
@@ -576,7 +582,14 @@ impl Reader {
                 "data-ciphers" | "ncp-ciphers" => {
                     self.cfg.data_ciphers = Some(arg(1)?.split(':').filter(|c| !c.is_empty()).map(str::to_string).collect());
                 }
+                "allow-compression" if !is_inline => {
+                    let a = arg(1)?;
+                    let allow = a.parse().map_err(|m| self.err(line, d, (m, OpenVpnTakes::No)))?;
+                    self.cfg.allow_compression = Some(allow);
+                    self.cfg.compression_lines.push((d.to_string(), Some(a.to_string()), line));
+                }
                 "comp-lzo" | "compress" if !is_inline => {
+                    self.cfg.compression_lines.push((d.to_string(), opt.words.get(1).cloned(), line));
                     let framing = crate::proto::data::Compression::from_option(d, opt.words.get(1).map(String::as_str));
                     match framing {
                         Some(Ok(c)) => self.cfg.compression = Some(c),
@@ -768,6 +781,9 @@ impl ClientConfig {
         };
         let opts = r.options(&lines, 1)?;
         r.apply(opts, None)?;
+        if let Err((line, directive, message)) = compression_rules(&r.cfg.compression_lines) {
+            return Err(r.err(line, &directive, (message, OpenVpnTakes::No)));
+        }
 
         // The first <connection> block's own wrap wins for the remote that is checked.
         if let Some((own, directions)) = r.first_block_wrap.take() {
@@ -840,6 +856,53 @@ impl ClientConfig {
             _ => self.key_direction,
         }
     }
+}
+
+/// What a 2.6 client accepts of a pushed compression after these `allow-compression`,
+/// `comp-lzo` and `compress` lines (name, argument, line), read in order and settled as
+/// OpenVPN settles them; the error is the line OpenVPN refuses (its line, directive and
+/// why).
+pub fn compression_rules(
+    lines: &[(String, Option<String>, usize)],
+) -> Result<CompressionRules, (usize, String, String)> {
+    let mut rules = CompressionRules::default();
+    let mut last_no = None;
+    for (name, arg, line) in lines {
+        if name == "allow-compression" {
+            let allow = arg
+                .as_deref()
+                .unwrap_or_default()
+                .parse()
+                .map_err(|m| (*line, name.clone(), m))?;
+            rules.allow(allow).map_err(|m| (*line, name.clone(), m))?;
+            if allow == AllowCompression::No {
+                last_no = Some(*line);
+            }
+        } else {
+            rules.apply(name, arg.as_deref());
+        }
+    }
+    let rules = rules.settled();
+    if rules.refused() {
+        if let Some(line) = last_no {
+            let (name, arg, _) = lines
+                .iter()
+                .rev()
+                .find(|l| l.0 != "allow-compression")
+                .cloned()
+                .unwrap_or_default();
+            let what = format!("{name} {}", arg.unwrap_or_default());
+            return Err((
+                line,
+                "allow-compression".into(),
+                format!(
+                    "'allow-compression no' with '{}', which compresses",
+                    what.trim()
+                ),
+            ));
+        }
+    }
+    Ok(rules)
 }
 
 fn make_wrap(directive: &str, key: KeySource, direction: Option<KeyDirection>) -> ConfigWrap {
@@ -997,6 +1060,36 @@ mod tests {
         assert!(e.contains("no <tls-auth> block"), "{e}");
         let e = parse("key-direction 2\n").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn allow_compression_read_in_order_as_openvpn_does() {
+        let cfg = parse("remote h\nallow-compression asym\ncompress lz4-v2\n").unwrap();
+        assert_eq!(cfg.allow_compression, Some(AllowCompression::Asym));
+        assert!(!compression_rules(&cfg.compression_lines)
+            .unwrap()
+            .stub_only());
+        let cfg = parse("remote h\ncomp-lzo no\n").unwrap();
+        assert!(compression_rules(&cfg.compression_lines)
+            .unwrap()
+            .stub_only());
+        let e = parse("remote h\nallow-compression no\nallow-compression yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3, 'allow-compression'") && e.contains("refuses this too"),
+            "{e}"
+        );
+        let e = parse("remote h\ncompress lz4\nallow-compression no\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("conflicts"), "{e}");
+        let e = parse("remote h\nallow-compression no\ncomp-lzo yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("comp-lzo yes"), "{e}");
+        let e = parse("allow-compression maybe\n").unwrap_err().to_string();
+        assert!(e.contains("'maybe'"), "{e}");
     }
 
     fn tls_auth_key(cfg: &ClientConfig) -> &KeySource {

@@ -199,6 +199,9 @@ pub struct LoginOutcome {
     pub who: String,
     /// The data stage, after a push.
     pub data: DataOutcome,
+    /// The pushed compression option the client's `allow-compression` (the line or flag,
+    /// else 2.6's default) does not allow: a 2.6 client stops on it.
+    pub compression_refused: Option<(String, Option<crate::proto::data::AllowCompression>)>,
 }
 
 /// The data channel as agreed after the push.

@@ -212,6 +212,18 @@ pub(super) fn assess_login(
         {
             text.push_str(" (our EXIT was not acknowledged in time)");
         }
+        if let Some((pushed, allow)) = &login.compression_refused {
+            let rule = match allow {
+                Some(a) => format!("allow-compression {}", a.name()),
+                None => "allow-compression no (2.6's default)".into(),
+            };
+            return (
+                State::Critical,
+                format!(
+                    "{target}: the server pushed '{pushed}', which {rule} forbids: OpenVPN 2.6+ clients with this config fail at the push; the login as {who} itself worked{chain_note}"
+                ),
+            );
+        }
         if login.data.pinged && login.point_to_point {
             return (
                 state.max(State::Unknown),
