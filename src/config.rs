@@ -112,6 +112,9 @@ pub struct ClientConfig {
     pub compression: Option<crate::proto::data::Compression>,
     /// `tun-mtu N`.
     pub tun_mtu: Option<u16>,
+    /// The TLS rules (`tls-version-min`, `tls-cipher`, `remote-cert-eku`, ...), read in
+    /// order as OpenVPN reads them.
+    pub tls_rules: crate::client_rules::ClientRules,
     /// `allow-compression no|asym|yes`: the last one.
     pub allow_compression: Option<crate::proto::data::AllowCompression>,
     /// `allow-compression`, `comp-lzo` and `compress` in the order OpenVPN reads them:
@@ -709,8 +712,28 @@ impl Reader {
                     };
                     self.cfg.verify_x509_name = Some((name, kind));
                 }
+                "tls-version-min" | "tls-version-max" | "tls-cipher" | "tls-ciphersuites" | "tls-groups" | "tls-cert-profile" | "remote-cert-ku" | "remote-cert-eku" if !is_inline => {
+                    // remote-cert-tls sets the same key usage and EKU rules (options.c):
+                    // the later line changes only its own half.
+                    if self.cfg.remote_cert_tls_server && d.starts_with("remote-cert-") {
+                        self.cfg.remote_cert_tls_server = false;
+                        self.cfg.tls_rules.remote_cert_ku = Some(Vec::new());
+                        self.cfg.tls_rules.remote_cert_eku = Some("TLS Web Server Authentication".into());
+                    }
+                    self.cfg.tls_rules.apply(d, &opt.words[1..]).map_err(|(m, openvpn_refuses)| {
+                        let takes = if openvpn_refuses { OpenVpnTakes::No } else { OpenVpnTakes::Yes };
+                        self.err(line, d, (format!("{m}; check_openvpn cannot apply this rule as OpenVPN's client does"), takes))
+                    })?;
+                }
+                "verify-hash" | "peer-fingerprint" | "tls-verify" | "crl-verify" | "capath" | "ns-cert-type" => {
+                    return Err(self.err(line, d, (format!("check_openvpn cannot apply '{d}' to the server's certificate as OpenVPN's client does, and will not ignore it"), OpenVpnTakes::Yes)))
+                }
                 "remote-cert-tls" => match arg(1)? {
-                    "server" => self.cfg.remote_cert_tls_server = true,
+                    "server" => {
+                        self.cfg.remote_cert_tls_server = true;
+                        self.cfg.tls_rules.remote_cert_ku = None;
+                        self.cfg.tls_rules.remote_cert_eku = None;
+                    }
                     other => {
                         return Err(self.err(line, d, (format!("'remote-cert-tls {other}' is a server's setting; a client config checks its server with 'remote-cert-tls server'"), OpenVpnTakes::Yes)))
                     }

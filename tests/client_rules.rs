@@ -1,9 +1,12 @@
 //! The client's own rules against real OpenVPN 2.6 servers, with OpenVPN's own client
 //! (in a network namespace, on a tun device) given the same rules as the reference in the
 //! same test: where the real client refuses the server, the check does not say OK; where it
-//! connects, the check says OK. `allow-compression` against pushed compression.
+//! connects, the check says OK. `allow-compression` against pushed compression; the TLS
+//! rules (`tls-version-min`, `tls-cipher`, `tls-cert-profile`, `remote-cert-eku`,
+//! `remote-cert-ku`) from a client config the test writes.
 
 mod common;
+use common::pki::*;
 use common::tunnel::*;
 use common::*;
 use std::net::IpAddr;
@@ -207,4 +210,216 @@ fn allow_compression_from_the_client_config() {
     ran(&["--config", &broken, "--login"])
         .state(3)
         .line_has("allow-compression");
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS rules of the client config
+// ---------------------------------------------------------------------------------------
+
+/// A UDP server whose certificate is `leaf` from `ca` (the server trusts the harness's
+/// client CA too), with `lines`; or the harness's EC P-256 certificate without `leaf`.
+struct TlsBed {
+    bed: Bed,
+    /// The CA the client verifies the server with.
+    ca: std::path::PathBuf,
+    _pki: Option<TestPki>,
+}
+
+impl TlsBed {
+    fn new(leaf: Option<KeyKind>, lines: &[&str]) -> TlsBed {
+        let Some(kind) = leaf else {
+            let bed = Bed::udp(lines);
+            let ca = bed.server.ca_cert.clone();
+            return TlsBed {
+                bed,
+                ca,
+                _pki: None,
+            };
+        };
+        let mut pki = TestPki::temp();
+        let ca = pki.self_signed_ca(
+            "rules-ca",
+            &CertSpec {
+                key: kind,
+                ..CertSpec::ca("rules-ca")
+            },
+        );
+        let server = pki.issue(
+            &ca,
+            "server",
+            &CertSpec {
+                key: kind,
+                ..CertSpec::server("rules-server")
+            },
+        );
+        // The server's own CA file: the harness's client CA, so the real client's and the
+        // check's client certificate log in; the client verifies with `ca` alone.
+        let client_ca = pki.dir().join("client-ca.crt");
+        std::fs::write(&client_ca, &common::pki().ca_crt).expect("write the client CA");
+        let mut all: Vec<String> = vec![
+            format!("ca {}", path(&client_ca)),
+            format!("cert {}", path(&server.crt)),
+            format!("key {}", path(&server.key)),
+        ];
+        all.extend(lines.iter().map(|l| l.to_string()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let bed = Bed::udp(&refs);
+        TlsBed {
+            bed,
+            ca: ca.crt.clone(),
+            _pki: Some(pki),
+        }
+    }
+
+    /// The real client with the rules `rules` (config lines, given as its flags).
+    fn real_client(&self, rules: &[&str]) -> (bool, String) {
+        let ca = path(&self.ca);
+        let mut args: Vec<String> = vec!["--ca".into(), ca];
+        for r in rules {
+            let w = config_words(r);
+            args.push(format!("--{}", w[0]));
+            args.extend(w[1..].iter().cloned());
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut c = RealClient::connect(&self.bed.ns, &self.bed.server, &refs);
+        c.stop();
+        eprintln!("real client connected: {}", c.connected);
+        (c.connected, c.log())
+    }
+
+    /// check_openvpn --config (the same rules as config lines) --login -v.
+    fn check(&self, rules: &[&str]) -> Ran {
+        let s = &self.bed.server;
+        let file = s.dir.path().join("rules-client.ovpn");
+        std::fs::write(
+            &file,
+            format!(
+                "client\ndev tun\nproto udp\nremote {} {}\nca {}\ncert {}\nkey {}\n{}\n",
+                s.addr,
+                s.port,
+                path(&self.ca),
+                path(&s.client_cert),
+                path(&s.client_key),
+                rules.join("\n")
+            ),
+        )
+        .expect("write the client config");
+        let run = ran(&["--config", &path(&file), "--login", "-v"]);
+        eprintln!("check: {}", run.line());
+        run
+    }
+
+    /// Both refuse the server: the real client does not connect, the check is CRITICAL
+    /// naming `named`.
+    fn both_refuse(&self, rules: &[&str], named: &str) {
+        let (connected, log) = self.real_client(rules);
+        assert!(
+            !connected,
+            "the real client connected with {rules:?}\n{log}"
+        );
+        self.check(rules).state(2).line_has(named);
+    }
+
+    /// Both connect: the real client's tunnel comes up, the check's login is OK.
+    fn both_connect(&self, rules: &[&str]) {
+        let (connected, log) = self.real_client(rules);
+        assert!(
+            connected,
+            "the real client did not connect with {rules:?}\n{log}"
+        );
+        self.check(rules).state(0);
+    }
+}
+
+/// A config line's words, as OpenVPN splits them (quotes group).
+fn config_words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+#[test]
+fn tls_version_min_13_against_a_tls_12_server() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = TlsBed::new(None, &["tls-version-max 1.2"]);
+    bed.both_refuse(&["tls-version-min 1.3"], "tls-version-min 1.3");
+    bed.both_connect(&["tls-version-min 1.2"]);
+    let bed = TlsBed::new(None, &[]);
+    bed.both_connect(&["tls-version-min 1.3"]);
+    bed.both_connect(&["tls-version-max 1.2"]);
+}
+
+#[test]
+fn tls_cipher_naming_rsa_suites_against_an_ec_certificate() {
+    if !tunnel_ready() {
+        return;
+    }
+    let rsa_only = "tls-cipher ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256";
+    let bed = TlsBed::new(None, &["tls-version-max 1.2"]);
+    bed.both_refuse(&[rsa_only], "tls-cipher");
+    bed.both_connect(&["tls-cipher ECDHE-ECDSA-AES256-GCM-SHA384"]);
+    // tls-cipher rules TLS 1.2 only: a TLS 1.3 server takes both.
+    let bed = TlsBed::new(None, &[]);
+    bed.both_connect(&[rsa_only]);
+}
+
+#[test]
+fn tls_cert_profile_suiteb_against_an_rsa_server() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = TlsBed::new(Some(KeyKind::Rsa2048), &[]);
+    bed.both_refuse(&["tls-cert-profile suiteb"], "suiteb");
+    bed.both_connect(&["tls-cert-profile preferred"]);
+}
+
+#[test]
+fn remote_cert_eku_and_ku_as_openvpn_matches_them() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = TlsBed::new(None, &[]);
+    bed.both_refuse(
+        &["remote-cert-eku \"TLS Web Client Authentication\""],
+        "remote-cert-eku",
+    );
+    bed.both_connect(&["remote-cert-eku \"TLS Web Server Authentication\""]);
+    bed.both_connect(&["remote-cert-eku 1.3.6.1.5.5.7.3.1"]);
+    // The harness's EC leaf: digitalSignature and keyAgreement, OpenVPN's 0x88.
+    bed.both_refuse(&["remote-cert-ku a0"], "remote-cert-ku");
+    bed.both_connect(&["remote-cert-ku a0 88"]);
+}
+
+#[test]
+fn a_tls_rule_the_check_cannot_honour_is_unknown_naming_the_line() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = TlsBed::new(None, &[]);
+    for rule in [
+        "tls-cipher HIGH:!aNULL",
+        "tls-groups X448",
+        "verify-hash 00:11",
+    ] {
+        bed.check(&[rule])
+            .state(3)
+            .line_has(rule.split(' ').next().unwrap_or_default());
+    }
 }

@@ -171,6 +171,9 @@ pub struct TlsOutcome {
     pub probe: Option<probe::Answer>,
     /// The login stage, when it ran.
     pub login: Option<LoginOutcome>,
+    /// The client config's lines that narrowed our hello (`tls-cipher ...`): a server
+    /// that refuses it refuses every client with that config.
+    pub offer_lines: Vec<String>,
 }
 
 /// What the login stage saw after TLS.

@@ -925,6 +925,14 @@ impl Cli {
             };
             policy.remote_cert_tls_server = self.remote_cert_tls.is_some()
                 || config.as_ref().is_some_and(|c| c.remote_cert_tls_server);
+            if let Some(cfg) = config.as_ref() {
+                policy.rules = cfg.tls_rules.clone();
+            }
+            // --remote-cert-tls server replaces the config's key usage and EKU rules.
+            if self.remote_cert_tls.is_some() {
+                policy.rules.remote_cert_ku = None;
+                policy.rules.remote_cert_eku = None;
+            }
         }
 
         if self.totp_secret.is_some() && stage != Stage::Login {

@@ -371,6 +371,26 @@ pub(super) fn assess_tls(
             ),
             (None, e) => (State::Critical, format!("TLS handshake broken off {step}: {}", ending_words(e))),
         };
+        // A hello narrowed by the config's rules and refused: every client with that
+        // config is refused the same way.
+        let refused_hello = matches!(
+            tls.failure,
+            None | Some(TlsFailure::Alert {
+                before_server_hello: true,
+                ..
+            })
+        ) && (tls.probe.is_some() || tls.failure.is_some());
+        let (state, why) = if refused_hello && !tls.offer_lines.is_empty() {
+            (
+                State::Critical,
+                format!(
+                    "the server refused the TLS hello that the client config's {} makes, as it refuses OpenVPN's client with that config",
+                    tls.offer_lines.join(", ")
+                ),
+            )
+        } else {
+            (state, why)
+        };
         let mut text = format!("{target}: reset answered, but {why}");
         if let Some(j) = &tls.judgement {
             if let Some(leaf) = j.certs.first() {
@@ -508,6 +528,10 @@ pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, Str
         Problem::Unparsable { index, reason } => (
             State::Critical,
             format!("certificate {} of the chain cannot be read: {reason}", index + 1),
+        ),
+        Problem::Rule { rule, found } => (
+            State::Critical,
+            format!("{rule} in the client config refuses the server: {found}"),
         ),
     }
 }

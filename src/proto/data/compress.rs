@@ -201,10 +201,12 @@ impl CompressionRules {
                     );
                 }
             }
-            _ if self.flags & F_ALLOW_STUB_ONLY != 0 => return Err(format!(
+            _ if self.flags & F_ALLOW_STUB_ONLY != 0 => {
+                return Err(format!(
                 "'allow-compression {}' after 'allow-compression no': OpenVPN cannot set it back",
                 allow.name()
-            )),
+            ))
+            }
             AllowCompression::Asym => self.flags = (self.flags & !F_ALLOW_COMPRESS) | F_ALLOW_ASYM,
             AllowCompression::Yes => self.flags |= F_ALLOW_COMPRESS,
         }
