@@ -144,6 +144,11 @@ pub enum Problem {
         rule: String,
         found: String,
     },
+    /// A rule of the client config whose outcome the check cannot tell for this server.
+    Unchecked {
+        rule: String,
+        reason: String,
+    },
 }
 
 /// The verdict on a chain.
@@ -374,6 +379,13 @@ fn check_profile(
                 openvpn_dn(cert.subject())
             ));
         }
+    }
+    if found.is_empty() && profile == CertProfile::SuiteB {
+        problems.push(Problem::Unchecked {
+            rule,
+            reason: "a Suite B chain, but OpenSSL's Suite B mode (a curve per suite, the client's own certificate) is beyond this check: OpenVPN's client may fail".into(),
+        });
+        return;
     }
     if let Some(first) = found.first() {
         let more = match found.len() {

@@ -533,5 +533,9 @@ pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, Str
             State::Critical,
             format!("{rule} in the client config refuses the server: {found}"),
         ),
+        Problem::Unchecked { rule, reason } => (
+            State::Unknown,
+            format!("{rule} in the client config: {reason}"),
+        ),
     }
 }
