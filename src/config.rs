@@ -1115,6 +1115,38 @@ mod tests {
         assert!(e.contains("'maybe'"), "{e}");
     }
 
+    #[test]
+    fn remote_cert_lines_share_their_halves_as_in_openvpn() {
+        let cfg = parse(
+            "remote h\nremote-cert-tls server\nremote-cert-eku \"TLS Web Client Authentication\"\n",
+        )
+        .unwrap();
+        assert!(!cfg.remote_cert_tls_server);
+        assert_eq!(cfg.tls_rules.remote_cert_ku, Some(Vec::new()));
+        assert_eq!(
+            cfg.tls_rules.remote_cert_eku.as_deref(),
+            Some("TLS Web Client Authentication")
+        );
+        let cfg = parse("remote h\nremote-cert-eku 1.2.3.4\nremote-cert-tls server\n").unwrap();
+        assert!(cfg.remote_cert_tls_server);
+        assert_eq!(cfg.tls_rules.remote_cert_eku, None);
+        let e = parse("remote h\ntls-cipher DEFAULT\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, 'tls-cipher'") && e.contains("accepts this line"),
+            "{e}"
+        );
+        let e = parse("remote h\ntls-version-min 2.0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refuses this too"), "{e}");
+        let e = parse("remote h\npeer-fingerprint AB:CD\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'peer-fingerprint'"), "{e}");
+    }
+
     fn tls_auth_key(cfg: &ClientConfig) -> &KeySource {
         match &cfg.wrap {
             Some(ConfigWrap::TlsAuth { key, .. }) => key,

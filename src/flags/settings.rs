@@ -1290,6 +1290,22 @@ mod tests {
             data(&["--compress", "stub-v2"]).unwrap().compression,
             Some(Compression::V2)
         );
+        // The config's comp-lzo no keeps 2.6's stub-only default; a compressing flag
+        // replaces it and lifts it; --allow-compression replaces the config's line.
+        assert!(from_config.compression_rules.stub_only());
+        assert_eq!(from_config.allow_compression, None);
+        assert!(!data(&["--compress", "lz4-v2"])
+            .unwrap()
+            .compression_rules
+            .stub_only());
+        let asym = data(&["--allow-compression", "asym"]).unwrap();
+        assert!(!asym.compression_rules.stub_only());
+        assert_eq!(
+            asym.allow_compression,
+            Some(crate::proto::data::AllowCompression::Asym)
+        );
+        let e = data(&["--allow-compression", "no", "--comp-lzo", "yes"]).unwrap_err();
+        assert!(matches!(e, UsageError::AllowCompression(_)), "{e}");
         // Values the check cannot use: usage errors (exit 3), named.
         let e = data(&["--auth", "whirlpool"]).unwrap_err();
         assert!(matches!(e, UsageError::Digest(_)), "{e}");
