@@ -45,7 +45,8 @@ pub struct DataSettings {
     pub compression: Option<crate::proto::data::Compression>,
     pub tun_mtu: Option<u16>,
     /// What a 2.6 client with these settings accepts of a pushed compression
-    /// (`allow-compression` and the config's own `comp-lzo`/`compress`, settled).
+    /// (`allow-compression` and the config's own `comp-lzo`/`compress`, settled). The
+    /// default, unsettled, accepts any: the flags settle it to 2.6's default.
     pub compression_rules: crate::proto::data::CompressionRules,
     /// The `allow-compression` line or flag, if any (else 2.6's default applies).
     pub allow_compression: Option<crate::proto::data::AllowCompression>,
