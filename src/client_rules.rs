@@ -30,6 +30,10 @@ pub struct ClientRules {
     /// The lines that narrowed the hello, as written (`tls-cipher ...`), for the words when
     /// the server refuses it.
     pub offer_lines: Vec<String>,
+    /// Suites of `tls-cipher` that OpenVPN's client offers and this check cannot (DHE,
+    /// CBC): the check offers the rest, so a server that takes its hello takes OpenVPN's,
+    /// but one that refuses it may still take OpenVPN's.
+    pub unoffered: Vec<String>,
 }
 
 /// `tls-cert-profile`, as OpenVPN maps it to OpenSSL security levels (`ssl_openssl.c`
@@ -94,6 +98,65 @@ fn tls12_suite(name: &str) -> Option<CipherSuite> {
         }
         _ => return None,
     })
+}
+
+/// TLS 1.2 suites OpenVPN's OpenSSL client may offer that this check does not speak, by
+/// OpenSSL name and by OpenVPN's `TLS-...-WITH-...` name (`ssl.c` translation table).
+const UNSPEAKABLE_TLS12: [(&str, &str); 15] = [
+    (
+        "DHE-RSA-AES128-GCM-SHA256",
+        "TLS-DHE-RSA-WITH-AES-128-GCM-SHA256",
+    ),
+    (
+        "DHE-RSA-AES256-GCM-SHA384",
+        "TLS-DHE-RSA-WITH-AES-256-GCM-SHA384",
+    ),
+    (
+        "DHE-RSA-CHACHA20-POLY1305",
+        "TLS-DHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
+    ),
+    (
+        "DHE-RSA-AES128-SHA256",
+        "TLS-DHE-RSA-WITH-AES-128-CBC-SHA256",
+    ),
+    (
+        "DHE-RSA-AES256-SHA256",
+        "TLS-DHE-RSA-WITH-AES-256-CBC-SHA256",
+    ),
+    ("DHE-RSA-AES128-SHA", "TLS-DHE-RSA-WITH-AES-128-CBC-SHA"),
+    ("DHE-RSA-AES256-SHA", "TLS-DHE-RSA-WITH-AES-256-CBC-SHA"),
+    (
+        "ECDHE-RSA-AES128-SHA256",
+        "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES256-SHA384",
+        "TLS-ECDHE-RSA-WITH-AES-256-CBC-SHA384",
+    ),
+    (
+        "ECDHE-ECDSA-AES128-SHA256",
+        "TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-AES256-SHA384",
+        "TLS-ECDHE-ECDSA-WITH-AES-256-CBC-SHA384",
+    ),
+    ("ECDHE-RSA-AES128-SHA", "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA"),
+    ("ECDHE-RSA-AES256-SHA", "TLS-ECDHE-RSA-WITH-AES-256-CBC-SHA"),
+    (
+        "ECDHE-ECDSA-AES128-SHA",
+        "TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA",
+    ),
+    (
+        "ECDHE-ECDSA-AES256-SHA",
+        "TLS-ECDHE-ECDSA-WITH-AES-256-CBC-SHA",
+    ),
+];
+
+fn unspeakable_tls12(name: &str) -> bool {
+    UNSPEAKABLE_TLS12
+        .iter()
+        .any(|(a, b)| *a == name || *b == name)
 }
 
 fn tls13_suite(name: &str) -> Option<CipherSuite> {
@@ -190,7 +253,21 @@ impl ClientRules {
                 self.offer(&line, v == 12);
             }
             "tls-cipher" => {
-                self.tls12_suites = Some(list(first()?, tls12_suite, "TLS 1.2 cipher suite")?);
+                // Known suites the check cannot speak are left out of its hello (and
+                // remembered); any other word is refused.
+                let text = first()?;
+                let unoffered: Vec<String> = text
+                    .split(':')
+                    .filter(|n| unspeakable_tls12(n))
+                    .map(str::to_string)
+                    .collect();
+                let rest: Vec<&str> = text.split(':').filter(|n| !unspeakable_tls12(n)).collect();
+                self.tls12_suites = if rest.iter().all(|n| n.is_empty()) && !unoffered.is_empty() {
+                    Some(Vec::new())
+                } else {
+                    Some(list(&rest.join(":"), tls12_suite, "TLS 1.2 cipher suite")?)
+                };
+                self.unoffered = unoffered;
                 self.offer(&line, true);
             }
             "tls-ciphersuites" => {
@@ -389,9 +466,20 @@ mod tests {
                 CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
             ]
         );
+        // Known suites the check cannot speak: left out of its hello, remembered.
+        let r =
+            rules(&["tls-cipher TLS-DHE-RSA-WITH-AES-256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"])
+                .unwrap();
+        assert_eq!(
+            r.tls12_suites.unwrap(),
+            [CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]
+        );
+        assert_eq!(r.unoffered, ["TLS-DHE-RSA-WITH-AES-256-GCM-SHA384"]);
+        let r = rules(&["tls-cipher DHE-RSA-AES256-GCM-SHA384"]).unwrap();
+        assert_eq!(r.tls12_suites, Some(Vec::new()));
         for unmappable in [
             "tls-cipher HIGH:!aNULL",
-            "tls-cipher DHE-RSA-AES256-GCM-SHA384",
+            "tls-cipher DHE-RSA-AES256-GCM-SHA384:DEFAULT",
             "tls-ciphersuites TLS_AES_128_CCM_SHA256",
             "tls-groups X448",
         ] {

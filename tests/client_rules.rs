@@ -376,6 +376,19 @@ fn tls_cipher_naming_rsa_suites_against_an_ec_certificate() {
     let bed = TlsBed::new(None, &["tls-version-max 1.2"]);
     bed.both_refuse(&[rsa_only], "tls-cipher");
     bed.both_connect(&["tls-cipher ECDHE-ECDSA-AES256-GCM-SHA384"]);
+    // A DHE suite OpenVPN's client offers and the check cannot: left out of the check's
+    // hello. The server takes the rest: both connect. It refuses the rest: the check cannot
+    // tell (UNKNOWN), never OK.
+    bed.both_connect(&[
+        "tls-cipher TLS-DHE-RSA-WITH-AES-256-GCM-SHA384:TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
+    ]);
+    let dhe_rsa = ["tls-cipher DHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"];
+    let (connected, log) = bed.real_client(&dhe_rsa);
+    assert!(!connected, "the real client connected\n{log}");
+    bed.check(&dhe_rsa)
+        .state(3)
+        .line_has("tls-cipher")
+        .line_has("DHE-RSA-AES256-GCM-SHA384");
     // tls-cipher rules TLS 1.2 only: a TLS 1.3 server takes both.
     let bed = TlsBed::new(None, &[]);
     bed.both_connect(&[rsa_only]);

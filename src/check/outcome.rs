@@ -174,6 +174,8 @@ pub struct TlsOutcome {
     /// The client config's lines that narrowed our hello (`tls-cipher ...`): a server
     /// that refuses it refuses every client with that config.
     pub offer_lines: Vec<String>,
+    /// Suites of those lines OpenVPN's client offers that the check left out.
+    pub unoffered: Vec<String>,
 }
 
 /// What the login stage saw after TLS.

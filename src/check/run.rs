@@ -359,6 +359,7 @@ pub(super) fn outcome(
             ending: flow.ending.clone(),
             login,
             offer_lines: spec.policy.rules.offer_lines.clone(),
+            unoffered: spec.policy.rules.unoffered.clone(),
             ..rec.tls
         }
     });

@@ -380,7 +380,19 @@ pub(super) fn assess_tls(
                 ..
             })
         ) && (tls.probe.is_some() || tls.failure.is_some());
-        let (state, why) = if refused_hello && !tls.offer_lines.is_empty() {
+        let (state, why) = if refused_hello
+            && !tls.offer_lines.is_empty()
+            && !tls.unoffered.is_empty()
+        {
+            (
+                State::Unknown,
+                format!(
+                    "the server refused the TLS hello that the client config's {} makes without {} (which this check cannot speak): OpenVPN's client may still connect",
+                    tls.offer_lines.join(", "),
+                    tls.unoffered.join(":")
+                ),
+            )
+        } else if refused_hello && !tls.offer_lines.is_empty() {
             (
                 State::Critical,
                 format!(
