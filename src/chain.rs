@@ -56,6 +56,8 @@ pub struct Policy {
     pub verify_name: Option<(String, NameType)>,
     /// `remote-cert-tls server`: key usage present and EKU serverAuth.
     pub remote_cert_tls_server: bool,
+    /// The client config's other TLS rules (`remote-cert-ku`, `tls-cert-profile`, ...).
+    pub rules: crate::client_rules::ClientRules,
 }
 
 /// A certificate's place in what was judged.
@@ -136,6 +138,17 @@ pub enum Problem {
     },
     /// `remote-cert-tls server` and the leaf has no key usage extension.
     NoKeyUsage,
+    /// A rule of the client config the server does not meet (`remote-cert-eku`,
+    /// `tls-cert-profile`, `tls-version-min`, ...): the rule and what the server has.
+    Rule {
+        rule: String,
+        found: String,
+    },
+    /// A rule of the client config whose outcome the check cannot tell for this server.
+    Unchecked {
+        rule: String,
+        reason: String,
+    },
 }
 
 /// The verdict on a chain.
@@ -294,7 +307,96 @@ pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgeme
     if let Ok((_, leaf)) = parse_x509_certificate(leaf_der) {
         check_leaf(&leaf, policy, &mut j);
     }
+    if let Some(profile) = policy.rules.cert_profile {
+        check_profile(chain, profile, &j.certs, &mut j.problems);
+    }
     j
+}
+
+/// `tls-cert-profile`: the OpenSSL security level's key sizes over the judged path (the
+/// anchor's key too), its signature hashes over the certificates that are not
+/// self-signed, and Suite B's curves and ECDSA signatures.
+fn check_profile(
+    chain: &[CertificateDer<'_>],
+    profile: crate::client_rules::CertProfile,
+    path: &[CertInfo],
+    problems: &mut Vec<Problem>,
+) {
+    use crate::client_rules::CertProfile;
+    let rule = format!("tls-cert-profile {}", profile.name());
+    let mut found = Vec::new();
+    let (rsa_min, ec_min) = profile.min_bits();
+    for c in path {
+        let mut words = c.key.split(' ');
+        let (kind, size) = (
+            words.next().unwrap_or_default(),
+            words.next().unwrap_or_default(),
+        );
+        let bits = match (kind, size) {
+            ("RSA" | "DSA", n) => n.parse::<usize>().ok().map(|n| (n, rsa_min)),
+            ("EC", "P-256") => Some((256, ec_min)),
+            ("EC", "P-384") => Some((384, ec_min)),
+            ("EC", "P-521") => Some((521, ec_min)),
+            _ => None,
+        };
+        let weak = bits.is_some_and(|(n, min)| n < min);
+        let not_suiteb =
+            profile == CertProfile::SuiteB && !matches!(c.key.as_str(), "EC P-256" | "EC P-384");
+        if weak || not_suiteb {
+            found.push(format!("{} has a {} key", c.short_name(), c.key));
+        }
+    }
+    for der in chain {
+        let Ok((_, cert)) = parse_x509_certificate(der) else {
+            continue;
+        };
+        if cert.subject() == cert.issuer() {
+            continue;
+        }
+        let alg = cert.signature_algorithm.algorithm.to_id_string();
+        let name = match alg.as_str() {
+            "1.2.840.113549.1.1.4" => "MD5 with RSA",
+            "1.2.840.113549.1.1.5" => "SHA-1 with RSA",
+            "1.2.840.10045.4.1" => "ECDSA with SHA-1",
+            "1.2.840.10045.4.3.2" => "ECDSA with SHA-256",
+            "1.2.840.10045.4.3.3" => "ECDSA with SHA-384",
+            "1.2.840.10045.4.3.4" => "ECDSA with SHA-512",
+            "1.2.840.113549.1.1.10" => "RSA-PSS",
+            "1.2.840.113549.1.1.11" => "SHA-256 with RSA",
+            "1.2.840.113549.1.1.12" => "SHA-384 with RSA",
+            "1.2.840.113549.1.1.13" => "SHA-512 with RSA",
+            "1.2.840.113549.1.1.14" => "SHA-224 with RSA",
+            _ => "",
+        };
+        let weak =
+            profile != CertProfile::Insecure && (name.contains("SHA-1") || name.contains("MD5"));
+        let not_suiteb = profile == CertProfile::SuiteB
+            && !matches!(name, "ECDSA with SHA-256" | "ECDSA with SHA-384");
+        if weak || not_suiteb {
+            let shown = if name.is_empty() { alg.as_str() } else { name };
+            found.push(format!(
+                "{} is signed with {shown}",
+                openvpn_dn(cert.subject())
+            ));
+        }
+    }
+    if found.is_empty() && profile == CertProfile::SuiteB {
+        problems.push(Problem::Unchecked {
+            rule,
+            reason: "a Suite B chain, but OpenSSL's Suite B mode (a curve per suite, the client's own certificate) is beyond this check: OpenVPN's client may fail".into(),
+        });
+        return;
+    }
+    if let Some(first) = found.first() {
+        let more = match found.len() {
+            1 => String::new(),
+            n => format!(", and {} more", n - 1),
+        };
+        problems.push(Problem::Rule {
+            rule,
+            found: format!("{first}{more}"),
+        });
+    }
 }
 
 fn check_leaf(leaf: &X509Certificate<'_>, policy: &Policy, j: &mut Judgement) {
@@ -322,6 +424,49 @@ fn check_leaf(leaf: &X509Certificate<'_>, policy: &Policy, j: &mut Judgement) {
         }
         if !matches!(leaf.key_usage(), Ok(Some(_))) {
             j.problems.push(Problem::NoKeyUsage);
+        }
+    }
+    if let Some(want) = &policy.rules.remote_cert_eku {
+        let oids: Vec<String> = match leaf.extended_key_usage() {
+            Ok(Some(e)) => eku_oids(e.value),
+            _ => Vec::new(),
+        };
+        if !crate::client_rules::eku_matches(want, &oids) {
+            let has = if oids.is_empty() {
+                "no extended key usage".to_string()
+            } else {
+                let names: Vec<&str> = oids
+                    .iter()
+                    .map(|o| crate::client_rules::eku_name(o).unwrap_or(o))
+                    .collect();
+                format!("EKU {}", names.join(", "))
+            };
+            j.problems.push(Problem::Rule {
+                rule: format!("remote-cert-eku \"{want}\""),
+                found: format!("its certificate has {has}"),
+            });
+        }
+    }
+    if let Some(wanted) = &policy.rules.remote_cert_ku {
+        let rule = if wanted.is_empty() {
+            "remote-cert-ku".to_string()
+        } else {
+            let v: Vec<String> = wanted.iter().map(|w| format!("{w:x}")).collect();
+            format!("remote-cert-ku {}", v.join(" "))
+        };
+        match leaf.key_usage() {
+            Ok(Some(ku)) => {
+                if !crate::client_rules::ku_matches(wanted, ku.value.flags) {
+                    j.problems.push(Problem::Rule {
+                        rule,
+                        found: format!("its key usage is {}", ku.value),
+                    });
+                }
+            }
+            _ => j.problems.push(Problem::Rule {
+                rule,
+                found: "its certificate has no key usage".into(),
+            }),
         }
     }
     if let Some((expected, kind)) = &policy.verify_name {
@@ -563,6 +708,26 @@ pub fn key_kind(der: &[u8]) -> String {
         Ok((_, cert)) => key_description(&cert),
         Err(_) => "unparsable".into(),
     }
+}
+
+/// The OIDs of an extended key usage extension, dotted.
+fn eku_oids(e: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (set, oid) in [
+        (e.server_auth, "1.3.6.1.5.5.7.3.1"),
+        (e.client_auth, "1.3.6.1.5.5.7.3.2"),
+        (e.code_signing, "1.3.6.1.5.5.7.3.3"),
+        (e.email_protection, "1.3.6.1.5.5.7.3.4"),
+        (e.time_stamping, "1.3.6.1.5.5.7.3.8"),
+        (e.ocsp_signing, "1.3.6.1.5.5.7.3.9"),
+        (e.any, "2.5.29.37.0"),
+    ] {
+        if set {
+            out.push(oid.to_string());
+        }
+    }
+    out.extend(e.other.iter().map(|o| o.to_id_string()));
+    out
 }
 
 fn path_problem(e: webpki::Error) -> Problem {

@@ -14,6 +14,7 @@ use crate::chain::NameType;
 use crate::keys::static_keys::KeyDirection;
 use crate::keys::KeySource;
 use crate::net::{Family, Proto};
+use crate::proto::data::{AllowCompression, CompressionRules};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +112,14 @@ pub struct ClientConfig {
     pub compression: Option<crate::proto::data::Compression>,
     /// `tun-mtu N`.
     pub tun_mtu: Option<u16>,
+    /// The TLS rules (`tls-version-min`, `tls-cipher`, `remote-cert-eku`, ...), read in
+    /// order as OpenVPN reads them.
+    pub tls_rules: crate::client_rules::ClientRules,
+    /// `allow-compression no|asym|yes`: the last one.
+    pub allow_compression: Option<crate::proto::data::AllowCompression>,
+    /// `allow-compression`, `comp-lzo` and `compress` in the order OpenVPN reads them:
+    /// name, argument and line, for what a pushed compression meets.
+    pub compression_lines: Vec<(String, Option<String>, usize)>,
     /// The line of the occurrence that counts, per directive (the last one, as in OpenVPN).
     pub lines: std::collections::BTreeMap<String, (String, usize)>,
     /// `http-proxy`/`socks-proxy` for the remote checked: directive, file and line.
@@ -576,7 +585,14 @@ impl Reader {
                 "data-ciphers" | "ncp-ciphers" => {
                     self.cfg.data_ciphers = Some(arg(1)?.split(':').filter(|c| !c.is_empty()).map(str::to_string).collect());
                 }
+                "allow-compression" if !is_inline => {
+                    let a = arg(1)?;
+                    let allow = a.parse().map_err(|m| self.err(line, d, (m, OpenVpnTakes::No)))?;
+                    self.cfg.allow_compression = Some(allow);
+                    self.cfg.compression_lines.push((d.to_string(), Some(a.to_string()), line));
+                }
                 "comp-lzo" | "compress" if !is_inline => {
+                    self.cfg.compression_lines.push((d.to_string(), opt.words.get(1).cloned(), line));
                     let framing = crate::proto::data::Compression::from_option(d, opt.words.get(1).map(String::as_str));
                     match framing {
                         Some(Ok(c)) => self.cfg.compression = Some(c),
@@ -696,8 +712,28 @@ impl Reader {
                     };
                     self.cfg.verify_x509_name = Some((name, kind));
                 }
+                "tls-version-min" | "tls-version-max" | "tls-cipher" | "tls-ciphersuites" | "tls-groups" | "tls-cert-profile" | "remote-cert-ku" | "remote-cert-eku" if !is_inline => {
+                    // remote-cert-tls sets the same key usage and EKU rules (options.c):
+                    // the later line changes only its own half.
+                    if self.cfg.remote_cert_tls_server && d.starts_with("remote-cert-") {
+                        self.cfg.remote_cert_tls_server = false;
+                        self.cfg.tls_rules.remote_cert_ku = Some(Vec::new());
+                        self.cfg.tls_rules.remote_cert_eku = Some("TLS Web Server Authentication".into());
+                    }
+                    self.cfg.tls_rules.apply(d, &opt.words[1..]).map_err(|(m, openvpn_refuses)| {
+                        let takes = if openvpn_refuses { OpenVpnTakes::No } else { OpenVpnTakes::Yes };
+                        self.err(line, d, (format!("{m}; check_openvpn cannot apply this rule as OpenVPN's client does"), takes))
+                    })?;
+                }
+                "verify-hash" | "peer-fingerprint" | "tls-verify" | "crl-verify" | "capath" | "ns-cert-type" => {
+                    return Err(self.err(line, d, (format!("check_openvpn cannot apply '{d}' to the server's certificate as OpenVPN's client does, and will not ignore it"), OpenVpnTakes::Yes)))
+                }
                 "remote-cert-tls" => match arg(1)? {
-                    "server" => self.cfg.remote_cert_tls_server = true,
+                    "server" => {
+                        self.cfg.remote_cert_tls_server = true;
+                        self.cfg.tls_rules.remote_cert_ku = None;
+                        self.cfg.tls_rules.remote_cert_eku = None;
+                    }
                     other => {
                         return Err(self.err(line, d, (format!("'remote-cert-tls {other}' is a server's setting; a client config checks its server with 'remote-cert-tls server'"), OpenVpnTakes::Yes)))
                     }
@@ -768,6 +804,9 @@ impl ClientConfig {
         };
         let opts = r.options(&lines, 1)?;
         r.apply(opts, None)?;
+        if let Err((line, directive, message)) = compression_rules(&r.cfg.compression_lines) {
+            return Err(r.err(line, &directive, (message, OpenVpnTakes::No)));
+        }
 
         // The first <connection> block's own wrap wins for the remote that is checked.
         if let Some((own, directions)) = r.first_block_wrap.take() {
@@ -840,6 +879,53 @@ impl ClientConfig {
             _ => self.key_direction,
         }
     }
+}
+
+/// What a 2.6 client accepts of a pushed compression after these `allow-compression`,
+/// `comp-lzo` and `compress` lines (name, argument, line), read in order and settled as
+/// OpenVPN settles them; the error is the line OpenVPN refuses (its line, directive and
+/// why).
+pub fn compression_rules(
+    lines: &[(String, Option<String>, usize)],
+) -> Result<CompressionRules, (usize, String, String)> {
+    let mut rules = CompressionRules::default();
+    let mut last_no = None;
+    for (name, arg, line) in lines {
+        if name == "allow-compression" {
+            let allow = arg
+                .as_deref()
+                .unwrap_or_default()
+                .parse()
+                .map_err(|m| (*line, name.clone(), m))?;
+            rules.allow(allow).map_err(|m| (*line, name.clone(), m))?;
+            if allow == AllowCompression::No {
+                last_no = Some(*line);
+            }
+        } else {
+            rules.apply(name, arg.as_deref());
+        }
+    }
+    let rules = rules.settled();
+    if rules.refused() {
+        if let Some(line) = last_no {
+            let (name, arg, _) = lines
+                .iter()
+                .rev()
+                .find(|l| l.0 != "allow-compression")
+                .cloned()
+                .unwrap_or_default();
+            let what = format!("{name} {}", arg.unwrap_or_default());
+            return Err((
+                line,
+                "allow-compression".into(),
+                format!(
+                    "'allow-compression no' with '{}', which compresses",
+                    what.trim()
+                ),
+            ));
+        }
+    }
+    Ok(rules)
 }
 
 fn make_wrap(directive: &str, key: KeySource, direction: Option<KeyDirection>) -> ConfigWrap {
@@ -997,6 +1083,68 @@ mod tests {
         assert!(e.contains("no <tls-auth> block"), "{e}");
         let e = parse("key-direction 2\n").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn allow_compression_read_in_order_as_openvpn_does() {
+        let cfg = parse("remote h\nallow-compression asym\ncompress lz4-v2\n").unwrap();
+        assert_eq!(cfg.allow_compression, Some(AllowCompression::Asym));
+        assert!(!compression_rules(&cfg.compression_lines)
+            .unwrap()
+            .stub_only());
+        let cfg = parse("remote h\ncomp-lzo no\n").unwrap();
+        assert!(compression_rules(&cfg.compression_lines)
+            .unwrap()
+            .stub_only());
+        let e = parse("remote h\nallow-compression no\nallow-compression yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3, 'allow-compression'") && e.contains("refuses this too"),
+            "{e}"
+        );
+        let e = parse("remote h\ncompress lz4\nallow-compression no\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("conflicts"), "{e}");
+        let e = parse("remote h\nallow-compression no\ncomp-lzo yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("comp-lzo yes"), "{e}");
+        let e = parse("allow-compression maybe\n").unwrap_err().to_string();
+        assert!(e.contains("'maybe'"), "{e}");
+    }
+
+    #[test]
+    fn remote_cert_lines_share_their_halves_as_in_openvpn() {
+        let cfg = parse(
+            "remote h\nremote-cert-tls server\nremote-cert-eku \"TLS Web Client Authentication\"\n",
+        )
+        .unwrap();
+        assert!(!cfg.remote_cert_tls_server);
+        assert_eq!(cfg.tls_rules.remote_cert_ku, Some(Vec::new()));
+        assert_eq!(
+            cfg.tls_rules.remote_cert_eku.as_deref(),
+            Some("TLS Web Client Authentication")
+        );
+        let cfg = parse("remote h\nremote-cert-eku 1.2.3.4\nremote-cert-tls server\n").unwrap();
+        assert!(cfg.remote_cert_tls_server);
+        assert_eq!(cfg.tls_rules.remote_cert_eku, None);
+        let e = parse("remote h\ntls-cipher DEFAULT\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, 'tls-cipher'") && e.contains("accepts this line"),
+            "{e}"
+        );
+        let e = parse("remote h\ntls-version-min 2.0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refuses this too"), "{e}");
+        let e = parse("remote h\npeer-fingerprint AB:CD\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'peer-fingerprint'"), "{e}");
     }
 
     fn tls_auth_key(cfg: &ClientConfig) -> &KeySource {

@@ -5,6 +5,7 @@
 pub mod algorithms;
 pub mod chain;
 pub mod check;
+pub mod client_rules;
 pub mod config;
 pub mod digest;
 pub mod flags;

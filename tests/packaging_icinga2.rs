@@ -41,6 +41,7 @@ const VARS: &[&str] = &[
     "openvpn_auth",
     "openvpn_comp_lzo",
     "openvpn_compress",
+    "openvpn_allow_compression",
     "openvpn_tun_mtu",
     "openvpn_diagnose",
     "openvpn_no_validation",

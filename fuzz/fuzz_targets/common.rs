@@ -1850,6 +1850,16 @@ pub fn push_options(data: &[u8]) {
         compression: [None, Some(Compression::Lzo), Some(Compression::V2), None]
             [usize::from(sel >> 2 & 3)],
         tun_mtu: None,
+        // 2.6's default, allowing only the stubs, or with `sel & 0x20` any compression.
+        compression_rules: {
+            use check_openvpn::proto::data::{AllowCompression, CompressionRules};
+            let mut r = CompressionRules::default();
+            if sel & 0x20 != 0 {
+                let _ = r.allow(AllowCompression::Asym);
+            }
+            r.settled()
+        },
+        allow_compression: None,
     };
     let text = String::from_utf8_lossy(text);
     let options: Vec<String> = text
@@ -1862,6 +1872,13 @@ pub fn push_options(data: &[u8]) {
         !announced.contains(','),
         "IV_CIPHERS with a comma: {announced}"
     );
+    // A refused compression names an option that was pushed.
+    if let Some(pushed) = push::refused_compression(&options, &settings) {
+        assert!(
+            sel & 0x20 == 0 && options.iter().any(|o| o.trim() == pushed),
+            "refused '{pushed}' that was not pushed, or under allow-compression asym"
+        );
+    }
     if let Ok(plan) = push::plan(&options, &settings) {
         if let Some(id) = plan.config.peer_id {
             assert!(

@@ -25,6 +25,9 @@ complete -c check_openvpn -l data-ciphers -d 'Data-channel ciphers the client ac
 complete -c check_openvpn -l auth -d 'HMAC digest of a CBC data channel, as OpenVPN\'s `auth` (MD5, SHA1, SHA256, SHA512, ...); also the tls-auth digest when --digest is not given [default: --digest, else the config\'s auth, else SHA1]' -r
 complete -c check_openvpn -l comp-lzo -d 'Compression framing as OpenVPN\'s `comp-lzo [yes|no|adaptive]` (the check never compresses; it frames its packets as the server expects) [default: the config\'s]' -r
 complete -c check_openvpn -l compress -d 'Compression framing as OpenVPN\'s `compress [stub|stub-v2|lzo|lz4|lz4-v2|migrate]` (the check never compresses) [default: the config\'s]' -r
+complete -c check_openvpn -l allow-compression -d 'Which compression the server may push, as OpenVPN 2.6\'s `allow-compression`: no (only the stubs: a pushed comp-lzo yes, compress lz4, ... is CRITICAL, as 2.6 clients stop on it), asym or yes (accepted) [default: the config\'s, else no unless the config\'s own comp-lzo/compress allows it, as in 2.6]' -r -f -a "no\t''
+asym\t''
+yes\t''"
 complete -c check_openvpn -l tun-mtu -d 'MTU of the client\'s tun device, as OpenVPN\'s `tun-mtu` [default: the config\'s, else 1500]' -r
 complete -c check_openvpn -l ping-address -d 'Send the echoes to this address instead of the server\'s tunnel address (IPv4, or IPv6 when the server pushes ifconfig-ipv6); a pushed route or the pushed subnet must cover it' -r
 complete -c check_openvpn -l ping-count -d 'Number of echo requests, 1 to 20 [default: 3]' -r

@@ -171,6 +171,11 @@ pub struct TlsOutcome {
     pub probe: Option<probe::Answer>,
     /// The login stage, when it ran.
     pub login: Option<LoginOutcome>,
+    /// The client config's lines that narrowed our hello (`tls-cipher ...`): a server
+    /// that refuses it refuses every client with that config.
+    pub offer_lines: Vec<String>,
+    /// Suites of those lines OpenVPN's client offers that the check left out.
+    pub unoffered: Vec<String>,
 }
 
 /// What the login stage saw after TLS.
@@ -199,6 +204,9 @@ pub struct LoginOutcome {
     pub who: String,
     /// The data stage, after a push.
     pub data: DataOutcome,
+    /// The pushed compression option the client's `allow-compression` (the line or flag,
+    /// else 2.6's default) does not allow: a 2.6 client stops on it.
+    pub compression_refused: Option<(String, Option<crate::proto::data::AllowCompression>)>,
 }
 
 /// The data channel as agreed after the push.

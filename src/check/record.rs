@@ -267,6 +267,9 @@ impl Recorder {
                 self.trace.line(1, || Detail::DataReady(ready));
                 self.login.data.ready = Some(ready);
             }
+            Event::CompressionRefused { pushed, allow } => {
+                self.login.compression_refused = Some((pushed, allow));
+            }
             Event::DataUnsupported { what, .. } => self.login.data.unsupported = Some(what),
             Event::NoEchoPath { path, .. } => self.login.data.no_path = Some(path),
             Event::EchoPlanned { path, count, .. } => {

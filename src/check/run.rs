@@ -358,6 +358,8 @@ pub(super) fn outcome(
             tls_time: since(rec.reset_at, rec.established_at),
             ending: flow.ending.clone(),
             login,
+            offer_lines: spec.policy.rules.offer_lines.clone(),
+            unoffered: spec.policy.rules.unoffered.clone(),
             ..rec.tls
         }
     });

@@ -180,6 +180,10 @@ pub struct Cli {
     #[arg(help_heading = LOGIN, long, value_name = "ALGORITHM", num_args = 0..=1, default_missing_value = "")]
     pub compress: Option<String>,
 
+    /// Which compression the server may push, as OpenVPN 2.6's `allow-compression`: no (only the stubs: a pushed comp-lzo yes, compress lz4, ... is CRITICAL, as 2.6 clients stop on it), asym or yes (accepted) [default: the config's, else no unless the config's own comp-lzo/compress allows it, as in 2.6]
+    #[arg(help_heading = LOGIN, long, value_name = "MODE", value_parser = ["no", "asym", "yes"])]
+    pub allow_compression: Option<String>,
+
     /// MTU of the client's tun device, as OpenVPN's `tun-mtu` [default: the config's, else 1500]
     #[arg(help_heading = LOGIN, long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(i64::from(crate::config::TUN_MTU_MIN)..))]
     pub tun_mtu: Option<u16>,
@@ -213,7 +217,7 @@ pub struct Cli {
         help_heading = SERVER,
         long,
         value_name = "FILE",
-        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "tun_mtu"]
+        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu"]
     )]
     pub server_config: Option<PathBuf>,
 

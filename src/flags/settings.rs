@@ -118,6 +118,8 @@ pub enum UsageError {
     TotpWithoutPassword,
     #[error("'{0}': no compression OpenVPN knows (--comp-lzo [yes|no|adaptive], --compress [stub|stub-v2|lzo|lz4|lz4-v2|migrate])")]
     Compression(String),
+    #[error("{0} (OpenVPN itself refuses this too)")]
+    AllowCompression(String),
     #[error("the password with its TOTP answer takes {0} bytes, more than OpenVPN accepts (127)")]
     ChallengeTooLong(usize),
 }
@@ -327,6 +329,41 @@ impl Cli {
             (Some(c), _) | (None, Some(c)) => Some(c),
             (None, None) => config.and_then(|c| c.compression),
         };
+        // What a pushed compression meets: the config's lines, a flag in place of the
+        // config's lines of its kind, as if written last.
+        let mut lines: Vec<(String, Option<String>, usize)> = config
+            .map(|c| c.compression_lines.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(name, ..)| {
+                if name == "allow-compression" {
+                    self.allow_compression.is_none()
+                } else {
+                    self.comp_lzo.is_none() && self.compress.is_none()
+                }
+            })
+            .collect();
+        for (name, value) in [
+            ("comp-lzo", &self.comp_lzo),
+            ("compress", &self.compress),
+            ("allow-compression", &self.allow_compression),
+        ] {
+            if let Some(v) = value {
+                lines.push((name.to_string(), (!v.is_empty()).then(|| v.clone()), 0));
+            }
+        }
+        let compression_rules =
+            crate::config::compression_rules(&lines).map_err(|(line, _, message)| {
+                let at = match config {
+                    Some(cfg) if line > 0 => format!("{}, line {line}: ", cfg.file),
+                    _ => "--allow-compression: ".into(),
+                };
+                UsageError::AllowCompression(format!("{at}{message}"))
+            })?;
+        let allow_compression = match &self.allow_compression {
+            Some(a) => Some(a.parse().map_err(UsageError::Compression)?),
+            None => config.and_then(|c| c.allow_compression),
+        };
         let list = |text: &str| -> Vec<String> {
             text.split(':')
                 .filter(|c| !c.is_empty())
@@ -345,6 +382,8 @@ impl Cli {
             auth,
             compression,
             tun_mtu: self.tun_mtu.or(config.and_then(|c| c.tun_mtu)),
+            compression_rules,
+            allow_compression,
         })
     }
 
@@ -886,6 +925,14 @@ impl Cli {
             };
             policy.remote_cert_tls_server = self.remote_cert_tls.is_some()
                 || config.as_ref().is_some_and(|c| c.remote_cert_tls_server);
+            if let Some(cfg) = config.as_ref() {
+                policy.rules = cfg.tls_rules.clone();
+            }
+            // --remote-cert-tls server replaces the config's key usage and EKU rules.
+            if self.remote_cert_tls.is_some() {
+                policy.rules.remote_cert_ku = None;
+                policy.rules.remote_cert_eku = None;
+            }
         }
 
         if self.totp_secret.is_some() && stage != Stage::Login {
@@ -1243,6 +1290,22 @@ mod tests {
             data(&["--compress", "stub-v2"]).unwrap().compression,
             Some(Compression::V2)
         );
+        // The config's comp-lzo no keeps 2.6's stub-only default; a compressing flag
+        // replaces it and lifts it; --allow-compression replaces the config's line.
+        assert!(from_config.compression_rules.stub_only());
+        assert_eq!(from_config.allow_compression, None);
+        assert!(!data(&["--compress", "lz4-v2"])
+            .unwrap()
+            .compression_rules
+            .stub_only());
+        let asym = data(&["--allow-compression", "asym"]).unwrap();
+        assert!(!asym.compression_rules.stub_only());
+        assert_eq!(
+            asym.allow_compression,
+            Some(crate::proto::data::AllowCompression::Asym)
+        );
+        let e = data(&["--allow-compression", "no", "--comp-lzo", "yes"]).unwrap_err();
+        assert!(matches!(e, UsageError::AllowCompression(_)), "{e}");
         // Values the check cannot use: usage errors (exit 3), named.
         let e = data(&["--auth", "whirlpool"]).unwrap_err();
         assert!(matches!(e, UsageError::Digest(_)), "{e}");

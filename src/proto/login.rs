@@ -44,6 +44,12 @@ pub struct DataSettings {
     /// `comp-lzo`/`compress`, as the config frames packets.
     pub compression: Option<crate::proto::data::Compression>,
     pub tun_mtu: Option<u16>,
+    /// What a 2.6 client with these settings accepts of a pushed compression
+    /// (`allow-compression` and the config's own `comp-lzo`/`compress`, settled). The
+    /// default, unsettled, accepts any: the flags settle it to 2.6's default.
+    pub compression_rules: crate::proto::data::CompressionRules,
+    /// The `allow-compression` line or flag, if any (else 2.6's default applies).
+    pub allow_compression: Option<crate::proto::data::AllowCompression>,
 }
 
 fn push_string(out: &mut Vec<u8>, s: &[u8]) {
@@ -459,6 +465,7 @@ mod tests {
                     auth: cfg.auth.as_deref().map(|a| a.parse().unwrap()),
                     compression: cfg.compression,
                     tun_mtu: cfg.tun_mtu,
+                    ..Default::default()
                 },
                 tls_auth: match cfg.wrap {
                     Some(ConfigWrap::TlsAuth { .. }) => Some(

@@ -112,6 +112,23 @@ pub fn plan(options: &[String], config: &DataSettings) -> Result<DataPlan, Unsup
     })
 }
 
+/// The pushed compression option a 2.6 client with these settings refuses, stopping
+/// ("server pushed compression settings that are not allowed", `init.c`
+/// `do_deferred_options`) and starting over: its settled rules with every pushed
+/// `comp-lzo`/`compress` applied in order allow only the stubs, yet one compresses. The
+/// option named is the last compression option pushed.
+pub fn refused_compression(options: &[String], config: &DataSettings) -> Option<String> {
+    let mut rules = config.compression_rules;
+    let mut last = None;
+    for o in options {
+        let (name, args) = words(o);
+        if rules.apply(name, args.first().copied()) {
+            last = Some(o.trim().to_string());
+        }
+    }
+    last.filter(|_| rules.refused())
+}
+
 /// The `IV_CIPHERS` a 2.6 client with the same settings announces: the config's
 /// `data-ciphers` as written (OpenVPN's names for the ones the codec knows, duplicates
 /// dropped), else OpenVPN's default list. A cipher the codec does not speak stays in the
@@ -381,6 +398,7 @@ pub fn echo_path(options: &[String], requested: Option<IpAddr>) -> Result<EchoPa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::data::{AllowCompression, CompressionRules};
 
     fn push(s: &str) -> Vec<String> {
         s.split(',').map(str::to_string).collect()
@@ -543,5 +561,80 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(iv_ciphers(&cfg), "CHACHA20-POLY1305:BF-CBC:AES-128-GCM");
+    }
+
+    fn rules(lines: &[(&str, Option<&str>)]) -> DataSettings {
+        let mut r = CompressionRules::default();
+        for (n, a) in lines {
+            match *n {
+                "allow-compression" => r
+                    .allow(a.unwrap().parse::<AllowCompression>().unwrap())
+                    .unwrap(),
+                _ => assert!(r.apply(n, *a)),
+            }
+        }
+        DataSettings {
+            compression_rules: r.settled(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pushed_compression_as_a_26_client_takes_it() {
+        let none = rules(&[]);
+        let refused = |push: &str, cfg: &DataSettings| {
+            let options: Vec<String> = push.split(',').map(str::to_string).collect();
+            refused_compression(&options, cfg)
+        };
+        // 2.6's default: only the stubs.
+        for p in [
+            "compress lz4-v2",
+            "compress lz4",
+            "compress lzo",
+            "comp-lzo yes",
+            "comp-lzo",
+            "comp-lzo adaptive",
+        ] {
+            assert_eq!(
+                refused(&format!("ping 10,{p}"), &none).as_deref(),
+                Some(p),
+                "{p}"
+            );
+        }
+        for p in [
+            "compress stub-v2",
+            "compress",
+            "compress stub",
+            "comp-lzo no",
+            "ping 10",
+        ] {
+            assert_eq!(refused(p, &none), None, "{p}");
+        }
+        // The last pushed option decides.
+        assert_eq!(refused("comp-lzo yes,comp-lzo no", &none), None);
+        for allowed in [
+            rules(&[("allow-compression", Some("yes"))]),
+            rules(&[("allow-compression", Some("asym"))]),
+            // Any config compression line but comp-lzo no lifts the default.
+            rules(&[("compress", Some("stub-v2"))]),
+            rules(&[("compress", None)]),
+            rules(&[("comp-lzo", Some("yes"))]),
+            rules(&[("compress", Some("lz4-v2"))]),
+        ] {
+            assert_eq!(refused("compress lz4-v2", &allowed), None, "{allowed:?}");
+        }
+        for stub_only in [
+            rules(&[("comp-lzo", Some("no"))]),
+            rules(&[
+                ("allow-compression", Some("no")),
+                ("compress", Some("stub-v2")),
+            ]),
+            rules(&[("allow-compression", Some("no"))]),
+        ] {
+            assert!(
+                refused("comp-lzo yes", &stub_only).is_some(),
+                "{stub_only:?}"
+            );
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! the private key of the certificate it sent.
 
 use crate::algorithms;
+use crate::client_rules::ClientRules;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::{
@@ -162,14 +163,60 @@ fn verify_signature(
 }
 
 /// A client configuration for one handshake, and the capture its verifier fills.
+/// `rules` narrow the hello as the client config narrows OpenVPN's: the versions, the
+/// suites and the groups, in the config's order.
 pub fn client_config(
     capture: Arc<Capture>,
     client_auth: Option<Arc<rustls::sign::CertifiedKey>>,
+    rules: &ClientRules,
 ) -> Result<Arc<ClientConfig>, rustls::Error> {
-    let provider = Arc::new(algorithms::provider());
+    let mut provider = algorithms::provider();
+    let ordered = |wanted: &[rustls::CipherSuite], tls13: bool| {
+        wanted
+            .iter()
+            .filter_map(|w| {
+                provider
+                    .cipher_suites
+                    .iter()
+                    .find(|s| s.suite() == *w && s.tls13().is_some() == tls13)
+                    .copied()
+            })
+            .collect::<Vec<_>>()
+    };
+    let tls12 = match rules.tls12_offer() {
+        Some(w) => ordered(&w, false),
+        None => provider
+            .cipher_suites
+            .iter()
+            .filter(|s| s.tls13().is_none())
+            .copied()
+            .collect(),
+    };
+    let tls13 = match &rules.tls13_suites {
+        Some(w) => ordered(w, true),
+        None => provider
+            .cipher_suites
+            .iter()
+            .filter(|s| s.tls13().is_some())
+            .copied()
+            .collect(),
+    };
+    provider.cipher_suites = tls13.into_iter().chain(tls12).collect();
+    if let Some(groups) = rules.groups_offer() {
+        let all = std::mem::take(&mut provider.kx_groups);
+        provider.kx_groups = groups
+            .iter()
+            .filter_map(|g| all.iter().find(|k| k.name() == *g).copied())
+            .collect();
+    }
+    let versions: &[&rustls::SupportedProtocolVersion] = if rules.max_tls12 {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::DEFAULT_VERSIONS
+    };
     let verifier = Arc::new(CaptureVerifier { capture });
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
+    let builder = ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let mut config = match client_auth {

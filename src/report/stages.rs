@@ -212,6 +212,18 @@ pub(super) fn assess_login(
         {
             text.push_str(" (our EXIT was not acknowledged in time)");
         }
+        if let Some((pushed, allow)) = &login.compression_refused {
+            let rule = match allow {
+                Some(a) => format!("allow-compression {}", a.name()),
+                None => "allow-compression no (2.6's default)".into(),
+            };
+            return (
+                State::Critical,
+                format!(
+                    "{target}: the server pushed '{pushed}', which {rule} forbids: OpenVPN 2.6+ clients with this config fail at the push; the login as {who} itself worked{chain_note}"
+                ),
+            );
+        }
         if login.data.pinged && login.point_to_point {
             return (
                 state.max(State::Unknown),
@@ -359,6 +371,38 @@ pub(super) fn assess_tls(
             ),
             (None, e) => (State::Critical, format!("TLS handshake broken off {step}: {}", ending_words(e))),
         };
+        // A hello narrowed by the config's rules and refused: every client with that
+        // config is refused the same way.
+        let refused_hello = matches!(
+            tls.failure,
+            None | Some(TlsFailure::Alert {
+                before_server_hello: true,
+                ..
+            })
+        ) && (tls.probe.is_some() || tls.failure.is_some());
+        let (state, why) = if refused_hello
+            && !tls.offer_lines.is_empty()
+            && !tls.unoffered.is_empty()
+        {
+            (
+                State::Unknown,
+                format!(
+                    "the server refused the TLS hello that the client config's {} makes without {} (which this check cannot speak): OpenVPN's client may still connect",
+                    tls.offer_lines.join(", "),
+                    tls.unoffered.join(":")
+                ),
+            )
+        } else if refused_hello && !tls.offer_lines.is_empty() {
+            (
+                State::Critical,
+                format!(
+                    "the server refused the TLS hello that the client config's {} makes, as it refuses OpenVPN's client with that config",
+                    tls.offer_lines.join(", ")
+                ),
+            )
+        } else {
+            (state, why)
+        };
         let mut text = format!("{target}: reset answered, but {why}");
         if let Some(j) = &tls.judgement {
             if let Some(leaf) = j.certs.first() {
@@ -496,6 +540,14 @@ pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> (State, Str
         Problem::Unparsable { index, reason } => (
             State::Critical,
             format!("certificate {} of the chain cannot be read: {reason}", index + 1),
+        ),
+        Problem::Rule { rule, found } => (
+            State::Critical,
+            format!("{rule} in the client config refuses the server: {found}"),
+        ),
+        Problem::Unchecked { rule, reason } => (
+            State::Unknown,
+            format!("{rule} in the client config: {reason}"),
         ),
     }
 }

@@ -270,6 +270,11 @@ pub(super) fn login_lines(login: &LoginOutcome) -> Vec<String> {
     for o in login.pushed.iter().flatten() {
         out.push(format!("pushed: {o}"));
     }
+    if let Some((pushed, _)) = &login.compression_refused {
+        out.push(format!(
+            "compression: a 2.6+ client stops on the pushed '{pushed}' (\"server pushed compression settings that are not allowed\") and starts over, never connecting; allow it in the client config (allow-compression asym: decompress only) or stop pushing compression on the server"
+        ));
+    }
     if login.exit_acked {
         out.push("EXIT sent and acknowledged: the server frees the session".into());
     }

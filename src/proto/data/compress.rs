@@ -91,6 +91,148 @@ impl Compression {
     }
 }
 
+/// `allow-compression no|asym|yes` (OpenVPN 2.6+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowCompression {
+    /// Only the stubs: a pushed compression makes the client stop (2.6's default).
+    No,
+    /// Decompress what the server compresses; send uncompressed.
+    Asym,
+    /// Compress both ways.
+    Yes,
+}
+
+impl AllowCompression {
+    pub fn name(self) -> &'static str {
+        match self {
+            AllowCompression::No => "no",
+            AllowCompression::Asym => "asym",
+            AllowCompression::Yes => "yes",
+        }
+    }
+}
+
+impl std::str::FromStr for AllowCompression {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "no" => Ok(AllowCompression::No),
+            "asym" => Ok(AllowCompression::Asym),
+            "yes" => Ok(AllowCompression::Yes),
+            other => Err(format!("'{other}' is not 'yes', 'no' or 'asym'")),
+        }
+    }
+}
+
+// The bits of OpenVPN's `compress_options.flags` (comp.h) that decide what a client
+// accepts.
+const F_ADAPTIVE: u8 = 1 << 0;
+const F_ALLOW_COMPRESS: u8 = 1 << 1;
+const F_SWAP: u8 = 1 << 2;
+const F_ADVERTISE_STUBS_ONLY: u8 = 1 << 3;
+const F_ALLOW_STUB_ONLY: u8 = 1 << 4;
+const F_MIGRATE: u8 = 1 << 5;
+const F_ALLOW_ASYM: u8 = 1 << 6;
+
+/// The compression options of a 2.6 client as its option parser leaves them (`options.c`
+/// `add_option`, `options_postprocess_mutate`): whether an algorithm that really
+/// compresses is set, and the flags `allow-compression`, `comp-lzo` and `compress` set
+/// and clear, in order. Decides whether a pushed compression is accepted
+/// (`check_compression_settings_valid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompressionRules {
+    flags: u8,
+    /// `comp_non_stub_enabled`: LZO or LZ4, not a stub.
+    compresses: bool,
+}
+
+impl CompressionRules {
+    /// Applies a `comp-lzo`/`compress` option; false for another option or an argument
+    /// OpenVPN refuses (which [`Compression::from_option`] reports).
+    pub fn apply(&mut self, name: &str, argument: Option<&str>) -> bool {
+        match (name, argument) {
+            ("comp-lzo", Some("no")) => {
+                self.flags &= !(F_SWAP | F_ADAPTIVE);
+                self.compresses = false;
+            }
+            ("comp-lzo", Some("yes")) => {
+                self.flags &= !(F_SWAP | F_ADAPTIVE);
+                self.compresses = true;
+            }
+            ("comp-lzo", None | Some("adaptive")) => {
+                self.flags = (self.flags & !F_SWAP) | F_ADAPTIVE;
+                self.compresses = true;
+            }
+            ("compress", None | Some("stub")) => {
+                self.flags |= F_SWAP | F_ADVERTISE_STUBS_ONLY;
+                self.compresses = false;
+            }
+            ("compress", Some("stub-v2")) => {
+                self.flags |= F_ADVERTISE_STUBS_ONLY;
+                self.compresses = false;
+            }
+            ("compress", Some("migrate")) => {
+                self.flags = F_MIGRATE;
+                self.compresses = false;
+            }
+            ("compress", Some("lzo")) => {
+                self.flags &= !(F_ADAPTIVE | F_SWAP);
+                self.compresses = true;
+            }
+            ("compress", Some("lz4")) => {
+                self.flags |= F_SWAP;
+                self.compresses = true;
+            }
+            ("compress", Some("lz4-v2")) => self.compresses = true,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Applies `allow-compression`; the error is OpenVPN's refusal of the line.
+    pub fn allow(&mut self, allow: AllowCompression) -> Result<(), String> {
+        match allow {
+            AllowCompression::No => {
+                self.flags = F_ALLOW_STUB_ONLY | F_ADVERTISE_STUBS_ONLY;
+                if self.compresses {
+                    return Err(
+                        "'allow-compression no' conflicts with the compression set before it"
+                            .into(),
+                    );
+                }
+            }
+            _ if self.flags & F_ALLOW_STUB_ONLY != 0 => {
+                return Err(format!(
+                "'allow-compression {}' after 'allow-compression no': OpenVPN cannot set it back",
+                allow.name()
+            ))
+            }
+            AllowCompression::Asym => self.flags = (self.flags & !F_ALLOW_COMPRESS) | F_ALLOW_ASYM,
+            AllowCompression::Yes => self.flags |= F_ALLOW_COMPRESS,
+        }
+        Ok(())
+    }
+
+    /// After the whole config: a 2.6 client where no option set a flag allows only the
+    /// stubs (`options_postprocess_mutate`).
+    pub fn settled(mut self) -> Self {
+        if self.flags == 0 && !self.compresses {
+            self.flags = F_ALLOW_STUB_ONLY | F_ADVERTISE_STUBS_ONLY;
+        }
+        self
+    }
+
+    /// Only the stubs are allowed (`allow-compression no`, set or by default).
+    pub fn stub_only(&self) -> bool {
+        self.flags & F_ALLOW_STUB_ONLY != 0
+    }
+
+    /// OpenVPN refuses these settings: compression set where only the stubs are allowed.
+    pub fn refused(&self) -> bool {
+        self.stub_only() && self.compresses
+    }
+}
+
 /// Appends `payload`, framed, to `out`.
 pub(crate) fn frame(compression: Compression, payload: &[u8], out: &mut Vec<u8>) {
     let Some((&first, rest)) = payload.split_first() else {

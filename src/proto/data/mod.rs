@@ -36,7 +36,9 @@ pub mod keys;
 pub mod replay;
 
 pub use cipher::{DataCipher, UnknownCipher};
-pub use compress::{Algorithm, Compression, Unframe, UnknownCompression};
+pub use compress::{
+    Algorithm, AllowCompression, Compression, CompressionRules, Unframe, UnknownCompression,
+};
 pub use keys::{KeyBlock, Side, EKM_LABEL};
 pub use replay::{Replay, ReplayWindow};
 

@@ -24,6 +24,14 @@ impl Session {
             return self.leave_by_control(t, now, Why::Reached);
         };
         let ping = self.cfg.ping;
+        // A 2.6 client stops here on a compression its config does not allow.
+        if let Some(pushed) = push::refused_compression(&options, &hello.data) {
+            self.emit(Event::CompressionRefused {
+                pushed,
+                allow: hello.data.allow_compression,
+            });
+            return self.leave_by_control(t, now, Why::Reached);
+        }
         let plan = match push::plan(&options, &hello.data) {
             Ok(plan) => plan,
             Err(what) => {

@@ -251,6 +251,12 @@ pub enum Event {
         keys: KeyDerivation,
         compression: Compression,
     },
+    /// The push sets a compression the client's rules do not allow (`allow-compression`):
+    /// a 2.6 client stops there. `allow` is the config's or flag's line, if any.
+    CompressionRefused {
+        pushed: String,
+        allow: Option<crate::proto::data::AllowCompression>,
+    },
     /// The push chose a data channel this check cannot speak (or the server compressed).
     DataUnsupported {
         what: Unsupported,

@@ -6,7 +6,13 @@ use super::*;
 impl Session {
     pub(super) fn start_tls(&mut self, now: Instant, server_session: SessionId, resend_wkc: bool) {
         let capture = Arc::new(Capture::default());
-        let conn = tls::client_config(capture.clone(), self.cfg.client_auth.clone())
+        let rules = self
+            .cfg
+            .judge
+            .as_ref()
+            .map(|(p, _)| p.rules.clone())
+            .unwrap_or_default();
+        let conn = tls::client_config(capture.clone(), self.cfg.client_auth.clone(), &rules)
             .and_then(|config| ClientConnection::new(config, self.cfg.server_name.clone()));
         let conn = match conn {
             Ok(c) => c,
@@ -260,11 +266,19 @@ impl Session {
             t.chain_reported = true;
             self.progress = self.progress.max(Progress::ChainSeen);
             let chain = t.capture.chain();
-            t.judgement = self
-                .cfg
-                .judge
-                .as_ref()
-                .map(|(policy, now_unix)| crate::chain::judge(&chain, policy, *now_unix));
+            t.judgement = self.cfg.judge.as_ref().map(|(policy, now_unix)| {
+                let mut j = crate::chain::judge(&chain, policy, *now_unix);
+                // tls-version-min 1.3: the server chose TLS 1.2 though 1.3 was offered.
+                if let Some(rule) = &policy.rules.min_tls13 {
+                    if t.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2) {
+                        j.problems.push(crate::chain::Problem::Rule {
+                            rule: rule.clone(),
+                            found: "it chose TLS 1.2 over 1.3".into(),
+                        });
+                    }
+                }
+                j
+            });
             self.emit(Event::ChainSeen {
                 chain,
                 judgement: t.judgement.clone(),
