@@ -122,15 +122,56 @@ impl Report {
         }
     }
 
+    /// What the plugin prints: the status line, then the long output. A status line whose
+    /// text (before the perfdata) is longer than [`MAX_STATUS`] is cut at a word boundary
+    /// and ends in "(more below)"; its whole text then opens the long output, so nothing
+    /// is lost and NRPE's and Nagios's first-line displays stay readable.
     pub fn text(&self) -> String {
-        let mut out = self.line.clone();
+        let (head, perf) = match self.line.split_once(" | ") {
+            Some((head, perf)) => (head, Some(perf)),
+            None => (self.line.as_str(), None),
+        };
+        let mut out = String::new();
+        let mut whole = None;
+        if head.chars().count() > MAX_STATUS {
+            out.push_str(&shorten(head));
+            whole = Some(head);
+        } else {
+            out.push_str(head);
+        }
+        if let Some(perf) = perf {
+            out.push_str(" | ");
+            out.push_str(perf);
+        }
         out.push('\n');
+        if let Some(whole) = whole {
+            out.push_str(whole);
+            out.push('\n');
+        }
         for l in &self.long {
             out.push_str(l);
             out.push('\n');
         }
         out
     }
+}
+
+/// The longest status text (before the perfdata) the plugin prints, as the Monitoring
+/// Plugins guidelines ask: NRPE v2 cuts the whole output at 1 KiB, and lists show only
+/// the first line.
+pub const MAX_STATUS: usize = 300;
+const MORE: &str = " \u{2026} (more below)";
+
+/// `head` cut at the last word boundary that leaves room for [`MORE`].
+fn shorten(head: &str) -> String {
+    let room = MAX_STATUS - MORE.chars().count();
+    let cut: String = head.chars().take(room).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > room / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    let cut = cut.trim_end_matches([',', ';', ':', ' ']);
+    format!("{cut}{MORE}")
 }
 
 /// Seconds for people: milliseconds below one second.
@@ -149,6 +190,42 @@ pub(super) fn opt(r: &Option<Range>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_status_line_is_cut_and_given_whole_below() {
+        let long_text = format!("OPENVPN CRITICAL - {}", "word; ".repeat(100));
+        let r = Report {
+            state: State::Critical,
+            line: format!("{long_text} | time=1s;;;0;"),
+            long: vec!["detail".into()],
+        };
+        let text = r.text();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap();
+        let (head, perf) = first.split_once(" | ").unwrap();
+        assert!(head.chars().count() <= MAX_STATUS, "{head}");
+        assert!(head.ends_with("(more below)"), "{head}");
+        assert!(head.starts_with("OPENVPN CRITICAL - word"), "{head}");
+        assert_eq!(perf, "time=1s;;;0;");
+        assert_eq!(lines.next(), Some(long_text.as_str()));
+        assert_eq!(lines.next(), Some("detail"));
+        // A short line is printed as it is.
+        let short = Report {
+            state: State::Ok,
+            line: "OPENVPN OK - fine | time=1s".into(),
+            long: vec![],
+        };
+        assert_eq!(short.text(), "OPENVPN OK - fine | time=1s\n");
+        // Multibyte text is cut on a character boundary.
+        let wide = Report {
+            state: State::Warning,
+            line: "\u{e9}".repeat(400),
+            long: vec![],
+        };
+        let text = wide.text();
+        let first = text.lines().next().unwrap();
+        assert!(first.chars().count() <= MAX_STATUS, "{first}");
+    }
 
     #[test]
     fn ping_limits_as_check_ping_takes_them() {
