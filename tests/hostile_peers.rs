@@ -880,3 +880,43 @@ fn tls_resets_answered_hellos_never_says_when_it_gave_up() {
         run.context()
     );
 }
+
+/// A service that sends back what it receives (TCP echo, UDP echo): the check says its
+/// own packet came back, not that the answer was "not a server hard reset".
+#[test]
+fn an_echo_service_is_named_as_echoing_our_packet() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_port = listener.local_addr().unwrap().port().to_string();
+    thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 || s.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = udp.local_addr().unwrap().port().to_string();
+    thread::spawn(move || {
+        udp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        while let Ok((n, from)) = udp.recv_from(&mut buf) {
+            let _ = udp.send_to(&buf[..n], from);
+        }
+    });
+    for (port, tcp) in [(&tcp_port, true), (&udp_port, false)] {
+        let mut args = vec!["-H", "127.0.0.1", "-p", port, "--timeout", "1"];
+        if tcp {
+            args.push("-t");
+        }
+        let run = ran(&args).state(2).line_has("echo of our own packet");
+        assert!(
+            !run.line().contains("not a server hard reset"),
+            "{}",
+            run.context()
+        );
+    }
+}
