@@ -754,3 +754,59 @@ fn pkcs12_bundles_log_in() {
         "{out}"
     );
 }
+
+/// `auth none` with tls-auth: OpenVPN's own client stops on it ("tls-auth enabled, but no
+/// valid --auth algorithm"), and so does the check, naming the line, with exit 3.
+#[test]
+fn auth_none_with_tls_auth_is_refused_as_openvpn_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hex: String = (0..256)
+        .map(|i| format!("{:02x}", (i * 37 + 11) % 256))
+        .collect::<Vec<_>>()
+        .chunks(16)
+        .map(|c| c.concat() + "\n")
+        .collect();
+    let key = private_file(
+        &d.join("ta.key"),
+        &format!(
+            "-----BEGIN OpenVPN Static key V1-----\n{hex}-----END OpenVPN Static key V1-----\n"
+        ),
+    );
+    let up = private_file(&d.join("up"), "monitor\ns3cret\n");
+    let ovpn = private_file(
+        &d.join("none.ovpn"),
+        &format!(
+            "client\ndev null\nremote 127.0.0.1 1\nproto udp\ntls-auth {} 1\nauth none\nauth-user-pass {}\nca {}\n",
+            path(&key),
+            path(&up),
+            path(&private_file(&d.join("ca.crt"), &pki().ca_crt))
+        ),
+    );
+    let (code, out) = run(&["--config", &path(&ovpn), "--login"]);
+    assert_eq!(code, 3, "{out}");
+    let line = first_line(&out);
+    assert!(
+        line.contains("none.ovpn, line 6, 'auth'")
+            && line.contains("OpenVPN itself refuses this too")
+            && !line.contains("OpenSSL knows"),
+        "{line}"
+    );
+    if openvpn_available() {
+        // OpenVPN stops while reading its options, before any packet.
+        // (`timeout`: were it to go on, it would only knock at 127.0.0.1:1.)
+        let real = Command::new("timeout")
+            .arg("20")
+            .arg(openvpn_bin())
+            .arg("--config")
+            .arg(&ovpn)
+            .current_dir(d)
+            .output()
+            .expect("run openvpn");
+        let log = String::from_utf8_lossy(&real.stdout);
+        assert!(
+            log.contains("tls-auth enabled, but no valid --auth algorithm"),
+            "{log}"
+        );
+    }
+}

@@ -984,3 +984,77 @@ fn keepalives_before_the_replies_are_skipped() {
     all_answered(run, 6000.0);
     assert!(h.proxy.server_data.load(Ordering::Relaxed) >= 4);
 }
+
+// ---------------------------------------------------------------------------------------
+// Deferred authentication
+// ---------------------------------------------------------------------------------------
+
+/// Runs of the check per transport and stage: it must be OK every time.
+const DEFERRED_RUNS: usize = 6;
+
+/// A server whose `auth-user-pass-verify` answers "deferred" and decides 1 s later
+/// ([`deferred_verify`]), with the real client's namespace.
+fn deferred_bed(proto: Proto, dir: &Path) -> Bed {
+    let verify = path(&deferred_verify(dir, "1"));
+    let line = format!("auth-user-pass-verify {verify} via-file");
+    Bed::new(proto, Wrap::None, true, &["script-security 2", &line])
+}
+
+/// The real client connects (it asks for the push about 1 s after the handshake), and
+/// then the check, with the default `--timeout`, is OK on every run: `--login`, and over
+/// UDP `--ping` with every echo answered.
+fn deferred_granted(proto: Proto, ping: bool) {
+    if !tunnel_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bed = deferred_bed(proto, dir.path());
+    let up = path(&user_pass(dir.path(), "monitor", "any"));
+    let answered = bed.real_client(&["--auth-user-pass", &up], bed.target(), 3);
+    assert_eq!(answered, 3, "the real client's pings through the tunnel");
+    for _ in 0..DEFERRED_RUNS {
+        let run = bed.check(&["--auth-user-pass", &up]).state(0);
+        assert!(
+            run.line().contains("logged in as monitor"),
+            "{}",
+            run.context()
+        );
+        if ping {
+            all_answered(bed.ping(&["--auth-user-pass", &up]), 6000.0);
+        }
+    }
+}
+
+#[test]
+fn deferred_authentication_granted_over_udp_login_and_ping() {
+    deferred_granted(Proto::Udp, true);
+}
+
+#[test]
+fn deferred_authentication_granted_over_tcp_login() {
+    deferred_granted(Proto::Tcp, false);
+}
+
+/// A deferred refusal: the real client does not connect, the check is CRITICAL naming
+/// AUTH_FAILED, with the default `--timeout`.
+#[test]
+fn deferred_authentication_refused_is_critical_naming_auth_failed() {
+    if !tunnel_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bed = deferred_bed(Proto::Udp, dir.path());
+    let up = path(&user_pass(dir.path(), "intruder", "any"));
+    let ns = bed.ns.as_ref().expect("a bed with a namespace");
+    let mut client = RealClient::connect(ns, &bed.server, &["--auth-user-pass", &up]);
+    assert!(
+        !client.connected,
+        "the real client connected{}",
+        client.log()
+    );
+    assert!(client.log().contains("AUTH_FAILED"), "{}", client.log());
+    client.stop();
+    bed.check(&["--auth-user-pass", &up])
+        .state(2)
+        .line_has("AUTH_FAILED");
+}

@@ -833,3 +833,90 @@ fn tls_an_alert_instead_of_a_server_hello_is_a_refused_hello() {
         .line_has("refused our TLS hello")
         .within(TLS_BUDGET_MS);
 }
+
+/// A peer that answers every hard reset (the probing hello's session too) and nothing
+/// else: the check gives up after our hello and the probing hello went unanswered, before
+/// its whole budget, and says when it gave up, not the budget.
+#[test]
+fn tls_resets_answered_hellos_never_says_when_it_gave_up() {
+    let port = udp_peer(|sock, first, from| {
+        sock.send_to(&genuine_reset(first), from).unwrap();
+        let end = Instant::now() + Duration::from_secs(8);
+        let mut buf = vec![0u8; 65536];
+        while Instant::now() < end {
+            sock.set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            if let Ok((n, from)) = sock.recv_from(&mut buf) {
+                if buf[0] == wire::byte0(wire::P_CONTROL_HARD_RESET_CLIENT_V2, 0) {
+                    sock.send_to(&genuine_reset(&buf[..n]), from).unwrap();
+                }
+            }
+        }
+    });
+    let run = ran(&["-H", "127.0.0.1", "-p", &port, "--tls", "--timeout", "1"])
+        .state(2)
+        .line_has("not finished within");
+    let line = run.line().to_string();
+    let said: f64 = line
+        .split("not finished within ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|t| t.trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("no time in{}", run.context()));
+    // Budget: 3 attempts of 1 s. Our hello and the probing hello waited 1 s each.
+    assert!(
+        said < 3.0,
+        "said the budget, not the give-up{}",
+        run.context()
+    );
+    assert!(
+        said <= run.wall.as_secs_f64(),
+        "said a time longer than the run{}",
+        run.context()
+    );
+    assert!(
+        said >= 1.9,
+        "said the first hello's wait only{}",
+        run.context()
+    );
+}
+
+/// A service that sends back what it receives (TCP echo, UDP echo): the check says its
+/// own packet came back, not that the answer was "not a server hard reset".
+#[test]
+fn an_echo_service_is_named_as_echoing_our_packet() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_port = listener.local_addr().unwrap().port().to_string();
+    thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 || s.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = udp.local_addr().unwrap().port().to_string();
+    thread::spawn(move || {
+        udp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        while let Ok((n, from)) = udp.recv_from(&mut buf) {
+            let _ = udp.send_to(&buf[..n], from);
+        }
+    });
+    for (port, tcp) in [(&tcp_port, true), (&udp_port, false)] {
+        let mut args = vec!["-H", "127.0.0.1", "-p", port, "--timeout", "1"];
+        if tcp {
+            args.push("-t");
+        }
+        let run = ran(&args).state(2).line_has("echo of our own packet");
+        assert!(
+            !run.line().contains("not a server hard reset"),
+            "{}",
+            run.context()
+        );
+    }
+}

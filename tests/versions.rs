@@ -641,3 +641,107 @@ fn ping_leaves_no_client(label: &str, proto: Proto) {
     let run = t.pinged(&bin, &[], "AES-256-GCM");
     no_client_listed_2s_after(mgmt, &run);
 }
+
+/// Answers every client of the management interface on 127.0.0.1:`port`
+/// (`management-client-auth`) 1 s after it asks, as a back end deciding later: grants
+/// the user `monitor`, refuses anyone else. 2.4 and 2.5 servers take "deferred" from a
+/// plugin or the management interface only, not from a script's exit code.
+fn management_defers(port: u16) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::{Arc, Mutex};
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("management");
+    let w = Arc::new(Mutex::new(stream.try_clone().unwrap()));
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(stream);
+        let (mut ids, mut user) = (String::new(), String::new());
+        let mut line = String::new();
+        while r.read_line(&mut line).unwrap_or(0) > 0 {
+            let l = line.trim().to_string();
+            line.clear();
+            if let Some(rest) = l.strip_prefix(">CLIENT:CONNECT,") {
+                ids = rest.replace(',', " ");
+            } else if let Some(u) = l.strip_prefix(">CLIENT:ENV,username=") {
+                user = u.to_string();
+            } else if l == ">CLIENT:ENV,END" {
+                let answer = if user == "monitor" {
+                    format!("client-auth-nt {ids}\n")
+                } else {
+                    format!("client-deny {ids} refused\n")
+                };
+                let w = Arc::clone(&w);
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_secs(1));
+                    let _ = w.lock().unwrap().write_all(answer.as_bytes());
+                });
+            }
+        }
+    });
+}
+
+/// A deferred authentication decided 1 s later ([`deferred_verify`] on 2.6 and later,
+/// the management interface on 2.4 and 2.5): with the default `--timeout`, OK on every
+/// run for the user it grants, CRITICAL naming AUTH_FAILED for one it refuses.
+fn login_deferred(label: &str, proto: Proto) {
+    if !multi_client_ready() {
+        return;
+    }
+    let Some(bin) = server_bin(label) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = vec!["verify-client-cert none".to_string()];
+    let mgmt = matches!(label, "2.4" | "2.5").then(|| free_port(Proto::Tcp, Family::V4));
+    match mgmt {
+        Some(port) => lines.extend([
+            format!("management 127.0.0.1 {port}"),
+            "management-client-auth".into(),
+        ]),
+        None => lines.extend([
+            "script-security 2".into(),
+            format!(
+                "auth-user-pass-verify {} via-file",
+                path(&deferred_verify(dir.path(), "1"))
+            ),
+        ]),
+    }
+    let s = multi(&bin, proto, Wrap::None, &lines);
+    if let Some(port) = mgmt {
+        management_defers(port);
+    }
+    let ca = path(&s.ca_cert);
+    let good = path(&user_pass(dir.path(), "monitor", "any"));
+    for _ in 0..3 {
+        let run = check(&s, &["--ca", &ca, "--auth-user-pass", &good])
+            .state(0)
+            .line_has("logged in as monitor");
+        eprintln!("{label}: {}", run.line());
+    }
+    let bad = path(&user_pass(dir.path(), "intruder", "any"));
+    check(&s, &["--ca", &ca, "--auth-user-pass", &bad])
+        .state(2)
+        .line_has("AUTH_FAILED");
+}
+
+macro_rules! deferred_matrix {
+    ($module:ident, $label:literal) => {
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn login_deferred_udp() {
+                login_deferred($label, Proto::Udp);
+            }
+
+            #[test]
+            fn login_deferred_tcp() {
+                login_deferred($label, Proto::Tcp);
+            }
+        }
+    };
+}
+
+deferred_matrix!(deferred_2_4, "2.4");
+deferred_matrix!(deferred_2_5, "2.5");
+deferred_matrix!(deferred_2_6, "2.6");
+deferred_matrix!(deferred_2_7, "2.7");
+deferred_matrix!(deferred_master, "master");

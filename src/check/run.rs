@@ -277,6 +277,9 @@ pub(super) fn ask_with_another_hello(
             if let Some(t) = outcomes[i].tls.as_mut() {
                 t.probe = Some(answer.unwrap_or(probe::Answer::Silent));
             }
+            // The check waited for this server until the probe's end.
+            let end = flow.ended_at.unwrap_or_else(Instant::now);
+            outcomes[i].elapsed = end.saturating_duration_since(deadline - spec.budget());
         }
         pending = again;
         if !pending.is_empty() {

@@ -683,6 +683,18 @@ impl Cli {
         let digest = |material_uses_it: bool| -> Result<Digest, UsageError> {
             match (cli_digest, config.as_ref().and_then(|c| c.auth.as_deref())) {
                 (Some(d), _) => Ok(d),
+                // As OpenVPN: "tls-auth enabled, but no valid --auth algorithm".
+                (None, Some(auth)) if material_uses_it && auth.eq_ignore_ascii_case("none") => {
+                    Err(match config.as_ref() {
+                        Some(cfg) => in_config(
+                            cfg,
+                            "auth",
+                            "tls-auth needs an HMAC digest, and 'none' names none".into(),
+                            OpenVpnTakes::No,
+                        ),
+                        None => UnknownDigest(auth.to_string()).into(),
+                    })
+                }
                 (None, Some(auth)) if material_uses_it => {
                     auth.parse()
                         .map_err(|e: UnknownDigest| match config.as_ref() {

@@ -63,6 +63,7 @@ pub fn rejection_name(r: Rejection) -> &'static str {
     match r {
         Rejection::Malformed => "malformed",
         Rejection::NotServerReset => "not a server hard reset",
+        Rejection::Echo => "echo of our own packet (the service echoes what it receives)",
         Rejection::OtherSession => "for another session",
         Rejection::BadAuth => "failed authentication",
         Rejection::Unexpected => "not expected at this stage",

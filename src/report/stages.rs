@@ -278,7 +278,7 @@ pub(super) fn assess_login(
             State::Warning,
             format!(
                 "{target}: login as {who} still pending{method} after {}{timeout}: the server waits for a second factor this check cannot give",
-                human(outcome.budget.as_secs_f64())
+                human(outcome.elapsed.as_secs_f64())
             ),
         );
     }
@@ -301,7 +301,7 @@ pub(super) fn assess_login(
             State::Critical,
             format!(
                 "{target}: the server took the key exchange of {who} but sent no push, refusal or pending notice within {} (a client-connect script or auth backend that hangs looks like this){chain_note}",
-                human(outcome.budget.as_secs_f64())
+                human(outcome.elapsed.as_secs_f64())
             ),
         );
     }
@@ -365,7 +365,7 @@ pub(super) fn assess_tls(
                 State::Critical,
                 format!(
                     "TLS handshake not finished within {}, {step}{}",
-                    human(outcome.budget.as_secs_f64()),
+                    human(outcome.elapsed.as_secs_f64()),
                     stall_hint(tls, outcome.wrap)
                 ),
             ),

@@ -51,6 +51,8 @@ pub enum Rejection {
     Malformed,
     /// A well-formed packet of another kind (opcode or key id).
     NotServerReset,
+    /// Our own hard reset, sent back: a service that echoes what it receives.
+    Echo,
     /// A server reset that is not about our session (or does not ack our packet 0).
     OtherSession,
     /// A server reset for our session whose HMAC or tag did not verify.

@@ -1225,6 +1225,23 @@ pub fn user_pass(dir: &Path, user: &str, password: &str) -> PathBuf {
     p
 }
 
+/// An `auth-user-pass-verify` script (via-file) `dir/deferred.sh` that answers "deferred"
+/// (exit 2) and decides `after` seconds later in the background, by writing the
+/// `auth_control_file` as LDAP, RADIUS and PAM back ends do: granted for the user
+/// `monitor`, refused for anyone else.
+pub fn deferred_verify(dir: &Path, after: &str) -> PathBuf {
+    script(
+        dir,
+        "deferred.sh",
+        &format!(
+            r#"f="$auth_control_file"
+user=$(sed -n 1p "$1")
+( sleep {after}; if [ "$user" = monitor ]; then echo 1 > "$f"; else echo 0 > "$f"; fi ) >/dev/null 2>&1 &
+exit 2"#
+        ),
+    )
+}
+
 /// The CLIENT_LIST lines of a server's management interface on 127.0.0.1:`port`
 /// (`status 2`).
 pub fn management_clients(port: u16) -> Vec<String> {

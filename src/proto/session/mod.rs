@@ -61,10 +61,15 @@ const MAX_INITIAL_RTO: Duration = Duration::from_secs(1);
 /// key-method 2, in a packet of its own: a 2.4 server never pushes unprompted, and it takes
 /// a request only once that acknowledgement has made the client's connection established
 /// (a request in the same packet is deferred and forgotten). 2.5+ servers push by
-/// themselves about as fast, and ignore a duplicate request for 30 s. Then every 5 s, as
-/// a 2.6 client asks again.
+/// themselves once the authentication ends, but they learn that a deferred authentication
+/// ended only while they process the client (a packet of ours, or their own wake-up), and
+/// then at most once a second for the first five looks, less often after. So until an
+/// answer comes, ask again every [`PUSH_REQUEST_INTERVAL`]: a deferred decision is seen
+/// within about a second, and a 2.4 server, which answers only a request, hears one soon
+/// after. A request while the authentication is deferred is dropped without an answer; one
+/// after the push is ignored for 30 s.
 const FIRST_PUSH_REQUEST: Duration = Duration::from_millis(10);
-const PUSH_REQUEST_INTERVAL: Duration = Duration::from_secs(5);
+const PUSH_REQUEST_INTERVAL: Duration = Duration::from_millis(250);
 /// Traced packets (and ignored-packet events) per session; a flood is only counted after
 /// this.
 pub const MAX_TRACED_PACKETS: usize = 100;
@@ -326,7 +331,7 @@ impl Session {
         let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
             return;
         };
-        // A 2.6 client asks again every 5 s; a server answers one request per 30 s.
+        // Until the push, a refusal or the end: the server answers one request per 30 s.
         self.timers
             .set(Timer::PushRequest, now + PUSH_REQUEST_INTERVAL);
         if t.conn.writer().write_all(b"PUSH_REQUEST\0").is_ok() {

@@ -16,6 +16,19 @@ impl Session {
             self.end_now(Why::Responded);
             return;
         }
+        // Our own client reset (its opcode and our session id in the clear header), sent
+        // back.
+        let client_reset = [
+            wire::P_CONTROL_HARD_RESET_CLIENT_V2,
+            wire::P_CONTROL_HARD_RESET_CLIENT_V3,
+        ];
+        if packet.len() >= wire::HEADER_LEN
+            && client_reset.contains(&(packet[0] >> 3))
+            && packet[1..wire::HEADER_LEN] == self.sealer.session_id
+        {
+            self.ignore(Rejection::Echo, packet, now);
+            return;
+        }
         match packet::validate_server_reset(&self.cfg.wrap, packet, &self.sealer.session_id) {
             Ok(ServerReset {
                 session_id: server_session,
