@@ -560,6 +560,136 @@ fn ping_flags_alone_run_the_login_and_the_echoes() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Tap servers: Ethernet frames, ARP and neighbour discovery
+// ---------------------------------------------------------------------------------------
+
+/// The real client on `dev tap`.
+const REAL_TAP: &[&str] = &["--dev", "tap"];
+
+/// A routed tap server (`server NET MASK` on `dev tap`: it pushes `route-gateway` and
+/// `ifconfig ADDR NETMASK`); OpenVPN addresses its tap device itself.
+fn routed_tap(lines: &[&str]) -> Bed {
+    let mut l = vec!["dev tap"];
+    l.extend_from_slice(lines);
+    Bed::udp(&l)
+}
+
+#[test]
+fn routed_tap_server_pinged_over_ethernet_as_the_real_client_does() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&[]);
+    let run = agree_ok(&bed, REAL_TAP, &[]);
+    assert!(
+        !run.line().contains("framing"),
+        "a tap frame read as a framing{}",
+        run.context()
+    );
+}
+
+#[test]
+fn routed_tap_server_pinged_over_icmpv6_with_neighbour_discovery() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&["SLOT_V6"]);
+    let v6 = IpAddr::V6(bed.slot.server_tunnel_v6());
+    let ns = bed.ns.as_ref().expect("a namespace");
+    let mut client = RealClient::connected(ns, &bed.server, REAL_TAP);
+    // On an Ethernet link both ends run duplicate address detection first: until it ends
+    // the addresses are tentative and nothing answers (the check's own address needs
+    // none: it answers for it itself).
+    let tap = tun_name(&bed.server);
+    let settled = |args: &[&str]| {
+        (0..100).any(|_| {
+            let out = sh("ip", args);
+            out.trim().is_empty() || {
+                thread::sleep(Duration::from_millis(100));
+                false
+            }
+        })
+    };
+    assert!(settled(&["-6", "addr", "show", "dev", &tap, "tentative"]));
+    assert!(settled(&[
+        "-n",
+        &ns.name,
+        "-6",
+        "addr",
+        "show",
+        "tentative"
+    ]));
+    let (answered, out) = ns.ping(v6, 3);
+    client.stop();
+    assert_eq!(
+        answered, 3,
+        "the real client's ICMPv6 pings over tap\n{out}"
+    );
+    all_answered(bed.ping(&["--ping-address", &v6.to_string()]), 6000.0);
+}
+
+#[test]
+fn server_bridge_address_pinged_as_the_real_client_does() {
+    if !tunnel_ready() {
+        return;
+    }
+    // `server-bridge GW MASK POOLSTART POOLEND`: OpenVPN leaves the tap device alone (a
+    // bridge would hold the address); here the gateway address goes on the tap itself.
+    let slot = Slot::take();
+    let ns = Netns::new(&slot);
+    let n = slot.server_tunnel_v4().octets()[2];
+    let bridge = format!("server-bridge 10.231.{n}.1 255.255.255.0 10.231.{n}.100 10.231.{n}.150");
+    let server = Server::start_tunnel(
+        ServerOpts {
+            proto: Proto::Udp,
+            family: Family::V4,
+            mode: Mode::MultiClient,
+            wrap: Wrap::None,
+        },
+        Some(IpAddr::V4(slot.host_veth())),
+        &["dev tap", &bridge],
+    );
+    let tap = tun_name(&server);
+    sh(
+        "ip",
+        &["addr", "add", &format!("10.231.{n}.1/24"), "dev", &tap],
+    );
+    sh("ip", &["link", "set", &tap, "up"]);
+    let bed = Bed {
+        server,
+        ns: Some(ns),
+        slot,
+    };
+    agree_ok(&bed, REAL_TAP, &[]);
+}
+
+#[test]
+fn a_tap_that_drops_echo_is_critical_tunnel_up() {
+    if !tunnel_ready() || !program_ready("nft", "nftables, for a firewall rule on a tap") {
+        return;
+    }
+    let bed = routed_tap(&["keepalive 1 5"]);
+    let tap = tun_name(&bed.server);
+    let rule = TunFilter::drop_echo(&bed.slot, &tap);
+    let answered = bed.real_client(REAL_TAP, bed.target(), 3);
+    assert_eq!(
+        answered,
+        0,
+        "the real client got echoes\n{}",
+        rule.listing()
+    );
+    let target = bed.target().to_string();
+    let run = bed
+        .ping(&["--timeout", "5", "--retrycount", "1"])
+        .state(2)
+        .line_has(&format!(
+            "the tunnel is up but {target} does not answer ICMP"
+        ))
+        .within(5000);
+    assert_eq!(perf(run.line(), "pl"), Some(100.0), "{}", run.context());
+}
+
+// ---------------------------------------------------------------------------------------
 // A tun that drops echoes
 // ---------------------------------------------------------------------------------------
 
