@@ -663,6 +663,63 @@ fn server_bridge_address_pinged_as_the_real_client_does() {
     agree_ok(&bed, REAL_TAP, &[]);
 }
 
+/// A client config for `bed`'s server with `dev LINE`.
+fn config_with_dev(bed: &Bed, dev: &str) -> String {
+    let s = &bed.server;
+    let cfg = s.dir.path().join(format!("client-{dev}.ovpn"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "client\ndev {dev}\nproto udp\nremote {} {}\nca {}\ncert {}\nkey {}\n",
+            s.addr,
+            s.port,
+            path(&s.ca_cert),
+            path(&s.client_cert),
+            path(&s.client_key),
+        ),
+    )
+    .unwrap();
+    path(&cfg)
+}
+
+#[test]
+fn the_config_decides_tap_or_tun_and_a_mismatch_fails_as_for_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&[]);
+    let target = bed.target();
+    // The real client on dev tun: it connects, but nothing it sends is an Ethernet frame
+    // to the server.
+    let ns = bed.ns.as_ref().expect("a namespace");
+    let mut tun = RealClient::connect(ns, &bed.server, &[]);
+    let (answered, out) = if tun.connected {
+        ns.ping(target, 3)
+    } else {
+        (0, String::new())
+    };
+    let log = tun.log();
+    tun.stop();
+    assert_eq!(
+        answered, 0,
+        "a tun client pinged a tap server\n{out}\n{log}"
+    );
+    // 2.6.14 says nothing of the options string's difference: it connects.
+    assert!(
+        log.contains("Initialization Sequence Completed"),
+        "the tun client did not connect\n{log}"
+    );
+    let run = ran(&["--config", &config_with_dev(&bed, "tun"), "--ping", "-v"]);
+    eprintln!("check (dev tun): {}", run.line());
+    run.state(2)
+        .line_has("the config says dev tun, the server is dev tap");
+    // The same config on dev tap, as the real client on dev tap: OK.
+    assert_eq!(bed.real_client(REAL_TAP, target, 3), 3);
+    let run = ran(&["--config", &config_with_dev(&bed, "tap"), "--ping", "-v"]);
+    eprintln!("check (dev tap): {}", run.line());
+    all_answered(run, 6000.0).out_has("Ethernet (tap)");
+}
+
 #[test]
 fn a_tap_that_drops_echo_is_critical_tunnel_up() {
     if !tunnel_ready() || !program_ready("nft", "nftables, for a firewall rule on a tap") {

@@ -1850,6 +1850,7 @@ pub fn push_options(data: &[u8]) {
         compression: [None, Some(Compression::Lzo), Some(Compression::V2), None]
             [usize::from(sel >> 2 & 3)],
         tun_mtu: None,
+        tap: None,
     };
     let text = String::from_utf8_lossy(text);
     let options: Vec<String> = text

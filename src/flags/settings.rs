@@ -345,6 +345,7 @@ impl Cli {
             auth,
             compression,
             tun_mtu: self.tun_mtu.or(config.and_then(|c| c.tun_mtu)),
+            tap: config.and_then(|c| c.tap),
         })
     }
 

@@ -25,6 +25,7 @@ impl Session {
             return self.leave_by_control(t, now, Why::Reached);
         };
         let ping = self.cfg.ping;
+        let config_tap = hello.data.tap;
         let plan = match push::plan(&options, &hello.data) {
             Ok(plan) => plan,
             Err(what) => {
@@ -75,10 +76,21 @@ impl Session {
                 return self.leave(t, data, now, Why::NoEchoPath);
             }
         };
-        if t.login.server_tap {
-            // A tap server: Ethernet frames, with the target's MAC to learn first.
-            let mac = ether::local_mac(self.random.mac);
-            data.lan = Some(ether::Host::new(mac, path.source, path.target, None));
+        // Ethernet frames where the client's config says tap, or, where it says nothing,
+        // where the server's options string does (a mismatch is the config's, and the
+        // real client's fate: framed as the config says).
+        let server_tap = t.login.server_tap;
+        let tap = config_tap.unwrap_or(server_tap);
+        if tap || server_tap {
+            let mac = tap.then(|| ether::local_mac(self.random.mac));
+            self.emit(Event::LinkLayer {
+                tap,
+                server_tap,
+                mac,
+            });
+            if let Some(mac) = mac {
+                data.lan = Some(ether::Host::new(mac, path.source, path.target, None));
+            }
         }
         let count = ping.count.clamp(1, MAX_ECHOES);
         self.emit(Event::EchoPlanned { path, count });
@@ -175,6 +187,7 @@ impl Session {
             lan.solicit(&mut frame);
             let next = now + ping.interval;
             self.seal_frame(data, &frame, now);
+            self.emit(Event::NeighbourAsked { at: now });
             self.timers.set(Timer::Echo, next);
             return;
         }
@@ -376,6 +389,12 @@ impl Session {
         data.scratch = scratch;
         if let Some(frame) = answer {
             self.seal_frame(&mut data, &frame, now);
+            self.data_noise(Event::NeighbourAnswered { at: now });
+        }
+        if learned {
+            if let Some(mac) = data.lan.as_ref().and_then(|l| l.target_mac) {
+                self.emit(Event::NeighbourLearned { mac, at: now });
+            }
         }
         if learned && data.ping.as_ref().is_some_and(|p| p.sent.is_empty()) {
             // The target's MAC came: the first echo goes now.
