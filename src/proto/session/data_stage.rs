@@ -15,6 +15,9 @@ use crate::proto::push::{self, DataPlan, KeyDerivation, Unsupported};
 /// The payload of our echo requests: nothing secret, and checked in the reply.
 const ECHO_PAYLOAD: &[u8; 24] = b"check_openvpn echo\0\0\0\0\0\0";
 
+/// The least time between two questions for the target's MAC on a tap tunnel.
+const RESOLICIT: Duration = Duration::from_millis(250);
+
 impl Session {
     /// The whole push came: set up the data channel (to ping, or just to leave with
     /// OCC_EXIT), or leave over the control channel as before.
@@ -182,10 +185,11 @@ impl Session {
             return;
         }
         if let Some(lan) = data.lan.as_ref().filter(|l| l.target_mac.is_none()) {
-            // Ask for the target's MAC (again each interval); the echoes wait for it.
+            // Ask for the target's MAC (again every quarter second at most, as a host
+            // would not ask faster); the echoes wait for it.
             let mut frame = Vec::with_capacity(90);
             lan.solicit(&mut frame);
-            let next = now + ping.interval;
+            let next = now + ping.interval.max(RESOLICIT);
             self.seal_frame(data, &frame, now);
             self.emit(Event::NeighbourAsked { at: now });
             self.timers.set(Timer::Echo, next);
@@ -333,14 +337,15 @@ impl Session {
             Ok(Decapsulated::Data(frame)) if data.lan.is_some() => {
                 data.decrypted = data.decrypted.saturating_add(1);
                 let lan = data.lan.as_mut().expect("a tap tunnel");
-                match lan.receive(frame) {
+                let knew = lan.target_mac.is_some();
+                let received = lan.receive(frame);
+                // An ARP request of the target's teaches its MAC as well as its reply.
+                learned = !knew && lan.target_mac.is_some();
+                match received {
                     Received::Ip(ip) => {
                         echo_or_noise(&data.ping, ip, packet.len(), now, &mut reply)
                     }
-                    Received::Learned => {
-                        learned = true;
-                        None
-                    }
+                    Received::Learned => None,
                     Received::Answer(frame) => {
                         answer = Some(frame);
                         None
