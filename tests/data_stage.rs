@@ -75,6 +75,18 @@ enum Behaviour {
     Tap { answer_arp: bool },
 }
 
+/// The reply to an IPv4 echo request: addresses swapped, type 0, checksum again.
+fn echo_reply(request: &[u8]) -> Vec<u8> {
+    let mut reply = request.to_vec();
+    reply[12..16].copy_from_slice(&request[16..20]);
+    reply[16..20].copy_from_slice(&request[12..16]);
+    reply[20] = 0;
+    reply[22..24].copy_from_slice(&[0, 0]);
+    let sum = internet_checksum(&[&reply[20..]]);
+    reply[22..24].copy_from_slice(&sum.to_be_bytes());
+    reply
+}
+
 const SERVER_MAC: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
 
 fn ether_frame(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
@@ -302,14 +314,7 @@ impl Server {
             return;
         }
         self.echo_requests += 1;
-        // The reply: addresses swapped, type 0, checksums again.
-        let mut reply = request.clone();
-        reply[12..16].copy_from_slice(&request[16..20]);
-        reply[16..20].copy_from_slice(&request[12..16]);
-        reply[20] = 0;
-        reply[22..24].copy_from_slice(&[0, 0]);
-        let sum = internet_checksum(&[&reply[20..]]);
-        reply[22..24].copy_from_slice(&sum.to_be_bytes());
+        let reply = echo_reply(&request);
         match self.behaviour {
             Behaviour::Answer => {
                 self.send_data(&reply);
@@ -420,14 +425,7 @@ impl Server {
             0x0800 => {
                 assert_eq!(frame[..6], SERVER_MAC, "an echo not to the server's MAC");
                 self.echo_requests += 1;
-                let request = &frame[14..];
-                let mut reply = request.to_vec();
-                reply[12..16].copy_from_slice(&request[16..20]);
-                reply[16..20].copy_from_slice(&request[12..16]);
-                reply[20] = 0;
-                reply[22..24].copy_from_slice(&[0, 0]);
-                let sum = internet_checksum(&[&reply[20..]]);
-                reply[22..24].copy_from_slice(&sum.to_be_bytes());
+                let reply = echo_reply(&frame[14..]);
                 // First for another host's MAC (a bridge floods such frames): not ours.
                 self.send_data(&ether_frame(
                     [0x02, 9, 9, 9, 9, 9],

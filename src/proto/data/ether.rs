@@ -3,7 +3,7 @@
 //! link-layer address options) — just enough for one host with one address per family to
 //! ask for the target's MAC and to answer the server's questions about its own.
 
-use super::icmp::internet_checksum;
+use super::icmp::checksum_v6;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub type Mac = [u8; 6];
@@ -178,17 +178,6 @@ impl Neighbour {
             mac,
         })
     }
-}
-
-fn checksum_v6(src: &Ipv6Addr, dst: &Ipv6Addr, icmp: &[u8]) -> u16 {
-    let len = (icmp.len() as u32).to_be_bytes();
-    internet_checksum(&[
-        &src.octets(),
-        &dst.octets(),
-        &len,
-        &[0, 0, 0, PROTO_ICMPV6],
-        icmp,
-    ])
 }
 
 /// The solicited-node multicast address of `a` (RFC 4291 2.7.1) and its MAC (RFC 2464 7).
