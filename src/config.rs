@@ -120,6 +120,10 @@ pub struct ClientConfig {
     /// `allow-compression`, `comp-lzo` and `compress` in the order OpenVPN reads them:
     /// name, argument and line, for what a pushed compression meets.
     pub compression_lines: Vec<(String, Option<String>, usize)>,
+    /// `dev tapN`/`dev tunN` or `dev-type tap|tun` (which wins, as in OpenVPN): the
+    /// tunnel carries Ethernet frames. `None`: neither says (e.g. `dev null`).
+    pub tap: Option<bool>,
+    dev_type_set: bool,
     /// The line of the occurrence that counts, per directive (the last one, as in OpenVPN).
     pub lines: std::collections::BTreeMap<String, (String, usize)>,
     /// `http-proxy`/`socks-proxy` for the remote checked: directive, file and line.
@@ -602,6 +606,21 @@ impl Reader {
                         None => {}
                     }
                 }
+                "dev" if !is_inline && !self.cfg.dev_type_set => {
+                    let name = arg(1)?;
+                    self.cfg.tap = if name.starts_with("tap") {
+                        Some(true)
+                    } else if name.starts_with("tun") {
+                        Some(false)
+                    } else {
+                        self.cfg.tap
+                    };
+                }
+                "dev-type" if !is_inline => match arg(1)? {
+                    "tap" => (self.cfg.tap, self.cfg.dev_type_set) = (Some(true), true),
+                    "tun" => (self.cfg.tap, self.cfg.dev_type_set) = (Some(false), true),
+                    other => return Err(self.err(line, d, (format!("'{other}' is no device type OpenVPN knows (tun or tap)"), OpenVpnTakes::No))),
+                },
                 "tun-mtu" if !is_inline => {
                     let mtu = arg(1)?;
                     match mtu.parse::<u16>() {
@@ -1231,6 +1250,19 @@ mod tests {
         ));
         let cfg = parse("<auth-user-pass>\nu\np\n</auth-user-pass>\nauth-user-pass\n").unwrap();
         assert_eq!(cfg.auth_user_pass, Some(None));
+    }
+
+    #[test]
+    fn dev_type_wins_over_the_dev_name_in_any_order() {
+        assert_eq!(parse("dev tap\n").unwrap().tap, Some(true));
+        assert_eq!(parse("dev tun0\n").unwrap().tap, Some(false));
+        assert_eq!(parse("dev null\n").unwrap().tap, None);
+        assert_eq!(parse("dev-type tap\ndev vpn0\n").unwrap().tap, Some(true));
+        assert_eq!(
+            parse("dev tap0\ndev-type tun\ndev tap1\n").unwrap().tap,
+            Some(false)
+        );
+        assert!(parse("dev-type ethernet\n").is_err());
     }
 
     #[test]

@@ -560,6 +560,193 @@ fn ping_flags_alone_run_the_login_and_the_echoes() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Tap servers: Ethernet frames, ARP and neighbour discovery
+// ---------------------------------------------------------------------------------------
+
+/// The real client on `dev tap`.
+const REAL_TAP: &[&str] = &["--dev", "tap"];
+
+/// A routed tap server (`server NET MASK` on `dev tap`: it pushes `route-gateway` and
+/// `ifconfig ADDR NETMASK`); OpenVPN addresses its tap device itself.
+fn routed_tap(lines: &[&str]) -> Bed {
+    let mut l = vec!["dev tap"];
+    l.extend_from_slice(lines);
+    Bed::udp(&l)
+}
+
+#[test]
+fn routed_tap_server_pinged_over_ethernet_as_the_real_client_does() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&[]);
+    let run = agree_ok(&bed, REAL_TAP, &[]);
+    assert!(
+        !run.line().contains("framing"),
+        "a tap frame read as a framing{}",
+        run.context()
+    );
+}
+
+#[test]
+fn routed_tap_server_pinged_over_icmpv6_with_neighbour_discovery() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&["SLOT_V6"]);
+    let v6 = IpAddr::V6(bed.slot.server_tunnel_v6());
+    let ns = bed.ns.as_ref().expect("a namespace");
+    let mut client = RealClient::connected(ns, &bed.server, REAL_TAP);
+    // On an Ethernet link both ends run duplicate address detection first: until it ends
+    // the addresses are tentative and nothing answers (the check's own address needs
+    // none: it answers for it itself).
+    let tap = tun_name(&bed.server);
+    let settled = |args: &[&str]| {
+        (0..100).any(|_| {
+            let out = sh("ip", args);
+            out.trim().is_empty() || {
+                thread::sleep(Duration::from_millis(100));
+                false
+            }
+        })
+    };
+    assert!(settled(&["-6", "addr", "show", "dev", &tap, "tentative"]));
+    assert!(settled(&[
+        "-n",
+        &ns.name,
+        "-6",
+        "addr",
+        "show",
+        "tentative"
+    ]));
+    let (answered, out) = ns.ping(v6, 3);
+    client.stop();
+    assert_eq!(
+        answered, 3,
+        "the real client's ICMPv6 pings over tap\n{out}"
+    );
+    all_answered(bed.ping(&["--ping-address", &v6.to_string()]), 6000.0);
+}
+
+#[test]
+fn server_bridge_address_pinged_as_the_real_client_does() {
+    if !tunnel_ready() {
+        return;
+    }
+    // `server-bridge GW MASK POOLSTART POOLEND`: OpenVPN leaves the tap device alone (a
+    // bridge would hold the address); here the gateway address goes on the tap itself.
+    let slot = Slot::take();
+    let ns = Netns::new(&slot);
+    let n = slot.server_tunnel_v4().octets()[2];
+    let bridge = format!("server-bridge 10.231.{n}.1 255.255.255.0 10.231.{n}.100 10.231.{n}.150");
+    let server = Server::start_tunnel(
+        ServerOpts {
+            proto: Proto::Udp,
+            family: Family::V4,
+            mode: Mode::MultiClient,
+            wrap: Wrap::None,
+        },
+        Some(IpAddr::V4(slot.host_veth())),
+        &["dev tap", &bridge],
+    );
+    let tap = tun_name(&server);
+    sh(
+        "ip",
+        &["addr", "add", &format!("10.231.{n}.1/24"), "dev", &tap],
+    );
+    sh("ip", &["link", "set", &tap, "up"]);
+    let bed = Bed {
+        server,
+        ns: Some(ns),
+        slot,
+    };
+    agree_ok(&bed, REAL_TAP, &[]);
+}
+
+/// A client config for `bed`'s server with `dev LINE`.
+fn config_with_dev(bed: &Bed, dev: &str) -> String {
+    let s = &bed.server;
+    let cfg = s.dir.path().join(format!("client-{dev}.ovpn"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "client\ndev {dev}\nproto udp\nremote {} {}\nca {}\ncert {}\nkey {}\n",
+            s.addr,
+            s.port,
+            path(&s.ca_cert),
+            path(&s.client_cert),
+            path(&s.client_key),
+        ),
+    )
+    .unwrap();
+    path(&cfg)
+}
+
+#[test]
+fn the_config_decides_tap_or_tun_and_a_mismatch_fails_as_for_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&[]);
+    let target = bed.target();
+    // The real client on dev tun: it connects, but nothing it sends is an Ethernet frame
+    // to the server.
+    let ns = bed.ns.as_ref().expect("a namespace");
+    let mut tun = RealClient::connect(ns, &bed.server, &[]);
+    let (answered, out) = if tun.connected {
+        ns.ping(target, 3)
+    } else {
+        (0, String::new())
+    };
+    let log = tun.log();
+    tun.stop();
+    assert_eq!(
+        answered, 0,
+        "a tun client pinged a tap server\n{out}\n{log}"
+    );
+    // 2.6.14 says nothing of the options string's difference: it connects.
+    assert!(
+        log.contains("Initialization Sequence Completed"),
+        "the tun client did not connect\n{log}"
+    );
+    let run = ran(&["--config", &config_with_dev(&bed, "tun"), "--ping", "-v"]);
+    eprintln!("check (dev tun): {}", run.line());
+    run.state(2)
+        .line_has("the config says dev tun, the server is dev tap");
+    // The same config on dev tap, as the real client on dev tap: OK.
+    assert_eq!(bed.real_client(REAL_TAP, target, 3), 3);
+    let run = ran(&["--config", &config_with_dev(&bed, "tap"), "--ping", "-v"]);
+    eprintln!("check (dev tap): {}", run.line());
+    all_answered(run, 6000.0).out_has("Ethernet (tap)");
+}
+
+#[test]
+fn a_tap_that_drops_echo_is_critical_tunnel_up() {
+    if !tunnel_ready() || !program_ready("nft", "nftables, for a firewall rule on a tap") {
+        return;
+    }
+    let bed = routed_tap(&["keepalive 1 5"]);
+    let tap = tun_name(&bed.server);
+    let rule = TunFilter::drop_echo(&bed.slot, &tap);
+    let answered = bed.real_client(REAL_TAP, bed.target(), 3);
+    assert_eq!(
+        answered,
+        0,
+        "the real client got echoes\n{}",
+        rule.listing()
+    );
+    let target = bed.target().to_string();
+    let run = bed
+        .ping(&["--timeout", "5", "--retrycount", "1"])
+        .state(2)
+        .line_has(&format!(
+            "the tunnel is up but {target} does not answer ICMP"
+        ))
+        .within(5000);
+    assert_eq!(perf(run.line(), "pl"), Some(100.0), "{}", run.context());
+}
+
+// ---------------------------------------------------------------------------------------
 // A tun that drops echoes
 // ---------------------------------------------------------------------------------------
 

@@ -66,6 +66,48 @@ enum Behaviour {
     Flood(usize),
     /// Answers with an LZ4-compressed packet (a `compress lz4-v2` server).
     Compressed,
+    /// A tap server (`dev-type tap` in its options string) on a busy link: to the
+    /// client's ARP request it first sends 200 ARP requests for the client's address
+    /// (from the target with `answer_arp`, else from another host),
+    /// gratuitous ARP and ARP replies for other addresses, echo replies in frames for
+    /// another MAC and multicast MLD and router solicitations; then (with `answer_arp`)
+    /// its ARP reply, and answers echoes in Ethernet frames.
+    Tap { answer_arp: bool },
+}
+
+/// The reply to an IPv4 echo request: addresses swapped, type 0, checksum again.
+fn echo_reply(request: &[u8]) -> Vec<u8> {
+    let mut reply = request.to_vec();
+    reply[12..16].copy_from_slice(&request[16..20]);
+    reply[16..20].copy_from_slice(&request[12..16]);
+    reply[20] = 0;
+    reply[22..24].copy_from_slice(&[0, 0]);
+    let sum = internet_checksum(&[&reply[20..]]);
+    reply[22..24].copy_from_slice(&sum.to_be_bytes());
+    reply
+}
+
+const SERVER_MAC: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+
+fn ether_frame(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(14 + payload.len());
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// An ARP frame (RFC 826, Ethernet and IPv4); requests to broadcast.
+fn arp_frame(op: u16, sender: ([u8; 6], [u8; 4]), target: ([u8; 6], [u8; 4])) -> Vec<u8> {
+    let mut p = vec![0, 1, 8, 0, 6, 4];
+    p.extend_from_slice(&op.to_be_bytes());
+    p.extend_from_slice(&sender.0);
+    p.extend_from_slice(&sender.1);
+    p.extend_from_slice(&target.0);
+    p.extend_from_slice(&target.1);
+    let dst = if op == 1 { [0xff; 6] } else { target.0 };
+    ether_frame(dst, sender.0, 0x0806, &p)
 }
 
 struct Server {
@@ -83,6 +125,10 @@ struct Server {
     /// The second channel of a flood: the same keys, another peer-id.
     other_peer: Option<DataChannel>,
     echo_requests: usize,
+    /// ARP replies of the client's (to the server's requests for its address).
+    arp_answers: usize,
+    /// ARP requests of the client's for the server's MAC.
+    arp_requests: usize,
     control_exit: bool,
     occ_exit: bool,
 }
@@ -115,6 +161,8 @@ impl Server {
             data_config: None,
             other_peer: None,
             echo_requests: 0,
+            arp_answers: 0,
+            arp_requests: 0,
             control_exit: false,
             occ_exit: false,
         }
@@ -185,7 +233,12 @@ impl Server {
             // Our key-method 2, then the push at once (a 2.6 server pushes unprompted).
             let mut km2 = vec![0, 0, 0, 0, 2];
             km2.extend_from_slice(&SERVER_RANDOM);
-            for s in ["V4,dev-type tun,tls-server", "", "", ""] {
+            let options = if matches!(self.behaviour, Behaviour::Tap { .. }) {
+                "V4,dev-type tap,tls-server"
+            } else {
+                "V4,dev-type tun,tls-server"
+            };
+            for s in [options, "", "", ""] {
                 km2_string(&mut km2, s);
             }
             km2.extend_from_slice(format!("PUSH_REPLY,{}\0", self.push).as_bytes());
@@ -256,15 +309,12 @@ impl Server {
             Decapsulated::Data(ip) => ip.to_vec(),
             other => panic!("the client sent {other:?}"),
         };
+        if let Behaviour::Tap { answer_arp } = self.behaviour {
+            self.on_frame(&request, answer_arp);
+            return;
+        }
         self.echo_requests += 1;
-        // The reply: addresses swapped, type 0, checksums again.
-        let mut reply = request.clone();
-        reply[12..16].copy_from_slice(&request[16..20]);
-        reply[16..20].copy_from_slice(&request[12..16]);
-        reply[20] = 0;
-        reply[22..24].copy_from_slice(&[0, 0]);
-        let sum = internet_checksum(&[&reply[20..]]);
-        reply[22..24].copy_from_slice(&sum.to_be_bytes());
+        let reply = echo_reply(&request);
         match self.behaviour {
             Behaviour::Answer => {
                 self.send_data(&reply);
@@ -277,7 +327,7 @@ impl Server {
             Behaviour::KeepaliveOnly => {
                 self.send_data(&PING_MAGIC);
             }
-            Behaviour::Silent => {}
+            Behaviour::Silent | Behaviour::Tap { .. } => {}
             Behaviour::Flood(n) => {
                 for i in 0..n {
                     let mut bad = self.send_data(&reply);
@@ -311,6 +361,81 @@ impl Server {
                     .unwrap();
                 self.out.push_back(out);
             }
+        }
+    }
+
+    /// A frame from the client of a tap tunnel.
+    fn on_frame(&mut self, frame: &[u8], answer_arp: bool) {
+        let client_mac: [u8; 6] = frame[6..12].try_into().unwrap();
+        let client_ip = [10, 8, 0, 2];
+        match u16::from_be_bytes([frame[12], frame[13]]) {
+            0x0806 if frame[20..22] == [0, 2] => self.arp_answers += 1,
+            0x0806 => {
+                self.arp_requests += 1;
+                assert_eq!(frame[..6], [0xff; 6], "an ARP request not to broadcast");
+                assert_eq!(frame[38..42], [10, 8, 0, 1], "ARP for another address");
+                if self.arp_requests > 1 {
+                    if answer_arp {
+                        panic!("asked again after the answer");
+                    }
+                    return;
+                }
+                // From the target itself (which teaches its MAC as well), or, where it
+                // never answers, from another host of the bridge.
+                let asker = if answer_arp {
+                    (SERVER_MAC, [10, 8, 0, 1])
+                } else {
+                    ([0x52, 0, 0, 0, 0, 0x66], [10, 8, 0, 66])
+                };
+                for _ in 0..200 {
+                    let q = arp_frame(1, asker, ([0; 6], client_ip));
+                    self.send_data(&q);
+                }
+                // Gratuitous ARP and a reply, both about another address.
+                let other = [0x52, 0, 0, 0, 0, 0x77];
+                self.send_data(&arp_frame(
+                    1,
+                    (other, [10, 8, 0, 77]),
+                    ([0; 6], [10, 8, 0, 77]),
+                ));
+                self.send_data(&arp_frame(
+                    2,
+                    (other, [10, 8, 0, 77]),
+                    (client_mac, client_ip),
+                ));
+                // MLD report and router solicitation to their multicast groups (the
+                // frames that began with 0x33 and were once read as compression).
+                self.send_data(&ether_frame(
+                    [0x33, 0x33, 0, 0, 0, 0x16],
+                    SERVER_MAC,
+                    0x86dd,
+                    &[0x60; 48],
+                ));
+                self.send_data(&ether_frame(
+                    [0x33, 0x33, 0, 0, 0, 2],
+                    SERVER_MAC,
+                    0x86dd,
+                    &[0x60; 48],
+                ));
+                if answer_arp {
+                    let a = arp_frame(2, (SERVER_MAC, [10, 8, 0, 1]), (client_mac, client_ip));
+                    self.send_data(&a);
+                }
+            }
+            0x0800 => {
+                assert_eq!(frame[..6], SERVER_MAC, "an echo not to the server's MAC");
+                self.echo_requests += 1;
+                let reply = echo_reply(&frame[14..]);
+                // First for another host's MAC (a bridge floods such frames): not ours.
+                self.send_data(&ether_frame(
+                    [0x02, 9, 9, 9, 9, 9],
+                    SERVER_MAC,
+                    0x0800,
+                    &reply,
+                ));
+                self.send_data(&ether_frame(client_mac, SERVER_MAC, 0x0800, &reply));
+            }
+            other => panic!("the client sent ethertype {other:#06x}"),
         }
     }
 
@@ -614,4 +739,63 @@ fn an_unknown_pushed_cipher_is_unsupported_and_leaves_by_control() {
     )));
     assert!(r.server.control_exit);
     assert_eq!(r.server.echo_requests, 0);
+}
+
+#[test]
+fn a_tap_server_on_a_busy_link_is_answered_and_its_flood_bounded() {
+    let r = run(&push_26(), Behaviour::Tap { answer_arp: true }, ping(3));
+    assert_eq!(why(&r), Why::Reached, "{:?}", r.events.last());
+    assert_eq!(replies(&r), vec![1, 2, 3]);
+    assert_eq!(r.server.arp_requests, 1);
+    assert_eq!(r.server.echo_requests, 3);
+    // 200 requests for our address, at most 32 answered.
+    assert_eq!(r.server.arp_answers, 32);
+    assert!(r.events.iter().any(|e| matches!(
+        e,
+        Event::LinkLayer {
+            tap: true,
+            server_tap: true,
+            mac: Some(m)
+        } if m[0] & 3 == 2
+    )));
+    assert!(r.events.iter().any(|e| matches!(
+        e,
+        Event::NeighbourLearned {
+            mac: SERVER_MAC,
+            ..
+        }
+    )));
+    assert!(!r.events.iter().any(|e| matches!(
+        e,
+        Event::DataReceived {
+            kind: DataKind::NotIp { .. },
+            ..
+        } | Event::DataUnsupported { .. }
+    )));
+}
+
+#[test]
+fn a_tap_target_that_never_answers_arp_is_asked_a_bounded_number_of_times() {
+    let r = run(&push_26(), Behaviour::Tap { answer_arp: false }, ping(3));
+    assert!(
+        matches!(
+            why(&r),
+            Why::EchoesMissing {
+                sent: 0,
+                answered: 0,
+                ..
+            }
+        ),
+        "{:?}",
+        why(&r)
+    );
+    assert_eq!(r.server.echo_requests, 0);
+    // Every quarter second at most, within the 5 s the echoes may take.
+    let asked = r
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::NeighbourAsked { .. }))
+        .count();
+    assert!((2..=21).contains(&asked), "{asked}");
+    assert_eq!(r.server.arp_requests, asked);
 }

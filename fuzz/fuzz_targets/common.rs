@@ -1704,7 +1704,8 @@ pub fn server_files(data: &[u8]) {
 /// payload the server seals, then damaged at a position from its first byte and cut; 2 each
 /// byte of the rest delivers the server's packet number `byte % 80 + 1` (packets sealed in
 /// order up front), against a model of the 64-packet replay window; 3 the rest is a tunnel
-/// packet for `icmp::parse_echo_reply`.
+/// packet for `icmp::parse_echo_reply`, and a tap tunnel's frame for `ether::Host` (an
+/// IPv4 and an IPv6 host): answers only to the asker, from our MAC, never multicast.
 pub fn data_channel(data: &[u8]) {
     use check_openvpn::proto::data::icmp::parse_echo_reply;
     use check_openvpn::proto::data::{
@@ -1812,6 +1813,41 @@ pub fn data_channel(data: &[u8]) {
                 let v6 = rest[0] >> 4 == 6;
                 assert_eq!(reply.source.is_ipv6(), v6);
             }
+            tap_frame(rest);
+        }
+    }
+}
+
+fn tap_frame(frame: &[u8]) {
+    use check_openvpn::proto::data::ether::{self, Host, Received};
+    let ours = ether::local_mac([0x11, 2, 3, 4, 5, 6]);
+    let hosts = [
+        Host::new(
+            ours,
+            "10.8.0.2".parse().unwrap(),
+            "10.8.0.1".parse().unwrap(),
+            None,
+        ),
+        Host::new(
+            ours,
+            "fd00::1000".parse().unwrap(),
+            "fd00::1".parse().unwrap(),
+            Some("10.8.0.2".parse().unwrap()),
+        ),
+    ];
+    for mut host in hosts {
+        for _ in 0..2 {
+            match host.receive(frame) {
+                Received::Answer(answer) => {
+                    let f = ether::parse_frame(&answer).expect("a whole frame");
+                    assert_eq!(f.src, ours);
+                    assert_eq!(f.dst[0] & 1, 0, "an answer to a multicast MAC");
+                }
+                Received::Ip(ip) => assert!(ip.len() + 14 <= frame.len()),
+                Received::Learned => assert!(host.target_mac.is_some_and(|m| m[0] & 1 == 0)),
+                Received::Ignored => {}
+            }
+            assert!(host.answered <= ether::MAX_ANSWERS);
         }
     }
 }
@@ -1860,6 +1896,7 @@ pub fn push_options(data: &[u8]) {
             r.settled()
         },
         allow_compression: None,
+        tap: None,
     };
     let text = String::from_utf8_lossy(text);
     let options: Vec<String> = text

@@ -121,6 +121,22 @@ pub enum Detail {
     OccExitSent {
         at: Duration,
     },
+    LinkLayer {
+        tap: bool,
+        server_tap: bool,
+        mac: Option<[u8; 6]>,
+    },
+    NeighbourAsked {
+        at: Duration,
+        target: Option<std::net::IpAddr>,
+    },
+    NeighbourLearned {
+        at: Duration,
+        mac: [u8; 6],
+    },
+    NeighbourAnswered {
+        at: Duration,
+    },
     /// The packet trace stopped here; later packets are only counted.
     TraceStopped {
         after: usize,
@@ -243,6 +259,11 @@ pub struct DataOutcome {
     /// Data packets that did not decrypt, replays, other peer-ids.
     pub ignored: u32,
     pub occ_exit: bool,
+    /// Where either side is tap: (ours, the server's), `true` for tap.
+    pub link: Option<(bool, bool)>,
+    /// Questions for the target's MAC sent, and the MAC when it came.
+    pub asked: u16,
+    pub neighbour: Option<[u8; 6]>,
     /// How the session ended, when it ended by itself.
     pub why: Option<Why>,
 }

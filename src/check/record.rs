@@ -306,6 +306,37 @@ impl Recorder {
                     .packet(2, || Detail::DataIgnored { at: t, error, len });
                 self.login.data.ignored += 1;
             }
+            Event::LinkLayer {
+                tap,
+                server_tap,
+                mac,
+            } => {
+                self.trace.line(1, || Detail::LinkLayer {
+                    tap,
+                    server_tap,
+                    mac,
+                });
+                self.login.data.link = Some((tap, server_tap));
+            }
+            Event::NeighbourAsked { at } => {
+                let t = self.trace.since(at);
+                let target = self.login.data.path.map(|p| p.target);
+                self.trace
+                    .line(2, || Detail::NeighbourAsked { at: t, target });
+                self.login.data.asked = self.login.data.asked.saturating_add(1);
+            }
+            Event::NeighbourLearned { mac, at } => {
+                let t = self.trace.since(at);
+                self.trace
+                    .line(1, || Detail::NeighbourLearned { at: t, mac });
+                self.login.data.neighbour = Some(mac);
+                self.login.data.decrypted += 1;
+            }
+            Event::NeighbourAnswered { at } => {
+                let t = self.trace.since(at);
+                self.trace.packet(2, || Detail::NeighbourAnswered { at: t });
+                self.login.data.decrypted += 1;
+            }
             Event::OccExitSent { at } => {
                 let t = self.trace.since(at);
                 self.trace.line(2, || Detail::OccExitSent { at: t });

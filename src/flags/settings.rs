@@ -384,6 +384,7 @@ impl Cli {
             tun_mtu: self.tun_mtu.or(config.and_then(|c| c.tun_mtu)),
             compression_rules,
             allow_compression,
+            tap: config.and_then(|c| c.tap),
         })
     }
 

@@ -50,6 +50,9 @@ pub struct DataSettings {
     pub compression_rules: crate::proto::data::CompressionRules,
     /// The `allow-compression` line or flag, if any (else 2.6's default applies).
     pub allow_compression: Option<crate::proto::data::AllowCompression>,
+    /// `dev tap`/`dev-type tap` (`Some(true)`) or tun (`Some(false)`); `None`: unsaid,
+    /// and the server's options string decides the data channel's framing.
+    pub tap: Option<bool>,
 }
 
 fn push_string(out: &mut Vec<u8>, s: &[u8]) {
@@ -203,7 +206,8 @@ pub fn options_string(hello: &ClientHello) -> String {
             None => DEFAULT_DATA_CIPHERS.contains(&cipher.as_str()),
         };
     let proto = if tcp { "TCPv4_CLIENT" } else { "UDPv4" };
-    let mut s = format!("V4,dev-type tun,link-mtu {link_mtu},tun-mtu {tun_mtu},proto {proto}");
+    let dev = if data.tap == Some(true) { "tap" } else { "tun" };
+    let mut s = format!("V4,dev-type {dev},link-mtu {link_mtu},tun-mtu {tun_mtu},proto {proto}");
     if compression.is_some() {
         s.push_str(",comp-lzo");
     }
@@ -465,6 +469,7 @@ mod tests {
                     auth: cfg.auth.as_deref().map(|a| a.parse().unwrap()),
                     compression: cfg.compression,
                     tun_mtu: cfg.tun_mtu,
+                    tap: cfg.tap,
                     ..Default::default()
                 },
                 tls_auth: match cfg.wrap {

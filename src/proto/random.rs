@@ -55,6 +55,8 @@ pub struct Randomness {
     pub(super) key_method_2: Zeroizing<[u8; 112]>,
     /// The identifier of the ICMP echoes sent through the tunnel.
     pub(super) icmp_id: u16,
+    /// The MAC of our end of a tap tunnel (made locally administered where used).
+    pub(super) mac: [u8; 6],
 }
 
 impl Randomness {
@@ -71,11 +73,14 @@ impl Randomness {
         source.fill(&mut key_method_2[..])?;
         let mut icmp_id = [0u8; 2];
         source.fill(&mut icmp_id)?;
+        let mut mac = [0u8; 6];
+        source.fill(&mut mac)?;
         Ok(Randomness {
             session_id,
             probe_hello,
             key_method_2,
             icmp_id: u16::from_be_bytes(icmp_id),
+            mac,
         })
     }
 

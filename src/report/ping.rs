@@ -31,6 +31,22 @@ fn framing_words(first: u8) -> &'static str {
     }
 }
 
+fn mac_words(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn dev_type_words(tap: bool, server_tap: bool) -> &'static str {
+    match (tap, server_tap) {
+        (true, true) => "the server is dev tap",
+        (false, false) => "the server is dev tun",
+        (true, false) => "the config says dev tap, the server is dev tun",
+        (false, true) => "the config says dev tun, the server is dev tap",
+    }
+}
+
 fn unsupported_words(what: &Unsupported) -> String {
     match what {
         Unsupported::DefaultCipher => "no data cipher, so OpenVPN's default BF-CBC, which this check cannot speak (give the client config's cipher, or let the server negotiate with data-ciphers)".into(),
@@ -91,6 +107,37 @@ pub(super) fn detail_line(detail: &Detail) -> Option<String> {
             data_error_words(error)
         ),
         Detail::OccExitSent { at } => format!("{}: OCC_EXIT sent on the data channel", ms(*at)),
+        Detail::LinkLayer {
+            tap,
+            server_tap,
+            mac,
+        } => {
+            let mut s = format!(
+                "link layer: {} ({})",
+                if *tap { "Ethernet (tap)" } else { "IP (tun)" },
+                dev_type_words(*tap, *server_tap)
+            );
+            if let Some(m) = mac {
+                s.push_str(&format!(", our MAC {}", mac_words(m)));
+            }
+            s
+        }
+        Detail::NeighbourAsked { at, target } => format!(
+            "{}: asked for the MAC of {} ({})",
+            ms(*at),
+            target.map_or_else(|| "the target".to_string(), |t| t.to_string()),
+            if target.is_some_and(|t| t.is_ipv6()) {
+                "neighbour solicitation"
+            } else {
+                "ARP request"
+            }
+        ),
+        Detail::NeighbourLearned { at, mac } => {
+            format!("{}: the target's MAC is {}", ms(*at), mac_words(mac))
+        }
+        Detail::NeighbourAnswered { at } => {
+            format!("{}: answered the server's question for our MAC", ms(*at))
+        }
         _ => return None,
     })
 }
@@ -146,6 +193,34 @@ pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, Str
             State::Unknown,
             format!("{}; no echo was sent", no_path_words(path)),
         );
+    }
+    if let (Some((tap, server_tap)), Some(path)) = (data.link, data.path) {
+        let (target, count) = (path.target, data.count);
+        if data.replies.is_empty() && tap != server_tap {
+            return (
+                State::Critical,
+                format!(
+                    "0/{count} echoes from {target}: {}: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's",
+                    dev_type_words(tap, server_tap)
+                ),
+            );
+        }
+        if tap && data.sent == 0 && data.asked > 0 {
+            return (
+                State::Critical,
+                format!(
+                    "0/{count} echoes from {target}: {target} did not answer {} {} on the tap link ({} data packets of the server's decrypted)",
+                    data.asked,
+                    match (target.is_ipv6(), data.asked) {
+                        (true, 1) => "neighbour solicitation",
+                        (true, _) => "neighbour solicitations",
+                        (false, 1) => "ARP request",
+                        (false, _) => "ARP requests",
+                    },
+                    data.decrypted
+                ),
+            );
+        }
     }
     let Some(path) = data.path.filter(|_| data.sent > 0) else {
         return (
@@ -273,6 +348,41 @@ mod tests {
             decrypted,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn tap_verdicts_name_the_link() {
+        let none = Thresholds::default();
+        // ARP asked twice, never answered: no echo could go.
+        let unanswered = DataOutcome {
+            link: Some((true, true)),
+            asked: 2,
+            sent: 0,
+            ..pinged(&[], 4)
+        };
+        let (state, text) = assess(&unanswered, &none);
+        assert_eq!(state, State::Critical);
+        assert!(
+            text.contains("10.8.0.1 did not answer 2 ARP requests on the tap link"),
+            "{text}"
+        );
+        // The config's dev tun against a tap server: the config's fault, named.
+        let mismatch = DataOutcome {
+            link: Some((false, true)),
+            ..pinged(&[], 5)
+        };
+        let (state, text) = assess(&mismatch, &none);
+        assert_eq!(state, State::Critical);
+        assert!(
+            text.contains("the config says dev tun, the server is dev tap"),
+            "{text}"
+        );
+        // Answered over tap: as over tun.
+        let ok = DataOutcome {
+            link: Some((true, true)),
+            ..pinged(&[(1, 400), (2, 420), (3, 410)], 3)
+        };
+        assert_eq!(assess(&ok, &none).0, State::Ok);
     }
 
     #[test]

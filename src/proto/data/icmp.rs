@@ -115,7 +115,8 @@ impl EchoRequest<'_> {
     }
 }
 
-fn checksum_v6(src: &Ipv6Addr, dst: &Ipv6Addr, icmp: &[u8]) -> u16 {
+/// The ICMPv6 checksum over the RFC 8200 pseudo-header and `icmp`.
+pub(crate) fn checksum_v6(src: &Ipv6Addr, dst: &Ipv6Addr, icmp: &[u8]) -> u16 {
     let len = (icmp.len() as u32).to_be_bytes();
     internet_checksum(&[
         &src.octets(),

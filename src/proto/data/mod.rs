@@ -31,6 +31,7 @@
 
 pub mod cipher;
 pub mod compress;
+pub mod ether;
 pub mod icmp;
 pub mod keys;
 pub mod replay;

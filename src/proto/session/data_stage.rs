@@ -5,6 +5,7 @@
 //! that one and would keep the client until `ping-restart`).
 
 use super::*;
+use crate::proto::data::ether::{self, Received};
 use crate::proto::data::icmp::{parse_echo_reply, EchoRequest};
 use crate::proto::data::{
     keys::KEY_BLOCK_LEN, DataChannel, DataError, Decapsulated, KeyBlock, Side, EKM_LABEL,
@@ -13,6 +14,9 @@ use crate::proto::push::{self, DataPlan, KeyDerivation, Unsupported};
 
 /// The payload of our echo requests: nothing secret, and checked in the reply.
 const ECHO_PAYLOAD: &[u8; 24] = b"check_openvpn echo\0\0\0\0\0\0";
+
+/// The least time between two questions for the target's MAC on a tap tunnel.
+const RESOLICIT: Duration = Duration::from_millis(250);
 
 impl Session {
     /// The whole push came: set up the data channel (to ping, or just to leave with
@@ -32,6 +36,7 @@ impl Session {
             });
             return self.leave_by_control(t, now, Why::Reached);
         }
+        let config_tap = hello.data.tap;
         let plan = match push::plan(&options, &hello.data) {
             Ok(plan) => plan,
             Err(what) => {
@@ -70,6 +75,7 @@ impl Session {
             decrypted: 0,
             leaving: false,
             scratch: Vec::new(),
+            lan: None,
         });
         let Some(ping) = ping else {
             return self.leave(t, data, now, Why::Reached);
@@ -81,6 +87,22 @@ impl Session {
                 return self.leave(t, data, now, Why::NoEchoPath);
             }
         };
+        // Ethernet frames where the client's config says tap, or, where it says nothing,
+        // where the server's options string does (a mismatch is the config's, and the
+        // real client's fate: framed as the config says).
+        let server_tap = t.login.server_tap;
+        let tap = config_tap.unwrap_or(server_tap);
+        if tap || server_tap {
+            let mac = tap.then(|| ether::local_mac(self.random.mac));
+            self.emit(Event::LinkLayer {
+                tap,
+                server_tap,
+                mac,
+            });
+            if let Some(mac) = mac {
+                data.lan = Some(ether::Host::new(mac, path.source, path.target, None));
+            }
+        }
         let count = ping.count.clamp(1, MAX_ECHOES);
         self.emit(Event::EchoPlanned { path, count });
         data.ping = Some(PingState {
@@ -170,6 +192,17 @@ impl Session {
             self.timers.stop(Timer::Echo);
             return;
         }
+        if let Some(lan) = data.lan.as_ref().filter(|l| l.target_mac.is_none()) {
+            // Ask for the target's MAC (again every quarter second at most, as a host
+            // would not ask faster); the echoes wait for it.
+            let mut frame = Vec::with_capacity(90);
+            lan.solicit(&mut frame);
+            let next = now + ping.interval.max(RESOLICIT);
+            self.seal_frame(data, &frame, now);
+            self.emit(Event::NeighbourAsked { at: now });
+            self.timers.set(Timer::Echo, next);
+            return;
+        }
         let seq = ping.sent.len() as u16 + 1;
         let mut packet = Vec::with_capacity(64 + ECHO_PAYLOAD.len());
         let request = EchoRequest {
@@ -182,6 +215,11 @@ impl Session {
         if request.encode(&mut packet).is_err() {
             self.timers.stop(Timer::Echo);
             return;
+        }
+        if let Some(lan) = &data.lan {
+            let mut frame = Vec::with_capacity(14 + packet.len());
+            lan.frame_ip(&packet, &mut frame);
+            packet = frame;
         }
         let mut datagram = Vec::new();
         if let Err(error) = data.channel.encapsulate(&packet, &mut datagram) {
@@ -204,6 +242,19 @@ impl Session {
             self.timers.set(Timer::Echo, next);
         } else {
             self.timers.stop(Timer::Echo);
+        }
+    }
+
+    /// One frame of ours (an ARP or neighbour message) into the data outbox.
+    fn seal_frame(&mut self, data: &mut DataState, frame: &[u8], now: Instant) {
+        let mut datagram = Vec::new();
+        match data.channel.encapsulate(frame, &mut datagram) {
+            Ok(_) => data.outbox.push_back(datagram),
+            Err(error) => self.emit(Event::DataIgnored {
+                error,
+                len: frame.len(),
+                at: now,
+            }),
         }
     }
 
@@ -288,30 +339,36 @@ impl Session {
         let mut scratch = std::mem::take(&mut data.scratch);
         let result = data.channel.decapsulate(packet, &mut scratch);
         let mut reply = None;
+        let mut learned = false;
+        let mut answer = None;
         let noise = match result {
-            Ok(Decapsulated::Data(ip)) => {
+            Ok(Decapsulated::Data(frame)) if data.lan.is_some() => {
                 data.decrypted = data.decrypted.saturating_add(1);
-                match (&data.ping, parse_echo_reply(ip)) {
-                    (Some(p), Ok(r))
-                        if r.identifier == p.id
-                            && r.source == p.path.target
-                            && r.destination == p.path.source
-                            && r.payload == ECHO_PAYLOAD =>
-                    {
-                        reply = Some(r.sequence);
+                let lan = data.lan.as_mut().expect("a tap tunnel");
+                let knew = lan.target_mac.is_some();
+                let received = lan.receive(frame);
+                // An ARP request of the target's teaches its MAC as well as its reply.
+                learned = !knew && lan.target_mac.is_some();
+                match received {
+                    Received::Ip(ip) => {
+                        echo_or_noise(&data.ping, ip, packet.len(), now, &mut reply)
+                    }
+                    Received::Learned => None,
+                    Received::Answer(frame) => {
+                        answer = Some(frame);
                         None
                     }
-                    _ => Some(Event::DataReceived {
-                        kind: match ip.first() {
-                            Some(&first) if first >> 4 != 4 && first >> 4 != 6 => {
-                                DataKind::NotIp { first }
-                            }
-                            _ => DataKind::Other,
-                        },
+                    // Multicast, other MACs, other addresses' ARP: noise, counted.
+                    Received::Ignored => Some(Event::DataReceived {
+                        kind: DataKind::Other,
                         len: packet.len(),
                         at: now,
                     }),
                 }
+            }
+            Ok(Decapsulated::Data(ip)) => {
+                data.decrypted = data.decrypted.saturating_add(1);
+                echo_or_noise(&data.ping, ip, packet.len(), now, &mut reply)
             }
             Ok(Decapsulated::Ping) => {
                 data.decrypted = data.decrypted.saturating_add(1);
@@ -343,6 +400,19 @@ impl Session {
             }),
         };
         data.scratch = scratch;
+        if let Some(frame) = answer {
+            self.seal_frame(&mut data, &frame, now);
+            self.data_noise(Event::NeighbourAnswered { at: now });
+        }
+        if learned {
+            if let Some(mac) = data.lan.as_ref().and_then(|l| l.target_mac) {
+                self.emit(Event::NeighbourLearned { mac, at: now });
+            }
+        }
+        if learned && data.ping.as_ref().is_some_and(|p| p.sent.is_empty()) {
+            // The target's MAC came: the first echo goes now.
+            self.send_echo(&mut data, now);
+        }
         if let Some(event) = noise {
             self.data_noise(event);
             return State::Data { control, data };
@@ -378,5 +448,35 @@ impl Session {
         if self.ignored_events <= MAX_TRACED_PACKETS {
             self.emit(event);
         }
+    }
+}
+
+/// An IP packet from the tunnel: `None` with `reply` set when it is the answer to one of
+/// our echoes, else the noise event that says what it was.
+fn echo_or_noise(
+    ping: &Option<PingState>,
+    ip: &[u8],
+    len: usize,
+    now: Instant,
+    reply: &mut Option<u16>,
+) -> Option<Event> {
+    match (ping, parse_echo_reply(ip)) {
+        (Some(p), Ok(r))
+            if r.identifier == p.id
+                && r.source == p.path.target
+                && r.destination == p.path.source
+                && r.payload == ECHO_PAYLOAD =>
+        {
+            *reply = Some(r.sequence);
+            None
+        }
+        _ => Some(Event::DataReceived {
+            kind: match ip.first() {
+                Some(&first) if first >> 4 != 4 && first >> 4 != 6 => DataKind::NotIp { first },
+                _ => DataKind::Other,
+            },
+            len,
+            at: now,
+        }),
     }
 }

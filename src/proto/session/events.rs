@@ -299,6 +299,27 @@ pub enum Event {
     OccExitSent {
         at: Instant,
     },
+    /// The tunnel's link layer where either side is tap: `tap` as the client's config
+    /// says (else as the server's options string says), `server_tap` as that string
+    /// says, and our made-up MAC when we speak Ethernet.
+    LinkLayer {
+        tap: bool,
+        server_tap: bool,
+        mac: Option<[u8; 6]>,
+    },
+    /// We asked for the target's MAC (ARP request or neighbour solicitation).
+    NeighbourAsked {
+        at: Instant,
+    },
+    /// The target's MAC came.
+    NeighbourLearned {
+        mac: [u8; 6],
+        at: Instant,
+    },
+    /// We answered the server's question about our address (bounded in number).
+    NeighbourAnswered {
+        at: Instant,
+    },
     /// The session ended: how far it got, and why it stopped. Nothing follows it.
     Finished {
         reached: Progress,

@@ -67,6 +67,7 @@ impl Session {
                     t.login.plain.drain(..used);
                     t.login.server_key = true;
                     t.login.server_random = Some(random);
+                    t.login.server_tap = message.options.split(',').any(|o| o == "dev-type tap");
                     self.progress = self.progress.max(Progress::KeyReceived);
                     // A multi-client server sends no peer info of its own; a 2.6
                     // point-to-point server does (for its NCP) and pushes nothing: there the

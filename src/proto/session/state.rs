@@ -56,6 +56,9 @@ pub(super) struct TlsState {
 pub(super) struct LoginState {
     /// The server's key-method 2 randoms (the PRF's half of the keys).
     pub(super) server_random: Option<ServerRandom>,
+    /// The server's options string says `dev-type tap`: the data channel carries
+    /// Ethernet frames.
+    pub(super) server_tap: bool,
     /// The whole push, kept for the data stage.
     pub(super) pushed: Option<Vec<String>>,
     /// The data stage runs: it, not the login, decides how to leave.
@@ -86,6 +89,8 @@ pub(super) struct DataState {
     pub(super) leaving: bool,
     /// Decryption buffer, reused.
     pub(super) scratch: Vec<u8>,
+    /// Our end of a tap tunnel: its MAC and what it learnt (`None` on tun).
+    pub(super) lan: Option<crate::proto::data::ether::Host>,
 }
 
 /// The echoes through the tunnel.
