@@ -210,8 +210,17 @@ impl CheckSpec {
         }
     }
 
-    /// The whole check's time: every attempt over UDP, the one over TCP.
+    /// The whole check's time: every attempt over UDP. Over TCP the connect and the
+    /// server's reset get one `--timeout` (the session's attempt timer), and a reset or
+    /// TLS check ends there; a login (and `--ping`) waits for the server's verdict as
+    /// long as over UDP, `--timeout × --retrycount`: a deferred authentication back end
+    /// that decides in a second is seen by a 2.6+ server only at its next once-a-second
+    /// look, up to about 2.3 s after the key exchange, which one `--timeout` of 2 s would
+    /// cut off while OpenVPN's own client connects.
     pub fn budget(&self) -> Duration {
-        self.timeout * self.max_attempts()
+        match self.proto {
+            Proto::Tcp if self.stage >= Stage::Login => self.timeout * self.attempts,
+            _ => self.timeout * self.max_attempts(),
+        }
     }
 }

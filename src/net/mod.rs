@@ -175,6 +175,12 @@ impl Flow {
         }
     }
 
+    /// Bytes queued on a connected stream. A session that is done while its TCP connect
+    /// is still pending (it gave up waiting for it) has nothing left to send.
+    fn has_output(&self) -> bool {
+        matches!(&self.link, Link::Tcp { connected: true, out, .. } if !out.is_empty())
+    }
+
     fn wants_write(&self) -> bool {
         matches!(
             &self.link,
@@ -442,7 +448,7 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
                 }
             }
             f.flush(now);
-            if !f.ended && f.session.is_done() && !f.wants_write() {
+            if !f.ended && f.session.is_done() && !f.has_output() {
                 f.close(None, now);
             }
         }

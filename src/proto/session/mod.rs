@@ -313,7 +313,16 @@ impl Session {
                 // An attempt that is due leaves through poll_transmit; after the last one,
                 // the session gives up.
                 if let State::AwaitReset { sent } = self.state {
-                    if sent >= self.cfg.attempts {
+                    if sent == 0 && self.cfg.stream {
+                        // Still connecting: the connect and the reset share the first
+                        // attempt's time, whatever the whole budget of a deeper stage.
+                        let until = self.origin + self.cfg.attempt_timeout;
+                        if now >= until {
+                            self.end_now(Why::Silence { attempts: 0 });
+                        } else {
+                            self.timers.set(Timer::Attempt, until);
+                        }
+                    } else if sent >= self.cfg.attempts {
                         self.attempts_done = sent;
                         self.end_now(Why::Silence { attempts: sent });
                     }
