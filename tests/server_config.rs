@@ -933,3 +933,51 @@ fn a_file_that_is_no_server_config_is_unknown_and_nothing_is_sent() {
         assert!(!line.contains("1194/udp"), "no probe was sent: {line}");
     }
 }
+
+#[test]
+fn a_stopped_server_whose_management_refuses_is_critical_under_no_probe() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let port = free_port(Proto::Tcp, Family::V4);
+    let sock = s.pki.dir().join("stopped.sock");
+    for management in [
+        format!("management 127.0.0.1 {port}"),
+        format!("management {} unix", sock.display()),
+    ] {
+        let mut lines = s.pki_lines();
+        lines.push(management.clone());
+        let mut srv = start_plain(&lines);
+        let (code, out) = check(&srv, &["--no-probe"]);
+        assert_eq!(code, 0, "{management}: {out}\n{}", srv.log());
+        srv.stop();
+        // Nothing listens any more: the server is down, not a mystery.
+        for extra in [&["--no-probe"][..], &[][..]] {
+            let (code, out) = check(&srv, extra);
+            assert_eq!(code, 2, "{management} {extra:?}: {out}");
+            assert!(
+                out.contains("the server is not running: its management"),
+                "{management} {extra:?}: {out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_client_threshold_with_nothing_to_count_from_is_unknown_naming_what_to_add() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let srv = start_plain(&s.pki_lines());
+    let (code, out) = check(&srv, &["--clients-critical", "1:"]);
+    assert_eq!(code, 3, "{out}\n{}", srv.log());
+    assert!(
+        out.contains("no 'management' and no 'status' line"),
+        "{out}"
+    );
+    // Without a threshold the same server is fine.
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -355,14 +355,33 @@ fn probe_finding(f: &ServerFacts, days: &CertDays) -> Finding {
     }
 }
 
-fn clients_findings(c: &Result<Clients, ClientsError>, t: &ServerThresholds) -> Vec<Finding> {
+/// `live_answered`: the live probe ran and the server answered it.
+fn clients_findings(
+    c: &Result<Clients, ClientsError>,
+    t: &ServerThresholds,
+    live_answered: bool,
+) -> Vec<Finding> {
     let c = match c {
         Ok(c) => c,
         Err(e) => {
             let words = match e {
-                ClientsError::Connect { address, reason } => {
-                    format!("cannot count clients: management {address}: {reason}")
+                // Nothing listens on the server's own management: a stopped server (its
+                // port or socket goes with it), unless the live server answered.
+                ClientsError::Connect {
+                    address,
+                    reason,
+                    refused: true,
+                } if !live_answered => {
+                    return vec![finding(
+                        State::Critical,
+                        format!(
+                            "the server is not running: its management {address} refuses connections ({reason})"
+                        ),
+                    )];
                 }
+                ClientsError::Connect {
+                    address, reason, ..
+                } => format!("cannot count clients: management {address}: {reason}"),
                 ClientsError::BadPassword { address } => format!(
                     "cannot count clients: management {address} refused the password of the config's password file"
                 ),
@@ -509,7 +528,17 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
     all.extend(cert_findings(f, days));
     all.push(probe_finding(f, days));
     if let Some(c) = &f.clients {
-        all.extend(clients_findings(c, t));
+        let live_answered = matches!(&f.probe, Probe::Ran(o) if !matches!(o.result, crate::check::Answer::Failed(_)));
+        all.extend(clients_findings(c, t, live_answered));
+    } else if t.clients_warning.is_some() || t.clients_critical.is_some() {
+        // A threshold that nothing can be counted against is never silently ignored.
+        all.push(finding(
+            State::Unknown,
+            "--clients-warning/--clients-critical: the config has no 'management' and no \
+             'status' line to count clients from; add 'status FILE' (or 'management \
+             127.0.0.1 PORT') to the server's config"
+                .to_string(),
+        ));
     }
 
     // Worst first; CRITICAL before UNKNOWN: a server that is down is news, not a mystery.

@@ -93,6 +93,9 @@ pub enum ClientsError {
     Connect {
         address: String,
         reason: String,
+        /// Nothing listens there: the port refused the connection, or the socket file
+        /// is gone or refuses. A stopped server leaves its management like this.
+        refused: bool,
     },
     /// The interface refused the password from the config's file.
     BadPassword {
@@ -257,16 +260,21 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
             } else {
                 format!("{host}:{port}")
             };
-            let connect_err = |reason: String| ClientsError::Connect {
+            let connect_err = |reason: String, refused: bool| ClientsError::Connect {
                 address: address.clone(),
                 reason,
+                refused,
             };
             let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), *port))
-                .map_err(|e| connect_err(io_text(&e)))?
+                .map_err(|e| connect_err(io_text(&e), false))?
                 .next()
-                .ok_or_else(|| connect_err("the name has no address".into()))?;
-            let s = std::net::TcpStream::connect_timeout(&addr, timeout)
-                .map_err(|e| connect_err(io_text(&e)))?;
+                .ok_or_else(|| connect_err("the name has no address".into(), false))?;
+            let s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+                connect_err(
+                    io_text(&e),
+                    e.kind() == std::io::ErrorKind::ConnectionRefused,
+                )
+            })?;
             let _ = s.set_read_timeout(Some(timeout));
             let _ = s.set_write_timeout(Some(timeout));
             (Box::new(s), address, password.clone())
@@ -285,6 +293,10 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
                     ClientsError::Connect {
                         address: address.clone(),
                         reason: io_text(&e),
+                        refused: matches!(
+                            e.kind(),
+                            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+                        ),
                     }
                 }
             })?;
