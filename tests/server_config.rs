@@ -981,3 +981,80 @@ fn a_client_threshold_with_nothing_to_count_from_is_unknown_naming_what_to_add()
     let (code, out) = check(&srv, &[]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn a_crl_deleted_while_the_server_runs_warns_and_the_probe_still_runs() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let crl = s.pki.crl(&s.ca.clone(), "crl", -1, 30);
+    let mut lines = s.pki_lines();
+    lines.push(crl_line(&crl));
+    let srv = start(Wrap::None, &lines);
+    fs::remove_file(&crl).unwrap();
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 1, "{out}\n{}", srv.log());
+    assert!(
+        out.contains("is missing: the server keeps the CRL it loaded"),
+        "{out}"
+    );
+    assert!(
+        out.contains("live server presents the same certificate"),
+        "{out}"
+    );
+    // And so it does: OpenVPN keeps the CRL it loaded and lets a client in.
+    client_sees(&srv, &mut s, "Peer Connection Initiated");
+}
+
+#[test]
+fn a_missing_control_channel_key_of_a_stopped_server_is_critical_as_openvpn_cannot_start() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let mut srv = start(Wrap::TlsCrypt, &s.pki_lines());
+    srv.stop();
+    let config = fs::read_to_string(&srv.config_path).unwrap();
+    let key = config
+        .lines()
+        .find_map(|l| l.strip_prefix("tls-crypt "))
+        .map(|k| k.split_whitespace().next().unwrap().to_string())
+        .expect("a tls-crypt line with a file");
+    let key = if Path::new(&key).is_absolute() {
+        PathBuf::from(key)
+    } else {
+        srv.config_path.parent().unwrap().join(key)
+    };
+    fs::remove_file(&key).unwrap();
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("is missing: the server cannot start with this config"),
+        "{out}"
+    );
+    // OpenVPN itself refuses to start with this config.
+    let mut server = Command::new(openvpn_bin())
+        .arg("--config")
+        .arg(&srv.config_path)
+        .current_dir(srv.config_path.parent().unwrap())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut exited = None;
+    for _ in 0..200 {
+        if let Some(status) = server.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        exited.is_some_and(|s| !s.success()),
+        "OpenVPN started without its key: {exited:?}"
+    );
+}

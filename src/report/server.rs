@@ -76,6 +76,50 @@ fn unreadable_finding(u: &Unreadable) -> Finding {
     )
 }
 
+/// Whether the server runs, as far as the check saw: the live probe answered or not,
+/// else its management interface answered or refused the connection.
+fn server_runs(f: &ServerFacts) -> Option<bool> {
+    match &f.probe {
+        Probe::Ran(o) => return Some(!matches!(o.result, crate::check::Answer::Failed(_))),
+        Probe::Skipped(_) | Probe::Error(_) => {}
+    }
+    match &f.clients {
+        Some(Ok(c)) if matches!(c.source, ClientSource::Management { .. }) => Some(true),
+        Some(Err(ClientsError::Connect { refused: true, .. })) => Some(false),
+        _ => None,
+    }
+}
+
+/// A file the server needs that is not there: a fault with a verdict, by whether the
+/// server runs. OpenVPN reads them at start (the CRL also at each client's connect) and
+/// keeps what it loaded: a running server goes on, a stopped one cannot start.
+fn missing_finding(u: &Unreadable, running: Option<bool>) -> Option<Finding> {
+    if !u.missing {
+        return None;
+    }
+    let what = kind_words(u.kind);
+    let path = &u.path;
+    Some(match (u.kind, running) {
+        (FileKind::Crl, Some(false)) => finding(
+            State::Critical,
+            format!("{what} {path} is missing, and the server is not running: OpenVPN will not start without it"),
+        ),
+        (FileKind::Crl, _) => finding(
+            State::Warning,
+            format!("{what} {path} is missing: the server keeps the CRL it loaded, but it will not start again until the file is back"),
+        ),
+        (FileKind::Ca | FileKind::Cert | FileKind::ExtraCerts | FileKind::ControlKey, Some(true)) => finding(
+            State::Warning,
+            format!("{what} {path} is missing: the server runs on what it loaded, but it will not start again until the file is back"),
+        ),
+        (FileKind::Ca | FileKind::Cert | FileKind::ExtraCerts | FileKind::ControlKey, _) => finding(
+            State::Critical,
+            format!("{what} {path} is missing: the server cannot start with this config"),
+        ),
+        _ => return None,
+    })
+}
+
 /// One CRL file's findings.
 fn crl_findings(
     c: &CrlFacts,
@@ -499,7 +543,12 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
         .as_ref()
         .and_then(|c| c.as_ref().ok())
         .and_then(Clients::library);
-    let mut all: Vec<Finding> = f.unreadable.iter().map(unreadable_finding).collect();
+    let running = server_runs(f);
+    let mut all: Vec<Finding> = f
+        .unreadable
+        .iter()
+        .map(|u| missing_finding(u, running).unwrap_or_else(|| unreadable_finding(u)))
+        .collect();
     match &f.crl {
         None => {}
         Some(CrlFinding::File(c)) => all.extend(crl_findings(c, f.now, days, library)),

@@ -288,6 +288,7 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
                         path: address.clone(),
                         reason: io_text(&e),
                         denied: true,
+                        missing: false,
                     })
                 } else {
                     ClientsError::Connect {

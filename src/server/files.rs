@@ -14,30 +14,28 @@ const MAX_PKI_FILE: u64 = 64 << 20;
 
 /// Reads a file the check needs, or says which one could not be read and why.
 pub(super) fn read_file(path: &Path, kind: FileKind) -> Result<Vec<u8>, Unreadable> {
-    let fail = |reason: String, denied: bool| Unreadable {
+    let fail = |reason: String, denied: bool, missing: bool| Unreadable {
         kind,
         path: path.display().to_string(),
         reason,
         denied,
+        missing,
     };
-    let meta = std::fs::metadata(path).map_err(|e| {
+    let io_fail = |e: std::io::Error| {
         fail(
             super::io_reason(&e),
             e.kind() == std::io::ErrorKind::PermissionDenied,
+            e.kind() == std::io::ErrorKind::NotFound,
         )
-    })?;
+    };
+    let meta = std::fs::metadata(path).map_err(io_fail)?;
     if !meta.is_file() {
-        return Err(fail("not a regular file".into(), false));
+        return Err(fail("not a regular file".into(), false, false));
     }
     if meta.len() > MAX_PKI_FILE {
-        return Err(fail(format!("{} bytes, too big", meta.len()), false));
+        return Err(fail(format!("{} bytes, too big", meta.len()), false, false));
     }
-    std::fs::read(path).map_err(|e| {
-        fail(
-            super::io_reason(&e),
-            e.kind() == std::io::ErrorKind::PermissionDenied,
-        )
-    })
+    std::fs::read(path).map_err(io_fail)
 }
 
 /// The bytes of a file or an inline block.
@@ -298,6 +296,7 @@ pub(super) fn crl_dir(path: &Path) -> Result<CrlFinding, Unreadable> {
             path: name,
             reason: super::io_reason(&e),
             denied: e.kind() == std::io::ErrorKind::PermissionDenied,
+            missing: false,
         }),
     }
 }

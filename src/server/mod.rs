@@ -56,6 +56,8 @@ pub struct Unreadable {
     pub reason: String,
     /// Permission denied (as opposed to missing or not a file).
     pub denied: bool,
+    /// No such file: a fault of the server's, judged by whether it runs.
+    pub missing: bool,
 }
 
 /// Everything found out about the server.
