@@ -1058,3 +1058,54 @@ fn a_missing_control_channel_key_of_a_stopped_server_is_critical_as_openvpn_cann
         "OpenVPN started without its key: {exited:?}"
     );
 }
+
+/// OpenVPN 2.7 writes real addresses with a protocol prefix (`udp4:127.0.0.1:56436`) in
+/// its status files and management output, and adds `dco_enabled` to the global stats:
+/// one connected client is still one client, by every source.
+#[test]
+fn openvpn_2_7_clients_are_counted_by_management_and_every_status_version() {
+    if !multi_client_ready() {
+        return;
+    }
+    let Some(bin) = server_bin("2.7") else {
+        return;
+    };
+    let mut s = Setup::new();
+    let mgmt = free_port(Proto::Tcp, Family::V4);
+    let mut lines = s.pki_lines();
+    lines.push(format!("management 127.0.0.1 {mgmt}"));
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let srv = Server::start_version(&bin, opts(Wrap::None), &refs);
+    let client = RealClient::connect(&srv, &mut s, "alice");
+    let (code, out) = check_until(&srv, &["--clients-critical", "1:"], " 1 client");
+    assert_eq!(code, 0, "{out}\n{}\n{}", srv.log(), client.log());
+    assert!(first_line(&out).contains("clients=1;;1:;0;"), "{out}");
+    assert!(out.contains("clients: alice"), "{out}");
+    drop(client);
+    drop(srv);
+    for version in ["1", "2", "3"] {
+        let mut lines = s.pki_lines();
+        lines.push("status status.log 1".into());
+        lines.push(format!("status-version {version}"));
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let srv = Server::start_version(&bin, opts(Wrap::None), &refs);
+        let cn = format!("bob{version}");
+        let client = RealClient::connect(&srv, &mut s, &cn);
+        let (code, out) = check_until(&srv, &["--clients-critical", "1:"], " 1 client");
+        assert_eq!(
+            code,
+            0,
+            "v{version}: {out}\n{}\n{}",
+            srv.log(),
+            client.log()
+        );
+        assert!(
+            out.contains(&format!("(version {version})"))
+                && out.contains(&format!("clients: {cn}")),
+            "v{version}: {out}"
+        );
+        let status = fs::read_to_string(srv.config_path.parent().unwrap().join("status.log"))
+            .unwrap_or_default();
+        assert!(status.contains("udp4:127.0.0.1:"), "v{version}: {status}");
+    }
+}
