@@ -633,6 +633,25 @@ fn unreadable_files_are_unknown_naming_the_file_and_the_fix() {
     );
     assert!(out.contains("cannot read control-channel key"), "{out}");
     assert!(!out.contains(&key_line), "{out}");
+    // The advice once, naming both fixes; a short status line; without -v the findings
+    // left out of it still get a line each.
+    assert_eq!(
+        out.matches("fix: let the monitoring user's group").count(),
+        1,
+        "{out}"
+    );
+    assert!(out.contains("run the check with sudo"), "{out}");
+    let (code, out) = run_as_nobody(&["--server-config", &config]);
+    assert_eq!(code, 3, "{out}");
+    let head = first_line(&out).split(" | ").next().unwrap().to_string();
+    assert!(head.chars().count() <= 300, "{head}");
+    assert!(head.contains("cannot read CRL"), "{out}");
+    assert!(out.contains("cannot read control-channel key"), "{out}");
+    assert_eq!(
+        out.matches("fix: let the monitoring user's group").count(),
+        1,
+        "{out}"
+    );
 
     // The config itself.
     fs::set_permissions(&srv.config_path, fs::Permissions::from_mode(0o600)).unwrap();

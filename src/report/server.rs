@@ -41,6 +41,9 @@ fn finding(state: State, short: impl Into<String>) -> Finding {
     }
 }
 
+/// How the monitoring user gets to read what the check needs, both ways.
+const ACCESS_ADVICE: &str = "fix: let the monitoring user's group read the files without secrets (chgrp GROUP FILE; chmod g+r FILE; the check never needs the server's private key; the control-channel key is needed only for the probe, or check with --no-probe); where a file holds a secret (a config with an inline private key), run the check with sudo: one sudoers line, see the README";
+
 fn kind_words(k: FileKind) -> &'static str {
     match k {
         FileKind::Ca => "CA file",
@@ -55,12 +58,13 @@ fn kind_words(k: FileKind) -> &'static str {
     }
 }
 
-fn unreadable_finding(u: &Unreadable) -> Finding {
+/// `advise`: point to the fix (said once per report, with the first file denied).
+fn unreadable_finding(u: &Unreadable, advise: bool) -> Finding {
     let fix = if u.denied {
-        match u.kind {
-            FileKind::ControlKey => " (the probe needs the server's control-channel key: let the monitoring user's group read it, or check with --no-probe; the check never reads the server's private key)",
-            FileKind::ManagementPassword | FileKind::ManagementSocket => " (let the monitoring user's group read it: chgrp GROUP FILE; chmod g+r FILE)",
-            _ => " (give the monitoring user's group read access: chgrp GROUP FILE; chmod g+r FILE; the check never needs the server's private key)",
+        if advise {
+            " (fix below)"
+        } else {
+            ""
         }
     } else {
         " (check the path in the config)"
@@ -544,11 +548,26 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
         .and_then(|c| c.as_ref().ok())
         .and_then(Clients::library);
     let running = server_runs(f);
+    let mut advised = false;
     let mut all: Vec<Finding> = f
         .unreadable
         .iter()
-        .map(|u| missing_finding(u, running).unwrap_or_else(|| unreadable_finding(u)))
+        .map(|u| {
+            missing_finding(u, running).unwrap_or_else(|| {
+                let first = u.denied && !advised;
+                advised |= u.denied;
+                unreadable_finding(u, first)
+            })
+        })
         .collect();
+    if advised {
+        // The advice, once, on a long-output line of its own.
+        all.push(Finding {
+            state: State::Unknown,
+            short: String::new(),
+            detail: Some(ACCESS_ADVICE.to_string()),
+        });
+    }
     match &f.crl {
         None => {}
         Some(CrlFinding::File(c)) => all.extend(crl_findings(c, f.now, days, library)),
@@ -648,9 +667,28 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
         perf.push(format!("bytes_in={}c", c.bytes_in));
         perf.push(format!("bytes_out={}c", c.bytes_out));
     }
+    // As many findings as fit in the status line, worst first; the rest as "and N more",
+    // each then on a long-output line of its own, without -v.
+    let prefix = format!("OPENVPN {state} - {name}: ");
+    let room = super::state::MAX_STATUS.saturating_sub(prefix.chars().count() + 20);
+    let mut shown: Vec<&str> = Vec::new();
+    let mut used = 0;
+    for (i, short) in shorts.iter().enumerate() {
+        let len = short.chars().count() + if i == 0 { 0 } else { 2 };
+        if i > 0 && used + len > room {
+            break;
+        }
+        used += len;
+        shown.push(short);
+    }
+    let left_out = shorts.len() - shown.len();
+    let mut text = shown.join(", ");
+    if left_out > 0 {
+        text.push_str(&format!(", and {left_out} more"));
+    }
     let long = all
         .iter()
-        .filter(|_| verbosity > 0)
+        .filter(|x| verbosity > 0 || left_out > 0 || x.short.is_empty())
         .map(|x| {
             let mut l = format!("[{}] ", x.state);
             l.push_str(&x.short);
@@ -666,13 +704,9 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
     Report {
         state,
         line: if perf.is_empty() {
-            format!("OPENVPN {state} - {name}: {}", shorts.join(", "))
+            format!("{prefix}{text}")
         } else {
-            format!(
-                "OPENVPN {state} - {name}: {} | {}",
-                shorts.join(", "),
-                perf.join(" ")
-            )
+            format!("{prefix}{text} | {}", perf.join(" "))
         },
         long,
     }
@@ -683,7 +717,7 @@ pub fn render_server_error(e: &ServerError) -> Report {
     match e.config_error() {
         ServerConfigError::Read { path, reason } if reason.contains("permission denied") => {
             Report::unknown(format!(
-                "cannot read {}: {reason} (give the monitoring user's group read access: chgrp GROUP FILE; chmod g+r FILE; the check never needs the server's private key)",
+                "cannot read {}: {reason} (give the monitoring user's group read access: chgrp GROUP FILE; chmod g+r FILE; the check never needs the server's private key; a config with an inline private key needs the check run with sudo, see the README)",
                 path.display()
             ))
         }
