@@ -91,7 +91,8 @@ pub fn scenarios() -> Vec<Scenario> {
             command: "openvpn_server",
             wrap: Wrap::tls_auth("SHA256", Some(0)),
             // The server's own config: its files judged, the live server probed with its
-            // own key (the tls_time perfdata), and "0:" clients accepted.
+            // own key (the tls_time perfdata), and "0:" clients (from its status file)
+            // accepted.
             vars: |s| {
                 vec![
                     ("openvpn_server_config", quoted(&s.config_path)),
@@ -261,11 +262,16 @@ pub fn start_servers(scenarios: &[Scenario]) -> (Vec<Server>, common::Mode) {
     let servers = scenarios
         .iter()
         .map(|s| {
-            Server::start(ServerOpts {
-                mode,
-                wrap: s.wrap.clone(),
-                ..Default::default()
-            })
+            // A status file, so that openvpn_server's client threshold has clients to
+            // count (a threshold with nothing to count from is UNKNOWN).
+            Server::start_with(
+                ServerOpts {
+                    mode,
+                    wrap: s.wrap.clone(),
+                    ..Default::default()
+                },
+                &["status status.log 10"],
+            )
         })
         .collect();
     (servers, mode)
