@@ -56,8 +56,87 @@ pub struct Policy {
     pub verify_name: Option<(String, NameType)>,
     /// `remote-cert-tls server`: key usage present and EKU serverAuth.
     pub remote_cert_tls_server: bool,
-    /// The client config's other TLS rules (`remote-cert-ku`, `tls-cert-profile`, ...).
+    /// The client config's other TLS rules (`remote-cert-ku`, `tls-cert-profile`,
+    /// `peer-fingerprint`, ...).
     pub rules: crate::client_rules::ClientRules,
+    /// `crl-verify`, read when the check started.
+    pub crl: Option<ClientCrl>,
+}
+
+/// `crl-verify` as OpenVPN's client holds it when it verifies a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCrl {
+    /// `crl-verify FILE`: the CRLs (DER) OpenSSL loads from it, in order, up to the first
+    /// PEM block that does not read (`backend_tls_ctx_reload_crl`).
+    File { rule: String, crls: Vec<Vec<u8>> },
+    /// `crl-verify DIR dir`: the names in DIR; a certificate whose decimal serial is one
+    /// of them is revoked (`verify_check_crl_dir`).
+    Dir {
+        rule: String,
+        dir: String,
+        names: std::collections::BTreeSet<String>,
+    },
+}
+
+/// Reads `crl-verify` as OpenVPN's client reads it when it starts: a file (or block) of
+/// PEM CRLs, or the names in a directory. `Err` is why OpenVPN itself would not start.
+pub fn load_client_crl(rule: &crate::client_rules::CrlRule) -> Result<ClientCrl, String> {
+    use crate::keys::KeySource;
+    let line = rule.line.clone();
+    match (&rule.source, rule.dir) {
+        (KeySource::File(dir), true) => {
+            let entries = std::fs::read_dir(dir)
+                .map_err(|e| format!("cannot read the directory {}: {e}", dir.display()))?;
+            let names = entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect();
+            Ok(ClientCrl::Dir {
+                rule: line,
+                dir: dir.display().to_string(),
+                names,
+            })
+        }
+        (source, _) => {
+            let bytes = match source {
+                KeySource::File(path) => {
+                    let meta = std::fs::metadata(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    if meta.len() > MAX_CA_FILE * 16 {
+                        return Err(format!(
+                            "{} is {} bytes, more than any CRL",
+                            path.display(),
+                            meta.len()
+                        ));
+                    }
+                    std::fs::read(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                }
+                KeySource::Inline { text, .. } => text.as_bytes().to_vec(),
+            };
+            Ok(ClientCrl::File {
+                rule: line,
+                crls: pem_crls(&bytes),
+            })
+        }
+    }
+}
+
+/// The PEM CRLs of a file, in order, up to the first block that does not read as one.
+fn pem_crls(mut bytes: &[u8]) -> Vec<Vec<u8>> {
+    let label = b"-----BEGIN X509 CRL-----";
+    let mut out = Vec::new();
+    while let Some(at) = bytes.windows(label.len()).position(|w| w == label) {
+        let Ok((rest, pem)) = x509_parser::pem::parse_x509_pem(&bytes[at..]) else {
+            break;
+        };
+        if parse_x509_crl(&pem.contents).is_err() {
+            break;
+        }
+        out.push(pem.contents);
+        bytes = rest;
+    }
+    out
 }
 
 /// A certificate's place in what was judged.
@@ -160,6 +239,8 @@ pub struct Judgement {
     pub problems: Vec<Problem>,
     /// The path to a `--ca` certificate verified.
     pub verified: bool,
+    /// `peer-fingerprint` or `verify-hash` matched: the directive.
+    pub pinned: Option<&'static str>,
 }
 
 impl Judgement {
@@ -283,6 +364,10 @@ pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgeme
             Err(reason) => j.problems.push(Problem::Unparsable { index: i, reason }),
         }
     }
+    // peer-fingerprint without a CA: OpenVPN's verify callback ignores every error of
+    // OpenSSL's (dates, issuers, purposes) and trusts the fingerprint alone.
+    let pinned_alone =
+        policy.ca.is_none() && policy.rules.pins.as_ref().is_some_and(|p| p.depth() == 0);
     if let Some(ca) = &policy.ca {
         match verify_path(leaf_der, &chain[1..], ca, &sent, now) {
             Ok(path) => {
@@ -298,6 +383,9 @@ pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgeme
         j.certs = sent.clone();
     }
     for (i, c) in j.certs.iter().enumerate() {
+        if pinned_alone {
+            break;
+        }
         if c.not_after < now {
             j.problems.push(Problem::Expired { cert: i });
         } else if c.not_before > now {
@@ -307,10 +395,214 @@ pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgeme
     if let Ok((_, leaf)) = parse_x509_certificate(leaf_der) {
         check_leaf(&leaf, policy, &mut j);
     }
-    if let Some(profile) = policy.rules.cert_profile {
-        check_profile(chain, profile, &j.certs, &mut j.problems);
+    if let Some(pins) = &policy.rules.pins {
+        check_pins(chain, policy.ca.as_deref(), pins, &mut j);
+    }
+    if let Some(crl) = &policy.crl {
+        let path = path_ders(chain, policy.ca.as_deref(), &j);
+        check_crl(crl, &path, pinned_alone, now, &mut j.problems);
+    }
+    match policy.rules.cert_profile {
+        // OpenSSL's security level judges the chain as its verification does: ignored
+        // with peer-fingerprint alone, but Suite B also rules the hello.
+        Some(profile) if !pinned_alone || profile == crate::client_rules::CertProfile::SuiteB => {
+            check_profile(chain, profile, &j.certs, &mut j.problems)
+        }
+        _ => {}
     }
     j
+}
+
+/// The DER of each certificate judged (leaf first, then the verified path and its
+/// anchor, or what the server sent), found again by its SHA-256.
+fn path_ders(
+    chain: &[CertificateDer<'_>],
+    ca: Option<&[CertificateDer<'static>]>,
+    j: &Judgement,
+) -> Vec<Vec<u8>> {
+    let pool: Vec<&[u8]> = chain
+        .iter()
+        .map(|c| c.as_ref())
+        .chain(ca.unwrap_or_default().iter().map(|c| c.as_ref()))
+        .collect();
+    j.certs
+        .iter()
+        .filter_map(|c| {
+            pool.iter()
+                .find(|der| hex_sha256(der) == c.sha256)
+                .map(|der| der.to_vec())
+        })
+        .collect()
+}
+
+/// `peer-fingerprint` (the server's own certificate) or `verify-hash` (the certificate
+/// at depth 1 of the verified path: the CA that issued the server's), as `verify_cert`
+/// compares them. A chain with no certificate at that depth is not compared, as OpenSSL
+/// never calls back for it.
+fn check_pins(
+    chain: &[CertificateDer<'_>],
+    ca: Option<&[CertificateDer<'static>]>,
+    pins: &crate::client_rules::Pins,
+    j: &mut Judgement,
+) {
+    let depth = pins.depth();
+    let der = if depth == 0 {
+        chain.first().map(|c| c.to_vec())
+    } else if j.verified {
+        path_ders(chain, ca, j).get(depth).cloned()
+    } else {
+        // The path did not verify: OpenVPN's client refuses it before any hash.
+        return;
+    };
+    let Some(der) = der else {
+        j.pinned = Some(pins.directive);
+        return;
+    };
+    if pins.matches(&der) {
+        j.pinned = Some(pins.directive);
+        return;
+    }
+    let whose = match (depth, j.certs.get(depth)) {
+        (0, _) => "the server's certificate".to_string(),
+        (_, Some(c)) => format!("its issuing CA {}", c.short_name()),
+        (_, None) => "its issuing CA".to_string(),
+    };
+    j.problems.push(Problem::Rule {
+        rule: pins.directive.to_string(),
+        found: format!(
+            "{whose} has {} fingerprint {}",
+            pins.hash_name(),
+            crate::client_rules::colon_hex(&pins.fingerprint(&der))
+        ),
+    });
+}
+
+/// `crl-verify` as OpenVPN's OpenSSL client applies it to `path` (leaf first, anchor
+/// last). A file: OpenSSL checks every certificate against a CRL of its issuer (none
+/// found is no error, as OpenVPN ignores it), and refuses a certificate the CRL revokes
+/// and a CRL out of its dates or not signed by that issuer; no CRL loaded at all refuses
+/// every server. With peer-fingerprint alone OpenSSL's errors are ignored: only the
+/// empty file still refuses. A directory: a file named after a certificate's decimal
+/// serial revokes it, at every depth.
+fn check_crl(
+    crl: &ClientCrl,
+    path: &[Vec<u8>],
+    pinned_alone: bool,
+    now: i64,
+    problems: &mut Vec<Problem>,
+) {
+    let certs: Vec<X509Certificate<'_>> = path
+        .iter()
+        .filter_map(|d| parse_x509_certificate(d).ok().map(|(_, c)| c))
+        .collect();
+    let refuse = |rule: &str, found: String, problems: &mut Vec<Problem>| {
+        problems.push(Problem::Rule {
+            rule: rule.to_string(),
+            found,
+        })
+    };
+    match crl {
+        ClientCrl::Dir { rule, dir, names } => {
+            for c in &certs {
+                let serial = c.tbs_certificate.serial.to_string();
+                if names.contains(&serial) {
+                    let found = format!(
+                        "{} (serial {serial}) is revoked: {dir}/{serial} exists",
+                        openvpn_dn(c.subject())
+                    );
+                    return refuse(rule, found, problems);
+                }
+            }
+        }
+        ClientCrl::File { rule, crls } => {
+            if crls.is_empty() {
+                return refuse(rule, "it holds no PEM CRL OpenSSL reads, so OpenVPN's client refuses every server (\"CRL not loaded\")".into(), problems);
+            }
+            if pinned_alone {
+                return;
+            }
+            let parsed: Vec<_> = crls
+                .iter()
+                .filter_map(|d| parse_x509_crl(d).ok().map(|(_, c)| c))
+                .collect();
+            for (i, cert) in certs.iter().enumerate() {
+                // The issuer: the next certificate of the path, or a root itself.
+                let Some(issuer) = certs
+                    .get(i + 1)
+                    .or_else(|| (cert.subject() == cert.issuer()).then_some(cert))
+                else {
+                    continue;
+                };
+                let candidates: Vec<_> = parsed
+                    .iter()
+                    .filter(|c| c.issuer() == cert.issuer() && issuer.subject() == cert.issuer())
+                    .collect();
+                // OpenSSL prefers a CRL within its dates.
+                let in_date = |c: &&&CertificateRevocationList<'_>| {
+                    c.last_update().timestamp() <= now
+                        && c.next_update().is_none_or(|n| n.timestamp() >= now)
+                };
+                let Some(list) = candidates.iter().find(in_date).or(candidates.first()) else {
+                    continue;
+                };
+                let name = openvpn_dn(cert.subject());
+                let by = openvpn_dn(list.issuer());
+                if list.last_update().timestamp() > now {
+                    return refuse(
+                        rule,
+                        format!("the CRL of {by} is not valid before {}", list.last_update()),
+                        problems,
+                    );
+                }
+                if let Some(next) = list.next_update().filter(|n| n.timestamp() < now) {
+                    return refuse(rule, format!("the CRL of {by} expired on {next}"), problems);
+                }
+                match list.verify_signature(issuer.public_key()) {
+                    Ok(()) => {}
+                    Err(X509Error::SignatureUnsupportedAlgorithm) => {
+                        problems.push(Problem::Unchecked {
+                            rule: rule.clone(),
+                            reason: format!(
+                                "the CRL of {by} is signed with {}, which this check cannot verify",
+                                list.signature_algorithm.algorithm.to_id_string()
+                            ),
+                        });
+                        return;
+                    }
+                    Err(_) => {
+                        return refuse(
+                            rule,
+                            format!(
+                                "the CRL of {by} is not signed by {}",
+                                openvpn_dn(issuer.subject())
+                            ),
+                            problems,
+                        );
+                    }
+                }
+                if let Ok(Some(ku)) = issuer.key_usage() {
+                    if !ku.value.crl_sign() {
+                        return refuse(
+                            rule,
+                            format!("{by} signs the CRL without the cRLSign key usage"),
+                            problems,
+                        );
+                    }
+                }
+                let serial = cert.raw_serial();
+                if list
+                    .iter_revoked_certificates()
+                    .any(|r| r.raw_serial() == serial)
+                {
+                    let found = format!(
+                        "{name} (serial {}) is revoked by the CRL of {by}",
+                        cert.raw_serial_as_string()
+                    );
+                    return refuse(rule, found, problems);
+                }
+            }
+        }
+    }
 }
 
 /// `tls-cert-profile`: the OpenSSL security level's key sizes over the judged path (the
@@ -469,6 +761,18 @@ fn check_leaf(leaf: &X509Certificate<'_>, policy: &Policy, j: &mut Judgement) {
             }),
         }
     }
+    if let Some(kind) = policy.rules.ns_cert_type {
+        if !ns_cert_type_ok(leaf, kind) {
+            let (name, purpose) = match kind {
+                crate::client_rules::NsCertType::Server => ("server", "TLS server"),
+                crate::client_rules::NsCertType::Client => ("client", "TLS client"),
+            };
+            j.problems.push(Problem::Rule {
+                rule: format!("ns-cert-type {name}"),
+                found: format!("its certificate fails OpenSSL's {purpose} purpose (extended key usage, key usage, nsCertType) and has no nsCertType {name} bit"),
+            });
+        }
+    }
     if let Some((expected, kind)) = &policy.verify_name {
         let subject = openvpn_dn(leaf.subject());
         let cn = leaf
@@ -491,6 +795,48 @@ fn check_leaf(leaf: &X509Certificate<'_>, policy: &Policy, j: &mut Judgement) {
             });
         }
     }
+}
+
+/// `ns-cert-type` as `x509_verify_ns_cert_type` decides: OpenSSL's SSL server (client)
+/// purpose (`X509_check_purpose`: an EKU, if any, has serverAuth or a server gated
+/// crypto OID (clientAuth); an nsCertType, if any, has the server (client) bit; a key
+/// usage, if any, has digitalSignature, keyEncipherment or keyAgreement (not
+/// keyEncipherment for a client)), or else the nsCertType bit alone.
+fn ns_cert_type_ok(leaf: &X509Certificate<'_>, kind: crate::client_rules::NsCertType) -> bool {
+    let server = kind == crate::client_rules::NsCertType::Server;
+    let ns_bit = leaf
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::NSCertType(t) => Some(if server {
+                t.ssl_server()
+            } else {
+                t.ssl_client()
+            }),
+            _ => None,
+        });
+    let eku_ok = match leaf.extended_key_usage() {
+        Ok(Some(e)) if server => {
+            e.value.server_auth
+                || e.value.other.iter().any(|o| {
+                    matches!(
+                        o.to_id_string().as_str(),
+                        "2.16.840.1.113730.4.1" | "1.3.6.1.4.1.311.10.3.3"
+                    )
+                })
+        }
+        Ok(Some(e)) => e.value.client_auth,
+        _ => true,
+    };
+    let ku_ok = match leaf.key_usage() {
+        Ok(Some(ku)) => {
+            ku.value.digital_signature()
+                || ku.value.key_agreement()
+                || (server && ku.value.key_encipherment())
+        }
+        _ => true,
+    };
+    (eku_ok && ns_bit != Some(false) && ku_ok) || ns_bit == Some(true)
 }
 
 /// Builds and verifies the path from the leaf to a `--ca` certificate. Dates are judged

@@ -725,7 +725,37 @@ impl Reader {
                         self.err(line, d, (format!("{m}; check_openvpn cannot apply this rule as OpenVPN's client does"), takes))
                     })?;
                 }
-                "verify-hash" | "peer-fingerprint" | "tls-verify" | "crl-verify" | "capath" | "ns-cert-type" => {
+                "peer-fingerprint" | "verify-hash" => {
+                    let most = if d == "verify-hash" { 3 } else { 2 };
+                    let (text, algorithm) = match &opt.inline {
+                        Some(body) => (body.as_str(), None),
+                        None => (arg(1)?, opt.words.get(2).map(String::as_str)),
+                    };
+                    if opt.words.len() > most {
+                        return Err(self.err(line, d, (format!("'{d}' takes at most {} arguments", most - 1), OpenVpnTakes::No)));
+                    }
+                    self.cfg.tls_rules.pin(d, text, algorithm, is_inline).map_err(|(m, _)| self.err(line, d, (m, OpenVpnTakes::No)))?;
+                }
+                "ns-cert-type" if !is_inline => {
+                    if opt.words.len() > 2 {
+                        return Err(self.err(line, d, ("'ns-cert-type' takes one argument (server or client)".into(), OpenVpnTakes::No)));
+                    }
+                    self.cfg.tls_rules.apply(d, &opt.words[1..]).map_err(|(m, _)| self.err(line, d, (m, OpenVpnTakes::No)))?;
+                }
+                "crl-verify" => {
+                    let dir = match opt.words.get(2).map(String::as_str) {
+                        None => false,
+                        Some("dir") if !is_inline && opt.words.len() == 3 => true,
+                        Some(_) => return Err(self.err(line, d, ("'crl-verify' takes a file, or a directory and 'dir'".into(), OpenVpnTakes::No))),
+                    };
+                    let source = match self.value(d, &opt)? {
+                        Val::Source(s) => s,
+                        Val::PendingInline => return Err(self.err(line, d, ("'crl-verify [inline]' is read as a file named '[inline]'; write the CRL in a <crl-verify> block".into(), OpenVpnTakes::No))),
+                    };
+                    let written = if is_inline { "<crl-verify> block".to_string() } else { format!("crl-verify {}", opt.words[1..].join(" ")) };
+                    self.cfg.tls_rules.crl_verify = Some(crate::client_rules::CrlRule { source, dir, line: written });
+                }
+                "tls-verify" | "capath" => {
                     return Err(self.err(line, d, (format!("check_openvpn cannot apply '{d}' to the server's certificate as OpenVPN's client does, and will not ignore it"), OpenVpnTakes::Yes)))
                 }
                 "remote-cert-tls" => match arg(1)? {
@@ -831,6 +861,21 @@ impl ClientConfig {
                 "pkcs12" => r.cfg.pkcs12 = source,
                 _ => r.cfg.extra_certs = source,
             }
+        }
+
+        // verify-hash pins the CA that issued the server's certificate: OpenVPN wants a
+        // CA to find it by.
+        if r.cfg
+            .tls_rules
+            .pins
+            .as_ref()
+            .is_some_and(|p| p.depth() == 1)
+            && r.cfg.ca.is_none()
+            && r.cfg.pkcs12.is_none()
+        {
+            let (file, line) = r.cfg.at("verify-hash").unwrap_or_default();
+            r.file = file;
+            return Err(r.err(line, "verify-hash", ("verify-hash pins the CA certificate that issued the server's, and needs 'ca' to find it (peer-fingerprint pins the server's own)".into(), OpenVpnTakes::No)));
         }
 
         let wraps = std::mem::take(&mut r.wraps);
@@ -1144,7 +1189,60 @@ mod tests {
         let e = parse("remote h\npeer-fingerprint AB:CD\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("'peer-fingerprint'"), "{e}");
+        assert!(
+            e.contains("'peer-fingerprint'") && e.contains("refuses this too"),
+            "{e}"
+        );
+        for line in ["tls-verify ./check.sh", "capath /etc/ssl/certs"] {
+            let e = parse(&format!("remote h\n{line}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("line 2") && e.contains("accepts this line"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn certificate_rules_read_as_openvpn_reads_them() {
+        let fp = "AB:".repeat(31) + "CD";
+        let sha1 = "01:".repeat(19) + "02";
+        let cfg = parse(&format!("remote h\n<peer-fingerprint>\n{fp}\n{fp}\n</peer-fingerprint>\nns-cert-type server\ncrl-verify crl.pem\n")).unwrap();
+        let pins = cfg.tls_rules.pins.as_ref().unwrap();
+        assert_eq!((pins.directive, pins.hashes.len()), ("peer-fingerprint", 2));
+        assert_eq!(
+            cfg.tls_rules.ns_cert_type,
+            Some(crate::client_rules::NsCertType::Server)
+        );
+        let crl = cfg.tls_rules.crl_verify.as_ref().unwrap();
+        assert!(!crl.dir && crl.source == KeySource::File(PathBuf::from("/etc/openvpn/crl.pem")));
+        let cfg = parse("remote h\ncrl-verify crls dir\n").unwrap();
+        assert!(cfg.tls_rules.crl_verify.unwrap().dir);
+        let cfg = parse("remote h\n<crl-verify>\nCRL\n</crl-verify>\n").unwrap();
+        assert!(matches!(
+            cfg.tls_rules.crl_verify.unwrap().source,
+            KeySource::Inline { .. }
+        ));
+        // verify-hash needs a CA to find the issuer by; OpenVPN refuses it without one.
+        assert!(parse(&format!("remote h\nca ca.crt\nverify-hash {sha1}\n")).is_ok());
+        // What OpenVPN refuses: exit 3 naming the line.
+        for (text, line) in [
+            (format!("remote h\nverify-hash {sha1}\n"), 2),
+            (
+                format!("remote h\nca c\nverify-hash {sha1}\npeer-fingerprint {fp}\n"),
+                4,
+            ),
+            (format!("remote h\npeer-fingerprint {fp} SHA256\n"), 2),
+            ("remote h\nns-cert-type peer\n".to_string(), 2),
+            ("remote h\ncrl-verify crls directory\n".to_string(), 2),
+        ] {
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("line {line}")) && e.contains("refuses this too"),
+                "{text}: {e}"
+            );
+        }
     }
 
     fn tls_auth_key(cfg: &ClientConfig) -> &KeySource {

@@ -76,6 +76,8 @@ pub enum UsageError {
     NameType(String),
     #[error("--remote-cert-tls '{0}': a check of a server takes 'server'")]
     RemoteCertTls(String),
+    #[error("--peer-fingerprint: {0}")]
+    PeerFingerprint(String),
     #[error("{0} runs the TLS stage, and {1} checks the reset only: drop one of them")]
     StageConflict(&'static str, &'static str),
     #[error(transparent)]
@@ -831,6 +833,8 @@ impl Cli {
             Some("--verify-x509-name")
         } else if self.remote_cert_tls.is_some() {
             Some("--remote-cert-tls")
+        } else if !self.peer_fingerprint.is_empty() {
+            Some("--peer-fingerprint")
         } else {
             None
         };
@@ -932,6 +936,21 @@ impl Cli {
             if self.remote_cert_tls.is_some() {
                 policy.rules.remote_cert_ku = None;
                 policy.rules.remote_cert_eku = None;
+            }
+            // --peer-fingerprint replaces the config's peer-fingerprint or verify-hash.
+            if !self.peer_fingerprint.is_empty() {
+                policy.rules.pins = None;
+                for fp in &self.peer_fingerprint {
+                    policy
+                        .rules
+                        .pin("peer-fingerprint", fp.trim(), None, false)
+                        .map_err(|(m, _)| UsageError::PeerFingerprint(m))?;
+                }
+            }
+            if let (Some(rule), Some(cfg)) = (&policy.rules.crl_verify, config.as_ref()) {
+                let crl = crate::chain::load_client_crl(rule)
+                    .map_err(|reason| in_config(cfg, "crl-verify", reason, OpenVpnTakes::No))?;
+                policy.crl = Some(crl);
             }
         }
 
