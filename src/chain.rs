@@ -61,6 +61,9 @@ pub struct Policy {
     pub rules: crate::client_rules::ClientRules,
     /// `crl-verify`, read when the check started.
     pub crl: Option<ClientCrl>,
+    /// `capath DIR`: the line, and the CRLs OpenSSL's lookup finds there (OpenVPN turns
+    /// CRL checking on with a capath).
+    pub capath_crls: Option<(String, Vec<Vec<u8>>)>,
 }
 
 /// `crl-verify` as OpenVPN's client holds it when it verifies a server.
@@ -120,6 +123,173 @@ pub fn load_client_crl(rule: &crate::client_rules::CrlRule) -> Result<ClientCrl,
             })
         }
     }
+}
+
+/// A DER length.
+fn der_len(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+}
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    der_len(content.len(), &mut out);
+    out.extend_from_slice(content);
+    out
+}
+
+/// An attribute value as `asn1_string_canon` makes it: a string type is read as UTF-8
+/// (Latin-1 for the one-byte types, UCS-2 and UCS-4 for BMP and Universal strings), cut
+/// of leading and trailing white space, every run of white space one space, ASCII in
+/// lower case, and tagged UTF8String; any other type stays as it is.
+fn canonical_value(value: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Option<Vec<u8>> {
+    use x509_parser::der_parser::asn1_rs::{Tag, ToDer};
+    let data = value.data;
+    let text: Vec<u8> = match value.tag() {
+        Tag::Utf8String => data.to_vec(),
+        Tag::PrintableString | Tag::T61String | Tag::Ia5String | Tag::VisibleString => data
+            .iter()
+            .map(|&b| char::from(b))
+            .collect::<String>()
+            .into_bytes(),
+        Tag::BmpString => char::decode_utf16(
+            data.chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])),
+        )
+        .collect::<Result<String, _>>()
+        .ok()?
+        .into_bytes(),
+        Tag::UniversalString => data
+            .chunks(4)
+            .map(|c| {
+                let mut b = [0u8; 4];
+                b[..c.len()].copy_from_slice(c);
+                char::from_u32(u32::from_be_bytes(b))
+            })
+            .collect::<Option<String>>()?
+            .into_bytes(),
+        _ => return value.to_der_vec().ok(),
+    };
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let start = text.iter().position(|b| !space(b)).unwrap_or(text.len());
+    let end = text
+        .iter()
+        .rposition(|b| !space(b))
+        .map_or(start, |e| e + 1);
+    let mut out = Vec::new();
+    let mut i = start;
+    while i < end {
+        let b = text[i];
+        if space(&b) {
+            out.push(b' ');
+            while i < end && space(&text[i]) {
+                i += 1;
+            }
+        } else {
+            out.push(b.to_ascii_lowercase());
+            i += 1;
+        }
+    }
+    Some(der(0x0c, &out))
+}
+
+/// OpenSSL's hash of a name (`X509_NAME_hash_ex`), which names the files of a hashed CA
+/// directory (`capath`, `openssl rehash`): the first four bytes, little-endian, of the
+/// SHA-1 of the name's canonical encoding (each RDN's SET of canonical values, one after
+/// the other, without the outer SEQUENCE).
+pub fn subject_hash(name: &X509Name<'_>) -> Option<u32> {
+    use sha1::Digest as _;
+    let mut canon = Vec::new();
+    for rdn in name.iter() {
+        let mut avas = Vec::new();
+        for atv in rdn.iter() {
+            let mut seq = der(0x06, atv.attr_type().as_bytes());
+            seq.extend(canonical_value(atv.attr_value())?);
+            avas.push(der(0x30, &seq));
+        }
+        // DER orders the members of a SET OF by their encodings.
+        avas.sort();
+        canon.extend(der(0x31, &avas.concat()));
+    }
+    let h = sha1::Sha1::digest(&canon);
+    Some(u32::from_le_bytes([h[0], h[1], h[2], h[3]]))
+}
+
+/// What `capath DIR` gives OpenSSL's hashed-directory lookup: the certificates of the
+/// files `HASH.0`, `HASH.1`, ... (up to the first number missing, where the lookup
+/// stops) whose subject hashes to HASH, and the CRLs of `HASH.r0`, ... whose issuer does.
+pub fn load_capath(dir: &Path) -> Result<(Vec<CertificateDer<'static>>, Vec<Vec<u8>>), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the directory {}: {e}", dir.display()))?;
+    let mut names = std::collections::BTreeSet::new();
+    for e in entries.filter_map(|e| e.ok()) {
+        if let Ok(n) = e.file_name().into_string() {
+            names.insert(n);
+        }
+    }
+    let hashes: std::collections::BTreeSet<&str> = names
+        .iter()
+        .filter_map(|n| n.split_once('.').map(|(h, _)| h))
+        .filter(|h| h.len() == 8 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .collect();
+    let read = |name: &str| {
+        let path = dir.join(name);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() <= MAX_CA_FILE => std::fs::read(&path).ok(),
+            _ => None,
+        }
+    };
+    let (mut certs, mut crls) = (Vec::new(), Vec::new());
+    for h in hashes {
+        let want = u32::from_str_radix(h, 16).unwrap_or_default();
+        for i in 0.. {
+            let Some(bytes) = names
+                .contains(&format!("{h}.{i}"))
+                .then(|| read(&format!("{h}.{i}")))
+                .flatten()
+            else {
+                break;
+            };
+            use rustls::pki_types::pem::PemObject;
+            for der in CertificateDer::pem_slice_iter(&bytes).filter_map(|c| c.ok()) {
+                let fits = parse_x509_certificate(&der)
+                    .ok()
+                    .and_then(|(_, c)| subject_hash(c.subject()))
+                    == Some(want);
+                if fits {
+                    certs.push(der);
+                }
+            }
+        }
+        for i in 0.. {
+            let Some(bytes) = names
+                .contains(&format!("{h}.r{i}"))
+                .then(|| read(&format!("{h}.r{i}")))
+                .flatten()
+            else {
+                break;
+            };
+            for crl in pem_crls(&bytes) {
+                let fits = parse_x509_crl(&crl)
+                    .ok()
+                    .and_then(|(_, c)| subject_hash(c.issuer()))
+                    == Some(want);
+                if fits {
+                    crls.push(crl);
+                }
+            }
+        }
+    }
+    Ok((certs, crls))
 }
 
 /// The PEM CRLs of a file, in order, up to the first block that does not read as one.
@@ -402,6 +572,12 @@ pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgeme
         let path = path_ders(chain, policy.ca.as_deref(), &j);
         check_crl(crl, &path, pinned_alone, now, &mut j.problems);
     }
+    if let Some((rule, crls)) = &policy.capath_crls {
+        if j.verified {
+            let path = path_ders(chain, policy.ca.as_deref(), &j);
+            check_crl_list(rule, crls, &path, now, &mut j.problems);
+        }
+    }
     match policy.rules.cert_profile {
         // OpenSSL's security level judges the chain as its verification does: ignored
         // with peer-fingerprint alone, but Suite B also rules the hello.
@@ -518,89 +694,110 @@ fn check_crl(
             if crls.is_empty() {
                 return refuse(rule, "it holds no PEM CRL OpenSSL reads, so OpenVPN's client refuses every server (\"CRL not loaded\")".into(), problems);
             }
-            if pinned_alone {
+            if !pinned_alone {
+                check_crl_list(rule, crls, path, now, problems);
+            }
+        }
+    }
+}
+
+/// The CRLs `crls` (DER) over `path` (leaf first, anchor last), as OpenSSL's CRL check
+/// with `X509_V_FLAG_CRL_CHECK_ALL` applies them for OpenVPN: a certificate without a CRL
+/// of its issuer passes (OpenVPN ignores that error); one with a CRL is refused when the
+/// CRL is out of its dates, not signed by the issuer, signed by an issuer without
+/// cRLSign, or lists its serial. The first refusal is pushed, as a Rule of `rule`.
+fn check_crl_list(
+    rule: &str,
+    crls: &[Vec<u8>],
+    path: &[Vec<u8>],
+    now: i64,
+    problems: &mut Vec<Problem>,
+) {
+    let certs: Vec<X509Certificate<'_>> = path
+        .iter()
+        .filter_map(|d| parse_x509_certificate(d).ok().map(|(_, c)| c))
+        .collect();
+    let refuse = |found: String, problems: &mut Vec<Problem>| {
+        problems.push(Problem::Rule {
+            rule: rule.to_string(),
+            found,
+        })
+    };
+    let parsed: Vec<_> = crls
+        .iter()
+        .filter_map(|d| parse_x509_crl(d).ok().map(|(_, c)| c))
+        .collect();
+    for (i, cert) in certs.iter().enumerate() {
+        // The issuer: the next certificate of the path, or a root itself.
+        let Some(issuer) = certs
+            .get(i + 1)
+            .or_else(|| (cert.subject() == cert.issuer()).then_some(cert))
+        else {
+            continue;
+        };
+        let candidates: Vec<_> = parsed
+            .iter()
+            .filter(|c| c.issuer() == cert.issuer() && issuer.subject() == cert.issuer())
+            .collect();
+        // OpenSSL prefers a CRL within its dates.
+        let in_date = |c: &&&CertificateRevocationList<'_>| {
+            c.last_update().timestamp() <= now
+                && c.next_update().is_none_or(|n| n.timestamp() >= now)
+        };
+        let Some(list) = candidates.iter().find(in_date).or(candidates.first()) else {
+            continue;
+        };
+        let name = openvpn_dn(cert.subject());
+        let by = openvpn_dn(list.issuer());
+        if list.last_update().timestamp() > now {
+            return refuse(
+                format!("the CRL of {by} is not valid before {}", list.last_update()),
+                problems,
+            );
+        }
+        if let Some(next) = list.next_update().filter(|n| n.timestamp() < now) {
+            return refuse(format!("the CRL of {by} expired on {next}"), problems);
+        }
+        match list.verify_signature(issuer.public_key()) {
+            Ok(()) => {}
+            Err(X509Error::SignatureUnsupportedAlgorithm) => {
+                problems.push(Problem::Unchecked {
+                    rule: rule.to_string(),
+                    reason: format!(
+                        "the CRL of {by} is signed with {}, which this check cannot verify",
+                        list.signature_algorithm.algorithm.to_id_string()
+                    ),
+                });
                 return;
             }
-            let parsed: Vec<_> = crls
-                .iter()
-                .filter_map(|d| parse_x509_crl(d).ok().map(|(_, c)| c))
-                .collect();
-            for (i, cert) in certs.iter().enumerate() {
-                // The issuer: the next certificate of the path, or a root itself.
-                let Some(issuer) = certs
-                    .get(i + 1)
-                    .or_else(|| (cert.subject() == cert.issuer()).then_some(cert))
-                else {
-                    continue;
-                };
-                let candidates: Vec<_> = parsed
-                    .iter()
-                    .filter(|c| c.issuer() == cert.issuer() && issuer.subject() == cert.issuer())
-                    .collect();
-                // OpenSSL prefers a CRL within its dates.
-                let in_date = |c: &&&CertificateRevocationList<'_>| {
-                    c.last_update().timestamp() <= now
-                        && c.next_update().is_none_or(|n| n.timestamp() >= now)
-                };
-                let Some(list) = candidates.iter().find(in_date).or(candidates.first()) else {
-                    continue;
-                };
-                let name = openvpn_dn(cert.subject());
-                let by = openvpn_dn(list.issuer());
-                if list.last_update().timestamp() > now {
-                    return refuse(
-                        rule,
-                        format!("the CRL of {by} is not valid before {}", list.last_update()),
-                        problems,
-                    );
-                }
-                if let Some(next) = list.next_update().filter(|n| n.timestamp() < now) {
-                    return refuse(rule, format!("the CRL of {by} expired on {next}"), problems);
-                }
-                match list.verify_signature(issuer.public_key()) {
-                    Ok(()) => {}
-                    Err(X509Error::SignatureUnsupportedAlgorithm) => {
-                        problems.push(Problem::Unchecked {
-                            rule: rule.clone(),
-                            reason: format!(
-                                "the CRL of {by} is signed with {}, which this check cannot verify",
-                                list.signature_algorithm.algorithm.to_id_string()
-                            ),
-                        });
-                        return;
-                    }
-                    Err(_) => {
-                        return refuse(
-                            rule,
-                            format!(
-                                "the CRL of {by} is not signed by {}",
-                                openvpn_dn(issuer.subject())
-                            ),
-                            problems,
-                        );
-                    }
-                }
-                if let Ok(Some(ku)) = issuer.key_usage() {
-                    if !ku.value.crl_sign() {
-                        return refuse(
-                            rule,
-                            format!("{by} signs the CRL without the cRLSign key usage"),
-                            problems,
-                        );
-                    }
-                }
-                let serial = cert.raw_serial();
-                if list
-                    .iter_revoked_certificates()
-                    .any(|r| r.raw_serial() == serial)
-                {
-                    let found = format!(
-                        "{name} (serial {}) is revoked by the CRL of {by}",
-                        cert.raw_serial_as_string()
-                    );
-                    return refuse(rule, found, problems);
-                }
+            Err(_) => {
+                return refuse(
+                    format!(
+                        "the CRL of {by} is not signed by {}",
+                        openvpn_dn(issuer.subject())
+                    ),
+                    problems,
+                );
             }
+        }
+        if let Ok(Some(ku)) = issuer.key_usage() {
+            if !ku.value.crl_sign() {
+                return refuse(
+                    format!("{by} signs the CRL without the cRLSign key usage"),
+                    problems,
+                );
+            }
+        }
+        let serial = cert.raw_serial();
+        if list
+            .iter_revoked_certificates()
+            .any(|r| r.raw_serial() == serial)
+        {
+            let found = format!(
+                "{name} (serial {}) is revoked by the CRL of {by}",
+                cert.raw_serial_as_string()
+            );
+            return refuse(found, problems);
         }
     }
 }
@@ -1153,4 +1350,38 @@ pub fn parse_ca_pem(text: &[u8], name: &str) -> Result<Vec<CertificateDer<'stati
         return Err(CaError::NoCertificate { name: name.into() });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    /// Self-signed certificates made with `openssl req -x509 -subj ... -multivalue-rdn
+    /// -utf8`, and the hash `openssl x509 -noout -subject_hash` printed for each (the
+    /// name `openssl rehash` gives its file in a capath directory).
+    const NAMES: [(&str, &str); 3] = [
+        // C=DE, O=Ex  Ample (two spaces), CN=Test CA
+        ("00979450", "MIIBuzCCAWGgAwIBAgIUQTRDVuwI3iCRBWn2iQdf58WZv2AwCgYIKoZIzj0EAwIwMzELMAkGA1UEBhMCREUxEjAQBgNVBAoMCUV4ICBBbXBsZTEQMA4GA1UEAwwHVGVzdCBDQTAeFw0yNjEyMDUxNDQwMjRaFw0yNjEyMDgxNDQwMjRaMDMxCzAJBgNVBAYTAkRFMRIwEAYDVQQKDAlFeCAgQW1wbGUxEDAOBgNVBAMMB1Rlc3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQ5iI3fkBPa9EVXkVEB7NhQ/8w0U8EyWwQ53YHKLxNspd1UR9TXeTvMQ8KRO0as+Ws9CVIUZpVEtCJ0FUIuivqjo1MwUTAdBgNVHQ4EFgQUqCcG5BruqYSOv6W2l+hzywuCYBIwHwYDVR0jBBgwFoAUqCcG5BruqYSOv6W2l+hzywuCYBIwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiBNKa0ibf4j7TiUG/cHrbAnA9itTI2VufSM6ftBtcEp9QIhAKaufBxyn8sWmFtr/25xs+L/s982M527Pq6lt/n8BAY4"),
+        // CN='  MixedtCase Ümlaut  ', OU=Ops + O=ACME (a two-valued RDN)
+        ("eeae5aae", "MIIBzDCCAXOgAwIBAgIUQ+qm1wHVtF4mv5npIbh2Auc+U6kwCgYIKoZIzj0EAwIwPDEfMB0GA1UEAwwWICBNaXhlZHRDYXNlIMOcbWxhdXQgIDEZMAoGA1UECwwDT3BzMAsGA1UECgwEQUNNRTAeFw0yNjEyMDUxNDQwMjRaFw0yNjEyMDgxNDQwMjRaMDwxHzAdBgNVBAMMFiAgTWl4ZWR0Q2FzZSDDnG1sYXV0ICAxGTAKBgNVBAsMA09wczALBgNVBAoMBEFDTUUwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASiwYnKzzfh3rS09FaxwrEyvZUNh/dywrU22pUxjtRxfRa4J7jDaIS9Xkpb4VBzds9vbILgcO1w30uE3tvXAKrdo1MwUTAdBgNVHQ4EFgQUFCw8ClalG6LtLBOwcYzDBtvxeb0wHwYDVR0jBBgwFoAUFCw8ClalG6LtLBOwcYzDBtvxeb0wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiB3Hm2qsWepOSi8qO7uVb3Pfvdm0TplXEQMK6PCgOJKzAIgZESofKYtj7TvQECCBt56tKh5eDBchsAWmlvc2NLJedE="),
+        // DC=org, DC=example (IA5String), CN=vpn-ca
+        ("cb606577", "MIIB1DCCAXmgAwIBAgIUDbtIv5GmeVRSE95/3OXr3b++MNowCgYIKoZIzj0EAwIwPzETMBEGCgmSJomT8ixkARkWA29yZzEXMBUGCgmSJomT8ixkARkWB2V4YW1wbGUxDzANBgNVBAMMBnZwbi1jYTAeFw0yNjEyMDUxNDQwMjRaFw0yNjEyMDgxNDQwMjRaMD8xEzARBgoJkiaJk/IsZAEZFgNvcmcxFzAVBgoJkiaJk/IsZAEZFgdleGFtcGxlMQ8wDQYDVQQDDAZ2cG4tY2EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARO+s0cT9eEn4OFIfkucJWpEE3OPKLRSc0a6BSSJxBMtqLdLZ2RkEJ/OhMDvBg8UsSjhzTRLNmF6MF+C5oEP/hso1MwUTAdBgNVHQ4EFgQUvK/nouG41FYjhloJMK8l0Yd30e0wHwYDVR0jBBgwFoAUvK/nouG41FYjhloJMK8l0Yd30e0wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAqf6lxEF8U2lpec6SZ3QmcKn8GSIKAG9B0h/smI+2jYYCIQDJPG4vR4KC8aPfUmVrUauptkUCMRm6DhaEWCjMXtRO2Q=="),
+    ];
+
+    #[test]
+    fn subject_hash_as_openssl_prints_it() {
+        for (hash, b64) in NAMES {
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .expect("base64");
+            let (_, cert) = parse_x509_certificate(&der).expect("certificate");
+            assert_eq!(
+                subject_hash(cert.subject()).map(|h| format!("{h:08x}")),
+                Some(hash.to_string()),
+                "{}",
+                openvpn_dn(cert.subject())
+            );
+        }
+    }
 }

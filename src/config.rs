@@ -84,6 +84,9 @@ pub struct ClientConfig {
     pub wrap: Option<ConfigWrap>,
     /// `ca FILE` or a `<ca>` block: the CA the client verifies the server with.
     pub ca: Option<KeySource>,
+    /// `capath DIR`: a hashed directory of CA certificates (and CRLs), as OpenSSL's
+    /// lookup reads it.
+    pub capath: Option<PathBuf>,
     /// `verify-x509-name NAME [TYPE]`.
     pub verify_x509_name: Option<(String, NameType)>,
     /// `remote-cert-tls server`.
@@ -755,7 +758,13 @@ impl Reader {
                     let written = if is_inline { "<crl-verify> block".to_string() } else { format!("crl-verify {}", opt.words[1..].join(" ")) };
                     self.cfg.tls_rules.crl_verify = Some(crate::client_rules::CrlRule { source, dir, line: written });
                 }
-                "tls-verify" | "capath" => {
+                "capath" if !is_inline => {
+                    if opt.words.len() > 2 {
+                        return Err(self.err(line, d, ("'capath' takes one directory".into(), OpenVpnTakes::No)));
+                    }
+                    self.cfg.capath = Some(self.base.join(arg(1)?));
+                }
+                "tls-verify" => {
                     return Err(self.err(line, d, (format!("check_openvpn cannot apply '{d}' to the server's certificate as OpenVPN's client does, and will not ignore it"), OpenVpnTakes::Yes)))
                 }
                 "remote-cert-tls" => match arg(1)? {
@@ -871,6 +880,7 @@ impl ClientConfig {
             .as_ref()
             .is_some_and(|p| p.depth() == 1)
             && r.cfg.ca.is_none()
+            && r.cfg.capath.is_none()
             && r.cfg.pkcs12.is_none()
         {
             let (file, line) = r.cfg.at("verify-hash").unwrap_or_default();
@@ -1193,15 +1203,13 @@ mod tests {
             e.contains("'peer-fingerprint'") && e.contains("refuses this too"),
             "{e}"
         );
-        for line in ["tls-verify ./check.sh", "capath /etc/ssl/certs"] {
-            let e = parse(&format!("remote h\n{line}\n"))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                e.contains("line 2") && e.contains("accepts this line"),
-                "{e}"
-            );
-        }
+        let e = parse("remote h\ntls-verify ./check.sh\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("accepts this line"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1226,6 +1234,8 @@ mod tests {
         ));
         // verify-hash needs a CA to find the issuer by; OpenVPN refuses it without one.
         assert!(parse(&format!("remote h\nca ca.crt\nverify-hash {sha1}\n")).is_ok());
+        let cfg = parse(&format!("remote h\ncapath certs\nverify-hash {sha1}\n")).unwrap();
+        assert_eq!(cfg.capath, Some(PathBuf::from("/etc/openvpn/certs")));
         // What OpenVPN refuses: exit 3 naming the line.
         for (text, line) in [
             (format!("remote h\nverify-hash {sha1}\n"), 2),

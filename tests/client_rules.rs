@@ -279,15 +279,22 @@ impl TlsBed {
 
     /// The real client with the rules `rules` (config lines, given as its flags).
     fn real_client(&self, rules: &[&str]) -> (bool, String) {
-        let ca = path(&self.ca);
-        let mut args: Vec<String> = vec!["--ca".into(), ca];
+        self.real_client_with(Some(&self.ca), rules)
+    }
+
+    /// The real client with `ca` (or none) and `rules`.
+    fn real_client_with(&self, ca: Option<&Path>, rules: &[&str]) -> (bool, String) {
+        let mut args: Vec<String> = Vec::new();
+        if let Some(ca) = ca {
+            args.extend(["--ca".to_string(), path(ca)]);
+        }
         for r in rules {
             let w = config_words(r);
             args.push(format!("--{}", w[0]));
             args.extend(w[1..].iter().cloned());
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut c = RealClient::connect(&self.bed.ns, &self.bed.server, &refs);
+        let mut c = RealClient::connect_without_ca(&self.bed.ns, &self.bed.server, &refs);
         c.stop();
         eprintln!("real client connected: {}", c.connected);
         (c.connected, c.log())
@@ -295,15 +302,20 @@ impl TlsBed {
 
     /// check_openvpn --config (the same rules as config lines) --login -v.
     fn check(&self, rules: &[&str]) -> Ran {
+        self.check_with(Some(&self.ca), rules)
+    }
+
+    /// [`TlsBed::check`] with `ca` (or no `ca` line) in the config.
+    fn check_with(&self, ca: Option<&Path>, rules: &[&str]) -> Ran {
         let s = &self.bed.server;
         let file = s.dir.path().join("rules-client.ovpn");
+        let ca = ca.map(|c| format!("ca {}\n", path(c))).unwrap_or_default();
         std::fs::write(
             &file,
             format!(
-                "client\ndev tun\nproto udp\nremote {} {}\nca {}\ncert {}\nkey {}\n{}\n",
+                "client\ndev tun\nproto udp\nremote {} {}\n{ca}cert {}\nkey {}\n{}\n",
                 s.addr,
                 s.port,
-                path(&self.ca),
                 path(&s.client_cert),
                 path(&s.client_key),
                 rules.join("\n")
@@ -476,7 +488,6 @@ fn a_tls_rule_the_check_cannot_honour_is_unknown_naming_the_line() {
         "tls-cipher HIGH:!aNULL",
         "tls-groups X448",
         "tls-verify ./verify.sh",
-        "capath /etc/ssl/certs",
     ] {
         bed.check(&[rule])
             .state(3)
@@ -799,4 +810,65 @@ fn peer_fingerprint_alone_takes_an_expired_certificate_as_openvpn_does() {
     let (connected, log) = bed.real_client(&with_ca);
     assert!(!connected, "the real client connected\n{log}");
     bed.check(&with_ca).state(2).line_has("expired");
+}
+
+/// `openssl rehash DIR`: the hashed names OpenSSL's lookup reads, made by OpenSSL itself.
+fn rehash(dir: &Path) {
+    let out = std::process::Command::new(openssl_bin())
+        .arg("rehash")
+        .arg(dir)
+        .output()
+        .expect("run openssl rehash");
+    assert!(out.status.success(), "openssl rehash: {out:?}");
+}
+
+#[test]
+fn capath_as_openssls_hashed_lookup_finds_it() {
+    if !tunnel_ready() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca("capath-ca", &CertSpec::ca("Capath  CA"));
+    let server = pki.issue(&ca, "server", &CertSpec::server("capath-server"));
+    let stranger = pki.self_signed_ca("stranger", &CertSpec::ca("Stranger CA"));
+    pki.revoke(&ca, &server);
+    let revoking = pki.crl(&ca, "revoking", -1, 30);
+    let dirs = pki.dir().join("capaths");
+    let dir = |name: &str, files: &[(&Path, &str)]| -> std::path::PathBuf {
+        let d = dirs.join(name);
+        std::fs::create_dir_all(&d).expect("create a capath");
+        for (from, to) in files {
+            std::fs::copy(from, d.join(to)).expect("copy into the capath");
+        }
+        d
+    };
+    let hashed = dir(
+        "hashed",
+        &[(&ca.crt, "ca.pem"), (&stranger.crt, "stranger.pem")],
+    );
+    rehash(&hashed);
+    let foreign = dir("foreign", &[(&stranger.crt, "stranger.pem")]);
+    rehash(&foreign);
+    // The right CA under a name that is not its hash: OpenSSL never finds it.
+    let misnamed = dir("misnamed", &[(&ca.crt, "00000000.0")]);
+    let with_crl = dir("with-crl", &[(&ca.crt, "ca.pem"), (&revoking, "ca.crl")]);
+    rehash(&with_crl);
+    let ca_crt = ca.crt.clone();
+    let bed = TlsBed::issued(pki, &ca_crt, &server, &[]);
+
+    let agree = |d: &Path, ok: bool, named: &str| {
+        let rule = format!("capath {}", path(d));
+        let (connected, log) = bed.real_client_with(None, &[&rule]);
+        assert_eq!(connected, ok, "the real client with {rule}\n{log}");
+        let run = bed.check_with(None, &[&rule]);
+        if ok {
+            run.state(0);
+        } else {
+            run.state(2).line_has(named);
+        }
+    };
+    agree(&hashed, true, "");
+    agree(&foreign, false, "--ca");
+    agree(&misnamed, false, "--ca");
+    agree(&with_crl, false, "revoked");
 }

@@ -903,11 +903,29 @@ impl Cli {
                     None => None,
                 },
             };
+            // capath DIR: the certificates OpenSSL's lookup finds there are CAs beside the
+            // config's ca, and its CRLs are checked (--ca replaces both).
+            let capath = match (&self.ca, config.as_ref()) {
+                (None, Some(cfg)) => cfg.capath.as_ref().map(|dir| (cfg, dir)),
+                _ => None,
+            };
+            if let Some((cfg, dir)) = capath {
+                let (certs, crls) = crate::chain::load_capath(dir)
+                    .map_err(|reason| in_config(cfg, "capath", reason, OpenVpnTakes::No))?;
+                let mut all = policy.ca.take().unwrap_or_default();
+                all.extend(certs);
+                policy.ca = Some(all);
+                policy.capath_crls = Some((format!("capath {}", dir.display()), crls));
+            }
             if let Some(ca) = &policy.ca {
                 let from = match (&self.ca, &self.config) {
                     (Some(p), _) => p.display().to_string(),
-                    (None, Some(c)) => match config.as_ref().map(|cfg| cfg.ca.is_some()) {
-                        Some(false) => format!("{} (pkcs12)", c.display()),
+                    (None, Some(c)) => match config
+                        .as_ref()
+                        .map(|cfg| (cfg.ca.is_some(), cfg.capath.is_some()))
+                    {
+                        Some((false, true)) => format!("{} (capath)", c.display()),
+                        Some((false, false)) => format!("{} (pkcs12)", c.display()),
                         _ => format!("{} (ca)", c.display()),
                     },
                     (None, None) => String::new(),
