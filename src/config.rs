@@ -359,6 +359,9 @@ struct Reader {
     base: PathBuf,
     /// Nesting of `config FILE` includes (OpenVPN stops at 10).
     depth: u8,
+    /// The file being read has Windows line ends (CRLF), which OpenVPN keeps in the text
+    /// of an inline block.
+    crlf: bool,
     cfg: ClientConfig,
     /// tls-auth, tls-crypt, tls-crypt-v2: the value and the line.
     wraps: [Option<(Val, usize)>; 3],
@@ -669,6 +672,7 @@ impl Reader {
                     })?;
                     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
                     let outer = std::mem::replace(&mut self.file, path.display().to_string());
+                    let outer_crlf = std::mem::replace(&mut self.crlf, text.contains("\r\n"));
                     self.depth += 1;
                     let lines: Vec<&str> = text.lines().collect();
                     let result = self
@@ -676,6 +680,7 @@ impl Reader {
                         .and_then(|opts| self.apply(opts, block.as_deref_mut()));
                     self.depth -= 1;
                     self.file = outer;
+                    self.crlf = outer_crlf;
                     result?;
                 }
                 "secret" => {
@@ -736,6 +741,15 @@ impl Reader {
                     };
                     if opt.words.len() > most {
                         return Err(self.err(line, d, (format!("'{d}' takes at most {} arguments", most - 1), OpenVpnTakes::No)));
+                    }
+                    // OpenVPN keeps each line's CR in the block, and a fingerprint followed
+                    // by one is a format error to it (tried with 2.6.14).
+                    let fingerprint_line = |l: &str| {
+                        let l = l.trim_start();
+                        !(l.is_empty() || l.starts_with('#') || l.starts_with(';'))
+                    };
+                    if is_inline && self.crlf && text.lines().any(fingerprint_line) {
+                        return Err(self.err(line, &format!("<{d}>"), (format!("the file has Windows line ends (CRLF), and OpenVPN reads the CR as part of each fingerprint of a <{d}> block ('format error in hash fingerprint'); save it with LF line ends"), OpenVpnTakes::No)));
                     }
                     self.cfg.tls_rules.pin(d, text, algorithm, is_inline).map_err(|(m, _)| self.err(line, d, (m, OpenVpnTakes::No)))?;
                 }
@@ -832,6 +846,7 @@ impl ClientConfig {
             file: file.to_string(),
             base: base.to_path_buf(),
             depth: 0,
+            crlf: text.contains("\r\n"),
             cfg: ClientConfig {
                 file: file.to_string(),
                 ..ClientConfig::default()
@@ -1225,6 +1240,12 @@ mod tests {
         );
         let crl = cfg.tls_rules.crl_verify.as_ref().unwrap();
         assert!(!crl.dir && crl.source == KeySource::File(PathBuf::from("/etc/openvpn/crl.pem")));
+        // A CRLF file: a fingerprint line ends in CR, which OpenVPN refuses in a block
+        // (not on a line of its own, where the CR is white space).
+        let crlf = format!("remote h\r\n<peer-fingerprint>\r\n{fp}\r\n</peer-fingerprint>\r\n");
+        let e = parse(&crlf).unwrap_err().to_string();
+        assert!(e.contains("CRLF") && e.contains("refuses this too"), "{e}");
+        assert!(parse(&format!("remote h\r\npeer-fingerprint {fp}\r\n")).is_ok());
         let cfg = parse("remote h\ncrl-verify crls dir\n").unwrap();
         assert!(cfg.tls_rules.crl_verify.unwrap().dir);
         let cfg = parse("remote h\n<crl-verify>\nCRL\n</crl-verify>\n").unwrap();
