@@ -248,45 +248,36 @@ pub fn load_capath(dir: &Path) -> Result<(Vec<CertificateDer<'static>>, Vec<Vec<
             _ => None,
         }
     };
+    // The contents of STEM0, STEM1, ...: the lookup stops at the first number missing.
+    let numbered = |stem: &str| -> Vec<Vec<u8>> {
+        (0..)
+            .map(|i| format!("{stem}{i}"))
+            .map_while(|name| names.contains(&name).then(|| read(&name)).flatten())
+            .collect()
+    };
     let (mut certs, mut crls) = (Vec::new(), Vec::new());
     for h in hashes {
-        let want = u32::from_str_radix(h, 16).unwrap_or_default();
-        for i in 0.. {
-            let Some(bytes) = names
-                .contains(&format!("{h}.{i}"))
-                .then(|| read(&format!("{h}.{i}")))
-                .flatten()
-            else {
-                break;
-            };
+        let want = Some(u32::from_str_radix(h, 16).unwrap_or_default());
+        for bytes in numbered(&format!("{h}.")) {
             use rustls::pki_types::pem::PemObject;
-            for der in CertificateDer::pem_slice_iter(&bytes).filter_map(|c| c.ok()) {
-                let fits = parse_x509_certificate(&der)
-                    .ok()
-                    .and_then(|(_, c)| subject_hash(c.subject()))
-                    == Some(want);
-                if fits {
-                    certs.push(der);
-                }
-            }
+            certs.extend(
+                CertificateDer::pem_slice_iter(&bytes)
+                    .filter_map(|c| c.ok())
+                    .filter(|der| {
+                        parse_x509_certificate(der)
+                            .ok()
+                            .and_then(|(_, c)| subject_hash(c.subject()))
+                            == want
+                    }),
+            );
         }
-        for i in 0.. {
-            let Some(bytes) = names
-                .contains(&format!("{h}.r{i}"))
-                .then(|| read(&format!("{h}.r{i}")))
-                .flatten()
-            else {
-                break;
-            };
-            for crl in pem_crls(&bytes) {
-                let fits = parse_x509_crl(&crl)
+        for bytes in numbered(&format!("{h}.r")) {
+            crls.extend(pem_crls(&bytes).into_iter().filter(|crl| {
+                parse_x509_crl(crl)
                     .ok()
                     .and_then(|(_, c)| subject_hash(c.issuer()))
-                    == Some(want);
-                if fits {
-                    crls.push(crl);
-                }
-            }
+                    == want
+            }));
         }
     }
     Ok((certs, crls))
@@ -667,37 +658,38 @@ fn check_crl(
     now: i64,
     problems: &mut Vec<Problem>,
 ) {
-    let certs: Vec<X509Certificate<'_>> = path
-        .iter()
-        .filter_map(|d| parse_x509_certificate(d).ok().map(|(_, c)| c))
-        .collect();
-    let refuse = |rule: &str, found: String, problems: &mut Vec<Problem>| {
-        problems.push(Problem::Rule {
-            rule: rule.to_string(),
-            found,
-        })
-    };
-    match crl {
+    let (rule, found) = match crl {
         ClientCrl::Dir { rule, dir, names } => {
-            for c in &certs {
-                let serial = c.tbs_certificate.serial.to_string();
-                if names.contains(&serial) {
-                    let found = format!(
-                        "{} (serial {serial}) is revoked: {dir}/{serial} exists",
-                        openvpn_dn(c.subject())
-                    );
-                    return refuse(rule, found, problems);
-                }
-            }
+            let revoked = path
+                .iter()
+                .filter_map(|d| parse_x509_certificate(d).ok().map(|(_, c)| c))
+                .find_map(|c| {
+                    let serial = c.tbs_certificate.serial.to_string();
+                    names.contains(&serial).then(|| {
+                        format!(
+                            "{} (serial {serial}) is revoked: {dir}/{serial} exists",
+                            openvpn_dn(c.subject())
+                        )
+                    })
+                });
+            (rule, revoked)
         }
+        ClientCrl::File { rule, crls } if crls.is_empty() => (
+            rule,
+            Some("it holds no PEM CRL OpenSSL reads, so OpenVPN's client refuses every server (\"CRL not loaded\")".into()),
+        ),
         ClientCrl::File { rule, crls } => {
-            if crls.is_empty() {
-                return refuse(rule, "it holds no PEM CRL OpenSSL reads, so OpenVPN's client refuses every server (\"CRL not loaded\")".into(), problems);
-            }
             if !pinned_alone {
                 check_crl_list(rule, crls, path, now, problems);
             }
+            return;
         }
+    };
+    if let Some(found) = found {
+        problems.push(Problem::Rule {
+            rule: rule.clone(),
+            found,
+        });
     }
 }
 

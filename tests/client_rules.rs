@@ -277,6 +277,14 @@ impl TlsBed {
         }
     }
 
+    /// The server's certificate, of a bed made with a leaf of its own.
+    fn leaf(&self) -> std::path::PathBuf {
+        self._pki
+            .as_ref()
+            .map(|p| p.dir().join("server.crt"))
+            .expect("the bed's own PKI")
+    }
+
     /// The real client with the rules `rules` (config lines, given as its flags).
     fn real_client(&self, rules: &[&str]) -> (bool, String) {
         self.real_client_with(Some(&self.ca), rules)
@@ -699,11 +707,7 @@ fn peer_fingerprint_beside_a_ca_needs_both() {
         return;
     }
     let bed = TlsBed::new(Some(KeyKind::Ec256), &[]);
-    let leaf = bed
-        ._pki
-        .as_ref()
-        .map(|p| p.dir().join("server.crt"))
-        .expect("the bed's PKI");
+    let leaf = bed.leaf();
     let right = openssl_fingerprint(&leaf, "sha256");
     bed.both_connect(&[&format!("peer-fingerprint {right}")]);
     bed.both_refuse(
@@ -718,11 +722,7 @@ fn verify_hash_pins_the_issuing_ca_not_the_server() {
         return;
     }
     let bed = TlsBed::new(Some(KeyKind::Ec256), &[]);
-    let leaf = bed
-        ._pki
-        .as_ref()
-        .map(|p| p.dir().join("server.crt"))
-        .expect("the bed's PKI");
+    let leaf = bed.leaf();
     let ca_sha1 = openssl_fingerprint(&bed.ca, "sha1");
     let ca_sha256 = openssl_fingerprint(&bed.ca, "sha256");
     // SHA-1 unless the line says SHA256.
