@@ -56,8 +56,248 @@ pub struct Policy {
     pub verify_name: Option<(String, NameType)>,
     /// `remote-cert-tls server`: key usage present and EKU serverAuth.
     pub remote_cert_tls_server: bool,
-    /// The client config's other TLS rules (`remote-cert-ku`, `tls-cert-profile`, ...).
+    /// The client config's other TLS rules (`remote-cert-ku`, `tls-cert-profile`,
+    /// `peer-fingerprint`, ...).
     pub rules: crate::client_rules::ClientRules,
+    /// `crl-verify`, read when the check started.
+    pub crl: Option<ClientCrl>,
+    /// `capath DIR`: the line, and the CRLs OpenSSL's lookup finds there (OpenVPN turns
+    /// CRL checking on with a capath).
+    pub capath_crls: Option<(String, Vec<Vec<u8>>)>,
+}
+
+/// `crl-verify` as OpenVPN's client holds it when it verifies a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCrl {
+    /// `crl-verify FILE`: the CRLs (DER) OpenSSL loads from it, in order, up to the first
+    /// PEM block that does not read (`backend_tls_ctx_reload_crl`).
+    File { rule: String, crls: Vec<Vec<u8>> },
+    /// `crl-verify DIR dir`: the names in DIR; a certificate whose decimal serial is one
+    /// of them is revoked (`verify_check_crl_dir`).
+    Dir {
+        rule: String,
+        dir: String,
+        names: std::collections::BTreeSet<String>,
+    },
+}
+
+/// Reads `crl-verify` as OpenVPN's client reads it when it starts: a file (or block) of
+/// PEM CRLs, or the names in a directory. `Err` is why OpenVPN itself would not start.
+pub fn load_client_crl(rule: &crate::client_rules::CrlRule) -> Result<ClientCrl, String> {
+    use crate::keys::KeySource;
+    let line = rule.line.clone();
+    match (&rule.source, rule.dir) {
+        (KeySource::File(dir), true) => {
+            let entries = std::fs::read_dir(dir)
+                .map_err(|e| format!("cannot read the directory {}: {e}", dir.display()))?;
+            let names = entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect();
+            Ok(ClientCrl::Dir {
+                rule: line,
+                dir: dir.display().to_string(),
+                names,
+            })
+        }
+        (source, _) => {
+            let bytes = match source {
+                KeySource::File(path) => {
+                    let meta = std::fs::metadata(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    if meta.len() > MAX_CA_FILE * 16 {
+                        return Err(format!(
+                            "{} is {} bytes, more than any CRL",
+                            path.display(),
+                            meta.len()
+                        ));
+                    }
+                    std::fs::read(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                }
+                KeySource::Inline { text, .. } => text.as_bytes().to_vec(),
+            };
+            Ok(ClientCrl::File {
+                rule: line,
+                crls: pem_crls(&bytes),
+            })
+        }
+    }
+}
+
+/// A DER length.
+fn der_len(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+}
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    der_len(content.len(), &mut out);
+    out.extend_from_slice(content);
+    out
+}
+
+/// An attribute value as `asn1_string_canon` makes it: a string type is read as UTF-8
+/// (Latin-1 for the one-byte types, UCS-2 and UCS-4 for BMP and Universal strings), cut
+/// of leading and trailing white space, every run of white space one space, ASCII in
+/// lower case, and tagged UTF8String; any other type stays as it is.
+fn canonical_value(value: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Option<Vec<u8>> {
+    use x509_parser::der_parser::asn1_rs::{Tag, ToDer};
+    let data = value.data;
+    let text: Vec<u8> = match value.tag() {
+        Tag::Utf8String => data.to_vec(),
+        Tag::PrintableString | Tag::T61String | Tag::Ia5String | Tag::VisibleString => data
+            .iter()
+            .map(|&b| char::from(b))
+            .collect::<String>()
+            .into_bytes(),
+        Tag::BmpString => char::decode_utf16(
+            data.chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])),
+        )
+        .collect::<Result<String, _>>()
+        .ok()?
+        .into_bytes(),
+        Tag::UniversalString => data
+            .chunks(4)
+            .map(|c| {
+                let mut b = [0u8; 4];
+                b[..c.len()].copy_from_slice(c);
+                char::from_u32(u32::from_be_bytes(b))
+            })
+            .collect::<Option<String>>()?
+            .into_bytes(),
+        _ => return value.to_der_vec().ok(),
+    };
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let start = text.iter().position(|b| !space(b)).unwrap_or(text.len());
+    let end = text
+        .iter()
+        .rposition(|b| !space(b))
+        .map_or(start, |e| e + 1);
+    let mut out = Vec::new();
+    let mut i = start;
+    while i < end {
+        let b = text[i];
+        if space(&b) {
+            out.push(b' ');
+            while i < end && space(&text[i]) {
+                i += 1;
+            }
+        } else {
+            out.push(b.to_ascii_lowercase());
+            i += 1;
+        }
+    }
+    Some(der(0x0c, &out))
+}
+
+/// OpenSSL's hash of a name (`X509_NAME_hash_ex`), which names the files of a hashed CA
+/// directory (`capath`, `openssl rehash`): the first four bytes, little-endian, of the
+/// SHA-1 of the name's canonical encoding (each RDN's SET of canonical values, one after
+/// the other, without the outer SEQUENCE).
+pub fn subject_hash(name: &X509Name<'_>) -> Option<u32> {
+    use sha1::Digest as _;
+    let mut canon = Vec::new();
+    for rdn in name.iter() {
+        let mut avas = Vec::new();
+        for atv in rdn.iter() {
+            let mut seq = der(0x06, atv.attr_type().as_bytes());
+            seq.extend(canonical_value(atv.attr_value())?);
+            avas.push(der(0x30, &seq));
+        }
+        // DER orders the members of a SET OF by their encodings.
+        avas.sort();
+        canon.extend(der(0x31, &avas.concat()));
+    }
+    let h = sha1::Sha1::digest(&canon);
+    Some(u32::from_le_bytes([h[0], h[1], h[2], h[3]]))
+}
+
+/// What `capath DIR` gives OpenSSL's hashed-directory lookup: the certificates of the
+/// files `HASH.0`, `HASH.1`, ... (up to the first number missing, where the lookup
+/// stops) whose subject hashes to HASH, and the CRLs of `HASH.r0`, ... whose issuer does.
+pub fn load_capath(dir: &Path) -> Result<(Vec<CertificateDer<'static>>, Vec<Vec<u8>>), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the directory {}: {e}", dir.display()))?;
+    let mut names = std::collections::BTreeSet::new();
+    for e in entries.filter_map(|e| e.ok()) {
+        if let Ok(n) = e.file_name().into_string() {
+            names.insert(n);
+        }
+    }
+    let hashes: std::collections::BTreeSet<&str> = names
+        .iter()
+        .filter_map(|n| n.split_once('.').map(|(h, _)| h))
+        .filter(|h| h.len() == 8 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .collect();
+    let read = |name: &str| {
+        let path = dir.join(name);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() <= MAX_CA_FILE => std::fs::read(&path).ok(),
+            _ => None,
+        }
+    };
+    // The contents of STEM0, STEM1, ...: the lookup stops at the first number missing.
+    let numbered = |stem: &str| -> Vec<Vec<u8>> {
+        (0..)
+            .map(|i| format!("{stem}{i}"))
+            .map_while(|name| names.contains(&name).then(|| read(&name)).flatten())
+            .collect()
+    };
+    let (mut certs, mut crls) = (Vec::new(), Vec::new());
+    for h in hashes {
+        let want = Some(u32::from_str_radix(h, 16).unwrap_or_default());
+        for bytes in numbered(&format!("{h}.")) {
+            use rustls::pki_types::pem::PemObject;
+            certs.extend(
+                CertificateDer::pem_slice_iter(&bytes)
+                    .filter_map(|c| c.ok())
+                    .filter(|der| {
+                        parse_x509_certificate(der)
+                            .ok()
+                            .and_then(|(_, c)| subject_hash(c.subject()))
+                            == want
+                    }),
+            );
+        }
+        for bytes in numbered(&format!("{h}.r")) {
+            crls.extend(pem_crls(&bytes).into_iter().filter(|crl| {
+                parse_x509_crl(crl)
+                    .ok()
+                    .and_then(|(_, c)| subject_hash(c.issuer()))
+                    == want
+            }));
+        }
+    }
+    Ok((certs, crls))
+}
+
+/// The PEM CRLs of a file, in order, up to the first block that does not read as one.
+fn pem_crls(mut bytes: &[u8]) -> Vec<Vec<u8>> {
+    let label = b"-----BEGIN X509 CRL-----";
+    let mut out = Vec::new();
+    while let Some(at) = bytes.windows(label.len()).position(|w| w == label) {
+        let Ok((rest, pem)) = x509_parser::pem::parse_x509_pem(&bytes[at..]) else {
+            break;
+        };
+        if parse_x509_crl(&pem.contents).is_err() {
+            break;
+        }
+        out.push(pem.contents);
+        bytes = rest;
+    }
+    out
 }
 
 /// A certificate's place in what was judged.
@@ -160,6 +400,8 @@ pub struct Judgement {
     pub problems: Vec<Problem>,
     /// The path to a `--ca` certificate verified.
     pub verified: bool,
+    /// `peer-fingerprint` or `verify-hash` matched: the directive.
+    pub pinned: Option<&'static str>,
 }
 
 impl Judgement {
@@ -283,6 +525,10 @@ pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgeme
             Err(reason) => j.problems.push(Problem::Unparsable { index: i, reason }),
         }
     }
+    // peer-fingerprint without a CA: OpenVPN's verify callback ignores every error of
+    // OpenSSL's (dates, issuers, purposes) and trusts the fingerprint alone.
+    let pinned_alone =
+        policy.ca.is_none() && policy.rules.pins.as_ref().is_some_and(|p| p.depth() == 0);
     if let Some(ca) = &policy.ca {
         match verify_path(leaf_der, &chain[1..], ca, &sent, now) {
             Ok(path) => {
@@ -298,6 +544,9 @@ pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgeme
         j.certs = sent.clone();
     }
     for (i, c) in j.certs.iter().enumerate() {
+        if pinned_alone {
+            break;
+        }
         if c.not_after < now {
             j.problems.push(Problem::Expired { cert: i });
         } else if c.not_before > now {
@@ -307,10 +556,242 @@ pub fn judge(chain: &[CertificateDer<'_>], policy: &Policy, now: i64) -> Judgeme
     if let Ok((_, leaf)) = parse_x509_certificate(leaf_der) {
         check_leaf(&leaf, policy, &mut j);
     }
-    if let Some(profile) = policy.rules.cert_profile {
-        check_profile(chain, profile, &j.certs, &mut j.problems);
+    if let Some(pins) = &policy.rules.pins {
+        check_pins(chain, policy.ca.as_deref(), pins, &mut j);
+    }
+    if let Some(crl) = &policy.crl {
+        let path = path_ders(chain, policy.ca.as_deref(), &j);
+        check_crl(crl, &path, pinned_alone, now, &mut j.problems);
+    }
+    if let Some((rule, crls)) = &policy.capath_crls {
+        if j.verified {
+            let path = path_ders(chain, policy.ca.as_deref(), &j);
+            check_crl_list(rule, crls, &path, now, &mut j.problems);
+        }
+    }
+    match policy.rules.cert_profile {
+        // OpenSSL's security level judges the chain as its verification does: ignored
+        // with peer-fingerprint alone, but Suite B also rules the hello.
+        Some(profile) if !pinned_alone || profile == crate::client_rules::CertProfile::SuiteB => {
+            check_profile(chain, profile, &j.certs, &mut j.problems)
+        }
+        _ => {}
     }
     j
+}
+
+/// The DER of each certificate judged (leaf first, then the verified path and its
+/// anchor, or what the server sent), found again by its SHA-256.
+fn path_ders(
+    chain: &[CertificateDer<'_>],
+    ca: Option<&[CertificateDer<'static>]>,
+    j: &Judgement,
+) -> Vec<Vec<u8>> {
+    let pool: Vec<&[u8]> = chain
+        .iter()
+        .map(|c| c.as_ref())
+        .chain(ca.unwrap_or_default().iter().map(|c| c.as_ref()))
+        .collect();
+    j.certs
+        .iter()
+        .filter_map(|c| {
+            pool.iter()
+                .find(|der| hex_sha256(der) == c.sha256)
+                .map(|der| der.to_vec())
+        })
+        .collect()
+}
+
+/// `peer-fingerprint` (the server's own certificate) or `verify-hash` (the certificate
+/// at depth 1 of the verified path: the CA that issued the server's), as `verify_cert`
+/// compares them. A chain with no certificate at that depth is not compared, as OpenSSL
+/// never calls back for it.
+fn check_pins(
+    chain: &[CertificateDer<'_>],
+    ca: Option<&[CertificateDer<'static>]>,
+    pins: &crate::client_rules::Pins,
+    j: &mut Judgement,
+) {
+    let depth = pins.depth();
+    let der = if depth == 0 {
+        chain.first().map(|c| c.to_vec())
+    } else if j.verified {
+        path_ders(chain, ca, j).get(depth).cloned()
+    } else {
+        // The path did not verify: OpenVPN's client refuses it before any hash.
+        return;
+    };
+    let Some(der) = der else {
+        j.pinned = Some(pins.directive);
+        return;
+    };
+    if pins.matches(&der) {
+        j.pinned = Some(pins.directive);
+        return;
+    }
+    let whose = match (depth, j.certs.get(depth)) {
+        (0, _) => "the server's certificate".to_string(),
+        (_, Some(c)) => format!("its issuing CA {}", c.short_name()),
+        (_, None) => "its issuing CA".to_string(),
+    };
+    j.problems.push(Problem::Rule {
+        rule: pins.directive.to_string(),
+        found: format!(
+            "{whose} has {} fingerprint {}",
+            pins.hash_name(),
+            crate::client_rules::colon_hex(&pins.fingerprint(&der))
+        ),
+    });
+}
+
+/// `crl-verify` as OpenVPN's OpenSSL client applies it to `path` (leaf first, anchor
+/// last). A file: OpenSSL checks every certificate against a CRL of its issuer (none
+/// found is no error, as OpenVPN ignores it), and refuses a certificate the CRL revokes
+/// and a CRL out of its dates or not signed by that issuer; no CRL loaded at all refuses
+/// every server. With peer-fingerprint alone OpenSSL's errors are ignored: only the
+/// empty file still refuses. A directory: a file named after a certificate's decimal
+/// serial revokes it, at every depth.
+fn check_crl(
+    crl: &ClientCrl,
+    path: &[Vec<u8>],
+    pinned_alone: bool,
+    now: i64,
+    problems: &mut Vec<Problem>,
+) {
+    let (rule, found) = match crl {
+        ClientCrl::Dir { rule, dir, names } => {
+            let revoked = path
+                .iter()
+                .filter_map(|d| parse_x509_certificate(d).ok().map(|(_, c)| c))
+                .find_map(|c| {
+                    let serial = c.tbs_certificate.serial.to_string();
+                    names.contains(&serial).then(|| {
+                        format!(
+                            "{} (serial {serial}) is revoked: {dir}/{serial} exists",
+                            openvpn_dn(c.subject())
+                        )
+                    })
+                });
+            (rule, revoked)
+        }
+        ClientCrl::File { rule, crls } if crls.is_empty() => (
+            rule,
+            Some("it holds no PEM CRL OpenSSL reads, so OpenVPN's client refuses every server (\"CRL not loaded\")".into()),
+        ),
+        ClientCrl::File { rule, crls } => {
+            if !pinned_alone {
+                check_crl_list(rule, crls, path, now, problems);
+            }
+            return;
+        }
+    };
+    if let Some(found) = found {
+        problems.push(Problem::Rule {
+            rule: rule.clone(),
+            found,
+        });
+    }
+}
+
+/// The CRLs `crls` (DER) over `path` (leaf first, anchor last), as OpenSSL's CRL check
+/// with `X509_V_FLAG_CRL_CHECK_ALL` applies them for OpenVPN: a certificate without a CRL
+/// of its issuer passes (OpenVPN ignores that error); one with a CRL is refused when the
+/// CRL is out of its dates, not signed by the issuer, signed by an issuer without
+/// cRLSign, or lists its serial. The first refusal is pushed, as a Rule of `rule`.
+fn check_crl_list(
+    rule: &str,
+    crls: &[Vec<u8>],
+    path: &[Vec<u8>],
+    now: i64,
+    problems: &mut Vec<Problem>,
+) {
+    let certs: Vec<X509Certificate<'_>> = path
+        .iter()
+        .filter_map(|d| parse_x509_certificate(d).ok().map(|(_, c)| c))
+        .collect();
+    let refuse = |found: String, problems: &mut Vec<Problem>| {
+        problems.push(Problem::Rule {
+            rule: rule.to_string(),
+            found,
+        })
+    };
+    let parsed: Vec<_> = crls
+        .iter()
+        .filter_map(|d| parse_x509_crl(d).ok().map(|(_, c)| c))
+        .collect();
+    for (i, cert) in certs.iter().enumerate() {
+        // The issuer: the next certificate of the path, or a root itself.
+        let Some(issuer) = certs
+            .get(i + 1)
+            .or_else(|| (cert.subject() == cert.issuer()).then_some(cert))
+        else {
+            continue;
+        };
+        let candidates: Vec<_> = parsed
+            .iter()
+            .filter(|c| c.issuer() == cert.issuer() && issuer.subject() == cert.issuer())
+            .collect();
+        // OpenSSL prefers a CRL within its dates.
+        let in_date = |c: &&&CertificateRevocationList<'_>| {
+            c.last_update().timestamp() <= now
+                && c.next_update().is_none_or(|n| n.timestamp() >= now)
+        };
+        let Some(list) = candidates.iter().find(in_date).or(candidates.first()) else {
+            continue;
+        };
+        let name = openvpn_dn(cert.subject());
+        let by = openvpn_dn(list.issuer());
+        if list.last_update().timestamp() > now {
+            return refuse(
+                format!("the CRL of {by} is not valid before {}", list.last_update()),
+                problems,
+            );
+        }
+        if let Some(next) = list.next_update().filter(|n| n.timestamp() < now) {
+            return refuse(format!("the CRL of {by} expired on {next}"), problems);
+        }
+        match list.verify_signature(issuer.public_key()) {
+            Ok(()) => {}
+            Err(X509Error::SignatureUnsupportedAlgorithm) => {
+                problems.push(Problem::Unchecked {
+                    rule: rule.to_string(),
+                    reason: format!(
+                        "the CRL of {by} is signed with {}, which this check cannot verify",
+                        list.signature_algorithm.algorithm.to_id_string()
+                    ),
+                });
+                return;
+            }
+            Err(_) => {
+                return refuse(
+                    format!(
+                        "the CRL of {by} is not signed by {}",
+                        openvpn_dn(issuer.subject())
+                    ),
+                    problems,
+                );
+            }
+        }
+        if let Ok(Some(ku)) = issuer.key_usage() {
+            if !ku.value.crl_sign() {
+                return refuse(
+                    format!("{by} signs the CRL without the cRLSign key usage"),
+                    problems,
+                );
+            }
+        }
+        let serial = cert.raw_serial();
+        if list
+            .iter_revoked_certificates()
+            .any(|r| r.raw_serial() == serial)
+        {
+            let found = format!(
+                "{name} (serial {}) is revoked by the CRL of {by}",
+                cert.raw_serial_as_string()
+            );
+            return refuse(found, problems);
+        }
+    }
 }
 
 /// `tls-cert-profile`: the OpenSSL security level's key sizes over the judged path (the
@@ -469,6 +950,18 @@ fn check_leaf(leaf: &X509Certificate<'_>, policy: &Policy, j: &mut Judgement) {
             }),
         }
     }
+    if let Some(kind) = policy.rules.ns_cert_type {
+        if !ns_cert_type_ok(leaf, kind) {
+            let (name, purpose) = match kind {
+                crate::client_rules::NsCertType::Server => ("server", "TLS server"),
+                crate::client_rules::NsCertType::Client => ("client", "TLS client"),
+            };
+            j.problems.push(Problem::Rule {
+                rule: format!("ns-cert-type {name}"),
+                found: format!("its certificate fails OpenSSL's {purpose} purpose (extended key usage, key usage, nsCertType) and has no nsCertType {name} bit"),
+            });
+        }
+    }
     if let Some((expected, kind)) = &policy.verify_name {
         let subject = openvpn_dn(leaf.subject());
         let cn = leaf
@@ -491,6 +984,48 @@ fn check_leaf(leaf: &X509Certificate<'_>, policy: &Policy, j: &mut Judgement) {
             });
         }
     }
+}
+
+/// `ns-cert-type` as `x509_verify_ns_cert_type` decides: OpenSSL's SSL server (client)
+/// purpose (`X509_check_purpose`: an EKU, if any, has serverAuth or a server gated
+/// crypto OID (clientAuth); an nsCertType, if any, has the server (client) bit; a key
+/// usage, if any, has digitalSignature, keyEncipherment or keyAgreement (not
+/// keyEncipherment for a client)), or else the nsCertType bit alone.
+fn ns_cert_type_ok(leaf: &X509Certificate<'_>, kind: crate::client_rules::NsCertType) -> bool {
+    let server = kind == crate::client_rules::NsCertType::Server;
+    let ns_bit = leaf
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::NSCertType(t) => Some(if server {
+                t.ssl_server()
+            } else {
+                t.ssl_client()
+            }),
+            _ => None,
+        });
+    let eku_ok = match leaf.extended_key_usage() {
+        Ok(Some(e)) if server => {
+            e.value.server_auth
+                || e.value.other.iter().any(|o| {
+                    matches!(
+                        o.to_id_string().as_str(),
+                        "2.16.840.1.113730.4.1" | "1.3.6.1.4.1.311.10.3.3"
+                    )
+                })
+        }
+        Ok(Some(e)) => e.value.client_auth,
+        _ => true,
+    };
+    let ku_ok = match leaf.key_usage() {
+        Ok(Some(ku)) => {
+            ku.value.digital_signature()
+                || ku.value.key_agreement()
+                || (server && ku.value.key_encipherment())
+        }
+        _ => true,
+    };
+    (eku_ok && ns_bit != Some(false) && ku_ok) || ns_bit == Some(true)
 }
 
 /// Builds and verifies the path from the leaf to a `--ca` certificate. Dates are judged
@@ -807,4 +1342,38 @@ pub fn parse_ca_pem(text: &[u8], name: &str) -> Result<Vec<CertificateDer<'stati
         return Err(CaError::NoCertificate { name: name.into() });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    /// Self-signed certificates made with `openssl req -x509 -subj ... -multivalue-rdn
+    /// -utf8`, and the hash `openssl x509 -noout -subject_hash` printed for each (the
+    /// name `openssl rehash` gives its file in a capath directory).
+    const NAMES: [(&str, &str); 3] = [
+        // C=DE, O=Ex  Ample (two spaces), CN=Test CA
+        ("00979450", "MIIBuzCCAWGgAwIBAgIUQTRDVuwI3iCRBWn2iQdf58WZv2AwCgYIKoZIzj0EAwIwMzELMAkGA1UEBhMCREUxEjAQBgNVBAoMCUV4ICBBbXBsZTEQMA4GA1UEAwwHVGVzdCBDQTAeFw0yNjEyMDUxNDQwMjRaFw0yNjEyMDgxNDQwMjRaMDMxCzAJBgNVBAYTAkRFMRIwEAYDVQQKDAlFeCAgQW1wbGUxEDAOBgNVBAMMB1Rlc3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQ5iI3fkBPa9EVXkVEB7NhQ/8w0U8EyWwQ53YHKLxNspd1UR9TXeTvMQ8KRO0as+Ws9CVIUZpVEtCJ0FUIuivqjo1MwUTAdBgNVHQ4EFgQUqCcG5BruqYSOv6W2l+hzywuCYBIwHwYDVR0jBBgwFoAUqCcG5BruqYSOv6W2l+hzywuCYBIwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiBNKa0ibf4j7TiUG/cHrbAnA9itTI2VufSM6ftBtcEp9QIhAKaufBxyn8sWmFtr/25xs+L/s982M527Pq6lt/n8BAY4"),
+        // CN='  MixedtCase Ümlaut  ', OU=Ops + O=ACME (a two-valued RDN)
+        ("eeae5aae", "MIIBzDCCAXOgAwIBAgIUQ+qm1wHVtF4mv5npIbh2Auc+U6kwCgYIKoZIzj0EAwIwPDEfMB0GA1UEAwwWICBNaXhlZHRDYXNlIMOcbWxhdXQgIDEZMAoGA1UECwwDT3BzMAsGA1UECgwEQUNNRTAeFw0yNjEyMDUxNDQwMjRaFw0yNjEyMDgxNDQwMjRaMDwxHzAdBgNVBAMMFiAgTWl4ZWR0Q2FzZSDDnG1sYXV0ICAxGTAKBgNVBAsMA09wczALBgNVBAoMBEFDTUUwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASiwYnKzzfh3rS09FaxwrEyvZUNh/dywrU22pUxjtRxfRa4J7jDaIS9Xkpb4VBzds9vbILgcO1w30uE3tvXAKrdo1MwUTAdBgNVHQ4EFgQUFCw8ClalG6LtLBOwcYzDBtvxeb0wHwYDVR0jBBgwFoAUFCw8ClalG6LtLBOwcYzDBtvxeb0wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiB3Hm2qsWepOSi8qO7uVb3Pfvdm0TplXEQMK6PCgOJKzAIgZESofKYtj7TvQECCBt56tKh5eDBchsAWmlvc2NLJedE="),
+        // DC=org, DC=example (IA5String), CN=vpn-ca
+        ("cb606577", "MIIB1DCCAXmgAwIBAgIUDbtIv5GmeVRSE95/3OXr3b++MNowCgYIKoZIzj0EAwIwPzETMBEGCgmSJomT8ixkARkWA29yZzEXMBUGCgmSJomT8ixkARkWB2V4YW1wbGUxDzANBgNVBAMMBnZwbi1jYTAeFw0yNjEyMDUxNDQwMjRaFw0yNjEyMDgxNDQwMjRaMD8xEzARBgoJkiaJk/IsZAEZFgNvcmcxFzAVBgoJkiaJk/IsZAEZFgdleGFtcGxlMQ8wDQYDVQQDDAZ2cG4tY2EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARO+s0cT9eEn4OFIfkucJWpEE3OPKLRSc0a6BSSJxBMtqLdLZ2RkEJ/OhMDvBg8UsSjhzTRLNmF6MF+C5oEP/hso1MwUTAdBgNVHQ4EFgQUvK/nouG41FYjhloJMK8l0Yd30e0wHwYDVR0jBBgwFoAUvK/nouG41FYjhloJMK8l0Yd30e0wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAqf6lxEF8U2lpec6SZ3QmcKn8GSIKAG9B0h/smI+2jYYCIQDJPG4vR4KC8aPfUmVrUauptkUCMRm6DhaEWCjMXtRO2Q=="),
+    ];
+
+    #[test]
+    fn subject_hash_as_openssl_prints_it() {
+        for (hash, b64) in NAMES {
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .expect("base64");
+            let (_, cert) = parse_x509_certificate(&der).expect("certificate");
+            assert_eq!(
+                subject_hash(cert.subject()).map(|h| format!("{h:08x}")),
+                Some(hash.to_string()),
+                "{}",
+                openvpn_dn(cert.subject())
+            );
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! The TLS rules of a client config as OpenVPN 2.6's OpenSSL client applies them
 //! (`options.c`, `ssl.c`, `ssl_openssl.c`, `ssl_verify_openssl.c`): `tls-version-min`/
 //! `tls-version-max`, `tls-cipher`, `tls-ciphersuites`, `tls-groups`, `tls-cert-profile`,
-//! `remote-cert-ku` and `remote-cert-eku`. Each is either honoured exactly (it narrows the
-//! hello the check sends, or it judges what the server chose or sent) or refused with its
-//! line: never silently ignored.
+//! `remote-cert-ku` and `remote-cert-eku`; and the certificate rules of `ssl_verify.c`:
+//! `peer-fingerprint`, `verify-hash`, `ns-cert-type` and `crl-verify`. Each is either
+//! honoured exactly (it narrows the hello the check sends, or it judges what the server
+//! chose or sent) or refused with its line: never silently ignored.
 
 use rustls::{CipherSuite, NamedGroup};
 
@@ -34,6 +35,121 @@ pub struct ClientRules {
     /// CBC): the check offers the rest, so a server that takes its hello takes OpenVPN's,
     /// but one that refuses it may still take OpenVPN's.
     pub unoffered: Vec<String>,
+    /// `peer-fingerprint` or `verify-hash`: the certificate hashes one depth of the chain
+    /// must match.
+    pub pins: Option<Pins>,
+    /// `ns-cert-type server|client`: the purpose the server's certificate must have.
+    pub ns_cert_type: Option<NsCertType>,
+    /// `crl-verify FILE` or `crl-verify DIR dir`.
+    pub crl_verify: Option<CrlRule>,
+}
+
+/// `peer-fingerprint` and `verify-hash`, as `options.c` keeps them: one list of hashes of
+/// the certificate at one depth of the server's chain, compared by `verify_cert` in
+/// `ssl_verify.c`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pins {
+    /// `peer-fingerprint` (depth 0, the server's own certificate) or `verify-hash` (depth
+    /// 1, the CA certificate that issued it).
+    pub directive: &'static str,
+    /// SHA-1 instead of SHA-256: the hash of the last line, for every hash of the list.
+    pub sha1: bool,
+    /// The hashes, each as OpenVPN holds it: 32 bytes, a SHA-1 one followed by zeros.
+    pub hashes: Vec<[u8; 32]>,
+}
+
+impl Pins {
+    /// The depth of the chain whose certificate is pinned (0 is the server's own).
+    pub fn depth(&self) -> usize {
+        usize::from(self.directive == "verify-hash")
+    }
+
+    /// Whether a certificate's DER matches one of the hashes, compared over the length of
+    /// the hash in use as `verify_cert` compares.
+    pub fn matches(&self, der: &[u8]) -> bool {
+        let fingerprint = self.fingerprint(der);
+        self.hashes
+            .iter()
+            .any(|h| h[..fingerprint.len()] == fingerprint[..])
+    }
+
+    /// The certificate's fingerprint in the hash in use.
+    pub fn fingerprint(&self, der: &[u8]) -> Vec<u8> {
+        use sha2::Digest as _;
+        if self.sha1 {
+            sha1::Sha1::digest(der).to_vec()
+        } else {
+            sha2::Sha256::digest(der).to_vec()
+        }
+    }
+
+    /// `SHA-256` or `SHA-1`.
+    pub fn hash_name(&self) -> &'static str {
+        if self.sha1 {
+            "SHA-1"
+        } else {
+            "SHA-256"
+        }
+    }
+}
+
+/// A fingerprint as OpenVPN prints and reads it: `AB:CD:...`.
+pub fn colon_hex(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    hex.join(":")
+}
+
+/// One fingerprint as `parse_hash_fingerprint` reads it: segments of exactly two hex
+/// digits, each followed by `:` or the end, `nbytes` of them.
+fn fingerprint(text: &str, nbytes: usize) -> Result<[u8; 32], String> {
+    let mut out = [0u8; 32];
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut at = 0;
+    while at < bytes.len() && i < nbytes {
+        let pair = bytes.get(at..at + 2).unwrap_or_default();
+        let next = bytes.get(at + 2).copied();
+        if pair.len() != 2
+            || !pair.iter().all(u8::is_ascii_hexdigit)
+            || !matches!(next, None | Some(b':'))
+        {
+            return Err(format!(
+                "'{text}' is no fingerprint: two hex digits, then ':' or the end, make each byte"
+            ));
+        }
+        out[i] = u8::from_str_radix(&text[at..at + 2], 16).unwrap_or_default();
+        i += 1;
+        if next.is_none() {
+            return if i == nbytes {
+                Ok(out)
+            } else {
+                Err(format!(
+                    "'{text}' has {i} bytes; a fingerprint of this hash has {nbytes}"
+                ))
+            };
+        }
+        at += 3;
+    }
+    Err(format!(
+        "'{text}' is longer than the {nbytes} bytes of a fingerprint of this hash"
+    ))
+}
+
+/// `ns-cert-type`: the purpose OpenSSL's `X509_check_purpose` must grant, or the
+/// Netscape certificate type bit that OpenVPN accepts instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsCertType {
+    Server,
+    Client,
+}
+
+/// `crl-verify FILE` (a PEM file or an inline block) or `crl-verify DIR dir`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlRule {
+    pub source: crate::keys::KeySource,
+    pub dir: bool,
+    /// The line as written, for messages.
+    pub line: String,
 }
 
 /// `tls-cert-profile`, as OpenVPN maps it to OpenSSL security levels (`ssl_openssl.c`
@@ -324,9 +440,84 @@ impl ClientRules {
                 }
                 self.remote_cert_eku = Some(want.to_string());
             }
+            "ns-cert-type" => {
+                self.ns_cert_type = Some(match first()? {
+                    "server" => NsCertType::Server,
+                    "client" => NsCertType::Client,
+                    other => {
+                        return Err((
+                            format!("'{other}' is no certificate type (server or client)"),
+                            true,
+                        ))
+                    }
+                });
+            }
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// `peer-fingerprint TEXT` or `verify-hash TEXT [SHA1|SHA256]`, the text a word or an
+    /// inline block of one fingerprint a line, added to the list as OpenVPN adds them.
+    pub fn pin(
+        &mut self,
+        directive: &str,
+        text: &str,
+        algorithm: Option<&str>,
+        inline: bool,
+    ) -> Result<(), Refusal> {
+        let directive: &'static str = match directive {
+            "verify-hash" => "verify-hash",
+            _ => "peer-fingerprint",
+        };
+        if let Some(p) = &self.pins {
+            if p.directive != directive {
+                return Err((
+                    "verify-hash and peer-fingerprint exclude each other".into(),
+                    true,
+                ));
+            }
+        }
+        // A verify-hash line without a hash name is SHA-1, a block SHA-256.
+        let sha1 = match (directive, algorithm) {
+            ("peer-fingerprint", None) => false,
+            ("peer-fingerprint", Some(_)) => {
+                return Err((
+                    "peer-fingerprint takes one fingerprint, or a <peer-fingerprint> block of one a line".into(),
+                    true,
+                ))
+            }
+            (_, Some("SHA1")) => true,
+            (_, Some("SHA256")) => false,
+            (_, None) => !inline,
+            (_, Some(other)) => {
+                return Err((
+                    format!("'{other}' is no hash verify-hash takes (SHA1 or SHA256)"),
+                    true,
+                ))
+            }
+        };
+        let nbytes = if sha1 { 20 } else { 32 };
+        let mut hashes = Vec::new();
+        for line in text.split('\n') {
+            let line = line.trim_start();
+            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            hashes.push(fingerprint(line, nbytes).map_err(|m| (m, true))?);
+        }
+        // A block of comments only adds nothing (OpenVPN's list stays as it was).
+        if hashes.is_empty() {
+            return Ok(());
+        }
+        let pins = self.pins.get_or_insert(Pins {
+            directive,
+            sha1,
+            hashes: Vec::new(),
+        });
+        pins.sha1 = sha1;
+        pins.hashes.extend(hashes);
+        Ok(())
     }
 
     fn offer(&mut self, line: &str, narrows: bool) {
@@ -508,6 +699,96 @@ mod tests {
         assert!(!ku_matches(&[0x88], ds_ke));
         assert!(!ku_matches(&[0], ds_ke));
         assert!(ku_matches(&[], 0));
+    }
+
+    #[test]
+    fn fingerprints_as_openvpn_parses_them() {
+        let sha256 = "AB:".repeat(31) + "CD";
+        let mut want = [0xab; 32];
+        want[31] = 0xcd;
+        assert_eq!(fingerprint(&sha256, 32), Ok(want));
+        assert_eq!(fingerprint(&sha256.to_lowercase(), 32), Ok(want));
+        for bad in [
+            "AB:CD".to_string(),
+            format!("{sha256}:"),
+            format!("{sha256}:EF"),
+            sha256.replace(':', ""),
+            sha256.replacen("AB", "A", 1),
+            sha256.replacen("AB", "XY", 1),
+            format!("{sha256} "),
+        ] {
+            assert!(fingerprint(&bad, 32).is_err(), "{bad}");
+        }
+        let sha1 = "01:".repeat(19) + "02";
+        assert!(fingerprint(&sha1, 20).is_ok());
+        assert!(fingerprint(&sha1, 32).is_err());
+    }
+
+    #[test]
+    fn verify_hash_and_peer_fingerprint_as_options_c_keeps_them() {
+        let sha1 = "01:".repeat(19) + "02";
+        let sha256 = "AB:".repeat(31) + "CD";
+        let mut r = ClientRules::default();
+        // A verify-hash line is SHA-1 unless it says SHA256; a block is SHA-256.
+        r.pin("verify-hash", &sha1, None, false).unwrap();
+        assert!(r.pins.as_ref().unwrap().sha1);
+        r.pin("verify-hash", &sha256, Some("SHA256"), false)
+            .unwrap();
+        let p = r.pins.as_ref().unwrap();
+        assert!(!p.sha1 && p.hashes.len() == 2 && p.depth() == 1);
+        let mut r = ClientRules::default();
+        r.pin("verify-hash", &format!("{sha256}\n"), None, true)
+            .unwrap();
+        assert!(!r.pins.as_ref().unwrap().sha1);
+        assert!(
+            r.pin("verify-hash", &sha1, Some("MD5"), false)
+                .unwrap_err()
+                .1
+        );
+        // The two exclude each other; a block of comments and blank lines adds nothing.
+        assert!(
+            r.pin("peer-fingerprint", &sha256, None, false)
+                .unwrap_err()
+                .1
+        );
+        let mut r = ClientRules::default();
+        r.pin("peer-fingerprint", "# none yet\n\n", None, true)
+            .unwrap();
+        assert_eq!(r.pins, None);
+        let block = format!(
+            "  {sha256}\n; old\n{}\n",
+            sha256.to_lowercase().replacen("ab", "00", 1)
+        );
+        r.pin("peer-fingerprint", &block, None, true).unwrap();
+        let p = r.pins.as_ref().unwrap();
+        assert!(p.depth() == 0 && p.hashes.len() == 2 && !p.sha1);
+        assert!(
+            r.pin("peer-fingerprint", "AB:CD", None, false)
+                .unwrap_err()
+                .1
+        );
+    }
+
+    #[test]
+    fn a_pin_compares_the_hash_in_use_over_its_length() {
+        // SHA-256 of the empty string: a known answer (FIPS 180-2 examples).
+        let empty = "E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:B8:55";
+        let mut r = ClientRules::default();
+        r.pin("peer-fingerprint", empty, None, false).unwrap();
+        let p = r.pins.unwrap();
+        assert!(p.matches(b""));
+        assert!(!p.matches(b"x"));
+        assert_eq!(colon_hex(&p.fingerprint(b"")), empty);
+        // SHA-1 of the empty string: DA39A3EE...
+        let mut r = ClientRules::default();
+        r.pin(
+            "verify-hash",
+            "DA:39:A3:EE:5E:6B:4B:0D:32:55:BF:EF:95:60:18:90:AF:D8:07:09",
+            None,
+            false,
+        )
+        .unwrap();
+        assert!(r.pins.unwrap().matches(b""));
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct ClientConfig {
     pub wrap: Option<ConfigWrap>,
     /// `ca FILE` or a `<ca>` block: the CA the client verifies the server with.
     pub ca: Option<KeySource>,
+    /// `capath DIR`: a hashed directory of CA certificates (and CRLs), as OpenSSL's
+    /// lookup reads it.
+    pub capath: Option<PathBuf>,
     /// `verify-x509-name NAME [TYPE]`.
     pub verify_x509_name: Option<(String, NameType)>,
     /// `remote-cert-tls server`.
@@ -360,6 +363,9 @@ struct Reader {
     base: PathBuf,
     /// Nesting of `config FILE` includes (OpenVPN stops at 10).
     depth: u8,
+    /// The file being read has Windows line ends (CRLF), which OpenVPN keeps in the text
+    /// of an inline block.
+    crlf: bool,
     cfg: ClientConfig,
     /// tls-auth, tls-crypt, tls-crypt-v2: the value and the line.
     wraps: [Option<(Val, usize)>; 3],
@@ -685,6 +691,7 @@ impl Reader {
                     })?;
                     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
                     let outer = std::mem::replace(&mut self.file, path.display().to_string());
+                    let outer_crlf = std::mem::replace(&mut self.crlf, text.contains("\r\n"));
                     self.depth += 1;
                     let lines: Vec<&str> = text.lines().collect();
                     let result = self
@@ -692,6 +699,7 @@ impl Reader {
                         .and_then(|opts| self.apply(opts, block.as_deref_mut()));
                     self.depth -= 1;
                     self.file = outer;
+                    self.crlf = outer_crlf;
                     result?;
                 }
                 "secret" => {
@@ -744,7 +752,52 @@ impl Reader {
                         self.err(line, d, (format!("{m}; check_openvpn cannot apply this rule as OpenVPN's client does"), takes))
                     })?;
                 }
-                "verify-hash" | "peer-fingerprint" | "tls-verify" | "crl-verify" | "capath" | "ns-cert-type" => {
+                "peer-fingerprint" | "verify-hash" => {
+                    let most = if d == "verify-hash" { 3 } else { 2 };
+                    let (text, algorithm) = match &opt.inline {
+                        Some(body) => (body.as_str(), None),
+                        None => (arg(1)?, opt.words.get(2).map(String::as_str)),
+                    };
+                    if opt.words.len() > most {
+                        return Err(self.err(line, d, (format!("'{d}' takes at most {} arguments", most - 1), OpenVpnTakes::No)));
+                    }
+                    // OpenVPN keeps each line's CR in the block, and a fingerprint followed
+                    // by one is a format error to it (tried with 2.6.14).
+                    let fingerprint_line = |l: &str| {
+                        let l = l.trim_start();
+                        !(l.is_empty() || l.starts_with('#') || l.starts_with(';'))
+                    };
+                    if is_inline && self.crlf && text.lines().any(fingerprint_line) {
+                        return Err(self.err(line, &format!("<{d}>"), (format!("the file has Windows line ends (CRLF), and OpenVPN reads the CR as part of each fingerprint of a <{d}> block ('format error in hash fingerprint'); save it with LF line ends"), OpenVpnTakes::No)));
+                    }
+                    self.cfg.tls_rules.pin(d, text, algorithm, is_inline).map_err(|(m, _)| self.err(line, d, (m, OpenVpnTakes::No)))?;
+                }
+                "ns-cert-type" if !is_inline => {
+                    if opt.words.len() > 2 {
+                        return Err(self.err(line, d, ("'ns-cert-type' takes one argument (server or client)".into(), OpenVpnTakes::No)));
+                    }
+                    self.cfg.tls_rules.apply(d, &opt.words[1..]).map_err(|(m, _)| self.err(line, d, (m, OpenVpnTakes::No)))?;
+                }
+                "crl-verify" => {
+                    let dir = match opt.words.get(2).map(String::as_str) {
+                        None => false,
+                        Some("dir") if !is_inline && opt.words.len() == 3 => true,
+                        Some(_) => return Err(self.err(line, d, ("'crl-verify' takes a file, or a directory and 'dir'".into(), OpenVpnTakes::No))),
+                    };
+                    let source = match self.value(d, &opt)? {
+                        Val::Source(s) => s,
+                        Val::PendingInline => return Err(self.err(line, d, ("'crl-verify [inline]' is read as a file named '[inline]'; write the CRL in a <crl-verify> block".into(), OpenVpnTakes::No))),
+                    };
+                    let written = if is_inline { "<crl-verify> block".to_string() } else { format!("crl-verify {}", opt.words[1..].join(" ")) };
+                    self.cfg.tls_rules.crl_verify = Some(crate::client_rules::CrlRule { source, dir, line: written });
+                }
+                "capath" if !is_inline => {
+                    if opt.words.len() > 2 {
+                        return Err(self.err(line, d, ("'capath' takes one directory".into(), OpenVpnTakes::No)));
+                    }
+                    self.cfg.capath = Some(self.base.join(arg(1)?));
+                }
+                "tls-verify" => {
                     return Err(self.err(line, d, (format!("check_openvpn cannot apply '{d}' to the server's certificate as OpenVPN's client does, and will not ignore it"), OpenVpnTakes::Yes)))
                 }
                 "remote-cert-tls" => match arg(1)? {
@@ -812,6 +865,7 @@ impl ClientConfig {
             file: file.to_string(),
             base: base.to_path_buf(),
             depth: 0,
+            crlf: text.contains("\r\n"),
             cfg: ClientConfig {
                 file: file.to_string(),
                 ..ClientConfig::default()
@@ -850,6 +904,22 @@ impl ClientConfig {
                 "pkcs12" => r.cfg.pkcs12 = source,
                 _ => r.cfg.extra_certs = source,
             }
+        }
+
+        // verify-hash pins the CA that issued the server's certificate: OpenVPN wants a
+        // CA to find it by.
+        if r.cfg
+            .tls_rules
+            .pins
+            .as_ref()
+            .is_some_and(|p| p.depth() == 1)
+            && r.cfg.ca.is_none()
+            && r.cfg.capath.is_none()
+            && r.cfg.pkcs12.is_none()
+        {
+            let (file, line) = r.cfg.at("verify-hash").unwrap_or_default();
+            r.file = file;
+            return Err(r.err(line, "verify-hash", ("verify-hash pins the CA certificate that issued the server's, and needs 'ca' to find it (peer-fingerprint pins the server's own)".into(), OpenVpnTakes::No)));
         }
 
         let wraps = std::mem::take(&mut r.wraps);
@@ -1163,7 +1233,66 @@ mod tests {
         let e = parse("remote h\npeer-fingerprint AB:CD\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("'peer-fingerprint'"), "{e}");
+        assert!(
+            e.contains("'peer-fingerprint'") && e.contains("refuses this too"),
+            "{e}"
+        );
+        let e = parse("remote h\ntls-verify ./check.sh\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("accepts this line"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn certificate_rules_read_as_openvpn_reads_them() {
+        let fp = "AB:".repeat(31) + "CD";
+        let sha1 = "01:".repeat(19) + "02";
+        let cfg = parse(&format!("remote h\n<peer-fingerprint>\n{fp}\n{fp}\n</peer-fingerprint>\nns-cert-type server\ncrl-verify crl.pem\n")).unwrap();
+        let pins = cfg.tls_rules.pins.as_ref().unwrap();
+        assert_eq!((pins.directive, pins.hashes.len()), ("peer-fingerprint", 2));
+        assert_eq!(
+            cfg.tls_rules.ns_cert_type,
+            Some(crate::client_rules::NsCertType::Server)
+        );
+        let crl = cfg.tls_rules.crl_verify.as_ref().unwrap();
+        assert!(!crl.dir && crl.source == KeySource::File(PathBuf::from("/etc/openvpn/crl.pem")));
+        // A CRLF file: a fingerprint line ends in CR, which OpenVPN refuses in a block
+        // (not on a line of its own, where the CR is white space).
+        let crlf = format!("remote h\r\n<peer-fingerprint>\r\n{fp}\r\n</peer-fingerprint>\r\n");
+        let e = parse(&crlf).unwrap_err().to_string();
+        assert!(e.contains("CRLF") && e.contains("refuses this too"), "{e}");
+        assert!(parse(&format!("remote h\r\npeer-fingerprint {fp}\r\n")).is_ok());
+        let cfg = parse("remote h\ncrl-verify crls dir\n").unwrap();
+        assert!(cfg.tls_rules.crl_verify.unwrap().dir);
+        let cfg = parse("remote h\n<crl-verify>\nCRL\n</crl-verify>\n").unwrap();
+        assert!(matches!(
+            cfg.tls_rules.crl_verify.unwrap().source,
+            KeySource::Inline { .. }
+        ));
+        // verify-hash needs a CA to find the issuer by; OpenVPN refuses it without one.
+        assert!(parse(&format!("remote h\nca ca.crt\nverify-hash {sha1}\n")).is_ok());
+        let cfg = parse(&format!("remote h\ncapath certs\nverify-hash {sha1}\n")).unwrap();
+        assert_eq!(cfg.capath, Some(PathBuf::from("/etc/openvpn/certs")));
+        // What OpenVPN refuses: exit 3 naming the line.
+        for (text, line) in [
+            (format!("remote h\nverify-hash {sha1}\n"), 2),
+            (
+                format!("remote h\nca c\nverify-hash {sha1}\npeer-fingerprint {fp}\n"),
+                4,
+            ),
+            (format!("remote h\npeer-fingerprint {fp} SHA256\n"), 2),
+            ("remote h\nns-cert-type peer\n".to_string(), 2),
+            ("remote h\ncrl-verify crls directory\n".to_string(), 2),
+        ] {
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("line {line}")) && e.contains("refuses this too"),
+                "{text}: {e}"
+            );
+        }
     }
 
     fn tls_auth_key(cfg: &ClientConfig) -> &KeySource {

@@ -252,6 +252,12 @@ impl TlsBed {
                 ..CertSpec::server("rules-server")
             },
         );
+        TlsBed::issued(pki, &ca.crt, &server, lines)
+    }
+
+    /// A UDP server whose certificate is `server` of `pki`, the client verifying it with
+    /// `ca`.
+    fn issued(pki: TestPki, ca: &Path, server: &Issued, lines: &[&str]) -> TlsBed {
         // The server's own CA file: the harness's client CA, so the real client's and the
         // check's client certificate log in; the client verifies with `ca` alone.
         let client_ca = pki.dir().join("client-ca.crt");
@@ -266,22 +272,37 @@ impl TlsBed {
         let bed = Bed::udp(&refs);
         TlsBed {
             bed,
-            ca: ca.crt.clone(),
+            ca: ca.to_path_buf(),
             _pki: Some(pki),
         }
     }
 
+    /// The server's certificate, of a bed made with a leaf of its own.
+    fn leaf(&self) -> std::path::PathBuf {
+        self._pki
+            .as_ref()
+            .map(|p| p.dir().join("server.crt"))
+            .expect("the bed's own PKI")
+    }
+
     /// The real client with the rules `rules` (config lines, given as its flags).
     fn real_client(&self, rules: &[&str]) -> (bool, String) {
-        let ca = path(&self.ca);
-        let mut args: Vec<String> = vec!["--ca".into(), ca];
+        self.real_client_with(Some(&self.ca), rules)
+    }
+
+    /// The real client with `ca` (or none) and `rules`.
+    fn real_client_with(&self, ca: Option<&Path>, rules: &[&str]) -> (bool, String) {
+        let mut args: Vec<String> = Vec::new();
+        if let Some(ca) = ca {
+            args.extend(["--ca".to_string(), path(ca)]);
+        }
         for r in rules {
             let w = config_words(r);
             args.push(format!("--{}", w[0]));
             args.extend(w[1..].iter().cloned());
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut c = RealClient::connect(&self.bed.ns, &self.bed.server, &refs);
+        let mut c = RealClient::connect_without_ca(&self.bed.ns, &self.bed.server, &refs);
         c.stop();
         eprintln!("real client connected: {}", c.connected);
         (c.connected, c.log())
@@ -289,15 +310,20 @@ impl TlsBed {
 
     /// check_openvpn --config (the same rules as config lines) --login -v.
     fn check(&self, rules: &[&str]) -> Ran {
+        self.check_with(Some(&self.ca), rules)
+    }
+
+    /// [`TlsBed::check`] with `ca` (or no `ca` line) in the config.
+    fn check_with(&self, ca: Option<&Path>, rules: &[&str]) -> Ran {
         let s = &self.bed.server;
         let file = s.dir.path().join("rules-client.ovpn");
+        let ca = ca.map(|c| format!("ca {}\n", path(c))).unwrap_or_default();
         std::fs::write(
             &file,
             format!(
-                "client\ndev tun\nproto udp\nremote {} {}\nca {}\ncert {}\nkey {}\n{}\n",
+                "client\ndev tun\nproto udp\nremote {} {}\n{ca}cert {}\nkey {}\n{}\n",
                 s.addr,
                 s.port,
-                path(&self.ca),
                 path(&s.client_cert),
                 path(&s.client_key),
                 rules.join("\n")
@@ -469,10 +495,380 @@ fn a_tls_rule_the_check_cannot_honour_is_unknown_naming_the_line() {
     for rule in [
         "tls-cipher HIGH:!aNULL",
         "tls-groups X448",
-        "verify-hash 00:11",
+        "tls-verify ./verify.sh",
     ] {
         bed.check(&[rule])
             .state(3)
             .line_has(rule.split(' ').next().unwrap_or_default());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Certificate rules: peer-fingerprint, verify-hash, crl-verify, ns-cert-type
+// ---------------------------------------------------------------------------------------
+
+/// A certificate's fingerprint as `openssl x509 -fingerprint` prints it (`AB:CD:...`):
+/// the independent source of the fingerprints the tests pin.
+fn openssl_fingerprint(crt: &Path, hash: &str) -> String {
+    let out = std::process::Command::new(openssl_bin())
+        .args(["x509", "-noout", "-fingerprint", &format!("-{hash}"), "-in"])
+        .arg(crt)
+        .output()
+        .expect("run openssl x509 -fingerprint");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let fp = text
+        .trim()
+        .split_once('=')
+        .map(|(_, fp)| fp.to_string())
+        .unwrap_or_else(|| panic!("openssl printed no fingerprint: {text}"));
+    assert_eq!(fp.len(), if hash == "sha1" { 59 } else { 95 }, "{fp}");
+    fp
+}
+
+/// A fingerprint of the same length that is not `fp`: its first byte changed.
+fn other_fingerprint(fp: &str) -> String {
+    let first = if fp.starts_with("00") { "01" } else { "00" };
+    format!("{first}{}", &fp[2..])
+}
+
+/// A PKI-less server as OpenVPN 2.6's manual sets one up: its own self-signed
+/// certificate, made with `openssl` for this test, which the client pins with
+/// `peer-fingerprint` and no `ca`. (The server still verifies the clients' certificates
+/// with the harness CA, so that the real client and the check log in as elsewhere.)
+struct PinBed {
+    bed: Bed,
+    /// The server's self-signed certificate.
+    crt: std::path::PathBuf,
+    _pki: TestPki,
+}
+
+impl PinBed {
+    fn new() -> PinBed {
+        PinBed::with(&CertSpec::server("pinned-server"))
+    }
+
+    /// A PKI-less server whose self-signed certificate is `spec`.
+    fn with(spec: &CertSpec) -> PinBed {
+        let mut pki = TestPki::temp();
+        let server = pki.self_signed_ca("pinned-server", spec);
+        let client_ca = pki.dir().join("client-ca.crt");
+        std::fs::write(&client_ca, &common::pki().ca_crt).expect("write the client CA");
+        let lines = [
+            format!("ca {}", path(&client_ca)),
+            format!("cert {}", path(&server.crt)),
+            format!("key {}", path(&server.key)),
+        ];
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        PinBed {
+            bed: Bed::udp(&refs),
+            crt: server.crt,
+            _pki: pki,
+        }
+    }
+
+    /// The server certificate's SHA-256 fingerprint, as openssl prints it.
+    fn fingerprint(&self) -> String {
+        openssl_fingerprint(&self.crt, "sha256")
+    }
+
+    /// A client config without `ca`, with `rules` (config lines, inline blocks too).
+    fn config(&self, rules: &str) -> String {
+        let s = &self.bed.server;
+        let file = s.dir.path().join("pinned-client.ovpn");
+        std::fs::write(
+            &file,
+            format!(
+                "client\ndev tun\nproto udp\nremote {} {}\ncert {}\nkey {}\n{rules}\n",
+                s.addr,
+                s.port,
+                path(&s.client_cert),
+                path(&s.client_key),
+            ),
+        )
+        .expect("write the client config");
+        path(&file)
+    }
+
+    /// OpenVPN's own client without `--ca`, reading `rules` from a config file of its own
+    /// (the only way to give it an inline block).
+    fn real_client(&self, rules: &str) -> (bool, String) {
+        let file = self.bed.server.dir.path().join("real-client-rules.conf");
+        std::fs::write(&file, format!("{rules}\n")).expect("write the real client's rules");
+        let mut c = RealClient::connect_without_ca(
+            &self.bed.ns,
+            &self.bed.server,
+            &["--config", &path(&file)],
+        );
+        c.stop();
+        eprintln!("real client connected: {}", c.connected);
+        (c.connected, c.log())
+    }
+
+    /// The check with `rules` in its config, `--login -v`.
+    fn check(&self, rules: &str) -> Ran {
+        let run = ran(&["--config", &self.config(rules), "--login", "-v"]);
+        eprintln!("check: {}", run.line());
+        run
+    }
+}
+
+#[test]
+fn peer_fingerprint_pins_a_self_signed_server_without_a_ca() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = PinBed::new();
+    let right = bed.fingerprint();
+    let wrong = other_fingerprint(&right);
+
+    let rules = format!("peer-fingerprint {right}");
+    let (connected, log) = bed.real_client(&rules);
+    assert!(connected, "the real client did not connect\n{log}");
+    bed.check(&rules)
+        .state(0)
+        .out_has("peer-fingerprint: the server's certificate matches; with no ca");
+
+    let rules = format!("peer-fingerprint {wrong}");
+    let (connected, log) = bed.real_client(&rules);
+    assert!(!connected, "the real client connected\n{log}");
+    // The check names what the server presented, as the real client logs it.
+    assert!(
+        log.contains(&right.to_lowercase()),
+        "the real client's log\n{log}"
+    );
+    bed.check(&rules)
+        .state(2)
+        .line_has("peer-fingerprint")
+        .line_has(&right);
+
+    // Several, in an inline block with a comment, one of them the server's: both connect.
+    let block = format!(
+        "<peer-fingerprint>\n# the old one, then the new one\n{wrong}\n{}\n</peer-fingerprint>",
+        right.to_lowercase()
+    );
+    let (connected, log) = bed.real_client(&block);
+    assert!(connected, "the real client did not connect\n{log}");
+    bed.check(&block).state(0);
+    let block = format!("<peer-fingerprint>\n{wrong}\n</peer-fingerprint>");
+    let (connected, log) = bed.real_client(&block);
+    assert!(!connected, "the real client connected\n{log}");
+    bed.check(&block).state(2).line_has(&right);
+}
+
+#[test]
+fn peer_fingerprint_flag_and_login_without_a_config() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = PinBed::new();
+    let right = bed.fingerprint();
+    let wrong = other_fingerprint(&right);
+    let s = &bed.bed.server;
+    let (connected, log) = bed.real_client(&format!("peer-fingerprint {right}"));
+    assert!(connected, "the real client did not connect\n{log}");
+    let flags = |fp: &str| -> Ran {
+        let run = ran(&[
+            "-H",
+            &s.addr,
+            "-p",
+            &s.port.to_string(),
+            "--peer-fingerprint",
+            fp,
+            "--cert",
+            &path(&s.client_cert),
+            "--key",
+            &path(&s.client_key),
+            "--login",
+            "-v",
+        ]);
+        eprintln!("check: {}", run.line());
+        run
+    };
+    flags(&right)
+        .state(0)
+        .out_has("peer-fingerprint: the server's certificate matches");
+    flags(&format!("{wrong},{right}")).state(0);
+    flags(&wrong).state(2).line_has(&right);
+    // Not a fingerprint: exit 3.
+    flags("AB:CD").state(3).line_has("--peer-fingerprint");
+    // --ping through it: the data channel comes up as for the real client.
+    ran(&[
+        "--config",
+        &bed.config(&format!("peer-fingerprint {right}")),
+        "--ping",
+    ])
+    .state(0)
+    .line_has("3/3");
+}
+
+#[test]
+fn peer_fingerprint_beside_a_ca_needs_both() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = TlsBed::new(Some(KeyKind::Ec256), &[]);
+    let leaf = bed.leaf();
+    let right = openssl_fingerprint(&leaf, "sha256");
+    bed.both_connect(&[&format!("peer-fingerprint {right}")]);
+    bed.both_refuse(
+        &[&format!("peer-fingerprint {}", other_fingerprint(&right))],
+        &right,
+    );
+}
+
+#[test]
+fn verify_hash_pins_the_issuing_ca_not_the_server() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = TlsBed::new(Some(KeyKind::Ec256), &[]);
+    let leaf = bed.leaf();
+    let ca_sha1 = openssl_fingerprint(&bed.ca, "sha1");
+    let ca_sha256 = openssl_fingerprint(&bed.ca, "sha256");
+    // SHA-1 unless the line says SHA256.
+    bed.both_connect(&[&format!("verify-hash {ca_sha1}")]);
+    bed.both_connect(&[&format!("verify-hash {ca_sha256} SHA256")]);
+    // The server's own certificate is not what verify-hash pins: both refuse, the check
+    // naming the CA's fingerprint.
+    let leaf_sha1 = openssl_fingerprint(&leaf, "sha1");
+    bed.both_refuse(&[&format!("verify-hash {leaf_sha1}")], &ca_sha1);
+}
+
+/// The certificate's serial in decimal, as OpenVPN names files in a CRL directory.
+fn decimal_serial(crt: &Path) -> String {
+    let out = std::process::Command::new(openssl_bin())
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(crt)
+        .output()
+        .expect("run openssl x509 -serial");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let hex = text.trim().trim_start_matches("serial=");
+    u128::from_str_radix(hex, 16)
+        .unwrap_or_else(|e| panic!("serial {hex}: {e}"))
+        .to_string()
+}
+
+#[test]
+fn crl_verify_with_the_servers_certificate_revoked_or_not() {
+    if !tunnel_ready() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca("crl-ca", &CertSpec::ca("crl-ca"));
+    let server = pki.issue(&ca, "server", &CertSpec::server("crl-server"));
+    let other = pki.issue(&ca, "other", &CertSpec::server("crl-other"));
+    pki.revoke(&ca, &other);
+    let clean = pki.crl(&ca, "clean", -1, 30);
+    pki.revoke(&ca, &server);
+    let revoked = pki.crl(&ca, "revoked", -1, 30);
+    let crl_dir = pki.dir().join("crl-dir");
+    std::fs::create_dir(&crl_dir).expect("create the CRL directory");
+    let serial = decimal_serial(&server.crt);
+    let ca_crt = ca.crt.clone();
+    let bed = TlsBed::issued(pki, &ca_crt, &server, &[]);
+
+    bed.both_connect(&[&format!("crl-verify {}", path(&clean))]);
+    bed.both_refuse(&[&format!("crl-verify {}", path(&revoked))], "revoked");
+    bed.both_connect(&[&format!("crl-verify {} dir", path(&crl_dir))]);
+    std::fs::write(crl_dir.join(&serial), "").expect("revoke in the CRL directory");
+    bed.both_refuse(&[&format!("crl-verify {} dir", path(&crl_dir))], &serial);
+}
+
+#[test]
+fn ns_cert_type_as_openvpn_26_still_checks_it() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = TlsBed::new(None, &[]);
+    bed.both_connect(&["ns-cert-type server"]);
+    bed.both_refuse(&["ns-cert-type client"], "ns-cert-type client");
+}
+
+#[test]
+fn peer_fingerprint_alone_takes_an_expired_certificate_as_openvpn_does() {
+    if !tunnel_ready() {
+        return;
+    }
+    // OpenVPN's client ignores OpenSSL's verdict without a CA, the dates included: it
+    // connects to an expired pinned server, and the check says OK, showing the expiry.
+    let bed = PinBed::with(&CertSpec {
+        not_before_days: -30,
+        not_after_days: -2,
+        ..CertSpec::server("pinned-server")
+    });
+    let rules = format!("peer-fingerprint {}", bed.fingerprint());
+    let (connected, log) = bed.real_client(&rules);
+    assert!(connected, "the real client did not connect\n{log}");
+    bed.check(&rules).state(0).out_has("expired 2 days ago");
+    // -C asks to hear of it: CRITICAL, as -C is once a certificate expired.
+    let config = bed.config(&rules);
+    ran(&["--config", &config, "--login", "-C", "30,7"])
+        .state(2)
+        .line_has("expired 2 days ago");
+    // With the CA that is the certificate itself, OpenSSL's dates count again: both refuse.
+    let with_ca = format!("{rules}\nca {}", path(&bed.crt));
+    let (connected, log) = bed.real_client(&with_ca);
+    assert!(!connected, "the real client connected\n{log}");
+    bed.check(&with_ca).state(2).line_has("expired");
+}
+
+/// `openssl rehash DIR`: the hashed names OpenSSL's lookup reads, made by OpenSSL itself.
+fn rehash(dir: &Path) {
+    let out = std::process::Command::new(openssl_bin())
+        .arg("rehash")
+        .arg(dir)
+        .output()
+        .expect("run openssl rehash");
+    assert!(out.status.success(), "openssl rehash: {out:?}");
+}
+
+#[test]
+fn capath_as_openssls_hashed_lookup_finds_it() {
+    if !tunnel_ready() {
+        return;
+    }
+    let mut pki = TestPki::temp();
+    let ca = pki.self_signed_ca("capath-ca", &CertSpec::ca("Capath  CA"));
+    let server = pki.issue(&ca, "server", &CertSpec::server("capath-server"));
+    let stranger = pki.self_signed_ca("stranger", &CertSpec::ca("Stranger CA"));
+    pki.revoke(&ca, &server);
+    let revoking = pki.crl(&ca, "revoking", -1, 30);
+    let dirs = pki.dir().join("capaths");
+    let dir = |name: &str, files: &[(&Path, &str)]| -> std::path::PathBuf {
+        let d = dirs.join(name);
+        std::fs::create_dir_all(&d).expect("create a capath");
+        for (from, to) in files {
+            std::fs::copy(from, d.join(to)).expect("copy into the capath");
+        }
+        d
+    };
+    let hashed = dir(
+        "hashed",
+        &[(&ca.crt, "ca.pem"), (&stranger.crt, "stranger.pem")],
+    );
+    rehash(&hashed);
+    let foreign = dir("foreign", &[(&stranger.crt, "stranger.pem")]);
+    rehash(&foreign);
+    // The right CA under a name that is not its hash: OpenSSL never finds it.
+    let misnamed = dir("misnamed", &[(&ca.crt, "00000000.0")]);
+    let with_crl = dir("with-crl", &[(&ca.crt, "ca.pem"), (&revoking, "ca.crl")]);
+    rehash(&with_crl);
+    let ca_crt = ca.crt.clone();
+    let bed = TlsBed::issued(pki, &ca_crt, &server, &[]);
+
+    let agree = |d: &Path, ok: bool, named: &str| {
+        let rule = format!("capath {}", path(d));
+        let (connected, log) = bed.real_client_with(None, &[&rule]);
+        assert_eq!(connected, ok, "the real client with {rule}\n{log}");
+        let run = bed.check_with(None, &[&rule]);
+        if ok {
+            run.state(0);
+        } else {
+            run.state(2).line_has(named);
+        }
+    };
+    agree(&hashed, true, "");
+    agree(&foreign, false, "--ca");
+    agree(&misnamed, false, "--ca");
+    agree(&with_crl, false, "revoked");
 }

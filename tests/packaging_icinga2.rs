@@ -51,6 +51,7 @@ const VARS: &[&str] = &[
     "openvpn_verify_x509_name",
     "openvpn_verify_x509_type",
     "openvpn_remote_cert_tls",
+    "openvpn_peer_fingerprint",
     "openvpn_login",
     "openvpn_cert",
     "openvpn_key",

@@ -16,6 +16,7 @@ complete -c check_openvpn -l ca -d 'Verify the server\'s certificate chain again
 complete -c check_openvpn -l verify-x509-name -d 'Require this server certificate name, as OpenVPN\'s verify-x509-name (runs the TLS stage)' -r
 complete -c check_openvpn -l verify-x509-type -d 'How --verify-x509-name matches: subject (the whole DN, as OpenVPN prints it), name (the CN) or name-prefix [default: subject]' -r
 complete -c check_openvpn -l remote-cert-tls -d 'Require the server certificate to carry key usage and TLS Web Server Authentication, as OpenVPN\'s `remote-cert-tls server` (runs the TLS stage)' -r
+complete -c check_openvpn -l peer-fingerprint -d 'Require the server certificate\'s SHA-256 fingerprint (AB:CD:..., as `openssl x509 -fingerprint -sha256` prints it) to be one of these, comma-separated or repeated, as OpenVPN\'s peer-fingerprint; without --ca (or the config\'s ca) nothing else of the certificate is verified, its dates included, as OpenVPN\'s client does not [default: the config\'s peer-fingerprint] (runs the TLS stage)' -r
 complete -c check_openvpn -l cert -d 'Client certificate (PEM) for the login stage [default: the config\'s cert] (runs the login stage)' -r -F
 complete -c check_openvpn -l key -d 'Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)' -r -F
 complete -c check_openvpn -l auth-user-pass -d 'OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)' -r -F

@@ -140,6 +140,10 @@ pub struct Cli {
     #[arg(help_heading = TLS, long, value_name = "server")]
     pub remote_cert_tls: Option<String>,
 
+    /// Require the server certificate's SHA-256 fingerprint (AB:CD:..., as `openssl x509 -fingerprint -sha256` prints it) to be one of these, comma-separated or repeated, as OpenVPN's peer-fingerprint; without --ca (or the config's ca) nothing else of the certificate is verified, its dates included, as OpenVPN's client does not [default: the config's peer-fingerprint] (runs the TLS stage)
+    #[arg(help_heading = TLS, long, value_name = "SHA256", value_delimiter = ',')]
+    pub peer_fingerprint: Vec<String>,
+
     /// Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server's refusal, then EXIT
     #[arg(help_heading = LOGIN, long)]
     pub login: bool,
@@ -217,7 +221,7 @@ pub struct Cli {
         help_heading = SERVER,
         long,
         value_name = "FILE",
-        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu"]
+        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
     )]
     pub server_config: Option<PathBuf>,
 

@@ -76,6 +76,8 @@ pub enum UsageError {
     NameType(String),
     #[error("--remote-cert-tls '{0}': a check of a server takes 'server'")]
     RemoteCertTls(String),
+    #[error("--peer-fingerprint: {0}")]
+    PeerFingerprint(String),
     #[error("{0} runs the TLS stage, and {1} checks the reset only: drop one of them")]
     StageConflict(&'static str, &'static str),
     #[error(transparent)]
@@ -844,6 +846,8 @@ impl Cli {
             Some("--verify-x509-name")
         } else if self.remote_cert_tls.is_some() {
             Some("--remote-cert-tls")
+        } else if !self.peer_fingerprint.is_empty() {
+            Some("--peer-fingerprint")
         } else {
             None
         };
@@ -912,11 +916,29 @@ impl Cli {
                     None => None,
                 },
             };
+            // capath DIR: the certificates OpenSSL's lookup finds there are CAs beside the
+            // config's ca, and its CRLs are checked (--ca replaces both).
+            let capath = match (&self.ca, config.as_ref()) {
+                (None, Some(cfg)) => cfg.capath.as_ref().map(|dir| (cfg, dir)),
+                _ => None,
+            };
+            if let Some((cfg, dir)) = capath {
+                let (certs, crls) = crate::chain::load_capath(dir)
+                    .map_err(|reason| in_config(cfg, "capath", reason, OpenVpnTakes::No))?;
+                let mut all = policy.ca.take().unwrap_or_default();
+                all.extend(certs);
+                policy.ca = Some(all);
+                policy.capath_crls = Some((format!("capath {}", dir.display()), crls));
+            }
             if let Some(ca) = &policy.ca {
                 let from = match (&self.ca, &self.config) {
                     (Some(p), _) => p.display().to_string(),
-                    (None, Some(c)) => match config.as_ref().map(|cfg| cfg.ca.is_some()) {
-                        Some(false) => format!("{} (pkcs12)", c.display()),
+                    (None, Some(c)) => match config
+                        .as_ref()
+                        .map(|cfg| (cfg.ca.is_some(), cfg.capath.is_some()))
+                    {
+                        Some((false, true)) => format!("{} (capath)", c.display()),
+                        Some((false, false)) => format!("{} (pkcs12)", c.display()),
                         _ => format!("{} (ca)", c.display()),
                     },
                     (None, None) => String::new(),
@@ -945,6 +967,21 @@ impl Cli {
             if self.remote_cert_tls.is_some() {
                 policy.rules.remote_cert_ku = None;
                 policy.rules.remote_cert_eku = None;
+            }
+            // --peer-fingerprint replaces the config's peer-fingerprint or verify-hash.
+            if !self.peer_fingerprint.is_empty() {
+                policy.rules.pins = None;
+                for fp in &self.peer_fingerprint {
+                    policy
+                        .rules
+                        .pin("peer-fingerprint", fp.trim(), None, false)
+                        .map_err(|(m, _)| UsageError::PeerFingerprint(m))?;
+                }
+            }
+            if let (Some(rule), Some(cfg)) = (&policy.rules.crl_verify, config.as_ref()) {
+                let crl = crate::chain::load_client_crl(rule)
+                    .map_err(|reason| in_config(cfg, "crl-verify", reason, OpenVpnTakes::No))?;
+                policy.crl = Some(crl);
             }
         }
 

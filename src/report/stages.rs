@@ -451,7 +451,22 @@ pub(super) fn assess_tls(
     }
     if let (Some(days), Some(first)) = (&thresholds.cert_days, j.soonest()) {
         let left = first.days_left(outcome.now_unix);
-        if left < days.critical_days() && first.not_after >= outcome.now_unix {
+        // An expired certificate is its own problem, unless it went unjudged (pinned by
+        // peer-fingerprint alone, as OpenVPN's client takes it): then -C says it.
+        let expired_unjudged = first.not_after < outcome.now_unix
+            && !j
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::Expired { .. }));
+        if expired_unjudged {
+            raise(State::Critical, &mut state);
+            problems.push(format!(
+                "{} {} {} (-C critical once expired; OpenVPN's client pinning it with peer-fingerprint still connects)",
+                role_name(first.role),
+                first.short_name(),
+                validity_words(first, outcome.now_unix)
+            ));
+        } else if left < days.critical_days() && first.not_after >= outcome.now_unix {
             raise(State::Critical, &mut state);
             problems.push(format!(
                 "{} {} expires in {left} days (critical under {})",
@@ -470,7 +485,13 @@ pub(super) fn assess_tls(
         }
     }
     let verified = if j.verified {
-        "chain verified"
+        match j.pinned {
+            Some("verify-hash") => "chain verified, its CA matches verify-hash",
+            Some(_) => "chain verified, certificate matches peer-fingerprint",
+            None => "chain verified",
+        }
+    } else if j.pinned.is_some() && j.problems.is_empty() {
+        "certificate matches peer-fingerprint (no ca)"
     } else if j.problems.is_empty() {
         "chain not verified (no --ca)"
     } else {

@@ -292,7 +292,8 @@ pub(super) fn chain_lines(tls: &TlsOutcome, now: i64) -> Vec<String> {
     let Some(j) = &tls.judgement else {
         return Vec::new();
     };
-    j.certs
+    let mut lines: Vec<String> = j
+        .certs
         .iter()
         .map(|c| {
             format!(
@@ -307,7 +308,21 @@ pub(super) fn chain_lines(tls: &TlsOutcome, now: i64) -> Vec<String> {
                 c.sha256
             )
         })
-        .collect()
+        .collect();
+    match (j.pinned, j.verified) {
+        (Some("verify-hash"), _) => lines.push(
+            "verify-hash: the CA certificate that issued the server's matches".into(),
+        ),
+        (Some(_), true) => lines.push(
+            "peer-fingerprint: the server's certificate matches, and its chain leads to the ca"
+                .into(),
+        ),
+        (Some(_), false) => lines.push(
+            "peer-fingerprint: the server's certificate matches; with no ca nothing else of it is verified, its dates included, as OpenVPN's client does not verify them".into(),
+        ),
+        (None, _) => {}
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -309,6 +309,16 @@ impl RealClient {
     /// certificate, the server's key flags and `extra`, and waits up to 20 s for
     /// "Initialization Sequence Completed" (or the client's end).
     pub fn connect(ns: &Netns, server: &Server, extra: &[&str]) -> RealClient {
+        RealClient::launch(ns, server, extra, true)
+    }
+
+    /// [`RealClient::connect`] without the server's CA: a client that pins the server with
+    /// `--peer-fingerprint` alone, or brings its own `--ca` in `extra`.
+    pub fn connect_without_ca(ns: &Netns, server: &Server, extra: &[&str]) -> RealClient {
+        RealClient::launch(ns, server, extra, false)
+    }
+
+    fn launch(ns: &Netns, server: &Server, extra: &[&str], with_ca: bool) -> RealClient {
         let dir = tempfile::Builder::new()
             .prefix("check-openvpn-client-")
             .tempdir()
@@ -363,6 +373,11 @@ impl RealClient {
                 "--tls-crypt-v2".into(),
                 p(server.v2_client_key.as_ref().expect("v2 client key")),
             ]),
+        }
+        if !with_ca {
+            if let Some(at) = args.iter().position(|a| a == "--ca") {
+                args.drain(at..at + 2);
+            }
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
