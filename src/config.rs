@@ -28,6 +28,13 @@ pub struct Remote {
     pub host: String,
     pub port: Option<u16>,
     pub proto: Option<ProtoSpec>,
+    /// The `http-proxy`/`socks-proxy` of this remote's `<connection>` block: directive,
+    /// file and line.
+    pub proxy: Option<(String, String, usize)>,
+    /// A wrap (`tls-auth`, `tls-crypt`, `tls-crypt-v2`) of this remote's own
+    /// `<connection>` block that is not the config's: directive and line. The first
+    /// block's own wrap is the config's.
+    pub own_wrap: Option<(String, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +136,7 @@ pub struct ClientConfig {
     dev_type_set: bool,
     /// The line of the occurrence that counts, per directive (the last one, as in OpenVPN).
     pub lines: std::collections::BTreeMap<String, (String, usize)>,
-    /// `http-proxy`/`socks-proxy` for the remote checked: directive, file and line.
+    /// `http-proxy`/`socks-proxy` outside `<connection>` blocks: directive, file and line.
     pub proxy: Option<(String, String, usize)>,
     /// A key held where a check cannot reach (a token, the Windows store, a management
     /// client): directive, file and line.
@@ -547,10 +554,7 @@ impl Reader {
                     };
                     remote.port = remote.port.or(b.port);
                     remote.proto = remote.proto.or(b.proto);
-                    self.cfg.remotes.push(remote);
-                    if first && b.proxy.is_some() {
-                        self.cfg.proxy = b.proxy;
-                    }
+                    remote.proxy = b.proxy;
                     // A wrap set inside the block is that block's own; the first block's
                     // is the one its remote (the one checked) uses.
                     let mut own: [Option<(Val, usize)>; 3] = [None, None, None];
@@ -561,8 +565,12 @@ impl Reader {
                         }
                     }
                     if first && own.iter().any(Option::is_some) {
-                        self.first_block_wrap = Some((own, self.key_direction_state()));
+                        self.first_block_wrap = Some((own.clone(), self.key_direction_state()));
                     }
+                    if !first {
+                        remote.own_wrap = WRAPS.iter().zip(&own).find_map(|(name, slot)| slot.as_ref().map(|(_, l)| (name.to_string(), *l)));
+                    }
+                    self.cfg.remotes.push(remote);
                     self.wraps = saved.0;
                     self.restore_key_direction(saved.1);
                 }
@@ -570,7 +578,7 @@ impl Reader {
                     let host = arg(1)?.to_string();
                     let port = opt.words.get(2).map(|p| parse_port(p)).transpose().map_err(|e| self.err(line, d, e))?;
                     let proto = opt.words.get(3).map(|p| parse_proto(p)).transpose().map_err(|e| self.err(line, d, e))?;
-                    let r = Remote { host, port, proto };
+                    let r = Remote { host, port, proto, proxy: None, own_wrap: None };
                     match block.as_deref_mut() {
                         Some(b) => b.remote = Some(r),
                         None => self.cfg.remotes.push(r),
@@ -810,8 +818,7 @@ impl Reader {
                         return Err(self.err(line, d, (format!("'remote-cert-tls {other}' is a server's setting; a client config checks its server with 'remote-cert-tls server'"), OpenVpnTakes::Yes)))
                     }
                 },
-                // A proxy matters for the remote that is checked: the config's own, or the
-                // first <connection> block's.
+                // A proxy: the config's, or a <connection> block's for its remote.
                 "http-proxy" | "socks-proxy" if !is_inline => {
                     let at = Some((d.to_string(), self.file.clone(), line));
                     match block.as_deref_mut() {
@@ -955,6 +962,12 @@ impl ClientConfig {
 }
 
 impl ClientConfig {
+    /// The proxy a remote is reached through: its `<connection>` block's, else the
+    /// config's.
+    pub fn proxy_of(&self, remote: &Remote) -> Option<(String, String, usize)> {
+        remote.proxy.clone().or_else(|| self.proxy.clone())
+    }
+
     /// The key direction OpenVPN would use with this config's tls-auth key: the
     /// `tls-auth FILE DIR` argument, else `key-direction`, else both ways (bidirectional).
     /// Without a tls-auth line, only an explicit `key-direction`.

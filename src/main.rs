@@ -71,6 +71,14 @@ fn main() {
             }
             Err(e) => Report::unknown(e),
         },
+        Mode::Remotes(remotes) => {
+            let results = check::run_remotes(remotes);
+            let notes = match settings.spec.verbosity {
+                0 => &[][..],
+                _ => &settings.spec.notes[..],
+            };
+            report::render_remotes(remotes, &results, &settings.thresholds, notes)
+        }
         Mode::Single => match check::run(&settings.spec) {
             Ok(outcome) => report::render(&outcome, &settings.thresholds),
             Err(e) => Report::unknown(e),

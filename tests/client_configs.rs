@@ -813,3 +813,224 @@ fn auth_none_with_tls_auth_is_refused_as_openvpn_refuses_it() {
         );
     }
 }
+
+/// A client config for `s`'s PKI and tls-auth key with these remote lines (or
+/// `<connection>` blocks); `extra` lines after them.
+fn remotes_config(s: &Server, name: &str, remotes: &[String], extra: &[&str]) -> PathBuf {
+    let mut lines = vec![
+        "client".to_string(),
+        "dev tun".into(),
+        "nobind".into(),
+        "remote-cert-tls server".into(),
+        "auth SHA256".into(),
+        format!("ca {}", path(&s.ca_cert)),
+        format!("cert {}", path(&s.client_cert)),
+        format!("key {}", path(&s.client_key)),
+        format!("tls-auth {} 1", path(&s.static_key)),
+    ];
+    lines.extend(remotes.iter().cloned());
+    lines.extend(extra.iter().map(|l| l.to_string()));
+    private_file(&s.dir.path().join(name), &(lines.join("\n") + "\n"))
+}
+
+/// The real `openvpn` 2.6 client with this config as the reference, its timers shortened
+/// so that it gives up a dead remote in seconds instead of a minute: the remote it logged
+/// in to ("host:port" as its log says it), or `None` when it gave up. Returns its log too.
+fn real_client_of(ovpn: &Path) -> (Option<String>, String) {
+    let log = ovpn.with_extension("client.log");
+    let _ = std::fs::remove_file(&log);
+    let mut child = Command::new(openvpn_bin())
+        .arg("--config")
+        .arg(ovpn)
+        .args(["--dev", "null", "--verb", "3", "--connect-retry-max", "1"])
+        .args(["--server-poll-timeout", "3", "--hand-window", "4"])
+        .args([
+            "--connect-retry",
+            "1",
+            "1",
+            "--route-noexec",
+            "--ifconfig-noexec",
+        ])
+        .arg("--log")
+        .arg(&log)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let done = text.contains("PUSH_REPLY") || text.contains("Exiting");
+        if done || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    if !text.contains("PUSH_REPLY") {
+        return (None, text);
+    }
+    // The last peer it spoke to before the push: "link remote: [AF_INET]127.0.0.1:PORT"
+    // (UDP) or "TCP connection established with [AF_INET]127.0.0.1:PORT".
+    let peer = text
+        .lines()
+        .rev()
+        .filter(|l| l.contains("link remote:") || l.contains("connection established with"))
+        .find_map(|l| l.rsplit(']').next())
+        .map(str::to_string);
+    (peer, text)
+}
+
+/// Two `remote` lines, the first dead: the real client falls back to the second and logs
+/// in, so the check is WARNING naming the dead one and the one that answered; with
+/// `remote-random` the same; each one alone with `--remote`.
+#[test]
+fn several_remotes_first_dead_is_warning_as_clients_fall_back() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Server::start(ServerOpts {
+        proto: Proto::Udp,
+        family: Family::V4,
+        mode: Mode::MultiClient,
+        wrap: Wrap::tls_auth("SHA256", Some(0)),
+    });
+    let dead = closed_udp_port();
+    let remotes = [
+        format!("remote 127.0.0.1 {dead} udp"),
+        format!("remote 127.0.0.1 {} udp", s.port),
+    ];
+    for extra in [&[][..], &["remote-random"][..]] {
+        let ovpn = remotes_config(&s, "two.ovpn", &remotes, extra);
+        let (peer, log) = real_client_of(&ovpn);
+        assert_eq!(
+            peer.as_deref(),
+            Some(&*format!("127.0.0.1:{}", s.port)),
+            "{log}"
+        );
+
+        let (code, out) = run(&["--config", &path(&ovpn), "--login", "-v"]);
+        assert_eq!(code, 1, "{out}\n{}", s.log());
+        let first = first_line(&out);
+        assert!(
+            first.starts_with("OPENVPN WARNING - 1 of 2 remotes failed"),
+            "{out}"
+        );
+        assert!(first.contains(&format!("127.0.0.1:{dead}/udp")), "{out}");
+        assert!(first.contains("connection refused"), "{out}");
+        assert!(
+            first.contains(&format!("answered: 127.0.0.1:{}/udp in ", s.port)),
+            "{out}"
+        );
+        assert!(out.contains("remotes_answered=1;2:;1:;0;2"), "{out}");
+        assert!(
+            out.contains(&format!("'login_time_127.0.0.1:{}/udp'=", s.port)),
+            "{out}"
+        );
+        assert!(out.contains("[CRITICAL] remote 1: "), "{out}");
+        assert!(out.contains("[OK] remote 2: "), "{out}");
+        assert!(
+            out.contains(&format!("remote 127.0.0.1 {dead} udp (used)")),
+            "{out}"
+        );
+    }
+
+    let ovpn = remotes_config(&s, "two.ovpn", &remotes, &[]);
+    let (code, out) = run(&["--config", &path(&ovpn), "--login", "--remote", "2"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("remotes_answered"), "{out}");
+    let (code, out) = run(&["--config", &path(&ovpn), "--remote", "1"]);
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = run(&["--config", &path(&ovpn), "--remote", "3"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        first_line(&out).contains("its remotes: 1 127.0.0.1, 2 127.0.0.1"),
+        "{out}"
+    );
+    // A host given names the server; the config's remotes are not all checked.
+    let (code, out) = run(&[
+        "--config",
+        &path(&ovpn),
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &s.port.to_string(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// Two `<connection>` blocks, UDP dead and TCP live: the real client falls back to TCP;
+/// the check is WARNING. Both dead: the real client gives up and the check is CRITICAL.
+/// Both live: OK.
+#[test]
+fn connection_blocks_udp_dead_tcp_live_and_all_dead() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Server::start(ServerOpts {
+        proto: Proto::Tcp,
+        family: Family::V4,
+        mode: Mode::MultiClient,
+        wrap: Wrap::tls_auth("SHA256", Some(0)),
+    });
+    let dead_udp = closed_udp_port();
+    let dead_tcp = closed_tcp_port();
+    let block = |port: u16, proto: &str| {
+        format!("<connection>\nremote 127.0.0.1 {port}\nproto {proto}\n</connection>")
+    };
+
+    let ovpn = remotes_config(
+        &s,
+        "blocks.ovpn",
+        &[block(dead_udp, "udp"), block(s.port, "tcp-client")],
+        &[],
+    );
+    let (peer, log) = real_client_of(&ovpn);
+    assert_eq!(
+        peer.as_deref(),
+        Some(&*format!("127.0.0.1:{}", s.port)),
+        "{log}"
+    );
+    let (code, out) = run(&["--config", &path(&ovpn), "--login"]);
+    assert_eq!(code, 1, "{out}\n{}", s.log());
+    assert!(
+        first_line(&out).contains(&format!("127.0.0.1:{dead_udp}/udp")),
+        "{out}"
+    );
+    assert!(
+        first_line(&out).contains(&format!("answered: 127.0.0.1:{}/tcp", s.port)),
+        "{out}"
+    );
+
+    let ovpn = remotes_config(
+        &s,
+        "dead.ovpn",
+        &[block(dead_udp, "udp"), block(dead_tcp, "tcp-client")],
+        &[],
+    );
+    let (peer, log) = real_client_of(&ovpn);
+    assert_eq!(peer, None, "{log}");
+    let (code, out) = run(&["--config", &path(&ovpn), "--login"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).starts_with("OPENVPN CRITICAL - all 2 remotes failed"),
+        "{out}"
+    );
+    assert!(out.contains("remotes_answered=0;2:;1:;0;2"), "{out}");
+
+    let ovpn = remotes_config(
+        &s,
+        "live.ovpn",
+        &[
+            block(s.port, "tcp-client"),
+            format!(
+                "<connection>\nremote localhost {}\nproto tcp-client\n</connection>",
+                s.port
+            ),
+        ],
+        &[],
+    );
+    let (code, out) = run(&["--config", &path(&ovpn), "--login"]);
+    assert_eq!(code, 0, "{out}\n{}", s.log());
+    assert!(first_line(&out).contains("all 2 remotes answered"), "{out}");
+    assert!(out.contains("remotes_answered=2;2:;1:;0;2"), "{out}");
+}

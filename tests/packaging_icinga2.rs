@@ -24,6 +24,7 @@ const VARS: &[&str] = &[
     "openvpn_ipv4",
     "openvpn_ipv6",
     "openvpn_all_addresses",
+    "openvpn_remote",
     "openvpn_timeout",
     "openvpn_retrycount",
     "openvpn_digest",

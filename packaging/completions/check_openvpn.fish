@@ -1,6 +1,7 @@
 complete -c check_openvpn -s H -l hostname -d 'Server host name or IP address (same as HOST)' -r
 complete -c check_openvpn -s p -l port -d 'Server port [default: 1194, or the config\'s]' -r
 complete -c check_openvpn -s b -l bind -d 'Source address of the probe, as OpenVPN\'s `local` (a multi-homed host probes out of the interface the clients use) [default: the config\'s local, else the kernel\'s choice]' -r
+complete -c check_openvpn -l remote -d 'With --config: check only this remote of the config, by its number (1: the first `remote` or `<connection>`) or its host [default: every remote, in parallel]' -r
 complete -c check_openvpn -l timeout -d 'Seconds to wait: per attempt over UDP, for connect and answer over TCP (fractions allowed)' -r
 complete -c check_openvpn -l retrycount -d 'Number of UDP attempts' -r
 complete -c check_openvpn -l config -d 'Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it' -r -F

@@ -12,5 +12,5 @@ pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
 pub use outcome::{
     Answer, CheckError, DataOutcome, DataReady, Detail, LoginOutcome, Outcome, Target, TlsOutcome,
 };
-pub use run::{probe_addresses, run, run_all};
-pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec};
+pub use run::{probe_addresses, run, run_all, run_remotes};
+pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec, RemoteRun, Unchecked};

@@ -330,4 +330,7 @@ pub enum CheckError {
     Random(String),
     #[error(transparent)]
     Bind(#[from] net::BindError),
+    /// What another remote of the config, at the same address, port and protocol, met.
+    #[error("{0}")]
+    Shared(String),
 }

@@ -136,11 +136,90 @@ pub(super) fn resolve_bind(
 /// the check impossible to run (UNKNOWN); every network result is an `Ok(Outcome)`.
 pub fn run(spec: &CheckSpec) -> Result<Outcome, CheckError> {
     let origin = Instant::now();
-    let (addrs, mut notes) = resolve(spec, spec.budget())?;
+    let (addrs, notes) = resolve(spec, spec.budget())?;
+    run_resolved(spec, origin, &addrs, notes)
+}
+
+/// [`run`] after the name resolution: the first of `addrs` probed.
+fn run_resolved(
+    spec: &CheckSpec,
+    origin: Instant,
+    addrs: &[SocketAddr],
+    mut notes: Vec<Note>,
+) -> Result<Outcome, CheckError> {
     let spec = &resolve_bind(spec, addrs[0], origin + spec.budget(), &mut notes)?;
     notes.extend(spec.notes.iter().cloned());
     let mut outcomes = probe(spec, &addrs[..1], origin, vec![notes])?;
     Ok(outcomes.remove(0))
+}
+
+/// A host's addresses, and the lines `-v` shows about them.
+type Resolved = Result<(Vec<SocketAddr>, Vec<Note>), CheckError>;
+
+/// A config's several remotes, each checked with its own spec, all at once and within one
+/// budget from the same start. `None` for a remote that is not checked. Remotes that
+/// reach the same address, port and protocol are one server: it is checked once (two
+/// logins with one certificate at once would make the server drop the first).
+pub fn run_remotes(remotes: &[super::RemoteRun]) -> Vec<Option<Result<Outcome, CheckError>>> {
+    let origin = Instant::now();
+    let resolved: Vec<Option<Resolved>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = remotes
+            .iter()
+            .map(|r| {
+                r.check
+                    .as_ref()
+                    .ok()
+                    .map(|spec| scope.spawn(move || resolve(spec, spec.budget())))
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| j.map(|j| j.join().unwrap_or_else(|e| std::panic::resume_unwind(e))))
+            .collect()
+    });
+    // The first remote of each endpoint is checked; the others share its outcome.
+    let mut first_of: Vec<((SocketAddr, Proto), usize)> = Vec::new();
+    let mut same_as: Vec<Option<usize>> = vec![None; remotes.len()];
+    for (i, (r, res)) in remotes.iter().zip(&resolved).enumerate() {
+        if let (Ok(spec), Some(Ok((addrs, _)))) = (&r.check, res) {
+            let key = (addrs[0], spec.proto);
+            match first_of.iter().find(|(k, _)| *k == key) {
+                Some(&(_, j)) => same_as[i] = Some(j),
+                None => first_of.push((key, i)),
+            }
+        }
+    }
+    let mut results: Vec<Option<Result<Outcome, CheckError>>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = remotes
+            .iter()
+            .zip(resolved)
+            .zip(&same_as)
+            .map(|((r, res), same)| match (&r.check, res, same) {
+                (Ok(spec), Some(Ok((addrs, notes))), None) => Some(Ok(
+                    scope.spawn(move || run_resolved(spec, origin, &addrs, notes))
+                )),
+                (_, Some(Err(e)), _) => Some(Err(e)),
+                _ => None,
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| {
+                j.map(|j| j.and_then(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))))
+            })
+            .collect()
+    });
+    for (i, same) in same_as.iter().enumerate() {
+        if let (Some(j), Ok(spec)) = (same, &remotes[i].check) {
+            results[i] = results[*j].as_ref().map(|r| match r {
+                Ok(o) => {
+                    let mut o = o.clone();
+                    o.target.host = spec.host.clone();
+                    Ok(o)
+                }
+                Err(e) => Err(CheckError::Shared(e.to_string())),
+            });
+        }
+    }
+    results
 }
 
 /// `--all-addresses`: resolves the host and probes every address it has, at once.

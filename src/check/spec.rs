@@ -80,6 +80,31 @@ pub enum Note {
     },
 }
 
+/// One remote of a client config with several: its own check, or why it is not checked.
+#[derive(Debug, Clone)]
+pub struct RemoteRun {
+    /// Its place in the config: 1 for the first `remote` or `<connection>`.
+    pub number: usize,
+    pub host: String,
+    pub port: u16,
+    pub proto: Proto,
+    pub check: Result<CheckSpec, Unchecked>,
+}
+
+/// Why a remote of the config is not checked: its clients reach it in a way the check
+/// does not take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unchecked {
+    /// Through an `http-proxy`/`socks-proxy`.
+    Proxy {
+        directive: String,
+        file: String,
+        line: usize,
+    },
+    /// With its `<connection>` block's own tls-auth, tls-crypt or tls-crypt-v2 key.
+    OwnWrap { directive: String, line: usize },
+}
+
 /// Everything one check needs, already validated.
 #[derive(Debug, Clone)]
 pub struct CheckSpec {

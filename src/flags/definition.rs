@@ -58,6 +58,10 @@ pub struct Cli {
     #[arg(help_heading = TARGET, long, conflicts_with = "diagnose")]
     pub all_addresses: bool,
 
+    /// With --config: check only this remote of the config, by its number (1: the first `remote` or `<connection>`) or its host [default: every remote, in parallel]
+    #[arg(help_heading = TARGET, long, value_name = "N|HOST", requires = "config", conflicts_with_all = ["host", "hostname"])]
+    pub remote: Option<String>,
+
     /// Seconds to wait: per attempt over UDP, for connect and answer over TCP (fractions allowed)
     #[arg(
         help_heading = TARGET,
@@ -221,7 +225,7 @@ pub struct Cli {
         help_heading = SERVER,
         long,
         value_name = "FILE",
-        conflicts_with_all = ["host", "hostname", "config", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
+        conflicts_with_all = ["host", "hostname", "config", "remote", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
     )]
     pub server_config: Option<PathBuf>,
 

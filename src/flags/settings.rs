@@ -5,7 +5,9 @@
 use super::definition::Cli;
 use super::diagnose::{hex_candidates, no_wrap_candidate, static_candidates};
 use crate::chain::{NameType, Policy};
-use crate::check::{Bind, Candidate, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec};
+use crate::check::{
+    Bind, Candidate, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec, RemoteRun, Unchecked,
+};
 use crate::config::{ChallengeFormat, ClientConfig, ConfigError, ConfigWrap, OpenVpnTakes};
 use crate::digest::{Digest, UnknownDigest};
 use crate::keys::credentials::{CredentialError, USER_PASS_LEN};
@@ -30,6 +32,16 @@ const MIN_TIMEOUT_SECS: f64 = 0.001;
 pub enum UsageError {
     #[error("no host given (use HOST, -H/--hostname, or a config with a 'remote' line)")]
     NoHost,
+    #[error("--remote '{given}': the config has no such remote (its remotes: {list})")]
+    NoSuchRemote { given: String, list: String },
+    #[error("remote {number} of the config: its <connection> block sets its own {directive} (line {line}), which this check does not read; give that key as --{directive} FILE")]
+    OwnWrap {
+        number: usize,
+        directive: String,
+        line: usize,
+    },
+    #[error("--all-addresses probes the addresses of one host, and the config has {0} remotes: choose one with --remote N")]
+    AllAddressesRemotes(usize),
     #[error("two different hosts given: '{0}' and -H '{1}'")]
     TwoHosts(String, String),
     #[error(
@@ -143,6 +155,9 @@ pub enum Mode {
     EveryAddress,
     /// `--diagnose`: these ways of using the key, instead of the one in the spec.
     Diagnose(Vec<Candidate>),
+    /// A config with several remotes, no host and no `--remote`: each remote checked at
+    /// once, each with its own spec.
+    Remotes(Vec<RemoteRun>),
 }
 
 pub(super) fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
@@ -157,6 +172,34 @@ pub(super) fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
 }
 
 impl Cli {
+    /// The index of the config's remote that `--remote` names (a number from 1, or a
+    /// host), else the first.
+    fn chosen_remote(&self, config: Option<&ClientConfig>) -> Result<usize, UsageError> {
+        let (Some(given), Some(cfg)) = (&self.remote, config) else {
+            return Ok(0);
+        };
+        let found = match given.trim().parse::<usize>() {
+            Ok(n) => (1..=cfg.remotes.len()).contains(&n).then(|| n - 1),
+            Err(_) => cfg
+                .remotes
+                .iter()
+                .position(|r| r.host.eq_ignore_ascii_case(given.trim())),
+        };
+        found.ok_or_else(|| UsageError::NoSuchRemote {
+            given: given.clone(),
+            list: if cfg.remotes.is_empty() {
+                "none".into()
+            } else {
+                cfg.remotes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| format!("{} {}", i + 1, r.host))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        })
+    }
+
     /// What the login stage logs in with: flags first, then the config's.
     fn login_spec(
         &self,
@@ -569,28 +612,68 @@ impl Cli {
             .map(ClientConfig::from_file)
             .transpose()?;
         let mut notes = Vec::new();
-        let remote = config.as_ref().and_then(|c| c.remotes.first());
+        let chosen = self.chosen_remote(config.as_ref())?;
+        // Several remotes, none chosen: each is checked, as clients fall back from one to
+        // the next.
+        let every_remote = config.as_ref().is_some_and(|c| c.remotes.len() > 1)
+            && self.remote.is_none()
+            && self.host.is_none()
+            && self.hostname.is_none()
+            && !self.diagnose;
+        if every_remote && self.all_addresses {
+            return Err(UsageError::AllAddressesRemotes(
+                config.as_ref().map_or(0, |c| c.remotes.len()),
+            ));
+        }
+        let remote = config.as_ref().and_then(|c| c.remotes.get(chosen));
+        let wrap_flag = self.tls_auth.is_some()
+            || self.tls_crypt.is_some()
+            || self.tls_crypt_v2.is_some()
+            || self.digest_key_client.is_some();
+        if let Some((directive, line)) = remote.and_then(|r| r.own_wrap.clone()) {
+            if !every_remote && !wrap_flag {
+                return Err(UsageError::OwnWrap {
+                    number: chosen + 1,
+                    directive,
+                    line,
+                });
+            }
+        }
+        let targets: Vec<(usize, String, u16, Proto, Option<Family>)> = match &config {
+            Some(cfg) => cfg
+                .remotes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let p = r.proto.as_ref().or(cfg.proto.as_ref());
+                    (
+                        i,
+                        r.host.clone(),
+                        self.port.or(r.port).or(cfg.port).unwrap_or(1194),
+                        if self.tcp {
+                            Proto::Tcp
+                        } else {
+                            p.map(|p| p.proto).unwrap_or(Proto::Udp)
+                        },
+                        p.and_then(|p| p.family),
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         if let (Some(cfg), Some(path)) = (&config, &self.config) {
             // Each remote with the port and protocol it gets (OpenVPN's defaults: the
-            // config's port or 1194, its proto or UDP); the used one with the flags' too.
-            for (i, r) in cfg.remotes.iter().enumerate() {
-                let used = i == 0;
-                let port = r.port.or(cfg.port).unwrap_or(1194);
-                let proto = r
-                    .proto
-                    .as_ref()
-                    .or(cfg.proto.as_ref())
-                    .map(|p| p.proto)
-                    .unwrap_or(Proto::Udp);
+            // config's port or 1194, its proto or UDP; the flags' when given).
+            for (i, host, port, proto, _) in &targets {
+                let r = &cfg.remotes[*i];
+                let checkable = cfg.proxy_of(r).is_none() && r.own_wrap.is_none();
+                let used = (every_remote && checkable) || *i == chosen;
+                let config_port = r.port.or(cfg.port).unwrap_or(1194);
                 notes.push(Note::ConfigRemote {
                     config: path.display().to_string(),
-                    host: r.host.clone(),
-                    port: Some(if used {
-                        self.port.unwrap_or(port)
-                    } else {
-                        port
-                    }),
-                    proto: Some(if used && self.tcp { Proto::Tcp } else { proto }),
+                    host: host.clone(),
+                    port: Some(if used { *port } else { config_port }),
+                    proto: Some(*proto),
                     used,
                 });
             }
@@ -600,13 +683,21 @@ impl Cli {
             (Some(a), Some(b)) if a != b => return Err(UsageError::TwoHosts(a.clone(), b.clone())),
             (Some(h), _) | (None, Some(h)) => h.clone(),
             (None, None) => {
-                if let Some((directive, file, line)) = config.as_ref().and_then(|c| c.proxy.clone())
-                {
-                    return Err(UsageError::Proxy {
-                        file,
-                        line,
-                        directive,
-                    });
+                let cfg_remote = config.as_ref().zip(remote);
+                // A remote behind a proxy is not checked; with several, the others are.
+                let all_proxied = config.as_ref().is_some_and(|c| {
+                    every_remote && c.remotes.iter().all(|r| c.proxy_of(r).is_some())
+                });
+                if !every_remote || all_proxied {
+                    if let Some((directive, file, line)) =
+                        cfg_remote.and_then(|(c, r)| c.proxy_of(r))
+                    {
+                        return Err(UsageError::Proxy {
+                            file,
+                            line,
+                            directive,
+                        });
+                    }
                 }
                 remote.map(|r| r.host.clone()).ok_or(UsageError::NoHost)?
             }
@@ -1039,40 +1130,85 @@ impl Cli {
             count: self.ping_count.unwrap_or(3),
         });
 
+        let spec = CheckSpec {
+            host: host.trim().to_string(),
+            port,
+            proto,
+            family,
+            timeout,
+            attempts: self.retrycount,
+            wrap,
+            notes,
+            validate: !self.no_validation,
+            verbosity: self.verbose,
+            stage,
+            policy,
+            login,
+            bind: match (self.bind, config.as_ref().and_then(|c| c.local.clone())) {
+                (Some(ip), _) => Some(Bind::Address(ip)),
+                (None, Some(local)) => Some(match local.parse() {
+                    Ok(ip) => Bind::Address(ip),
+                    Err(_) => Bind::Name(local),
+                }),
+                (None, None) => None,
+            },
+            key_origin,
+            ping,
+        };
+        let mode = if self.diagnose {
+            Mode::Diagnose(candidates)
+        } else if every_remote {
+            let cfg = config.as_ref().expect("several remotes come from a config");
+            Mode::Remotes(
+                targets
+                    .into_iter()
+                    .map(|(i, host, port, proto, remote_family)| {
+                        let r = &cfg.remotes[i];
+                        let check = if let Some((directive, file, line)) = cfg.proxy_of(r) {
+                            Err(Unchecked::Proxy {
+                                directive,
+                                file,
+                                line,
+                            })
+                        } else if let Some((directive, line)) = r.own_wrap.clone() {
+                            Err(Unchecked::OwnWrap { directive, line })
+                        } else {
+                            let mut one = spec.clone();
+                            one.host = host.trim().to_string();
+                            one.port = port;
+                            one.proto = proto;
+                            one.family = match (self.ipv4, self.ipv6) {
+                                (true, _) => Some(Family::V4),
+                                (_, true) => Some(Family::V6),
+                                _ => remote_family,
+                            };
+                            // Waiting for the server to close is a TCP matter.
+                            if let Some(login) = one.login.as_mut() {
+                                login.wait_for_close &= proto == Proto::Tcp;
+                            }
+                            // The settings' lines are said once, for all remotes.
+                            one.notes.clear();
+                            Ok(one)
+                        };
+                        RemoteRun {
+                            number: i + 1,
+                            host,
+                            port,
+                            proto,
+                            check,
+                        }
+                    })
+                    .collect(),
+            )
+        } else if self.all_addresses {
+            Mode::EveryAddress
+        } else {
+            Mode::Single
+        };
         Ok(Settings {
-            spec: CheckSpec {
-                host: host.trim().to_string(),
-                port,
-                proto,
-                family,
-                timeout,
-                attempts: self.retrycount,
-                wrap,
-                notes,
-                validate: !self.no_validation,
-                verbosity: self.verbose,
-                stage,
-                policy,
-                login,
-                bind: match (self.bind, config.as_ref().and_then(|c| c.local.clone())) {
-                    (Some(ip), _) => Some(Bind::Address(ip)),
-                    (None, Some(local)) => Some(match local.parse() {
-                        Ok(ip) => Bind::Address(ip),
-                        Err(_) => Bind::Name(local),
-                    }),
-                    (None, None) => None,
-                },
-                key_origin,
-                ping,
-            },
+            spec,
             thresholds,
-            mode: if self.diagnose {
-                Mode::Diagnose(candidates)
-            } else if self.all_addresses {
-                Mode::EveryAddress
-            } else {
-                Mode::Single
-            },
+            mode,
         })
     }
 }
@@ -1190,6 +1326,77 @@ mod tests {
         let mut argv = vec!["check_openvpn"];
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).expect("clap").into_settings()
+    }
+
+    #[test]
+    fn several_remotes_are_each_checked_unless_one_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let ovpn = dir.path().join("c.ovpn");
+        std::fs::write(
+            &ovpn,
+            "proto udp\nport 1195\nremote a.example\nremote b.example 443 tcp\n\
+             <connection>\nremote c.example\nhttp-proxy p 3128\n</connection>\n\
+             <connection>\nremote d.example\ntls-crypt other.key\n</connection>\n",
+        )
+        .unwrap();
+        let cfg = ovpn.to_str().unwrap();
+        let s = settings(&["--config", cfg]).unwrap();
+        let Mode::Remotes(runs) = &s.mode else {
+            panic!("{:?}", s.mode)
+        };
+        let seen: Vec<_> = runs
+            .iter()
+            .map(|r| (r.number, r.host.as_str(), r.port, r.proto))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (1, "a.example", 1195, Proto::Udp),
+                (2, "b.example", 443, Proto::Tcp),
+                (3, "c.example", 1195, Proto::Udp),
+                (4, "d.example", 1195, Proto::Udp),
+            ]
+        );
+        assert_eq!(runs[1].check.as_ref().unwrap().proto, Proto::Tcp);
+        assert_eq!(runs[1].check.as_ref().unwrap().host, "b.example");
+        assert!(matches!(runs[2].check, Err(Unchecked::Proxy { .. })));
+        assert!(matches!(
+            &runs[3].check,
+            Err(Unchecked::OwnWrap { directive, line: 11 }) if directive == "tls-crypt"
+        ));
+        // -p and --tcp apply to every remote.
+        let s = settings(&["--config", cfg, "-p", "1300", "--tcp"]).unwrap();
+        let Mode::Remotes(runs) = &s.mode else {
+            panic!()
+        };
+        assert!(runs.iter().all(|r| r.port == 1300 && r.proto == Proto::Tcp));
+        // One chosen by number or by host, or a host given: one check.
+        let s = settings(&["--config", cfg, "--remote", "2"]).unwrap();
+        assert!(matches!(s.mode, Mode::Single));
+        assert_eq!((s.spec.host.as_str(), s.spec.port), ("b.example", 443));
+        let s = settings(&["--config", cfg, "--remote", "B.example"]).unwrap();
+        assert_eq!(s.spec.host, "b.example");
+        let e = settings(&["--config", cfg, "--remote", "3"]).unwrap_err();
+        assert!(matches!(e, UsageError::Proxy { line: 7, .. }), "{e}");
+        let e = settings(&["--config", cfg, "--remote", "5"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("1 a.example, 2 b.example, 3 c.example, 4 d.example"),
+            "{e}"
+        );
+        let s = settings(&["--config", cfg, "-H", "x.example"]).unwrap();
+        assert!(matches!(s.mode, Mode::Single));
+        assert!(matches!(
+            settings(&["--config", cfg, "--all-addresses"]),
+            Err(UsageError::AllAddressesRemotes(4))
+        ));
+        assert!(matches!(
+            settings(&["--config", cfg, "--remote", "1", "--all-addresses"])
+                .unwrap()
+                .mode,
+            Mode::EveryAddress
+        ));
     }
 
     #[test]

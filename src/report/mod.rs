@@ -5,6 +5,7 @@ mod dates;
 mod diagnose;
 mod names;
 mod ping;
+mod remotes;
 mod server;
 mod stages;
 mod state;
@@ -13,6 +14,7 @@ mod words;
 
 pub use dates::date;
 pub use diagnose::render_diagnosis;
+pub use remotes::render_remotes;
 pub use server::{render_server, render_server_error, ServerThresholds};
 pub use state::{BadPingLimits, CertDays, PingLimits, Report, State, Thresholds};
 pub use words::{detail_line, note_line};
