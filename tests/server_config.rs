@@ -496,11 +496,12 @@ fn stale_status_file_is_critical() {
         first_line(&out).contains("the server stopped updating its status: hung or stopped"),
         "{out}"
     );
-    // Without the probe nothing tells an idle server from a stopped one: WARNING.
+    // Without the probe, the running processes tell a stopped server from an idle one.
     let (code, out) = check(&srv, &["--no-probe"]);
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 2, "{out}");
     assert!(
-        first_line(&out).contains("status file not rewritten for"),
+        first_line(&out).contains("no OpenVPN process runs this config")
+            && out.contains("status file not rewritten for"),
         "{out}"
     );
 }
@@ -641,6 +642,16 @@ fn unreadable_files_are_unknown_naming_the_file_and_the_fix() {
         "{out}"
     );
     assert!(out.contains("run the check with sudo"), "{out}");
+    // Root's server process: its working directory is out of nobody's reach, so its
+    // command line cannot be matched to the file; said, and the file alone read.
+    assert!(
+        out.contains("could not be matched to this config: their working directory is not readable to this user"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("no OpenVPN process runs this config"),
+        "{out}"
+    );
     let (code, out) = run_as_nobody(&["--server-config", &config]);
     assert_eq!(code, 3, "{out}");
     let head = first_line(&out).split(" | ").next().unwrap().to_string();
@@ -1127,4 +1138,83 @@ fn openvpn_2_7_clients_are_counted_by_management_and_every_status_version() {
             .unwrap_or_default();
         assert!(status.contains("udp4:127.0.0.1:"), "v{version}: {status}");
     }
+}
+
+/// Nyr's installer: no `status` in the config; its systemd unit passes
+/// `--status FILE --status-version 2` on the command line, from the config's folder. The
+/// running server's command line is read with the file: its clients are counted.
+#[test]
+fn the_command_line_of_the_running_server_is_read_with_its_file() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let refs: Vec<String> = s.pki_lines();
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    let status_dir = tempfile::tempdir().unwrap();
+    let status = status_dir.path().join("status-server.log");
+    let status_arg = status.display().to_string();
+    let srv = Server::start_with_cmdline(
+        opts(Wrap::None),
+        &refs,
+        // (Nyr's unit gives no interval, so 60 s; 1 s here, not to wait for the write.)
+        &[
+            "--status",
+            &status_arg,
+            "1",
+            "--status-version",
+            "2",
+            "--suppress-timestamps",
+        ],
+    );
+    let client = RealClient::connect(&srv, &mut s, "dave");
+    let (code, out) = check_until(&srv, &["--clients-critical", "1:"], " 1 client");
+    assert_eq!(code, 0, "{out}\n{}\n{}", srv.log(), client.log());
+    assert!(first_line(&out).contains("clients=1;;1:;0;"), "{out}");
+    assert!(out.contains(&status_arg), "{out}");
+    assert!(
+        out.contains(&format!(
+            "runs this config: its command line adds --status {status_arg} 1 --status-version 2"
+        )),
+        "{out}"
+    );
+}
+
+/// docker-openvpn's `ovpn_run` passes `--crl-verify` on the command line: an expired CRL
+/// there refuses every client (a real client is refused), and the check says so.
+#[test]
+fn a_crl_given_on_the_command_line_is_judged() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let crl = s.pki.crl(&s.ca.clone(), "crl", -30, -1);
+    let lines = s.pki_lines();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let crl_arg = crl.display().to_string();
+    let srv = Server::start_with_cmdline(opts(Wrap::None), &refs, &["--crl-verify", &crl_arg]);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(first_line(&out).contains("CRL expired 1 day ago"), "{out}");
+    client_sees(&srv, &mut s, "error=CRL has expired");
+}
+
+/// A config no process runs: CRITICAL, whether the live probe ran (it fails too) or not.
+#[test]
+fn a_config_no_process_runs_is_critical() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let mut srv = start_plain(&s.pki_lines());
+    srv.stop();
+    let (code, out) = check(&srv, &["--timeout", "0.5", "--retrycount", "1"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("no OpenVPN process runs this config"), "{out}");
+    let (code, out) = check(&srv, &["--no-probe"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        first_line(&out).contains("no OpenVPN process runs this config"),
+        "{out}"
+    );
 }

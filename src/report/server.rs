@@ -13,6 +13,7 @@ use crate::server::clients::{ClientSource, Clients, ClientsError, ManagementFaul
 use crate::server::config::ServerConfigError;
 use crate::server::files::{CrlDamage, CrlFacts, CrlFinding, CrlSignature};
 use crate::server::probe::{Probe, Skipped};
+use crate::server::process::Processes;
 use crate::server::{FileKind, ServerError, ServerFacts, Unreadable};
 
 use super::state::{CertDays, Report};
@@ -81,7 +82,8 @@ fn unreadable_finding(u: &Unreadable, advise: bool) -> Finding {
 }
 
 /// Whether the server runs, as far as the check saw: the live probe answered or not,
-/// else its management interface answered or refused the connection.
+/// else its management interface answered or refused the connection, else whether a
+/// process runs its config.
 fn server_runs(f: &ServerFacts) -> Option<bool> {
     match &f.probe {
         Probe::Ran(o) => return Some(!matches!(o.result, crate::check::Answer::Failed(_))),
@@ -90,7 +92,45 @@ fn server_runs(f: &ServerFacts) -> Option<bool> {
     match &f.clients {
         Some(Ok(c)) if matches!(c.source, ClientSource::Management { .. }) => Some(true),
         Some(Err(ClientsError::Connect { refused: true, .. })) => Some(false),
+        _ if matches!(f.probe, Probe::Skipped(Skipped::Elsewhere(_))) => None,
+        _ => f.processes.runs(),
+    }
+}
+
+/// What `/proc` said: no process runs the config (a verdict by what else was seen), or
+/// processes that could not be matched (said, the file alone read).
+fn process_findings(f: &ServerFacts) -> Vec<Finding> {
+    let live = match &f.probe {
+        Probe::Ran(o) => Some(!matches!(o.result, crate::check::Answer::Failed(_))),
         _ => None,
+    };
+    // A server of another host: no process of this one runs it.
+    if matches!(f.probe, Probe::Skipped(Skipped::Elsewhere(_))) {
+        return Vec::new();
+    }
+    match &f.processes {
+        Processes::Found(_) => Vec::new(),
+        Processes::NotFound { hidden: 0, .. } => vec![match live {
+            Some(true) => finding(
+                State::Warning,
+                "no OpenVPN process on this host runs this config, yet a server answers at its address: it runs from another file or host",
+            ),
+            _ => finding(State::Critical, "no OpenVPN process runs this config"),
+        }],
+        Processes::NotFound { hidden, .. } => vec![Finding {
+            state: State::Ok,
+            short: String::new(),
+            detail: Some(format!(
+                "{hidden} OpenVPN process(es) could not be matched to this config: their working directory is not readable to this user (run the check as root or with sudo to read the server's command-line options); the file alone was read"
+            )),
+        }],
+        Processes::Unavailable(why) => vec![Finding {
+            state: State::Ok,
+            short: String::new(),
+            detail: Some(format!(
+                "the running processes cannot be read (/proc: {why}); the file alone was read"
+            )),
+        }],
     }
 }
 
@@ -595,6 +635,7 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
     }
     all.extend(cert_findings(f, days));
     all.push(probe_finding(f, days));
+    all.extend(process_findings(f));
     if let Some(c) = &f.clients {
         let live_answered = matches!(&f.probe, Probe::Ran(o) if !matches!(o.result, crate::check::Answer::Failed(_)));
         all.extend(clients_findings(c, t, live_answered));
@@ -700,7 +741,19 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
             }
             l
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut long = long;
+    if verbosity > 0 {
+        if let Processes::Found(running) = &f.processes {
+            for r in running {
+                long.push(format!(
+                    "process {} runs this config: {}",
+                    r.pid,
+                    process_words(&r.args)
+                ));
+            }
+        }
+    }
     Report {
         state,
         line: if perf.is_empty() {
@@ -709,6 +762,29 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
             format!("{prefix}{text} | {}", perf.join(" "))
         },
         long,
+    }
+}
+
+/// The options a command line sets besides its config file.
+fn process_words(args: &[String]) -> String {
+    let mut others = Vec::new();
+    let mut skip = false;
+    for (i, a) in args.iter().enumerate() {
+        if skip && !a.starts_with("--") {
+            continue;
+        }
+        skip = a == "--config" || (args.len() == 1 && i == 0);
+        if !skip {
+            others.push(a.as_str());
+        }
+    }
+    if others.is_empty() {
+        "no command-line options besides the file".into()
+    } else {
+        format!(
+            "its command line adds {} (read with the file)",
+            others.join(" ")
+        )
     }
 }
 

@@ -136,6 +136,8 @@ struct Raw {
     server_role: bool,
     /// Where a `client` or `tls-client` line stands (file, line).
     client_role: Option<(String, usize)>,
+    /// A container's root as this host reaches it: absolute paths go through it.
+    root: Option<PathBuf>,
 }
 
 fn parse_server_proto(word: &str) -> Result<(Proto, Option<Family>), String> {
@@ -193,6 +195,28 @@ impl ServerConfig {
         };
         let mut raw = Raw::default();
         parse_into(&mut raw, &text, &path.display().to_string(), &mut base, 0)?;
+        Self::server_of(raw, path)
+    }
+
+    /// Reads the config as the running process `running` reads it: its command line,
+    /// with the file in place of its `--config`, relative paths against its working
+    /// directory, a container's absolute paths through its root.
+    pub fn from_process(
+        path: &Path,
+        running: &super::process::Running,
+    ) -> Result<Self, ServerConfigError> {
+        let text = super::process::as_config_lines(&running.args);
+        let mut base = running.cwd.clone();
+        let mut raw = Raw {
+            root: running.root.clone(),
+            ..Raw::default()
+        };
+        let label = format!("the command line of process {}", running.pid);
+        parse_into(&mut raw, &text, &label, &mut base, 0)?;
+        Self::server_of(raw, path)
+    }
+
+    fn server_of(mut raw: Raw, path: &Path) -> Result<Self, ServerConfigError> {
         // A wrong file (a client's config, or no config at all) would otherwise read as a
         // server with every default, and its probe of port 1194 as a dead server.
         if !raw.server_role {
@@ -255,7 +279,8 @@ fn parse_into(
                 .map(String::as_str)
                 .ok_or_else(|| err(line_no, format!("'{directive}' needs an argument")))
         };
-        let path = |base: &Path, p: &str| base.join(p);
+        let root = raw.root.clone();
+        let path = |base: &Path, p: &str| super::process::host_path(root.as_deref(), base, p);
         match directive {
             "cd" => *base = path(base, arg(1)?),
             "config" => {

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod config;
 pub mod files;
 pub mod probe;
+pub mod process;
 pub mod v2;
 
 use crate::check::Answer;
@@ -75,6 +76,8 @@ pub struct ServerFacts {
     pub probe: Probe,
     /// `None` without `management` and `status`.
     pub clients: Option<Result<Clients, ClientsError>>,
+    /// The OpenVPN processes that run this config: their command line is read with it.
+    pub processes: process::Processes,
 }
 
 /// `std::io::Error` without the "(os error N)" tail, for messages.
@@ -125,7 +128,14 @@ fn load_pem(
 
 /// Runs the whole server check.
 pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
-    let cfg = ServerConfig::from_file(&spec.config)?;
+    // The file as the running server reads it: with its command line's options.
+    let processes = process::find(&spec.config);
+    let cfg = match &processes {
+        process::Processes::Found(running) => {
+            ServerConfig::from_process(&spec.config, &running[0])?
+        }
+        _ => ServerConfig::from_file(&spec.config)?,
+    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -139,6 +149,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         certs: DiskCerts::default(),
         probe: Probe::Skipped(Skipped::NoProbe),
         clients: None,
+        processes,
     };
     let ca = load_pem(cfg.ca.as_ref(), FileKind::Ca, &mut facts);
     // The probe and the management interface run while the files are judged: the

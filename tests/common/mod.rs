@@ -802,14 +802,14 @@ impl Server {
     /// Like [`Server::start`], with extra config lines appended (e.g. `"hand-window 5"`,
     /// `"tls-version-min 1.3"`). File names in them are relative to [`Server::dir`].
     pub fn start_with(opts: ServerOpts, extra: &[&str]) -> Server {
-        Self::start_full(None, opts, None, false, extra)
+        Self::start_full(None, opts, None, false, extra, &[])
     }
 
     /// Like [`Server::start_with`], with the server binary `bin` (another version): its
     /// config leaves out what that version does not know (`disable-dco` before 2.6) and
     /// adds what it needs (`cipher AES-256-CBC` for a point-to-point 2.5 or master).
     pub fn start_version(bin: &ServerBin, opts: ServerOpts, extra: &[&str]) -> Server {
-        Self::start_full(Some(bin.clone()), opts, None, false, extra)
+        Self::start_full(Some(bin.clone()), opts, None, false, extra, &[])
     }
 
     /// A MultiClient server whose tun device is set up as a real server sets it up (no
@@ -832,7 +832,13 @@ impl Server {
             Mode::MultiClient,
             "a tunnel needs a multi-client server"
         );
-        Self::start_full(bin.cloned(), opts, local, true, extra)
+        Self::start_full(bin.cloned(), opts, local, true, extra, &[])
+    }
+
+    /// Like [`Server::start_with`], with `cmdline` options before `--config server.conf`
+    /// on the command line, as a service unit passes them (`--status FILE`, ...).
+    pub fn start_with_cmdline(opts: ServerOpts, extra: &[&str], cmdline: &[&str]) -> Server {
+        Self::start_full(None, opts, None, false, extra, cmdline)
     }
 
     fn start_full(
@@ -841,6 +847,7 @@ impl Server {
         local: Option<IpAddr>,
         tunnel: bool,
         extra: &[&str],
+        cmdline: &[&str],
     ) -> Server {
         if let Err(why) = tools_status() {
             panic!("Server::start: OpenVPN is not usable: {why}");
@@ -902,7 +909,8 @@ impl Server {
             let stdio = fs::File::create(&stdio_path).expect("create stdio.log");
             let program = server.bin.as_ref().map(|b| b.path.clone());
             let mut cmd = Command::new(program.unwrap_or_else(openvpn_bin));
-            cmd.arg("--config")
+            cmd.args(cmdline)
+                .arg("--config")
                 .arg("server.conf")
                 .current_dir(&d)
                 .stdin(Stdio::null())
