@@ -1218,3 +1218,55 @@ fn a_config_no_process_runs_is_critical() {
         "{out}"
     );
 }
+
+/// A client that connected after the status file's last write is not in it: with
+/// `--clients-critical 1:` the check waits for the server's next write (within its
+/// budget), wakes the server and counts again, instead of a false CRITICAL.
+#[test]
+fn a_count_that_alerts_is_read_again_at_the_next_status_write() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let mut lines = s.pki_lines();
+    lines.push("status status.log 8".into());
+    lines.push("status-version 2".into());
+    let srv = start_plain(&lines);
+    let status = srv.dir.path().join("status.log");
+    // A first check wakes the server: the file is written (no client yet).
+    let (_, out) = check(&srv, &["--no-probe"]);
+    let _ = check(&srv, &[]);
+    assert!(wait_for_file(&status), "{out}\n{}", srv.log());
+    // Once a write is due, the client's first packet gets the file written without it.
+    let written = fs::metadata(&status).unwrap().modified().unwrap();
+    while written.elapsed().unwrap() < Duration::from_secs(9) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let client = RealClient::connect(&srv, &mut s, "erin");
+    assert!(
+        srv.wait_for_log("[erin] Peer Connection Initiated", Duration::from_secs(10)),
+        "{}\n{}",
+        srv.log(),
+        client.log()
+    );
+    let before = fs::read_to_string(&status).unwrap();
+    assert!(
+        !before.contains("erin"),
+        "the status file was rewritten with the client already: {before}"
+    );
+    let (code, out) = check(
+        &srv,
+        &[
+            "--clients-critical",
+            "1:",
+            "--timeout",
+            "5",
+            "--retrycount",
+            "3",
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    assert!(first_line(&out).contains(" 1 client"), "{out}");
+    assert!(out.contains("read again after"), "{out}");
+    assert!(out.contains("clients: erin"), "{out}");
+}

@@ -63,6 +63,12 @@ impl Cli {
                 probe: !self.no_probe,
                 timeout,
                 attempts: self.retrycount,
+                clients_ranges: thresholds
+                    .clients_warning
+                    .iter()
+                    .chain(&thresholds.clients_critical)
+                    .cloned()
+                    .collect(),
             },
             thresholds,
         ))

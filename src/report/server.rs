@@ -564,6 +564,17 @@ fn clients_findings(
     if !c.names.is_empty() {
         detail.push_str(&format!(", clients: {}", c.names.join(", ")));
     }
+    if let (ClientSource::StatusFile { .. }, Some((age, every))) = (&c.source, c.age) {
+        match c.reread {
+            Some(waited) => detail.push_str(&format!(
+                "; read again after {waited} s, at the server's next write"
+            )),
+            None if state != State::Ok => detail.push_str(&format!(
+                "; as of the file's last write {age} s ago (every {every} s): a client that connected since is not in it yet (a management interface counts at once)"
+            )),
+            None => {}
+        }
+    }
     if let Some(title) = &c.title {
         detail.push_str(&format!("; {title}"));
     }

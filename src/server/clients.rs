@@ -43,6 +43,9 @@ pub struct Clients {
     /// server rewrites its status file only when a packet wakes it (measured with
     /// 2.6.14), so only a file still old after a probe shows a hung or stopped server.
     pub woken: bool,
+    /// Status file: read again after waiting this many seconds for the server's next
+    /// write, because a threshold alerted on the first reading.
+    pub reread: Option<u64>,
 }
 
 impl Clients {
@@ -361,6 +364,7 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
         title: parsed.title,
         age: None,
         woken: false,
+        reread: None,
     })
 }
 
@@ -526,6 +530,7 @@ fn read_status_file(s: &StatusFile, now: SystemTime) -> Result<Clients, ClientsE
         title: parsed.title,
         age: age.map(|a| (a, s.interval_secs)),
         woken: false,
+        reread: None,
     })
 }
 

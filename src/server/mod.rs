@@ -32,6 +32,10 @@ pub struct ServerSpec {
     pub probe: bool,
     pub timeout: Duration,
     pub attempts: u32,
+    /// `--clients-warning`/`--clients-critical`: a count from a status file that one of
+    /// them alerts on is read again once the server's next write is due, if that is
+    /// within the check's budget.
+    pub clients_ranges: Vec<crate::range::Range>,
 }
 
 /// Which file a finding is about, for the words of `report`.
@@ -206,6 +210,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         facts.unreadable.extend(unreadable);
     }
 
+    let started = std::time::Instant::now();
     facts.clients = match (management, &cfg.status) {
         (Some(m), _) => Some(m),
         (None, Some(s)) => {
@@ -220,6 +225,32 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         }
         (None, None) => None,
     };
+    // A status file is a count as of its last write: a client that connected since is
+    // not in it. When a threshold alerts on it and the next write is due within the
+    // budget, wait for it, wake the server (it rewrites the file only when a packet
+    // arrives) and read it again.
+    if let (Some(Ok(c)), Some(status)) = (&facts.clients, &cfg.status) {
+        let alerts = spec.clients_ranges.iter().any(|r| r.alerts(c.count as f64));
+        let budget = (spec.timeout * spec.attempts).saturating_sub(started.elapsed());
+        if let (true, Some((age, every))) = (alerts, c.age) {
+            // Whole seconds: the next write comes at most a second after it is due.
+            let due = Duration::from_secs(every.saturating_sub(age) + 1);
+            if age < every && due + spec.timeout <= budget {
+                std::thread::sleep(due);
+                let ca_certs = ca.as_ref().map(|c| c.certs.clone());
+                let woke = spec.probe && {
+                    let (p, _) = probe::probe(&cfg, ca_certs, spec.timeout, 1, now);
+                    matches!(p, Probe::Ran(_))
+                };
+                let wait = woke.then(|| spec.timeout.min(STATUS_REWRITE_WAIT));
+                if let Ok(mut again) = clients::from_status_file(status, wait) {
+                    again.woken = woke;
+                    again.reread = Some(due.as_secs());
+                    facts.clients = Some(Ok(again));
+                }
+            }
+        }
+    }
     if let Some(Err(ClientsError::Unreadable(u))) = &facts.clients {
         facts.unreadable.push(u.clone());
     }
