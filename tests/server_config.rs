@@ -1270,3 +1270,34 @@ fn a_count_that_alerts_is_read_again_at_the_next_status_write() {
     assert!(out.contains("read again after"), "{out}");
     assert!(out.contains("clients: erin"), "{out}");
 }
+
+/// OpenVPN 2.7 opens a socket for each `local` line, each with its own port and
+/// protocol (`local HOST PORT PROTO`): each is probed and named.
+#[test]
+fn openvpn_2_7_each_local_socket_is_probed() {
+    if !multi_client_ready() {
+        return;
+    }
+    let Some(bin) = server_bin("2.7") else {
+        return;
+    };
+    let s = Setup::new();
+    let tcp = free_port(Proto::Tcp, Family::V4);
+    let mut lines = s.pki_lines();
+    lines.push(format!("local 127.0.0.1 {tcp} tcp"));
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let srv = Server::start_version(&bin, opts(Wrap::None), &refs);
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    for socket in [
+        format!("127.0.0.1:{}/udp", srv.port),
+        format!("127.0.0.1:{tcp}/tcp"),
+    ] {
+        assert!(
+            out.contains(&format!(
+                "socket {socket}: live server presents the same certificate"
+            )),
+            "{out}"
+        );
+    }
+}

@@ -375,7 +375,33 @@ fn cert_findings(f: &ServerFacts, days: &CertDays) -> Vec<Finding> {
 }
 
 fn probe_finding(f: &ServerFacts, days: &CertDays) -> Finding {
-    match &f.probe {
+    probe_finding_of(&f.probe, f, days)
+}
+
+/// The probes of the server's other sockets (OpenVPN 2.7's several `local` lines), each
+/// judged as the first, and named by its socket.
+fn more_probe_findings(f: &ServerFacts, days: &CertDays) -> Vec<Finding> {
+    f.more_probes
+        .iter()
+        .map(|(socket, probe)| {
+            let mut x = probe_finding_of(probe, f, days);
+            x.short = format!("socket {}: {}", socket_name(socket), x.short);
+            x
+        })
+        .collect()
+}
+
+fn socket_name(socket: &crate::server::config::Socket) -> String {
+    format!(
+        "{}:{}/{}",
+        socket.local.as_deref().unwrap_or("*"),
+        socket.port,
+        super::names::proto_name(socket.proto)
+    )
+}
+
+fn probe_finding_of(probe: &Probe, f: &ServerFacts, days: &CertDays) -> Finding {
+    match probe {
         Probe::Skipped(s) => match s {
             Skipped::NoProbe => finding(State::Ok, "live server not probed (--no-probe)"),
             Skipped::Elsewhere(a) => finding(
@@ -645,7 +671,12 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
         )),
     }
     all.extend(cert_findings(f, days));
-    all.push(probe_finding(f, days));
+    let mut first = probe_finding(f, days);
+    if let (Some(socket), false) = (f.sockets.first(), f.more_probes.is_empty()) {
+        first.short = format!("socket {}: {}", socket_name(socket), first.short);
+    }
+    all.push(first);
+    all.extend(more_probe_findings(f, days));
     all.extend(process_findings(f));
     if let Some(c) = &f.clients {
         let live_answered = matches!(&f.probe, Probe::Ran(o) if !matches!(o.result, crate::check::Answer::Failed(_)));

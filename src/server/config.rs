@@ -61,6 +61,16 @@ pub struct StatusFile {
     pub interval_secs: u64,
 }
 
+/// One listening socket of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Socket {
+    /// The `local` address or name; `None`: every address.
+    pub local: Option<String>,
+    pub port: u16,
+    pub proto: Proto,
+    pub family: Option<Family>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     pub ca: Option<KeySource>,
@@ -72,8 +82,12 @@ pub struct ServerConfig {
     pub proto: Proto,
     pub family: Option<Family>,
     pub port: u16,
-    /// `local ADDRESS`, as written (an address or a name).
+    /// `local ADDRESS`, as written (an address or a name): the last line's.
     pub local: Option<String>,
+    /// Every socket the server listens on: one per `local` line (OpenVPN 2.7 opens one
+    /// for each, with the line's own port and protocol, `local HOST [PORT] [PROTO]`), or
+    /// the one of `local`/`port`/`proto`.
+    pub sockets: Vec<Socket>,
     pub management: Option<Management>,
     pub status: Option<StatusFile>,
     pub status_version: Option<u8>,
@@ -125,6 +139,8 @@ struct Raw {
     proto: Option<(Proto, Option<Family>)>,
     port: Option<u16>,
     local: Option<String>,
+    /// Each `local` line: host, its own port and protocol.
+    locals: Vec<(String, Option<u16>, Option<(Proto, Option<Family>)>)>,
     management: Option<Management>,
     status: Option<StatusFile>,
     status_version: Option<u8>,
@@ -331,7 +347,19 @@ fn parse_into(
             "port" | "lport" => {
                 raw.port = Some(parse_port(arg(1)?).map_err(|(m, _)| err(line_no, m))?)
             }
-            "local" => raw.local = Some(arg(1)?.to_string()),
+            "local" => {
+                let host = arg(1)?.to_string();
+                let port = w
+                    .get(2)
+                    .map(|p| parse_port(p).map_err(|(m, _)| err(line_no, m)))
+                    .transpose()?;
+                let proto = w
+                    .get(3)
+                    .map(|p| parse_server_proto(p).map_err(|m| err(line_no, m)))
+                    .transpose()?;
+                raw.local = Some(host.clone());
+                raw.locals.push((host, port, proto));
+            }
             "management" => {
                 let first = arg(1)?;
                 let second = arg(2)?;
@@ -473,6 +501,28 @@ impl Raw {
             _ => ServerWrap::TlsCryptV2(key),
         });
         let (proto, family) = self.proto.unwrap_or((Proto::Udp, None));
+        let port = self.port.unwrap_or(1194);
+        let mut sockets: Vec<Socket> = self
+            .locals
+            .iter()
+            .map(|(host, p, pr)| {
+                let (proto, family) = pr.unwrap_or((proto, family));
+                Socket {
+                    local: (host != "*").then(|| host.clone()),
+                    port: p.unwrap_or(port),
+                    proto,
+                    family,
+                }
+            })
+            .collect();
+        if sockets.is_empty() {
+            sockets.push(Socket {
+                local: None,
+                port,
+                proto,
+                family,
+            });
+        }
         Ok(ServerConfig {
             ca: self.ca,
             cert: self.cert,
@@ -482,8 +532,9 @@ impl Raw {
             auth: self.auth,
             proto,
             family,
-            port: self.port.unwrap_or(1194),
+            port,
             local: self.local,
+            sockets,
             management: self.management,
             status: self.status,
             status_version: self.status_version,
@@ -493,6 +544,35 @@ impl Raw {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_local_line_is_a_socket_with_its_own_port_and_protocol() {
+        let c = ServerConfig::parse(
+            "mode server\nport 1300\nproto udp6\nlocal 127.0.0.1 1195 tcp-server\nlocal ::1\n",
+            "s.conf",
+            Path::new("/"),
+        )
+        .unwrap();
+        let got: Vec<_> = c
+            .sockets
+            .iter()
+            .map(|s| (s.local.as_deref(), s.port, s.proto, s.family))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("127.0.0.1"), 1195, Proto::Tcp, None),
+                (Some("::1"), 1300, Proto::Udp, Some(Family::V6)),
+            ]
+        );
+        assert_eq!(c.local.as_deref(), Some("::1"));
+        let one = ServerConfig::parse("mode server\n", "s.conf", Path::new("/")).unwrap();
+        assert_eq!(one.sockets.len(), 1);
+        assert_eq!(
+            (one.sockets[0].port, one.sockets[0].local.as_deref()),
+            (1194, None)
+        );
+    }
+
     use super::*;
 
     fn parse(text: &str) -> ServerConfig {

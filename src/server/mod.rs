@@ -78,6 +78,10 @@ pub struct ServerFacts {
     pub crl: Option<CrlFinding>,
     pub certs: DiskCerts,
     pub probe: Probe,
+    /// The sockets the server listens on, as its config says (the probe goes to the first).
+    pub sockets: Vec<config::Socket>,
+    /// The probes of the server's other sockets (OpenVPN 2.7's several `local` lines).
+    pub more_probes: Vec<(config::Socket, Probe)>,
     /// `None` without `management` and `status`.
     pub clients: Option<Result<Clients, ClientsError>>,
     /// The OpenVPN processes that run this config: their command line is read with it.
@@ -152,6 +156,8 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         crl: None,
         certs: DiskCerts::default(),
         probe: Probe::Skipped(Skipped::NoProbe),
+        sockets: cfg.sockets.clone(),
+        more_probes: Vec::new(),
         clients: None,
         processes,
     };
@@ -165,6 +171,21 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             .map(|m| scope.spawn(move || clients::from_management(m, spec.timeout)));
         let ca_certs = ca.as_ref().map(|c| c.certs.clone());
         let cfg = &cfg;
+        let more: Vec<_> = if spec.probe {
+            cfg.sockets[1..]
+                .iter()
+                .map(|socket| {
+                    let ca_certs = ca_certs.clone();
+                    let h = scope.spawn(move || {
+                        probe::probe_socket(cfg, socket, ca_certs, spec.timeout, spec.attempts, now)
+                            .0
+                    });
+                    (socket.clone(), h)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let probed = spec.probe.then(|| {
             scope.spawn(move || probe::probe(cfg, ca_certs, spec.timeout, spec.attempts, now))
         });
@@ -203,6 +224,15 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
                 .unwrap_or_else(|_| (Probe::Error("internal error".into()), None))
         });
         let management = management.map(|h| h.join().unwrap_or_else(|_| Err(internal())));
+        facts.more_probes = more
+            .into_iter()
+            .map(|(socket, h)| {
+                let p = h
+                    .join()
+                    .unwrap_or_else(|_| Probe::Error("internal error".into()));
+                (socket, p)
+            })
+            .collect();
         (probed, management)
     });
     if let Some((p, unreadable)) = probed {

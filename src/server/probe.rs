@@ -3,7 +3,7 @@
 //! key used from the client side; then the TLS stage, whose chain `report` compares with
 //! the certificate on disk.
 
-use super::config::{ServerConfig, ServerWrap};
+use super::config::{ServerConfig, ServerWrap, Socket};
 use super::v2::V2ServerKey;
 use super::{FileKind, Unreadable};
 use crate::chain::Policy;
@@ -42,14 +42,14 @@ pub enum Probe {
     Error(String),
 }
 
-/// Where to send the probe: the server's `local`, its wildcard as loopback.
-fn target(cfg: &ServerConfig) -> Result<IpAddr, Skipped> {
+/// Where to send the probe: the socket's `local`, its wildcard as loopback.
+fn target(socket: &Socket) -> Result<IpAddr, Skipped> {
     let loopback = |family: Option<Family>| match family {
         Some(Family::V6) => IpAddr::V6(Ipv6Addr::LOCALHOST),
         _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
     };
-    let Some(local) = &cfg.local else {
-        return Ok(loopback(cfg.family));
+    let Some(local) = &socket.local else {
+        return Ok(loopback(socket.family));
     };
     let text = local.trim_start_matches('[').trim_end_matches(']');
     let Ok(ip) = text.parse::<IpAddr>() else {
@@ -120,7 +120,8 @@ fn wrap(cfg: &ServerConfig, now: i64) -> Result<(Wrap, KeyOrigin), (Skipped, Opt
     }
 }
 
-/// Probes the server as its config describes it; `ca` judges the chain it presents.
+/// Probes the server as its config describes it (its first socket); `ca` judges the
+/// chain it presents.
 pub(super) fn probe(
     cfg: &ServerConfig,
     ca: Option<Vec<CertificateDer<'static>>>,
@@ -128,7 +129,19 @@ pub(super) fn probe(
     attempts: u32,
     now: i64,
 ) -> (Probe, Option<Unreadable>) {
-    let ip = match target(cfg) {
+    probe_socket(cfg, &cfg.sockets[0], ca, timeout, attempts, now)
+}
+
+/// Probes one listening socket of the server.
+pub(super) fn probe_socket(
+    cfg: &ServerConfig,
+    socket: &Socket,
+    ca: Option<Vec<CertificateDer<'static>>>,
+    timeout: Duration,
+    attempts: u32,
+    now: i64,
+) -> (Probe, Option<Unreadable>) {
+    let ip = match target(socket) {
         Ok(ip) => ip,
         Err(s) => return (Probe::Skipped(s), None),
     };
@@ -138,8 +151,8 @@ pub(super) fn probe(
     };
     let mut spec = CheckSpec::reset(
         &ip.to_string(),
-        cfg.port,
-        cfg.proto,
+        socket.port,
+        socket.proto,
         timeout,
         attempts,
         wrap,
@@ -163,7 +176,11 @@ mod tests {
     use std::path::Path;
 
     fn target_of(text: &str) -> Result<IpAddr, Skipped> {
-        target(&ServerConfig::parse(text, "s.conf", Path::new("/")).unwrap())
+        target(
+            &ServerConfig::parse(text, "s.conf", Path::new("/"))
+                .unwrap()
+                .sockets[0],
+        )
     }
 
     #[test]
