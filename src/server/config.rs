@@ -61,6 +61,9 @@ pub struct StatusFile {
     pub interval_secs: u64,
 }
 
+/// A server `proto`: the protocol, and the family when it names one.
+type ProtoFamily = (Proto, Option<Family>);
+
 /// One listening socket of the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Socket {
@@ -140,7 +143,7 @@ struct Raw {
     port: Option<u16>,
     local: Option<String>,
     /// Each `local` line: host, its own port and protocol.
-    locals: Vec<(String, Option<u16>, Option<(Proto, Option<Family>)>)>,
+    locals: Vec<(String, Option<u16>, Option<ProtoFamily>)>,
     management: Option<Management>,
     status: Option<StatusFile>,
     status_version: Option<u8>,
