@@ -331,6 +331,34 @@ fn icinga2_validates_the_readme_example() {
     assert!(log.contains("Instantiated 3 Services"), "{log}");
 }
 
+/// The README's sudo variant of `openvpn_server` for the Icinga 2 agent is valid config.
+#[test]
+fn icinga2_validates_the_readme_sudo_command() {
+    let Some(icinga2) = icinga2("icinga2_validates_the_readme_sudo_command") else {
+        return;
+    };
+    let readme = ps::read("README.md");
+    let at = readme
+        .find("`object CheckCommand \"openvpn_server_sudo\"")
+        .expect("README.md names the sudo CheckCommand");
+    let text = &readme[at + 1..];
+    let command = &text[..text.find('`').expect("its end")];
+    assert!(command.contains("import \"openvpn_server\""), "{command}");
+    let inst = Instance::new();
+    let objects = format!(
+        "{command}\nobject Host \"vpn1\" {{\n  address = \"192.0.2.10\"\n  check_command = \"dummy\"\n}}\n\
+         object Service \"openvpn-server\" {{\n  host_name = \"vpn1\"\n  check_command = \"openvpn_server_sudo\"\n\
+         \x20 vars.openvpn_server_config = \"/etc/openvpn/server/server.conf\"\n}}\n"
+    );
+    let config = write_config(&inst, &ps::plugin_dir(), &objects);
+    let out = ps::output(inst.command(&icinga2, &config).arg("-C"));
+    let log = ps::text(&out);
+    assert!(
+        out.status.success(),
+        "icinga2 daemon -C rejected the README's sudo CheckCommand:\n{log}"
+    );
+}
+
 #[test]
 fn icinga2_daemon_runs_every_command_against_real_openvpn_servers() {
     let Some(icinga2) = icinga2("icinga2_daemon_runs_every_command_against_real_openvpn_servers")

@@ -1081,3 +1081,39 @@ mod data_channel {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The status line: whatever a report says, at most 300 characters before the perfdata,
+// the perfdata whole, and nothing of the text lost.
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    #[test]
+    fn the_status_line_is_at_most_300_characters_and_loses_nothing(
+        words in prop::collection::vec("[a-zA-Z0-9äé€:;,.()/'-]{0,40}", 0..80),
+        perf in prop::option::of("[a-z_]{1,10}=[0-9]{1,5}"),
+        long in prop::collection::vec("[a-z ]{0,30}", 0..3),
+    ) {
+        use check_openvpn::report::{Report, State};
+        let text = format!("OPENVPN CRITICAL - {}", words.join(" "));
+        let line = match &perf {
+            Some(p) => format!("{text} | {p}"),
+            None => text.clone(),
+        };
+        let report = Report { state: State::Critical, line, long: long.clone() };
+        let out = report.text();
+        let first = out.lines().next().unwrap();
+        let (head, tail) = match first.split_once(" | ") {
+            Some((h, t)) => (h, Some(t)),
+            None => (first, None),
+        };
+        prop_assert!(head.chars().count() <= 300, "{} chars: {head}", head.chars().count());
+        prop_assert_eq!(tail, perf.as_deref());
+        // Cut or not, the whole text is there, and the long output after it.
+        prop_assert!(head == text || out.lines().skip(1).any(|l| l == text), "{out}");
+        for l in &long {
+            prop_assert!(out.contains(l.as_str()), "{out}");
+        }
+    }
+}
