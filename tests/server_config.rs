@@ -1301,3 +1301,83 @@ fn openvpn_2_7_each_local_socket_is_probed() {
         );
     }
 }
+
+/// docker-openvpn: the server runs in a container (here: its own mount namespace and
+/// root, as a container has), its config and PKI at the container's `/srv/ovpn`, and
+/// `ovpn_run` passes `--crl-verify` on the command line. Checked from the host by the
+/// host's path of the same file: the process is found, its absolute paths are read
+/// through its root, and the expired CRL of its command line is CRITICAL.
+#[test]
+fn a_containers_server_is_read_through_its_root_with_its_command_line() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let root = tempfile::tempdir().unwrap();
+    let srv_dir = root.path().join("srv/ovpn");
+    fs::create_dir_all(&srv_dir).unwrap();
+    for (from, to) in [
+        (&s.ca.crt, "ca.crt"),
+        (&s.server.crt, "server.crt"),
+        (&s.server.key, "server.key"),
+    ] {
+        fs::copy(from, srv_dir.join(to)).unwrap();
+    }
+    let crl = s.pki.crl(&s.ca.clone(), "crl", -30, -1);
+    fs::copy(&crl, srv_dir.join("crl.pem")).unwrap();
+    let port = free_port(Proto::Udp, Family::V4);
+    let config = srv_dir.join("openvpn.conf");
+    fs::write(
+        &config,
+        format!(
+            "mode server\ntls-server\ndev tun\ntopology subnet\nifconfig-noexec\nroute-noexec\n\
+             server 10.199.7.0 255.255.255.0\nlocal 127.0.0.1\nport {port}\nproto udp\n\
+             dh none\nca /srv/ovpn/ca.crt\ncert /srv/ovpn/server.crt\nkey /srv/ovpn/server.key\n\
+             verb 3\n"
+        ),
+    )
+    .unwrap();
+    let r = root.path().display().to_string();
+    let script = format!(
+        "set -e; mount --make-rprivate /; \
+         for d in usr lib lib64 bin sbin etc dev; do [ -e /$d ] || continue; \
+         mkdir -p {r}/$d; mount --rbind /$d {r}/$d; done; \
+         mkdir -p {r}/proc {r}/tmp; mount -t proc proc {r}/proc; \
+         exec chroot {r} openvpn --config /srv/ovpn/openvpn.conf \
+         --crl-verify /srv/ovpn/crl.pem --log /srv/ovpn/server.log"
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "sh", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = common::spawn_tied(cmd).expect("unshare");
+    let log = srv_dir.join("server.log");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Initialization Sequence Completed")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the contained server did not start: {}",
+            fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, out, err, _) = run_check(&["--server-config", &config.display().to_string(), "-v"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(code, 2, "{out}");
+    assert!(first_line(&out).contains("CRL expired 1 day ago"), "{out}");
+    assert!(
+        out.contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(
+        out.contains("runs this config: its command line adds --crl-verify /srv/ovpn/crl.pem"),
+        "{out}"
+    );
+    assert!(!out.contains("cannot read"), "{out}");
+}

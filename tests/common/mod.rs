@@ -701,7 +701,7 @@ type SpawnReply = mpsc::Sender<io::Result<Child>>;
 /// follows the *thread* that forked, spawning happens on one thread that lives as long as
 /// the test process (test threads end after each test, which would kill servers kept in
 /// statics).
-fn spawn_tied(cmd: Command) -> io::Result<Child> {
+pub fn spawn_tied(cmd: Command) -> io::Result<Child> {
     #[cfg(target_os = "linux")]
     {
         static SPAWNER: OnceLock<Mutex<mpsc::Sender<(Command, SpawnReply)>>> = OnceLock::new();
