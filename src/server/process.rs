@@ -80,6 +80,25 @@ fn same_file(a: &std::fs::Metadata, b: &Path) -> bool {
     std::fs::metadata(b).is_ok_and(|m| m.dev() == a.dev() && m.ino() == a.ino())
 }
 
+/// The working directory OpenVPN's own systemd units give their service, read from the
+/// process's cgroup (which anyone may read, unlike its working directory):
+/// `openvpn-server@NAME` runs in /etc/openvpn/server, `openvpn-client@NAME` in
+/// /etc/openvpn/client, the older `openvpn@NAME` in /etc/openvpn.
+fn unit_directory(cgroup: &str) -> Option<&'static str> {
+    let unit = cgroup
+        .lines()
+        .find_map(|l| l.rsplit('/').next().filter(|u| u.ends_with(".service")))?;
+    if unit.starts_with("openvpn-server@") {
+        Some("/etc/openvpn/server")
+    } else if unit.starts_with("openvpn-client@") {
+        Some("/etc/openvpn/client")
+    } else if unit.starts_with("openvpn@") {
+        Some("/etc/openvpn")
+    } else {
+        None
+    }
+}
+
 /// `p` as this host reaches it from a process with `root` and working directory `cwd`.
 pub fn host_path(root: Option<&Path>, cwd: &Path, p: &str) -> PathBuf {
     match root {
@@ -149,10 +168,17 @@ pub fn find(config: &Path) -> Processes {
                 None => c,
             },
             Err(_) if Path::new(&file).is_absolute() && cds.is_empty() => PathBuf::from("/"),
-            Err(_) => {
-                hidden += 1;
-                continue;
-            }
+            // Another user's process: its unit says where it runs.
+            Err(_) => match std::fs::read_to_string(dir.join("cgroup"))
+                .ok()
+                .and_then(|c| unit_directory(&c))
+            {
+                Some(d) => PathBuf::from(d),
+                None => {
+                    hidden += 1;
+                    continue;
+                }
+            },
         };
         let mut at = cwd.clone();
         for d in &cds {
@@ -247,6 +273,25 @@ mod tests {
             as_config_lines(&s(&["--crl-verify", "a \"b\\c"])),
             "crl-verify \"a \\\"b\\\\c\"\n"
         );
+    }
+
+    #[test]
+    fn a_units_directory_from_its_cgroup() {
+        let v2 = "0::/system.slice/system-openvpn\\x2dserver.slice/openvpn-server@server.service\n";
+        assert_eq!(unit_directory(v2), Some("/etc/openvpn/server"));
+        let v1 = "12:pids:/system.slice/system-openvpn.slice/openvpn@office.service\n1:name=systemd:/system.slice/system-openvpn.slice/openvpn@office.service\n";
+        assert_eq!(unit_directory(v1), Some("/etc/openvpn"));
+        assert_eq!(
+            unit_directory(
+                "0::/system.slice/system-openvpn\\x2dclient.slice/openvpn-client@vpn.service\n"
+            ),
+            Some("/etc/openvpn/client")
+        );
+        assert_eq!(
+            unit_directory("0::/user.slice/user-0.slice/session-3.scope\n"),
+            None
+        );
+        assert_eq!(unit_directory("0::/system.slice/docker-0123.scope\n"), None);
     }
 
     #[test]
