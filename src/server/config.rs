@@ -77,6 +77,12 @@ pub struct ServerConfig {
     pub management: Option<Management>,
     pub status: Option<StatusFile>,
     pub status_version: Option<u8>,
+    /// A `server`, `server-ipv6`, `server-bridge` or `mode server` line: many clients
+    /// (a lone `tls-server` is a point-to-point server).
+    pub multi_client: bool,
+    /// `tls-crypt-v2-verify CMD`, as written: a script that judges each client key's
+    /// metadata.
+    pub v2_verify: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +140,9 @@ struct Raw {
     wants_inline: Vec<(String, usize, String)>,
     /// A `server`, `server-ipv6`, `server-bridge`, `mode server` or `tls-server` line.
     server_role: bool,
+    /// A `server`, `server-ipv6`, `server-bridge` or `mode server` line.
+    multi_client: bool,
+    v2_verify: Option<String>,
     /// Where a `client` or `tls-client` line stands (file, line).
     client_role: Option<(String, usize)>,
 }
@@ -269,8 +278,16 @@ fn parse_into(
                 let text = read_text(&p)?;
                 parse_into(raw, &text, &p.display().to_string(), base, depth + 1)?;
             }
-            "server" | "server-ipv6" | "server-bridge" | "tls-server" => raw.server_role = true,
-            "mode" if w.get(1).map(String::as_str) == Some("server") => raw.server_role = true,
+            "server" | "server-ipv6" | "server-bridge" => {
+                raw.server_role = true;
+                raw.multi_client = true;
+            }
+            "tls-server" => raw.server_role = true,
+            "mode" if w.get(1).map(String::as_str) == Some("server") => {
+                raw.server_role = true;
+                raw.multi_client = true;
+            }
+            "tls-crypt-v2-verify" => raw.v2_verify = Some(w[1..].join(" ")),
             "client" | "tls-client" | "pull" => {
                 raw.client_role.get_or_insert((file.to_string(), line_no));
             }
@@ -462,6 +479,8 @@ impl Raw {
             management: self.management,
             status: self.status,
             status_version: self.status_version,
+            multi_client: self.multi_client,
+            v2_verify: self.v2_verify.filter(|c| !c.is_empty()),
         })
     }
 }
