@@ -494,6 +494,20 @@ mod tests {
     }
 
     #[test]
+    fn verify_script_and_multi_client_mode() {
+        let c = parse("mode server\ntls-crypt-v2 s.key\ntls-crypt-v2-verify /usr/local/bin/verify.sh --strict\n");
+        assert!(c.multi_client);
+        assert_eq!(
+            c.v2_verify.as_deref(),
+            Some("/usr/local/bin/verify.sh --strict")
+        );
+        let c = parse("server 10.8.0.0 255.255.255.0\n");
+        assert!(c.multi_client);
+        assert_eq!(c.v2_verify, None);
+        assert!(!parse("tls-server\n").multi_client);
+    }
+
+    #[test]
     fn typical_server_config() {
         let c = parse(
             "port 1194\nproto udp\ndev tun\nca ca.crt\ncert issued/server.crt\nkey server.key\n\
