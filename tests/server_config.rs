@@ -711,6 +711,11 @@ struct RealClient(std::process::Child, tempfile::TempDir);
 
 impl RealClient {
     fn connect(server: &Server, s: &mut Setup, cn: &str) -> RealClient {
+        RealClient::connect_with(server, s, cn, &[])
+    }
+
+    /// [`RealClient::connect`] with more options (`--tls-crypt-v2 KEY`).
+    fn connect_with(server: &Server, s: &mut Setup, cn: &str, extra: &[&str]) -> RealClient {
         let ca = s.ca.clone();
         let client = s.pki.issue(&ca, cn, &CertSpec::client(cn));
         let dir = tempfile::tempdir().unwrap();
@@ -731,6 +736,7 @@ impl RealClient {
                 "--verb",
                 "3",
             ])
+            .args(extra)
             .arg("--log")
             .arg(&log)
             .stdin(std::process::Stdio::null())
@@ -1380,4 +1386,297 @@ fn a_containers_server_is_read_through_its_root_with_its_command_line() {
         "{out}"
     );
     assert!(!out.contains("cannot read"), "{out}");
+}
+
+/// A PiVPN-shaped `tls-crypt-v2-verify`: it allows a client key whose metadata is
+/// user-supplied and whose first 22 characters stand, after a name, on a line of its
+/// allowlist (`NAME METADATA`); anything else it refuses. The check's own client key,
+/// with timestamp metadata, is refused.
+struct Allowlist {
+    dir: tempfile::TempDir,
+    list: PathBuf,
+    script: PathBuf,
+}
+
+impl Allowlist {
+    fn new() -> Allowlist {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("tc-v2-metadata.txt");
+        fs::write(&list, "").unwrap();
+        let body = format!(
+            "[ \"$script_type\" = tls-crypt-v2-verify ] || exit 1\n\
+             [ \"$metadata_type\" = 0 ] || {{ echo 'metadata is not user-supplied, refused'; exit 1; }}\n\
+             meta=$(head -c 22 \"$metadata_file\") || exit 1\n\
+             [ ${{#meta}} -eq 22 ] || exit 1\n\
+             grep -q \" $meta\\$\" {}",
+            list.display()
+        );
+        let script = script(dir.path(), "verify.sh", &body);
+        Allowlist { dir, list, script }
+    }
+
+    /// The server's config lines for the script.
+    fn lines(&self) -> Vec<String> {
+        vec![
+            "script-security 2".into(),
+            format!("tls-crypt-v2-verify {}", self.script.display()),
+        ]
+    }
+
+    /// A client key of `server` with `metadata` (22 characters), on the allowlist as
+    /// `name` when `allowed`.
+    fn client_key(&self, server: &Server, name: &str, metadata: &str, allowed: bool) -> PathBuf {
+        use base64::Engine as _;
+        assert_eq!(metadata.len(), 22);
+        let path = self.dir.path().join(format!("{name}.key"));
+        let out = Command::new(openvpn_bin())
+            .arg("--tls-crypt-v2")
+            .arg(&server.static_key)
+            .args(["--genkey", "tls-crypt-v2-client"])
+            .arg(&path)
+            .arg(base64::engine::general_purpose::STANDARD.encode(metadata))
+            .output()
+            .expect("openvpn --genkey tls-crypt-v2-client");
+        assert!(out.status.success(), "{out:?}");
+        if allowed {
+            let mut list = fs::read_to_string(&self.list).unwrap();
+            list.push_str(&format!("{name} {metadata}\n"));
+            fs::write(&self.list, list).unwrap();
+        }
+        path
+    }
+}
+
+/// What a server logs when its tls-crypt-v2-verify script refused a key (2.5 to master).
+fn script_refusals(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            l.contains("VERIFY SCRIPT ERROR")
+                || l.contains("--tls-crypt-v2-verify")
+                || l.contains("can not extract tls-crypt-v2 client key")
+        })
+        .collect()
+}
+
+/// The server's log a moment after the check, when its last packet has been read.
+fn settled_log(server: &Server) -> String {
+    std::thread::sleep(Duration::from_millis(500));
+    server.log()
+}
+
+/// A PiVPN-shaped server: tls-crypt-v2 with a verify script and an allowlist. The check's
+/// own key stops at the server's stateless answer to its reset (OpenVPN 2.6 runs the
+/// script only on the client's next packet): OK, with no script error in the log. With a
+/// client key the script allows, the probe reaches the TLS stage; with one it refuses,
+/// not OK; with a key of another server, nothing is sent.
+#[test]
+fn a_tls_crypt_v2_verify_server_is_probed_to_its_script_without_a_refusal_in_its_log() {
+    if !multi_client_ready() {
+        return;
+    }
+    let mut s = Setup::new();
+    let allow = Allowlist::new();
+    let mut lines = s.pki_lines();
+    lines.extend(allow.lines());
+    let srv = start(Wrap::TlsCryptV2, &lines);
+
+    // The reference: a real client with a key on the allowlist connects.
+    let alice = allow.client_key(&srv, "alice", "AbCdEfGhIjKlMnOpQrStUv", true);
+    let alice_arg = alice.display().to_string();
+    let client = RealClient::connect_with(&srv, &mut s, "carol", &["--tls-crypt-v2", &alice_arg]);
+    assert!(
+        srv.wait_for_log("Peer Connection Initiated", Duration::from_secs(15)),
+        "{}\n{}",
+        srv.log(),
+        client.log()
+    );
+    drop(client);
+    assert!(
+        srv.log().contains("TLS CRYPT V2 VERIFY SCRIPT OK"),
+        "{}",
+        srv.log()
+    );
+    let before = script_refusals(&srv.log()).len();
+    assert_eq!(before, 0, "{}", srv.log());
+
+    // No key of the user's: the reset only.
+    let (code, out) = check(&srv, &[]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    assert!(
+        first_line(&out)
+            .contains("live server answered, stopped before its tls-crypt-v2-verify script"),
+        "{out}"
+    );
+    assert!(
+        out.contains("give --tls-crypt-v2 with a client key"),
+        "{out}"
+    );
+    assert!(
+        out.contains("answers a reset before it runs the script"),
+        "{out}"
+    );
+    let log = settled_log(&srv);
+    assert!(script_refusals(&log).is_empty(), "{}", log);
+
+    // A key the script allows: the TLS stage, the certificate compared.
+    let (code, out) = check(&srv, &["--tls-crypt-v2", &alice_arg]);
+    assert_eq!(code, 0, "{out}\n{}", srv.log());
+    assert!(
+        first_line(&out).contains("live server presents the same certificate"),
+        "{out}"
+    );
+    assert!(
+        script_refusals(&settled_log(&srv)).is_empty(),
+        "{}",
+        srv.log()
+    );
+
+    // A key the script refuses (not on the allowlist): the server refuses it, not OK.
+    let mallory = allow.client_key(&srv, "mallory", "ZyXwVuTsRqPoNmLkJiHgFe", false);
+    let (code, out) = check(&srv, &["--tls-crypt-v2", &mallory.display().to_string()]);
+    assert_eq!(code, 2, "{out}\n{}", srv.log());
+    assert!(out.contains("tls-crypt-v2-verify script said no"), "{out}");
+    assert!(
+        !script_refusals(&settled_log(&srv)).is_empty(),
+        "{}",
+        srv.log()
+    );
+
+    // A key of another server: nothing sent, UNKNOWN.
+    let other = tempfile::tempdir().unwrap();
+    let other_srv = genkey_tls_crypt_v2_server(other.path(), "other.key");
+    let stranger = genkey_tls_crypt_v2_client(&other_srv, other.path(), "stranger.key");
+    let refusals = script_refusals(&srv.log()).len();
+    let (code, out) = check(&srv, &["--tls-crypt-v2", &stranger.display().to_string()]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        first_line(&out)
+            .contains("this client key was not made with the server's tls-crypt-v2 key"),
+        "{out}"
+    );
+    let log = settled_log(&srv);
+    assert_eq!(script_refusals(&log).len(), refusals, "{log}");
+    assert!(
+        !log.contains("Can not unwrap tls-crypt-v2 client key"),
+        "{log}"
+    );
+}
+
+/// Where the server's version is unknown (no management interface, a status file not yet
+/// written) or its script runs on the first packet (TCP), the check's own key is not
+/// sent: WARNING, naming the fix, and nothing in the server's log. With an allowed key
+/// it probes to the TLS stage, over TCP too.
+#[test]
+fn a_tls_crypt_v2_verify_server_of_unknown_version_or_over_tcp_is_not_sent_the_checks_own_key() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let allow = Allowlist::new();
+    let mut lines = s.pki_lines();
+    lines.extend(allow.lines());
+    lines.push("status status.log 60".into());
+    lines.push("status-version 3".into());
+    for proto in [Proto::Udp, Proto::Tcp] {
+        let mut o = opts(Wrap::TlsCryptV2);
+        o.proto = proto;
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let srv = Server::start_with(o, &refs);
+        let (code, out) = check(&srv, &[]);
+        assert_eq!(code, 1, "{proto:?}: {out}\n{}", srv.log());
+        assert!(
+            first_line(&out).contains(
+                "live server not probed: its tls-crypt-v2-verify script would refuse the check's own client key"
+            ),
+            "{proto:?}: {out}"
+        );
+        let why = match proto {
+            Proto::Udp => "the server's version is unknown",
+            Proto::Tcp => "over TCP OpenVPN runs it on a client's first packet",
+        };
+        assert!(out.contains(why), "{proto:?}: {out}");
+        let log = settled_log(&srv);
+        assert!(script_refusals(&log).is_empty(), "{proto:?}: {log}");
+        assert!(
+            !log.contains("Control Channel: using tls-crypt-v2 key"),
+            "{proto:?}: {log}"
+        );
+
+        let key = allow.client_key(&srv, "monitor", "MoNiToRiNgKeY012345678", true);
+        let (code, out) = check(&srv, &["--tls-crypt-v2", &key.display().to_string()]);
+        assert_eq!(code, 0, "{proto:?}: {out}\n{}", srv.log());
+        assert!(
+            first_line(&out).contains("live server presents the same certificate"),
+            "{proto:?}: {out}"
+        );
+        assert!(
+            script_refusals(&settled_log(&srv)).is_empty(),
+            "{proto:?}: {}",
+            srv.log()
+        );
+    }
+}
+
+/// The other versions: 2.5 runs the script on the first packet (nothing sent, WARNING);
+/// 2.7 and master answer the reset first, as 2.6 does (OK). No refusal in any log; an
+/// allowed key reaches the TLS stage everywhere.
+#[test]
+fn tls_crypt_v2_verify_servers_of_other_versions() {
+    if !multi_client_ready() {
+        return;
+    }
+    let s = Setup::new();
+    let allow = Allowlist::new();
+    for label in ["2.5", "2.7", "master"] {
+        let Some(bin) = server_bin(label) else {
+            continue;
+        };
+        let mgmt = free_port(Proto::Tcp, Family::V4);
+        let mut lines = s.pki_lines();
+        lines.extend(allow.lines());
+        lines.push(format!("management 127.0.0.1 {mgmt}"));
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let srv = Server::start_version(&bin, opts(Wrap::TlsCryptV2), &refs);
+        let (code, out) = check(&srv, &[]);
+        if bin.version < (2, 6) {
+            assert_eq!(code, 1, "{label}: {out}\n{}", srv.log());
+            assert!(
+                first_line(&out).contains("live server not probed"),
+                "{label}: {out}"
+            );
+            assert!(
+                out.contains("runs it on a client's first packet"),
+                "{label}: {out}"
+            );
+        } else {
+            assert_eq!(code, 0, "{label}: {out}\n{}", srv.log());
+            assert!(
+                first_line(&out).contains("stopped before its tls-crypt-v2-verify script"),
+                "{label}: {out}"
+            );
+        }
+        assert!(
+            script_refusals(&settled_log(&srv)).is_empty(),
+            "{label}: {}",
+            srv.log()
+        );
+
+        let key = allow.client_key(
+            &srv,
+            &format!("m{}", label.replace('.', "")),
+            "VeRsIoNmAtRiXkEy012345",
+            true,
+        );
+        let (code, out) = check(&srv, &["--tls-crypt-v2", &key.display().to_string()]);
+        assert_eq!(code, 0, "{label}: {out}\n{}", srv.log());
+        assert!(
+            first_line(&out).contains("live server presents the same certificate"),
+            "{label}: {out}"
+        );
+        assert!(
+            script_refusals(&settled_log(&srv)).is_empty(),
+            "{label}: {}",
+            srv.log()
+        );
+    }
 }

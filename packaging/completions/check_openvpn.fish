@@ -7,7 +7,7 @@ complete -c check_openvpn -l retrycount -d 'Number of UDP attempts' -r
 complete -c check_openvpn -l config -d 'Read remote, port, proto, auth, key-direction and the tls-auth/tls-crypt/tls-crypt-v2 key from an OpenVPN client config; flags override it' -r -F
 complete -c check_openvpn -l tls-auth -d 'OpenVPN static key file used by the server\'s `tls-auth`' -r -F
 complete -c check_openvpn -l tls-crypt -d 'OpenVPN static key file used by the server\'s `tls-crypt`' -r -F
-complete -c check_openvpn -l tls-crypt-v2 -d 'tls-crypt-v2 client key file (made by `openvpn --tls-crypt-v2 SERVERKEY --genkey tls-crypt-v2-client`)' -r -F
+complete -c check_openvpn -l tls-crypt-v2 -d 'tls-crypt-v2 client key file (made by `openvpn --tls-crypt-v2 SERVERKEY --genkey tls-crypt-v2-client`); with --server-config: a client key of that server for the probe, one its tls-crypt-v2-verify script allows' -r -F
 complete -c check_openvpn -l digest -d 'HMAC digest of the server\'s `auth` option (MD5, SHA1, SHA256, SHA3-256, BLAKE2b512, ...) [default: SHA1, or the config\'s auth]' -r
 complete -c check_openvpn -l digest-size -d 'Bytes of HMAC on the wire (default: the digest\'s full length)' -r
 complete -c check_openvpn -l key-direction -d 'Key direction of the tls-auth key on this (client) side: 0, 1 or bidirectional [default: 1]' -r

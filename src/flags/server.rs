@@ -69,6 +69,7 @@ impl Cli {
                     .chain(&thresholds.clients_critical)
                     .cloned()
                     .collect(),
+                v2_client_key: self.tls_crypt_v2.clone(),
             },
             thresholds,
         ))
@@ -90,6 +91,10 @@ mod tests {
     fn server_flags() {
         assert!(cli(&["--server-config", "s.conf", "-H", "vpn"]).is_err());
         assert!(cli(&["--server-config", "s.conf", "--tls-auth", "ta.key"]).is_err());
+        // A client key of the server's, for a server with a tls-crypt-v2-verify script.
+        let c = cli(&["--server-config", "s.conf", "--tls-crypt-v2", "c.key"]).unwrap();
+        let (spec, _) = c.server_settings().unwrap().unwrap();
+        assert_eq!(spec.v2_client_key, Some("c.key".into()));
         for flag in [&["--no-probe"][..], &["--clients-critical", "1:"]] {
             let mut args = vec!["vpn"];
             args.extend_from_slice(flag);

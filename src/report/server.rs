@@ -12,7 +12,7 @@ use crate::range::Range;
 use crate::server::clients::{ClientSource, Clients, ClientsError, ManagementFault, TlsLibrary};
 use crate::server::config::ServerConfigError;
 use crate::server::files::{CrlDamage, CrlFacts, CrlFinding, CrlSignature};
-use crate::server::probe::{Probe, Skipped};
+use crate::server::probe::{Probe, ScriptFirst, Skipped};
 use crate::server::process::Processes;
 use crate::server::{FileKind, ServerError, ServerFacts, Unreadable};
 
@@ -85,9 +85,8 @@ fn unreadable_finding(u: &Unreadable, advise: bool) -> Finding {
 /// else its management interface answered or refused the connection, else whether a
 /// process runs its config.
 fn server_runs(f: &ServerFacts) -> Option<bool> {
-    match &f.probe {
-        Probe::Ran(o) => return Some(!matches!(o.result, crate::check::Answer::Failed(_))),
-        Probe::Skipped(_) | Probe::Error(_) => {}
+    if f.probe.outcome().is_some() {
+        return Some(f.probe.answered());
     }
     match &f.clients {
         Some(Ok(c)) if matches!(c.source, ClientSource::Management { .. }) => Some(true),
@@ -100,10 +99,7 @@ fn server_runs(f: &ServerFacts) -> Option<bool> {
 /// What `/proc` said: no process runs the config (a verdict by what else was seen), or
 /// processes that could not be matched (said, the file alone read).
 fn process_findings(f: &ServerFacts) -> Vec<Finding> {
-    let live = match &f.probe {
-        Probe::Ran(o) => Some(!matches!(o.result, crate::check::Answer::Failed(_))),
-        _ => None,
-    };
+    let live = f.probe.outcome().map(|_| f.probe.answered());
     // A server of another host: no process of this one runs it.
     if matches!(f.probe, Probe::Skipped(Skipped::Elsewhere(_))) {
         return Vec::new();
@@ -374,6 +370,10 @@ fn cert_findings(f: &ServerFacts, days: &CertDays) -> Vec<Finding> {
     out
 }
 
+/// What to do about a `tls-crypt-v2-verify` script that the check's own key cannot pass.
+const GIVE_V2_KEY: &str =
+    "give --tls-crypt-v2 with a client key the script allows to check the TLS stage";
+
 fn probe_finding(f: &ServerFacts, days: &CertDays) -> Finding {
     probe_finding_of(&f.probe, f, days)
 }
@@ -416,8 +416,40 @@ fn probe_finding_of(probe: &Probe, f: &ServerFacts, days: &CertDays) -> Finding 
             Skipped::BadKey(why) => {
                 finding(State::Unknown, format!("live server not probed: {why}"))
             }
+            Skipped::VerifyScript(why) => {
+                let first = match why {
+                    ScriptFirst::Tcp => "over TCP OpenVPN runs it on a client's first packet".to_string(),
+                    ScriptFirst::PointToPoint => {
+                        "a point-to-point server runs it on a client's first packet".to_string()
+                    }
+                    ScriptFirst::Old(v) => format!(
+                        "{v} runs it on a client's first packet (2.6 and later answer a UDP reset first)"
+                    ),
+                    ScriptFirst::VersionUnknown => "the server's version is unknown (no management interface, no version line in the status file: status-version 2 or 3 has one), and OpenVPN 2.5 runs it on a client's first packet".to_string(),
+                };
+                Finding {
+                    state: State::Warning,
+                    short: format!("live server not probed: its tls-crypt-v2-verify script would refuse the check's own client key; {GIVE_V2_KEY}"),
+                    detail: Some(format!("nothing sent, so that the script logs no error: {first}")),
+                }
+            }
         },
         Probe::Error(e) => finding(State::Unknown, format!("live server not probed: {e}")),
+        Probe::BeforeScript { outcome, version } if probe.answered() => Finding {
+            state: State::Ok,
+            short: format!(
+                "live server answered, stopped before its tls-crypt-v2-verify script (certificate not compared; {GIVE_V2_KEY})"
+            ),
+            detail: Some(format!(
+                "{} ({}): {version} answers a reset before it runs the script, which would refuse the check's own client key",
+                target_name(&outcome.target),
+                wrap_name(outcome.wrap)
+            )),
+        },
+        Probe::BeforeScript { outcome, .. } => {
+            let (state, text) = assess(outcome, &Thresholds::default());
+            finding(state.max(State::Warning), format!("live server: {text}"))
+        }
         Probe::Ran(outcome) => {
             let presented = outcome
                 .tls
@@ -679,7 +711,7 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
     all.extend(more_probe_findings(f, days));
     all.extend(process_findings(f));
     if let Some(c) = &f.clients {
-        let live_answered = matches!(&f.probe, Probe::Ran(o) if !matches!(o.result, crate::check::Answer::Failed(_)));
+        let live_answered = f.probe.answered();
         all.extend(clients_findings(c, t, live_answered));
     } else if t.clients_warning.is_some() || t.clients_critical.is_some() {
         // A threshold that nothing can be counted against is never silently ignored.
@@ -734,7 +766,7 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
             days.critical_days()
         ));
     }
-    if let Probe::Ran(o) = &f.probe {
+    if let Some(o) = f.probe.outcome() {
         if let Some(t) = o.tls.as_ref().and_then(|t| t.tls_time) {
             perf.push(format!("tls_time={:.6}s;;;0;", t.as_secs_f64()));
         }

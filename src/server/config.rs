@@ -94,6 +94,12 @@ pub struct ServerConfig {
     pub management: Option<Management>,
     pub status: Option<StatusFile>,
     pub status_version: Option<u8>,
+    /// A `server`, `server-ipv6`, `server-bridge` or `mode server` line: many clients
+    /// (a lone `tls-server` is a point-to-point server).
+    pub multi_client: bool,
+    /// `tls-crypt-v2-verify CMD`, as written: a script that judges each client key's
+    /// metadata.
+    pub v2_verify: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,6 +159,9 @@ struct Raw {
     wants_inline: Vec<(String, usize, String)>,
     /// A `server`, `server-ipv6`, `server-bridge`, `mode server` or `tls-server` line.
     server_role: bool,
+    /// A `server`, `server-ipv6`, `server-bridge` or `mode server` line.
+    multi_client: bool,
+    v2_verify: Option<String>,
     /// Where a `client` or `tls-client` line stands (file, line).
     client_role: Option<(String, usize)>,
     /// A container's root as this host reaches it: absolute paths go through it.
@@ -313,8 +322,16 @@ fn parse_into(
                 let text = read_text(&p)?;
                 parse_into(raw, &text, &p.display().to_string(), base, depth + 1)?;
             }
-            "server" | "server-ipv6" | "server-bridge" | "tls-server" => raw.server_role = true,
-            "mode" if w.get(1).map(String::as_str) == Some("server") => raw.server_role = true,
+            "server" | "server-ipv6" | "server-bridge" => {
+                raw.server_role = true;
+                raw.multi_client = true;
+            }
+            "tls-server" => raw.server_role = true,
+            "mode" if w.get(1).map(String::as_str) == Some("server") => {
+                raw.server_role = true;
+                raw.multi_client = true;
+            }
+            "tls-crypt-v2-verify" => raw.v2_verify = Some(w[1..].join(" ")),
             "client" | "tls-client" | "pull" => {
                 raw.client_role.get_or_insert((file.to_string(), line_no));
             }
@@ -541,6 +558,8 @@ impl Raw {
             management: self.management,
             status: self.status,
             status_version: self.status_version,
+            multi_client: self.multi_client,
+            v2_verify: self.v2_verify.filter(|c| !c.is_empty()),
         })
     }
 }
@@ -580,6 +599,20 @@ mod tests {
 
     fn parse(text: &str) -> ServerConfig {
         ServerConfig::parse(text, "server.conf", Path::new("/etc/openvpn/server")).unwrap()
+    }
+
+    #[test]
+    fn verify_script_and_multi_client_mode() {
+        let c = parse("mode server\ntls-crypt-v2 s.key\ntls-crypt-v2-verify /usr/local/bin/verify.sh --strict\n");
+        assert!(c.multi_client);
+        assert_eq!(
+            c.v2_verify.as_deref(),
+            Some("/usr/local/bin/verify.sh --strict")
+        );
+        let c = parse("server 10.8.0.0 255.255.255.0\n");
+        assert!(c.multi_client);
+        assert_eq!(c.v2_verify, None);
+        assert!(!parse("tls-server\n").multi_client);
     }
 
     #[test]

@@ -12,11 +12,10 @@ pub mod probe;
 pub mod process;
 pub mod v2;
 
-use crate::check::Answer;
 use clients::{Clients, ClientsError};
 use config::{CrlSource, ServerConfig, ServerConfigError};
 use files::{CrlFinding, DiskCerts, PemCerts};
-use probe::{Probe, Skipped};
+use probe::{Gate, Probe, ProbeRun, Skipped};
 use std::path::PathBuf;
 
 /// How long a status file may take to be rewritten after the probe woke the server
@@ -36,6 +35,9 @@ pub struct ServerSpec {
     /// them alerts on is read again once the server's next write is due, if that is
     /// within the check's budget.
     pub clients_ranges: Vec<crate::range::Range>,
+    /// `--tls-crypt-v2 CLIENTKEY`: a client key of the server's for the probe (one its
+    /// `tls-crypt-v2-verify` script allows), instead of one made from the server key.
+    pub v2_client_key: Option<PathBuf>,
 }
 
 /// Which file a finding is about, for the words of `report`.
@@ -136,6 +138,7 @@ fn load_pem(
 
 /// Runs the whole server check.
 pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
+    let started = std::time::Instant::now();
     // The file as the running server reads it: with its command line's options.
     let processes = process::find(&spec.config);
     let cfg = match &processes {
@@ -162,23 +165,66 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         processes,
     };
     let ca = load_pem(cfg.ca.as_ref(), FileKind::Ca, &mut facts);
+    // A tls-crypt-v2-verify script would refuse the check's own client key: the probe
+    // goes only as far as the server answers before the script runs, which depends on
+    // its version (from management or the status file, asked first then).
+    let mut early_management = None;
+    let user_key = spec.v2_client_key.as_deref();
+    let before_script: Result<Option<String>, Skipped> = if !spec.probe {
+        Ok(None)
+    } else {
+        match probe::verify_gate(&cfg, user_key.is_some()) {
+            Gate::Open => Ok(None),
+            Gate::Closed(why) => Err(Skipped::VerifyScript(why)),
+            Gate::NeedsVersion => {
+                let line = match (&cfg.management, &cfg.status) {
+                    (Some(m), _) => {
+                        let answer = clients::from_management(m, spec.timeout);
+                        let line = answer.as_ref().ok().and_then(|c| c.title.clone());
+                        early_management = Some(answer);
+                        line
+                    }
+                    (None, Some(s)) => clients::from_status_file(s, None)
+                        .ok()
+                        .and_then(|c| c.title),
+                    (None, None) => None,
+                };
+                probe::version_gate(line.as_deref())
+                    .map(Some)
+                    .map_err(Skipped::VerifyScript)
+            }
+        }
+    };
     // The probe and the management interface run while the files are judged: the
     // round trips overlap the work instead of adding to it.
     let (probed, management) = std::thread::scope(|scope| {
-        let management = cfg
-            .management
-            .as_ref()
-            .map(|m| scope.spawn(move || clients::from_management(m, spec.timeout)));
+        let management = match early_management {
+            Some(answer) => Some(scope.spawn(move || answer)),
+            None => cfg
+                .management
+                .as_ref()
+                .map(|m| scope.spawn(move || clients::from_management(m, spec.timeout))),
+        };
         let ca_certs = ca.as_ref().map(|c| c.certs.clone());
         let cfg = &cfg;
+        let gate = &before_script;
         let more: Vec<_> = if spec.probe {
             cfg.sockets[1..]
                 .iter()
                 .map(|socket| {
                     let ca_certs = ca_certs.clone();
-                    let h = scope.spawn(move || {
-                        probe::probe_socket(cfg, socket, ca_certs, spec.timeout, spec.attempts, now)
-                            .0
+                    let h = scope.spawn(move || match gate {
+                        Err(skipped) => Probe::Skipped(skipped.clone()),
+                        Ok(before_script) => {
+                            let run = ProbeRun {
+                                timeout: spec.timeout,
+                                attempts: spec.attempts,
+                                now,
+                                user_key,
+                                before_script: before_script.clone(),
+                            };
+                            probe::probe_socket(cfg, socket, ca_certs, run).0
+                        }
                     });
                     (socket.clone(), h)
                 })
@@ -187,7 +233,20 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             Vec::new()
         };
         let probed = spec.probe.then(|| {
-            scope.spawn(move || probe::probe(cfg, ca_certs, spec.timeout, spec.attempts, now))
+            scope.spawn(move || match gate.clone() {
+                Err(skipped) => (Probe::Skipped(skipped), None),
+                Ok(before_script) => probe::probe(
+                    cfg,
+                    ca_certs,
+                    ProbeRun {
+                        timeout: spec.timeout,
+                        attempts: spec.attempts,
+                        now,
+                        user_key,
+                        before_script,
+                    },
+                ),
+            })
         });
         let cert = load_pem(cfg.cert.as_ref(), FileKind::Cert, &mut facts);
         let extra = load_pem(cfg.extra_certs.as_ref(), FileKind::ExtraCerts, &mut facts);
@@ -240,14 +299,12 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         facts.unreadable.extend(unreadable);
     }
 
-    let started = std::time::Instant::now();
     facts.clients = match (management, &cfg.status) {
         (Some(m), _) => Some(m),
         (None, Some(s)) => {
-            let answered =
-                matches!(&facts.probe, Probe::Ran(o) if !matches!(o.result, Answer::Failed(_)));
+            let answered = facts.probe.answered();
             let wait = answered.then(|| spec.timeout.min(STATUS_REWRITE_WAIT));
-            let probed = matches!(&facts.probe, Probe::Ran(_));
+            let probed = facts.probe.outcome().is_some();
             Some(clients::from_status_file(s, wait).map(|mut c| {
                 c.woken = probed;
                 c
@@ -268,9 +325,19 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             if age < every && due + spec.timeout <= budget {
                 std::thread::sleep(due);
                 let ca_certs = ca.as_ref().map(|c| c.certs.clone());
-                let woke = spec.probe && {
-                    let (p, _) = probe::probe(&cfg, ca_certs, spec.timeout, 1, now);
-                    matches!(p, Probe::Ran(_))
+                // The same probe as before (no further than a verify script allows).
+                let woke = match (&before_script, spec.probe) {
+                    (Ok(before_script), true) => {
+                        let run = ProbeRun {
+                            timeout: spec.timeout,
+                            attempts: 1,
+                            now,
+                            user_key,
+                            before_script: before_script.clone(),
+                        };
+                        probe::probe(&cfg, ca_certs, run).0.outcome().is_some()
+                    }
+                    _ => false,
                 };
                 let wait = woke.then(|| spec.timeout.min(STATUS_REWRITE_WAIT));
                 if let Ok(mut again) = clients::from_status_file(status, wait) {

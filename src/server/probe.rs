@@ -13,10 +13,11 @@ use crate::keys::static_keys::KeyDirection;
 use crate::keys::KeySource;
 use crate::net::Family;
 use crate::proto::Stage;
-use crate::wire::material::{read_static, tls_auth, tls_crypt, tls_crypt_v2};
+use crate::wire::material::{read_static, read_v2, tls_auth, tls_crypt, tls_crypt_v2};
 use crate::wire::Wrap;
 use rustls::pki_types::CertificateDer;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
 use std::time::Duration;
 
 /// Why the live server was not probed.
@@ -32,14 +33,107 @@ pub enum Skipped {
     KeyUnreadable,
     /// The key is not what its directive says.
     BadKey(String),
+    /// The server's `tls-crypt-v2-verify` script would run on the probe's first packet
+    /// and refuse the check's own client key: nothing sent.
+    VerifyScript(ScriptFirst),
+}
+
+/// Why a server runs its `tls-crypt-v2-verify` script on a client's first packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptFirst {
+    /// Over TCP every version does.
+    Tcp,
+    /// A point-to-point server (`tls-server` without `mode server`) does.
+    PointToPoint,
+    /// OpenVPN before 2.6 does: its version line.
+    Old(String),
+    /// The version is unknown (no management interface, no version in the status file),
+    /// and 2.5 does.
+    VersionUnknown,
 }
 
 #[derive(Debug, Clone)]
 pub enum Probe {
     Skipped(Skipped),
     Ran(Box<Outcome>),
+    /// Stopped at the server's answer to the reset, before its `tls-crypt-v2-verify`
+    /// script would judge the check's own client key (which it would refuse). OpenVPN
+    /// 2.6 and later answer a UDP reset statelessly and run the script only when the
+    /// client's next packet (P_CONTROL_WKC_V1) arrives. `version`: the server's version
+    /// line.
+    BeforeScript {
+        outcome: Box<Outcome>,
+        version: String,
+    },
     /// The probe could not start (e.g. no socket).
     Error(String),
+}
+
+impl Probe {
+    /// The probe's outcome, when packets were sent.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match self {
+            Probe::Ran(o) | Probe::BeforeScript { outcome: o, .. } => Some(o),
+            Probe::Skipped(_) | Probe::Error(_) => None,
+        }
+    }
+
+    /// Packets were sent and the server answered.
+    pub fn answered(&self) -> bool {
+        self.outcome()
+            .is_some_and(|o| !matches!(o.result, crate::check::Answer::Failed(_)))
+    }
+}
+
+/// How far the probe may go before a `tls-crypt-v2-verify` script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Gate {
+    /// No script, or the user gave a client key (`--tls-crypt-v2`): the TLS stage.
+    Open,
+    /// Over UDP to a multi-client server: the reset only, if the server is 2.6 or later.
+    NeedsVersion,
+    /// Nothing may be sent.
+    Closed(ScriptFirst),
+}
+
+/// The gate of a server with `tls-crypt-v2-verify` when the probe has only its own key,
+/// which the script would refuse (it judges the key's metadata; the check's own key has
+/// a timestamp, not the metadata the script allows), logging an error for each check.
+pub(super) fn verify_gate(cfg: &ServerConfig, user_key: bool) -> Gate {
+    let v2 = matches!(cfg.wrap, Some(ServerWrap::TlsCryptV2(_)));
+    if !v2 || cfg.v2_verify.is_none() || user_key {
+        Gate::Open
+    } else if cfg.proto == crate::net::Proto::Tcp {
+        Gate::Closed(ScriptFirst::Tcp)
+    } else if !cfg.multi_client {
+        Gate::Closed(ScriptFirst::PointToPoint)
+    } else {
+        Gate::NeedsVersion
+    }
+}
+
+/// (major, minor) of a version line, `OpenVPN 2.6.14 ...` or `OpenVPN 2.8_git ...`.
+fn version_of(line: &str) -> Option<(u32, u32)> {
+    let v = line.trim().strip_prefix("OpenVPN ")?;
+    let v = v.split([' ', '_']).next()?;
+    let mut parts = v.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Behind [`Gate::NeedsVersion`]: the version line (when there is one) of a server from
+/// 2.6 on, which answers the reset before its script runs; else why nothing is sent.
+pub(super) fn version_gate(line: Option<&str>) -> Result<String, ScriptFirst> {
+    let Some(line) = line else {
+        return Err(ScriptFirst::VersionUnknown);
+    };
+    let version = line.trim().split(' ').take(2).collect::<Vec<_>>().join(" ");
+    match version_of(line) {
+        Some(v) if v >= (2, 6) => Ok(version),
+        Some(_) => Err(ScriptFirst::Old(version)),
+        None => Err(ScriptFirst::VersionUnknown),
+    }
 }
 
 /// Where to send the probe: the socket's `local`, its wildcard as loopback.
@@ -77,14 +171,28 @@ fn target(socket: &Socket) -> Result<IpAddr, Skipped> {
     }
 }
 
-/// The probe's wrap from the server's key, used from the client side.
-fn wrap(cfg: &ServerConfig, now: i64) -> Result<(Wrap, KeyOrigin), (Skipped, Option<Unreadable>)> {
+/// The probe's wrap from the server's key, used from the client side; for tls-crypt-v2
+/// the user's client key when given (`user_key`), else one made from the server key.
+fn wrap(
+    cfg: &ServerConfig,
+    now: i64,
+    user_key: Option<&Path>,
+) -> Result<(Wrap, KeyOrigin), (Skipped, Option<Unreadable>)> {
     let origin = |s: &KeySource| match s {
         KeySource::File(_) => KeyOrigin::File,
         KeySource::Inline { .. } => KeyOrigin::Inline,
     };
     let unreadable = |e: Unreadable| (Skipped::KeyUnreadable, Some(e));
     let bad = |e: String| (Skipped::BadKey(e), None);
+    if let (Some(path), false) = (
+        user_key,
+        matches!(cfg.wrap, Some(ServerWrap::TlsCryptV2(_))),
+    ) {
+        return Err(bad(format!(
+            "--tls-crypt-v2 {} given, but the server's config has no tls-crypt-v2 line",
+            path.display()
+        )));
+    }
     match &cfg.wrap {
         None => Ok((Wrap::None, KeyOrigin::None)),
         Some(ServerWrap::TlsAuth { key, direction }) => {
@@ -114,10 +222,34 @@ fn wrap(cfg: &ServerConfig, now: i64) -> Result<(Wrap, KeyOrigin), (Skipped, Opt
             let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
             let server =
                 V2ServerKey::parse(&text, &key.to_string()).map_err(|e| bad(e.to_string()))?;
-            let client = server.new_client_key(now).map_err(|e| bad(e.to_string()))?;
-            Ok((tls_crypt_v2(&client), origin(key)))
+            let Some(path) = user_key else {
+                let client = server.new_client_key(now).map_err(|e| bad(e.to_string()))?;
+                return Ok((tls_crypt_v2(&client), origin(key)));
+            };
+            let client = read_v2(&KeySource::File(path.to_path_buf()))
+                .map_err(|e| bad(format!("--tls-crypt-v2: {e}")))?;
+            // A key of another server would only be refused there, with an error in its log.
+            if server.unwrap(&client.wkc).is_none() {
+                return Err(bad(format!(
+                    "--tls-crypt-v2 {}: this client key was not made with the server's tls-crypt-v2 key {key}",
+                    path.display()
+                )));
+            }
+            Ok((tls_crypt_v2(&client), KeyOrigin::File))
         }
     }
+}
+
+/// How the probe runs: the time and attempts, the user's tls-crypt-v2 client key, and
+/// whether it stops at the server's reset, before a `tls-crypt-v2-verify` script (the
+/// server's version line).
+#[derive(Clone)]
+pub(super) struct ProbeRun<'a> {
+    pub timeout: Duration,
+    pub attempts: u32,
+    pub now: i64,
+    pub user_key: Option<&'a Path>,
+    pub before_script: Option<String>,
 }
 
 /// Probes the server as its config describes it (its first socket); `ca` judges the
@@ -125,11 +257,9 @@ fn wrap(cfg: &ServerConfig, now: i64) -> Result<(Wrap, KeyOrigin), (Skipped, Opt
 pub(super) fn probe(
     cfg: &ServerConfig,
     ca: Option<Vec<CertificateDer<'static>>>,
-    timeout: Duration,
-    attempts: u32,
-    now: i64,
+    run: ProbeRun<'_>,
 ) -> (Probe, Option<Unreadable>) {
-    probe_socket(cfg, &cfg.sockets[0], ca, timeout, attempts, now)
+    probe_socket(cfg, &cfg.sockets[0], ca, run)
 }
 
 /// Probes one listening socket of the server.
@@ -137,15 +267,20 @@ pub(super) fn probe_socket(
     cfg: &ServerConfig,
     socket: &Socket,
     ca: Option<Vec<CertificateDer<'static>>>,
-    timeout: Duration,
-    attempts: u32,
-    now: i64,
+    run: ProbeRun<'_>,
 ) -> (Probe, Option<Unreadable>) {
+    let ProbeRun {
+        timeout,
+        attempts,
+        now,
+        user_key,
+        before_script,
+    } = run;
     let ip = match target(socket) {
         Ok(ip) => ip,
         Err(s) => return (Probe::Skipped(s), None),
     };
-    let (wrap, key_origin) = match wrap(cfg, now) {
+    let (wrap, key_origin) = match wrap(cfg, now, user_key) {
         Ok(w) => w,
         Err((s, u)) => return (Probe::Skipped(s), u),
     };
@@ -158,14 +293,27 @@ pub(super) fn probe_socket(
         wrap,
     );
     spec.family = Some(if ip.is_ipv6() { Family::V6 } else { Family::V4 });
-    spec.stage = Stage::Tls;
+    spec.stage = if before_script.is_some() {
+        Stage::Reset
+    } else {
+        Stage::Tls
+    };
     spec.policy = Policy {
         ca,
         ..Policy::default()
     };
     spec.key_origin = key_origin;
     match crate::check::run(&spec) {
-        Ok(outcome) => (Probe::Ran(Box::new(outcome)), None),
+        Ok(outcome) => match before_script {
+            Some(version) => (
+                Probe::BeforeScript {
+                    outcome: Box::new(outcome),
+                    version,
+                },
+                None,
+            ),
+            None => (Probe::Ran(Box::new(outcome)), None),
+        },
         Err(e) => (Probe::Error(e.to_string()), None),
     }
 }
@@ -173,7 +321,6 @@ pub(super) fn probe_socket(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn target_of(text: &str) -> Result<IpAddr, Skipped> {
         target(
@@ -200,6 +347,64 @@ mod tests {
         assert_eq!(
             target_of("local 192.0.2.1\n"),
             Err(Skipped::Elsewhere("192.0.2.1".into()))
+        );
+    }
+
+    fn gate_of(text: &str, user_key: bool) -> Gate {
+        let cfg = ServerConfig::parse(text, "s.conf", Path::new("/")).unwrap();
+        verify_gate(&cfg, user_key)
+    }
+
+    #[test]
+    fn a_verify_script_gates_the_probe_by_transport_mode_and_version() {
+        let v2 = "tls-crypt-v2 s.key\ntls-crypt-v2-verify /etc/openvpn/verify.sh\n";
+        assert_eq!(
+            gate_of(&format!("mode server\n{v2}"), false),
+            Gate::NeedsVersion
+        );
+        assert_eq!(
+            gate_of(&format!("server 10.8.0.0 255.255.255.0\n{v2}"), true),
+            Gate::Open
+        );
+        assert_eq!(
+            gate_of("mode server\ntls-crypt-v2 s.key\n", false),
+            Gate::Open
+        );
+        assert_eq!(
+            gate_of(&format!("mode server\nproto tcp-server\n{v2}"), false),
+            Gate::Closed(ScriptFirst::Tcp)
+        );
+        assert_eq!(
+            gate_of(&format!("tls-server\n{v2}"), false),
+            Gate::Closed(ScriptFirst::PointToPoint)
+        );
+        // No tls-crypt-v2: a verify line alone gates nothing.
+        assert_eq!(
+            gate_of("mode server\ntls-crypt-v2-verify /bin/true\n", false),
+            Gate::Open
+        );
+
+        let line = |v: &str| format!("OpenVPN {v} x86_64-pc-linux-gnu [SSL (OpenSSL)] [LZO]");
+        assert_eq!(
+            version_gate(Some(&line("2.6.14"))),
+            Ok("OpenVPN 2.6.14".into())
+        );
+        assert_eq!(
+            version_gate(Some(&line("2.8_git"))),
+            Ok("OpenVPN 2.8_git".into())
+        );
+        assert_eq!(
+            version_gate(Some(&line("2.10.0"))),
+            Ok("OpenVPN 2.10.0".into())
+        );
+        assert_eq!(
+            version_gate(Some(&line("2.5.11"))),
+            Err(ScriptFirst::Old("OpenVPN 2.5.11".into()))
+        );
+        assert_eq!(version_gate(None), Err(ScriptFirst::VersionUnknown));
+        assert_eq!(
+            version_gate(Some("garbage")),
+            Err(ScriptFirst::VersionUnknown)
         );
     }
 }
