@@ -41,6 +41,9 @@ impl Cli {
         if self.retrycount < 1 {
             return Err(UsageError::RetryCount);
         }
+        if self.no_probe && self.tls_crypt_v2.is_some() {
+            return Err(UsageError::V2KeyWithoutProbe);
+        }
         let range = |text: &Option<String>, f: fn(crate::range::RangeError) -> UsageError| {
             text.as_deref()
                 .map(str::parse::<Range>)
@@ -95,6 +98,17 @@ mod tests {
         let c = cli(&["--server-config", "s.conf", "--tls-crypt-v2", "c.key"]).unwrap();
         let (spec, _) = c.server_settings().unwrap().unwrap();
         assert_eq!(spec.v2_client_key, Some("c.key".into()));
+        let c = cli(&[
+            "--server-config",
+            "s.conf",
+            "--tls-crypt-v2",
+            "c.key",
+            "--no-probe",
+        ]);
+        assert!(matches!(
+            c.unwrap().server_settings(),
+            Some(Err(UsageError::V2KeyWithoutProbe))
+        ));
         for flag in [&["--no-probe"][..], &["--clients-critical", "1:"]] {
             let mut args = vec!["vpn"];
             args.extend_from_slice(flag);
