@@ -29,6 +29,7 @@ fn spec(wrap: Wrap) -> CheckSpec {
         policy: Default::default(),
         login: None,
         ping: None,
+        dns: None,
         bind: None,
         key_origin: Default::default(),
     }

@@ -74,7 +74,8 @@ impl Bed {
         config.extend(
             lines
                 .iter()
-                .map(|l| l.replace("SLOT_V6", &slot.server_v6())),
+                .map(|l| l.replace("SLOT_V6", &slot.server_v6()))
+                .map(|l| l.replace("SLOT_V4_SERVER", &slot.server_tunnel_v4().to_string())),
         );
         let refs: Vec<&str> = config.iter().map(String::as_str).collect();
         let local = real.then(|| IpAddr::V4(slot.host_veth()));
@@ -1244,4 +1245,165 @@ fn deferred_authentication_refused_is_critical_naming_auth_failed() {
     bed.check(&["--auth-user-pass", &up])
         .state(2)
         .line_has("AUTH_FAILED");
+}
+
+// ---------------------------------------------------------------------------------------
+// DNS through the tunnel
+// ---------------------------------------------------------------------------------------
+
+/// dnsmasq answering on the server's tunnel address: `intranet.test` is 10.9.9.9, other
+/// names under `test` do not exist, nothing is forwarded anywhere.
+struct Dnsmasq(std::process::Child);
+
+impl Dnsmasq {
+    fn start(on: IpAddr) -> Dnsmasq {
+        let bin = find_in_path("dnsmasq").expect("dnsmasq (Debian: dnsmasq-base)");
+        let child = std::process::Command::new(bin)
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+                "--pid-file=",
+                "--port=53",
+                "--local=/test/",
+                "--address=/intranet.test/10.9.9.9",
+            ])
+            .arg(format!("--listen-address={on}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn dnsmasq");
+        // Up once its socket answers.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let query = check_openvpn::check::dns::DnsSpec {
+            name: "intranet.test".into(),
+            record_type: "A".into(),
+            ..Default::default()
+        }
+        .query(7)
+        .unwrap();
+        loop {
+            let _ = sock.send_to(&query, (on, 53));
+            let mut buf = [0u8; 512];
+            if sock.recv_from(&mut buf).is_ok() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dnsmasq on {on} did not start"
+            );
+        }
+        Dnsmasq(child)
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real client's `dig` in its namespace through its tunnel: the answer line(s) or
+/// the status.
+fn dig(bed: &Bed, client: &[&str], server: IpAddr, name: &str) -> String {
+    let ns = bed.ns.as_ref().expect("a bed with a namespace");
+    let mut c = RealClient::connected(ns, &bed.server, client);
+    let dig = find_in_path("dig").expect("dig (Debian: bind9-dnsutils)");
+    let out = ns
+        .command(
+            &dig,
+            &[
+                &format!("@{server}"),
+                name,
+                "A",
+                "+time=2",
+                "+tries=1",
+                "+noall",
+                "+answer",
+                "+comments",
+            ],
+        )
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("dig");
+    c.stop();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("real client's dig {name}:\n{text}");
+    text
+}
+
+/// `--dns` against the pushed DNS server, with OpenVPN's own client and `dig` as the
+/// reference on the same server: an answer, NXDOMAIN, an answer that is not the expected
+/// one, and a stopped DNS server.
+#[test]
+fn dns_through_the_tunnel_agrees_with_the_real_clients_dig() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["push \"dhcp-option DNS SLOT_V4_SERVER\""]);
+    let server_ip = bed.target();
+    let dnsmasq = Dnsmasq::start(server_ip);
+
+    assert!(dig(&bed, &[], server_ip, "intranet.test").contains("10.9.9.9"));
+    let run = bed
+        .check(&["--dns", "intranet.test", "--dns-expect", "10.9.9.9"])
+        .state(0)
+        .line_has(&format!(
+            "DNS {server_ip} answered intranet.test A: 10.9.9.9"
+        ));
+    assert!(
+        perf(run.line(), "dns_time").is_some_and(|t| t > 0.0),
+        "{}",
+        run.context()
+    );
+
+    // Echoes and the question in one session: both verdicts, both perfdata.
+    let run = bed
+        .check(&["--ping", "--dns", "intranet.test"])
+        .state(0)
+        .line_has("3/3 echoes")
+        .line_has("answered intranet.test A: 10.9.9.9");
+    assert!(perf(run.line(), "rta").is_some() && perf(run.line(), "dns_time").is_some());
+
+    assert!(dig(&bed, &[], server_ip, "nothere.test").contains("NXDOMAIN"));
+    bed.check(&["--dns", "nothere.test"])
+        .state(2)
+        .line_has(&format!(
+            "the pushed DNS server {server_ip} answered NXDOMAIN for nothere.test A"
+        ));
+
+    bed.check(&["--dns", "intranet.test", "--dns-expect", "10.9.9.8"])
+        .state(2)
+        .line_has("with 10.9.9.9, not the expected 10.9.9.8");
+
+    drop(dnsmasq);
+    assert!(!dig(&bed, &[], server_ip, "intranet.test").contains("10.9.9.9"));
+    bed.check(&["--dns", "intranet.test"])
+        .state(2)
+        .line_has(&format!(
+            "the VPN is up, but the pushed DNS server {server_ip} did not answer intranet.test A"
+        ));
+}
+
+/// No DNS server pushed and none given: UNKNOWN naming what to give; `--dns-server` on an
+/// address no pushed route covers: UNKNOWN naming the routes.
+#[test]
+fn dns_without_a_server_or_a_route_is_unknown() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(Proto::Udp, Wrap::None, false, &[]);
+    bed.check(&["--dns", "intranet.test"])
+        .state(3)
+        .line_has("no DNS server to ask for intranet.test A");
+    bed.check(&["--dns", "intranet.test", "--dns-server", "192.0.2.53"])
+        .state(3)
+        .line_has("no pushed route or address covers the DNS server 192.0.2.53");
 }

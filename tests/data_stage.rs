@@ -480,6 +480,7 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
         judge: None,
         wait_for_close: false,
         ping,
+        dns: None,
     };
     let random = Randomness::draw(&mut Seeded(7))
         .unwrap()

@@ -1117,3 +1117,24 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Through the tunnel: what comes back is parsed without panicking, whatever it is.
+
+proptest! {
+    #![proptest_config(cases(512))]
+
+    #[test]
+    fn tunnel_datagrams_and_dns_replies_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        first in prop_oneof![Just(0x45u8), Just(0x60u8), any::<u8>()],
+    ) {
+        let mut packet = bytes.clone();
+        if let Some(b) = packet.first_mut() {
+            *b = first;
+        }
+        let _ = check_openvpn::proto::data::udp::parse_datagram(&packet);
+        let _ = check_openvpn::check::dns::read_reply(&bytes, "A");
+        let _ = check_openvpn::check::dns::read_reply(&bytes, "MX");
+    }
+}

@@ -160,6 +160,7 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         judge: None,
         wait_for_close: false,
         ping: None,
+        dns: None,
     }
 }
 

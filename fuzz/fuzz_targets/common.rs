@@ -1165,6 +1165,7 @@ pub fn session(data: &[u8]) {
         trace: flags & 2 != 0,
         compat_hello: flags & 4 != 0,
         ping: None,
+        dns: None,
         login: (flags & 8 != 0).then(|| check_openvpn::proto::login::ClientHello {
             proto: "UDPv4",
             user: None,

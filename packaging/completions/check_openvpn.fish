@@ -35,6 +35,10 @@ complete -c check_openvpn -l ping-address -d 'Send the echoes to this address in
 complete -c check_openvpn -l ping-count -d 'Number of echo requests, 1 to 20 [default: 3]' -r
 complete -c check_openvpn -l ping-warning -d 'Echo thresholds that raise WARNING, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 100,20%' -r
 complete -c check_openvpn -l ping-critical -d 'Echo thresholds that raise CRITICAL, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 500,60%' -r
+complete -c check_openvpn -l dns -d 'After the login, look NAME up through the tunnel (from the pushed ifconfig address, no root or tun device needed) at the DNS server the server pushes (dhcp-option DNS, dns server), or --dns-server; OK when it answers with a record' -r
+complete -c check_openvpn -l dns-type -d 'The record type to ask for: A, AAAA, MX, TXT, ... [default: A]' -r
+complete -c check_openvpn -l dns-server -d 'Ask this DNS server (through the tunnel) instead of the pushed one; a pushed route or the pushed subnet must cover it' -r
+complete -c check_openvpn -l dns-expect -d 'An address the answer must hold; another answer is CRITICAL' -r
 complete -c check_openvpn -l server-config -d 'Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file' -r -F
 complete -c check_openvpn -l clients-warning -d 'With --server-config: number of connected clients that raises WARNING, as a Nagios range (1: means at least one)' -r
 complete -c check_openvpn -l clients-critical -d 'With --server-config: number of connected clients that raises CRITICAL, as a Nagios range (1: means at least one)' -r

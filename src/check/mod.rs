@@ -3,6 +3,7 @@
 //! one deadline, and fold the sessions' events into outcomes. No printing, no exit codes.
 
 mod diagnose;
+pub mod dns;
 mod outcome;
 mod record;
 mod run;
@@ -10,7 +11,8 @@ mod spec;
 
 pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
 pub use outcome::{
-    Answer, CheckError, DataOutcome, DataReady, Detail, LoginOutcome, Outcome, Target, TlsOutcome,
+    Answer, CheckError, DataOutcome, DataReady, Detail, DnsOutcome, LoginOutcome, Outcome, Target,
+    TlsOutcome,
 };
 pub use run::{probe_addresses, run, run_all, run_remotes};
 pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec, RemoteRun, Unchecked};

@@ -266,6 +266,27 @@ pub struct DataOutcome {
     pub neighbour: Option<[u8; 6]>,
     /// How the session ended, when it ended by itself.
     pub why: Option<Why>,
+    /// `--dns`: the question and what became of it.
+    pub dns: Option<DnsOutcome>,
+}
+
+/// The DNS question through the tunnel.
+#[derive(Debug, Clone, Default)]
+pub struct DnsOutcome {
+    pub question: super::dns::DnsSpec,
+    /// Neither given nor pushed.
+    pub no_server: bool,
+    /// No pushed route reaches the server.
+    pub no_path: Option<NoPath>,
+    /// A tap tunnel: not asked.
+    pub on_tap: bool,
+    /// From our tunnel address to the server; `pushed`: the push's server.
+    pub path: Option<EchoPath>,
+    pub pushed: bool,
+    /// Copies of the query sent.
+    pub sent: u16,
+    /// The reply, read, and its time after the first query.
+    pub reply: Option<(super::dns::DnsReply, Duration)>,
 }
 
 impl DataOutcome {

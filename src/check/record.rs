@@ -272,6 +272,38 @@ impl Recorder {
             }
             Event::DataUnsupported { what, .. } => self.login.data.unsupported = Some(what),
             Event::NoEchoPath { path, .. } => self.login.data.no_path = Some(path),
+            Event::NoDnsServer => {
+                if let Some(d) = self.login.data.dns.as_mut() {
+                    d.no_server = true;
+                }
+            }
+            Event::NoDnsPath { path } => {
+                if let Some(d) = self.login.data.dns.as_mut() {
+                    d.no_path = Some(path);
+                }
+            }
+            Event::DnsOnTap => {
+                if let Some(d) = self.login.data.dns.as_mut() {
+                    d.on_tap = true;
+                }
+            }
+            Event::DnsPlanned { path, pushed } => {
+                if let Some(d) = self.login.data.dns.as_mut() {
+                    d.path = Some(path);
+                    d.pushed = pushed;
+                }
+            }
+            Event::DnsSent { .. } => {
+                if let Some(d) = self.login.data.dns.as_mut() {
+                    d.sent += 1;
+                }
+            }
+            Event::DnsReply { message, rtt, .. } => {
+                if let Some(d) = self.login.data.dns.as_mut() {
+                    let reply = super::dns::read_reply(&message, &d.question.record_type);
+                    d.reply = Some((reply, rtt));
+                }
+            }
             Event::EchoPlanned { path, count, .. } => {
                 self.trace.line(1, || Detail::EchoPlanned { path, count });
                 self.login.data.path = Some(path);

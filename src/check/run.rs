@@ -4,8 +4,8 @@
 use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
-    Event, OsRandom, PingConfig, Progress, Randomness, Session, SessionConfig, Stage, TlsFailure,
-    Why,
+    DnsConfig, Event, OsRandom, PingConfig, Progress, Randomness, Session, SessionConfig, Stage,
+    TlsFailure, Why,
 };
 use crate::wire::{Auth, Rejection, Wrap};
 use rustls::pki_types::ServerName;
@@ -77,8 +77,23 @@ pub(super) fn session_config(
                 interval: PingSpec::INTERVAL,
                 until: PingSpec::until(spec.budget()),
             }),
+        dns: spec
+            .dns
+            .as_ref()
+            .filter(|_| stage == Stage::Login)
+            .and_then(|d| {
+                Some(DnsConfig {
+                    query: d.query(0).ok()?,
+                    server: d.server,
+                    resend: DNS_RESEND,
+                    until: PingSpec::until(spec.budget()),
+                })
+            }),
     }
 }
+
+/// A DNS question without a reply goes again after this long (a lost datagram).
+const DNS_RESEND: Duration = Duration::from_secs(1);
 
 /// Starts one session, its attempt schedule starting at `origin`, with its random bytes
 /// from the system.
@@ -323,6 +338,7 @@ pub(super) fn ask_with_another_hello(
                 login: None,
                 wait_for_close: false,
                 ping: None,
+                dns: None,
                 ..session_config(
                     spec,
                     &spec.wrap,
@@ -380,6 +396,10 @@ pub(super) fn outcome(
     let start = flow.started.unwrap_or(origin);
     let end = flow.ended_at.unwrap_or_else(Instant::now);
     let mut rec = Recorder::new(start, spec.verbosity, spec.wrap.reset_opcode(), notes);
+    rec.login.data.dns = spec.dns.as_ref().map(|d| super::outcome::DnsOutcome {
+        question: d.clone(),
+        ..Default::default()
+    });
     let id = flow.session.session_id();
     let addr = flow.addr;
     rec.trace.line(1, || Detail::SessionId { addr, id });
@@ -500,7 +520,9 @@ fn answer(
                 | Why::Withheld
                 | Why::Unsupported
                 | Why::NoEchoPath
-                | Why::EchoesMissing { .. },
+                | Why::EchoesMissing { .. }
+                | Why::NoDnsPath
+                | Why::DnsUnanswered { .. },
             ),
             _,
         )

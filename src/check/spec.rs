@@ -133,6 +133,8 @@ pub struct CheckSpec {
     pub key_origin: KeyOrigin,
     /// `--ping`: after the login, ICMP echoes through the tunnel.
     pub ping: Option<PingSpec>,
+    /// `--dns`: after the login, a DNS question through the tunnel.
+    pub dns: Option<super::dns::DnsSpec>,
 }
 
 /// The echoes of `--ping`.
@@ -215,6 +217,7 @@ impl CheckSpec {
             bind: None,
             key_origin: KeyOrigin::None,
             ping: None,
+            dns: None,
         }
     }
 

@@ -11,6 +11,7 @@ const KEYS: &str = "Keys and wraps";
 const TLS: &str = "TLS stage (--tls, or any of these)";
 const LOGIN: &str = "Login stage (--login, or any of these)";
 const PING: &str = "Ping through the tunnel (--ping, or any of these; runs the login stage)";
+const DNS: &str = "A DNS lookup through the tunnel (--dns NAME; runs the login stage)";
 const SERVER: &str = "Server host (--server-config)";
 const THRESHOLDS: &str = "Thresholds";
 const OUTPUT: &str = "Output";
@@ -220,12 +221,28 @@ pub struct Cli {
     #[arg(help_heading = PING, long, value_name = "RTA,PL%")]
     pub ping_critical: Option<String>,
 
+    /// After the login, look NAME up through the tunnel (from the pushed ifconfig address, no root or tun device needed) at the DNS server the server pushes (dhcp-option DNS, dns server), or --dns-server; OK when it answers with a record
+    #[arg(help_heading = DNS, long, value_name = "NAME")]
+    pub dns: Option<String>,
+
+    /// The record type to ask for: A, AAAA, MX, TXT, ... [default: A]
+    #[arg(help_heading = DNS, long, value_name = "TYPE", requires = "dns")]
+    pub dns_type: Option<String>,
+
+    /// Ask this DNS server (through the tunnel) instead of the pushed one; a pushed route or the pushed subnet must cover it
+    #[arg(help_heading = DNS, long, value_name = "ADDRESS", requires = "dns")]
+    pub dns_server: Option<std::net::IpAddr>,
+
+    /// An address the answer must hold; another answer is CRITICAL
+    #[arg(help_heading = DNS, long, value_name = "ADDRESS", requires = "dns")]
+    pub dns_expect: Option<std::net::IpAddr>,
+
     /// Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file
     #[arg(
         help_heading = SERVER,
         long,
         value_name = "FILE",
-        conflicts_with_all = ["host", "hostname", "config", "remote", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
+        conflicts_with_all = ["host", "hostname", "config", "remote", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "dns", "dns_type", "dns_server", "dns_expect", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
     )]
     pub server_config: Option<PathBuf>,
 

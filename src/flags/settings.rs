@@ -42,6 +42,8 @@ pub enum UsageError {
     },
     #[error("--tls-crypt-v2 gives the live probe a client key, and --no-probe sends no probe: drop one of them")]
     V2KeyWithoutProbe,
+    #[error("{0}")]
+    Dns(String),
     #[error("--all-addresses probes the addresses of one host, and the config has {0} remotes: choose one with --remote N")]
     AllAddressesRemotes(usize),
     #[error("two different hosts given: '{0}' and -H '{1}'")]
@@ -924,6 +926,8 @@ impl Cli {
             Some("--ping-warning")
         } else if self.ping_critical.is_some() {
             Some("--ping-critical")
+        } else if self.dns.is_some() {
+            Some("--dns")
         } else {
             None
         };
@@ -1122,6 +1126,19 @@ impl Cli {
                 .map_err(UsageError::PingCritical)?,
         };
         // Any --ping* flag asks for echoes (and so the login stage).
+        let dns = match &self.dns {
+            Some(name) => {
+                let d = crate::check::dns::DnsSpec {
+                    name: name.trim().to_string(),
+                    record_type: self.dns_type.clone().unwrap_or_else(|| "A".into()),
+                    server: self.dns_server,
+                    expect: self.dns_expect,
+                };
+                d.validate().map_err(|e| UsageError::Dns(e.to_string()))?;
+                Some(d)
+            }
+            None => None,
+        };
         let ping = (self.ping
             || self.ping_address.is_some()
             || self.ping_count.is_some()
@@ -1156,6 +1173,7 @@ impl Cli {
             },
             key_origin,
             ping,
+            dns,
         };
         let mode = if self.diagnose {
             Mode::Diagnose(candidates)

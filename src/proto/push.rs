@@ -367,6 +367,41 @@ fn route_options(options: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The DNS servers the push names, in order: `dhcp-option DNS ADDRESS`,
+/// `dhcp-option DNS6 ADDRESS`, and 2.6's `dns server N address ADDRESS[:PORT] ...` (a
+/// port other than 53 is left out: the question goes to port 53).
+pub fn dns_servers(options: &[String]) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for o in options {
+        let (name, args) = words(o);
+        match (name, args.as_slice()) {
+            ("dhcp-option", [kind, addr, ..])
+                if kind.eq_ignore_ascii_case("DNS") || kind.eq_ignore_ascii_case("DNS6") =>
+            {
+                if let Ok(ip) = addr.parse::<IpAddr>() {
+                    out.push(ip);
+                }
+            }
+            ("dns", ["server", _, "address", addrs @ ..]) => {
+                for a in addrs {
+                    let ip = a.parse::<IpAddr>().ok().or_else(|| {
+                        a.parse::<std::net::SocketAddr>()
+                            .ok()
+                            .filter(|s| s.port() == 53)
+                            .map(|s| s.ip())
+                    });
+                    if let Some(ip) = ip {
+                        out.push(ip);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.dedup();
+    out
+}
+
 /// Where echoes go: to `requested` when given (if the push routes it into the tunnel),
 /// else to the server's own tunnel address (`route-gateway` in topology subnet, the host
 /// route to the server in net30, the remote end of a point-to-point `ifconfig`, the
@@ -411,6 +446,21 @@ mod tests {
     // Pushes as 2.6.14 servers sent them (subnet, net30) in this project's test runs.
     const SUBNET: &str = "route-gateway 10.8.0.1,topology subnet,ping 10,ping-restart 120,ifconfig 10.8.0.2 255.255.255.0,peer-id 0,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm dyn-tls-crypt,tun-mtu 1500";
     const NET30: &str = "route 10.8.0.1,topology net30,ping 10,ping-restart 120,ifconfig 10.8.0.6 10.8.0.5,peer-id 0,cipher AES-256-GCM";
+
+    #[test]
+    fn pushed_dns_servers_in_order() {
+        let p = push("dhcp-option DNS 10.8.0.1,dhcp-option DOMAIN corp,dhcp-option DNS6 fd00::1,dns server 0 address 10.8.0.53 [fd00::53]:53 10.9.9.9:5353,dhcp-option DNS nonsense");
+        assert_eq!(
+            dns_servers(&p),
+            [
+                ip("10.8.0.1"),
+                ip("fd00::1"),
+                ip("10.8.0.53"),
+                ip("fd00::53")
+            ]
+        );
+        assert!(dns_servers(&push(SUBNET)).is_empty());
+    }
 
     #[test]
     fn subnet_targets_the_route_gateway() {

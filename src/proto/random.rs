@@ -57,6 +57,8 @@ pub struct Randomness {
     pub(super) icmp_id: u16,
     /// The MAC of our end of a tap tunnel (made locally administered where used).
     pub(super) mac: [u8; 6],
+    /// The id of a DNS question through the tunnel, and the seed of its UDP port.
+    pub(super) dns: [u8; 4],
 }
 
 impl Randomness {
@@ -75,12 +77,15 @@ impl Randomness {
         source.fill(&mut icmp_id)?;
         let mut mac = [0u8; 6];
         source.fill(&mut mac)?;
+        let mut dns = [0u8; 4];
+        source.fill(&mut dns)?;
         Ok(Randomness {
             session_id,
             probe_hello,
             key_method_2,
             icmp_id: u16::from_be_bytes(icmp_id),
             mac,
+            dns,
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod dates;
 mod diagnose;
+mod dns;
 mod names;
 mod ping;
 mod remotes;
@@ -66,6 +67,9 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
             }
             if let Some(l) = &tls.login {
                 parts.extend(ping::perfdata(&l.data, thresholds, label));
+                if let Some(d) = &l.data.dns {
+                    parts.extend(dns::perfdata(d, label));
+                }
             }
             if let Some(t) = tls.tls_time {
                 parts.push(format!(

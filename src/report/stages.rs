@@ -224,23 +224,46 @@ pub(super) fn assess_login(
                 ),
             );
         }
-        if login.data.pinged && login.point_to_point {
+        let through = login.data.pinged || login.data.dns.is_some();
+        if through && login.point_to_point {
             return (
                 state.max(State::Unknown),
                 format!(
-                    "{text}; no echo: a point-to-point server pushes no tunnel address to ping"
+                    "{text}; nothing sent through the tunnel: a point-to-point server pushes no tunnel address"
                 ),
             );
         }
-        if login.data.pinged {
-            let (ping_state, ping_text) = super::ping::assess(&login.data, thresholds);
+        if through {
+            // The echoes' and the DNS question's verdicts, the worst first.
+            let mut found: Vec<(State, String)> = Vec::new();
+            if login.data.pinged {
+                found.push(super::ping::assess(&login.data, thresholds));
+            }
+            if let Some(d) = &login.data.dns {
+                // The data channel's own failure is said once, by the echoes.
+                if !(login.data.pinged && login.data.unsupported.is_some()) {
+                    found.push(match &login.data.unsupported {
+                        Some(_) => super::ping::assess(&login.data, thresholds),
+                        None => super::dns::assess(d, &login.data),
+                    });
+                }
+            }
+            let rank = |s: State| match s {
+                State::Critical => 3,
+                State::Unknown => 2,
+                State::Warning => 1,
+                State::Ok => 0,
+            };
+            found.sort_by_key(|(s, _)| std::cmp::Reverse(rank(*s)));
+            let worst = found.iter().map(|(s, _)| *s).max_by_key(|s| rank(*s));
+            let words: Vec<&str> = found.iter().map(|(_, t)| t.as_str()).collect();
             let rest = text
                 .strip_prefix(target.as_str())
                 .unwrap_or(&text)
                 .trim_start();
             return (
-                state.max(ping_state),
-                format!("{target}: {ping_text}; {rest}"),
+                state.max(worst.unwrap_or(State::Ok)),
+                format!("{target}: {}; {rest}", words.join("; ")),
             );
         }
         return (state, text);

@@ -275,6 +275,10 @@ pub(super) fn login_lines(login: &LoginOutcome) -> Vec<String> {
             "compression: a 2.6+ client stops on the pushed '{pushed}' (\"server pushed compression settings that are not allowed\") and starts over, never connecting; allow it in the client config (allow-compression asym: decompress only) or stop pushing compression on the server"
         ));
     }
+    if let Some(d) = &login.data.dns {
+        let (state, text) = super::dns::assess(d, &login.data);
+        out.push(format!("DNS [{state}]: {text}"));
+    }
     if login.exit_acked {
         out.push("EXIT sent and acknowledged: the server frees the session".into());
     }

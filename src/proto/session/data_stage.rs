@@ -1,12 +1,13 @@
 //! The data stage, after the whole push: the data channel's keys (TLS-EKM or OpenVPN's
 //! PRF) and settings from the push, ICMP echoes through the tunnel when asked
-//! ([`SessionConfig::ping`]), and the goodbye a real client says: a control `EXIT` where
+//! ([`SessionConfig::ping`]), a DNS question ([`SessionConfig::dns`]), and the goodbye a real client says: a control `EXIT` where
 //! the server pushed `cc-exit`, else OCC_EXIT on the data channel (2.4 and 2.5 know only
 //! that one and would keep the client until `ping-restart`).
 
 use super::*;
 use crate::proto::data::ether::{self, Received};
 use crate::proto::data::icmp::{parse_echo_reply, EchoRequest};
+use crate::proto::data::udp::{parse_datagram, Datagram};
 use crate::proto::data::{
     keys::KEY_BLOCK_LEN, DataChannel, DataError, Decapsulated, KeyBlock, Side, EKM_LABEL,
 };
@@ -28,6 +29,8 @@ impl Session {
             return self.leave_by_control(t, now, Why::Reached);
         };
         let ping = self.cfg.ping;
+        let dns = self.cfg.dns.clone();
+        let through = ping.is_some() || dns.is_some();
         // A 2.6 client stops here on a compression its config does not allow.
         if let Some(pushed) = push::refused_compression(&options, &hello.data) {
             self.emit(Event::CompressionRefused {
@@ -41,23 +44,19 @@ impl Session {
             Ok(plan) => plan,
             Err(what) => {
                 // A plain login still ends well: its verdict is the push.
-                if ping.is_none() {
+                if !through {
                     return self.leave_by_control(t, now, Why::Reached);
                 }
                 self.emit(Event::DataUnsupported { what });
                 return self.leave_by_control(t, now, Why::Unsupported);
             }
         };
-        if plan.cc_exit && ping.is_none() {
+        if plan.cc_exit && !through {
             return self.leave_by_control(t, now, Why::Reached);
         }
         let Some(channel) = self.data_channel(&t, &plan) else {
             // No keys (cannot happen after a whole key exchange): no echo was sent.
-            let why = if ping.is_some() {
-                Why::Failed
-            } else {
-                Why::Reached
-            };
+            let why = if through { Why::Failed } else { Why::Reached };
             return self.leave_by_control(t, now, why);
         };
         self.progress = self.progress.max(Progress::DataReady);
@@ -71,50 +70,98 @@ impl Session {
             channel,
             cc_exit: plan.cc_exit,
             ping: None,
+            dns: None,
             outbox: VecDeque::new(),
             decrypted: 0,
             leaving: false,
             scratch: Vec::new(),
             lan: None,
         });
-        let Some(ping) = ping else {
+        if !through {
             return self.leave(t, data, now, Why::Reached);
-        };
-        let path = match push::echo_path(&options, ping.target) {
-            Ok(path) => path,
-            Err(path) => {
-                self.emit(Event::NoEchoPath { path });
-                return self.leave(t, data, now, Why::NoEchoPath);
-            }
-        };
+        }
         // Ethernet frames where the client's config says tap, or, where it says nothing,
         // where the server's options string does (a mismatch is the config's, and the
         // real client's fate: framed as the config says).
         let server_tap = t.login.server_tap;
         let tap = config_tap.unwrap_or(server_tap);
-        if tap || server_tap {
-            let mac = tap.then(|| ether::local_mac(self.random.mac));
-            self.emit(Event::LinkLayer {
-                tap,
-                server_tap,
-                mac,
-            });
-            if let Some(mac) = mac {
-                data.lan = Some(ether::Host::new(mac, path.source, path.target, None));
+        if let Some(ping) = ping {
+            let path = match push::echo_path(&options, ping.target) {
+                Ok(path) => path,
+                Err(path) => {
+                    self.emit(Event::NoEchoPath { path });
+                    return self.leave(t, data, now, Why::NoEchoPath);
+                }
+            };
+            if tap || server_tap {
+                let mac = tap.then(|| ether::local_mac(self.random.mac));
+                self.emit(Event::LinkLayer {
+                    tap,
+                    server_tap,
+                    mac,
+                });
+                if let Some(mac) = mac {
+                    data.lan = Some(ether::Host::new(mac, path.source, path.target, None));
+                }
             }
+            let count = ping.count.clamp(1, MAX_ECHOES);
+            self.emit(Event::EchoPlanned { path, count });
+            data.ping = Some(PingState {
+                path,
+                id: self.random.icmp_id,
+                count,
+                interval: ping.interval,
+                sent: Vec::with_capacity(usize::from(count)),
+            });
+            self.timers
+                .set(Timer::EchoDeadline, (self.origin + ping.until).max(now));
         }
-        let count = ping.count.clamp(1, MAX_ECHOES);
-        self.emit(Event::EchoPlanned { path, count });
-        data.ping = Some(PingState {
-            path,
-            id: self.random.icmp_id,
-            count,
-            interval: ping.interval,
-            sent: Vec::with_capacity(usize::from(count)),
-        });
-        self.timers
-            .set(Timer::EchoDeadline, (self.origin + ping.until).max(now));
-        self.send_echo(&mut data, now);
+        if let Some(dns) = dns {
+            let pushed = push::dns_servers(&options);
+            let Some(server) = dns.server.or_else(|| pushed.first().copied()) else {
+                self.emit(Event::NoDnsServer);
+                return self.leave(t, data, now, Why::NoDnsPath);
+            };
+            if tap {
+                self.emit(Event::DnsOnTap);
+                return self.leave(t, data, now, Why::NoDnsPath);
+            }
+            let path = match push::echo_path(&options, Some(server)) {
+                Ok(path) => path,
+                Err(path) => {
+                    self.emit(Event::NoDnsPath { path });
+                    return self.leave(t, data, now, Why::NoDnsPath);
+                }
+            };
+            self.emit(Event::DnsPlanned {
+                path,
+                pushed: dns.server.is_none(),
+            });
+            // Our random id, and a random port of the dynamic range (RFC 6335).
+            let r = self.random.dns;
+            let mut query = dns.query;
+            if query.len() >= 2 {
+                query[..2].copy_from_slice(&r[..2]);
+            }
+            data.dns = Some(DnsState {
+                path,
+                query,
+                port: 49152 + u16::from_be_bytes([r[2], r[3]]) % 16384,
+                resend: dns.resend,
+                sent: Vec::new(),
+                answered: false,
+            });
+            let until = (self.origin + dns.until).max(now);
+            let deadline = match self.timers.get(Timer::EchoDeadline) {
+                Some(d) => d.max(until),
+                None => until,
+            };
+            self.timers.set(Timer::EchoDeadline, deadline);
+            self.send_dns(&mut data, now);
+        }
+        if data.ping.is_some() {
+            self.send_echo(&mut data, now);
+        }
         State::Data { control: t, data }
     }
 
@@ -161,6 +208,7 @@ impl Session {
     ) -> State {
         self.timers.stop(Timer::Echo);
         self.timers.stop(Timer::EchoDeadline);
+        self.timers.stop(Timer::Dns);
         if data.cc_exit {
             data.leaving = true;
             control.login.leave_why = Some(why);
@@ -267,6 +315,60 @@ impl Session {
         self.state = State::Data { control, data };
     }
 
+    /// The DNS query (again) into the data outbox, and the timer for the next copy.
+    fn send_dns(&mut self, data: &mut DataState, now: Instant) {
+        let Some(dns) = data.dns.as_mut() else {
+            return;
+        };
+        if dns.answered {
+            self.timers.stop(Timer::Dns);
+            return;
+        }
+        let mut packet = Vec::with_capacity(28 + dns.query.len());
+        let datagram = Datagram {
+            source: dns.path.source,
+            destination: dns.path.target,
+            source_port: dns.port,
+            destination_port: 53,
+            payload: &dns.query,
+        };
+        let ip_id = dns.sent.len() as u16 + 1;
+        if datagram.encode(ip_id, &mut packet).is_err() {
+            self.timers.stop(Timer::Dns);
+            return;
+        }
+        let mut sealed = Vec::new();
+        if let Err(error) = data.channel.encapsulate(&packet, &mut sealed) {
+            self.emit(Event::DataIgnored {
+                error,
+                len: packet.len(),
+                at: now,
+            });
+            self.timers.stop(Timer::Dns);
+            return;
+        }
+        data.outbox.push_back(sealed);
+        dns.sent.push(now);
+        self.progress = self.progress.max(Progress::EchoSent);
+        self.emit(Event::DnsSent { at: now });
+        self.timers.set(Timer::Dns, now + dns.resend);
+    }
+
+    pub(super) fn on_dns_timer(&mut self, now: Instant) {
+        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            return;
+        };
+        self.send_dns(&mut data, now);
+        self.state = State::Data { control, data };
+    }
+
+    /// Every question of the data stage has its answer: echoes and DNS.
+    fn all_answered(data: &DataState) -> bool {
+        data.ping.as_ref().is_none_or(|p| p.answered() == p.count)
+            && data.dns.as_ref().is_none_or(|d| d.answered)
+    }
+
     /// The echo deadline: what has not come back is lost.
     pub(super) fn on_echo_deadline(&mut self, now: Instant) {
         let State::Data { control, data } = std::mem::replace(&mut self.state, State::Done) else {
@@ -277,14 +379,17 @@ impl Session {
     }
 
     fn echo_verdict(data: &DataState) -> Why {
-        match &data.ping {
-            Some(p) if p.answered() == p.count => Why::Reached,
-            Some(p) => Why::EchoesMissing {
+        match (&data.ping, &data.dns) {
+            (Some(p), _) if p.answered() < p.count => Why::EchoesMissing {
                 sent: p.sent.len() as u16,
                 answered: p.answered(),
                 decrypted: data.decrypted,
             },
-            None => Why::Reached,
+            (_, Some(d)) if !d.answered => Why::DnsUnanswered {
+                sent: d.sent.len() as u16,
+                decrypted: data.decrypted,
+            },
+            _ => Why::Reached,
         }
     }
 
@@ -339,6 +444,7 @@ impl Session {
         let mut scratch = std::mem::take(&mut data.scratch);
         let result = data.channel.decapsulate(packet, &mut scratch);
         let mut reply = None;
+        let mut dns_reply: Option<Vec<u8>> = None;
         let mut learned = false;
         let mut answer = None;
         let noise = match result {
@@ -350,9 +456,15 @@ impl Session {
                 // An ARP request of the target's teaches its MAC as well as its reply.
                 learned = !knew && lan.target_mac.is_some();
                 match received {
-                    Received::Ip(ip) => {
-                        echo_or_noise(&data.ping, ip, packet.len(), now, &mut reply)
-                    }
+                    Received::Ip(ip) => echo_or_noise(
+                        &data.ping,
+                        &data.dns,
+                        ip,
+                        packet.len(),
+                        now,
+                        &mut reply,
+                        &mut dns_reply,
+                    ),
                     Received::Learned => None,
                     Received::Answer(frame) => {
                         answer = Some(frame);
@@ -368,7 +480,15 @@ impl Session {
             }
             Ok(Decapsulated::Data(ip)) => {
                 data.decrypted = data.decrypted.saturating_add(1);
-                echo_or_noise(&data.ping, ip, packet.len(), now, &mut reply)
+                echo_or_noise(
+                    &data.ping,
+                    &data.dns,
+                    ip,
+                    packet.len(),
+                    now,
+                    &mut reply,
+                    &mut dns_reply,
+                )
             }
             Ok(Decapsulated::Ping) => {
                 data.decrypted = data.decrypted.saturating_add(1);
@@ -417,6 +537,25 @@ impl Session {
             self.data_noise(event);
             return State::Data { control, data };
         }
+        if let (Some(message), Some(dns)) = (dns_reply, data.dns.as_mut()) {
+            if !dns.answered {
+                dns.answered = true;
+                self.timers.stop(Timer::Dns);
+                let rtt = dns
+                    .sent
+                    .first()
+                    .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
+                self.emit(Event::DnsReply {
+                    message,
+                    rtt,
+                    at: now,
+                });
+                if Self::all_answered(&data) {
+                    return self.leave(control, data, now, Why::Reached);
+                }
+            }
+            return State::Data { control, data };
+        }
         let answered_all = match (reply, data.ping.as_mut()) {
             (Some(seq), Some(ping)) => {
                 match usize::from(seq)
@@ -429,6 +568,7 @@ impl Session {
                         let rtt = now.saturating_duration_since(slot.0);
                         self.emit(Event::EchoReply { seq, rtt, at: now });
                         ping.answered() == ping.count
+                            && data.dns.as_ref().is_none_or(|d| d.answered)
                     }
                     _ => false,
                 }
@@ -453,13 +593,27 @@ impl Session {
 
 /// An IP packet from the tunnel: `None` with `reply` set when it is the answer to one of
 /// our echoes, else the noise event that says what it was.
+#[allow(clippy::too_many_arguments)]
 fn echo_or_noise(
     ping: &Option<PingState>,
+    dns: &Option<DnsState>,
     ip: &[u8],
     len: usize,
     now: Instant,
     reply: &mut Option<u16>,
+    dns_reply: &mut Option<Vec<u8>>,
 ) -> Option<Event> {
+    if let (Some(d), Ok(u)) = (dns, parse_datagram(ip)) {
+        if u.source == d.path.target
+            && u.destination == d.path.source
+            && u.source_port == 53
+            && u.destination_port == d.port
+            && u.payload.get(..2) == d.query.get(..2)
+        {
+            *dns_reply = Some(u.payload.to_vec());
+            return None;
+        }
+    }
     match (ping, parse_echo_reply(ip)) {
         (Some(p), Ok(r))
             if r.identifier == p.id

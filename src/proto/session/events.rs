@@ -147,6 +147,12 @@ pub enum Why {
         answered: u16,
         decrypted: u32,
     },
+    /// Data stage: the DNS question has no server ([`Event::NoDnsServer`]), no route
+    /// ([`Event::NoDnsPath`]) or no framing ([`Event::DnsOnTap`]); nothing was sent.
+    NoDnsPath,
+    /// Data stage: no reply to the DNS question before the deadline. `decrypted` as for
+    /// [`Why::EchoesMissing`].
+    DnsUnanswered { sent: u16, decrypted: u32 },
 }
 
 /// What happened, for the check to fold into an outcome and `report` to word. A session's
@@ -278,6 +284,32 @@ pub enum Event {
     /// The reply to echo request `seq`, `rtt` after it left.
     EchoReply {
         seq: u16,
+        rtt: Duration,
+        at: Instant,
+    },
+    /// The DNS question has no server: none given, and the push names none.
+    NoDnsServer,
+    /// No route of the push reaches the DNS server.
+    NoDnsPath {
+        path: NoPath,
+    },
+    /// The DNS question cannot go through a tap tunnel (Ethernet framing of other
+    /// traffic than echoes is not built).
+    DnsOnTap,
+    /// The DNS question will go from our tunnel address to this server; `pushed`: the
+    /// server is the push's.
+    DnsPlanned {
+        path: EchoPath,
+        pushed: bool,
+    },
+    /// The query went out (again).
+    DnsSent {
+        at: Instant,
+    },
+    /// The server's reply (a whole DNS message carrying our id), `rtt` after the first
+    /// query.
+    DnsReply {
+        message: Vec<u8>,
         rtt: Duration,
         at: Instant,
     },

@@ -26,7 +26,7 @@ mod timer;
 pub use events::{
     DataKind, Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why,
 };
-use state::{DataState, LoginState, PingState, State, TlsState};
+use state::{DataState, DnsState, LoginState, PingState, State, TlsState};
 use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
@@ -121,6 +121,8 @@ pub struct SessionConfig {
     pub wait_for_close: bool,
     /// Login stage: after the push, ICMP echoes through the tunnel.
     pub ping: Option<PingConfig>,
+    /// A DNS question through the tunnel (the data stage).
+    pub dns: Option<DnsConfig>,
 }
 
 /// The echoes of the data stage.
@@ -134,6 +136,21 @@ pub struct PingConfig {
     pub interval: std::time::Duration,
     /// Since the session's start: echoes unanswered by then count as lost, and the
     /// session leaves (leave the driver's deadline room for the goodbye).
+    pub until: std::time::Duration,
+}
+
+/// A DNS question through the tunnel, after the login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// The whole query message; the session writes its own random id into the first two
+    /// bytes, which a reply must carry.
+    pub query: Vec<u8>,
+    /// Where to; `None`: the first DNS server the push names.
+    pub server: Option<std::net::IpAddr>,
+    /// The query goes again after this long without a reply.
+    pub resend: std::time::Duration,
+    /// Since the session's start: no reply by then is no answer (shared with the echoes'
+    /// deadline when both run).
     pub until: std::time::Duration,
 }
 
@@ -332,6 +349,7 @@ impl Session {
             Timer::PushRequest => self.request_push(now),
             Timer::Echo => self.on_echo_timer(now),
             Timer::EchoDeadline => self.on_echo_deadline(now),
+            Timer::Dns => self.on_dns_timer(now),
         }
     }
 

@@ -81,6 +81,7 @@ pub(super) struct DataState {
     /// The server takes a control `EXIT`; otherwise OCC_EXIT on the data channel.
     pub(super) cc_exit: bool,
     pub(super) ping: Option<PingState>,
+    pub(super) dns: Option<DnsState>,
     /// Data packets sealed, to leave after the control channel's.
     pub(super) outbox: VecDeque<Vec<u8>>,
     /// Data packets from the server that decrypted (keepalives and anything else).
@@ -91,6 +92,17 @@ pub(super) struct DataState {
     pub(super) scratch: Vec<u8>,
     /// Our end of a tap tunnel: its MAC and what it learnt (`None` on tun).
     pub(super) lan: Option<crate::proto::data::ether::Host>,
+}
+
+/// The DNS question through the tunnel.
+pub(super) struct DnsState {
+    pub(super) path: EchoPath,
+    pub(super) query: Vec<u8>,
+    pub(super) port: u16,
+    pub(super) resend: Duration,
+    /// When each copy of the query left.
+    pub(super) sent: Vec<Instant>,
+    pub(super) answered: bool,
 }
 
 /// The echoes through the tunnel.

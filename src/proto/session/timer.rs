@@ -20,17 +20,20 @@ pub(super) enum Timer {
     Echo,
     /// Data stage: the echoes not answered by then never will be.
     EchoDeadline,
+    /// Data stage: send the DNS query again.
+    Dns,
 }
 
 impl Timer {
     /// Every timer, in the order `handle_timeout` looks at the expired ones.
-    pub(super) const ALL: [Timer; 6] = [
+    pub(super) const ALL: [Timer; 7] = [
         Timer::BadAuthStop,
         Timer::Attempt,
         Timer::Hello,
         Timer::PushRequest,
         Timer::Echo,
         Timer::EchoDeadline,
+        Timer::Dns,
     ];
 
     fn index(self) -> usize {
@@ -46,6 +49,10 @@ pub(super) struct TimerTable {
 impl TimerTable {
     pub(super) fn set(&mut self, timer: Timer, at: Instant) {
         self.at[timer.index()] = Some(at);
+    }
+
+    pub(super) fn get(&self, timer: Timer) -> Option<Instant> {
+        self.at[timer.index()]
     }
 
     pub(super) fn stop(&mut self, timer: Timer) {

@@ -22,6 +22,7 @@ CRATES="
 	asn1-rs@0.7.2
 	asn1-rs-derive@0.6.0
 	asn1-rs-impl@0.2.0
+	async-trait@0.1.92
 	autocfg@1.5.1
 	base16ct@1.0.0
 	base64@0.22.1
@@ -60,6 +61,7 @@ CRATES="
 	cpufeatures@0.3.1
 	criterion@0.8.2
 	criterion-plot@0.8.2
+	critical-section@1.2.0
 	crunchy@0.2.4
 	crypto-bigint@0.7.11
 	crypto-common@0.2.2
@@ -77,6 +79,7 @@ CRATES="
 	ecdsa@0.17.0
 	either@1.19.0
 	elliptic-curve@0.14.3
+	enum-as-inner@0.6.1
 	equivalent@1.0.3
 	errno@0.3.15
 	fastrand@2.5.0
@@ -84,7 +87,14 @@ CRATES="
 	find-msvc-tools@0.1.15
 	flagset@0.4.7
 	fnv@1.0.7
+	form_urlencoded@1.2.3
+	futures-channel@0.3.34
+	futures-core@0.3.34
+	futures-io@0.3.34
+	futures-task@0.3.34
+	futures-util@0.3.34
 	getrandom@0.2.17
+	getrandom@0.3.4
 	getrandom@0.4.3
 	ghash@0.6.0
 	group@0.14.0
@@ -92,12 +102,23 @@ CRATES="
 	hashbrown@0.17.2
 	heck@0.5.0
 	hex@0.4.3
+	hickory-proto@0.25.2
 	hkdf@0.13.0
 	hmac@0.13.0
 	hybrid-array@0.4.15
+	icu_collections@2.4.0
+	icu_locale_core@2.4.0
+	icu_normalizer@2.4.0
+	icu_normalizer_data@2.4.0
+	icu_properties@2.4.0
+	icu_properties_data@2.4.0
+	icu_provider@2.4.0
+	idna@1.1.0
+	idna_adapter@1.2.2
 	if-addrs@0.15.0
 	indexmap@2.14.2
 	inout@0.2.6
+	ipnet@2.12.2
 	is_terminal_polyfill@1.70.2
 	itertools@0.13.0
 	itoa@1.0.19
@@ -105,6 +126,7 @@ CRATES="
 	lazy_static@1.5.1
 	libc@0.2.191
 	linux-raw-sys@0.12.1
+	litemap@0.8.3
 	md-5@0.11.0
 	memchr@2.8.3
 	minimal-lexical@0.2.1
@@ -122,12 +144,17 @@ CRATES="
 	page_size@0.6.0
 	pbkdf2@0.13.0
 	pem-rfc7468@1.0.0
+	percent-encoding@2.3.2
+	pin-project-lite@0.2.18
 	pkcs1@0.8.0
 	pkcs12@0.2.0-pre.0
 	pkcs5@0.8.1
 	pkcs8@0.11.0
 	polyval@0.7.3
+	portable-atomic@1.15.0
+	potential_utf@0.1.6
 	powerfmt@0.2.1
+	ppv-lite86@0.2.21
 	primefield@0.14.0
 	primeorder@0.14.0
 	proc-macro-crate@3.5.0
@@ -135,8 +162,12 @@ CRATES="
 	proptest@1.12.0
 	quick-error@1.2.3
 	quote@1.0.47
+	r-efi@5.3.0
 	r-efi@6.0.0
+	rand@0.9.5
 	rand@0.10.4
+	rand_chacha@0.9.0
+	rand_core@0.9.5
 	rand_core@0.10.1
 	rand_xorshift@0.5.0
 	rc2@0.9.0
@@ -168,34 +199,46 @@ CRATES="
 	sha3@0.12.0
 	shlex@2.0.1
 	signature@3.0.0
+	slab@0.4.12
 	sm3@0.5.0
+	smallvec@1.16.6
 	socket2@0.6.5
 	spki@0.8.1
 	sponge-cursor@0.1.0
+	stable_deref_trait@1.2.1
 	strsim@0.11.1
 	subtle@2.6.1
 	syn@2.0.119
 	syn@3.0.10
 	synstructure@0.13.2
+	synstructure@0.14.0
 	tempfile@3.27.0
 	thiserror@2.0.21
 	thiserror-impl@2.0.21
 	time@0.3.55
 	time-core@0.1.9
 	time-macros@0.2.32
+	tinystr@0.8.5
 	tinytemplate@1.2.1
+	tinyvec@1.13.3
 	toml_datetime@1.1.3+spec-1.1.0
 	toml_edit@0.25.20+spec-1.1.0
 	toml_parser@1.1.6+spec-1.1.0
+	tracing@0.1.44
+	tracing-core@0.1.36
 	typenum@1.20.1
 	unarray@0.1.4
 	unicode-ident@1.0.27
 	universal-hash@0.6.1
 	untrusted@0.9.0
+	url@2.5.9
+	utf8_iter@1.1.0
 	utf8parse@0.2.2
+	utf_types@1.0.0
 	wait-timeout@0.2.1
 	walkdir@2.5.1
 	wasi@0.11.1+wasi-snapshot-preview1
+	wasip2@1.0.4+wasi-0.2.12
 	winapi@0.3.9
 	winapi-i686-pc-windows-gnu@0.4.0
 	winapi-util@0.1.11
@@ -213,12 +256,21 @@ CRATES="
 	windows_x86_64_gnullvm@0.52.6
 	windows_x86_64_msvc@0.52.6
 	winnow@1.0.5
+	wit-bindgen@0.57.1
 	wnaf@0.14.1
+	writeable@0.6.4
 	x509-cert@0.3.0
 	x509-parser@0.18.1
+	yoke@0.8.4
+	yoke-derive@0.8.4
 	zerocopy@0.8.64
 	zerocopy-derive@0.8.64
+	zerofrom@0.1.8
+	zerofrom-derive@0.1.8
 	zeroize@1.9.2
+	zerotrie@0.2.5
+	zerovec@0.11.9
+	zerovec-derive@0.11.7
 	zmij@1.0.23
 "
 
