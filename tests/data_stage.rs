@@ -19,8 +19,8 @@ use check_openvpn::proto::random::Seeded;
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::session::MAX_TRACED_PACKETS;
 use check_openvpn::proto::{
-    DataKind, Event, PingConfig, Progress, Randomness, Session, SessionConfig, Stage, Why,
-    MAX_ECHOES,
+    DataKind, Event, HelloWait, PingConfig, Progress, Randomness, Session, SessionConfig, Stage,
+    Why, MAX_ECHOES,
 };
 use check_openvpn::wire::{self, Replay, SessionId, Wrap};
 use rustls::pki_types::pem::PemObject;
@@ -469,6 +469,7 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
         server_name: ServerName::IpAddress(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)).into()),
         trace: false,
         compat_hello: false,
+        hello_wait: HelloWait::Attempt,
         login: Some(ClientHello {
             proto: "UDPv4",
             user: None,

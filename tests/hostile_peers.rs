@@ -863,7 +863,8 @@ fn tls_resets_answered_hellos_never_says_when_it_gave_up() {
         .and_then(|t| t.split(' ').next())
         .and_then(|t| t.trim_end_matches(',').parse().ok())
         .unwrap_or_else(|| panic!("no time in{}", run.context()));
-    // Budget: 3 attempts of 1 s. Our hello and the probing hello waited 1 s each.
+    // Budget: 3 attempts of 1 s. Our hello gave up after half a second of silence (a
+    // loopback round trip is far shorter), the probing hello waited its whole 1 s.
     assert!(
         said < 3.0,
         "said the budget, not the give-up{}",
@@ -875,7 +876,7 @@ fn tls_resets_answered_hellos_never_says_when_it_gave_up() {
         run.context()
     );
     assert!(
-        said >= 1.9,
+        said >= 1.4,
         "said the first hello's wait only{}",
         run.context()
     );

@@ -26,7 +26,8 @@ use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
 use check_openvpn::proto::random::Seeded;
 use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::{
-    Event, Progress, ProtocolFailure, Randomness, Session, SessionConfig, Stage, TlsFailure, Why,
+    Event, HelloWait, Progress, ProtocolFailure, Randomness, Session, SessionConfig, Stage,
+    TlsFailure, Why, QUICK_HELLO,
 };
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
 use rustls::pki_types::pem::PemObject;
@@ -155,6 +156,7 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         server_name: ServerName::IpAddress(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)).into()),
         trace: false,
         compat_hello: false,
+        hello_wait: HelloWait::Attempt,
         login: None,
         client_auth: None,
         judge: None,
@@ -508,6 +510,7 @@ struct Setup {
     script: Option<Script>,
     /// The server's TLS piece size (at most [`SERVER_PIECE`]).
     piece: usize,
+    hello_wait: HelloWait,
 }
 
 impl Setup {
@@ -519,6 +522,7 @@ impl Setup {
             seed: 1,
             script: None,
             piece: SERVER_PIECE,
+            hello_wait: HelloWait::Attempt,
         }
     }
 }
@@ -553,7 +557,10 @@ impl Sim {
             t0,
             now: t0,
             client: Session::new(
-                client_config(client_wrap.clone()),
+                SessionConfig {
+                    hello_wait: setup.hello_wait,
+                    ..client_config(client_wrap.clone())
+                },
                 sim_random(),
                 NET_TIME,
                 t0,
@@ -1506,6 +1513,83 @@ fn hello_retransmissions_back_off_doubling() {
         );
         assert_eq!(sim.now, answered + ATTEMPT_TIMEOUT, "latency {latency}");
         assert!(hellos.iter().all(|h| h.at < answered + ATTEMPT_TIMEOUT));
+    }
+}
+
+const QUICK: HelloWait = HelloWait::Quick {
+    at_least: Duration::ZERO,
+};
+
+#[test]
+fn a_quick_hello_wait_outlasts_a_retransmission_and_its_round_trip() {
+    for latency in [1, 10, 60, 150, 400] {
+        let sim = Sim::run_setup(Setup {
+            link: LinkSpec {
+                latency: ms(latency),
+                ..LinkSpec::CLEAN
+            },
+            // The server drops our hello without a word, as OpenVPN does when OpenSSL
+            // finds nothing in common with it.
+            script: Some(Box::new(|dir, bytes, _| {
+                if dir == Dir::ToClient && bytes[0] >> 3 != wire::P_CONTROL_HARD_RESET_SERVER_V2 {
+                    Fate::Drop
+                } else {
+                    Fate::Random
+                }
+            })),
+            hello_wait: QUICK,
+            ..Setup::clean()
+        });
+        let hellos: Vec<Instant> = sim
+            .sent
+            .iter()
+            .filter(|s| s.p.opcode == wire::P_CONTROL_V1)
+            .map(|s| s.at)
+            .collect();
+        assert_eq!(
+            finished(&sim.events, &sim.client),
+            Some(Why::HelloUnanswered),
+            "latency {latency}"
+        );
+        let waited = sim.now - hellos[0];
+        assert!(
+            waited >= QUICK_HELLO && waited <= ATTEMPT_TIMEOUT,
+            "latency {latency}: gave up after {waited:?}"
+        );
+        // A lost hello is sent again in time for its answer to come back.
+        let round_trip = ms(2 * latency);
+        assert!(
+            hellos[1..].iter().any(|&at| at + round_trip < sim.now),
+            "latency {latency}: hellos at {:?}, gave up at {waited:?}",
+            hellos.iter().map(|&at| at - hellos[0]).collect::<Vec<_>>()
+        );
+        // Quicker than the attempt timeout wherever a round trip leaves room for it.
+        if latency <= 60 {
+            assert!(waited < ATTEMPT_TIMEOUT, "latency {latency}: {waited:?}");
+        }
+    }
+}
+
+#[test]
+fn a_lost_hello_is_answered_before_the_quick_wait_ends() {
+    for latency in [1, 10, 60, 150] {
+        let mut lost = false;
+        let sim = Sim::run_setup(Setup {
+            link: LinkSpec {
+                latency: ms(latency),
+                ..LinkSpec::CLEAN
+            },
+            script: Some(Box::new(move |dir, bytes, _| match (dir, bytes[0] >> 3) {
+                (Dir::ToServer, wire::P_CONTROL_V1) if !lost => {
+                    lost = true;
+                    Fate::Drop
+                }
+                _ => Fate::Random,
+            })),
+            hello_wait: QUICK,
+            ..Setup::clean()
+        });
+        sim.assert_established(ProtocolVersion::TLSv1_3);
     }
 }
 

@@ -5,7 +5,13 @@
 mod common;
 use common::pki::{dh_params, CertSpec, Issued, KeyKind, TestPki};
 use common::*;
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
 
 /// Runs the plugin against `s` with the server's key flags and `extra`.
 fn tls_check(s: &Server, extra: &[&str]) -> Ran {
@@ -267,11 +273,79 @@ fn tls12_only_and_tls13_only_servers() {
     }
 }
 
-#[test]
-fn dhe_only_tls12_server_is_unknown_not_critical() {
-    if !openvpn_available() {
-        return;
-    }
+/// The real `openvpn` client's verdict on `s` reached at `remote` (trusting `ca`,
+/// presenting the harness's client certificate), and its log: the reference for what the
+/// check must say. For servers without a wrap.
+fn real_client_connects(s: &Server, remote: SocketAddr, ca: &Path) -> (bool, String) {
+    assert_eq!(
+        s.opts.wrap,
+        Wrap::None,
+        "the real client here speaks no wrap"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("client.log");
+    let proto = match s.opts.proto {
+        Proto::Udp => "udp4",
+        Proto::Tcp => "tcp4-client",
+    };
+    let args: Vec<String> = vec![
+        "--tls-client".into(),
+        "--dev".into(),
+        "null".into(),
+        "--nobind".into(),
+        "--remote".into(),
+        remote.ip().to_string(),
+        remote.port().to_string(),
+        "--proto".into(),
+        proto.into(),
+        "--ca".into(),
+        path(ca),
+        "--cert".into(),
+        path(&s.client_cert),
+        "--key".into(),
+        path(&s.client_key),
+        "--verb".into(),
+        "4".into(),
+        "--tls-exit".into(),
+        "--connect-retry-max".into(),
+        "1".into(),
+        "--hand-window".into(),
+        "15".into(),
+        "--log".into(),
+        path(&log),
+    ];
+    let mut child = std::process::Command::new(openvpn_bin())
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the openvpn client");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let verdict = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("Peer Connection Initiated") {
+            break (true, text);
+        }
+        let exited = child.try_wait().ok().flatten().is_some();
+        if exited || text.contains("TLS Error: TLS handshake failed") {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            break (text.contains("Peer Connection Initiated"), text);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the openvpn client neither connected nor failed within 20 s:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    verdict
+}
+
+/// A server that speaks only TLS 1.2 DHE-RSA (which the check cannot), its config lines
+/// and its CA.
+fn dhe_only_server() -> (TestPki, Issued, Vec<String>) {
     let mut pki = TestPki::temp();
     let ca = pki.self_signed_ca(
         "ca",
@@ -295,21 +369,161 @@ fn dhe_only_tls12_server_is_unknown_not_critical() {
         "tls-version-max 1.2".into(),
         "tls-cipher DHE-RSA-AES256-GCM-SHA384".into(),
     ]);
-    // OpenVPN sends no alert: a multi-client server drops the hello without a word.
+    (pki, ca, extra)
+}
+
+#[test]
+fn dhe_only_tls12_server_is_unknown_not_critical() {
     if !multi_client_ready() {
         return;
     }
-    let s = start(
-        opts(Proto::Udp, Family::V4, Mode::MultiClient, Wrap::None),
-        &extra,
-    );
-    let run = tls_check(&s, &["--tls", "--timeout", "1", "--retrycount", "2"])
-        .state(3)
-        .line_has("the server speaks only TLS_DHE_RSA_WITH_AES_256_GCM_SHA384");
-    let out = run.out;
-    assert!(s.log().contains("no shared cipher"), "{}", s.log());
-    // The whole text (past the status line's 300 characters) follows the status line.
-    assert!(out.contains("this check cannot judge it"), "{out}");
+    let (_pki, ca, extra) = dhe_only_server();
+    // OpenVPN sends no alert: a multi-client server drops the hello without a word (over
+    // TCP it closes the connection). The check's own hello gives up on the silence early,
+    // and the probing hello names what the server chose, with the default budget.
+    for proto in [Proto::Udp, Proto::Tcp] {
+        let s = start(
+            opts(proto, Family::V4, Mode::MultiClient, Wrap::None),
+            &extra,
+        );
+        let ca_path = path(&ca.crt);
+        let run = tls_check(&s, &["--ca", &ca_path])
+            .state(3)
+            .line_has("the server speaks only TLS_DHE_RSA_WITH_AES_256_GCM_SHA384");
+        let out = run.out;
+        assert!(s.log().contains("no shared cipher"), "{}", s.log());
+        // The whole text (past the status line's 300 characters) follows the status line.
+        assert!(out.contains("this check cannot judge it"), "{out}");
+        // The reference: OpenVPN's own client, which offers DHE, connects.
+        let (ok, log) = real_client_connects(&s, s.socket_addr(), &ca.crt);
+        assert!(ok, "{proto:?}: the real client failed:\n{log}");
+    }
+}
+
+/// Which of the server's packets, by opcode, a [`SlowRelay`] holds back.
+type Held = fn(u8) -> bool;
+
+/// A UDP relay in front of a server that holds back by `delay` the server's packets whose
+/// opcode `held` picks. Each client address gets its own socket towards the server, as it
+/// would without the relay.
+struct SlowRelay {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    threads: Arc<Mutex<Vec<thread::JoinHandle<()>>>>,
+}
+
+impl SlowRelay {
+    fn start(upstream: SocketAddr, delay: Duration, held: Held) -> SlowRelay {
+        let listen = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        let tick = Some(Duration::from_millis(20));
+        listen.set_read_timeout(tick).unwrap();
+        let addr = listen.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads: Arc<Mutex<Vec<thread::JoinHandle<()>>>> = Arc::default();
+        let main = {
+            let (stop, threads) = (stop.clone(), threads.clone());
+            thread::spawn(move || {
+                let mut ups: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+                let mut buf = [0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok((n, client)) = listen.recv_from(&mut buf) else {
+                        continue;
+                    };
+                    let up = ups.entry(client).or_insert_with(|| {
+                        let up = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+                        up.connect(upstream).unwrap();
+                        up.set_read_timeout(tick).unwrap();
+                        let (reader, listen, stop) = (up.clone(), listen.clone(), stop.clone());
+                        // The server to this client.
+                        let back = thread::spawn(move || {
+                            let mut buf = [0u8; 65536];
+                            while !stop.load(Ordering::Relaxed) {
+                                let Ok(n) = reader.recv(&mut buf) else {
+                                    continue;
+                                };
+                                let p = buf[..n].to_vec();
+                                if n > 0 && held(p[0] >> 3) {
+                                    let listen = listen.clone();
+                                    thread::spawn(move || {
+                                        thread::sleep(delay);
+                                        let _ = listen.send_to(&p, client);
+                                    });
+                                } else {
+                                    let _ = listen.send_to(&p, client);
+                                }
+                            }
+                        });
+                        threads.lock().unwrap().push(back);
+                        up
+                    });
+                    let _ = up.send(&buf[..n]);
+                }
+            })
+        };
+        threads.lock().unwrap().push(main);
+        SlowRelay {
+            addr,
+            stop,
+            threads,
+        }
+    }
+}
+
+impl Drop for SlowRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // The main thread may add a reader while it stops: join until none is left.
+        loop {
+            let taken: Vec<_> = self.threads.lock().unwrap().drain(..).collect();
+            if taken.is_empty() {
+                break;
+            }
+            for t in taken {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+const P_CONTROL_V1: u8 = 4;
+const P_CONTROL_HARD_RESET_SERVER_V2: u8 = 8;
+
+#[test]
+fn a_slow_server_hello_is_waited_for_not_misread_as_a_refusal() {
+    if !multi_client_ready() {
+        return;
+    }
+    // A healthy server whose TLS records arrive 700 ms late (its reset on time). The
+    // check's hello may give up on the silence early, but the probing hello then sees a
+    // choice the check speaks, and the check asks again with its own, within its budget.
+    let s = Server::start(opts(Proto::Udp, Family::V4, Mode::MultiClient, Wrap::None));
+    let ca = path(&s.ca_cert);
+    let delay = Duration::from_millis(700);
+    let cases: [(&str, Held); 2] = [
+        ("its TLS records", |op| op == P_CONTROL_V1),
+        // Its acks too: nothing at all comes back for our hello in time.
+        ("everything but its reset", |op| {
+            op != P_CONTROL_HARD_RESET_SERVER_V2
+        }),
+    ];
+    for (what, held) in cases {
+        let relay = SlowRelay::start(s.socket_addr(), delay, held);
+        let port = relay.addr.port().to_string();
+        let mut run = ran(&["-H", "127.0.0.1", "-p", &port, "--ca", &ca, "-v"]);
+        run.out = format!("{}\n(the relay held back {what})", run.out);
+        let run = run.state(0).line_has("chain verified");
+        if what == "everything but its reset" {
+            // Nothing came for 700 ms: the hello gave up, and the check asked again.
+            assert!(
+                run.out.contains("asking again with our own"),
+                "the hello did not give up early{}",
+                run.context()
+            );
+        }
+        // The reference: OpenVPN's own client, behind the same relay.
+        let (ok, log) = real_client_connects(&s, relay.addr, &s.ca_cert);
+        assert!(ok, "{what}: the real client failed:\n{log}");
+    }
 }
 
 #[test]

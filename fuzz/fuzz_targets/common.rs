@@ -1164,6 +1164,7 @@ pub fn session(data: &[u8]) {
             .expect("an IP address is a server name"),
         trace: flags & 2 != 0,
         compat_hello: flags & 4 != 0,
+        hello_wait: check_openvpn::proto::HelloWait::Attempt,
         ping: None,
         dns: None,
         login: (flags & 8 != 0).then(|| check_openvpn::proto::login::ClientHello {

@@ -68,6 +68,11 @@ pub enum Detail {
         id: SessionId,
     },
     ResendWkc,
+    /// Our hello went unanswered, yet the server answered the probing hello in `probe`
+    /// with a choice this check speaks: our own session ran again.
+    AskedAgain {
+        probe: Duration,
+    },
     TlsFailed {
         at: Duration,
         failure: TlsFailure,

@@ -4,8 +4,8 @@
 use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
-    DnsConfig, Event, OsRandom, PingConfig, Progress, Randomness, Session, SessionConfig, Stage,
-    TlsFailure, Why,
+    DnsConfig, Event, HelloWait, OsRandom, PingConfig, Progress, Randomness, Session,
+    SessionConfig, Stage, TlsFailure, Why,
 };
 use crate::wire::{Auth, Rejection, Wrap};
 use rustls::pki_types::ServerName;
@@ -60,6 +60,11 @@ pub(super) fn session_config(
         server_name: ServerName::IpAddress(addr.ip().into()),
         trace,
         compat_hello: false,
+        // Silence after our hello ends the session early: the probing hello then says at
+        // once whether the server cannot speak our TLS or was only slow.
+        hello_wait: HelloWait::Quick {
+            at_least: Duration::ZERO,
+        },
         login: spec.login.as_ref().map(|l| {
             let mut hello = l.hello.clone();
             hello.proto = proto_name(spec.proto, addr);
@@ -295,11 +300,26 @@ pub(super) fn probe(
 /// point-to-point server restarts after a failed handshake and is back within a second.
 pub(super) const PROBE_PAUSE: Duration = Duration::from_millis(200);
 
+/// Our hello went unanswered: no ack and no record came (the session ended, the server
+/// closed the link, or it refused our hello with an alert before its ServerHello).
+fn hello_unanswered(tls: &TlsOutcome) -> bool {
+    matches!(tls.reached, Progress::HelloSent | Progress::HelloAcked)
+        && matches!(
+            tls.failure,
+            None | Some(TlsFailure::Alert {
+                before_server_hello: true,
+                ..
+            })
+        )
+}
+
 /// A server that drops our ClientHello without a word may be down, or may speak only TLS
 /// this check cannot (OpenVPN sends no alert when OpenSSL finds nothing in common; a
 /// point-to-point server restarts, so the next packet meets a closed port). Ask again,
 /// within what is left of the budget, with the probing hello: what the server chooses
-/// for it says which.
+/// for it says which. Our own session gave up on its hello quickly
+/// ([`HelloWait::Quick`]); when the server chose for the probing hello what this check
+/// speaks, ours was only slow or lost, so it runs once more ([`ask_again`]).
 pub(super) fn ask_with_another_hello(
     spec: &CheckSpec,
     outcomes: &mut [Outcome],
@@ -308,20 +328,11 @@ pub(super) fn ask_with_another_hello(
     let mut pending: Vec<usize> = outcomes
         .iter()
         .enumerate()
-        .filter(|(_, o)| {
-            o.tls.as_ref().is_some_and(|t| {
-                matches!(t.reached, Progress::HelloSent | Progress::HelloAcked)
-                    && matches!(
-                        t.failure,
-                        None | Some(TlsFailure::Alert {
-                            before_server_hello: true,
-                            ..
-                        })
-                    )
-            })
-        })
+        .filter(|(_, o)| o.tls.as_ref().is_some_and(hello_unanswered))
         .map(|(i, _)| i)
         .collect();
+    // Outcomes whose probe chose what we speak, with how long the probe waited for it.
+    let mut speakable: Vec<(usize, Duration)> = Vec::new();
     while !pending.is_empty() {
         let now = Instant::now();
         if now >= deadline {
@@ -335,6 +346,7 @@ pub(super) fn ask_with_another_hello(
                 validate: true,
                 attempt_timeout: spec.timeout.min(deadline.saturating_duration_since(now)),
                 compat_hello: true,
+                hello_wait: HelloWait::Attempt,
                 login: None,
                 wait_for_close: false,
                 ping: None,
@@ -356,7 +368,10 @@ pub(super) fn ask_with_another_hello(
         for (flow, &i) in flows.iter_mut().zip(&pending) {
             let mut answer = None;
             for e in std::mem::take(&mut flow.events) {
-                if let Event::ProbeAnswer { answer: a, .. } = e {
+                if let Event::ProbeAnswer { answer: a, after } = e {
+                    if matches!(&a, probe::Answer::Chose(c) if c.lacks().is_empty()) {
+                        speakable.push((i, after));
+                    }
                     answer = Some(a);
                 }
             }
@@ -380,6 +395,74 @@ pub(super) fn ask_with_another_hello(
         if !pending.is_empty() {
             std::thread::sleep(PROBE_PAUSE.min(deadline.saturating_duration_since(Instant::now())));
         }
+    }
+    ask_again(spec, outcomes, &speakable, deadline)
+}
+
+/// Runs our own session once more for each outcome in `speakable` (its index, and how long
+/// the server took to answer the probing hello), within what is left of the budget. Its
+/// hello now waits at least four times what the probing hello waited. Its outcome
+/// replaces the first one's unless its hello went unanswered too (or it got no further):
+/// then the server drops our hello indeed, and the probe's answer says what it speaks.
+fn ask_again(
+    spec: &CheckSpec,
+    outcomes: &mut [Outcome],
+    speakable: &[(usize, Duration)],
+    deadline: Instant,
+) -> Result<(), CheckError> {
+    let start = Instant::now();
+    if speakable.is_empty() || start >= deadline {
+        return Ok(());
+    }
+    let origin = deadline - spec.budget();
+    let spent = start.saturating_duration_since(origin);
+    let mut flows = Vec::with_capacity(speakable.len());
+    for &(i, after) in speakable {
+        let addr = outcomes[i].addr;
+        let base = session_config(
+            spec,
+            &spec.wrap,
+            addr,
+            spec.stage,
+            spec.max_attempts(),
+            spec.verbosity >= 2,
+        );
+        let cfg = SessionConfig {
+            hello_wait: HelloWait::Quick {
+                at_least: after * 4,
+            },
+            // The echoes' deadline counts from the session's start: keep it where the
+            // first session had it.
+            ping: base.ping.map(|p| PingConfig {
+                until: p.until.saturating_sub(spent),
+                ..p
+            }),
+            ..base
+        };
+        let session = new_session(cfg, start)?;
+        flows.push(Flow::new(addr, spec.proto, session, spec.link()));
+    }
+    net::drive(&mut flows, deadline);
+    let now_unix = unix_now();
+    for (flow, &(i, after)) in flows.into_iter().zip(speakable) {
+        let end = flow.ended_at.unwrap_or_else(Instant::now);
+        let mut second = outcome(spec, flow, start, Vec::new(), now_unix);
+        let further = matches!(second.result, Answer::Answered(_))
+            && second.tls.as_ref().is_some_and(|t| !hello_unanswered(t));
+        let first = &mut outcomes[i];
+        if !further {
+            first.elapsed = end.saturating_duration_since(origin);
+            continue;
+        }
+        let mut details = std::mem::take(&mut first.details);
+        if spec.verbosity >= 1 {
+            details.push(Detail::AskedAgain { probe: after });
+        }
+        details.append(&mut second.details);
+        second.details = details;
+        // Measured from the check's start: the first session and the probe count too.
+        second.elapsed += start.saturating_duration_since(origin);
+        *first = second;
     }
     Ok(())
 }

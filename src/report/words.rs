@@ -139,6 +139,10 @@ pub fn detail_line(detail: &Detail) -> String {
         }
         Detail::ResetAnswered { at } => format!("{}: received a valid server reset", ms(*at)),
         Detail::ServerSession { id } => format!("server session id: {}", hex::encode(id)),
+        Detail::AskedAgain { probe } => format!(
+            "our ClientHello went unanswered, yet the server answered the probing hello in {} with a choice this check speaks: asking again with our own",
+            ms(*probe)
+        ),
         Detail::ResendWkc => {
             "the server answered statelessly and asked for the wrapped client key again".into()
         }

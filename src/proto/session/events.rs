@@ -125,7 +125,8 @@ pub enum Why {
     /// The server's reset for our session failed its HMAC or tag, and nothing better came
     /// before the end of that attempt.
     BadAuth,
-    /// The server neither acknowledged nor answered our hello in time.
+    /// The server neither acknowledged nor answered our hello in time
+    /// ([`SessionConfig::hello_wait`](super::SessionConfig::hello_wait)).
     HelloUnanswered,
     /// The probing hello got the server's choice ([`Event::ProbeAnswer`]).
     Probed,
@@ -213,6 +214,9 @@ pub enum Event {
     /// With [`SessionConfig::compat_hello`](super::SessionConfig::compat_hello): what the server's first flight chose.
     ProbeAnswer {
         answer: probe::Answer,
+        /// From the probing hello's first send to the answer: how long this server takes
+        /// to answer a hello it takes.
+        after: Duration,
     },
     /// Login stage: the chain failed the policy, so no credentials were sent.
     LoginWithheld,

@@ -46,6 +46,7 @@ impl Session {
             heard: false,
             login: LoginState::default(),
             probe_flight: Vec::new(),
+            hello_at: now,
         });
         if self.cfg.compat_hello {
             let hello = probe::client_hello(&self.random.probe_hello);
@@ -55,12 +56,26 @@ impl Session {
         }
         self.progress = Progress::HelloSent;
         // The reset stage's timers are over; give up when the server neither acks nor
-        // answers our hello within an attempt's time.
+        // answers our hello in time.
         self.timers.stop(Timer::Attempt);
         self.timers.stop(Timer::BadAuthStop);
-        self.timers
-            .set(Timer::Hello, now + self.cfg.attempt_timeout);
+        self.timers.set(Timer::Hello, now + self.hello_wait(rto));
         self.state = State::Tls(state);
+    }
+
+    /// How long the server may stay silent after our hello, whose retransmission timeout
+    /// is `rto`. A 2.6 server's answer to a hello it takes leaves at once (an ack, or its
+    /// first flight with the ack on it) and a duplicate hello draws an ack, so a quick wait
+    /// covers a lost hello: it outlasts the first retransmission and its round trip.
+    pub(super) fn hello_wait(&self, rto: Duration) -> Duration {
+        let whole = self.cfg.attempt_timeout;
+        match self.cfg.hello_wait {
+            HelloWait::Attempt => whole,
+            HelloWait::Quick { at_least } => {
+                let rtt = self.reset_rtt.unwrap_or(MAX_INITIAL_RTO);
+                QUICK_HELLO.max(rto + rtt * 4).max(at_least).min(whole)
+            }
+        }
     }
 
     /// TLS bytes a control packet can carry: OpenVPN's tls-mtu less every header, and
@@ -185,7 +200,10 @@ impl Session {
                 self.progress = self.progress.max(Progress::ServerSpoke);
                 t.probe_flight.extend_from_slice(&chunk);
                 if let Some(answer) = probe::read_flight(&t.probe_flight) {
-                    self.emit(Event::ProbeAnswer { answer });
+                    self.emit(Event::ProbeAnswer {
+                        answer,
+                        after: now.saturating_duration_since(t.hello_at),
+                    });
                     self.finish(t, now, Why::Probed);
                     return None;
                 }

@@ -57,6 +57,9 @@ const MIN_PAYLOAD: usize = 64;
 /// reset's own, within these bounds.
 const MIN_RTO: Duration = Duration::from_millis(100);
 const MAX_INITIAL_RTO: Duration = Duration::from_secs(1);
+/// [`HelloWait::Quick`]'s shortest wait for the server's first word after our hello: a
+/// server that takes our hello answers or acknowledges it within a millisecond on a LAN.
+pub const QUICK_HELLO: Duration = Duration::from_millis(500);
 /// The first `PUSH_REQUEST` leaves right after the acknowledgement of the server's
 /// key-method 2, in a packet of its own: a 2.4 server never pushes unprompted, and it takes
 /// a request only once that acknowledgement has made the client's connection established
@@ -107,6 +110,9 @@ pub struct SessionConfig {
     /// ([`Event::ProbeAnswer`]): tells a server whose TLS this check cannot speak (and
     /// what of it) from one that is down.
     pub compat_hello: bool,
+    /// How long the server may stay silent after our hello before the session ends with
+    /// [`Why::HelloUnanswered`].
+    pub hello_wait: HelloWait,
     /// The login stage: what to tell the server, with the credentials.
     pub login: Option<login::ClientHello>,
     /// The client certificate and key offered in the handshake.
@@ -123,6 +129,20 @@ pub struct SessionConfig {
     pub ping: Option<PingConfig>,
     /// A DNS question through the tunnel (the data stage).
     pub dns: Option<DnsConfig>,
+}
+
+/// How long a session waits for the server's first word (an ack or a record) after its
+/// hello. OpenVPN sends nothing when OpenSSL finds nothing in common with a hello (no
+/// alert, no ack): silence is the only refusal it gives, and waiting out the whole
+/// attempt for it only delays the probing hello that tells what the server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelloWait {
+    /// The attempt timeout: nothing follows this session (the probing hello).
+    Attempt,
+    /// The longest of [`QUICK_HELLO`], the hello's first retransmission and four round
+    /// trips of the reset after it (so that a lost hello is sent again and answered in
+    /// time), and `at_least`; never more than the attempt timeout.
+    Quick { at_least: Duration },
 }
 
 /// The echoes of the data stage.

@@ -50,6 +50,8 @@ pub(super) struct TlsState {
     pub(super) login: LoginState,
     /// The probing hello: the server's first flight so far.
     pub(super) probe_flight: Vec<u8>,
+    /// When our hello first went out.
+    pub(super) hello_at: Instant,
 }
 
 #[derive(Default)]
