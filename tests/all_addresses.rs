@@ -30,6 +30,7 @@ fn spec(wrap: Wrap) -> CheckSpec {
         login: None,
         ping: None,
         dns: None,
+        tcp_connect: None,
         bind: None,
         key_origin: Default::default(),
     }

@@ -1407,3 +1407,96 @@ fn dns_without_a_server_or_a_route_is_unknown() {
         .state(3)
         .line_has("no pushed route or address covers the DNS server 192.0.2.53");
 }
+
+// ---------------------------------------------------------------------------------------
+// TCP through the tunnel
+// ---------------------------------------------------------------------------------------
+
+/// The real client's `bash` in its namespace opening a TCP connection through its tunnel:
+/// whether it connected, and what bash said.
+fn real_connect(bed: &Bed, target: SocketAddr) -> (bool, String) {
+    let ns = bed.ns.as_ref().expect("a bed with a namespace");
+    let mut c = RealClient::connected(ns, &bed.server, &[]);
+    let script = format!(
+        "exec 3<>/dev/tcp/{}/{} && echo connected",
+        target.ip(),
+        target.port()
+    );
+    let out = ns
+        .command(Path::new("timeout"), &["3", "bash", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash in the namespace");
+    c.stop();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("real client's connect to {target}: {text}");
+    (out.status.success(), text)
+}
+
+/// `--tcp-connect` with OpenVPN's own client and bash's /dev/tcp as the reference on the
+/// same server: a listening port, a closed one (reset), and one a firewall drops.
+#[test]
+fn tcp_connect_through_the_tunnel_agrees_with_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&[]);
+    let ip = bed.target();
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("listen on the tunnel address");
+    let open = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            if conn.is_ok() {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let closed = SocketAddr::new(ip, free_port(Proto::Tcp, Family::V4));
+
+    assert!(real_connect(&bed, open).0);
+    let run = bed
+        .check(&["--tcp-connect", &open.to_string()])
+        .state(0)
+        .line_has(&format!("TCP {open} connected in"));
+    assert!(
+        perf(run.line(), "tcp_time").is_some_and(|t| t > 0.0),
+        "{}",
+        run.context()
+    );
+
+    let (ok, said) = real_connect(&bed, closed);
+    assert!(!ok && said.contains("refused"), "{said}");
+    bed.check(&["--tcp-connect", &closed.to_string()])
+        .state(2)
+        .line_has(&format!(
+            "the VPN is up, but {closed} refused the connection"
+        ));
+
+    let tun = tun_name(&bed.server);
+    let filter = TunFilter::drop_tcp(&bed.slot, &tun, open.port());
+    assert!(!real_connect(&bed, open).0, "{}", filter.listing());
+    bed.check(&["--tcp-connect", &open.to_string(), "--timeout", "1"])
+        .state(2)
+        .line_has(&format!(
+            "the VPN is up, but {open} did not answer the connection"
+        ));
+    drop(filter);
+
+    // With echoes and a connection in one session.
+    bed.check(&["--ping", "--tcp-connect", &open.to_string()])
+        .state(0)
+        .line_has("3/3 echoes")
+        .line_has(&format!("TCP {open} connected"));
+    assert!(accepted.load(Ordering::SeqCst) >= 3);
+
+    // No pushed route to the address: UNKNOWN, nothing tried.
+    bed.check(&["--tcp-connect", "192.0.2.80:80"])
+        .state(3)
+        .line_has("no pushed route or address covers 192.0.2.80:80");
+}

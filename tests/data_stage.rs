@@ -481,6 +481,7 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
         wait_for_close: false,
         ping,
         dns: None,
+        tcp: None,
     };
     let random = Randomness::draw(&mut Seeded(7))
         .unwrap()

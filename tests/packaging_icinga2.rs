@@ -63,6 +63,7 @@ const VARS: &[&str] = &[
     "openvpn_dns_type",
     "openvpn_dns_server",
     "openvpn_dns_expect",
+    "openvpn_tcp_connect",
     "openvpn_ping_address",
     "openvpn_ping_count",
     "openvpn_ping_warning",

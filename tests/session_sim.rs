@@ -161,6 +161,7 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         wait_for_close: false,
         ping: None,
         dns: None,
+        tcp: None,
     }
 }
 

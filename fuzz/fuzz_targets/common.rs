@@ -1166,6 +1166,7 @@ pub fn session(data: &[u8]) {
         compat_hello: flags & 4 != 0,
         ping: None,
         dns: None,
+        tcp: None,
         login: (flags & 8 != 0).then(|| check_openvpn::proto::login::ClientHello {
             proto: "UDPv4",
             user: None,

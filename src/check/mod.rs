@@ -12,7 +12,7 @@ mod spec;
 pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
 pub use outcome::{
     Answer, CheckError, DataOutcome, DataReady, Detail, DnsOutcome, LoginOutcome, Outcome, Target,
-    TlsOutcome,
+    TcpOutcome, TlsOutcome,
 };
 pub use run::{probe_addresses, run, run_all, run_remotes};
 pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec, RemoteRun, Unchecked};

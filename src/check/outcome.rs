@@ -268,6 +268,22 @@ pub struct DataOutcome {
     pub why: Option<Why>,
     /// `--dns`: the question and what became of it.
     pub dns: Option<DnsOutcome>,
+    /// `--tcp-connect`: the connection and what became of it.
+    pub tcp: Option<TcpOutcome>,
+}
+
+/// The TCP connection through the tunnel.
+#[derive(Debug, Clone, Default)]
+pub struct TcpOutcome {
+    pub target: Option<std::net::SocketAddr>,
+    /// No pushed route reaches the target.
+    pub no_path: Option<NoPath>,
+    /// A tap tunnel: not tried.
+    pub on_tap: bool,
+    /// The SYN went out from this path.
+    pub path: Option<EchoPath>,
+    /// Accepted (`false`) or reset (`true`), and when after the SYN.
+    pub answer: Option<(bool, Duration)>,
 }
 
 /// The DNS question through the tunnel.

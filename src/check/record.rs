@@ -272,6 +272,26 @@ impl Recorder {
             }
             Event::DataUnsupported { what, .. } => self.login.data.unsupported = Some(what),
             Event::NoEchoPath { path, .. } => self.login.data.no_path = Some(path),
+            Event::NoTcpPath { path } => {
+                if let Some(t) = self.login.data.tcp.as_mut() {
+                    t.no_path = Some(path);
+                }
+            }
+            Event::TcpOnTap => {
+                if let Some(t) = self.login.data.tcp.as_mut() {
+                    t.on_tap = true;
+                }
+            }
+            Event::TcpPlanned { path, .. } => {
+                if let Some(t) = self.login.data.tcp.as_mut() {
+                    t.path = Some(path);
+                }
+            }
+            Event::TcpAnswered { refused, rtt, .. } => {
+                if let Some(t) = self.login.data.tcp.as_mut() {
+                    t.answer = Some((refused, rtt));
+                }
+            }
             Event::NoDnsServer => {
                 if let Some(d) = self.login.data.dns.as_mut() {
                     d.no_server = true;

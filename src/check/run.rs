@@ -5,7 +5,7 @@ use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
     DnsConfig, Event, OsRandom, PingConfig, Progress, Randomness, Session, SessionConfig, Stage,
-    TlsFailure, Why,
+    TcpConfig, TlsFailure, Why,
 };
 use crate::wire::{Auth, Rejection, Wrap};
 use rustls::pki_types::ServerName;
@@ -89,7 +89,18 @@ pub(super) fn session_config(
                     until: PingSpec::until(spec.budget()),
                 })
             }),
+        tcp: tcp_config(spec, stage),
     }
+}
+
+/// A TCP connection through the tunnel, within the echoes' deadline.
+fn tcp_config(spec: &CheckSpec, stage: Stage) -> Option<TcpConfig> {
+    spec.tcp_connect
+        .filter(|_| stage == Stage::Login)
+        .map(|target| TcpConfig {
+            target,
+            until: PingSpec::until(spec.budget()),
+        })
 }
 
 /// A DNS question without a reply goes again after this long (a lost datagram).
@@ -339,6 +350,7 @@ pub(super) fn ask_with_another_hello(
                 wait_for_close: false,
                 ping: None,
                 dns: None,
+                tcp: None,
                 ..session_config(
                     spec,
                     &spec.wrap,
@@ -398,6 +410,10 @@ pub(super) fn outcome(
     let mut rec = Recorder::new(start, spec.verbosity, spec.wrap.reset_opcode(), notes);
     rec.login.data.dns = spec.dns.as_ref().map(|d| super::outcome::DnsOutcome {
         question: d.clone(),
+        ..Default::default()
+    });
+    rec.login.data.tcp = spec.tcp_connect.map(|target| super::outcome::TcpOutcome {
+        target: Some(target),
         ..Default::default()
     });
     let id = flow.session.session_id();
@@ -522,7 +538,9 @@ fn answer(
                 | Why::NoEchoPath
                 | Why::EchoesMissing { .. }
                 | Why::NoDnsPath
-                | Why::DnsUnanswered { .. },
+                | Why::DnsUnanswered { .. }
+                | Why::NoTcpPath
+                | Why::TcpUnanswered { .. },
             ),
             _,
         )

@@ -135,6 +135,8 @@ pub struct CheckSpec {
     pub ping: Option<PingSpec>,
     /// `--dns`: after the login, a DNS question through the tunnel.
     pub dns: Option<super::dns::DnsSpec>,
+    /// `--tcp-connect`: after the login, a TCP connection through the tunnel.
+    pub tcp_connect: Option<std::net::SocketAddr>,
 }
 
 /// The echoes of `--ping`.
@@ -218,6 +220,7 @@ impl CheckSpec {
             key_origin: KeyOrigin::None,
             ping: None,
             dns: None,
+            tcp_connect: None,
         }
     }
 

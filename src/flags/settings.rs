@@ -928,6 +928,8 @@ impl Cli {
             Some("--ping-critical")
         } else if self.dns.is_some() {
             Some("--dns")
+        } else if self.tcp_connect.is_some() {
+            Some("--tcp-connect")
         } else {
             None
         };
@@ -1174,6 +1176,7 @@ impl Cli {
             key_origin,
             ping,
             dns,
+            tcp_connect: self.tcp_connect,
         };
         let mode = if self.diagnose {
             Mode::Diagnose(candidates)

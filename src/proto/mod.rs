@@ -18,5 +18,5 @@ pub mod tls;
 pub use random::{OsRandom, RandomError, RandomSource, Randomness};
 pub use session::{
     DataKind, DnsConfig, Event, Incompatible, PingConfig, Progress, ProtocolFailure, Session,
-    SessionConfig, Stage, TlsFailure, Unreadable, Why, MAX_ECHOES,
+    SessionConfig, Stage, TcpConfig, TlsFailure, Unreadable, Why, MAX_ECHOES,
 };

@@ -224,7 +224,7 @@ pub(super) fn assess_login(
                 ),
             );
         }
-        let through = login.data.pinged || login.data.dns.is_some();
+        let through = login.data.pinged || login.data.dns.is_some() || login.data.tcp.is_some();
         if through && login.point_to_point {
             return (
                 state.max(State::Unknown),
@@ -246,6 +246,13 @@ pub(super) fn assess_login(
                         Some(_) => super::ping::assess(&login.data, thresholds),
                         None => super::dns::assess(d, &login.data),
                     });
+                }
+            }
+            if let Some(c) = &login.data.tcp {
+                if login.data.unsupported.is_none() {
+                    found.push(super::tcp::assess(c, &login.data));
+                } else if !login.data.pinged && login.data.dns.is_none() {
+                    found.push(super::ping::assess(&login.data, thresholds));
                 }
             }
             let rank = |s: State| match s {

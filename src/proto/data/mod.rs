@@ -35,6 +35,7 @@ pub mod ether;
 pub mod icmp;
 pub mod keys;
 pub mod replay;
+pub mod stack;
 pub mod udp;
 
 pub use cipher::{DataCipher, UnknownCipher};

@@ -7,6 +7,7 @@
 use super::*;
 use crate::proto::data::ether::{self, Received};
 use crate::proto::data::icmp::{parse_echo_reply, EchoRequest};
+use crate::proto::data::stack::{Connection, TcpProbe};
 use crate::proto::data::udp::{parse_datagram, Datagram};
 use crate::proto::data::{
     keys::KEY_BLOCK_LEN, DataChannel, DataError, Decapsulated, KeyBlock, Side, EKM_LABEL,
@@ -30,7 +31,8 @@ impl Session {
         };
         let ping = self.cfg.ping;
         let dns = self.cfg.dns.clone();
-        let through = ping.is_some() || dns.is_some();
+        let tcp = self.cfg.tcp;
+        let through = ping.is_some() || dns.is_some() || tcp.is_some();
         // A 2.6 client stops here on a compression its config does not allow.
         if let Some(pushed) = push::refused_compression(&options, &hello.data) {
             self.emit(Event::CompressionRefused {
@@ -71,6 +73,7 @@ impl Session {
             cc_exit: plan.cc_exit,
             ping: None,
             dns: None,
+            tcp: None,
             outbox: VecDeque::new(),
             decrypted: 0,
             leaving: false,
@@ -159,10 +162,123 @@ impl Session {
             self.timers.set(Timer::EchoDeadline, deadline);
             self.send_dns(&mut data, now);
         }
+        if let Some(tcp) = tcp {
+            if tap {
+                self.emit(Event::TcpOnTap);
+                return self.leave(t, data, now, Why::NoTcpPath);
+            }
+            let path = match push::echo_path(&options, Some(tcp.target.ip())) {
+                Ok(path) => path,
+                Err(path) => {
+                    self.emit(Event::NoTcpPath { path });
+                    return self.leave(t, data, now, Why::NoTcpPath);
+                }
+            };
+            let r = self.random.dns;
+            let port = 49152 + u16::from_be_bytes([r[2], r[3]]) % 16384;
+            // Below any tunnel's MTU with OpenVPN's overhead (the MSS we announce).
+            let mtu = 1400;
+            let Some(stack) = TcpProbe::connect(path.source, tcp.target, port, mtu, now) else {
+                self.emit(Event::NoTcpPath {
+                    path: push::NoPath {
+                        target: Some(tcp.target.ip()),
+                        no_address: true,
+                        routes: Vec::new(),
+                    },
+                });
+                return self.leave(t, data, now, Why::NoTcpPath);
+            };
+            self.emit(Event::TcpPlanned { path, port });
+            data.tcp = Some(TcpState {
+                stack,
+                started: now,
+                done: false,
+            });
+            let until = (self.origin + tcp.until).max(now);
+            let deadline = match self.timers.get(Timer::EchoDeadline) {
+                Some(d) => d.max(until),
+                None => until,
+            };
+            self.timers.set(Timer::EchoDeadline, deadline);
+            self.send_stack_output(&mut data, now);
+        }
         if data.ping.is_some() {
             self.send_echo(&mut data, now);
         }
         State::Data { control: t, data }
+    }
+
+    /// What the TCP stack has to send, sealed into the data outbox; its next poll set.
+    fn send_stack_output(&mut self, data: &mut DataState, now: Instant) {
+        let Some(tcp) = data.tcp.as_mut() else {
+            return;
+        };
+        let packets = tcp.stack.take_output();
+        let next = if tcp.done {
+            None
+        } else {
+            tcp.stack.poll_at(now)
+        };
+        for packet in packets {
+            let mut sealed = Vec::new();
+            match data.channel.encapsulate(&packet, &mut sealed) {
+                Ok(_) => data.outbox.push_back(sealed),
+                Err(error) => self.emit(Event::DataIgnored {
+                    error,
+                    len: packet.len(),
+                    at: now,
+                }),
+            }
+        }
+        match next {
+            Some(at) => self.timers.set(Timer::Stack, at.max(now)),
+            None => self.timers.stop(Timer::Stack),
+        }
+    }
+
+    pub(super) fn on_stack_timer(&mut self, now: Instant) {
+        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            return;
+        };
+        if let Some(tcp) = data.tcp.as_mut() {
+            tcp.stack.poll(now);
+        }
+        self.state = self.after_stack(control, data, now);
+    }
+
+    /// After the stack ran: a decided connection is said and reset; the stage ends when
+    /// every question has its answer.
+    fn after_stack(
+        &mut self,
+        control: Box<TlsState>,
+        mut data: Box<DataState>,
+        now: Instant,
+    ) -> State {
+        if let Some(tcp) = data.tcp.as_mut().filter(|t| !t.done) {
+            let refused = match tcp.stack.state() {
+                Connection::Connecting => None,
+                Connection::Established => Some(false),
+                Connection::Refused => Some(true),
+            };
+            if let Some(refused) = refused {
+                tcp.done = true;
+                if !refused {
+                    tcp.stack.abort(now);
+                }
+                let rtt = now.saturating_duration_since(tcp.started);
+                self.emit(Event::TcpAnswered {
+                    refused,
+                    rtt,
+                    at: now,
+                });
+            }
+        }
+        self.send_stack_output(&mut data, now);
+        if data.tcp.as_ref().is_some_and(|t| t.done) && Self::all_answered(&data) {
+            return self.leave(control, data, now, Why::Reached);
+        }
+        State::Data { control, data }
     }
 
     /// The data channel's codec, with keys from TLS-EKM or the PRF. `None` when the keys
@@ -209,6 +325,7 @@ impl Session {
         self.timers.stop(Timer::Echo);
         self.timers.stop(Timer::EchoDeadline);
         self.timers.stop(Timer::Dns);
+        self.timers.stop(Timer::Stack);
         if data.cc_exit {
             data.leaving = true;
             control.login.leave_why = Some(why);
@@ -367,6 +484,7 @@ impl Session {
     fn all_answered(data: &DataState) -> bool {
         data.ping.as_ref().is_none_or(|p| p.answered() == p.count)
             && data.dns.as_ref().is_none_or(|d| d.answered)
+            && data.tcp.as_ref().is_none_or(|t| t.done)
     }
 
     /// The echo deadline: what has not come back is lost.
@@ -387,6 +505,9 @@ impl Session {
             },
             (_, Some(d)) if !d.answered => Why::DnsUnanswered {
                 sent: d.sent.len() as u16,
+                decrypted: data.decrypted,
+            },
+            _ if data.tcp.as_ref().is_some_and(|t| !t.done) => Why::TcpUnanswered {
                 decrypted: data.decrypted,
             },
             _ => Why::Reached,
@@ -445,6 +566,7 @@ impl Session {
         let result = data.channel.decapsulate(packet, &mut scratch);
         let mut reply = None;
         let mut dns_reply: Option<Vec<u8>> = None;
+        let mut segment: Option<Vec<u8>> = None;
         let mut learned = false;
         let mut answer = None;
         let noise = match result {
@@ -477,6 +599,13 @@ impl Session {
                         at: now,
                     }),
                 }
+            }
+            Ok(Decapsulated::Data(ip))
+                if data.tcp.as_ref().is_some_and(|t| t.stack.is_ours(ip)) =>
+            {
+                data.decrypted = data.decrypted.saturating_add(1);
+                segment = Some(ip.to_vec());
+                None
             }
             Ok(Decapsulated::Data(ip)) => {
                 data.decrypted = data.decrypted.saturating_add(1);
@@ -536,6 +665,10 @@ impl Session {
         if let Some(event) = noise {
             self.data_noise(event);
             return State::Data { control, data };
+        }
+        if let (Some(ip), Some(tcp)) = (segment, data.tcp.as_mut()) {
+            tcp.stack.receive(&ip, now);
+            return self.after_stack(control, data, now);
         }
         if let (Some(message), Some(dns)) = (dns_reply, data.dns.as_mut()) {
             if !dns.answered {

@@ -153,6 +153,11 @@ pub enum Why {
     /// Data stage: no reply to the DNS question before the deadline. `decrypted` as for
     /// [`Why::EchoesMissing`].
     DnsUnanswered { sent: u16, decrypted: u32 },
+    /// Data stage: no route to the TCP target ([`Event::NoTcpPath`]) or a tap tunnel
+    /// ([`Event::TcpOnTap`]); nothing was sent.
+    NoTcpPath,
+    /// Data stage: the TCP target neither accepted nor refused before the deadline.
+    TcpUnanswered { decrypted: u32 },
 }
 
 /// What happened, for the check to fold into an outcome and `report` to word. A session's
@@ -310,6 +315,24 @@ pub enum Event {
     /// query.
     DnsReply {
         message: Vec<u8>,
+        rtt: Duration,
+        at: Instant,
+    },
+    /// No route of the push reaches the TCP target.
+    NoTcpPath {
+        path: NoPath,
+    },
+    /// The TCP connection cannot go through a tap tunnel.
+    TcpOnTap,
+    /// The SYN went from our tunnel address to the target.
+    TcpPlanned {
+        path: EchoPath,
+        port: u16,
+    },
+    /// The target completed the handshake (`refused: false`) or reset it, `rtt` after
+    /// the SYN.
+    TcpAnswered {
+        refused: bool,
         rtt: Duration,
         at: Instant,
     },

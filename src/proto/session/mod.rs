@@ -26,7 +26,7 @@ mod timer;
 pub use events::{
     DataKind, Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why,
 };
-use state::{DataState, DnsState, LoginState, PingState, State, TlsState};
+use state::{DataState, DnsState, LoginState, PingState, State, TcpState, TlsState};
 use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
@@ -123,6 +123,8 @@ pub struct SessionConfig {
     pub ping: Option<PingConfig>,
     /// A DNS question through the tunnel (the data stage).
     pub dns: Option<DnsConfig>,
+    /// A TCP connection through the tunnel (the data stage).
+    pub tcp: Option<TcpConfig>,
 }
 
 /// The echoes of the data stage.
@@ -151,6 +153,15 @@ pub struct DnsConfig {
     pub resend: std::time::Duration,
     /// Since the session's start: no reply by then is no answer (shared with the echoes'
     /// deadline when both run).
+    pub until: std::time::Duration,
+}
+
+/// A TCP connection through the tunnel, after the login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpConfig {
+    pub target: std::net::SocketAddr,
+    /// Since the session's start: not connected by then is no answer (shared with the
+    /// echoes' deadline when both run).
     pub until: std::time::Duration,
 }
 
@@ -350,6 +361,7 @@ impl Session {
             Timer::Echo => self.on_echo_timer(now),
             Timer::EchoDeadline => self.on_echo_deadline(now),
             Timer::Dns => self.on_dns_timer(now),
+            Timer::Stack => self.on_stack_timer(now),
         }
     }
 
