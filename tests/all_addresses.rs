@@ -31,6 +31,7 @@ fn spec(wrap: Wrap) -> CheckSpec {
         ping: None,
         dns: None,
         tcp_connect: None,
+        http: None,
         bind: None,
         key_origin: Default::default(),
     }

@@ -482,6 +482,7 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
         ping,
         dns: None,
         tcp: None,
+        http: None,
     };
     let random = Randomness::draw(&mut Seeded(7))
         .unwrap()

@@ -64,6 +64,8 @@ const VARS: &[&str] = &[
     "openvpn_dns_server",
     "openvpn_dns_expect",
     "openvpn_tcp_connect",
+    "openvpn_http",
+    "openvpn_http_expect",
     "openvpn_ping_address",
     "openvpn_ping_count",
     "openvpn_ping_warning",

@@ -162,6 +162,7 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         ping: None,
         dns: None,
         tcp: None,
+        http: None,
     }
 }
 

@@ -4,8 +4,8 @@
 use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
-    DnsConfig, Event, OsRandom, PingConfig, Progress, Randomness, Session, SessionConfig, Stage,
-    TcpConfig, TlsFailure, Why,
+    DnsConfig, Event, HttpConfig, OsRandom, PingConfig, Progress, Randomness, Session,
+    SessionConfig, Stage, TcpConfig, TlsFailure, Why,
 };
 use crate::wire::{Auth, Rejection, Wrap};
 use rustls::pki_types::ServerName;
@@ -90,6 +90,18 @@ pub(super) fn session_config(
                 })
             }),
         tcp: tcp_config(spec, stage),
+        http: spec
+            .http
+            .as_ref()
+            .filter(|_| stage == Stage::Login)
+            .and_then(|h| {
+                Some(HttpConfig {
+                    target: h.target?,
+                    request: h.request(),
+                    limit: super::http::RESPONSE_LIMIT,
+                    until: PingSpec::until(spec.budget()),
+                })
+            }),
     }
 }
 
@@ -351,6 +363,7 @@ pub(super) fn ask_with_another_hello(
                 ping: None,
                 dns: None,
                 tcp: None,
+                http: None,
                 ..session_config(
                     spec,
                     &spec.wrap,
@@ -410,6 +423,10 @@ pub(super) fn outcome(
     let mut rec = Recorder::new(start, spec.verbosity, spec.wrap.reset_opcode(), notes);
     rec.login.data.dns = spec.dns.as_ref().map(|d| super::outcome::DnsOutcome {
         question: d.clone(),
+        ..Default::default()
+    });
+    rec.login.data.http = spec.http.as_ref().map(|q| super::outcome::HttpOutcome {
+        question: q.clone(),
         ..Default::default()
     });
     rec.login.data.tcp = spec.tcp_connect.map(|target| super::outcome::TcpOutcome {
@@ -540,7 +557,9 @@ fn answer(
                 | Why::NoDnsPath
                 | Why::DnsUnanswered { .. }
                 | Why::NoTcpPath
-                | Why::TcpUnanswered { .. },
+                | Why::TcpUnanswered { .. }
+                | Why::NoHttpPath
+                | Why::HttpUnanswered { .. },
             ),
             _,
         )

@@ -137,6 +137,8 @@ pub struct CheckSpec {
     pub dns: Option<super::dns::DnsSpec>,
     /// `--tcp-connect`: after the login, a TCP connection through the tunnel.
     pub tcp_connect: Option<std::net::SocketAddr>,
+    /// `--http`: after the login, an HTTP request through the tunnel.
+    pub http: Option<super::http::HttpSpec>,
 }
 
 /// The echoes of `--ping`.
@@ -221,6 +223,7 @@ impl CheckSpec {
             ping: None,
             dns: None,
             tcp_connect: None,
+            http: None,
         }
     }
 

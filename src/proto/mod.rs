@@ -17,6 +17,6 @@ pub mod tls;
 
 pub use random::{OsRandom, RandomError, RandomSource, Randomness};
 pub use session::{
-    DataKind, DnsConfig, Event, Incompatible, PingConfig, Progress, ProtocolFailure, Session,
-    SessionConfig, Stage, TcpConfig, TlsFailure, Unreadable, Why, MAX_ECHOES,
+    DataKind, DnsConfig, Event, HttpConfig, Incompatible, PingConfig, Progress, ProtocolFailure,
+    Session, SessionConfig, Stage, TcpConfig, TlsFailure, Unreadable, Why, MAX_ECHOES,
 };

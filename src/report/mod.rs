@@ -4,6 +4,7 @@
 mod dates;
 mod diagnose;
 mod dns;
+mod http;
 mod names;
 mod ping;
 mod remotes;
@@ -73,6 +74,9 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
                 }
                 if let Some(t) = &l.data.tcp {
                     parts.extend(tcp::perfdata(t, label));
+                }
+                if let Some(h) = &l.data.http {
+                    parts.extend(http::perfdata(h, label));
                 }
             }
             if let Some(t) = tls.tls_time {

@@ -32,6 +32,7 @@
 pub mod cipher;
 pub mod compress;
 pub mod ether;
+pub mod http;
 pub mod icmp;
 pub mod keys;
 pub mod replay;

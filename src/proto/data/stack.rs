@@ -120,7 +120,7 @@ impl TcpProbe {
         iface.update_ip_addrs(|addrs| {
             let _ = addrs.push(IpCidr::new(smol_ip(source), 0));
         });
-        let rx = tcp::SocketBuffer::new(vec![0; 4096]);
+        let rx = tcp::SocketBuffer::new(vec![0; 65536]);
         let tx = tcp::SocketBuffer::new(vec![0; 4096]);
         let mut socket = tcp::Socket::new(rx, tx);
         let remote = IpEndpoint::new(smol_ip(target.ip()), target.port());
@@ -206,6 +206,37 @@ impl TcpProbe {
 
     pub fn state(&self) -> Connection {
         self.state
+    }
+
+    /// Queues `data` for sending (as much as the send buffer takes); returns how much.
+    pub fn send(&mut self, data: &[u8], now: Instant) -> usize {
+        let n = self
+            .sockets
+            .get_mut::<tcp::Socket>(self.handle)
+            .send_slice(data)
+            .unwrap_or(0);
+        self.poll(now);
+        n
+    }
+
+    /// Whatever came in since, appended to `out`.
+    pub fn recv(&mut self, out: &mut Vec<u8>) {
+        let socket = self.sockets.get_mut::<tcp::Socket>(self.handle);
+        while socket.can_recv() {
+            let got = socket.recv(|buf| {
+                out.extend_from_slice(buf);
+                (buf.len(), buf.len())
+            });
+            if !matches!(got, Ok(n) if n > 0) {
+                break;
+            }
+        }
+    }
+
+    /// The peer closed its side (FIN) or reset the connection after it was established.
+    pub fn peer_done(&self) -> bool {
+        let socket = self.sockets.get::<tcp::Socket>(self.handle);
+        self.state == Connection::Established && !socket.may_recv()
     }
 
     /// Ends the connection at once with a reset (the peer frees it, nothing lingers).

@@ -158,6 +158,10 @@ pub enum Why {
     NoTcpPath,
     /// Data stage: the TCP target neither accepted nor refused before the deadline.
     TcpUnanswered { decrypted: u32 },
+    /// Data stage: no route to the HTTP server, or a tap tunnel; nothing was sent.
+    NoHttpPath,
+    /// Data stage: no whole response before the deadline.
+    HttpUnanswered { decrypted: u32 },
 }
 
 /// What happened, for the check to fold into an outcome and `report` to word. A session's
@@ -335,6 +339,35 @@ pub enum Event {
         refused: bool,
         rtt: Duration,
         at: Instant,
+    },
+    /// No route of the push reaches the HTTP server.
+    NoHttpPath {
+        path: NoPath,
+    },
+    /// The HTTP request cannot go through a tap tunnel.
+    HttpOnTap,
+    /// The HTTP server's SYN went from our tunnel address.
+    HttpPlanned {
+        path: EchoPath,
+    },
+    /// The HTTP server accepted the connection (`refused: false`) or reset it.
+    HttpConnect {
+        refused: bool,
+        rtt: Duration,
+    },
+    /// The response (or as much as the limit took), `rtt` after the SYN. `complete`: its
+    /// length reached, its last chunk, or the server closed after it.
+    HttpResponse {
+        status: u16,
+        reason: String,
+        size: usize,
+        cut: bool,
+        rtt: Duration,
+    },
+    /// What came back is no HTTP response, or the server closed before one.
+    HttpBroken {
+        why: String,
+        rtt: Duration,
     },
     /// A data packet that decrypted but is no reply of ours (for the first
     /// [`MAX_TRACED_PACKETS`](super::MAX_TRACED_PACKETS) such packets).

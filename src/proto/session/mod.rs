@@ -26,7 +26,7 @@ mod timer;
 pub use events::{
     DataKind, Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why,
 };
-use state::{DataState, DnsState, LoginState, PingState, State, TcpState, TlsState};
+use state::{DataState, DnsState, HttpState, LoginState, PingState, State, TcpState, TlsState};
 use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
@@ -125,6 +125,8 @@ pub struct SessionConfig {
     pub dns: Option<DnsConfig>,
     /// A TCP connection through the tunnel (the data stage).
     pub tcp: Option<TcpConfig>,
+    /// An HTTP request through the tunnel (the data stage).
+    pub http: Option<HttpConfig>,
 }
 
 /// The echoes of the data stage.
@@ -162,6 +164,18 @@ pub struct TcpConfig {
     pub target: std::net::SocketAddr,
     /// Since the session's start: not connected by then is no answer (shared with the
     /// echoes' deadline when both run).
+    pub until: std::time::Duration,
+}
+
+/// An HTTP request through the tunnel, after the login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    pub target: std::net::SocketAddr,
+    /// The whole request, as sent.
+    pub request: Vec<u8>,
+    /// The most bytes of the response read.
+    pub limit: usize,
+    /// Since the session's start: no whole response by then is no answer.
     pub until: std::time::Duration,
 }
 

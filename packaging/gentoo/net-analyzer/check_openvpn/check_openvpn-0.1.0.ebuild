@@ -113,6 +113,7 @@ CRATES="
 	hickory-proto@0.25.2
 	hkdf@0.13.0
 	hmac@0.13.0
+	httparse@1.10.1
 	hybrid-array@0.4.15
 	icu_collections@2.4.0
 	icu_locale_core@2.4.0
