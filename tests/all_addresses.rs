@@ -30,6 +30,8 @@ fn spec(wrap: Wrap) -> CheckSpec {
         login: None,
         ping: None,
         dns: None,
+        tcp_connect: None,
+        http: None,
         bind: None,
         key_origin: Default::default(),
     }

@@ -1407,3 +1407,204 @@ fn dns_without_a_server_or_a_route_is_unknown() {
         .state(3)
         .line_has("no pushed route or address covers the DNS server 192.0.2.53");
 }
+
+// ---------------------------------------------------------------------------------------
+// TCP through the tunnel
+// ---------------------------------------------------------------------------------------
+
+/// The real client's `bash` in its namespace opening a TCP connection through its tunnel:
+/// whether it connected, and what bash said.
+fn real_connect(bed: &Bed, target: SocketAddr) -> (bool, String) {
+    let ns = bed.ns.as_ref().expect("a bed with a namespace");
+    let mut c = RealClient::connected(ns, &bed.server, &[]);
+    let script = format!(
+        "exec 3<>/dev/tcp/{}/{} && echo connected",
+        target.ip(),
+        target.port()
+    );
+    let out = ns
+        .command(Path::new("timeout"), &["3", "bash", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash in the namespace");
+    c.stop();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("real client's connect to {target}: {text}");
+    (out.status.success(), text)
+}
+
+/// `--tcp-connect` with OpenVPN's own client and bash's /dev/tcp as the reference on the
+/// same server: a listening port, a closed one (reset), and one a firewall drops.
+#[test]
+fn tcp_connect_through_the_tunnel_agrees_with_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&[]);
+    let ip = bed.target();
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("listen on the tunnel address");
+    let open = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            if conn.is_ok() {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let closed = SocketAddr::new(ip, free_port(Proto::Tcp, Family::V4));
+
+    assert!(real_connect(&bed, open).0);
+    let run = bed
+        .check(&["--tcp-connect", &open.to_string()])
+        .state(0)
+        .line_has(&format!("TCP {open} connected in"));
+    assert!(
+        perf(run.line(), "tcp_time").is_some_and(|t| t > 0.0),
+        "{}",
+        run.context()
+    );
+
+    let (ok, said) = real_connect(&bed, closed);
+    assert!(!ok && said.contains("refused"), "{said}");
+    bed.check(&["--tcp-connect", &closed.to_string()])
+        .state(2)
+        .line_has(&format!(
+            "the VPN is up, but {closed} refused the connection"
+        ));
+
+    let tun = tun_name(&bed.server);
+    let filter = TunFilter::drop_tcp(&bed.slot, &tun, open.port());
+    assert!(!real_connect(&bed, open).0, "{}", filter.listing());
+    bed.check(&["--tcp-connect", &open.to_string(), "--timeout", "1"])
+        .state(2)
+        .line_has(&format!(
+            "the VPN is up, but {open} did not answer the connection"
+        ));
+    drop(filter);
+
+    // With echoes and a connection in one session.
+    bed.check(&["--ping", "--tcp-connect", &open.to_string()])
+        .state(0)
+        .line_has("3/3 echoes")
+        .line_has(&format!("TCP {open} connected"));
+    assert!(accepted.load(Ordering::SeqCst) >= 3);
+
+    // No pushed route to the address: UNKNOWN, nothing tried.
+    bed.check(&["--tcp-connect", "192.0.2.80:80"])
+        .state(3)
+        .line_has("no pushed route or address covers 192.0.2.80:80");
+}
+
+/// A small HTTP server on `listener`: `/ok` is 200 with a 5-byte body, `/missing` 404,
+/// `/big` 200 with 2 MiB, `/slow` sends its head and never its body; anything else 500.
+fn serve_http(listener: std::net::TcpListener) {
+    use std::io::{Read, Write};
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            thread::spawn(move || {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let path = line.split_whitespace().nth(1).unwrap_or("");
+                let _ = match path {
+                    "/ok" => conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+                    "/missing" => {
+                        conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                    }
+                    "/big" => {
+                        let _ =
+                            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2097152\r\n\r\n");
+                        conn.write_all(&vec![b'x'; 2 << 20])
+                    }
+                    "/slow" => {
+                        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+                        thread::sleep(Duration::from_secs(10));
+                        Ok(())
+                    }
+                    _ => conn.write_all(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"),
+                };
+            });
+        }
+    });
+}
+
+/// The real client's first response line for `path` through its tunnel (bash /dev/tcp).
+fn real_get(bed: &Bed, target: SocketAddr, path: &str) -> String {
+    let ns = bed.ns.as_ref().expect("a bed with a namespace");
+    let mut c = RealClient::connected(ns, &bed.server, &[]);
+    let script = format!(
+        "exec 3<>/dev/tcp/{}/{} && printf 'GET {path} HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -1 <&3",
+        target.ip(),
+        target.port()
+    );
+    let out = ns
+        .command(Path::new("timeout"), &["3", "bash", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash in the namespace");
+    c.stop();
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    eprintln!("real client's GET {path}: {text}");
+    text
+}
+
+/// `--http` with OpenVPN's own client as the reference on the same server: 200, 404, a
+/// body beyond the limit, a head without its body, `--http-expect`, and no listener.
+#[test]
+fn http_through_the_tunnel_agrees_with_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&[]);
+    let ip = bed.target();
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("listen on the tunnel address");
+    let web = listener.local_addr().unwrap();
+    serve_http(listener);
+    let url = |path: &str| format!("http://{web}{path}");
+
+    assert!(real_get(&bed, web, "/ok").starts_with("HTTP/1.1 200"));
+    let run = bed
+        .check(&["--http", &url("/ok")])
+        .state(0)
+        .line_has(&format!("{} answered 200 OK, 5 bytes in", url("/ok")));
+    assert!(perf(run.line(), "http_time").is_some(), "{}", run.context());
+    assert!(run.line().contains("http_size=5B"), "{}", run.context());
+
+    assert!(real_get(&bed, web, "/missing").starts_with("HTTP/1.1 404"));
+    bed.check(&["--http", &url("/missing")])
+        .state(2)
+        .line_has("answered 404 Not Found, 0 bytes")
+        .line_has("not a 2xx or 3xx");
+    bed.check(&["--http", &url("/missing"), "--http-expect", "404"])
+        .state(0);
+
+    bed.check(&["--http", &url("/big")])
+        .state(0)
+        .line_has("more than");
+
+    bed.check(&["--http", &url("/slow"), "--timeout", "1"])
+        .state(2)
+        .line_has("accepted the connection but sent no whole response in time");
+
+    let closed = SocketAddr::new(ip, free_port(Proto::Tcp, Family::V4));
+    bed.check(&["--http", &format!("http://{closed}/")])
+        .state(2)
+        .line_has("refused the connection");
+}

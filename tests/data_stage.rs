@@ -482,6 +482,8 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
         wait_for_close: false,
         ping,
         dns: None,
+        tcp: None,
+        http: None,
     };
     let random = Randomness::draw(&mut Seeded(7))
         .unwrap()

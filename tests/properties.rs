@@ -1136,5 +1136,11 @@ proptest! {
         let _ = check_openvpn::proto::data::udp::parse_datagram(&packet);
         let _ = check_openvpn::check::dns::read_reply(&bytes, "A");
         let _ = check_openvpn::check::dns::read_reply(&bytes, "MX");
+        // An HTTP response in two pieces, whatever the bytes.
+        let mut r = check_openvpn::proto::data::http::Response::new(256);
+        let cut = bytes.len() / 2;
+        let _ = r.push(&bytes[..cut]);
+        let _ = r.push(&bytes[cut..]);
+        let _ = (r.complete(), r.body_len(), r.head());
     }
 }

@@ -163,6 +163,8 @@ fn client_config(wrap: Wrap) -> SessionConfig {
         wait_for_close: false,
         ping: None,
         dns: None,
+        tcp: None,
+        http: None,
     }
 }
 

@@ -1167,6 +1167,8 @@ pub fn session(data: &[u8]) {
         hello_wait: check_openvpn::proto::HelloWait::Attempt,
         ping: None,
         dns: None,
+        tcp: None,
+        http: None,
         login: (flags & 8 != 0).then(|| check_openvpn::proto::login::ClientHello {
             proto: "UDPv4",
             user: None,

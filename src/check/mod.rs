@@ -4,6 +4,7 @@
 
 mod diagnose;
 pub mod dns;
+pub mod http;
 mod outcome;
 mod record;
 mod run;
@@ -11,8 +12,8 @@ mod spec;
 
 pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
 pub use outcome::{
-    Answer, CheckError, DataOutcome, DataReady, Detail, DnsOutcome, LoginOutcome, Outcome, Target,
-    TlsOutcome,
+    Answer, CheckError, DataOutcome, DataReady, Detail, DnsOutcome, HttpOutcome, LoginOutcome,
+    Outcome, Target, TcpOutcome, TlsOutcome,
 };
 pub use run::{probe_addresses, run, run_all, run_remotes};
 pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec, RemoteRun, Unchecked};

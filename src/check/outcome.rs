@@ -273,6 +273,39 @@ pub struct DataOutcome {
     pub why: Option<Why>,
     /// `--dns`: the question and what became of it.
     pub dns: Option<DnsOutcome>,
+    /// `--tcp-connect`: the connection and what became of it.
+    pub tcp: Option<TcpOutcome>,
+    /// `--http`: the request and what became of it.
+    pub http: Option<HttpOutcome>,
+}
+
+/// The HTTP request through the tunnel.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOutcome {
+    pub question: super::http::HttpSpec,
+    pub no_path: Option<NoPath>,
+    pub on_tap: bool,
+    pub path: Option<EchoPath>,
+    /// Accepted (`false`) or reset (`true`), and when after the SYN.
+    pub connect: Option<(bool, Duration)>,
+    /// Status, reason, body bytes, cut at the limit, time after the SYN.
+    pub response: Option<(u16, String, usize, bool, Duration)>,
+    /// What came back was no response.
+    pub broken: Option<String>,
+}
+
+/// The TCP connection through the tunnel.
+#[derive(Debug, Clone, Default)]
+pub struct TcpOutcome {
+    pub target: Option<std::net::SocketAddr>,
+    /// No pushed route reaches the target.
+    pub no_path: Option<NoPath>,
+    /// A tap tunnel: not tried.
+    pub on_tap: bool,
+    /// The SYN went out from this path.
+    pub path: Option<EchoPath>,
+    /// Accepted (`false`) or reset (`true`), and when after the SYN.
+    pub answer: Option<(bool, Duration)>,
 }
 
 /// The DNS question through the tunnel.

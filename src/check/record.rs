@@ -272,6 +272,62 @@ impl Recorder {
             }
             Event::DataUnsupported { what, .. } => self.login.data.unsupported = Some(what),
             Event::NoEchoPath { path, .. } => self.login.data.no_path = Some(path),
+            Event::NoHttpPath { path } => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.no_path = Some(path);
+                }
+            }
+            Event::HttpOnTap => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.on_tap = true;
+                }
+            }
+            Event::HttpPlanned { path } => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.path = Some(path);
+                }
+            }
+            Event::HttpConnect { refused, rtt } => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.connect = Some((refused, rtt));
+                }
+            }
+            Event::HttpResponse {
+                status,
+                reason,
+                size,
+                cut,
+                rtt,
+            } => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.response = Some((status, reason, size, cut, rtt));
+                }
+            }
+            Event::HttpBroken { why, .. } => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.broken = Some(why);
+                }
+            }
+            Event::NoTcpPath { path } => {
+                if let Some(t) = self.login.data.tcp.as_mut() {
+                    t.no_path = Some(path);
+                }
+            }
+            Event::TcpOnTap => {
+                if let Some(t) = self.login.data.tcp.as_mut() {
+                    t.on_tap = true;
+                }
+            }
+            Event::TcpPlanned { path, .. } => {
+                if let Some(t) = self.login.data.tcp.as_mut() {
+                    t.path = Some(path);
+                }
+            }
+            Event::TcpAnswered { refused, rtt, .. } => {
+                if let Some(t) = self.login.data.tcp.as_mut() {
+                    t.answer = Some((refused, rtt));
+                }
+            }
             Event::NoDnsServer => {
                 if let Some(d) = self.login.data.dns.as_mut() {
                     d.no_server = true;

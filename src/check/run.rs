@@ -4,8 +4,8 @@
 use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
-    DnsConfig, Event, HelloWait, OsRandom, PingConfig, Progress, Randomness, Session,
-    SessionConfig, Stage, TlsFailure, Why,
+    DnsConfig, Event, HelloWait, HttpConfig, OsRandom, PingConfig, Progress, Randomness, Session,
+    SessionConfig, Stage, TcpConfig, TlsFailure, Why,
 };
 use crate::wire::{Auth, Rejection, Wrap};
 use rustls::pki_types::ServerName;
@@ -94,7 +94,30 @@ pub(super) fn session_config(
                     until: PingSpec::until(spec.budget()),
                 })
             }),
+        tcp: tcp_config(spec, stage),
+        http: spec
+            .http
+            .as_ref()
+            .filter(|_| stage == Stage::Login)
+            .and_then(|h| {
+                Some(HttpConfig {
+                    target: h.target?,
+                    request: h.request(),
+                    limit: super::http::RESPONSE_LIMIT,
+                    until: PingSpec::until(spec.budget()),
+                })
+            }),
     }
+}
+
+/// A TCP connection through the tunnel, within the echoes' deadline.
+fn tcp_config(spec: &CheckSpec, stage: Stage) -> Option<TcpConfig> {
+    spec.tcp_connect
+        .filter(|_| stage == Stage::Login)
+        .map(|target| TcpConfig {
+            target,
+            until: PingSpec::until(spec.budget()),
+        })
 }
 
 /// A DNS question without a reply goes again after this long (a lost datagram).
@@ -351,6 +374,8 @@ pub(super) fn ask_with_another_hello(
                 wait_for_close: false,
                 ping: None,
                 dns: None,
+                tcp: None,
+                http: None,
                 ..session_config(
                     spec,
                     &spec.wrap,
@@ -483,6 +508,14 @@ pub(super) fn outcome(
         question: d.clone(),
         ..Default::default()
     });
+    rec.login.data.http = spec.http.as_ref().map(|q| super::outcome::HttpOutcome {
+        question: q.clone(),
+        ..Default::default()
+    });
+    rec.login.data.tcp = spec.tcp_connect.map(|target| super::outcome::TcpOutcome {
+        target: Some(target),
+        ..Default::default()
+    });
     let id = flow.session.session_id();
     let addr = flow.addr;
     rec.trace.line(1, || Detail::SessionId { addr, id });
@@ -605,7 +638,11 @@ fn answer(
                 | Why::NoEchoPath
                 | Why::EchoesMissing { .. }
                 | Why::NoDnsPath
-                | Why::DnsUnanswered { .. },
+                | Why::DnsUnanswered { .. }
+                | Why::NoTcpPath
+                | Why::TcpUnanswered { .. }
+                | Why::NoHttpPath
+                | Why::HttpUnanswered { .. },
             ),
             _,
         )

@@ -135,6 +135,10 @@ pub struct CheckSpec {
     pub ping: Option<PingSpec>,
     /// `--dns`: after the login, a DNS question through the tunnel.
     pub dns: Option<super::dns::DnsSpec>,
+    /// `--tcp-connect`: after the login, a TCP connection through the tunnel.
+    pub tcp_connect: Option<std::net::SocketAddr>,
+    /// `--http`: after the login, an HTTP request through the tunnel.
+    pub http: Option<super::http::HttpSpec>,
 }
 
 /// The echoes of `--ping`.
@@ -218,6 +222,8 @@ impl CheckSpec {
             key_origin: KeyOrigin::None,
             ping: None,
             dns: None,
+            tcp_connect: None,
+            http: None,
         }
     }
 

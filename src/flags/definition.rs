@@ -12,6 +12,8 @@ const TLS: &str = "TLS stage (--tls, or any of these)";
 const LOGIN: &str = "Login stage (--login, or any of these)";
 const PING: &str = "Ping through the tunnel (--ping, or any of these; runs the login stage)";
 const DNS: &str = "A DNS lookup through the tunnel (--dns NAME; runs the login stage)";
+const THROUGH: &str =
+    "A TCP connection or an HTTP request through the tunnel (runs the login stage)";
 const SERVER: &str = "Server host (--server-config)";
 const THRESHOLDS: &str = "Thresholds";
 const OUTPUT: &str = "Output";
@@ -237,12 +239,24 @@ pub struct Cli {
     #[arg(help_heading = DNS, long, value_name = "ADDRESS", requires = "dns")]
     pub dns_expect: Option<std::net::IpAddr>,
 
+    /// After the login, open a TCP connection through the tunnel to ADDRESS:PORT (IPv6 as [ADDRESS]:PORT) from the pushed ifconfig address, then reset it; OK when the handshake completes; a pushed route or the pushed subnet must cover the address
+    #[arg(help_heading = THROUGH, long, value_name = "ADDRESS:PORT")]
+    pub tcp_connect: Option<std::net::SocketAddr>,
+
+    /// After the login, GET this http:// URL through the tunnel (its host an address: ADDRESS[:PORT]); OK for a 2xx or 3xx answer, or one of --http-expect
+    #[arg(help_heading = THROUGH, long, value_name = "URL")]
+    pub http: Option<String>,
+
+    /// Status codes that are OK for --http, separated by commas [default: any 2xx or 3xx]
+    #[arg(help_heading = THROUGH, long, value_name = "CODES", requires = "http")]
+    pub http_expect: Option<String>,
+
     /// Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file
     #[arg(
         help_heading = SERVER,
         long,
         value_name = "FILE",
-        conflicts_with_all = ["host", "hostname", "config", "remote", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "dns", "dns_type", "dns_server", "dns_expect", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
+        conflicts_with_all = ["host", "hostname", "config", "remote", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "dns", "dns_type", "dns_server", "dns_expect", "tcp_connect", "http", "http_expect", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
     )]
     pub server_config: Option<PathBuf>,
 

@@ -43,7 +43,7 @@ pub enum UsageError {
     #[error("--tls-crypt-v2 gives the live probe a client key, and --no-probe sends no probe: drop one of them")]
     V2KeyWithoutProbe,
     #[error("{0}")]
-    Dns(String),
+    Through(String),
     #[error("--all-addresses probes the addresses of one host, and the config has {0} remotes: choose one with --remote N")]
     AllAddressesRemotes(usize),
     #[error("two different hosts given: '{0}' and -H '{1}'")]
@@ -928,6 +928,10 @@ impl Cli {
             Some("--ping-critical")
         } else if self.dns.is_some() {
             Some("--dns")
+        } else if self.tcp_connect.is_some() {
+            Some("--tcp-connect")
+        } else if self.http.is_some() {
+            Some("--http")
         } else {
             None
         };
@@ -1134,7 +1138,8 @@ impl Cli {
                     server: self.dns_server,
                     expect: self.dns_expect,
                 };
-                d.validate().map_err(|e| UsageError::Dns(e.to_string()))?;
+                d.validate()
+                    .map_err(|e| UsageError::Through(e.to_string()))?;
                 Some(d)
             }
             None => None,
@@ -1174,6 +1179,13 @@ impl Cli {
             key_origin,
             ping,
             dns,
+            tcp_connect: self.tcp_connect,
+            http: self
+                .http
+                .as_deref()
+                .map(|u| crate::check::http::HttpSpec::parse(u.trim(), self.http_expect.as_deref()))
+                .transpose()
+                .map_err(|e| UsageError::Through(e.to_string()))?,
         };
         let mode = if self.diagnose {
             Mode::Diagnose(candidates)

@@ -4,12 +4,14 @@
 mod dates;
 mod diagnose;
 mod dns;
+mod http;
 mod names;
 mod ping;
 mod remotes;
 mod server;
 mod stages;
 mod state;
+mod tcp;
 mod verdict;
 mod words;
 
@@ -69,6 +71,12 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
                 parts.extend(ping::perfdata(&l.data, thresholds, label));
                 if let Some(d) = &l.data.dns {
                     parts.extend(dns::perfdata(d, label));
+                }
+                if let Some(t) = &l.data.tcp {
+                    parts.extend(tcp::perfdata(t, label));
+                }
+                if let Some(h) = &l.data.http {
+                    parts.extend(http::perfdata(h, label));
                 }
             }
             if let Some(t) = tls.tls_time {

@@ -283,6 +283,14 @@ pub(super) fn login_lines(login: &LoginOutcome) -> Vec<String> {
         let (state, text) = super::dns::assess(d, &login.data);
         out.push(format!("DNS [{state}]: {text}"));
     }
+    if let Some(t) = &login.data.tcp {
+        let (state, text) = super::tcp::assess(t, &login.data);
+        out.push(format!("TCP [{state}]: {text}"));
+    }
+    if let Some(h) = &login.data.http {
+        let (state, text) = super::http::assess(h, &login.data);
+        out.push(format!("HTTP [{state}]: {text}"));
+    }
     if login.exit_acked {
         out.push("EXIT sent and acknowledged: the server frees the session".into());
     }

@@ -478,6 +478,12 @@ impl TunFilter {
         TunFilter::new(slot, "", &out)
     }
 
+    /// TCP to `port` coming in on `tun` is dropped: no SYN-ACK, no reset.
+    pub fn drop_tcp(slot: &Slot, tun: &str, port: u16) -> TunFilter {
+        let rules = format!("iif \"{tun}\" tcp dport {port} counter drop\n");
+        TunFilter::new(slot, &rules, "")
+    }
+
     fn echo_requests(tun: &str, verdict: &str) -> String {
         let verdict = if verdict.contains("counter") {
             verdict.to_string()

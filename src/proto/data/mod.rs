@@ -32,9 +32,11 @@
 pub mod cipher;
 pub mod compress;
 pub mod ether;
+pub mod http;
 pub mod icmp;
 pub mod keys;
 pub mod replay;
+pub mod stack;
 pub mod udp;
 
 pub use cipher::{DataCipher, UnknownCipher};

@@ -6,7 +6,9 @@
 
 use super::*;
 use crate::proto::data::ether::{self, Received};
+use crate::proto::data::http::{BadResponse, Response};
 use crate::proto::data::icmp::{parse_echo_reply, EchoRequest};
+use crate::proto::data::stack::{Connection, TcpProbe};
 use crate::proto::data::udp::{parse_datagram, Datagram};
 use crate::proto::data::{
     keys::KEY_BLOCK_LEN, DataChannel, DataError, Decapsulated, KeyBlock, Side, EKM_LABEL,
@@ -30,7 +32,9 @@ impl Session {
         };
         let ping = self.cfg.ping;
         let dns = self.cfg.dns.clone();
-        let through = ping.is_some() || dns.is_some();
+        let tcp = self.cfg.tcp;
+        let http = self.cfg.http.clone();
+        let through = ping.is_some() || dns.is_some() || tcp.is_some() || http.is_some();
         // A 2.6 client stops here on a compression its config does not allow.
         if let Some(pushed) = push::refused_compression(&options, &hello.data) {
             self.emit(Event::CompressionRefused {
@@ -71,6 +75,8 @@ impl Session {
             cc_exit: plan.cc_exit,
             ping: None,
             dns: None,
+            tcp: None,
+            http: None,
             outbox: VecDeque::new(),
             decrypted: 0,
             leaving: false,
@@ -159,10 +165,243 @@ impl Session {
             self.timers.set(Timer::EchoDeadline, deadline);
             self.send_dns(&mut data, now);
         }
+        if let Some(tcp) = tcp {
+            if tap {
+                self.emit(Event::TcpOnTap);
+                return self.leave(t, data, now, Why::NoTcpPath);
+            }
+            let path = match push::echo_path(&options, Some(tcp.target.ip())) {
+                Ok(path) => path,
+                Err(path) => {
+                    self.emit(Event::NoTcpPath { path });
+                    return self.leave(t, data, now, Why::NoTcpPath);
+                }
+            };
+            let r = self.random.dns;
+            let port = 49152 + u16::from_be_bytes([r[2], r[3]]) % 16384;
+            // Below any tunnel's MTU with OpenVPN's overhead (the MSS we announce).
+            let mtu = 1400;
+            let Some(stack) = TcpProbe::connect(path.source, tcp.target, port, mtu, now) else {
+                self.emit(Event::NoTcpPath {
+                    path: push::NoPath {
+                        target: Some(tcp.target.ip()),
+                        no_address: true,
+                        routes: Vec::new(),
+                    },
+                });
+                return self.leave(t, data, now, Why::NoTcpPath);
+            };
+            self.emit(Event::TcpPlanned { path, port });
+            data.tcp = Some(TcpState {
+                stack,
+                started: now,
+                done: false,
+            });
+            let until = (self.origin + tcp.until).max(now);
+            let deadline = match self.timers.get(Timer::EchoDeadline) {
+                Some(d) => d.max(until),
+                None => until,
+            };
+            self.timers.set(Timer::EchoDeadline, deadline);
+            self.send_stack_output(&mut data, now);
+        }
+        if let Some(http) = http {
+            if tap {
+                self.emit(Event::HttpOnTap);
+                return self.leave(t, data, now, Why::NoHttpPath);
+            }
+            let path = match push::echo_path(&options, Some(http.target.ip())) {
+                Ok(path) => path,
+                Err(path) => {
+                    self.emit(Event::NoHttpPath { path });
+                    return self.leave(t, data, now, Why::NoHttpPath);
+                }
+            };
+            let r = self.random.dns;
+            // Another port than --tcp-connect's.
+            let tcp_port = 49152 + u16::from_be_bytes([r[2], r[3]]) % 16384;
+            let mut port = 49152 + u16::from_be_bytes([r[0], r[1]]) % 16384;
+            if port == tcp_port {
+                port = 49152 + (port - 49152 + 1) % 16384;
+            }
+            let Some(stack) = TcpProbe::connect(path.source, http.target, port, 1400, now) else {
+                self.emit(Event::NoHttpPath {
+                    path: push::NoPath {
+                        target: Some(http.target.ip()),
+                        no_address: true,
+                        routes: Vec::new(),
+                    },
+                });
+                return self.leave(t, data, now, Why::NoHttpPath);
+            };
+            self.emit(Event::HttpPlanned { path });
+            data.http = Some(HttpState {
+                stack,
+                started: now,
+                connected: false,
+                request: http.request,
+                sent: 0,
+                response: Response::new(http.limit),
+                done: false,
+            });
+            let until = (self.origin + http.until).max(now);
+            let deadline = match self.timers.get(Timer::EchoDeadline) {
+                Some(d) => d.max(until),
+                None => until,
+            };
+            self.timers.set(Timer::EchoDeadline, deadline);
+            self.send_stack_output(&mut data, now);
+        }
         if data.ping.is_some() {
             self.send_echo(&mut data, now);
         }
         State::Data { control: t, data }
+    }
+
+    /// The HTTP exchange after its stack ran: the request once connected, the response
+    /// as it comes; said once decided, and the connection reset.
+    fn advance_http(&mut self, data: &mut DataState, now: Instant) {
+        let Some(h) = data.http.as_mut().filter(|h| !h.done) else {
+            return;
+        };
+        let rtt = now.saturating_duration_since(h.started);
+        match h.stack.state() {
+            Connection::Connecting => return,
+            Connection::Refused if !h.connected => {
+                h.done = true;
+                self.emit(Event::HttpConnect { refused: true, rtt });
+                return;
+            }
+            _ => {}
+        }
+        if !h.connected {
+            h.connected = true;
+            self.emit(Event::HttpConnect {
+                refused: false,
+                rtt,
+            });
+        }
+        if h.sent < h.request.len() {
+            let n = h.stack.send(&h.request[h.sent..], now);
+            h.sent += n;
+        }
+        let mut got = Vec::new();
+        h.stack.recv(&mut got);
+        let verdict = match h.response.push(&got) {
+            Err(bad) => Some(Err(match bad {
+                BadResponse::NotHttp(why) => format!("no HTTP response ({why})"),
+                BadResponse::HeadTooLong => "a response head longer than the check reads".into(),
+            })),
+            Ok(()) if h.response.complete() || h.stack.peer_done() => {
+                Some(match h.response.head() {
+                    Some(head) => Ok((head.status, head.reason.clone())),
+                    None => Err("the server closed the connection before a response".into()),
+                })
+            }
+            Ok(()) => None,
+        };
+        let Some(verdict) = verdict else {
+            return;
+        };
+        h.done = true;
+        h.stack.abort(now);
+        match verdict {
+            Ok((status, reason)) => self.emit(Event::HttpResponse {
+                status,
+                reason,
+                size: h.response.body_len(),
+                cut: h.response.cut,
+                rtt,
+            }),
+            Err(why) => self.emit(Event::HttpBroken { why, rtt }),
+        }
+    }
+
+    /// What the TCP stack has to send, sealed into the data outbox; its next poll set.
+    fn send_stack_output(&mut self, data: &mut DataState, now: Instant) {
+        let mut packets = Vec::new();
+        let mut next: Option<Instant> = None;
+        if let Some(tcp) = data.tcp.as_mut() {
+            packets.extend(tcp.stack.take_output());
+            if !tcp.done {
+                next = tcp.stack.poll_at(now);
+            }
+        }
+        if let Some(h) = data.http.as_mut() {
+            packets.extend(h.stack.take_output());
+            if !h.done {
+                next = match (next, h.stack.poll_at(now)) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        for packet in packets {
+            let mut sealed = Vec::new();
+            match data.channel.encapsulate(&packet, &mut sealed) {
+                Ok(_) => data.outbox.push_back(sealed),
+                Err(error) => self.emit(Event::DataIgnored {
+                    error,
+                    len: packet.len(),
+                    at: now,
+                }),
+            }
+        }
+        match next {
+            Some(at) => self.timers.set(Timer::Stack, at.max(now)),
+            None => self.timers.stop(Timer::Stack),
+        }
+    }
+
+    pub(super) fn on_stack_timer(&mut self, now: Instant) {
+        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            return;
+        };
+        if let Some(tcp) = data.tcp.as_mut() {
+            tcp.stack.poll(now);
+        }
+        if let Some(h) = data.http.as_mut() {
+            h.stack.poll(now);
+        }
+        self.state = self.after_stack(control, data, now);
+    }
+
+    /// After the stack ran: a decided connection is said and reset; the stage ends when
+    /// every question has its answer.
+    fn after_stack(
+        &mut self,
+        control: Box<TlsState>,
+        mut data: Box<DataState>,
+        now: Instant,
+    ) -> State {
+        if let Some(tcp) = data.tcp.as_mut().filter(|t| !t.done) {
+            let refused = match tcp.stack.state() {
+                Connection::Connecting => None,
+                Connection::Established => Some(false),
+                Connection::Refused => Some(true),
+            };
+            if let Some(refused) = refused {
+                tcp.done = true;
+                if !refused {
+                    tcp.stack.abort(now);
+                }
+                let rtt = now.saturating_duration_since(tcp.started);
+                self.emit(Event::TcpAnswered {
+                    refused,
+                    rtt,
+                    at: now,
+                });
+            }
+        }
+        self.advance_http(&mut data, now);
+        self.send_stack_output(&mut data, now);
+        let stack_done =
+            data.tcp.as_ref().is_none_or(|t| t.done) && data.http.as_ref().is_none_or(|h| h.done);
+        if stack_done && Self::all_answered(&data) {
+            return self.leave(control, data, now, Why::Reached);
+        }
+        State::Data { control, data }
     }
 
     /// The data channel's codec, with keys from TLS-EKM or the PRF. `None` when the keys
@@ -209,6 +448,7 @@ impl Session {
         self.timers.stop(Timer::Echo);
         self.timers.stop(Timer::EchoDeadline);
         self.timers.stop(Timer::Dns);
+        self.timers.stop(Timer::Stack);
         if data.cc_exit {
             data.leaving = true;
             control.login.leave_why = Some(why);
@@ -367,6 +607,8 @@ impl Session {
     fn all_answered(data: &DataState) -> bool {
         data.ping.as_ref().is_none_or(|p| p.answered() == p.count)
             && data.dns.as_ref().is_none_or(|d| d.answered)
+            && data.tcp.as_ref().is_none_or(|t| t.done)
+            && data.http.as_ref().is_none_or(|h| h.done)
     }
 
     /// The echo deadline: what has not come back is lost.
@@ -387,6 +629,12 @@ impl Session {
             },
             (_, Some(d)) if !d.answered => Why::DnsUnanswered {
                 sent: d.sent.len() as u16,
+                decrypted: data.decrypted,
+            },
+            _ if data.tcp.as_ref().is_some_and(|t| !t.done) => Why::TcpUnanswered {
+                decrypted: data.decrypted,
+            },
+            _ if data.http.as_ref().is_some_and(|h| !h.done) => Why::HttpUnanswered {
                 decrypted: data.decrypted,
             },
             _ => Why::Reached,
@@ -445,6 +693,7 @@ impl Session {
         let result = data.channel.decapsulate(packet, &mut scratch);
         let mut reply = None;
         let mut dns_reply: Option<Vec<u8>> = None;
+        let mut segment: Option<Vec<u8>> = None;
         let mut learned = false;
         let mut answer = None;
         let noise = match result {
@@ -477,6 +726,14 @@ impl Session {
                         at: now,
                     }),
                 }
+            }
+            Ok(Decapsulated::Data(ip))
+                if data.tcp.as_ref().is_some_and(|t| t.stack.is_ours(ip))
+                    || data.http.as_ref().is_some_and(|h| h.stack.is_ours(ip)) =>
+            {
+                data.decrypted = data.decrypted.saturating_add(1);
+                segment = Some(ip.to_vec());
+                None
             }
             Ok(Decapsulated::Data(ip)) => {
                 data.decrypted = data.decrypted.saturating_add(1);
@@ -536,6 +793,14 @@ impl Session {
         if let Some(event) = noise {
             self.data_noise(event);
             return State::Data { control, data };
+        }
+        if let Some(ip) = segment {
+            if let Some(tcp) = data.tcp.as_mut().filter(|t| t.stack.is_ours(&ip)) {
+                tcp.stack.receive(&ip, now);
+            } else if let Some(h) = data.http.as_mut() {
+                h.stack.receive(&ip, now);
+            }
+            return self.after_stack(control, data, now);
         }
         if let (Some(message), Some(dns)) = (dns_reply, data.dns.as_mut()) {
             if !dns.answered {

@@ -154,6 +154,15 @@ pub enum Why {
     /// Data stage: no reply to the DNS question before the deadline. `decrypted` as for
     /// [`Why::EchoesMissing`].
     DnsUnanswered { sent: u16, decrypted: u32 },
+    /// Data stage: no route to the TCP target ([`Event::NoTcpPath`]) or a tap tunnel
+    /// ([`Event::TcpOnTap`]); nothing was sent.
+    NoTcpPath,
+    /// Data stage: the TCP target neither accepted nor refused before the deadline.
+    TcpUnanswered { decrypted: u32 },
+    /// Data stage: no route to the HTTP server, or a tap tunnel; nothing was sent.
+    NoHttpPath,
+    /// Data stage: no whole response before the deadline.
+    HttpUnanswered { decrypted: u32 },
 }
 
 /// What happened, for the check to fold into an outcome and `report` to word. A session's
@@ -316,6 +325,53 @@ pub enum Event {
         message: Vec<u8>,
         rtt: Duration,
         at: Instant,
+    },
+    /// No route of the push reaches the TCP target.
+    NoTcpPath {
+        path: NoPath,
+    },
+    /// The TCP connection cannot go through a tap tunnel.
+    TcpOnTap,
+    /// The SYN went from our tunnel address to the target.
+    TcpPlanned {
+        path: EchoPath,
+        port: u16,
+    },
+    /// The target completed the handshake (`refused: false`) or reset it, `rtt` after
+    /// the SYN.
+    TcpAnswered {
+        refused: bool,
+        rtt: Duration,
+        at: Instant,
+    },
+    /// No route of the push reaches the HTTP server.
+    NoHttpPath {
+        path: NoPath,
+    },
+    /// The HTTP request cannot go through a tap tunnel.
+    HttpOnTap,
+    /// The HTTP server's SYN went from our tunnel address.
+    HttpPlanned {
+        path: EchoPath,
+    },
+    /// The HTTP server accepted the connection (`refused: false`) or reset it.
+    HttpConnect {
+        refused: bool,
+        rtt: Duration,
+    },
+    /// The response (or as much as the limit took), `rtt` after the SYN. `complete`: its
+    /// length reached, its last chunk, or the server closed after it.
+    HttpResponse {
+        status: u16,
+        reason: String,
+        size: usize,
+        cut: bool,
+        rtt: Duration,
+    },
+    /// What came back is no HTTP response, or the server closed before one.
+    HttpBroken {
+        why: String,
+        rtt: Duration,
     },
     /// A data packet that decrypted but is no reply of ours (for the first
     /// [`MAX_TRACED_PACKETS`](super::MAX_TRACED_PACKETS) such packets).

@@ -26,7 +26,7 @@ mod timer;
 pub use events::{
     DataKind, Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why,
 };
-use state::{DataState, DnsState, LoginState, PingState, State, TlsState};
+use state::{DataState, DnsState, HttpState, LoginState, PingState, State, TcpState, TlsState};
 use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
@@ -129,6 +129,10 @@ pub struct SessionConfig {
     pub ping: Option<PingConfig>,
     /// A DNS question through the tunnel (the data stage).
     pub dns: Option<DnsConfig>,
+    /// A TCP connection through the tunnel (the data stage).
+    pub tcp: Option<TcpConfig>,
+    /// An HTTP request through the tunnel (the data stage).
+    pub http: Option<HttpConfig>,
 }
 
 /// How long a session waits for the server's first word (an ack or a record) after its
@@ -171,6 +175,27 @@ pub struct DnsConfig {
     pub resend: std::time::Duration,
     /// Since the session's start: no reply by then is no answer (shared with the echoes'
     /// deadline when both run).
+    pub until: std::time::Duration,
+}
+
+/// A TCP connection through the tunnel, after the login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpConfig {
+    pub target: std::net::SocketAddr,
+    /// Since the session's start: not connected by then is no answer (shared with the
+    /// echoes' deadline when both run).
+    pub until: std::time::Duration,
+}
+
+/// An HTTP request through the tunnel, after the login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    pub target: std::net::SocketAddr,
+    /// The whole request, as sent.
+    pub request: Vec<u8>,
+    /// The most bytes of the response read.
+    pub limit: usize,
+    /// Since the session's start: no whole response by then is no answer.
     pub until: std::time::Duration,
 }
 
@@ -370,6 +395,7 @@ impl Session {
             Timer::Echo => self.on_echo_timer(now),
             Timer::EchoDeadline => self.on_echo_deadline(now),
             Timer::Dns => self.on_dns_timer(now),
+            Timer::Stack => self.on_stack_timer(now),
         }
     }
 

@@ -84,6 +84,8 @@ pub(super) struct DataState {
     pub(super) cc_exit: bool,
     pub(super) ping: Option<PingState>,
     pub(super) dns: Option<DnsState>,
+    pub(super) tcp: Option<TcpState>,
+    pub(super) http: Option<HttpState>,
     /// Data packets sealed, to leave after the control channel's.
     pub(super) outbox: VecDeque<Vec<u8>>,
     /// Data packets from the server that decrypted (keepalives and anything else).
@@ -94,6 +96,25 @@ pub(super) struct DataState {
     pub(super) scratch: Vec<u8>,
     /// Our end of a tap tunnel: its MAC and what it learnt (`None` on tun).
     pub(super) lan: Option<crate::proto::data::ether::Host>,
+}
+
+/// The TCP connection through the tunnel.
+pub(super) struct TcpState {
+    pub(super) stack: crate::proto::data::stack::TcpProbe,
+    pub(super) started: Instant,
+    /// Connected or refused: said, and the connection reset.
+    pub(super) done: bool,
+}
+
+/// The HTTP request through the tunnel.
+pub(super) struct HttpState {
+    pub(super) stack: crate::proto::data::stack::TcpProbe,
+    pub(super) started: Instant,
+    pub(super) connected: bool,
+    pub(super) request: Vec<u8>,
+    pub(super) sent: usize,
+    pub(super) response: crate::proto::data::http::Response,
+    pub(super) done: bool,
 }
 
 /// The DNS question through the tunnel.

@@ -22,11 +22,13 @@ pub(super) enum Timer {
     EchoDeadline,
     /// Data stage: send the DNS query again.
     Dns,
+    /// Data stage: the TCP stack's next poll (a retransmission).
+    Stack,
 }
 
 impl Timer {
     /// Every timer, in the order `handle_timeout` looks at the expired ones.
-    pub(super) const ALL: [Timer; 7] = [
+    pub(super) const ALL: [Timer; 8] = [
         Timer::BadAuthStop,
         Timer::Attempt,
         Timer::Hello,
@@ -34,6 +36,7 @@ impl Timer {
         Timer::Echo,
         Timer::EchoDeadline,
         Timer::Dns,
+        Timer::Stack,
     ];
 
     fn index(self) -> usize {

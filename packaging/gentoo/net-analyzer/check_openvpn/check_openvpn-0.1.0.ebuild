@@ -29,12 +29,14 @@ CRATES="
 	base64ct@1.8.3
 	bit-set@0.11.1
 	bit-vec@0.10.2
+	bitflags@1.3.2
 	bitflags@2.13.2
 	blake2@0.11.0
 	block-buffer@0.12.1
 	block-padding@0.4.2
 	borsh@1.8.1
 	borsh-derive@1.8.1
+	byteorder@1.5.0
 	bytes@1.12.2
 	cast@0.3.0
 	cbc@0.2.1
@@ -69,6 +71,10 @@ CRATES="
 	ctr@0.10.1
 	ctutils@0.4.8
 	data-encoding@2.11.1
+	defmt@0.3.101
+	defmt@1.2.0
+	defmt-macros@1.2.0
+	defmt-parser@1.1.0
 	der@0.8.3
 	der-parser@10.0.0
 	der_derive@0.8.0
@@ -99,12 +105,15 @@ CRATES="
 	ghash@0.6.0
 	group@0.14.0
 	half@2.7.1
+	hash32@0.3.1
 	hashbrown@0.17.2
+	heapless@0.8.0
 	heck@0.5.0
 	hex@0.4.3
 	hickory-proto@0.25.2
 	hkdf@0.13.0
 	hmac@0.13.0
+	httparse@1.10.1
 	hybrid-array@0.4.15
 	icu_collections@2.4.0
 	icu_locale_core@2.4.0
@@ -127,6 +136,7 @@ CRATES="
 	libc@0.2.191
 	linux-raw-sys@0.12.1
 	litemap@0.8.3
+	managed@0.8.0
 	md-5@0.11.0
 	memchr@2.8.3
 	minimal-lexical@0.2.1
@@ -202,6 +212,7 @@ CRATES="
 	slab@0.4.12
 	sm3@0.5.0
 	smallvec@1.16.6
+	smoltcp@0.12.0
 	socket2@0.6.5
 	spki@0.8.1
 	sponge-cursor@0.1.0

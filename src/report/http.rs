@@ -1,0 +1,116 @@
+//! `--http`: the request's verdict.
+
+use super::state::State;
+use crate::check::{DataOutcome, HttpOutcome};
+use std::time::Duration;
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The state and words of the HTTP request.
+pub(super) fn assess(h: &HttpOutcome, data: &DataOutcome) -> (State, String) {
+    let url = &h.question.url;
+    if h.on_tap {
+        return (
+            State::Unknown,
+            "--http through a tap tunnel is not supported; the login worked".into(),
+        );
+    }
+    if let Some(path) = &h.no_path {
+        let pushed = if path.routes.is_empty() {
+            "no address or route".to_string()
+        } else {
+            path.routes.join(", ")
+        };
+        let target = h
+            .question
+            .target
+            .map(|t| t.ip().to_string())
+            .unwrap_or_default();
+        return (
+            State::Unknown,
+            format!("no pushed route or address covers {target} of {url} (pushed: {pushed}); no request was sent"),
+        );
+    }
+    if h.path.is_none() {
+        return (
+            State::Critical,
+            "the data channel was not set up, no request was sent".into(),
+        );
+    }
+    if let Some((true, rtt)) = h.connect {
+        return (
+            State::Critical,
+            format!(
+                "the VPN is up, but {url} refused the connection (a TCP reset, in {})",
+                ms(rtt)
+            ),
+        );
+    }
+    if let Some(why) = &h.broken {
+        return (State::Critical, format!("{url}: {why}"));
+    }
+    match (&h.response, h.connect) {
+        (Some((status, reason, size, cut, rtt)), _) => {
+            let size = if *cut {
+                format!("more than {size} bytes (read no further)")
+            } else {
+                format!("{size} bytes")
+            };
+            let words = format!("{url} answered {status} {reason}, {size} in {}", ms(*rtt));
+            if h.question.wanted(*status) {
+                (State::Ok, words)
+            } else {
+                let want = if h.question.expect.is_empty() {
+                    "a 2xx or 3xx".to_string()
+                } else {
+                    h.question
+                        .expect
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                };
+                (
+                    State::Critical,
+                    format!("the VPN is up, but {words}, not {want}"),
+                )
+            }
+        }
+        (None, Some((false, _))) => (
+            State::Critical,
+            format!(
+                "the VPN is up, {url} accepted the connection but sent no whole response in time"
+            ),
+        ),
+        (None, _) => {
+            (
+                State::Critical,
+                format!(
+                "the VPN is up, but {url} did not answer the connection (no SYN-ACK, no reset; {})",
+                if data.decrypted > 0 {
+                    format!(
+                        "{} data {} of the server's decrypted",
+                        data.decrypted,
+                        if data.decrypted == 1 { "packet" } else { "packets" }
+                    )
+                } else {
+                    "nothing came back through the tunnel at all".into()
+                }
+            ),
+            )
+        }
+    }
+}
+
+/// `http_time` and `http_size` once a response came.
+pub(super) fn perfdata(h: &HttpOutcome, label: impl Fn(&str) -> String) -> Vec<String> {
+    match &h.response {
+        Some((_, _, size, _, rtt)) => vec![
+            format!("{}={:.6}s;;;0;", label("http_time"), rtt.as_secs_f64()),
+            format!("{}={size}B;;;0;", label("http_size")),
+        ],
+        None => Vec::new(),
+    }
+}
