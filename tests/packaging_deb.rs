@@ -100,6 +100,7 @@ fn build(cargo_deb: &Path) -> PathBuf {
             .arg(&out_dir)
             .args(["--", "--locked"])
             .current_dir(ps::root())
+            .envs(built::QUICK_RELEASE)
             .env("CARGO_TARGET_DIR", target_dir().join("packaging")),
     );
     let deb = out_dir.join(format!(

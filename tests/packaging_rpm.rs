@@ -54,6 +54,7 @@ fn rpmbuild_builds_the_spec_offline_and_the_packaged_plugin_runs() {
     // --nodeps: BuildRequires names cargo, rust and gcc as RPM packages, and this Debian
     // machine's RPM database is empty (they are installed, but as Debian packages).
     let mut cmd = built::offline_command(&rpmbuild);
+    cmd.envs(built::QUICK_RELEASE);
     cmd.args(["-ba", "--nodeps", "--define"])
         .arg(format!("_topdir {}", top.path().display()))
         .arg(ps::root().join(SPEC));

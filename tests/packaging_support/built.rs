@@ -91,6 +91,15 @@ pub fn crate_sources() -> CrateSources {
 /// `program` in a network namespace of its own (`unshare --net`: root only), with no
 /// network at all, so a recipe that reaches for the network fails. Without one (not root)
 /// the build is only as offline as its own flags make it.
+/// The release profile the package builds of the tests compile with: no LTO and 16
+/// codegen units instead of the shipped `lto = true`, `codegen-units = 1`. The recipes
+/// are the same; the crate compiles in parallel, in 38 s instead of 113 s on two cores,
+/// which the three package builds of a test run need.
+pub const QUICK_RELEASE: [(&str, &str); 2] = [
+    ("CARGO_PROFILE_RELEASE_LTO", "false"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+];
+
 pub fn offline_command(program: &Path) -> Command {
     let unshare = find_tool("unshare").filter(|u| {
         is_root()
