@@ -164,22 +164,15 @@ fn makepkg_builds_the_pkgbuild_offline_and_the_packaged_plugin_runs() {
     }
     let toolchain = builder.toolchain(s);
 
-    let env = [
+    let mut env = vec![
         ("PATH", format!("{}:/usr/bin:/bin", toolchain.display())),
         ("HOME", home.display().to_string()),
         ("CARGO_HOME", cargo_home.display().to_string()),
         ("LANG", "C.UTF-8".to_string()),
         // Arch's own default; Debian's makepkg.conf says .pkg.tar.gz.
         ("PKGEXT", ".pkg.tar.zst".to_string()),
-        (
-            built::QUICK_RELEASE[0].0,
-            built::QUICK_RELEASE[0].1.to_string(),
-        ),
-        (
-            built::QUICK_RELEASE[1].0,
-            built::QUICK_RELEASE[1].1.to_string(),
-        ),
     ];
+    env.extend(built::QUICK_RELEASE.map(|(k, v)| (k, v.to_string())));
     // --nodeps: makedepends (cargo) and depends are Debian packages here, unknown to pacman.
     let out = ps::output(
         builder
