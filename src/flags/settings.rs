@@ -1189,8 +1189,7 @@ impl Cli {
         };
         let mode = if self.diagnose {
             Mode::Diagnose(candidates)
-        } else if every_remote {
-            let cfg = config.as_ref().expect("several remotes come from a config");
+        } else if let Some(cfg) = config.as_ref().filter(|_| every_remote) {
             Mode::Remotes(
                 targets
                     .into_iter()

@@ -1,22 +1,11 @@
 //! `--dns`: the DNS question's verdict, in the words of someone whose names do not
 //! resolve.
 
+use super::ping::{decrypted_words, pushed_words};
 use super::state::State;
+use super::words::ms;
 use crate::check::dns::DnsReply;
 use crate::check::{DataOutcome, DnsOutcome};
-use std::time::Duration;
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn pushed_words(routes: &[String]) -> String {
-    if routes.is_empty() {
-        "no address or route".into()
-    } else {
-        routes.join(", ")
-    }
-}
 
 /// The state and words of the DNS question (the data channel's own failures are the
 /// echoes' to say when both ran).
@@ -63,13 +52,9 @@ pub(super) fn assess(dns: &DnsOutcome, data: &DataOutcome) -> (State, String) {
     };
     let server = path.target;
     let Some((reply, rtt)) = &dns.reply else {
-        let tunnel = if data.decrypted > 0 {
-            format!(
-                "the tunnel carries data ({} packets of the server's decrypted)",
-                data.decrypted
-            )
-        } else {
-            "nothing came back through the tunnel at all".into()
+        let tunnel = match data.decrypted {
+            0 => decrypted_words(0),
+            n => format!("the tunnel carries data ({})", decrypted_words(n)),
         };
         return (
             State::Critical,

@@ -1,12 +1,9 @@
 //! `--http`: the request's verdict.
 
+use super::ping::{decrypted_words, pushed_words};
 use super::state::State;
+use super::words::ms;
 use crate::check::{DataOutcome, HttpOutcome};
-use std::time::Duration;
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// The state and words of the HTTP request.
 pub(super) fn assess(h: &HttpOutcome, data: &DataOutcome) -> (State, String) {
@@ -18,11 +15,7 @@ pub(super) fn assess(h: &HttpOutcome, data: &DataOutcome) -> (State, String) {
         );
     }
     if let Some(path) = &h.no_path {
-        let pushed = if path.routes.is_empty() {
-            "no address or route".to_string()
-        } else {
-            path.routes.join(", ")
-        };
+        let pushed = pushed_words(&path.routes);
         let target = h
             .question
             .target
@@ -84,23 +77,13 @@ pub(super) fn assess(h: &HttpOutcome, data: &DataOutcome) -> (State, String) {
                 "the VPN is up, {url} accepted the connection but sent no whole response in time"
             ),
         ),
-        (None, _) => {
-            (
-                State::Critical,
-                format!(
+        (None, _) => (
+            State::Critical,
+            format!(
                 "the VPN is up, but {url} did not answer the connection (no SYN-ACK, no reset; {})",
-                if data.decrypted > 0 {
-                    format!(
-                        "{} data {} of the server's decrypted",
-                        data.decrypted,
-                        if data.decrypted == 1 { "packet" } else { "packets" }
-                    )
-                } else {
-                    "nothing came back through the tunnel at all".into()
-                }
+                decrypted_words(data.decrypted)
             ),
-            )
-        }
+        ),
     }
 }
 

@@ -2,15 +2,11 @@
 //! (`--ping`) and their verdict, and the `rta`/`pl` perfdata.
 
 use super::state::{PingLimits, State, Thresholds};
+use super::words::ms;
 use crate::check::{DataOutcome, DataReady, Detail};
 use crate::proto::data::{Compression, DataError};
 use crate::proto::push::{KeyDerivation, NoPath, Unsupported};
 use crate::proto::DataKind;
-use std::time::Duration;
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 fn compression_name(c: Compression) -> &'static str {
     match c {
@@ -57,12 +53,29 @@ fn unsupported_words(what: &Unsupported) -> String {
     }
 }
 
-fn no_path_words(path: &NoPath) -> String {
-    let pushed = if path.routes.is_empty() {
-        "no address or route".to_string()
+/// What the push routes into the tunnel, for words about a target it does not cover.
+pub(super) fn pushed_words(routes: &[String]) -> String {
+    if routes.is_empty() {
+        "no address or route".into()
     } else {
-        path.routes.join(", ")
-    };
+        routes.join(", ")
+    }
+}
+
+/// How many data packets of the server's decrypted: proof that the tunnel works.
+pub(super) fn decrypted_words(decrypted: u32) -> String {
+    if decrypted == 0 {
+        "nothing came back through the tunnel at all".into()
+    } else {
+        format!(
+            "{decrypted} data {} of the server's decrypted",
+            if decrypted == 1 { "packet" } else { "packets" }
+        )
+    }
+}
+
+fn no_path_words(path: &NoPath) -> String {
+    let pushed = pushed_words(&path.routes);
     match path.target {
         None => format!("the push names no tunnel address of the server's to ping (pushed: {pushed}); give --ping-address"),
         Some(t) if path.no_address => format!(
@@ -325,6 +338,7 @@ mod tests {
     use super::*;
     use crate::proto::data::DataCipher;
     use crate::proto::push::EchoPath;
+    use std::time::Duration;
 
     fn pinged(replies: &[(u16, u64)], decrypted: u32) -> DataOutcome {
         DataOutcome {

@@ -725,12 +725,7 @@ pub fn render_server(f: &ServerFacts, t: &ServerThresholds, verbosity: u8) -> Re
     }
 
     // Worst first; CRITICAL before UNKNOWN: a server that is down is news, not a mystery.
-    let rank = |s: State| match s {
-        State::Critical => 3,
-        State::Unknown => 2,
-        State::Warning => 1,
-        State::Ok => 0,
-    };
+    let rank = State::severity;
     let state = all
         .iter()
         .map(|x| x.state)

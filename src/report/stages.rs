@@ -265,12 +265,7 @@ pub(super) fn assess_login(
                     found.push(super::ping::assess(&login.data, thresholds));
                 }
             }
-            let rank = |s: State| match s {
-                State::Critical => 3,
-                State::Unknown => 2,
-                State::Warning => 1,
-                State::Ok => 0,
-            };
+            let rank = State::severity;
             found.sort_by_key(|(s, _)| std::cmp::Reverse(rank(*s)));
             let worst = found.iter().map(|(s, _)| *s).max_by_key(|s| rank(*s));
             let words: Vec<&str> = found.iter().map(|(_, t)| t.as_str()).collect();

@@ -15,6 +15,17 @@ impl State {
     pub fn code(self) -> i32 {
         self as i32
     }
+
+    /// The order findings are said in, worst first: CRITICAL before UNKNOWN (a service
+    /// that is down is news, not a mystery), then WARNING, then OK.
+    pub fn severity(self) -> u8 {
+        match self {
+            State::Critical => 3,
+            State::Unknown => 2,
+            State::Warning => 1,
+            State::Ok => 0,
+        }
+    }
 }
 
 impl fmt::Display for State {

@@ -1,13 +1,10 @@
 //! `--tcp-connect`: the connection's verdict, in the words of someone whose intranet
 //! does not load.
 
+use super::ping::{decrypted_words, pushed_words};
 use super::state::State;
+use super::words::ms;
 use crate::check::{DataOutcome, TcpOutcome};
-use std::time::Duration;
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// The state and words of the TCP connection.
 pub(super) fn assess(tcp: &TcpOutcome, data: &DataOutcome) -> (State, String) {
@@ -22,11 +19,7 @@ pub(super) fn assess(tcp: &TcpOutcome, data: &DataOutcome) -> (State, String) {
         );
     }
     if let Some(path) = &tcp.no_path {
-        let pushed = if path.routes.is_empty() {
-            "no address or route".to_string()
-        } else {
-            path.routes.join(", ")
-        };
+        let pushed = pushed_words(&path.routes);
         let words = if path.no_address {
             format!("the server pushed no tunnel address of {target}'s family to connect from (pushed: {pushed})")
         } else {
@@ -53,15 +46,7 @@ pub(super) fn assess(tcp: &TcpOutcome, data: &DataOutcome) -> (State, String) {
             State::Critical,
             format!(
                 "the VPN is up, but {target} did not answer the connection (no SYN-ACK, no reset: a firewall drops it, or the host is down; {})",
-                if data.decrypted > 0 {
-                    format!(
-                        "{} data {} of the server's decrypted",
-                        data.decrypted,
-                        if data.decrypted == 1 { "packet" } else { "packets" }
-                    )
-                } else {
-                    "nothing came back through the tunnel at all".into()
-                }
+                decrypted_words(data.decrypted)
             ),
         ),
     }

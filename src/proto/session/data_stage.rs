@@ -18,6 +18,15 @@ use crate::proto::push::{self, DataPlan, KeyDerivation, Unsupported};
 /// The payload of our echo requests: nothing secret, and checked in the reply.
 const ECHO_PAYLOAD: &[u8; 24] = b"check_openvpn echo\0\0\0\0\0\0";
 
+/// The MTU of the userspace TCP stack: below any tunnel's with OpenVPN's overhead (it
+/// sets the MSS we announce).
+const STACK_MTU: usize = 1400;
+
+/// A port of the dynamic range (RFC 6335) from two random bytes.
+fn dynamic_port(random: [u8; 2]) -> u16 {
+    49152 + u16::from_be_bytes(random) % 16384
+}
+
 /// The least time between two questions for the target's MAC on a tap tunnel.
 const RESOLICIT: Duration = Duration::from_millis(250);
 
@@ -119,8 +128,7 @@ impl Session {
                 interval: ping.interval,
                 sent: Vec::with_capacity(usize::from(count)),
             });
-            self.timers
-                .set(Timer::EchoDeadline, (self.origin + ping.until).max(now));
+            self.extend_deadline(ping.until, now);
         }
         if let Some(dns) = dns {
             let pushed = push::dns_servers(&options);
@@ -152,17 +160,12 @@ impl Session {
             data.dns = Some(DnsState {
                 path,
                 query,
-                port: 49152 + u16::from_be_bytes([r[2], r[3]]) % 16384,
+                port: dynamic_port([r[2], r[3]]),
                 resend: dns.resend,
                 sent: Vec::new(),
                 answered: false,
             });
-            let until = (self.origin + dns.until).max(now);
-            let deadline = match self.timers.get(Timer::EchoDeadline) {
-                Some(d) => d.max(until),
-                None => until,
-            };
-            self.timers.set(Timer::EchoDeadline, deadline);
+            self.extend_deadline(dns.until, now);
             self.send_dns(&mut data, now);
         }
         if let Some(tcp) = tcp {
@@ -178,10 +181,9 @@ impl Session {
                 }
             };
             let r = self.random.dns;
-            let port = 49152 + u16::from_be_bytes([r[2], r[3]]) % 16384;
-            // Below any tunnel's MTU with OpenVPN's overhead (the MSS we announce).
-            let mtu = 1400;
-            let Some(stack) = TcpProbe::connect(path.source, tcp.target, port, mtu, now) else {
+            let port = dynamic_port([r[2], r[3]]);
+            let Some(stack) = TcpProbe::connect(path.source, tcp.target, port, STACK_MTU, now)
+            else {
                 self.emit(Event::NoTcpPath {
                     path: push::NoPath {
                         target: Some(tcp.target.ip()),
@@ -197,12 +199,7 @@ impl Session {
                 started: now,
                 done: false,
             });
-            let until = (self.origin + tcp.until).max(now);
-            let deadline = match self.timers.get(Timer::EchoDeadline) {
-                Some(d) => d.max(until),
-                None => until,
-            };
-            self.timers.set(Timer::EchoDeadline, deadline);
+            self.extend_deadline(tcp.until, now);
             self.send_stack_output(&mut data, now);
         }
         if let Some(http) = http {
@@ -219,12 +216,12 @@ impl Session {
             };
             let r = self.random.dns;
             // Another port than --tcp-connect's.
-            let tcp_port = 49152 + u16::from_be_bytes([r[2], r[3]]) % 16384;
-            let mut port = 49152 + u16::from_be_bytes([r[0], r[1]]) % 16384;
-            if port == tcp_port {
-                port = 49152 + (port - 49152 + 1) % 16384;
+            let mut port = dynamic_port([r[0], r[1]]);
+            if port == dynamic_port([r[2], r[3]]) {
+                port = dynamic_port(port.wrapping_add(1).to_be_bytes());
             }
-            let Some(stack) = TcpProbe::connect(path.source, http.target, port, 1400, now) else {
+            let Some(stack) = TcpProbe::connect(path.source, http.target, port, STACK_MTU, now)
+            else {
                 self.emit(Event::NoHttpPath {
                     path: push::NoPath {
                         target: Some(http.target.ip()),
@@ -244,12 +241,7 @@ impl Session {
                 response: Response::new(http.limit),
                 done: false,
             });
-            let until = (self.origin + http.until).max(now);
-            let deadline = match self.timers.get(Timer::EchoDeadline) {
-                Some(d) => d.max(until),
-                None => until,
-            };
-            self.timers.set(Timer::EchoDeadline, deadline);
+            self.extend_deadline(http.until, now);
             self.send_stack_output(&mut data, now);
         }
         if data.ping.is_some() {
@@ -531,6 +523,17 @@ impl Session {
         } else {
             self.timers.stop(Timer::Echo);
         }
+    }
+
+    /// The data stage's deadline: `until` after the session's start (never before now),
+    /// or later if another question of the stage already set it later.
+    fn extend_deadline(&mut self, until: Duration, now: Instant) {
+        let at = (self.origin + until).max(now);
+        let at = self
+            .timers
+            .get(Timer::EchoDeadline)
+            .map_or(at, |d| d.max(at));
+        self.timers.set(Timer::EchoDeadline, at);
     }
 
     /// One frame of ours (an ARP or neighbour message) into the data outbox.
