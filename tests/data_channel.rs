@@ -1257,6 +1257,11 @@ struct Dnsmasq(std::process::Child);
 
 impl Dnsmasq {
     fn start(on: IpAddr) -> Dnsmasq {
+        Dnsmasq::start_with(on, &[])
+    }
+
+    /// [`Dnsmasq::start`] with more records (`--address=/web.test/10.8.0.1`).
+    fn start_with(on: IpAddr, records: &[String]) -> Dnsmasq {
         let bin = find_in_path("dnsmasq").expect("dnsmasq (Debian: dnsmasq-base)");
         let child = std::process::Command::new(bin)
             .args([
@@ -1270,6 +1275,7 @@ impl Dnsmasq {
                 "--local=/test/",
                 "--address=/intranet.test/10.9.9.9",
             ])
+            .args(records)
             .arg(format!("--listen-address={on}"))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -1406,6 +1412,15 @@ fn dns_without_a_server_or_a_route_is_unknown() {
     bed.check(&["--dns", "intranet.test", "--dns-server", "192.0.2.53"])
         .state(3)
         .line_has("no pushed route or address covers the DNS server 192.0.2.53");
+    // The same for the name of an --http URL.
+    bed.check(&["--http", "http://web.test/"])
+        .state(3)
+        .line_has("no DNS server to look up web.test of http://web.test/");
+    bed.check(&["--http", "http://web.test/", "--dns-server", "192.0.2.53"])
+        .state(3)
+        .line_has(
+            "no pushed route or address covers the DNS server 192.0.2.53 to look up web.test",
+        );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1607,4 +1622,164 @@ fn http_through_the_tunnel_agrees_with_the_real_client() {
     bed.check(&["--http", &format!("http://{closed}/")])
         .state(2)
         .line_has("refused the connection");
+}
+
+// ---------------------------------------------------------------------------------------
+// https and names through the tunnel
+// ---------------------------------------------------------------------------------------
+
+/// `openssl s_server -www` on `on`: a real TLS server whose `GET /` is `HTTP/1.0 200 ok`
+/// with a status page.
+struct SServer(std::process::Child);
+
+impl SServer {
+    fn start(on: SocketAddr, cert: &Path, key: &Path) -> SServer {
+        let child = std::process::Command::new(openssl_bin())
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(on.to_string())
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn openssl s_server");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect_timeout(&on, Duration::from_millis(200)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "openssl s_server on {on} did not start"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+        SServer(child)
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real client's `curl` in its namespace through its tunnel: the HTTP status it got
+/// (`000` when it got none), and what it said. `args` go before the URL.
+fn real_curl(bed: &Bed, args: &[&str], url: &str) -> (String, String) {
+    let ns = bed.ns.as_ref().expect("a bed with a namespace");
+    let mut c = RealClient::connected(ns, &bed.server, &[]);
+    let curl = find_in_path("curl").expect("curl (Debian: curl)");
+    let mut a = vec![
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "5",
+    ];
+    a.extend_from_slice(args);
+    a.push(url);
+    let out = ns
+        .command(&curl, &a)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("curl in the namespace");
+    c.stop();
+    let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    eprintln!("real client's curl {url}: {code} {said}");
+    (code, said)
+}
+
+/// `--http https://NAME/` through the tunnel, the name looked up at the pushed DNS
+/// server and the certificate judged, with OpenVPN's own client and `curl` as the
+/// reference on the same server: a valid certificate for the name, no trust (the system's
+/// store lacks the test CA), a certificate without the address the URL names, `-C`, a
+/// name that does not exist, and http:// by name.
+#[test]
+fn https_by_name_through_the_tunnel_agrees_with_the_real_clients_curl() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["push \"dhcp-option DNS SLOT_V4_SERVER\""]);
+    let ip = bed.target();
+    let _dns = Dnsmasq::start_with(ip, &[format!("--address=/web.test/{ip}")]);
+    let mut pki = pki::TestPki::temp();
+    let ca = pki.self_signed_ca("web-ca", &pki::CertSpec::ca("Web Test CA"));
+    let web = pki.issue(
+        &ca,
+        "web",
+        &pki::CertSpec {
+            san: Some("DNS:web.test"),
+            not_after_days: 20,
+            ..pki::CertSpec::server("web.test")
+        },
+    );
+    let tls_at = SocketAddr::new(ip, free_port(Proto::Tcp, Family::V4));
+    let _tls = SServer::start(tls_at, &web.crt, &web.key);
+    let port = tls_at.port();
+    let url = format!("https://web.test:{port}/");
+    let ca_file = path(&ca.crt);
+    let resolve = format!("web.test:{port}:{ip}");
+
+    assert!(dig(&bed, &[], ip, "web.test").contains(&ip.to_string()));
+    let (code, _) = real_curl(&bed, &["--cacert", &ca_file, "--resolve", &resolve], &url);
+    assert_eq!(code, "200");
+    let run = bed
+        .check(&["--http", &url, "--http-ca", &ca_file])
+        .state(0)
+        .line_has(&format!("{url} answered 200 ok"));
+    assert!(perf(run.line(), "http_time").is_some(), "{}", run.context());
+    // Valid 20 days from about now: 19 or 20 whole days left, by the time of day.
+    let days = perf(run.line(), "http_cert_days").map(|d| d as i64);
+    assert!(matches!(days, Some(19 | 20)), "{}", run.context());
+    let days = days.unwrap();
+
+    // -C: the certificate's days left under a 30-day warning.
+    bed.check(&["--http", &url, "--http-ca", &ca_file, "-C", "30,10"])
+        .state(1)
+        .line_has(&format!(
+            "{url} certificate CN=web.test expires in {days} days (warning under 30)"
+        ));
+
+    // The system's trust store does not hold the test CA: curl fails, so does the check.
+    let (code, said) = real_curl(&bed, &["--resolve", &resolve], &url);
+    assert_eq!(code, "000", "{said}");
+    bed.check(&["--http", &url]).state(2).line_has(&format!(
+        "the VPN is up, but {url}: TLS failed: invalid peer certificate"
+    ));
+
+    // By address: the certificate names web.test only.
+    let by_ip = format!("https://{tls_at}/");
+    let (code, said) = real_curl(&bed, &["--cacert", &ca_file], &by_ip);
+    assert_eq!(code, "000", "{said}");
+    bed.check(&["--http", &by_ip, "--http-ca", &ca_file])
+        .state(2)
+        .line_has("TLS failed: invalid peer certificate");
+
+    // A name the DNS server does not know.
+    assert!(dig(&bed, &[], ip, "nothere.test").contains("NXDOMAIN"));
+    bed.check(&["--http", "https://nothere.test/", "--http-ca", &ca_file])
+        .state(2)
+        .line_has(&format!(
+            "nothere.test of https://nothere.test/ did not resolve: the pushed DNS server {ip} answered NXDOMAIN"
+        ));
+
+    // http:// by name, together with the echoes.
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("listen on the tunnel address");
+    let plain_port = listener.local_addr().unwrap().port();
+    serve_http(listener);
+    bed.check(&[
+        "--ping",
+        "--http",
+        &format!("http://web.test:{plain_port}/ok"),
+    ])
+    .state(0)
+    .line_has("3/3 echoes")
+    .line_has(&format!(
+        "http://web.test:{plain_port}/ok answered 200 OK, 5 bytes"
+    ));
 }

@@ -23,7 +23,7 @@ _check_openvpn() {
 
     case "${cmd}" in
         check_openvpn)
-            opts="-H -p -t -b -4 -6 -w -c -C -v -h -V --hostname --port --tcp --bind --all-addresses --remote --timeout --retrycount --config --tls-auth --tls-crypt --tls-crypt-v2 --digest --digest-size --key-direction --tls-auth-inverse --digest-key-client --digest-key-server --diagnose --no-validation --tls --ca --verify-x509-name --verify-x509-type --remote-cert-tls --peer-fingerprint --login --cert --key --auth-user-pass --totp-secret --cipher --data-ciphers --auth --comp-lzo --compress --allow-compression --tun-mtu --wait-for-close --ping --ping-address --ping-count --ping-warning --ping-critical --dns --dns-type --dns-server --dns-expect --tcp-connect --http --http-expect --server-config --no-probe --clients-warning --clients-critical --warning --critical --certificate --verbose --help --version"
+            opts="-H -p -t -b -4 -6 -w -c -C -v -h -V --hostname --port --tcp --bind --all-addresses --remote --timeout --retrycount --config --tls-auth --tls-crypt --tls-crypt-v2 --digest --digest-size --key-direction --tls-auth-inverse --digest-key-client --digest-key-server --diagnose --no-validation --tls --ca --verify-x509-name --verify-x509-type --remote-cert-tls --peer-fingerprint --login --cert --key --auth-user-pass --totp-secret --cipher --data-ciphers --auth --comp-lzo --compress --allow-compression --tun-mtu --wait-for-close --ping --ping-address --ping-count --ping-warning --ping-critical --dns --dns-type --dns-server --dns-expect --tcp-connect --http --http-ca --http-expect --server-config --no-probe --clients-warning --clients-critical --warning --critical --certificate --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +202,10 @@ _check_openvpn() {
                     return 0
                     ;;
                 --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,10 +37,11 @@ complete -c check_openvpn -l ping-warning -d 'Echo thresholds that raise WARNING
 complete -c check_openvpn -l ping-critical -d 'Echo thresholds that raise CRITICAL, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 500,60%' -r
 complete -c check_openvpn -l dns -d 'After the login, look NAME up through the tunnel (from the pushed ifconfig address, no root or tun device needed) at the DNS server the server pushes (dhcp-option DNS, dns server), or --dns-server; OK when it answers with a record' -r
 complete -c check_openvpn -l dns-type -d 'The record type to ask for: A, AAAA, MX, TXT, ... [default: A]' -r
-complete -c check_openvpn -l dns-server -d 'Ask this DNS server (through the tunnel) instead of the pushed one; a pushed route or the pushed subnet must cover it' -r
+complete -c check_openvpn -l dns-server -d 'Ask this DNS server (through the tunnel) instead of the pushed one, for --dns and for the name in --http\'s URL; a pushed route or the pushed subnet must cover it' -r
 complete -c check_openvpn -l dns-expect -d 'An address the answer must hold; another answer is CRITICAL' -r
 complete -c check_openvpn -l tcp-connect -d 'After the login, open a TCP connection through the tunnel to ADDRESS:PORT (IPv6 as [ADDRESS]:PORT) from the pushed ifconfig address, then reset it; OK when the handshake completes; a pushed route or the pushed subnet must cover the address' -r
-complete -c check_openvpn -l http -d 'After the login, GET this http:// URL through the tunnel (its host an address: ADDRESS[:PORT]); OK for a 2xx or 3xx answer, or one of --http-expect' -r
+complete -c check_openvpn -l http -d 'After the login, GET this http:// or https:// URL through the tunnel (a name in it is looked up through the tunnel\'s DNS server, as for --dns); OK for a 2xx or 3xx answer, or one of --http-expect; for https the server\'s certificate must be valid for the name and lead to the system\'s trust store or --http-ca, and -C applies to its chain' -r
+complete -c check_openvpn -l http-ca -d 'The CA certificates (PEM) an https server of --http must lead to [default: the system\'s trust store]' -r
 complete -c check_openvpn -l http-expect -d 'Status codes that are OK for --http, separated by commas [default: any 2xx or 3xx]' -r
 complete -c check_openvpn -l server-config -d 'Check a server from its own config, on the server host: its CRL and certificates on disk, the live server probed with its own settings (does it present the certificate on disk?), and its clients from the management interface or status file' -r -F
 complete -c check_openvpn -l clients-warning -d 'With --server-config: number of connected clients that raises WARNING, as a Nagios range (1: means at least one)' -r

@@ -86,15 +86,7 @@ pub fn read_reply(bytes: &[u8], record_type: &str) -> DnsReply {
         .filter(|r| Some(r.record_type()) == wanted);
     let code = m.response_code();
     DnsReply::Answer {
-        code: match code {
-            ResponseCode::NoError => "NOERROR".into(),
-            ResponseCode::FormErr => "FORMERR".into(),
-            ResponseCode::ServFail => "SERVFAIL".into(),
-            ResponseCode::NXDomain => "NXDOMAIN".into(),
-            ResponseCode::NotImp => "NOTIMP".into(),
-            ResponseCode::Refused => "REFUSED".into(),
-            other => format!("RCODE {}", u16::from(other)),
-        },
+        code: crate::proto::data::lookup::code_name(code),
         no_error: code == ResponseCode::NoError,
         records: answers.clone().map(|r| r.data().to_string()).collect(),
         addresses: answers.filter_map(|r| r.data().ip_addr()).collect(),

@@ -286,12 +286,37 @@ pub struct HttpOutcome {
     pub no_path: Option<NoPath>,
     pub on_tap: bool,
     pub path: Option<EchoPath>,
+    /// Where the SYN went (the URL's address, or the name's).
+    pub target: Option<std::net::SocketAddr>,
+    /// The lookup of the URL's name.
+    pub lookup: Option<LookupOutcome>,
     /// Accepted (`false`) or reset (`true`), and when after the SYN.
     pub connect: Option<(bool, Duration)>,
+    /// https: the TLS version and the server's chain, once the handshake ended.
+    pub tls: Option<(String, Vec<crate::chain::CertInfo>)>,
+    /// https: why TLS failed.
+    pub tls_failed: Option<String>,
     /// Status, reason, body bytes, cut at the limit, time after the SYN.
     pub response: Option<(u16, String, usize, bool, Duration)>,
     /// What came back was no response.
     pub broken: Option<String>,
+}
+
+/// The lookup of the name in `--http`'s URL through the tunnel.
+#[derive(Debug, Clone, Default)]
+pub struct LookupOutcome {
+    /// No DNS server was given or pushed.
+    pub no_server: bool,
+    /// The question went to this server (`pushed`: the push named it).
+    pub path: Option<EchoPath>,
+    pub pushed: bool,
+    /// Questions sent (A, then AAAA), copies included.
+    pub sent: u16,
+    pub asked_v6: bool,
+    /// The address it gave, and when after the first question.
+    pub resolved: Option<(std::net::IpAddr, Duration)>,
+    /// Why it gave none.
+    pub failed: Option<(String, Duration)>,
 }
 
 /// The TCP connection through the tunnel.

@@ -282,9 +282,66 @@ impl Recorder {
                     h.on_tap = true;
                 }
             }
-            Event::HttpPlanned { path } => {
+            Event::HttpPlanned { path, target } => {
                 if let Some(h) = self.login.data.http.as_mut() {
                     h.path = Some(path);
+                    h.target = Some(target);
+                }
+            }
+            Event::HttpNoDnsServer => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.lookup.get_or_insert_with(Default::default).no_server = true;
+                }
+            }
+            Event::HttpLookupPlanned { path, pushed } => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    let l = h.lookup.get_or_insert_with(Default::default);
+                    l.path = Some(path);
+                    l.pushed = pushed;
+                }
+            }
+            Event::HttpLookupSent { v6, .. } => {
+                if let Some(l) = self
+                    .login
+                    .data
+                    .http
+                    .as_mut()
+                    .and_then(|h| h.lookup.as_mut())
+                {
+                    l.sent += 1;
+                    l.asked_v6 |= v6;
+                }
+            }
+            Event::HttpResolved { address, rtt } => {
+                if let Some(l) = self
+                    .login
+                    .data
+                    .http
+                    .as_mut()
+                    .and_then(|h| h.lookup.as_mut())
+                {
+                    l.resolved = Some((address, rtt));
+                }
+            }
+            Event::HttpLookupFailed { why, rtt } => {
+                if let Some(l) = self
+                    .login
+                    .data
+                    .http
+                    .as_mut()
+                    .and_then(|h| h.lookup.as_mut())
+                {
+                    l.failed = Some((why, rtt));
+                }
+            }
+            Event::HttpTls { version, chain, .. } => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.tls = Some((version, chain));
+                }
+            }
+            Event::HttpTlsFailed { why, .. } => {
+                if let Some(h) = self.login.data.http.as_mut() {
+                    h.tls_failed = Some(why);
                 }
             }
             Event::HttpConnect { refused, rtt } => {

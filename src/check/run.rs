@@ -4,8 +4,8 @@
 use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
-    DnsConfig, Event, HelloWait, HttpConfig, OsRandom, PingConfig, Progress, Randomness, Session,
-    SessionConfig, Stage, TcpConfig, TlsFailure, Why,
+    DnsConfig, Event, HelloWait, HttpConfig, HttpTarget, OsRandom, PingConfig, Progress,
+    Randomness, Session, SessionConfig, Stage, TcpConfig, TlsFailure, Why,
 };
 use crate::wire::{Auth, Rejection, Wrap};
 use rustls::pki_types::ServerName;
@@ -100,10 +100,21 @@ pub(super) fn session_config(
             .as_ref()
             .filter(|_| stage == Stage::Login)
             .and_then(|h| {
+                let target = match (h.target, &h.name) {
+                    (Some(address), _) => HttpTarget::Address(address),
+                    (None, Some(name)) => HttpTarget::Name {
+                        name: name.clone(),
+                        port: h.port,
+                        server: h.dns_server,
+                        resend: DNS_RESEND,
+                    },
+                    (None, None) => return None,
+                };
                 Some(HttpConfig {
-                    target: h.target?,
+                    target,
                     request: h.request(),
                     limit: super::http::RESPONSE_LIMIT,
+                    tls: if h.tls { Some(h.tls_client()?) } else { None },
                     until: PingSpec::until(spec.budget()),
                 })
             }),

@@ -231,8 +231,8 @@ pub struct Cli {
     #[arg(help_heading = DNS, long, value_name = "TYPE", requires = "dns")]
     pub dns_type: Option<String>,
 
-    /// Ask this DNS server (through the tunnel) instead of the pushed one; a pushed route or the pushed subnet must cover it
-    #[arg(help_heading = DNS, long, value_name = "ADDRESS", requires = "dns")]
+    /// Ask this DNS server (through the tunnel) instead of the pushed one, for --dns and for the name in --http's URL; a pushed route or the pushed subnet must cover it
+    #[arg(help_heading = DNS, long, value_name = "ADDRESS")]
     pub dns_server: Option<std::net::IpAddr>,
 
     /// An address the answer must hold; another answer is CRITICAL
@@ -243,9 +243,13 @@ pub struct Cli {
     #[arg(help_heading = THROUGH, long, value_name = "ADDRESS:PORT")]
     pub tcp_connect: Option<std::net::SocketAddr>,
 
-    /// After the login, GET this http:// URL through the tunnel (its host an address: ADDRESS[:PORT]); OK for a 2xx or 3xx answer, or one of --http-expect
+    /// After the login, GET this http:// or https:// URL through the tunnel (a name in it is looked up through the tunnel's DNS server, as for --dns); OK for a 2xx or 3xx answer, or one of --http-expect; for https the server's certificate must be valid for the name and lead to the system's trust store or --http-ca, and -C applies to its chain
     #[arg(help_heading = THROUGH, long, value_name = "URL")]
     pub http: Option<String>,
+
+    /// The CA certificates (PEM) an https server of --http must lead to [default: the system's trust store]
+    #[arg(help_heading = THROUGH, long, value_name = "FILE", requires = "http")]
+    pub http_ca: Option<String>,
 
     /// Status codes that are OK for --http, separated by commas [default: any 2xx or 3xx]
     #[arg(help_heading = THROUGH, long, value_name = "CODES", requires = "http")]
@@ -256,7 +260,7 @@ pub struct Cli {
         help_heading = SERVER,
         long,
         value_name = "FILE",
-        conflicts_with_all = ["host", "hostname", "config", "remote", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "dns", "dns_type", "dns_server", "dns_expect", "tcp_connect", "http", "http_expect", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
+        conflicts_with_all = ["host", "hostname", "config", "remote", "diagnose", "all_addresses", "login", "cert", "key", "auth_user_pass", "tls_auth", "tls_crypt", "digest_key_client", "digest_key_server", "tls", "ca", "ping", "ping_address", "ping_count", "ping_warning", "ping_critical", "dns", "dns_type", "dns_server", "dns_expect", "tcp_connect", "http", "http_expect", "http_ca", "cipher", "data_ciphers", "auth", "comp_lzo", "compress", "allow_compression", "tun_mtu", "peer_fingerprint"]
     )]
     pub server_config: Option<PathBuf>,
 

@@ -1130,6 +1130,11 @@ impl Cli {
                 .map_err(UsageError::PingCritical)?,
         };
         // Any --ping* flag asks for echoes (and so the login stage).
+        if self.dns_server.is_some() && self.dns.is_none() && self.http.is_none() {
+            return Err(UsageError::Through(
+                "--dns-server: the server for --dns, or for the name in --http's URL; give one of them".into(),
+            ));
+        }
         let dns = match &self.dns {
             Some(name) => {
                 let d = crate::check::dns::DnsSpec {
@@ -1183,7 +1188,16 @@ impl Cli {
             http: self
                 .http
                 .as_deref()
-                .map(|u| crate::check::http::HttpSpec::parse(u.trim(), self.http_expect.as_deref()))
+                .map(|u| {
+                    let mut spec = crate::check::http::HttpSpec::parse(
+                        u.trim(),
+                        self.http_expect.as_deref(),
+                        self.http_ca.as_deref(),
+                    )?;
+                    spec.dns_server = self.dns_server;
+                    spec.load_roots()?;
+                    Ok::<_, crate::check::http::HttpSpecError>(spec)
+                })
                 .transpose()
                 .map_err(|e| UsageError::Through(e.to_string()))?,
         };

@@ -17,7 +17,7 @@ pub mod tls;
 
 pub use random::{OsRandom, RandomError, RandomSource, Randomness};
 pub use session::{
-    DataKind, DnsConfig, Event, HelloWait, HttpConfig, Incompatible, PingConfig, Progress,
-    ProtocolFailure, Session, SessionConfig, Stage, TcpConfig, TlsFailure, Unreadable, Why,
-    MAX_ECHOES, QUICK_HELLO,
+    DataKind, DnsConfig, Event, HelloWait, HttpConfig, HttpTarget, Incompatible, PingConfig,
+    Progress, ProtocolFailure, Session, SessionConfig, Stage, TcpConfig, TlsFailure, Unreadable,
+    Why, MAX_ECHOES, QUICK_HELLO,
 };

@@ -57,8 +57,9 @@ pub struct Randomness {
     pub(super) icmp_id: u16,
     /// The MAC of our end of a tap tunnel (made locally administered where used).
     pub(super) mac: [u8; 6],
-    /// The id of a DNS question through the tunnel, and the seed of its UDP port.
-    pub(super) dns: [u8; 4],
+    /// The id of a DNS question through the tunnel, and the seed of its UDP port; then
+    /// the same for the lookup of a name in `--http`'s URL.
+    pub(super) dns: [u8; 8],
 }
 
 impl Randomness {
@@ -77,7 +78,7 @@ impl Randomness {
         source.fill(&mut icmp_id)?;
         let mut mac = [0u8; 6];
         source.fill(&mut mac)?;
-        let mut dns = [0u8; 4];
+        let mut dns = [0u8; 8];
         source.fill(&mut dns)?;
         Ok(Randomness {
             session_id,

@@ -76,7 +76,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
                     parts.extend(tcp::perfdata(t, label));
                 }
                 if let Some(h) = &l.data.http {
-                    parts.extend(http::perfdata(h, label));
+                    parts.extend(http::perfdata(h, thresholds, outcome.now_unix, label));
                 }
             }
             if let Some(t) = tls.tls_time {
@@ -112,7 +112,7 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
         if !long.is_empty() {
             long.extend(chain_lines(tls, outcome.now_unix));
             if let Some(login) = &tls.login {
-                long.extend(login_lines(login));
+                long.extend(login_lines(login, thresholds, outcome.now_unix));
             }
         }
     }

@@ -260,7 +260,12 @@ pub(super) fn assess_login(
             }
             if let Some(h) = &login.data.http {
                 if login.data.unsupported.is_none() {
-                    found.push(super::http::assess(h, &login.data));
+                    found.push(super::http::assess(
+                        h,
+                        &login.data,
+                        thresholds,
+                        outcome.now_unix,
+                    ));
                 } else if found.is_empty() {
                     found.push(super::ping::assess(&login.data, thresholds));
                 }

@@ -257,7 +257,11 @@ pub fn note_line(note: &Note) -> String {
 }
 
 /// `-v` lines of the login stage: the server's key-method 2 details and what it pushed.
-pub(super) fn login_lines(login: &LoginOutcome) -> Vec<String> {
+pub(super) fn login_lines(
+    login: &LoginOutcome,
+    thresholds: &super::state::Thresholds,
+    now_unix: i64,
+) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(k) = &login.server_key {
         out.push(format!("server key-method 2 options: {}", k.options));
@@ -288,8 +292,34 @@ pub(super) fn login_lines(login: &LoginOutcome) -> Vec<String> {
         out.push(format!("TCP [{state}]: {text}"));
     }
     if let Some(h) = &login.data.http {
-        let (state, text) = super::http::assess(h, &login.data);
+        let (state, text) = super::http::assess(h, &login.data, thresholds, now_unix);
         out.push(format!("HTTP [{state}]: {text}"));
+        if let Some((name, (address, rtt))) = h
+            .question
+            .name
+            .as_ref()
+            .zip(h.lookup.as_ref().and_then(|l| l.resolved))
+        {
+            out.push(format!(
+                "HTTP: {name} is {address} (looked up in {})",
+                ms(rtt)
+            ));
+        }
+        if let Some((version, chain)) = &h.tls {
+            for c in chain {
+                out.push(format!(
+                    "HTTPS {version}: {} {}; issuer {}; {}",
+                    if c.role == crate::chain::Role::Leaf {
+                        "certificate"
+                    } else {
+                        "intermediate"
+                    },
+                    c.short_name(),
+                    c.issuer,
+                    validity_words(c, now_unix)
+                ));
+            }
+        }
     }
     if login.exit_acked {
         out.push("EXIT sent and acknowledged: the server frees the session".into());

@@ -94,6 +94,8 @@ pub struct CertSpec<'a> {
     pub key_usage: bool,
     /// basicConstraints CA:TRUE (else CA:FALSE).
     pub is_ca: bool,
+    /// subjectAltName in `openssl x509v3_config` syntax: `"DNS:web.test, IP:10.8.0.1"`.
+    pub san: Option<&'a str>,
 }
 
 impl<'a> CertSpec<'a> {
@@ -108,6 +110,7 @@ impl<'a> CertSpec<'a> {
             eku: Some("serverAuth"),
             key_usage: true,
             is_ca: false,
+            san: None,
         }
     }
 
@@ -365,6 +368,9 @@ fn extensions(spec: &CertSpec, has_issuer: bool) -> String {
     }
     if let Some(eku) = spec.eku {
         s.push_str(&format!("extendedKeyUsage = {eku}\n"));
+    }
+    if let Some(san) = spec.san {
+        s.push_str(&format!("subjectAltName = {san}\n"));
     }
     s.push_str("subjectKeyIdentifier = hash\n");
     // Lets verifiers match a certificate to its issuer by key id (a self-signed one

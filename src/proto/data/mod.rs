@@ -35,6 +35,7 @@ pub mod ether;
 pub mod http;
 pub mod icmp;
 pub mod keys;
+pub mod lookup;
 pub mod replay;
 pub mod stack;
 pub mod udp;

@@ -5,15 +5,18 @@
 //! that one and would keep the client until `ping-restart`).
 
 use super::*;
+use crate::chain::Role;
 use crate::proto::data::ether::{self, Received};
 use crate::proto::data::http::{BadResponse, Response};
 use crate::proto::data::icmp::{parse_echo_reply, EchoRequest};
+use crate::proto::data::lookup::{self, Looked};
 use crate::proto::data::stack::{Connection, TcpProbe};
 use crate::proto::data::udp::{parse_datagram, Datagram};
 use crate::proto::data::{
     keys::KEY_BLOCK_LEN, DataChannel, DataError, Decapsulated, KeyBlock, Side, EKM_LABEL,
 };
 use crate::proto::push::{self, DataPlan, KeyDerivation, Unsupported};
+use std::net::SocketAddr;
 
 /// The payload of our echo requests: nothing secret, and checked in the reply.
 const ECHO_PAYLOAD: &[u8; 24] = b"check_openvpn echo\0\0\0\0\0\0";
@@ -207,42 +210,97 @@ impl Session {
                 self.emit(Event::HttpOnTap);
                 return self.leave(t, data, now, Why::NoHttpPath);
             }
-            let path = match push::echo_path(&options, Some(http.target.ip())) {
-                Ok(path) => path,
-                Err(path) => {
-                    self.emit(Event::NoHttpPath { path });
-                    return self.leave(t, data, now, Why::NoHttpPath);
-                }
-            };
             let r = self.random.dns;
             // Another port than --tcp-connect's.
-            let mut port = dynamic_port([r[0], r[1]]);
-            if port == dynamic_port([r[2], r[3]]) {
-                port = dynamic_port(port.wrapping_add(1).to_be_bytes());
+            let mut local_port = dynamic_port([r[0], r[1]]);
+            if local_port == dynamic_port([r[2], r[3]]) {
+                local_port = dynamic_port(local_port.wrapping_add(1).to_be_bytes());
             }
-            let Some(stack) = TcpProbe::connect(path.source, http.target, port, STACK_MTU, now)
-            else {
-                self.emit(Event::NoHttpPath {
-                    path: push::NoPath {
-                        target: Some(http.target.ip()),
-                        no_address: true,
-                        routes: Vec::new(),
-                    },
-                });
-                return self.leave(t, data, now, Why::NoHttpPath);
+            let tls = match &http.tls {
+                Some((config, name)) => {
+                    match rustls::ClientConnection::new(config.clone(), name.clone()) {
+                        Ok(conn) => Some(Box::new(conn)),
+                        Err(e) => {
+                            self.emit(Event::HttpTlsFailed {
+                                why: e.to_string(),
+                                rtt: Duration::ZERO,
+                            });
+                            return self.leave(t, data, now, Why::Reached);
+                        }
+                    }
+                }
+                None => None,
             };
-            self.emit(Event::HttpPlanned { path });
-            data.http = Some(HttpState {
-                stack,
+            let mut state = HttpState {
+                lookup: None,
+                stack: None,
+                local_port,
+                tls,
+                tls_said: false,
+                wire: Vec::new(),
                 started: now,
                 connected: false,
                 request: http.request,
                 sent: 0,
                 response: Response::new(http.limit),
                 done: false,
-            });
+            };
+            match http.target {
+                HttpTarget::Address(target) => {
+                    if let Err(why) = self.http_connect(&options, &mut state, target, now) {
+                        return self.leave(t, data, now, why);
+                    }
+                }
+                HttpTarget::Name {
+                    name,
+                    port,
+                    server,
+                    resend,
+                } => {
+                    let pushed = push::dns_servers(&options);
+                    let Some(via) = server.or_else(|| pushed.first().copied()) else {
+                        self.emit(Event::HttpNoDnsServer);
+                        return self.leave(t, data, now, Why::NoHttpPath);
+                    };
+                    let path = match push::echo_path(&options, Some(via)) {
+                        Ok(path) => path,
+                        Err(path) => {
+                            self.emit(Event::NoHttpPath { path });
+                            return self.leave(t, data, now, Why::NoHttpPath);
+                        }
+                    };
+                    let id = u16::from_be_bytes([r[4], r[5]]);
+                    let Some(query) = lookup::query(&name, false, id) else {
+                        // The name was checked with the flags: cannot happen.
+                        return self.leave(t, data, now, Why::Failed);
+                    };
+                    self.emit(Event::HttpLookupPlanned {
+                        path,
+                        pushed: server.is_none(),
+                    });
+                    state.lookup = Some(LookupState {
+                        name,
+                        port,
+                        dns: DnsState {
+                            path,
+                            query,
+                            port: dynamic_port([r[6], r[7]]),
+                            resend,
+                            sent: Vec::new(),
+                            answered: false,
+                        },
+                        v6: false,
+                        started: now,
+                    });
+                }
+            }
+            data.http = Some(state);
             self.extend_deadline(http.until, now);
-            self.send_stack_output(&mut data, now);
+            if data.http.as_ref().is_some_and(|h| h.lookup.is_some()) {
+                self.send_lookup(&mut data, now);
+            } else {
+                self.send_stack_output(&mut data, now);
+            }
         }
         if data.ping.is_some() {
             self.send_echo(&mut data, now);
@@ -250,59 +308,250 @@ impl Session {
         State::Data { control: t, data }
     }
 
-    /// The HTTP exchange after its stack ran: the request once connected, the response
-    /// as it comes; said once decided, and the connection reset.
+    /// The HTTP server's connection from our tunnel address: its route checked, the SYN
+    /// sent.
+    fn http_connect(
+        &mut self,
+        options: &[String],
+        h: &mut HttpState,
+        target: SocketAddr,
+        now: Instant,
+    ) -> Result<(), Why> {
+        let path = match push::echo_path(options, Some(target.ip())) {
+            Ok(path) => path,
+            Err(path) => {
+                self.emit(Event::NoHttpPath { path });
+                return Err(Why::NoHttpPath);
+            }
+        };
+        let Some(stack) = TcpProbe::connect(path.source, target, h.local_port, STACK_MTU, now)
+        else {
+            self.emit(Event::NoHttpPath {
+                path: push::NoPath {
+                    target: Some(target.ip()),
+                    no_address: true,
+                    routes: Vec::new(),
+                },
+            });
+            return Err(Why::NoHttpPath);
+        };
+        self.emit(Event::HttpPlanned { path, target });
+        h.stack = Some(stack);
+        h.started = now;
+        Ok(())
+    }
+
+    /// The lookup's question (again) into the data outbox, and the timer for the next.
+    fn send_lookup(&mut self, data: &mut DataState, now: Instant) {
+        let Some(l) = data.http.as_mut().and_then(|h| h.lookup.as_mut()) else {
+            self.timers.stop(Timer::Lookup);
+            return;
+        };
+        let ip_id = l.dns.sent.len() as u16 + 1;
+        let Some(packet) = dns_packet(&l.dns, ip_id) else {
+            self.timers.stop(Timer::Lookup);
+            return;
+        };
+        l.dns.sent.push(now);
+        let (v6, resend) = (l.v6, l.dns.resend);
+        self.seal_frame(data, &packet, now);
+        self.emit(Event::HttpLookupSent { v6, at: now });
+        self.timers.set(Timer::Lookup, now + resend);
+    }
+
+    pub(super) fn on_lookup_timer(&mut self, now: Instant) {
+        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            return;
+        };
+        self.send_lookup(&mut data, now);
+        self.state = State::Data { control, data };
+    }
+
+    /// The DNS server's reply to the lookup: an address connects, A without one asks
+    /// AAAA, anything else ends the request (said).
+    fn on_lookup_reply(
+        &mut self,
+        control: Box<TlsState>,
+        mut data: Box<DataState>,
+        now: Instant,
+        message: &[u8],
+    ) -> State {
+        let Some(h) = data.http.as_mut() else {
+            return State::Data { control, data };
+        };
+        let Some(l) = h.lookup.as_mut() else {
+            return State::Data { control, data };
+        };
+        let rtt = now.saturating_duration_since(l.started);
+        let failed = match lookup::read(message) {
+            Looked::Addresses(addresses) => {
+                let address = addresses[0];
+                let target = SocketAddr::new(address, l.port);
+                h.lookup = None;
+                self.timers.stop(Timer::Lookup);
+                self.emit(Event::HttpResolved { address, rtt });
+                let options = control.login.pushed.clone().unwrap_or_default();
+                if let Err(why) = self.http_connect(&options, h, target, now) {
+                    return self.leave(control, data, now, why);
+                }
+                return self.after_stack(control, data, now);
+            }
+            Looked::NoAddress if !l.v6 => {
+                // No IPv4 address: ask for IPv6 ones, as a resolver falls back.
+                let id = u16::from_be_bytes([l.dns.query[0], l.dns.query[1]]) ^ 0x5a5a;
+                match lookup::query(&l.name, true, id) {
+                    Some(query) => {
+                        l.v6 = true;
+                        l.dns.query = query;
+                        l.dns.sent.clear();
+                        self.send_lookup(&mut data, now);
+                        return State::Data { control, data };
+                    }
+                    None => "no address".to_string(),
+                }
+            }
+            Looked::NoAddress => "no address (neither A nor AAAA)".to_string(),
+            Looked::Error(code) => code,
+            Looked::Malformed(why) => format!("a reply DNS cannot read ({why})"),
+        };
+        h.lookup = None;
+        h.done = true;
+        self.timers.stop(Timer::Lookup);
+        self.emit(Event::HttpLookupFailed { why: failed, rtt });
+        self.after_stack(control, data, now)
+    }
+
+    /// The HTTP exchange after its stack ran: the request once connected (inside TLS for
+    /// https), the response as it comes; said once decided, and the connection reset.
     fn advance_http(&mut self, data: &mut DataState, now: Instant) {
         let Some(h) = data.http.as_mut().filter(|h| !h.done) else {
             return;
         };
-        let rtt = now.saturating_duration_since(h.started);
-        match h.stack.state() {
+        let HttpState {
+            stack: Some(stack),
+            tls,
+            tls_said,
+            wire,
+            started,
+            connected,
+            request,
+            sent,
+            response,
+            done,
+            ..
+        } = h
+        else {
+            // The name is still being looked up.
+            return;
+        };
+        let rtt = now.saturating_duration_since(*started);
+        match stack.state() {
             Connection::Connecting => return,
-            Connection::Refused if !h.connected => {
-                h.done = true;
+            Connection::Refused if !*connected => {
+                *done = true;
                 self.emit(Event::HttpConnect { refused: true, rtt });
                 return;
             }
             _ => {}
         }
-        if !h.connected {
-            h.connected = true;
+        if !*connected {
+            *connected = true;
             self.emit(Event::HttpConnect {
                 refused: false,
                 rtt,
             });
         }
-        if h.sent < h.request.len() {
-            let n = h.stack.send(&h.request[h.sent..], now);
-            h.sent += n;
-        }
         let mut got = Vec::new();
-        h.stack.recv(&mut got);
-        let verdict = match h.response.push(&got) {
-            Err(bad) => Some(Err(match bad {
-                BadResponse::NotHttp(why) => format!("no HTTP response ({why})"),
-                BadResponse::HeadTooLong => "a response head longer than the check reads".into(),
-            })),
-            Ok(()) if h.response.complete() || h.stack.peer_done() => {
-                Some(match h.response.head() {
+        stack.recv(&mut got);
+        let mut peer_done = stack.peer_done();
+        let plain = match tls.as_deref_mut() {
+            None => {
+                if *sent < request.len() {
+                    *sent += stack.send(&request[*sent..], now);
+                }
+                Ok(got)
+            }
+            Some(conn) => {
+                let mut closed = false;
+                let pumped = tls_pump(
+                    conn,
+                    stack,
+                    wire,
+                    request,
+                    sent,
+                    &got,
+                    peer_done,
+                    &mut closed,
+                    now,
+                );
+                peer_done |= closed;
+                if pumped.is_ok() && !*tls_said && !conn.is_handshaking() {
+                    *tls_said = true;
+                    let version = conn
+                        .protocol_version()
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("TLS")
+                        .replace('_', ".")
+                        .replace("TLSv", "TLS ");
+                    let chain = conn
+                        .peer_certificates()
+                        .unwrap_or_default()
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, der)| {
+                            let role = if i == 0 {
+                                Role::Leaf
+                            } else {
+                                Role::Intermediate
+                            };
+                            crate::chain::info(der, role).ok()
+                        })
+                        .collect();
+                    self.emit(Event::HttpTls {
+                        version,
+                        chain,
+                        rtt,
+                    });
+                }
+                pumped
+            }
+        };
+        let verdict = match plain {
+            Err(e) => {
+                *done = true;
+                stack.abort(now);
+                self.emit(Event::HttpTlsFailed {
+                    why: e.to_string(),
+                    rtt,
+                });
+                return;
+            }
+            Ok(plain) => match response.push(&plain) {
+                Err(bad) => Some(Err(match bad {
+                    BadResponse::NotHttp(why) => format!("no HTTP response ({why})"),
+                    BadResponse::HeadTooLong => {
+                        "a response head longer than the check reads".into()
+                    }
+                })),
+                Ok(()) if response.complete() || peer_done => Some(match response.head() {
                     Some(head) => Ok((head.status, head.reason.clone())),
                     None => Err("the server closed the connection before a response".into()),
-                })
-            }
-            Ok(()) => None,
+                }),
+                Ok(()) => None,
+            },
         };
         let Some(verdict) = verdict else {
             return;
         };
-        h.done = true;
-        h.stack.abort(now);
+        *done = true;
+        stack.abort(now);
         match verdict {
             Ok((status, reason)) => self.emit(Event::HttpResponse {
                 status,
                 reason,
-                size: h.response.body_len(),
-                cut: h.response.cut,
+                size: response.body_len(),
+                cut: response.cut,
                 rtt,
             }),
             Err(why) => self.emit(Event::HttpBroken { why, rtt }),
@@ -319,10 +568,14 @@ impl Session {
                 next = tcp.stack.poll_at(now);
             }
         }
-        if let Some(h) = data.http.as_mut() {
-            packets.extend(h.stack.take_output());
-            if !h.done {
-                next = match (next, h.stack.poll_at(now)) {
+        if let Some((stack, done)) = data
+            .http
+            .as_mut()
+            .and_then(|h| Some((h.stack.as_mut()?, h.done)))
+        {
+            packets.extend(stack.take_output());
+            if !done {
+                next = match (next, stack.poll_at(now)) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
@@ -353,8 +606,8 @@ impl Session {
         if let Some(tcp) = data.tcp.as_mut() {
             tcp.stack.poll(now);
         }
-        if let Some(h) = data.http.as_mut() {
-            h.stack.poll(now);
+        if let Some(stack) = data.http.as_mut().and_then(|h| h.stack.as_mut()) {
+            stack.poll(now);
         }
         self.state = self.after_stack(control, data, now);
     }
@@ -697,6 +950,7 @@ impl Session {
         let mut reply = None;
         let mut dns_reply: Option<Vec<u8>> = None;
         let mut segment: Option<Vec<u8>> = None;
+        let mut lookup_reply: Option<Vec<u8>> = None;
         let mut learned = false;
         let mut answer = None;
         let noise = match result {
@@ -732,10 +986,34 @@ impl Session {
             }
             Ok(Decapsulated::Data(ip))
                 if data.tcp.as_ref().is_some_and(|t| t.stack.is_ours(ip))
-                    || data.http.as_ref().is_some_and(|h| h.stack.is_ours(ip)) =>
+                    || data
+                        .http
+                        .as_ref()
+                        .and_then(|h| h.stack.as_ref())
+                        .is_some_and(|s| s.is_ours(ip)) =>
             {
                 data.decrypted = data.decrypted.saturating_add(1);
                 segment = Some(ip.to_vec());
+                None
+            }
+            Ok(Decapsulated::Data(ip))
+                if data
+                    .http
+                    .as_ref()
+                    .and_then(|h| h.lookup.as_ref())
+                    .is_some_and(|l| dns_reply_of(&l.dns, ip).is_some()) =>
+            {
+                data.decrypted = data.decrypted.saturating_add(1);
+                lookup_reply = dns_reply_of(
+                    &data
+                        .http
+                        .as_ref()
+                        .and_then(|h| h.lookup.as_ref())
+                        .expect("a lookup")
+                        .dns,
+                    ip,
+                )
+                .map(<[u8]>::to_vec);
                 None
             }
             Ok(Decapsulated::Data(ip)) => {
@@ -797,11 +1075,14 @@ impl Session {
             self.data_noise(event);
             return State::Data { control, data };
         }
+        if let Some(message) = lookup_reply {
+            return self.on_lookup_reply(control, data, now, &message);
+        }
         if let Some(ip) = segment {
             if let Some(tcp) = data.tcp.as_mut().filter(|t| t.stack.is_ours(&ip)) {
                 tcp.stack.receive(&ip, now);
-            } else if let Some(h) = data.http.as_mut() {
-                h.stack.receive(&ip, now);
+            } else if let Some(stack) = data.http.as_mut().and_then(|h| h.stack.as_mut()) {
+                stack.receive(&ip, now);
             }
             return self.after_stack(control, data, now);
         }
@@ -871,16 +1152,9 @@ fn echo_or_noise(
     reply: &mut Option<u16>,
     dns_reply: &mut Option<Vec<u8>>,
 ) -> Option<Event> {
-    if let (Some(d), Ok(u)) = (dns, parse_datagram(ip)) {
-        if u.source == d.path.target
-            && u.destination == d.path.source
-            && u.source_port == 53
-            && u.destination_port == d.port
-            && u.payload.get(..2) == d.query.get(..2)
-        {
-            *dns_reply = Some(u.payload.to_vec());
-            return None;
-        }
+    if let Some(message) = dns.as_ref().and_then(|d| dns_reply_of(d, ip)) {
+        *dns_reply = Some(message.to_vec());
+        return None;
     }
     match (ping, parse_echo_reply(ip)) {
         (Some(p), Ok(r))
@@ -901,4 +1175,99 @@ fn echo_or_noise(
             at: now,
         }),
     }
+}
+
+/// The DNS message in `ip` when it is the reply to `d`'s question: from the server's port
+/// 53 to our address and port, with our id.
+fn dns_reply_of<'a>(d: &DnsState, ip: &'a [u8]) -> Option<&'a [u8]> {
+    let u = parse_datagram(ip).ok()?;
+    (u.source == d.path.target
+        && u.destination == d.path.source
+        && u.source_port == 53
+        && u.destination_port == d.port
+        && u.payload.get(..2) == d.query.get(..2))
+    .then_some(u.payload)
+}
+
+/// `d`'s question as an IP packet from our tunnel address.
+fn dns_packet(d: &DnsState, ip_id: u16) -> Option<Vec<u8>> {
+    let mut packet = Vec::with_capacity(28 + d.query.len());
+    Datagram {
+        source: d.path.source,
+        destination: d.path.target,
+        source_port: d.port,
+        destination_port: 53,
+        payload: &d.query,
+    }
+    .encode(ip_id, &mut packet)
+    .ok()?;
+    Some(packet)
+}
+
+/// TLS between the TCP stream and the HTTP exchange: the request handed to rustls once
+/// (it keeps it until the handshake ends), the server's records in, the plaintext out,
+/// our records out as far as the TCP send buffer takes them; `closed` once the server's
+/// stream ended (its close_notify, or the connection's end). `Err`: the TLS failure.
+#[allow(clippy::too_many_arguments)]
+fn tls_pump(
+    conn: &mut rustls::ClientConnection,
+    stack: &mut TcpProbe,
+    wire: &mut Vec<u8>,
+    request: &[u8],
+    sent: &mut usize,
+    got: &[u8],
+    peer_done: bool,
+    closed: &mut bool,
+    now: Instant,
+) -> Result<Vec<u8>, rustls::Error> {
+    use std::io::{Read, Write};
+    if *sent < request.len() && conn.writer().write_all(&request[*sent..]).is_ok() {
+        *sent = request.len();
+    }
+    let mut plain = Vec::new();
+    let mut input = got;
+    let mut result = Ok(());
+    let mut buf = [0u8; 8192];
+    loop {
+        let more = !input.is_empty();
+        if more {
+            if conn.read_tls(&mut input).is_err() {
+                break;
+            }
+        } else if peer_done {
+            // The server closed: rustls learns the end of the stream.
+            let _ = conn.read_tls(&mut &[][..]);
+        }
+        if let Err(e) = conn.process_new_packets() {
+            result = Err(e);
+            break;
+        }
+        loop {
+            match conn.reader().read(&mut buf) {
+                Ok(0) => {
+                    // close_notify: the server's stream ended cleanly.
+                    *closed = true;
+                    break;
+                }
+                Ok(n) => plain.extend_from_slice(&buf[..n]),
+                Err(e) => {
+                    *closed |= e.kind() == std::io::ErrorKind::UnexpectedEof;
+                    break;
+                }
+            }
+        }
+        if !more || input.is_empty() {
+            break;
+        }
+    }
+    while conn.wants_write() {
+        if conn.write_tls(wire).is_err() {
+            break;
+        }
+    }
+    if !wire.is_empty() {
+        let n = stack.send(wire, now);
+        wire.drain(..n);
+    }
+    result.map(|()| plain)
 }

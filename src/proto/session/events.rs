@@ -350,9 +350,45 @@ pub enum Event {
     },
     /// The HTTP request cannot go through a tap tunnel.
     HttpOnTap,
-    /// The HTTP server's SYN went from our tunnel address.
+    /// The HTTP server's SYN went from our tunnel address to `target`.
     HttpPlanned {
         path: EchoPath,
+        target: std::net::SocketAddr,
+    },
+    /// The URL's name: no DNS server was given or pushed to look it up.
+    HttpNoDnsServer,
+    /// The URL's name is asked of the DNS server at `path.target` (`pushed`: the push
+    /// named it).
+    HttpLookupPlanned {
+        path: EchoPath,
+        pushed: bool,
+    },
+    /// The lookup's question went out (again).
+    HttpLookupSent {
+        v6: bool,
+        at: Instant,
+    },
+    /// The name's address, `rtt` after the first question.
+    HttpResolved {
+        address: std::net::IpAddr,
+        rtt: Duration,
+    },
+    /// The DNS server's answer gave no address: `why` (`NXDOMAIN`, `no address`, ...).
+    HttpLookupFailed {
+        why: String,
+        rtt: Duration,
+    },
+    /// The https server's TLS handshake ended: its version, and the chain it presented
+    /// (already verified by then).
+    HttpTls {
+        version: String,
+        chain: Vec<crate::chain::CertInfo>,
+        rtt: Duration,
+    },
+    /// The https server's TLS failed: its certificate, an alert, ... (rustls's words).
+    HttpTlsFailed {
+        why: String,
+        rtt: Duration,
     },
     /// The HTTP server accepted the connection (`refused: false`) or reset it.
     HttpConnect {

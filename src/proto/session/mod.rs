@@ -26,7 +26,9 @@ mod timer;
 pub use events::{
     DataKind, Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why,
 };
-use state::{DataState, DnsState, HttpState, LoginState, PingState, State, TcpState, TlsState};
+use state::{
+    DataState, DnsState, HttpState, LoginState, LookupState, PingState, State, TcpState, TlsState,
+};
 use timer::{Timer, TimerTable};
 
 use crate::chain::Policy;
@@ -188,15 +190,32 @@ pub struct TcpConfig {
 }
 
 /// An HTTP request through the tunnel, after the login.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct HttpConfig {
-    pub target: std::net::SocketAddr,
+    pub target: HttpTarget,
     /// The whole request, as sent.
     pub request: Vec<u8>,
     /// The most bytes of the response read.
     pub limit: usize,
+    /// https: the TLS client, and the name (or address) the certificate must carry.
+    pub tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
     /// Since the session's start: no whole response by then is no answer.
     pub until: std::time::Duration,
+}
+
+/// Where the HTTP request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpTarget {
+    Address(std::net::SocketAddr),
+    /// A name, looked up first (A, then AAAA) through the tunnel's DNS server: `server`,
+    /// or the first the push names.
+    Name {
+        name: String,
+        port: u16,
+        server: Option<std::net::IpAddr>,
+        /// The lookup's query goes again after this long without a reply.
+        resend: std::time::Duration,
+    },
 }
 
 /// The most echoes one session sends.
@@ -396,6 +415,7 @@ impl Session {
             Timer::EchoDeadline => self.on_echo_deadline(now),
             Timer::Dns => self.on_dns_timer(now),
             Timer::Stack => self.on_stack_timer(now),
+            Timer::Lookup => self.on_lookup_timer(now),
         }
     }
 

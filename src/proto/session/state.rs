@@ -108,13 +108,36 @@ pub(super) struct TcpState {
 
 /// The HTTP request through the tunnel.
 pub(super) struct HttpState {
-    pub(super) stack: crate::proto::data::stack::TcpProbe,
+    /// The lookup of the URL's name, while it runs.
+    pub(super) lookup: Option<LookupState>,
+    /// The connection, once the address is known.
+    pub(super) stack: Option<crate::proto::data::stack::TcpProbe>,
+    /// Our TCP port.
+    pub(super) local_port: u16,
+    /// https: the TLS client inside the connection.
+    pub(super) tls: Option<Box<ClientConnection>>,
+    /// The end of the TLS handshake was said.
+    pub(super) tls_said: bool,
+    /// TLS records the TCP send buffer has not taken yet.
+    pub(super) wire: Vec<u8>,
+    /// When the SYN went out.
     pub(super) started: Instant,
     pub(super) connected: bool,
     pub(super) request: Vec<u8>,
     pub(super) sent: usize,
     pub(super) response: crate::proto::data::http::Response,
     pub(super) done: bool,
+}
+
+/// The lookup of the name in `--http`'s URL.
+pub(super) struct LookupState {
+    pub(super) name: String,
+    /// The URL's port.
+    pub(super) port: u16,
+    /// The question (A, then AAAA once A has no address) and its copies.
+    pub(super) dns: DnsState,
+    pub(super) v6: bool,
+    pub(super) started: Instant,
 }
 
 /// The DNS question through the tunnel.

@@ -24,11 +24,13 @@ pub(super) enum Timer {
     Dns,
     /// Data stage: the TCP stack's next poll (a retransmission).
     Stack,
+    /// Data stage: send the lookup of `--http`'s name again.
+    Lookup,
 }
 
 impl Timer {
     /// Every timer, in the order `handle_timeout` looks at the expired ones.
-    pub(super) const ALL: [Timer; 8] = [
+    pub(super) const ALL: [Timer; 9] = [
         Timer::BadAuthStop,
         Timer::Attempt,
         Timer::Hello,
@@ -37,6 +39,7 @@ impl Timer {
         Timer::EchoDeadline,
         Timer::Dns,
         Timer::Stack,
+        Timer::Lookup,
     ];
 
     fn index(self) -> usize {

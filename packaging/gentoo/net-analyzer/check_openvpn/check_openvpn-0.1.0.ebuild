@@ -58,6 +58,8 @@ CRATES="
 	cms@0.3.0-pre.1
 	colorchoice@1.0.5
 	const-oid@0.10.3
+	core-foundation@0.10.1
+	core-foundation-sys@0.8.7
 	core_detect@1.0.0
 	cpubits@0.1.1
 	cpufeatures@0.3.1
@@ -149,6 +151,7 @@ CRATES="
 	once_cell@1.21.4
 	once_cell_polyfill@1.70.2
 	oorandom@11.1.5
+	openssl-probe@0.2.2
 	p12-keystore@0.4.1
 	p521@0.14.0
 	page_size@0.6.0
@@ -192,13 +195,17 @@ CRATES="
 	rusticata-macros@4.1.0
 	rustix@1.1.6
 	rustls@0.23.46
+	rustls-native-certs@0.8.5
 	rustls-pki-types@1.16.0
 	rustls-webpki@0.103.17
 	rusty-fork@0.3.1
 	salsa20@0.11.0
 	same-file@1.0.6
+	schannel@0.1.30
 	scrypt@0.12.0
 	sec1@0.8.1
+	security-framework@3.7.0
+	security-framework-sys@2.17.0
 	serde@1.0.229
 	serde_core@1.0.229
 	serde_derive@1.0.229
