@@ -8,14 +8,13 @@
 //! include, reads another file in place, up to ten levels deep. The last line of a
 //! directive wins, as in OpenVPN.
 
-use crate::config::{inline_body, parse_port, words};
+use crate::config::lex::{lex, strip_bom, MAX_CONFIG_LEVELS};
+use crate::config::parse_port;
 use crate::keys::static_keys::KeyDirection;
 use crate::keys::KeySource;
 use crate::net::{Family, Proto};
 use std::path::{Path, PathBuf};
 
-/// OpenVPN's limit on nested includes.
-const MAX_INCLUDE_DEPTH: usize = 10;
 /// No server config comes near this.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -185,12 +184,9 @@ fn parse_server_proto(word: &str) -> Result<(Proto, Option<Family>), String> {
     })
 }
 
+/// `0` or `1`, as the client's config reader takes it.
 fn parse_direction(word: &str) -> Result<KeyDirection, String> {
-    match word {
-        "0" => Ok(KeyDirection::Zero),
-        "1" => Ok(KeyDirection::One),
-        other => Err(format!("key direction '{other}' is not 0 or 1")),
-    }
+    crate::config::parse_direction(word).map_err(|(message, _)| message)
 }
 
 fn read_text(path: &Path) -> Result<String, ServerConfigError> {
@@ -207,10 +203,7 @@ fn read_text(path: &Path) -> Result<String, ServerConfigError> {
     }
     let bytes = std::fs::read(path).map_err(|e| err(super::io_reason(&e)))?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    Ok(text
-        .strip_prefix('\u{feff}')
-        .map(str::to_string)
-        .unwrap_or(text))
+    Ok(strip_bom(&text).to_string())
 }
 
 impl ServerConfig {
@@ -278,30 +271,19 @@ fn parse_into(
         message,
     };
     let lines: Vec<&str> = text.lines().collect();
-    let mut next = 0;
-    while let Some(&line) = lines.get(next) {
-        next += 1;
-        let line_no = next;
-        let trimmed = line.trim();
-        if let Some(name) = trimmed.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
-            if name.starts_with('/') {
-                return Err(err(line_no, format!("'<{name}>' without its opening tag")));
-            }
-            let Some((body, used)) = inline_body(&lines[next..], name) else {
-                return Err(err(
-                    line_no,
-                    format!("'<{name}>' is never closed by '</{name}>'"),
-                ));
-            };
-            next += used;
+    let directives = lex(&lines, 1).map_err(|e| err(e.line, e.message))?;
+    for d in directives {
+        let line_no = d.line;
+        if d.inline.is_some() {
+            let name = d.name().to_string();
+            let body = d.inline.unwrap_or_default();
             let label = format!("{file} <{name}> block");
-            raw.inline.retain(|(n, _, _)| n != name);
-            raw.inline.push((name.to_string(), body, label));
+            raw.inline.retain(|(n, _, _)| *n != name);
+            raw.inline.push((name, body, label));
             continue;
         }
-        let w = words(line).map_err(|m| err(line_no, m))?;
-        let Some(first) = w.first() else { continue };
-        let directive = first.trim_start_matches("--");
+        let w = d.words;
+        let directive = w[0].as_str();
         let arg = |i: usize| -> Result<&str, ServerConfigError> {
             w.get(i)
                 .map(String::as_str)
@@ -312,10 +294,10 @@ fn parse_into(
         match directive {
             "cd" => *base = path(base, arg(1)?),
             "config" => {
-                if depth + 1 >= MAX_INCLUDE_DEPTH {
+                if depth + 1 >= MAX_CONFIG_LEVELS {
                     return Err(err(
                         line_no,
-                        format!("includes nested more than {MAX_INCLUDE_DEPTH} deep"),
+                        format!("more than {MAX_CONFIG_LEVELS} nested config files; does a config include itself?"),
                     ));
                 }
                 let p = path(base, arg(1)?);

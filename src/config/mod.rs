@@ -10,11 +10,15 @@
 //! key). Each refusal names the file, line and directive, and whether OpenVPN itself would
 //! refuse it ([`OpenVpnTakes`]).
 
+pub(crate) mod lex;
 use crate::chain::NameType;
 use crate::keys::static_keys::KeyDirection;
 use crate::keys::KeySource;
 use crate::net::{Family, Proto};
 use crate::proto::data::{AllowCompression, CompressionRules};
+#[cfg(test)]
+use lex::words;
+use lex::{lex, strip_bom, Directive, MAX_CONFIG_LEVELS};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,117 +182,6 @@ pub enum ConfigError {
     },
 }
 
-/// Splits a config line into words exactly as OpenVPN's `parse_line` does: white space
-/// separates; `"` groups with backslash escapes; `'` groups literally; a backslash outside
-/// single quotes escapes only `\`, `"` or white space (anything else is an error, as in
-/// OpenVPN); `#` or `;` where a word would start begins a comment.
-pub(crate) fn words(line: &str) -> Result<Vec<String>, String> {
-    #[derive(PartialEq)]
-    enum State {
-        Initial,
-        Unquoted,
-        Double,
-        Single,
-    }
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut state = State::Initial;
-    let mut backslash = false;
-    for c in line.chars().chain(std::iter::once('\0')) {
-        let space = c == '\0' || c.is_whitespace();
-        if !backslash && c == '\\' && state != State::Single {
-            backslash = true;
-            continue;
-        }
-        let mut done = false;
-        let mut keep = None;
-        match state {
-            State::Initial => {
-                if !space {
-                    if c == ';' || c == '#' {
-                        break;
-                    }
-                    if !backslash && c == '"' {
-                        state = State::Double;
-                    } else if !backslash && c == '\'' {
-                        state = State::Single;
-                    } else {
-                        keep = Some(c);
-                        state = State::Unquoted;
-                    }
-                }
-            }
-            State::Unquoted => {
-                if !backslash && space {
-                    done = true;
-                } else {
-                    keep = Some(c);
-                }
-            }
-            State::Double => {
-                if !backslash && c == '"' {
-                    done = true;
-                } else {
-                    keep = Some(c);
-                }
-            }
-            State::Single => {
-                if c == '\'' {
-                    done = true;
-                } else {
-                    keep = Some(c);
-                }
-            }
-        }
-        if backslash {
-            if let Some(k) = keep {
-                if !(k == '\\' || k == '"' || k == '\0' || k.is_whitespace()) {
-                    return Err(format!(
-                        "a backslash before '{k}': OpenVPN takes backslashes as escapes (write \\\\ for one, as in \"C:\\\\keys\\\\ta.key\")"
-                    ));
-                }
-            }
-        }
-        backslash = false;
-        if let Some(k) = keep.filter(|&k| k != '\0') {
-            word.push(k);
-        }
-        if done {
-            out.push(std::mem::take(&mut word));
-            state = State::Initial;
-        }
-    }
-    match state {
-        State::Double => Err("no closing double quote (\")".into()),
-        State::Single => Err("no closing single quote (')".into()),
-        State::Unquoted => {
-            out.push(word);
-            Ok(out)
-        }
-        State::Initial => Ok(out),
-    }
-}
-
-/// The text of an inline block whose opening `<name>` line came just before `lines`, up to
-/// the line that starts with `</name>` (leading white space allowed, as OpenVPN reads it),
-/// wiped when dropped, and how many lines it took with that closing line; `None` when the
-/// block is never closed. The client and the server config readers both read blocks here.
-pub(crate) fn inline_body(
-    lines: &[&str],
-    name: &str,
-) -> Option<(zeroize::Zeroizing<String>, usize)> {
-    let close = format!("</{name}>");
-    let mut body = zeroize::Zeroizing::new(String::new());
-    for (n, l) in lines.iter().enumerate() {
-        if l.trim_start().starts_with(&close) {
-            return Some((body, n + 1));
-        }
-        body.push_str(l);
-        body.push('\n');
-    }
-    None
-}
-
 fn parse_proto(word: &str) -> Result<ProtoSpec, (String, OpenVpnTakes)> {
     let (proto, family) = match word.to_ascii_lowercase().as_str() {
         "udp" => (Proto::Udp, None),
@@ -321,7 +214,7 @@ pub(crate) fn parse_port(word: &str) -> Result<u16, (String, OpenVpnTakes)> {
     }
 }
 
-fn parse_direction(word: &str) -> Result<KeyDirection, (String, OpenVpnTakes)> {
+pub(crate) fn parse_direction(word: &str) -> Result<KeyDirection, (String, OpenVpnTakes)> {
     match word {
         "0" => Ok(KeyDirection::Zero),
         "1" => Ok(KeyDirection::One),
@@ -332,13 +225,8 @@ fn parse_direction(word: &str) -> Result<KeyDirection, (String, OpenVpnTakes)> {
     }
 }
 
-/// One option of a config: its words, the text of its inline block if it is one, and
-/// its line.
-struct Opt {
-    line: usize,
-    words: Vec<String>,
-    inline: Option<zeroize::Zeroizing<String>>,
-}
+/// One option of a config, as the lexer reads it.
+type Opt = Directive;
 
 /// A value set by a file argument or an inline block; `[inline]` refers to a block that
 /// may come later.
@@ -368,7 +256,7 @@ struct Reader {
     file: String,
     /// Where relative paths resolve: the config's folder, or a `cd DIR`.
     base: PathBuf,
-    /// Nesting of `config FILE` includes (OpenVPN stops at 10).
+    /// Nesting of `config FILE` includes (the config itself is 0).
     depth: u8,
     /// The file being read has Windows line ends (CRLF), which OpenVPN keeps in the text
     /// of an inline block.
@@ -415,71 +303,9 @@ impl Reader {
         }
     }
 
-    /// Splits lines into options; an inline block `<name>` ... `</name>` is one option.
-    /// `first` is the number of the first line.
+    /// The directives of `lines` (the first is line `first`), in this reader's errors.
     fn options(&self, lines: &[&str], first: usize) -> Result<Vec<Opt>, ConfigError> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < lines.len() {
-            let line_no = first + i;
-            let mut w = words(lines[i]).map_err(|m| {
-                let first = lines[i].split_whitespace().next().unwrap_or_default();
-                self.err(
-                    line_no,
-                    first.trim_start_matches("--"),
-                    (m, OpenVpnTakes::No),
-                )
-            })?;
-            i += 1;
-            if let Some(d) = w.first_mut() {
-                if d.len() >= 3 && d.starts_with("--") {
-                    d.drain(..2);
-                }
-            }
-            let tag = match w.as_slice() {
-                [one] if one.len() > 2 && one.starts_with('<') && one.ends_with('>') => {
-                    Some(one[1..one.len() - 1].to_string())
-                }
-                _ => None,
-            };
-            let Some(name) = tag else {
-                if !w.is_empty() {
-                    out.push(Opt {
-                        line: line_no,
-                        words: w,
-                        inline: None,
-                    });
-                }
-                continue;
-            };
-            if let Some(closing) = name.strip_prefix('/') {
-                return Err(self.err(
-                    line_no,
-                    &format!("</{closing}>"),
-                    (
-                        format!("'</{closing}>' without '<{closing}>' before it"),
-                        OpenVpnTakes::No,
-                    ),
-                ));
-            }
-            let Some((body, used)) = inline_body(&lines[i..], &name) else {
-                return Err(self.err(
-                    line_no,
-                    &format!("<{name}>"),
-                    (
-                        format!("'<{name}>' is never closed by '</{name}>'"),
-                        OpenVpnTakes::No,
-                    ),
-                ));
-            };
-            i += used;
-            out.push(Opt {
-                line: line_no,
-                words: vec![name],
-                inline: Some(body),
-            });
-        }
-        Ok(out)
+        lex(lines, first).map_err(|e| self.err(e.line, &e.directive, (e.message, OpenVpnTakes::No)))
     }
 
     fn inline_source(&self, directive: &str, text: &zeroize::Zeroizing<String>) -> KeySource {
@@ -691,13 +517,13 @@ impl Reader {
                 "cd" if !is_inline => self.base = self.base.join(arg(1)?),
                 "config" if !is_inline => {
                     let path = self.base.join(arg(1)?);
-                    if self.depth >= 10 {
-                        return Err(self.err(line, d, ("more than 10 nested 'config' includes; does a config include itself?".into(), OpenVpnTakes::No)));
+                    if usize::from(self.depth) + 1 >= MAX_CONFIG_LEVELS {
+                        return Err(self.err(line, d, (format!("more than {MAX_CONFIG_LEVELS} nested config files; does a config include itself?"), OpenVpnTakes::No)));
                     }
                     let text = crate::keys::static_keys::read_secret_text(&path).map_err(|e| {
                         self.err(line, d, (format!("cannot read {}: {e}", path.display()), OpenVpnTakes::No))
                     })?;
-                    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                    let text = strip_bom(&text);
                     let outer = std::mem::replace(&mut self.file, path.display().to_string());
                     let outer_crlf = std::mem::replace(&mut self.crlf, text.contains("\r\n"));
                     self.depth += 1;
@@ -866,7 +692,7 @@ impl ClientConfig {
     /// Reads as OpenVPN does: a UTF-8 byte order mark skipped, CRLF or LF, and for every
     /// directive the last occurrence wins, a file argument or an inline block alike.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Self, ConfigError> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let text = strip_bom(text);
         let lines: Vec<&str> = text.lines().collect();
         let mut r = Reader {
             file: file.to_string(),
@@ -1573,6 +1399,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("nested"), "{e}");
+    }
+
+    /// Both readers stop where OpenVPN's `read_config_file` does: the config and nine
+    /// levels of includes are read, a tenth include is refused.
+    #[test]
+    fn both_readers_take_as_many_nested_configs_as_openvpn() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let chain = |levels: usize| {
+            for i in 1..levels {
+                let next = if i + 1 < levels {
+                    format!("config c{}.conf\n", i + 1)
+                } else {
+                    String::new()
+                };
+                std::fs::write(d.join(format!("c{i}.conf")), format!("{next}verb 3\n")).unwrap();
+            }
+        };
+        chain(MAX_CONFIG_LEVELS);
+        assert!(ClientConfig::parse("remote h\nconfig c1.conf\n", "top.ovpn", d).is_ok());
+        let server = "server 10.8.0.0 255.255.255.0\nconfig c1.conf\n";
+        assert!(crate::server::config::ServerConfig::parse(server, "top.conf", d).is_ok());
+        chain(MAX_CONFIG_LEVELS + 1);
+        let e = ClientConfig::parse("remote h\nconfig c1.conf\n", "top.ovpn", d).unwrap_err();
+        assert!(
+            e.to_string().contains("more than 10 nested config files"),
+            "{e}"
+        );
+        let e = crate::server::config::ServerConfig::parse(server, "top.conf", d).unwrap_err();
+        assert!(
+            e.to_string().contains("more than 10 nested config files"),
+            "{e}"
+        );
     }
 
     #[test]
