@@ -175,6 +175,28 @@ pub(super) fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Where a check goes ([`Cli::aim`]).
+struct Aim {
+    /// Several remotes and none chosen: each is checked.
+    every_remote: bool,
+    /// Every remote of the config: its number, host, port, protocol and family.
+    targets: Vec<(usize, String, u16, Proto, Option<Family>)>,
+    host: String,
+    port: u16,
+    proto: Proto,
+    family: Option<Family>,
+}
+
+/// The control channel's protection ([`Cli::protection`]).
+struct Protection {
+    wrap: Wrap,
+    /// What `--diagnose` tries.
+    candidates: Vec<Candidate>,
+    key_origin: KeyOrigin,
+    /// tls-auth: the key direction the options string says (`keydir`).
+    tls_auth_direction: Option<KeyDirection>,
+}
+
 impl Cli {
     /// The index of the config's remote that `--remote` names (a number from 1, or a
     /// host), else the first.
@@ -609,27 +631,91 @@ impl Cli {
         })
     }
 
-    pub fn into_settings(self) -> Result<Settings, UsageError> {
-        let config = self
-            .config
-            .as_deref()
-            .map(ClientConfig::from_file)
-            .transpose()?;
-        let mut notes = Vec::new();
-        let chosen = self.chosen_remote(config.as_ref())?;
+    /// The deepest stage a flag asks for, and the flag that asks (the first of them, as
+    /// usage errors name it): the login for a credential or a question through the
+    /// tunnel, TLS for a certificate flag, else the reset. A stage flag beside
+    /// `--diagnose` or `--no-validation` is a usage error. Pure: flags only.
+    fn stage(&self) -> Result<Stage, UsageError> {
+        let login_flag = if self.login {
+            Some("--login")
+        } else if self.cert.is_some() {
+            Some("--cert")
+        } else if self.key.is_some() {
+            Some("--key")
+        } else if self.auth_user_pass.is_some() {
+            Some("--auth-user-pass")
+        } else if self.ping {
+            Some("--ping")
+        } else if self.ping_address.is_some() {
+            Some("--ping-address")
+        } else if self.ping_count.is_some() {
+            Some("--ping-count")
+        } else if self.ping_warning.is_some() {
+            Some("--ping-warning")
+        } else if self.ping_critical.is_some() {
+            Some("--ping-critical")
+        } else if self.dns.is_some() {
+            Some("--dns")
+        } else if self.tcp_connect.is_some() {
+            Some("--tcp-connect")
+        } else if self.http.is_some() {
+            Some("--http")
+        } else {
+            None
+        };
+        let stage_flag = if let Some(flag) = login_flag {
+            Some(flag)
+        } else if self.tls {
+            Some("--tls")
+        } else if self.ca.is_some() {
+            Some("--ca")
+        } else if self.certificate.is_some() {
+            Some("-C/--certificate")
+        } else if self.verify_x509_name.is_some() {
+            Some("--verify-x509-name")
+        } else if self.remote_cert_tls.is_some() {
+            Some("--remote-cert-tls")
+        } else if !self.peer_fingerprint.is_empty() {
+            Some("--peer-fingerprint")
+        } else {
+            None
+        };
+        if let Some(flag) = stage_flag {
+            if self.diagnose {
+                return Err(UsageError::StageConflict(flag, "--diagnose"));
+            }
+            if self.no_validation {
+                return Err(UsageError::StageConflict(flag, "--no-validation"));
+            }
+        }
+        let stage = if login_flag.is_some() {
+            Stage::Login
+        } else if stage_flag.is_some() {
+            Stage::Tls
+        } else {
+            Stage::Reset
+        };
+        Ok(stage)
+    }
+
+    /// Where the check goes, from the flags over the config: every remote of the config
+    /// with the port and protocol it gets (said in `notes`), whether each is checked, and
+    /// the one host, port, protocol and family of a single check. No I/O.
+    fn aim(&self, config: Option<&ClientConfig>, notes: &mut Vec<Note>) -> Result<Aim, UsageError> {
+        let chosen = self.chosen_remote(config)?;
         // Several remotes, none chosen: each is checked, as clients fall back from one to
         // the next.
-        let every_remote = config.as_ref().is_some_and(|c| c.remotes.len() > 1)
+        let every_remote = config.is_some_and(|c| c.remotes.len() > 1)
             && self.remote.is_none()
             && self.host.is_none()
             && self.hostname.is_none()
             && !self.diagnose;
         if every_remote && self.all_addresses {
             return Err(UsageError::AllAddressesRemotes(
-                config.as_ref().map_or(0, |c| c.remotes.len()),
+                config.map_or(0, |c| c.remotes.len()),
             ));
         }
-        let remote = config.as_ref().and_then(|c| c.remotes.get(chosen));
+        let remote = config.and_then(|c| c.remotes.get(chosen));
         let wrap_flag = self.tls_auth.is_some()
             || self.tls_crypt.is_some()
             || self.tls_crypt_v2.is_some()
@@ -643,7 +729,7 @@ impl Cli {
                 });
             }
         }
-        let targets: Vec<(usize, String, u16, Proto, Option<Family>)> = match &config {
+        let targets: Vec<(usize, String, u16, Proto, Option<Family>)> = match config {
             Some(cfg) => cfg
                 .remotes
                 .iter()
@@ -665,7 +751,7 @@ impl Cli {
                 .collect(),
             None => Vec::new(),
         };
-        if let (Some(cfg), Some(path)) = (&config, &self.config) {
+        if let (Some(cfg), Some(path)) = (config, &self.config) {
             // Each remote with the port and protocol it gets (OpenVPN's defaults: the
             // config's port or 1194, its proto or UDP; the flags' when given).
             for (i, host, port, proto, _) in &targets {
@@ -687,9 +773,9 @@ impl Cli {
             (Some(a), Some(b)) if a != b => return Err(UsageError::TwoHosts(a.clone(), b.clone())),
             (Some(h), _) | (None, Some(h)) => h.clone(),
             (None, None) => {
-                let cfg_remote = config.as_ref().zip(remote);
+                let cfg_remote = config.zip(remote);
                 // A remote behind a proxy is not checked; with several, the others are.
-                let all_proxied = config.as_ref().is_some_and(|c| {
+                let all_proxied = config.is_some_and(|c| {
                     every_remote && c.remotes.iter().all(|r| c.proxy_of(r).is_some())
                 });
                 if !every_remote || all_proxied {
@@ -712,11 +798,11 @@ impl Cli {
         let port = self
             .port
             .or(remote.and_then(|r| r.port))
-            .or(config.as_ref().and_then(|c| c.port))
+            .or(config.and_then(|c| c.port))
             .unwrap_or(1194);
         let config_proto = remote
             .and_then(|r| r.proto.clone())
-            .or(config.as_ref().and_then(|c| c.proto.clone()));
+            .or(config.and_then(|c| c.proto.clone()));
         let proto = if self.tcp {
             Proto::Tcp
         } else {
@@ -727,11 +813,25 @@ impl Cli {
             (_, true) => Some(Family::V6),
             _ => config_proto.and_then(|p| p.family),
         };
-        let timeout = parse_timeout(&self.timeout)?;
-        if self.retrycount < 1 {
-            return Err(UsageError::RetryCount);
-        }
+        Ok(Aim {
+            every_remote,
+            targets,
+            host,
+            port,
+            proto,
+            family,
+        })
+    }
 
+    /// The control channel's protection, from the flags over the config: the wrap and
+    /// its key (loaded here), the other wraps `--diagnose` tries, the key's origin, and
+    /// the tls-auth direction the options string tells the server; what was loaded is
+    /// said in `notes`.
+    fn protection(
+        &self,
+        config: Option<&ClientConfig>,
+        notes: &mut Vec<Note>,
+    ) -> Result<Protection, UsageError> {
         // `--auth` names the server's `auth` as OpenVPN does: the tls-auth digest too,
         // unless `--digest` (the original flag) says otherwise.
         let cli_digest = self
@@ -748,7 +848,7 @@ impl Cli {
             None if self.tls_auth_inverse => Some(KeyDirection::Zero),
             None => None,
         };
-        let material = self.material(config.as_ref())?;
+        let material = self.material(config)?;
         let key_origin = match &material {
             Material::None => KeyOrigin::None,
             Material::Hex { .. } => KeyOrigin::Hex,
@@ -779,11 +879,11 @@ impl Cli {
         // The config's `auth` names the tls-auth digest; for other wraps it is a data
         // channel setting this check does not use, so it is only parsed when needed.
         let digest = |material_uses_it: bool| -> Result<Digest, UsageError> {
-            match (cli_digest, config.as_ref().and_then(|c| c.auth.as_deref())) {
+            match (cli_digest, config.and_then(|c| c.auth.as_deref())) {
                 (Some(d), _) => Ok(d),
                 // As OpenVPN: "tls-auth enabled, but no valid --auth algorithm".
                 (None, Some(auth)) if material_uses_it && auth.eq_ignore_ascii_case("none") => {
-                    Err(match config.as_ref() {
+                    Err(match config {
                         Some(cfg) => in_config(
                             cfg,
                             "auth",
@@ -794,16 +894,12 @@ impl Cli {
                     })
                 }
                 (None, Some(auth)) if material_uses_it => {
-                    auth.parse()
-                        .map_err(|e: UnknownDigest| match config.as_ref() {
-                            Some(cfg) => in_config(
-                                cfg,
-                                "auth",
-                                e.to_string(),
-                                OpenVpnTakes::IfItsOpenSslKnows,
-                            ),
-                            None => e.into(),
-                        })
+                    auth.parse().map_err(|e: UnknownDigest| match config {
+                        Some(cfg) => {
+                            in_config(cfg, "auth", e.to_string(), OpenVpnTakes::IfItsOpenSslKnows)
+                        }
+                        None => e.into(),
+                    })
                 }
                 _ => Ok(Digest::Sha1),
             }
@@ -842,7 +938,7 @@ impl Cli {
                 // (which replaces only the key); then 1, the usual client side.
                 let direction = cli_direction
                     .or(*direction)
-                    .or(config.as_ref().and_then(ClientConfig::tls_auth_direction))
+                    .or(config.and_then(ClientConfig::tls_auth_direction))
                     .unwrap_or(KeyDirection::One);
                 notes.push(Note::StaticKey {
                     wrap: "tls-auth",
@@ -907,66 +1003,42 @@ impl Cli {
                 (wrap, hex_candidates(client, server.as_ref()))
             }
         };
+        Ok(Protection {
+            wrap,
+            candidates,
+            key_origin,
+            tls_auth_direction,
+        })
+    }
 
-        let login_flag = if self.login {
-            Some("--login")
-        } else if self.cert.is_some() {
-            Some("--cert")
-        } else if self.key.is_some() {
-            Some("--key")
-        } else if self.auth_user_pass.is_some() {
-            Some("--auth-user-pass")
-        } else if self.ping {
-            Some("--ping")
-        } else if self.ping_address.is_some() {
-            Some("--ping-address")
-        } else if self.ping_count.is_some() {
-            Some("--ping-count")
-        } else if self.ping_warning.is_some() {
-            Some("--ping-warning")
-        } else if self.ping_critical.is_some() {
-            Some("--ping-critical")
-        } else if self.dns.is_some() {
-            Some("--dns")
-        } else if self.tcp_connect.is_some() {
-            Some("--tcp-connect")
-        } else if self.http.is_some() {
-            Some("--http")
-        } else {
-            None
-        };
-        let stage_flag = if let Some(flag) = login_flag {
-            Some(flag)
-        } else if self.tls {
-            Some("--tls")
-        } else if self.ca.is_some() {
-            Some("--ca")
-        } else if self.certificate.is_some() {
-            Some("-C/--certificate")
-        } else if self.verify_x509_name.is_some() {
-            Some("--verify-x509-name")
-        } else if self.remote_cert_tls.is_some() {
-            Some("--remote-cert-tls")
-        } else if !self.peer_fingerprint.is_empty() {
-            Some("--peer-fingerprint")
-        } else {
-            None
-        };
-        if let Some(flag) = stage_flag {
-            if self.diagnose {
-                return Err(UsageError::StageConflict(flag, "--diagnose"));
-            }
-            if self.no_validation {
-                return Err(UsageError::StageConflict(flag, "--no-validation"));
-            }
+    pub fn into_settings(self) -> Result<Settings, UsageError> {
+        let config = self
+            .config
+            .as_deref()
+            .map(ClientConfig::from_file)
+            .transpose()?;
+        let mut notes = Vec::new();
+        let Aim {
+            every_remote,
+            targets,
+            host,
+            port,
+            proto,
+            family,
+        } = self.aim(config.as_ref(), &mut notes)?;
+        let timeout = parse_timeout(&self.timeout)?;
+        if self.retrycount < 1 {
+            return Err(UsageError::RetryCount);
         }
-        let stage = if login_flag.is_some() {
-            Stage::Login
-        } else if stage_flag.is_some() {
-            Stage::Tls
-        } else {
-            Stage::Reset
-        };
+
+        let Protection {
+            wrap,
+            candidates,
+            key_origin,
+            tls_auth_direction,
+        } = self.protection(config.as_ref(), &mut notes)?;
+
+        let stage = self.stage()?;
         let cert_days = self
             .certificate
             .as_deref()
@@ -1371,6 +1443,137 @@ mod tests {
         let mut argv = vec!["check_openvpn"];
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).expect("clap").into_settings()
+    }
+
+    /// Where the check goes, flags over a config, without reading a file.
+    #[test]
+    fn where_the_check_goes_flags_over_the_config() {
+        let aim = |config: Option<&str>, args: &[&str]| {
+            let mut argv = vec!["check_openvpn"];
+            if config.is_some() {
+                // Named for the notes; aim() reads no file.
+                argv.extend(["--config", "c.ovpn"]);
+            }
+            argv.extend_from_slice(args);
+            let cli = Cli::try_parse_from(argv).expect("clap");
+            let cfg = config
+                .map(|t| ClientConfig::parse(t, "c.ovpn", std::path::Path::new("/")).unwrap());
+            cli.aim(cfg.as_ref(), &mut Vec::new()).map(|a| {
+                (
+                    a.host,
+                    a.port,
+                    a.proto,
+                    a.family,
+                    a.every_remote,
+                    a.targets.len(),
+                )
+            })
+        };
+        let (udp, tcp) = (Proto::Udp, Proto::Tcp);
+        type Row<'a> = (
+            Option<&'a str>,
+            &'a [&'a str],
+            (&'a str, u16, Proto, Option<Family>, bool, usize),
+        );
+        let table: &[Row] = &[
+            (None, &["-H", "h"], ("h", 1194, udp, None, false, 0)),
+            (
+                None,
+                &["-H", "h", "-p", "443", "-t", "-6"],
+                ("h", 443, tcp, Some(Family::V6), false, 0),
+            ),
+            (
+                Some("remote a 1195 tcp\n"),
+                &[],
+                ("a", 1195, tcp, None, false, 1),
+            ),
+            (
+                Some("proto udp6\nport 53\nremote a\n"),
+                &[],
+                ("a", 53, udp, Some(Family::V6), false, 1),
+            ),
+            (
+                Some("remote a\n"),
+                &["-p", "443", "-t"],
+                ("a", 443, tcp, None, false, 1),
+            ),
+            (
+                Some("remote a\n"),
+                &["-H", "b"],
+                ("b", 1194, udp, None, false, 1),
+            ),
+            (
+                Some("remote a 1\nremote b 2\n"),
+                &[],
+                ("a", 1, udp, None, true, 2),
+            ),
+            (
+                Some("remote a 1\nremote b 2\n"),
+                &["--remote", "2"],
+                ("b", 2, udp, None, false, 2),
+            ),
+            (
+                Some("remote a 1\nremote b 2\n"),
+                &["--remote", "b"],
+                ("b", 2, udp, None, false, 2),
+            ),
+        ];
+        for (config, args, want) in table {
+            let got = aim(*config, args).unwrap_or_else(|e| panic!("{config:?} {args:?}: {e}"));
+            let want = (want.0.to_string(), want.1, want.2, want.3, want.4, want.5);
+            assert_eq!(got, want, "{config:?} {args:?}");
+        }
+        assert!(matches!(
+            aim(None, &["a", "-H", "b"]),
+            Err(UsageError::TwoHosts(..))
+        ));
+        assert!(matches!(aim(None, &[]), Err(UsageError::NoHost)));
+        assert!(matches!(
+            aim(Some("remote a\nhttp-proxy p 3128\n"), &[]),
+            Err(UsageError::Proxy { .. })
+        ));
+        assert!(matches!(
+            aim(Some("remote a\nremote b\n"), &["--all-addresses"]),
+            Err(UsageError::AllAddressesRemotes(2))
+        ));
+    }
+
+    /// The stage each flag asks for, without reading a file.
+    #[test]
+    fn the_deepest_stage_a_flag_asks_for() {
+        let stage = |args: &[&str]| {
+            let mut argv = vec!["check_openvpn", "-H", "h"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).expect("clap").stage()
+        };
+        let table: &[(&[&str], Stage)] = &[
+            (&[], Stage::Reset),
+            (&["--tls-auth", "ta.key"], Stage::Reset),
+            (&["--tls"], Stage::Tls),
+            (&["--ca", "ca.crt"], Stage::Tls),
+            (&["-C", "30,14"], Stage::Tls),
+            (&["--verify-x509-name", "vpn"], Stage::Tls),
+            (&["--remote-cert-tls", "server"], Stage::Tls),
+            (&["--peer-fingerprint", "AA"], Stage::Tls),
+            (&["--login"], Stage::Login),
+            (&["--cert", "c.crt", "--tls"], Stage::Login),
+            (&["--auth-user-pass", "up"], Stage::Login),
+            (&["--ping-count", "2"], Stage::Login),
+            (&["--dns", "intranet.test"], Stage::Login),
+            (&["--tcp-connect", "10.8.0.1:22"], Stage::Login),
+            (&["--http", "https://intranet.test/"], Stage::Login),
+        ];
+        for (args, want) in table {
+            assert_eq!(stage(args).ok(), Some(*want), "{args:?}");
+        }
+        assert!(matches!(
+            stage(&["--ping", "--no-validation"]),
+            Err(UsageError::StageConflict("--ping", "--no-validation"))
+        ));
+        assert!(matches!(
+            stage(&["--ca", "ca.crt", "--diagnose"]),
+            Err(UsageError::StageConflict("--ca", "--diagnose"))
+        ));
     }
 
     #[test]
