@@ -1783,3 +1783,326 @@ fn https_by_name_through_the_tunnel_agrees_with_the_real_clients_curl() {
         "http://web.test:{plain_port}/ok answered 200 OK, 5 bytes"
     ));
 }
+
+// ---------------------------------------------------------------------------------------
+// DNS, TCP and HTTP through a tap tunnel
+// ---------------------------------------------------------------------------------------
+
+/// `script` in bash in the namespace while OpenVPN's own client on tap is connected:
+/// whether it succeeded within `secs`, and what it printed.
+fn real_tap_bash(bed: &Bed, secs: u32, script: &str) -> (bool, String) {
+    let ns = bed.ns.as_ref().expect("a bed with a namespace");
+    let mut c = RealClient::connected(ns, &bed.server, REAL_TAP);
+    let out = ns
+        .command(
+            Path::new("timeout"),
+            &[&secs.to_string(), "bash", "-c", script],
+        )
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash in the namespace");
+    c.stop();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("real client (tap): {script}\n{text}");
+    (out.status.success(), text)
+}
+
+/// The real client's TCP connection to `target` over tap (bash's /dev/tcp).
+fn real_tap_connect(bed: &Bed, target: SocketAddr) -> (bool, String) {
+    real_tap_bash(
+        bed,
+        8,
+        &format!(
+            "exec 3<>/dev/tcp/{}/{} && echo connected",
+            target.ip(),
+            target.port()
+        ),
+    )
+}
+
+/// A routed tap server pushing a DNS server that is a second address of its tap device
+/// (10.231.N.200: its own neighbour on the link, beside the server's 10.231.N.1), with
+/// dnsmasq there (`web.test` is the server's address) and a TCP and an HTTP listener on
+/// the server's address.
+struct TapServices {
+    bed: Bed,
+    dns: IpAddr,
+    open: SocketAddr,
+    web: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    _dnsmasq: Dnsmasq,
+}
+
+impl TapServices {
+    fn start() -> TapServices {
+        // As `routed_tap`, with the push naming the slot's second address.
+        let slot = Slot::take();
+        let ns = Netns::new(&slot);
+        let n = slot.server_tunnel_v4().octets()[2];
+        let dns = IpAddr::V4(std::net::Ipv4Addr::new(10, 231, n, 200));
+        let push = format!("push \"dhcp-option DNS {dns}\"");
+        let server = Server::start_tunnel(
+            ServerOpts {
+                proto: Proto::Udp,
+                family: Family::V4,
+                mode: Mode::MultiClient,
+                wrap: Wrap::None,
+            },
+            Some(IpAddr::V4(slot.host_veth())),
+            &[&slot.server_v4(), "dev tap", &push],
+        );
+        let bed = Bed {
+            server,
+            ns: Some(ns),
+            slot,
+        };
+        let tap = tun_name(&bed.server);
+        sh("ip", &["addr", "add", &format!("{dns}/24"), "dev", &tap]);
+        let ip = bed.target();
+        let dnsmasq = Dnsmasq::start_with(dns, &[format!("--address=/web.test/{ip}")]);
+        let listener = std::net::TcpListener::bind((ip, 0)).expect("listen on the tap address");
+        let open = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if conn.is_ok() {
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        let web_listener = std::net::TcpListener::bind((ip, 0)).expect("listen on the tap address");
+        let web = web_listener.local_addr().unwrap();
+        serve_http(web_listener);
+        TapServices {
+            bed,
+            dns,
+            open,
+            web,
+            accepted,
+            _dnsmasq: dnsmasq,
+        }
+    }
+}
+
+/// `--dns`, `--tcp-connect` and `--http` (by address and by name) on a routed tap server,
+/// with OpenVPN's own client on tap as the reference on the same server: each answered
+/// both ways, a closed port refused both ways, and all of them with the echoes in one session (two neighbours on
+/// the link, each asked for once, everything that waited for them sent).
+#[test]
+fn dns_tcp_and_http_through_a_tap_agree_with_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let s = TapServices::start();
+    let (bed, dns, open, web) = (&s.bed, s.dns, s.open, s.web);
+    let ip = bed.target();
+
+    // DNS: the pushed server, a neighbour of its own on the link.
+    assert!(dig(bed, REAL_TAP, dns, "intranet.test").contains("10.9.9.9"));
+    bed.check(&["--dns", "intranet.test", "--dns-expect", "10.9.9.9"])
+        .state(0)
+        .line_has(&format!("DNS {dns} answered intranet.test A: 10.9.9.9"))
+        .out_has("Ethernet (tap)")
+        .out_has(&format!("{dns} is at "));
+    assert!(dig(bed, REAL_TAP, dns, "nothere.test").contains("NXDOMAIN"));
+    bed.check(&["--dns", "nothere.test"])
+        .state(2)
+        .line_has(&format!(
+            "the pushed DNS server {dns} answered NXDOMAIN for nothere.test A"
+        ));
+
+    // TCP: accepted, and a closed port refused, both ways.
+    let (ok, said) = real_tap_connect(bed, open);
+    assert!(ok && said.contains("connected"), "{said}");
+    let run = bed
+        .check(&["--tcp-connect", &open.to_string()])
+        .state(0)
+        .line_has(&format!("TCP {open} connected in"));
+    assert!(
+        perf(run.line(), "tcp_time").is_some_and(|t| t > 0.0),
+        "{}",
+        run.context()
+    );
+    let closed = SocketAddr::new(ip, free_port(Proto::Tcp, Family::V4));
+    let (ok, said) = real_tap_connect(bed, closed);
+    assert!(!ok && said.contains("refused"), "{said}");
+    bed.check(&["--tcp-connect", &closed.to_string()])
+        .state(2)
+        .line_has(&format!(
+            "the VPN is up, but {closed} refused the connection"
+        ));
+
+    // HTTP: the same response both ways.
+    let (ok, said) = real_tap_bash(
+        bed,
+        8,
+        &format!(
+            "exec 3<>/dev/tcp/{}/{} && printf 'GET /ok HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -1 <&3",
+            web.ip(),
+            web.port()
+        ),
+    );
+    assert!(ok && said.starts_with("HTTP/1.1 200"), "{said}");
+    let url = format!("http://{web}/ok");
+    let run = bed
+        .check(&["--http", &url])
+        .state(0)
+        .line_has(&format!("{url} answered 200 OK, 5 bytes in"));
+    assert!(run.line().contains("http_size=5B"), "{}", run.context());
+    bed.check(&["--http", &format!("http://{web}/missing")])
+        .state(2)
+        .line_has("answered 404 Not Found, 0 bytes");
+    // By name: the lookup asks the DNS server's neighbour, the request the server's.
+    assert!(dig(bed, REAL_TAP, dns, "web.test").contains(&ip.to_string()));
+    let by_name = format!("http://web.test:{}/ok", web.port());
+    bed.check(&["--http", &by_name])
+        .state(0)
+        .line_has(&format!("{by_name} answered 200 OK, 5 bytes"))
+        .out_has(&format!("{dns} is at "))
+        .out_has(&format!("{ip} is at "));
+
+    // Everything in one session: two neighbours, each asked for and learnt once.
+    let run = bed
+        .check(&[
+            "-vv",
+            "--ping",
+            "--dns",
+            "intranet.test",
+            "--tcp-connect",
+            &open.to_string(),
+            "--http",
+            &url,
+        ])
+        .state(0)
+        .line_has("3/3 echoes")
+        .line_has("answered intranet.test A: 10.9.9.9")
+        .line_has(&format!("TCP {open} connected"))
+        .line_has("answered 200 OK");
+    for neighbour in [ip, dns] {
+        let learnt = run
+            .out
+            .lines()
+            .filter(|l| l.contains(&format!(": {neighbour} is at ")))
+            .count();
+        assert_eq!(
+            learnt,
+            1,
+            "{neighbour} learnt {learnt} times{}",
+            run.context()
+        );
+        assert!(
+            run.out
+                .contains(&format!("asked for the MAC of {neighbour} (ARP request)")),
+            "{neighbour} never asked for{}",
+            run.context()
+        );
+    }
+    assert!(s.accepted.load(Ordering::SeqCst) >= 3);
+}
+
+/// An address of the tap's subnet that no host owns: the real client's connection fails
+/// with "No route to host" (its ARP requests unanswered); the check says the address did
+/// not answer its ARP requests on the tap link, for TCP and DNS alike.
+#[test]
+fn a_tap_neighbour_that_never_answers_arp_is_named_as_for_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&[]);
+    let octets = bed.slot.server_tunnel_v4().octets();
+    let nobody = IpAddr::V4(std::net::Ipv4Addr::new(
+        octets[0], octets[1], octets[2], 201,
+    ));
+    let target = SocketAddr::new(nobody, 80);
+    let (ok, said) = real_tap_connect(&bed, target);
+    assert!(!ok && said.contains("No route to host"), "{said}");
+    bed.check(&[
+        "--tcp-connect",
+        &target.to_string(),
+        "--timeout",
+        "2",
+        "--retrycount",
+        "1",
+    ])
+    .state(2)
+    .line_has(&format!(
+        "the VPN is up, but {target} did not answer the connection: {nobody} did not answer"
+    ))
+    .line_has("ARP requests on the tap link")
+    .within(2000);
+    bed.check(&[
+        "--dns",
+        "intranet.test",
+        "--dns-server",
+        &nobody.to_string(),
+        "--timeout",
+        "2",
+        "--retrycount",
+        "1",
+    ])
+    .state(2)
+    .line_has(&format!(
+        "the DNS server {nobody} did not answer intranet.test A: {nobody} did not answer"
+    ));
+}
+
+/// `--tcp-connect` to the server's IPv6 tunnel address on a tap (neighbour discovery for
+/// a TCP connection), with the real client on tap as the reference: accepted, and a
+/// closed port refused, both ways.
+#[test]
+fn tcp_connect_over_ipv6_on_a_tap_agrees_with_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&["SLOT_V6"]);
+    let v6 = IpAddr::V6(bed.slot.server_tunnel_v6());
+    // The server's address can be bound once its duplicate address detection is over.
+    let tap = tun_name(&bed.server);
+    let settled = (0..100).any(|_| {
+        sh("ip", &["-6", "addr", "show", "dev", &tap, "tentative"])
+            .trim()
+            .is_empty()
+            || {
+                thread::sleep(Duration::from_millis(100));
+                false
+            }
+    });
+    assert!(settled, "the server's tap address stayed tentative");
+    let listener = std::net::TcpListener::bind((v6, 0)).expect("listen on the IPv6 address");
+    let open = listener.local_addr().unwrap();
+    thread::spawn(move || for _conn in listener.incoming() {});
+    let closed = SocketAddr::new(v6, free_port(Proto::Tcp, Family::V6));
+    // The real client's own address is tentative for a moment too: wait for it first.
+    let connect = |target: SocketAddr| {
+        real_tap_bash(
+            &bed,
+            12,
+            &format!(
+                "for i in $(seq 100); do [ -z \"$(ip -6 addr show tentative)\" ] && break; sleep 0.1; done; exec 3<>/dev/tcp/{}/{} && echo connected",
+                target.ip(),
+                target.port()
+            ),
+        )
+    };
+    let (ok, said) = connect(open);
+    assert!(ok && said.contains("connected"), "{said}");
+    bed.check(&["--tcp-connect", &open.to_string(), "-vv"])
+        .state(0)
+        .line_has(&format!("TCP {open} connected in"))
+        .out_has(&format!(
+            "asked for the MAC of {v6} (neighbour solicitation)"
+        ))
+        .out_has(&format!("{v6} is at "));
+    let (ok, said) = connect(closed);
+    assert!(!ok && said.contains("refused"), "{said}");
+    bed.check(&["--tcp-connect", &closed.to_string()])
+        .state(2)
+        .line_has(&format!(
+            "the VPN is up, but {closed} refused the connection"
+        ));
+}

@@ -1823,23 +1823,31 @@ pub fn data_channel(data: &[u8]) {
 }
 
 fn tap_frame(frame: &[u8]) {
-    use check_openvpn::proto::data::ether::{self, Host, Received};
+    use check_openvpn::proto::data::ether::{self, Host, Out, Received};
+    use std::net::IpAddr;
     let ours = ether::local_mac([0x11, 2, 3, 4, 5, 6]);
+    let neighbours: [IpAddr; 3] = [
+        "10.8.0.1".parse().unwrap(),
+        "10.8.0.53".parse().unwrap(),
+        "fd00::1".parse().unwrap(),
+    ];
     let hosts = [
+        Host::new(ours, Some("10.8.0.2".parse().unwrap()), None),
         Host::new(
             ours,
-            "10.8.0.2".parse().unwrap(),
-            "10.8.0.1".parse().unwrap(),
-            None,
-        ),
-        Host::new(
-            ours,
-            "fd00::1000".parse().unwrap(),
-            "fd00::1".parse().unwrap(),
             Some("10.8.0.2".parse().unwrap()),
+            Some("fd00::1000".parse().unwrap()),
         ),
     ];
     for mut host in hosts {
+        for ip in neighbours {
+            host.want(ip);
+        }
+        // A packet waits for 10.8.0.1: it leaves framed once that MAC is learnt.
+        let waiting = [
+            0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 8, 0, 2, 10, 8, 0, 1,
+        ];
+        assert_eq!(host.send_ip(&waiting), Out::Queued);
         for _ in 0..2 {
             match host.receive(frame) {
                 Received::Answer(answer) => {
@@ -1848,10 +1856,23 @@ fn tap_frame(frame: &[u8]) {
                     assert_eq!(f.dst[0] & 1, 0, "an answer to a multicast MAC");
                 }
                 Received::Ip(ip) => assert!(ip.len() + 14 <= frame.len()),
-                Received::Learned => assert!(host.target_mac.is_some_and(|m| m[0] & 1 == 0)),
-                Received::Ignored => {}
+                Received::Learned | Received::Ignored => {}
             }
             assert!(host.answered <= ether::MAX_ANSWERS);
+            for l in host.take_learnt() {
+                assert!(
+                    neighbours.contains(&l.ip),
+                    "learnt {} outside the table",
+                    l.ip
+                );
+                assert_eq!(l.mac[0] & 1, 0, "a multicast MAC learnt");
+                assert_eq!(host.mac_of(l.ip), Some(l.mac));
+                for f in &l.frames {
+                    let f = ether::parse_frame(f).expect("a whole frame");
+                    assert_eq!((f.dst, f.src), (l.mac, ours));
+                    assert_eq!(f.payload, waiting);
+                }
+            }
         }
     }
 }

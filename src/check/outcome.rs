@@ -133,10 +133,11 @@ pub enum Detail {
     },
     NeighbourAsked {
         at: Duration,
-        target: Option<std::net::IpAddr>,
+        target: std::net::IpAddr,
     },
     NeighbourLearned {
         at: Duration,
+        target: std::net::IpAddr,
         mac: [u8; 6],
     },
     NeighbourAnswered {
@@ -266,9 +267,9 @@ pub struct DataOutcome {
     pub occ_exit: bool,
     /// Where either side is tap: (ours, the server's), `true` for tap.
     pub link: Option<(bool, bool)>,
-    /// Questions for the target's MAC sent, and the MAC when it came.
-    pub asked: u16,
-    pub neighbour: Option<[u8; 6]>,
+    /// On tap: each address whose MAC was asked for (the echo target, the DNS server,
+    /// the TCP and HTTP targets).
+    pub neighbours: Vec<NeighbourOutcome>,
     /// How the session ended, when it ended by itself.
     pub why: Option<Why>,
     /// `--dns`: the question and what became of it.
@@ -279,12 +280,19 @@ pub struct DataOutcome {
     pub http: Option<HttpOutcome>,
 }
 
+/// One neighbour of a tap tunnel: questions for its MAC sent, and its MAC once it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighbourOutcome {
+    pub ip: std::net::IpAddr,
+    pub asked: u16,
+    pub mac: Option<[u8; 6]>,
+}
+
 /// The HTTP request through the tunnel.
 #[derive(Debug, Clone, Default)]
 pub struct HttpOutcome {
     pub question: super::http::HttpSpec,
     pub no_path: Option<NoPath>,
-    pub on_tap: bool,
     pub path: Option<EchoPath>,
     /// Where the SYN went (the URL's address, or the name's).
     pub target: Option<std::net::SocketAddr>,
@@ -325,8 +333,6 @@ pub struct TcpOutcome {
     pub target: Option<std::net::SocketAddr>,
     /// No pushed route reaches the target.
     pub no_path: Option<NoPath>,
-    /// A tap tunnel: not tried.
-    pub on_tap: bool,
     /// The SYN went out from this path.
     pub path: Option<EchoPath>,
     /// Accepted (`false`) or reset (`true`), and when after the SYN.
@@ -341,8 +347,6 @@ pub struct DnsOutcome {
     pub no_server: bool,
     /// No pushed route reaches the server.
     pub no_path: Option<NoPath>,
-    /// A tap tunnel: not asked.
-    pub on_tap: bool,
     /// From our tunnel address to the server; `pushed`: the push's server.
     pub path: Option<EchoPath>,
     pub pushed: bool,
@@ -353,6 +357,26 @@ pub struct DnsOutcome {
 }
 
 impl DataOutcome {
+    /// What became of the questions for `ip`'s MAC, if any was asked.
+    pub fn neighbour(&self, ip: std::net::IpAddr) -> Option<&NeighbourOutcome> {
+        self.neighbours.iter().find(|n| n.ip == ip)
+    }
+
+    pub(crate) fn neighbour_mut(&mut self, ip: std::net::IpAddr) -> &mut NeighbourOutcome {
+        let i = match self.neighbours.iter().position(|n| n.ip == ip) {
+            Some(i) => i,
+            None => {
+                self.neighbours.push(NeighbourOutcome {
+                    ip,
+                    asked: 0,
+                    mac: None,
+                });
+                self.neighbours.len() - 1
+            }
+        };
+        &mut self.neighbours[i]
+    }
+
     /// Lost echoes in percent of those planned.
     pub fn loss_percent(&self) -> u32 {
         let count = u32::from(self.count.max(1));

@@ -277,11 +277,6 @@ impl Recorder {
                     h.no_path = Some(path);
                 }
             }
-            Event::HttpOnTap => {
-                if let Some(h) = self.login.data.http.as_mut() {
-                    h.on_tap = true;
-                }
-            }
             Event::HttpPlanned { path, target } => {
                 if let Some(h) = self.login.data.http.as_mut() {
                     h.path = Some(path);
@@ -370,11 +365,6 @@ impl Recorder {
                     t.no_path = Some(path);
                 }
             }
-            Event::TcpOnTap => {
-                if let Some(t) = self.login.data.tcp.as_mut() {
-                    t.on_tap = true;
-                }
-            }
             Event::TcpPlanned { path, .. } => {
                 if let Some(t) = self.login.data.tcp.as_mut() {
                     t.path = Some(path);
@@ -393,11 +383,6 @@ impl Recorder {
             Event::NoDnsPath { path } => {
                 if let Some(d) = self.login.data.dns.as_mut() {
                     d.no_path = Some(path);
-                }
-            }
-            Event::DnsOnTap => {
-                if let Some(d) = self.login.data.dns.as_mut() {
-                    d.on_tap = true;
                 }
             }
             Event::DnsPlanned { path, pushed } => {
@@ -463,18 +448,18 @@ impl Recorder {
                 });
                 self.login.data.link = Some((tap, server_tap));
             }
-            Event::NeighbourAsked { at } => {
+            Event::NeighbourAsked { target, at } => {
                 let t = self.trace.since(at);
-                let target = self.login.data.path.map(|p| p.target);
                 self.trace
                     .line(2, || Detail::NeighbourAsked { at: t, target });
-                self.login.data.asked = self.login.data.asked.saturating_add(1);
+                let n = self.login.data.neighbour_mut(target);
+                n.asked = n.asked.saturating_add(1);
             }
-            Event::NeighbourLearned { mac, at } => {
+            Event::NeighbourLearned { target, mac, at } => {
                 let t = self.trace.since(at);
                 self.trace
-                    .line(1, || Detail::NeighbourLearned { at: t, mac });
-                self.login.data.neighbour = Some(mac);
+                    .line(1, || Detail::NeighbourLearned { at: t, target, mac });
+                self.login.data.neighbour_mut(target).mac = Some(mac);
                 self.login.data.decrypted += 1;
             }
             Event::NeighbourAnswered { at } => {

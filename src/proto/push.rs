@@ -402,6 +402,12 @@ pub fn dns_servers(options: &[String]) -> Vec<IpAddr> {
     out
 }
 
+/// Our tunnel addresses as pushed: `ifconfig`'s local address and `ifconfig-ipv6`'s.
+pub fn tunnel_addresses(options: &[String]) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
+    let t = Tunnel::read(options);
+    (t.ifconfig.map(|(a, _)| a), t.ifconfig6.map(|(a, _, _)| a))
+}
+
 /// Where echoes go: to `requested` when given (if the push routes it into the tunnel),
 /// else to the server's own tunnel address (`route-gateway` in topology subnet, the host
 /// route to the server in net30, the remote end of a point-to-point `ifconfig`, the
@@ -460,6 +466,26 @@ mod tests {
             ]
         );
         assert!(dns_servers(&push(SUBNET)).is_empty());
+    }
+
+    #[test]
+    fn our_tunnel_addresses_as_pushed() {
+        let p = push(&format!("{SUBNET},ifconfig-ipv6 fd00::1000/64 fd00::1"));
+        assert_eq!(
+            tunnel_addresses(&p),
+            (
+                Some("10.8.0.2".parse().unwrap()),
+                Some("fd00::1000".parse().unwrap())
+            )
+        );
+        assert_eq!(
+            tunnel_addresses(&push(NET30)).0,
+            Some("10.8.0.6".parse().unwrap())
+        );
+        assert_eq!(
+            tunnel_addresses(&push("route-gateway 10.8.0.1")),
+            (None, None)
+        );
     }
 
     #[test]

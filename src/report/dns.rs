@@ -1,7 +1,7 @@
 //! `--dns`: the DNS question's verdict, in the words of someone whose names do not
 //! resolve.
 
-use super::ping::{decrypted_words, pushed_words};
+use super::ping::{decrypted_words, link_words, pushed_words};
 use super::state::State;
 use super::words::ms;
 use crate::check::dns::DnsReply;
@@ -16,12 +16,6 @@ pub(super) fn assess(dns: &DnsOutcome, data: &DataOutcome) -> (State, String) {
         return (
             State::Unknown,
             format!("no DNS server to ask for {asked}: the server pushes none (dhcp-option DNS, dns server) and no --dns-server was given"),
-        );
-    }
-    if dns.on_tap {
-        return (
-            State::Unknown,
-            "--dns through a tap tunnel is not supported; the login worked".into(),
         );
     }
     if let Some(path) = &dns.no_path {
@@ -52,6 +46,12 @@ pub(super) fn assess(dns: &DnsOutcome, data: &DataOutcome) -> (State, String) {
     };
     let server = path.target;
     let Some((reply, rtt)) = &dns.reply else {
+        if let Some(words) = link_words(data, server) {
+            return (
+                State::Critical,
+                format!("the VPN is up, but {whose} {server} did not answer {asked}: {words}"),
+            );
+        }
         let tunnel = match data.decrypted {
             0 => decrypted_words(0),
             n => format!("the tunnel carries data ({})", decrypted_words(n)),

@@ -2,7 +2,7 @@
 //! certificate, the response.
 
 use super::dates::validity_words;
-use super::ping::{decrypted_words, pushed_words};
+use super::ping::{decrypted_words, link_words, pushed_words};
 use super::state::{State, Thresholds};
 use super::words::ms;
 use crate::chain::CertInfo;
@@ -16,12 +16,6 @@ pub(super) fn assess(
     now_unix: i64,
 ) -> (State, String) {
     let url = &h.question.url;
-    if h.on_tap {
-        return (
-            State::Unknown,
-            "--http through a tap tunnel is not supported; the login worked".into(),
-        );
-    }
     let name = h.question.name.as_deref().unwrap_or_default();
     let resolved = h.lookup.as_ref().and_then(|l| l.resolved);
     if let Some(path) = h
@@ -66,6 +60,12 @@ pub(super) fn assess(
                     return (
                         State::Critical,
                         "the data channel was not set up, no request was sent".into(),
+                    );
+                }
+                if let Some(words) = link_words(data, server) {
+                    return (
+                        State::Critical,
+                        format!("the VPN is up, but {whose} {server} did not answer the lookup of {name} for {url}: {words}"),
                     );
                 }
                 return (
@@ -114,6 +114,15 @@ pub(super) fn assess(
     }
     if let Some(why) = &h.broken {
         return (State::Critical, format!("{url}: {why}"));
+    }
+    if h.response.is_none() && h.connect.is_none() {
+        // No SYN-ACK nor reset because nothing could go: the link layer says why.
+        if let Some(words) = h.path.and_then(|p| link_words(data, p.target)) {
+            return (
+                State::Critical,
+                format!("the VPN is up, but {url} did not answer the connection: {words}"),
+            );
+        }
     }
     let (state, text) = match (&h.response, h.connect) {
         (Some((status, reason, size, cut, rtt)), _) => {

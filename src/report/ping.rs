@@ -7,6 +7,7 @@ use crate::check::{DataOutcome, DataReady, Detail};
 use crate::proto::data::{Compression, DataError};
 use crate::proto::push::{KeyDerivation, NoPath, Unsupported};
 use crate::proto::DataKind;
+use std::net::IpAddr;
 
 fn compression_name(c: Compression) -> &'static str {
     match c {
@@ -41,6 +42,35 @@ fn dev_type_words(tap: bool, server_tap: bool) -> &'static str {
         (true, false) => "the config says dev tap, the server is dev tun",
         (false, true) => "the config says dev tun, the server is dev tap",
     }
+}
+
+/// Why nothing came back from `target` when the link layer says it: the config's device
+/// type is not the server's (the real client connects and gets no connectivity), or, on
+/// tap, `target` never answered the questions for its MAC (so nothing went to it).
+/// Shared by the echoes, `--dns`, `--tcp-connect` and `--http`.
+pub(super) fn link_words(data: &DataOutcome, target: IpAddr) -> Option<String> {
+    let (tap, server_tap) = data.link?;
+    if tap != server_tap {
+        return Some(format!(
+            "{}: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's",
+            dev_type_words(tap, server_tap)
+        ));
+    }
+    let n = data.neighbour(target).filter(|n| n.mac.is_none())?;
+    if !tap || n.asked == 0 {
+        return None;
+    }
+    Some(format!(
+        "{target} did not answer {} {} on the tap link ({} data packets of the server's decrypted)",
+        n.asked,
+        match (target.is_ipv6(), n.asked) {
+            (true, 1) => "neighbour solicitation",
+            (true, _) => "neighbour solicitations",
+            (false, 1) => "ARP request",
+            (false, _) => "ARP requests",
+        },
+        data.decrypted
+    ))
 }
 
 fn unsupported_words(what: &Unsupported) -> String {
@@ -136,17 +166,16 @@ pub(super) fn detail_line(detail: &Detail) -> Option<String> {
             s
         }
         Detail::NeighbourAsked { at, target } => format!(
-            "{}: asked for the MAC of {} ({})",
+            "{}: asked for the MAC of {target} ({})",
             ms(*at),
-            target.map_or_else(|| "the target".to_string(), |t| t.to_string()),
-            if target.is_some_and(|t| t.is_ipv6()) {
+            if target.is_ipv6() {
                 "neighbour solicitation"
             } else {
                 "ARP request"
             }
         ),
-        Detail::NeighbourLearned { at, mac } => {
-            format!("{}: the target's MAC is {}", ms(*at), mac_words(mac))
+        Detail::NeighbourLearned { at, target, mac } => {
+            format!("{}: {target} is at {}", ms(*at), mac_words(mac))
         }
         Detail::NeighbourAnswered { at } => {
             format!("{}: answered the server's question for our MAC", ms(*at))
@@ -207,31 +236,12 @@ pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, Str
             format!("{}; no echo was sent", no_path_words(path)),
         );
     }
-    if let (Some((tap, server_tap)), Some(path)) = (data.link, data.path) {
-        let (target, count) = (path.target, data.count);
-        if data.replies.is_empty() && tap != server_tap {
+    if let Some(path) = data.path.filter(|_| data.replies.is_empty()) {
+        if let Some(words) = link_words(data, path.target) {
+            let (target, count) = (path.target, data.count);
             return (
                 State::Critical,
-                format!(
-                    "0/{count} echoes from {target}: {}: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's",
-                    dev_type_words(tap, server_tap)
-                ),
-            );
-        }
-        if tap && data.sent == 0 && data.asked > 0 {
-            return (
-                State::Critical,
-                format!(
-                    "0/{count} echoes from {target}: {target} did not answer {} {} on the tap link ({} data packets of the server's decrypted)",
-                    data.asked,
-                    match (target.is_ipv6(), data.asked) {
-                        (true, 1) => "neighbour solicitation",
-                        (true, _) => "neighbour solicitations",
-                        (false, 1) => "ARP request",
-                        (false, _) => "ARP requests",
-                    },
-                    data.decrypted
-                ),
+                format!("0/{count} echoes from {target}: {words}"),
             );
         }
     }
@@ -370,7 +380,11 @@ mod tests {
         // ARP asked twice, never answered: no echo could go.
         let unanswered = DataOutcome {
             link: Some((true, true)),
-            asked: 2,
+            neighbours: vec![crate::check::NeighbourOutcome {
+                ip: "10.8.0.1".parse().unwrap(),
+                asked: 2,
+                mac: None,
+            }],
             sent: 0,
             ..pinged(&[], 4)
         };
@@ -397,6 +411,47 @@ mod tests {
             ..pinged(&[(1, 400), (2, 420), (3, 410)], 3)
         };
         assert_eq!(assess(&ok, &none).0, State::Ok);
+    }
+
+    #[test]
+    fn link_words_are_each_targets_own() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let n = |a: &str, asked: u16, mac: Option<[u8; 6]>| crate::check::NeighbourOutcome {
+            ip: ip(a),
+            asked,
+            mac,
+        };
+        let data = DataOutcome {
+            link: Some((true, true)),
+            neighbours: vec![
+                n("10.8.0.1", 1, Some([0x52, 0, 0, 0, 0, 1])),
+                n("10.8.0.53", 3, None),
+                n("fd00::53", 1, None),
+            ],
+            decrypted: 2,
+            ..Default::default()
+        };
+        assert_eq!(link_words(&data, ip("10.8.0.1")), None);
+        assert_eq!(
+            link_words(&data, ip("10.8.0.53")).as_deref(),
+            Some("10.8.0.53 did not answer 3 ARP requests on the tap link (2 data packets of the server's decrypted)")
+        );
+        assert!(link_words(&data, ip("fd00::53"))
+            .is_some_and(|w| w.contains("did not answer 1 neighbour solicitation on")));
+        // Never asked (a tun tunnel, or a target nothing went to): nothing to say.
+        assert_eq!(link_words(&data, ip("10.8.0.99")), None);
+        let tun = DataOutcome {
+            link: None,
+            ..data.clone()
+        };
+        assert_eq!(link_words(&tun, ip("10.8.0.53")), None);
+        // A device type mismatch is said for every target.
+        let mismatch = DataOutcome {
+            link: Some((false, true)),
+            ..data
+        };
+        assert!(link_words(&mismatch, ip("10.8.0.1"))
+            .is_some_and(|w| w.contains("the config says dev tun, the server is dev tap")));
     }
 
     #[test]

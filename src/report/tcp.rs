@@ -1,7 +1,7 @@
 //! `--tcp-connect`: the connection's verdict, in the words of someone whose intranet
 //! does not load.
 
-use super::ping::{decrypted_words, pushed_words};
+use super::ping::{decrypted_words, link_words, pushed_words};
 use super::state::State;
 use super::words::ms;
 use crate::check::{DataOutcome, TcpOutcome};
@@ -12,12 +12,6 @@ pub(super) fn assess(tcp: &TcpOutcome, data: &DataOutcome) -> (State, String) {
         .target
         .map(|t| t.to_string())
         .unwrap_or_else(|| "the target".into());
-    if tcp.on_tap {
-        return (
-            State::Unknown,
-            "--tcp-connect through a tap tunnel is not supported; the login worked".into(),
-        );
-    }
     if let Some(path) = &tcp.no_path {
         let pushed = pushed_words(&path.routes);
         let words = if path.no_address {
@@ -27,11 +21,20 @@ pub(super) fn assess(tcp: &TcpOutcome, data: &DataOutcome) -> (State, String) {
         };
         return (State::Unknown, format!("{words}; no connection was tried"));
     }
-    if tcp.path.is_none() {
+    let Some(path) = tcp.path else {
         return (
             State::Critical,
             "the data channel was not set up, no connection was tried".into(),
         );
+    };
+    if tcp.answer.is_none() {
+        // No SYN-ACK nor reset because nothing could go: the link layer says why.
+        if let Some(words) = link_words(data, path.target) {
+            return (
+                State::Critical,
+                format!("the VPN is up, but {target} did not answer the connection: {words}"),
+            );
+        }
     }
     match tcp.answer {
         Some((false, rtt)) => (State::Ok, format!("TCP {target} connected in {}", ms(rtt))),

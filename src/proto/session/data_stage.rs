@@ -30,9 +30,6 @@ fn dynamic_port(random: [u8; 2]) -> u16 {
     49152 + u16::from_be_bytes(random) % 16384
 }
 
-/// The least time between two questions for the target's MAC on a tap tunnel.
-const RESOLICIT: Duration = Duration::from_millis(250);
-
 impl Session {
     /// The whole push came: set up the data channel (to ping, or just to leave with
     /// OCC_EXIT), or leave over the control channel as before.
@@ -103,6 +100,19 @@ impl Session {
         // real client's fate: framed as the config says).
         let server_tap = t.login.server_tap;
         let tap = config_tap.unwrap_or(server_tap);
+        if tap || server_tap {
+            let mac = tap.then(|| ether::local_mac(self.random.mac));
+            self.emit(Event::LinkLayer {
+                tap,
+                server_tap,
+                mac,
+            });
+            if let Some(mac) = mac {
+                // Every IP packet of the stage goes through its neighbour table.
+                let (v4, v6) = push::tunnel_addresses(&options);
+                data.lan = Some(ether::Host::new(mac, v4, v6));
+            }
+        }
         if let Some(ping) = ping {
             let path = match push::echo_path(&options, ping.target) {
                 Ok(path) => path,
@@ -111,17 +121,6 @@ impl Session {
                     return self.leave(t, data, now, Why::NoEchoPath);
                 }
             };
-            if tap || server_tap {
-                let mac = tap.then(|| ether::local_mac(self.random.mac));
-                self.emit(Event::LinkLayer {
-                    tap,
-                    server_tap,
-                    mac,
-                });
-                if let Some(mac) = mac {
-                    data.lan = Some(ether::Host::new(mac, path.source, path.target, None));
-                }
-            }
             let count = ping.count.clamp(1, MAX_ECHOES);
             self.emit(Event::EchoPlanned { path, count });
             data.ping = Some(PingState {
@@ -139,10 +138,6 @@ impl Session {
                 self.emit(Event::NoDnsServer);
                 return self.leave(t, data, now, Why::NoDnsPath);
             };
-            if tap {
-                self.emit(Event::DnsOnTap);
-                return self.leave(t, data, now, Why::NoDnsPath);
-            }
             let path = match push::echo_path(&options, Some(server)) {
                 Ok(path) => path,
                 Err(path) => {
@@ -172,10 +167,6 @@ impl Session {
             self.send_dns(&mut data, now);
         }
         if let Some(tcp) = tcp {
-            if tap {
-                self.emit(Event::TcpOnTap);
-                return self.leave(t, data, now, Why::NoTcpPath);
-            }
             let path = match push::echo_path(&options, Some(tcp.target.ip())) {
                 Ok(path) => path,
                 Err(path) => {
@@ -206,10 +197,6 @@ impl Session {
             self.send_stack_output(&mut data, now);
         }
         if let Some(http) = http {
-            if tap {
-                self.emit(Event::HttpOnTap);
-                return self.leave(t, data, now, Why::NoHttpPath);
-            }
             let r = self.random.dns;
             // Another port than --tcp-connect's.
             let mut local_port = dynamic_port([r[0], r[1]]);
@@ -354,7 +341,7 @@ impl Session {
         };
         l.dns.sent.push(now);
         let (v6, resend) = (l.v6, l.dns.resend);
-        self.seal_frame(data, &packet, now);
+        self.seal_ip(data, &packet, now);
         self.emit(Event::HttpLookupSent { v6, at: now });
         self.timers.set(Timer::Lookup, now + resend);
     }
@@ -582,15 +569,7 @@ impl Session {
             }
         }
         for packet in packets {
-            let mut sealed = Vec::new();
-            match data.channel.encapsulate(&packet, &mut sealed) {
-                Ok(_) => data.outbox.push_back(sealed),
-                Err(error) => self.emit(Event::DataIgnored {
-                    error,
-                    len: packet.len(),
-                    at: now,
-                }),
-            }
+            self.seal_ip(data, &packet, now);
         }
         match next {
             Some(at) => self.timers.set(Timer::Stack, at.max(now)),
@@ -694,6 +673,7 @@ impl Session {
         self.timers.stop(Timer::EchoDeadline);
         self.timers.stop(Timer::Dns);
         self.timers.stop(Timer::Stack);
+        self.timers.stop(Timer::Neighbour);
         if data.cc_exit {
             data.leaving = true;
             control.login.leave_why = Some(why);
@@ -716,7 +696,9 @@ impl Session {
         State::Done
     }
 
-    /// One echo request into the data outbox, and the timer for the next.
+    /// One echo request into the data outbox, and the timer for the next. On tap the
+    /// echoes wait for the target's MAC (asked for now), so that each round trip is the
+    /// echo's own.
     fn send_echo(&mut self, data: &mut DataState, now: Instant) {
         let Some(ping) = data.ping.as_mut() else {
             return;
@@ -725,22 +707,19 @@ impl Session {
             self.timers.stop(Timer::Echo);
             return;
         }
-        if let Some(lan) = data.lan.as_ref().filter(|l| l.target_mac.is_none()) {
-            // Ask for the target's MAC (again every quarter second at most, as a host
-            // would not ask faster); the echoes wait for it.
-            let mut frame = Vec::with_capacity(90);
-            lan.solicit(&mut frame);
-            let next = now + ping.interval.max(RESOLICIT);
-            self.seal_frame(data, &frame, now);
-            self.emit(Event::NeighbourAsked { at: now });
-            self.timers.set(Timer::Echo, next);
+        let target = ping.path.target;
+        if let Some(lan) = data.lan.as_mut().filter(|l| l.mac_of(target).is_none()) {
+            // The first echo goes when the MAC comes (`on_learnt`).
+            lan.want(target);
+            self.timers.stop(Timer::Echo);
+            self.ask_neighbours(data, now);
             return;
         }
         let seq = ping.sent.len() as u16 + 1;
         let mut packet = Vec::with_capacity(64 + ECHO_PAYLOAD.len());
         let request = EchoRequest {
             source: ping.path.source,
-            destination: ping.path.target,
+            destination: target,
             identifier: ping.id,
             sequence: seq,
             payload: ECHO_PAYLOAD,
@@ -749,23 +728,15 @@ impl Session {
             self.timers.stop(Timer::Echo);
             return;
         }
-        if let Some(lan) = &data.lan {
-            let mut frame = Vec::with_capacity(14 + packet.len());
-            lan.frame_ip(&packet, &mut frame);
-            packet = frame;
-        }
-        let mut datagram = Vec::new();
-        if let Err(error) = data.channel.encapsulate(&packet, &mut datagram) {
-            // Only the random source fails here: no echo rather than a weak IV.
-            self.emit(Event::DataIgnored {
-                error,
-                len: packet.len(),
-                at: now,
-            });
+        // Only the random source fails here (the target's MAC is known): no echo rather
+        // than a weak IV.
+        if !self.seal_ip(data, &packet, now) {
             self.timers.stop(Timer::Echo);
             return;
         }
-        data.outbox.push_back(datagram);
+        let Some(ping) = data.ping.as_mut() else {
+            return;
+        };
         ping.sent.push((now, false));
         let more = ping.sent.len() < usize::from(ping.count);
         let next = now + ping.interval;
@@ -775,6 +746,82 @@ impl Session {
             self.timers.set(Timer::Echo, next);
         } else {
             self.timers.stop(Timer::Echo);
+        }
+    }
+
+    /// One IP packet of ours into the data outbox: as it is on tun; on tap in an Ethernet
+    /// frame to its next hop's MAC (the destination's own: every target lies on the
+    /// tunnel's link, as for the echoes), or queued until that MAC is learnt, asked for
+    /// now and again every [`ether::RESOLICIT`]. `false` when it went nowhere: not
+    /// sealed (said), or on tap no IP packet or a destination past the neighbour table's
+    /// bound (which the stage's few targets never reach).
+    fn seal_ip(&mut self, data: &mut DataState, packet: &[u8], now: Instant) -> bool {
+        let Some(lan) = data.lan.as_mut() else {
+            return self.seal_frame(data, packet, now);
+        };
+        match lan.send_ip(packet) {
+            ether::Out::Frame(frame) => self.seal_frame(data, &frame, now),
+            ether::Out::Queued => {
+                self.ask_neighbours(data, now);
+                true
+            }
+            ether::Out::Dropped => false,
+        }
+    }
+
+    /// The questions for neighbours' MACs due now into the data outbox, and the timer
+    /// for the next ones.
+    fn ask_neighbours(&mut self, data: &mut DataState, now: Instant) {
+        let Some(lan) = data.lan.as_mut() else {
+            return;
+        };
+        let mut asks = Vec::new();
+        lan.poll(now, &mut asks);
+        let next = lan.poll_at(now);
+        for (target, frame) in asks {
+            self.seal_frame(data, &frame, now);
+            self.emit(Event::NeighbourAsked { target, at: now });
+        }
+        match next {
+            Some(at) => self.timers.set(Timer::Neighbour, at.max(now)),
+            None => self.timers.stop(Timer::Neighbour),
+        }
+    }
+
+    pub(super) fn on_neighbour_timer(&mut self, now: Instant) {
+        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            return;
+        };
+        self.ask_neighbours(&mut data, now);
+        self.state = State::Data { control, data };
+    }
+
+    /// The neighbours' MACs learnt from the frame just read: said, what waited for them
+    /// sent, and the first echo once the echo target's came.
+    fn on_learnt(&mut self, data: &mut DataState, now: Instant) {
+        let Some(lan) = data.lan.as_mut() else {
+            return;
+        };
+        let learnt = lan.take_learnt();
+        if learnt.is_empty() {
+            return;
+        }
+        let mut echo_target = false;
+        for l in learnt {
+            self.emit(Event::NeighbourLearned {
+                target: l.ip,
+                mac: l.mac,
+                at: now,
+            });
+            for frame in &l.frames {
+                self.seal_frame(data, frame, now);
+            }
+            echo_target |= data.ping.as_ref().is_some_and(|p| p.path.target == l.ip);
+        }
+        self.ask_neighbours(data, now);
+        if echo_target && data.ping.as_ref().is_some_and(|p| p.sent.is_empty()) {
+            self.send_echo(data, now);
         }
     }
 
@@ -789,16 +836,23 @@ impl Session {
         self.timers.set(Timer::EchoDeadline, at);
     }
 
-    /// One frame of ours (an ARP or neighbour message) into the data outbox.
-    fn seal_frame(&mut self, data: &mut DataState, frame: &[u8], now: Instant) {
+    /// One payload of ours (an IP packet on tun, a frame on tap) sealed into the data
+    /// outbox; `false` when it could not be sealed (said).
+    fn seal_frame(&mut self, data: &mut DataState, frame: &[u8], now: Instant) -> bool {
         let mut datagram = Vec::new();
         match data.channel.encapsulate(frame, &mut datagram) {
-            Ok(_) => data.outbox.push_back(datagram),
-            Err(error) => self.emit(Event::DataIgnored {
-                error,
-                len: frame.len(),
-                at: now,
-            }),
+            Ok(_) => {
+                data.outbox.push_back(datagram);
+                true
+            }
+            Err(error) => {
+                self.emit(Event::DataIgnored {
+                    error,
+                    len: frame.len(),
+                    at: now,
+                });
+                false
+            }
         }
     }
 
@@ -833,17 +887,15 @@ impl Session {
             self.timers.stop(Timer::Dns);
             return;
         }
-        let mut sealed = Vec::new();
-        if let Err(error) = data.channel.encapsulate(&packet, &mut sealed) {
-            self.emit(Event::DataIgnored {
-                error,
-                len: packet.len(),
-                at: now,
-            });
+        // On tap, a query that waits for the server's MAC goes when it comes, as from a
+        // host's resolver.
+        if !self.seal_ip(data, &packet, now) {
             self.timers.stop(Timer::Dns);
             return;
         }
-        data.outbox.push_back(sealed);
+        let Some(dns) = data.dns.as_mut() else {
+            return;
+        };
         dns.sent.push(now);
         self.progress = self.progress.max(Progress::EchoSent);
         self.emit(Event::DnsSent { at: now });
@@ -946,43 +998,39 @@ impl Session {
             return State::Data { control, data };
         }
         let mut scratch = std::mem::take(&mut data.scratch);
-        let result = data.channel.decapsulate(packet, &mut scratch);
+        let mut result = data.channel.decapsulate(packet, &mut scratch);
         let mut reply = None;
         let mut dns_reply: Option<Vec<u8>> = None;
         let mut segment: Option<Vec<u8>> = None;
         let mut lookup_reply: Option<Vec<u8>> = None;
-        let mut learned = false;
         let mut answer = None;
-        let noise = match result {
-            Ok(Decapsulated::Data(frame)) if data.lan.is_some() => {
-                data.decrypted = data.decrypted.saturating_add(1);
-                let lan = data.lan.as_mut().expect("a tap tunnel");
-                let knew = lan.target_mac.is_some();
-                let received = lan.receive(frame);
-                // An ARP request of the target's teaches its MAC as well as its reply.
-                learned = !knew && lan.target_mac.is_some();
-                match received {
-                    Received::Ip(ip) => echo_or_noise(
-                        &data.ping,
-                        &data.dns,
-                        ip,
-                        packet.len(),
-                        now,
-                        &mut reply,
-                        &mut dns_reply,
-                    ),
-                    Received::Learned => None,
-                    Received::Answer(frame) => {
-                        answer = Some(frame);
-                        None
-                    }
-                    // Multicast, other MACs, other addresses' ARP: noise, counted.
-                    Received::Ignored => Some(Event::DataReceived {
+        // On tap the Ethernet layer first: what carries IP goes on as on tun; ARP and
+        // neighbour messages end here (`link`: their noise, if any).
+        let mut link: Option<Option<Event>> = None;
+        if let (Some(lan), Ok(Decapsulated::Data(frame))) = (data.lan.as_mut(), &result) {
+            let frame: &[u8] = frame;
+            match lan.receive(frame) {
+                Received::Ip(ip) => result = Ok(Decapsulated::Data(ip)),
+                // An ARP request of a neighbour's teaches its MAC as well as its reply.
+                Received::Learned => link = Some(None),
+                Received::Answer(frame) => {
+                    answer = Some(frame);
+                    link = Some(None);
+                }
+                // Multicast, other MACs, other addresses' ARP: noise, counted.
+                Received::Ignored => {
+                    link = Some(Some(Event::DataReceived {
                         kind: DataKind::Other,
                         len: packet.len(),
                         at: now,
-                    }),
+                    }))
                 }
+            }
+        }
+        let noise = match result {
+            _ if link.is_some() => {
+                data.decrypted = data.decrypted.saturating_add(1);
+                link.take().flatten()
             }
             Ok(Decapsulated::Data(ip))
                 if data.tcp.as_ref().is_some_and(|t| t.stack.is_ours(ip))
@@ -1062,15 +1110,7 @@ impl Session {
             self.seal_frame(&mut data, &frame, now);
             self.data_noise(Event::NeighbourAnswered { at: now });
         }
-        if learned {
-            if let Some(mac) = data.lan.as_ref().and_then(|l| l.target_mac) {
-                self.emit(Event::NeighbourLearned { mac, at: now });
-            }
-        }
-        if learned && data.ping.as_ref().is_some_and(|p| p.sent.is_empty()) {
-            // The target's MAC came: the first echo goes now.
-            self.send_echo(&mut data, now);
-        }
+        self.on_learnt(&mut data, now);
         if let Some(event) = noise {
             self.data_noise(event);
             return State::Data { control, data };

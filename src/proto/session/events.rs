@@ -7,6 +7,7 @@ use crate::proto::push::{EchoPath, KeyDerivation, NoPath, Unsupported};
 use crate::proto::{login, probe};
 use crate::wire::{Auth, Rejection, SessionId};
 use rustls::pki_types::CertificateDer;
+use std::net::IpAddr;
 use std::time::Duration;
 use std::time::Instant;
 
@@ -148,18 +149,17 @@ pub enum Why {
         answered: u16,
         decrypted: u32,
     },
-    /// Data stage: the DNS question has no server ([`Event::NoDnsServer`]), no route
-    /// ([`Event::NoDnsPath`]) or no framing ([`Event::DnsOnTap`]); nothing was sent.
+    /// Data stage: the DNS question has no server ([`Event::NoDnsServer`]) or no route
+    /// ([`Event::NoDnsPath`]); nothing was sent.
     NoDnsPath,
     /// Data stage: no reply to the DNS question before the deadline. `decrypted` as for
     /// [`Why::EchoesMissing`].
     DnsUnanswered { sent: u16, decrypted: u32 },
-    /// Data stage: no route to the TCP target ([`Event::NoTcpPath`]) or a tap tunnel
-    /// ([`Event::TcpOnTap`]); nothing was sent.
+    /// Data stage: no route to the TCP target ([`Event::NoTcpPath`]); nothing was sent.
     NoTcpPath,
     /// Data stage: the TCP target neither accepted nor refused before the deadline.
     TcpUnanswered { decrypted: u32 },
-    /// Data stage: no route to the HTTP server, or a tap tunnel; nothing was sent.
+    /// Data stage: no route to the HTTP server; nothing was sent.
     NoHttpPath,
     /// Data stage: no whole response before the deadline.
     HttpUnanswered { decrypted: u32 },
@@ -306,9 +306,6 @@ pub enum Event {
     NoDnsPath {
         path: NoPath,
     },
-    /// The DNS question cannot go through a tap tunnel (Ethernet framing of other
-    /// traffic than echoes is not built).
-    DnsOnTap,
     /// The DNS question will go from our tunnel address to this server; `pushed`: the
     /// server is the push's.
     DnsPlanned {
@@ -330,8 +327,6 @@ pub enum Event {
     NoTcpPath {
         path: NoPath,
     },
-    /// The TCP connection cannot go through a tap tunnel.
-    TcpOnTap,
     /// The SYN went from our tunnel address to the target.
     TcpPlanned {
         path: EchoPath,
@@ -348,8 +343,6 @@ pub enum Event {
     NoHttpPath {
         path: NoPath,
     },
-    /// The HTTP request cannot go through a tap tunnel.
-    HttpOnTap,
     /// The HTTP server's SYN went from our tunnel address to `target`.
     HttpPlanned {
         path: EchoPath,
@@ -435,12 +428,15 @@ pub enum Event {
         server_tap: bool,
         mac: Option<[u8; 6]>,
     },
-    /// We asked for the target's MAC (ARP request or neighbour solicitation).
+    /// We asked for the MAC of `target` (an echo target, DNS server, TCP or HTTP
+    /// target) with an ARP request or a neighbour solicitation.
     NeighbourAsked {
+        target: IpAddr,
         at: Instant,
     },
-    /// The target's MAC came.
+    /// The MAC of `target` came.
     NeighbourLearned {
+        target: IpAddr,
         mac: [u8; 6],
         at: Instant,
     },

@@ -416,6 +416,7 @@ impl Session {
             Timer::Dns => self.on_dns_timer(now),
             Timer::Stack => self.on_stack_timer(now),
             Timer::Lookup => self.on_lookup_timer(now),
+            Timer::Neighbour => self.on_neighbour_timer(now),
         }
     }
 

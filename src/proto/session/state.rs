@@ -94,7 +94,8 @@ pub(super) struct DataState {
     pub(super) leaving: bool,
     /// Decryption buffer, reused.
     pub(super) scratch: Vec<u8>,
-    /// Our end of a tap tunnel: its MAC and what it learnt (`None` on tun).
+    /// Our end of a tap tunnel: its MAC and addresses, its neighbour table (what it
+    /// learnt, what waits for a MAC) (`None` on tun).
     pub(super) lan: Option<crate::proto::data::ether::Host>,
 }
 

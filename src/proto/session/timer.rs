@@ -26,11 +26,13 @@ pub(super) enum Timer {
     Stack,
     /// Data stage: send the lookup of `--http`'s name again.
     Lookup,
+    /// Data stage, tap: ask again for the MACs still unknown.
+    Neighbour,
 }
 
 impl Timer {
     /// Every timer, in the order `handle_timeout` looks at the expired ones.
-    pub(super) const ALL: [Timer; 9] = [
+    pub(super) const ALL: [Timer; 10] = [
         Timer::BadAuthStop,
         Timer::Attempt,
         Timer::Hello,
@@ -40,6 +42,7 @@ impl Timer {
         Timer::Dns,
         Timer::Stack,
         Timer::Lookup,
+        Timer::Neighbour,
     ];
 
     fn index(self) -> usize {
