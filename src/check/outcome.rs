@@ -208,7 +208,7 @@ pub struct LoginOutcome {
     pub key_sent: bool,
     pub server_key: Option<ServerKeyMethod2>,
     /// The whole push, when it came.
-    pub pushed: Option<Vec<String>>,
+    pub pushed: Option<crate::proto::push::PushReply>,
     /// `AUTH_FAILED`, with the server's reason if it gave one.
     pub auth_failed: Option<Option<String>>,
     /// `AUTH_PENDING` (timeout the server named) and the method of `INFO_PRE`.

@@ -196,9 +196,9 @@ impl Recorder {
                 self.trace.line(2, || Detail::PushRequested { at: t });
                 self.login.push_requested = true;
             }
-            Event::Pushed { options, at } => {
+            Event::Pushed { reply, at } => {
                 self.answered_at.get_or_insert(at);
-                self.login.pushed = Some(options);
+                self.login.pushed = Some(reply);
             }
             Event::Control { message, at } => {
                 let t = self.trace.since(at);

@@ -177,6 +177,7 @@ pub struct NoPath {
 }
 
 /// A pushed IPv4 route: network, mask, and whether it goes through the tunnel.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Route4 {
     net: u32,
     mask: u32,
@@ -184,6 +185,7 @@ struct Route4 {
 }
 
 /// What the push says about addresses and routes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Tunnel {
     ifconfig: Option<(Ipv4Addr, Ipv4Addr)>,
     subnet: bool,
@@ -414,7 +416,14 @@ pub fn tunnel_addresses(options: &[String]) -> (Option<Ipv4Addr>, Option<Ipv6Add
 /// remote of `ifconfig-ipv6` on an IPv6-only tunnel); from our pushed address of the
 /// target's family.
 pub fn echo_path(options: &[String], requested: Option<IpAddr>) -> Result<EchoPath, NoPath> {
-    let t = Tunnel::read(options);
+    echo_path_in(&Tunnel::read(options), options, requested)
+}
+
+fn echo_path_in(
+    t: &Tunnel,
+    options: &[String],
+    requested: Option<IpAddr>,
+) -> Result<EchoPath, NoPath> {
     let no_path = |target, no_address| NoPath {
         target,
         no_address,
@@ -434,6 +443,90 @@ pub fn echo_path(options: &[String], requested: Option<IpAddr>) -> Result<EchoPa
         .source_for(target)
         .ok_or_else(|| no_path(Some(target), true))?;
     Ok(EchoPath { source, target })
+}
+
+/// Our pushed IPv4 address, as `ifconfig` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushedAddress {
+    /// `ifconfig ADDRESS NETMASK` (topology subnet): the address and its prefix length.
+    Subnet { local: Ipv4Addr, bits: u32 },
+    /// `ifconfig LOCAL REMOTE` (net30, p2p): the two ends.
+    Peer { local: Ipv4Addr, remote: Ipv4Addr },
+}
+
+/// A server's `PUSH_REPLY`, read once when the whole push came: the options as sent
+/// (for `-v`), and what the data stage and the report use of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReply {
+    options: Vec<String>,
+    tunnel: Tunnel,
+    dns: Vec<IpAddr>,
+    cipher: Option<String>,
+}
+
+impl PushReply {
+    pub fn new(options: Vec<String>) -> PushReply {
+        PushReply {
+            tunnel: Tunnel::read(&options),
+            dns: dns_servers(&options),
+            cipher: find(&options, "cipher").and_then(|a| a.first().map(|c| c.to_string())),
+            options,
+        }
+    }
+
+    /// The options, as pushed and in order.
+    pub fn options(&self) -> &[String] {
+        &self.options
+    }
+
+    /// The pushed data cipher.
+    pub fn cipher(&self) -> Option<&str> {
+        self.cipher.as_deref()
+    }
+
+    /// The DNS servers it names, in order ([`dns_servers`]).
+    pub fn dns_servers(&self) -> &[IpAddr] {
+        &self.dns
+    }
+
+    /// Our IPv4 address ([`PushedAddress`]), when `ifconfig` gives one.
+    pub fn address(&self) -> Option<PushedAddress> {
+        let (local, second) = self.tunnel.ifconfig?;
+        // A netmask is contiguous ones; anything else is the remote end.
+        Some(match mask_bits(second) {
+            Some(m) => PushedAddress::Subnet {
+                local,
+                bits: m.leading_ones(),
+            },
+            None => PushedAddress::Peer {
+                local,
+                remote: second,
+            },
+        })
+    }
+
+    /// Our tunnel addresses ([`tunnel_addresses`]).
+    pub fn tunnel_addresses(&self) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
+        (
+            self.tunnel.ifconfig.map(|(a, _)| a),
+            self.tunnel.ifconfig6.map(|(a, _, _)| a),
+        )
+    }
+
+    /// Where a packet to `requested` (or to the server) goes ([`echo_path`]).
+    pub fn echo_path(&self, requested: Option<IpAddr>) -> Result<EchoPath, NoPath> {
+        echo_path_in(&self.tunnel, &self.options, requested)
+    }
+
+    /// The data channel it sets up ([`plan`]).
+    pub fn plan(&self, config: &DataSettings) -> Result<DataPlan, Unsupported> {
+        plan(&self.options, config)
+    }
+
+    /// The compression a 2.6 client with `config` refuses ([`refused_compression`]).
+    pub fn refused_compression(&self, config: &DataSettings) -> Option<String> {
+        refused_compression(&self.options, config)
+    }
 }
 
 #[cfg(test)]
@@ -712,5 +805,42 @@ mod tests {
                 "{stub_only:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_push_read_once() {
+        let o = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let r = PushReply::new(o(&[
+            "cipher BF-CBC",
+            "dhcp-option DNS 10.8.0.1",
+            "route-gateway 10.8.0.1",
+            "topology subnet",
+            "ifconfig 10.8.0.2 255.255.255.0",
+            "cipher AES-256-GCM",
+        ]));
+        assert_eq!(
+            r.cipher(),
+            Some("AES-256-GCM"),
+            "the last one, as OpenVPN applies them"
+        );
+        assert_eq!(
+            r.address(),
+            Some(PushedAddress::Subnet {
+                local: "10.8.0.2".parse().unwrap(),
+                bits: 24
+            })
+        );
+        assert_eq!(r.dns_servers(), &["10.8.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(r.echo_path(None), echo_path(r.options(), None));
+        assert_eq!(r.options().len(), 6);
+        let net30 = PushReply::new(o(&["route 10.8.0.1", "ifconfig 10.8.0.6 10.8.0.5"]));
+        assert_eq!(
+            net30.address(),
+            Some(PushedAddress::Peer {
+                local: "10.8.0.6".parse().unwrap(),
+                remote: "10.8.0.5".parse().unwrap()
+            })
+        );
+        assert_eq!(PushReply::default().address(), None);
     }
 }

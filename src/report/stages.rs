@@ -8,6 +8,7 @@ use super::words::{ending_words, incompatible_words, protocol_words};
 use crate::chain::{Judgement, Problem};
 use crate::check::{LoginOutcome, Outcome, TlsOutcome};
 use crate::net::Ending;
+use crate::proto::push::{PushReply, PushedAddress};
 use crate::proto::{probe, Progress, TlsFailure};
 use crate::wire::WrapKind;
 
@@ -123,19 +124,11 @@ pub(super) fn step_name(p: Progress) -> &'static str {
 }
 
 /// `ifconfig 10.8.0.6 255.255.255.0` as `10.8.0.6/24`; net30's `ifconfig L R` as `L peer R`.
-pub(super) fn pushed_address(options: &[String]) -> Option<String> {
-    let ifconfig = options.iter().find_map(|o| o.strip_prefix("ifconfig "))?;
-    let mut words = ifconfig.split_whitespace();
-    let local = words.next()?;
-    match words.next() {
-        Some(mask) => match mask.parse::<std::net::Ipv4Addr>() {
-            Ok(m) if u32::from(m).leading_ones() + u32::from(m).trailing_zeros() == 32 => {
-                Some(format!("{local}/{}", u32::from(m).leading_ones()))
-            }
-            _ => Some(format!("{local} peer {mask}")),
-        },
-        None => Some(local.to_string()),
-    }
+pub(super) fn pushed_address(reply: &PushReply) -> Option<String> {
+    Some(match reply.address()? {
+        PushedAddress::Subnet { local, bits } => format!("{local}/{bits}"),
+        PushedAddress::Peer { local, remote } => format!("{local} peer {remote}"),
+    })
 }
 
 /// The login stage, once TLS was established: the server's verdict on our credentials.
@@ -164,18 +157,18 @@ pub(super) fn assess_login(
     } else {
         String::new()
     };
-    let empty = Vec::new();
+    let empty = PushReply::default();
     let pushed = match (&login.pushed, login.point_to_point) {
         (Some(p), _) => Some(p),
         (None, true) => Some(&empty),
         (None, false) => None,
     };
-    if let Some(options) = pushed {
+    if let Some(reply) = pushed {
         let mut parts = Vec::new();
-        if let Some(a) = pushed_address(options) {
+        if let Some(a) = pushed_address(reply) {
             parts.push(format!("pushed {a}"));
         }
-        if let Some(c) = options.iter().find_map(|o| o.strip_prefix("cipher ")) {
+        if let Some(c) = reply.cipher() {
             parts.push(format!("cipher {c}"));
         }
         if login.point_to_point {

@@ -275,7 +275,7 @@ pub(super) fn login_lines(
     if login.push_requested {
         out.push("the server did not push unprompted: sent PUSH_REQUEST".into());
     }
-    for o in login.pushed.iter().flatten() {
+    for o in login.pushed.iter().flat_map(|p| p.options()) {
         out.push(format!("pushed: {o}"));
     }
     if let Some((pushed, _)) = &login.compression_refused {

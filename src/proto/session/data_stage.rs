@@ -15,7 +15,7 @@ use crate::proto::data::udp::{parse_datagram, Datagram};
 use crate::proto::data::{
     keys::KEY_BLOCK_LEN, DataChannel, DataError, Decapsulated, KeyBlock, Side, EKM_LABEL,
 };
-use crate::proto::push::{self, DataPlan, KeyDerivation, Unsupported};
+use crate::proto::push::{self, DataPlan, KeyDerivation, PushReply, Unsupported};
 use std::net::SocketAddr;
 
 /// The payload of our echo requests: nothing secret, and checked in the reply.
@@ -35,7 +35,7 @@ impl Session {
     /// OCC_EXIT), or leave over the control channel as before.
     pub(super) fn enter_data(&mut self, mut t: Box<TlsState>, now: Instant) -> State {
         t.login.data_stage = true;
-        let options = t.login.pushed.clone().unwrap_or_default();
+        let reply = t.login.pushed.clone().unwrap_or_default();
         let Some(hello) = &self.cfg.login else {
             return self.leave_by_control(t, now, Why::Reached);
         };
@@ -45,7 +45,7 @@ impl Session {
         let http = self.cfg.http.clone();
         let through = ping.is_some() || dns.is_some() || tcp.is_some() || http.is_some();
         // A 2.6 client stops here on a compression its config does not allow.
-        if let Some(pushed) = push::refused_compression(&options, &hello.data) {
+        if let Some(pushed) = reply.refused_compression(&hello.data) {
             self.emit(Event::CompressionRefused {
                 pushed,
                 allow: hello.data.allow_compression,
@@ -53,7 +53,7 @@ impl Session {
             return self.leave_by_control(t, now, Why::Reached);
         }
         let config_tap = hello.data.tap;
-        let plan = match push::plan(&options, &hello.data) {
+        let plan = match reply.plan(&hello.data) {
             Ok(plan) => plan,
             Err(what) => {
                 // A plain login still ends well: its verdict is the push.
@@ -109,12 +109,12 @@ impl Session {
             });
             if let Some(mac) = mac {
                 // Every IP packet of the stage goes through its neighbour table.
-                let (v4, v6) = push::tunnel_addresses(&options);
+                let (v4, v6) = reply.tunnel_addresses();
                 data.lan = Some(ether::Host::new(mac, v4, v6));
             }
         }
         if let Some(ping) = ping {
-            let path = match push::echo_path(&options, ping.target) {
+            let path = match reply.echo_path(ping.target) {
                 Ok(path) => path,
                 Err(path) => {
                     self.emit(Event::NoEchoPath { path });
@@ -133,12 +133,12 @@ impl Session {
             self.extend_deadline(ping.until, now);
         }
         if let Some(dns) = dns {
-            let pushed = push::dns_servers(&options);
+            let pushed = reply.dns_servers();
             let Some(server) = dns.server.or_else(|| pushed.first().copied()) else {
                 self.emit(Event::NoDnsServer);
                 return self.leave(t, data, now, Why::NoDnsPath);
             };
-            let path = match push::echo_path(&options, Some(server)) {
+            let path = match reply.echo_path(Some(server)) {
                 Ok(path) => path,
                 Err(path) => {
                     self.emit(Event::NoDnsPath { path });
@@ -167,7 +167,7 @@ impl Session {
             self.send_dns(&mut data, now);
         }
         if let Some(tcp) = tcp {
-            let path = match push::echo_path(&options, Some(tcp.target.ip())) {
+            let path = match reply.echo_path(Some(tcp.target.ip())) {
                 Ok(path) => path,
                 Err(path) => {
                     self.emit(Event::NoTcpPath { path });
@@ -234,7 +234,7 @@ impl Session {
             };
             match http.target {
                 HttpTarget::Address(target) => {
-                    if let Err(why) = self.http_connect(&options, &mut state, target, now) {
+                    if let Err(why) = self.http_connect(&reply, &mut state, target, now) {
                         return self.leave(t, data, now, why);
                     }
                 }
@@ -244,12 +244,12 @@ impl Session {
                     server,
                     resend,
                 } => {
-                    let pushed = push::dns_servers(&options);
+                    let pushed = reply.dns_servers();
                     let Some(via) = server.or_else(|| pushed.first().copied()) else {
                         self.emit(Event::HttpNoDnsServer);
                         return self.leave(t, data, now, Why::NoHttpPath);
                     };
-                    let path = match push::echo_path(&options, Some(via)) {
+                    let path = match reply.echo_path(Some(via)) {
                         Ok(path) => path,
                         Err(path) => {
                             self.emit(Event::NoHttpPath { path });
@@ -299,12 +299,12 @@ impl Session {
     /// sent.
     fn http_connect(
         &mut self,
-        options: &[String],
+        reply: &PushReply,
         h: &mut HttpState,
         target: SocketAddr,
         now: Instant,
     ) -> Result<(), Why> {
-        let path = match push::echo_path(options, Some(target.ip())) {
+        let path = match reply.echo_path(Some(target.ip())) {
             Ok(path) => path,
             Err(path) => {
                 self.emit(Event::NoHttpPath { path });
@@ -378,8 +378,8 @@ impl Session {
                 h.lookup = None;
                 self.timers.stop(Timer::Lookup);
                 self.emit(Event::HttpResolved { address, rtt });
-                let options = control.login.pushed.clone().unwrap_or_default();
-                if let Err(why) = self.http_connect(&options, h, target, now) {
+                let reply = control.login.pushed.clone().unwrap_or_default();
+                if let Err(why) = self.http_connect(&reply, h, target, now) {
                     return self.leave(control, data, now, why);
                 }
                 return self.after_stack(control, data, now);

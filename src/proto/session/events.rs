@@ -244,7 +244,7 @@ pub enum Event {
     },
     /// The whole push (every `push-continuation` part).
     Pushed {
-        options: Vec<String>,
+        reply: crate::proto::push::PushReply,
         at: Instant,
     },
     /// A point-to-point server took our key exchange: it pushes nothing, so the login is

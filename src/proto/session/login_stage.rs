@@ -2,6 +2,7 @@
 //! key-method 2 and control messages, and our `EXIT`.
 
 use super::*;
+use crate::proto::push::PushReply;
 
 impl Session {
     /// The login stage, after each packet: finish the handshake, send key-method 2 once
@@ -109,9 +110,9 @@ impl Session {
                             t.login.answered = true;
                             self.timers.stop(Timer::PushRequest);
                             self.progress = self.progress.max(Progress::Answered);
-                            let options = std::mem::take(&mut t.login.push);
-                            t.login.pushed = Some(options.clone());
-                            self.emit(Event::Pushed { options, at: now });
+                            let reply = PushReply::new(std::mem::take(&mut t.login.push));
+                            t.login.pushed = Some(reply.clone());
+                            self.emit(Event::Pushed { reply, at: now });
                         }
                     }
                     login::ControlMessage::AuthFailed { .. }

@@ -62,7 +62,7 @@ pub(super) struct LoginState {
     /// Ethernet frames.
     pub(super) server_tap: bool,
     /// The whole push, kept for the data stage.
-    pub(super) pushed: Option<Vec<String>>,
+    pub(super) pushed: Option<crate::proto::push::PushReply>,
     /// The data stage runs: it, not the login, decides how to leave.
     pub(super) data_stage: bool,
     /// Why the session ends once our `EXIT` is acknowledged (the login's own verdict
