@@ -35,7 +35,7 @@ impl Session {
     /// OCC_EXIT), or leave over the control channel as before.
     pub(super) fn enter_data(&mut self, mut t: Box<TlsState>, now: Instant) -> State {
         t.login.data_stage = true;
-        let reply = t.login.pushed.clone().unwrap_or_default();
+        let reply = t.login.pushed().cloned().unwrap_or_default();
         let Some(hello) = &self.cfg.login else {
             return self.leave_by_control(t, now, Why::Reached);
         };
@@ -98,7 +98,7 @@ impl Session {
         // Ethernet frames where the client's config says tap, or, where it says nothing,
         // where the server's options string does (a mismatch is the config's, and the
         // real client's fate: framed as the config says).
-        let server_tap = t.login.server_tap;
+        let server_tap = t.login.server().is_some_and(|k| k.tap);
         let tap = config_tap.unwrap_or(server_tap);
         if tap || server_tap {
             let mac = tap.then(|| ether::local_mac(self.random.mac));
@@ -378,7 +378,7 @@ impl Session {
                 h.lookup = None;
                 self.timers.stop(Timer::Lookup);
                 self.emit(Event::HttpResolved { address, rtt });
-                let reply = control.login.pushed.clone().unwrap_or_default();
+                let reply = control.login.pushed().cloned().unwrap_or_default();
                 if let Err(why) = self.http_connect(&reply, h, target, now) {
                     return self.leave(control, data, now, why);
                 }
@@ -638,7 +638,7 @@ impl Session {
                 KeyBlock::from_ekm(&out[..]).ok()?
             }
             KeyDerivation::Prf => {
-                let server = t.login.server_random.as_ref()?;
+                let server = &t.login.server()?.random;
                 KeyBlock::from_prf(
                     &self.random.key_method_2,
                     &server.0,

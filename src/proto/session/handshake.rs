@@ -138,7 +138,7 @@ impl Session {
         }
         self.state = match self.feed_tls(t, now) {
             // The whole push came: the data stage decides what follows.
-            Some(t) if t.login.pushed.is_some() && !t.login.data_stage => self.enter_data(t, now),
+            Some(t) if t.login.pushed().is_some() && !t.login.data_stage => self.enter_data(t, now),
             Some(t) => State::Tls(t),
             None => State::Done,
         };

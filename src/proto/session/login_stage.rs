@@ -18,7 +18,7 @@ impl Session {
             self.queue_tls_output(&mut t);
             return Some(t);
         }
-        if !t.login.key_sent {
+        if matches!(t.login.phase, LoginPhase::Start) {
             self.established_event(&t, now);
             if self.cfg.judge.is_some() {
                 // No chain, or one with a problem: no credentials.
@@ -40,7 +40,7 @@ impl Session {
                 self.finish(t, now, Why::Failed);
                 return None;
             }
-            t.login.key_sent = true;
+            t.login.phase = LoginPhase::KeySent;
             self.progress = self.progress.max(Progress::KeySent);
             self.emit(Event::KeySent { at: now });
         }
@@ -62,13 +62,14 @@ impl Session {
                 }
             }
         }
-        if !t.login.server_key && !t.login.plain.is_empty() {
+        if matches!(t.login.phase, LoginPhase::KeySent) && !t.login.plain.is_empty() {
             match login::parse_server_key_method_2(&t.login.plain) {
                 Ok((message, random, used)) => {
                     t.login.plain.drain(..used);
-                    t.login.server_key = true;
-                    t.login.server_random = Some(random);
-                    t.login.server_tap = message.options.split(',').any(|o| o == "dev-type tap");
+                    let server = ServerKey {
+                        random,
+                        tap: message.options.split(',').any(|o| o == "dev-type tap"),
+                    };
                     self.progress = self.progress.max(Progress::KeyReceived);
                     // A multi-client server sends no peer info of its own; a 2.6
                     // point-to-point server does (for its NCP) and pushes nothing: there the
@@ -76,7 +77,10 @@ impl Session {
                     let point_to_point = !message.peer_info.is_empty();
                     self.emit(Event::ServerKeyMethod2 { message, at: now });
                     if point_to_point {
-                        t.login.answered = true;
+                        t.login.phase = LoginPhase::Answered {
+                            server,
+                            pushed: None,
+                        };
                         self.progress = self.progress.max(Progress::Answered);
                         self.emit(Event::PointToPoint { at: now });
                         // Its EXIT makes a point-to-point server restart for its next
@@ -86,6 +90,7 @@ impl Session {
                         self.finish(t, now, Why::Reached);
                         return None;
                     }
+                    t.login.phase = LoginPhase::AwaitAnswer(server);
                     self.timers
                         .set(Timer::PushRequest, now + FIRST_PUSH_REQUEST);
                 }
@@ -100,18 +105,17 @@ impl Session {
                 }
             }
         }
-        if t.login.server_key {
+        if t.login.server().is_some() {
             for text in login::take_messages(&mut t.login.plain) {
                 let message = login::parse_control_message(&text);
                 match &message {
                     login::ControlMessage::PushReply { options, more } => {
                         t.login.push.extend(options.iter().cloned());
-                        if !more && !t.login.answered {
-                            t.login.answered = true;
+                        if !more && matches!(t.login.phase, LoginPhase::AwaitAnswer(_)) {
                             self.timers.stop(Timer::PushRequest);
                             self.progress = self.progress.max(Progress::Answered);
                             let reply = PushReply::new(std::mem::take(&mut t.login.push));
-                            t.login.pushed = Some(reply.clone());
+                            t.login.answer(Some(reply.clone()));
                             self.emit(Event::Pushed { reply, at: now });
                         }
                     }
@@ -119,7 +123,7 @@ impl Session {
                     | login::ControlMessage::Restart(_)
                     | login::ControlMessage::Halt(_)
                     | login::ControlMessage::Exit => {
-                        t.login.answered = true;
+                        t.login.answer(None);
                         self.timers.stop(Timer::PushRequest);
                         self.progress = self.progress.max(Progress::Answered);
                     }
@@ -128,7 +132,7 @@ impl Session {
                 self.emit(Event::Control { message, at: now });
             }
             // After a push the data stage decides how to leave.
-            if t.login.answered && !t.login.exit_sent && t.login.pushed.is_none() {
+            if t.login.answered() && !t.login.exit_sent && t.login.pushed().is_none() {
                 self.send_exit(&mut t, now);
             }
         }

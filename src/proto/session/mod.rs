@@ -27,7 +27,8 @@ pub use events::{
     DataKind, Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why,
 };
 use state::{
-    DataState, DnsState, HttpState, LoginState, LookupState, PingState, State, TcpState, TlsState,
+    DataState, DnsState, HttpState, LoginPhase, LoginState, LookupState, PingState, ServerKey,
+    State, TcpState, TlsState,
 };
 use timer::{Timer, TimerTable};
 

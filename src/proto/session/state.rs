@@ -54,27 +54,84 @@ pub(super) struct TlsState {
     pub(super) hello_at: Instant,
 }
 
+/// Where the login stands, each step holding what it learnt.
+#[derive(Default)]
+pub(super) enum LoginPhase {
+    /// TLS is not established, or our key-method 2 has not gone yet.
+    #[default]
+    Start,
+    /// Ours went; the server's has not come.
+    KeySent,
+    /// The server's came: waiting for `PUSH_REPLY` or a refusal.
+    AwaitAnswer(ServerKey),
+    /// The server answered: its whole push, or a refusal (`AUTH_FAILED`, `RESTART`,
+    /// `HALT`, `EXIT`), or, on a point-to-point server, its key-method 2 alone.
+    Answered {
+        server: ServerKey,
+        pushed: Option<crate::proto::push::PushReply>,
+    },
+}
+
+/// What the server's key-method 2 told.
+pub(super) struct ServerKey {
+    /// Its randoms (the PRF's half of the keys).
+    pub(super) random: ServerRandom,
+    /// Its options string says `dev-type tap`: the data channel carries Ethernet frames.
+    pub(super) tap: bool,
+}
+
 #[derive(Default)]
 pub(super) struct LoginState {
-    /// The server's key-method 2 randoms (the PRF's half of the keys).
-    pub(super) server_random: Option<ServerRandom>,
-    /// The server's options string says `dev-type tap`: the data channel carries
-    /// Ethernet frames.
-    pub(super) server_tap: bool,
-    /// The whole push, kept for the data stage.
-    pub(super) pushed: Option<crate::proto::push::PushReply>,
+    pub(super) phase: LoginPhase,
     /// The data stage runs: it, not the login, decides how to leave.
     pub(super) data_stage: bool,
     /// Why the session ends once our `EXIT` is acknowledged (the login's own verdict
     /// when unset).
     pub(super) leave_why: Option<Why>,
-    pub(super) key_sent: bool,
-    pub(super) server_key: bool,
     /// Plaintext from the server not yet parsed.
     pub(super) plain: Vec<u8>,
+    /// The push so far (`push-continuation`).
     pub(super) push: Vec<String>,
-    pub(super) answered: bool,
+    /// Our `EXIT` went out (at any step: a broken server is left too).
     pub(super) exit_sent: bool,
+}
+
+impl LoginState {
+    /// The server's key-method 2, once it came.
+    pub(super) fn server(&self) -> Option<&ServerKey> {
+        match &self.phase {
+            LoginPhase::AwaitAnswer(k) | LoginPhase::Answered { server: k, .. } => Some(k),
+            LoginPhase::Start | LoginPhase::KeySent => None,
+        }
+    }
+
+    /// The whole push, once it came.
+    pub(super) fn pushed(&self) -> Option<&crate::proto::push::PushReply> {
+        match &self.phase {
+            LoginPhase::Answered { pushed, .. } => pushed.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub(super) fn answered(&self) -> bool {
+        matches!(self.phase, LoginPhase::Answered { .. })
+    }
+
+    /// The server's answer came (its push, or a refusal): from waiting for it to
+    /// answered. `false` when it was not waited for (an answer before the server's
+    /// key-method 2, or a second one), which changes nothing.
+    pub(super) fn answer(&mut self, pushed: Option<crate::proto::push::PushReply>) -> bool {
+        match std::mem::take(&mut self.phase) {
+            LoginPhase::AwaitAnswer(server) => {
+                self.phase = LoginPhase::Answered { server, pushed };
+                true
+            }
+            other => {
+                self.phase = other;
+                false
+            }
+        }
+    }
 }
 
 /// The data stage: the data channel's codec, the echoes, and how to leave.
