@@ -33,8 +33,7 @@ fn dynamic_port(random: [u8; 2]) -> u16 {
 impl Session {
     /// The whole push came: set up the data channel (to ping, or just to leave with
     /// OCC_EXIT), or leave over the control channel as before.
-    pub(super) fn enter_data(&mut self, mut t: Box<TlsState>, now: Instant) -> State {
-        t.login.data_stage = true;
+    pub(super) fn enter_data(&mut self, t: Box<TlsState>, now: Instant) -> State {
         let reply = t.login.pushed().cloned().unwrap_or_default();
         let Some(hello) = &self.cfg.login else {
             return self.leave_by_control(t, now, Why::Reached);
@@ -656,7 +655,7 @@ impl Session {
         t.login.leave_why = Some(why);
         self.send_exit(&mut t, now);
         self.queue_tls_output(&mut t);
-        State::Tls(t)
+        State::Leaving(t)
     }
 
     /// Leaves as the server expects: a control `EXIT` (then wait for its ack) where it

@@ -120,13 +120,25 @@ impl Session {
     }
 
     pub(super) fn on_tls_stage_packet(&mut self, now: Instant, packet: &[u8]) {
-        let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
-            return;
+        let (mut t, leaving) = match std::mem::replace(&mut self.state, State::Done) {
+            State::Tls(t) => (t, false),
+            State::Leaving(t) => (t, true),
+            other => {
+                self.state = other;
+                return;
+            }
+        };
+        let keep = |t| {
+            if leaving {
+                State::Leaving(t)
+            } else {
+                State::Tls(t)
+            }
         };
         let verdict = self.take_control_packet(&mut t, now, packet);
         if let Err(reason) = verdict {
             self.ignore(reason, packet, now);
-            self.state = State::Tls(t);
+            self.state = keep(t);
             return;
         }
         // A repeated server reset proves nothing: a 2.6 server may still have no state for
@@ -138,8 +150,8 @@ impl Session {
         }
         self.state = match self.feed_tls(t, now) {
             // The whole push came: the data stage decides what follows.
-            Some(t) if t.login.pushed().is_some() && !t.login.data_stage => self.enter_data(t, now),
-            Some(t) => State::Tls(t),
+            Some(t) if !leaving && t.login.pushed().is_some() => self.enter_data(t, now),
+            Some(t) => keep(t),
             None => State::Done,
         };
     }

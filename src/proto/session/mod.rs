@@ -359,7 +359,7 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::AwaitReset { .. } => self.timers.next(),
-            State::Tls(t) | State::Data { control: t, .. } => {
+            State::Tls(t) | State::Leaving(t) | State::Data { control: t, .. } => {
                 [t.reliable.poll_timeout(), self.timers.next()]
                     .into_iter()
                     .flatten()
@@ -466,7 +466,7 @@ impl Session {
                 });
                 packet
             }
-            State::Tls(t) => self.sealer.next(&self.cfg.wrap, t, now)?,
+            State::Tls(t) | State::Leaving(t) => self.sealer.next(&self.cfg.wrap, t, now)?,
             State::Data { control, data } => match self.sealer.next(&self.cfg.wrap, control, now) {
                 Some(p) => p,
                 None => data.outbox.pop_front()?,
@@ -538,7 +538,7 @@ impl Session {
         self.trace(false, now, packet);
         match self.state {
             State::AwaitReset { .. } => self.on_reset_stage_packet(now, packet),
-            State::Tls(_) => self.on_tls_stage_packet(now, packet),
+            State::Tls(_) | State::Leaving(_) => self.on_tls_stage_packet(now, packet),
             State::Data { .. } => self.on_data_stage_packet(now, packet),
             State::Done => {}
         }

@@ -23,6 +23,10 @@ pub(super) enum State {
         sent: u32,
     },
     Tls(Box<TlsState>),
+    /// After the push, leaving over the control channel (the data stage was not needed,
+    /// or could not run): our `EXIT` went, its ack ends the session, and nothing enters
+    /// the data stage again.
+    Leaving(Box<TlsState>),
     /// After the push: the data channel, with the control channel kept for its acks and
     /// a control `EXIT`.
     Data {
@@ -83,8 +87,6 @@ pub(super) struct ServerKey {
 #[derive(Default)]
 pub(super) struct LoginState {
     pub(super) phase: LoginPhase,
-    /// The data stage runs: it, not the login, decides how to leave.
-    pub(super) data_stage: bool,
     /// Why the session ends once our `EXIT` is acknowledged (the login's own verdict
     /// when unset).
     pub(super) leave_why: Option<Why>,
