@@ -75,7 +75,8 @@ impl Bed {
             lines
                 .iter()
                 .map(|l| l.replace("SLOT_V6", &slot.server_v6()))
-                .map(|l| l.replace("SLOT_V4_SERVER", &slot.server_tunnel_v4().to_string())),
+                .map(|l| l.replace("SLOT_V4_SERVER", &slot.server_tunnel_v4().to_string()))
+                .map(|l| l.replace("SLOT_N", &slot.n.to_string())),
         );
         let refs: Vec<&str> = config.iter().map(String::as_str).collect();
         let local = real.then(|| IpAddr::V4(slot.host_veth()));
@@ -1262,8 +1263,17 @@ impl Dnsmasq {
 
     /// [`Dnsmasq::start`] with more records (`--address=/web.test/10.8.0.1`).
     fn start_with(on: IpAddr, records: &[String]) -> Dnsmasq {
+        Dnsmasq::start_in(None, on, records)
+    }
+
+    /// [`Dnsmasq::start_with`], on a LAN host behind the server when `lan` is given.
+    fn start_in(lan: Option<&Lan>, on: IpAddr, records: &[String]) -> Dnsmasq {
         let bin = find_in_path("dnsmasq").expect("dnsmasq (Debian: dnsmasq-base)");
-        let child = std::process::Command::new(bin)
+        let mut command = match lan {
+            Some(lan) => lan.command(&bin, &[]),
+            None => std::process::Command::new(bin),
+        };
+        let child = command
             .args([
                 "--keep-in-foreground",
                 "--conf-file=/dev/null",
@@ -1610,6 +1620,12 @@ fn http_through_the_tunnel_agrees_with_the_real_client() {
     bed.check(&["--http", &url("/missing"), "--http-expect", "404"])
         .state(0);
 
+    assert!(real_get(&bed, web, "/broken").starts_with("HTTP/1.1 500"));
+    bed.check(&["--http", &url("/broken")])
+        .state(2)
+        .line_has("answered 500 Oops, 0 bytes")
+        .line_has("not a 2xx or 3xx");
+
     bed.check(&["--http", &url("/big")])
         .state(0)
         .line_has("more than");
@@ -1634,7 +1650,16 @@ struct SServer(std::process::Child);
 
 impl SServer {
     fn start(on: SocketAddr, cert: &Path, key: &Path) -> SServer {
-        let child = std::process::Command::new(openssl_bin())
+        SServer::start_in(None, on, cert, key)
+    }
+
+    /// [`SServer::start`], on a LAN host behind the server when `lan` is given.
+    fn start_in(lan: Option<&Lan>, on: SocketAddr, cert: &Path, key: &Path) -> SServer {
+        let mut command = match lan {
+            Some(lan) => lan.command(&openssl_bin(), &[]),
+            None => std::process::Command::new(openssl_bin()),
+        };
+        let child = command
             .args(["s_server", "-quiet", "-www", "-accept"])
             .arg(on.to_string())
             .arg("-cert")
@@ -1782,6 +1807,95 @@ fn https_by_name_through_the_tunnel_agrees_with_the_real_clients_curl() {
     .line_has(&format!(
         "http://web.test:{plain_port}/ok answered 200 OK, 5 bytes"
     ));
+}
+
+/// A LAN host behind the server, reached through a pushed route as users reach their
+/// intranet: its DNS server, a TCP port and an https server, all in one session with an
+/// echo to it, and OpenVPN's own client with `ping`, `dig`, bash and `curl` as the
+/// reference on the same server.
+#[test]
+fn a_lan_host_behind_a_pushed_route_agrees_with_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["push \"route 10.232.SLOT_N.0 255.255.255.0\""]);
+    let lan = Lan::new(&bed.slot, &tun_name(&bed.server));
+    let host = IpAddr::V4(Lan::address(&bed.slot));
+    let _dns = Dnsmasq::start_in(Some(&lan), host, &[format!("--address=/web.test/{host}")]);
+    let mut pki = pki::TestPki::temp();
+    let ca = pki.self_signed_ca("lan-ca", &pki::CertSpec::ca("LAN Test CA"));
+    let san = format!("DNS:web.test, IP:{host}");
+    let web = pki.issue(
+        &ca,
+        "lan-web",
+        &pki::CertSpec {
+            san: Some(&san),
+            ..pki::CertSpec::server("web.test")
+        },
+    );
+    let https_at = SocketAddr::new(host, 8443);
+    let _https = SServer::start_in(Some(&lan), https_at, &web.crt, &web.key);
+    let ca_file = path(&ca.crt);
+    let url = "https://web.test:8443/";
+    let dns_at = SocketAddr::new(host, 53);
+
+    assert_eq!(
+        bed.real_client(&[], host, 2),
+        2,
+        "the real client's pings to {host}"
+    );
+    assert!(dig(&bed, &[], host, "web.test").contains(&host.to_string()));
+    assert!(real_connect(&bed, dns_at).0);
+    let resolve = format!("web.test:8443:{host}");
+    let (code, said) = real_curl(&bed, &["--cacert", &ca_file, "--resolve", &resolve], url);
+    assert_eq!(code, "200", "{said}");
+
+    let run = bed
+        .check(&[
+            "--ping-address",
+            &host.to_string(),
+            "--dns",
+            "web.test",
+            "--dns-server",
+            &host.to_string(),
+            "--dns-expect",
+            &host.to_string(),
+            "--tcp-connect",
+            &dns_at.to_string(),
+            "--http",
+            url,
+            "--http-ca",
+            &ca_file,
+        ])
+        .state(0)
+        .line_has(&format!("3/3 echoes from {host}"))
+        .line_has(&format!("DNS {host} answered web.test A: {host}"))
+        .line_has(&format!("TCP {dns_at} connected"))
+        .line_has(&format!("{url} answered 200 ok"));
+    for label in [
+        "rta",
+        "dns_time",
+        "tcp_time",
+        "http_time",
+        "http_size",
+        "http_cert_days",
+    ] {
+        assert!(
+            perf(run.line(), label).is_some(),
+            "no {label}{}",
+            run.context()
+        );
+    }
+
+    // The LAN host's port 8444 is closed: refused both ways.
+    let closed = SocketAddr::new(host, 8444);
+    let (ok, said) = real_connect(&bed, closed);
+    assert!(!ok && said.contains("refused"), "{said}");
+    bed.check(&["--tcp-connect", &closed.to_string()])
+        .state(2)
+        .line_has(&format!(
+            "the VPN is up, but {closed} refused the connection"
+        ));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ impl Slot {
         for _ in 0..500 {
             let n = ((start + NEXT.fetch_add(1, Ordering::Relaxed)) % 250 + 1) as u8;
             if addrs.contains(&format!("10.231.{n}."))
+                || addrs.contains(&format!("10.232.{n}."))
                 || addrs.contains(&format!("169.254.{n}."))
                 || addrs.contains(&format!("fd00:dc:0:{n:x}:"))
             {
@@ -125,6 +126,8 @@ impl Slot {
     fn clean(n: u8) {
         sh_quiet("ip", &["netns", "del", &format!("dct-{n}")]);
         sh_quiet("ip", &["link", "del", &format!("dcth-{n}")]);
+        sh_quiet("ip", &["netns", "del", &format!("dcl-{n}")]);
+        sh_quiet("ip", &["link", "del", &format!("dclh-{n}")]);
         if find_in_path("nft").is_some() {
             sh_quiet("nft", &["delete", "table", "inet", &format!("dct_{n}")]);
         }
@@ -277,6 +280,105 @@ impl Netns {
 }
 
 impl Drop for Netns {
+    fn drop(&mut self) {
+        sh_quiet("ip", &["netns", "del", &self.name]);
+        sh_quiet("ip", &["link", "del", &self.host_if]);
+    }
+}
+
+/// A host on a LAN behind a server: a network namespace joined to this host by a veth
+/// pair (10.232.N.1 here, 10.232.N.2 there, see [`Lan::address`]) and routed back to the
+/// tunnel's subnet 10.231.N.0/24. This host forwards between the server's tun device
+/// and the pair only (their own `forwarding` switches, not the global one); the server
+/// pushes `route 10.232.N.0 255.255.255.0`.
+pub struct Lan {
+    pub name: String,
+    host_if: String,
+}
+
+impl Lan {
+    pub fn new(slot: &Slot, tun: &str) -> Lan {
+        let n = slot.n;
+        let name = format!("dcl-{n}");
+        let host_if = format!("dclh-{n}");
+        let lan_if = format!("dcln-{n}");
+        sh_quiet("ip", &["netns", "del", &name]);
+        sh_quiet("ip", &["link", "del", &host_if]);
+        sh("ip", &["netns", "add", &name]);
+        let lan = Lan { name, host_if };
+        sh(
+            "ip",
+            &[
+                "link",
+                "add",
+                &lan.host_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &lan_if,
+                "netns",
+                &lan.name,
+            ],
+        );
+        sh(
+            "ip",
+            &[
+                "addr",
+                "add",
+                &format!("10.232.{n}.1/24"),
+                "dev",
+                &lan.host_if,
+            ],
+        );
+        sh("ip", &["link", "set", &lan.host_if, "up"]);
+        let lanx = |args: &[&str]| {
+            let mut a = vec!["-n", lan.name.as_str()];
+            a.extend_from_slice(args);
+            sh("ip", &a);
+        };
+        lanx(&[
+            "addr",
+            "add",
+            &format!("{}/24", Lan::address(slot)),
+            "dev",
+            &lan_if,
+        ]);
+        lanx(&["link", "set", &lan_if, "up"]);
+        lanx(&["link", "set", "lo", "up"]);
+        lanx(&[
+            "route",
+            "add",
+            &format!("10.231.{n}.0/24"),
+            "via",
+            &format!("10.232.{n}.1"),
+        ]);
+        for dev in [tun, lan.host_if.as_str()] {
+            let knob = format!("/proc/sys/net/ipv4/conf/{dev}/forwarding");
+            fs::write(&knob, "1").unwrap_or_else(|e| panic!("{knob}: {e}"));
+        }
+        lan
+    }
+
+    /// The LAN host's address: 10.232.N.2.
+    pub fn address(slot: &Slot) -> Ipv4Addr {
+        Ipv4Addr::new(10, 232, slot.n, 2)
+    }
+
+    /// The pushed route to the LAN: `route 10.232.N.0 255.255.255.0`.
+    pub fn route(slot: &Slot) -> String {
+        format!("push \"route 10.232.{}.0 255.255.255.0\"", slot.n)
+    }
+
+    /// `ip netns exec LAN PROG ARGS...`, as a command to adjust and run.
+    pub fn command(&self, prog: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(find_in_path("ip").unwrap_or_else(|| PathBuf::from("ip")));
+        c.args(["netns", "exec", &self.name]).arg(prog).args(args);
+        c
+    }
+}
+
+impl Drop for Lan {
     fn drop(&mut self) {
         sh_quiet("ip", &["netns", "del", &self.name]);
         sh_quiet("ip", &["link", "del", &self.host_if]);
