@@ -636,50 +636,32 @@ impl Cli {
     /// tunnel, TLS for a certificate flag, else the reset. A stage flag beside
     /// `--diagnose` or `--no-validation` is a usage error. Pure: flags only.
     fn stage(&self) -> Result<Stage, UsageError> {
-        let login_flag = if self.login {
-            Some("--login")
-        } else if self.cert.is_some() {
-            Some("--cert")
-        } else if self.key.is_some() {
-            Some("--key")
-        } else if self.auth_user_pass.is_some() {
-            Some("--auth-user-pass")
-        } else if self.ping {
-            Some("--ping")
-        } else if self.ping_address.is_some() {
-            Some("--ping-address")
-        } else if self.ping_count.is_some() {
-            Some("--ping-count")
-        } else if self.ping_warning.is_some() {
-            Some("--ping-warning")
-        } else if self.ping_critical.is_some() {
-            Some("--ping-critical")
-        } else if self.dns.is_some() {
-            Some("--dns")
-        } else if self.tcp_connect.is_some() {
-            Some("--tcp-connect")
-        } else if self.http.is_some() {
-            Some("--http")
-        } else {
-            None
-        };
-        let stage_flag = if let Some(flag) = login_flag {
-            Some(flag)
-        } else if self.tls {
-            Some("--tls")
-        } else if self.ca.is_some() {
-            Some("--ca")
-        } else if self.certificate.is_some() {
-            Some("-C/--certificate")
-        } else if self.verify_x509_name.is_some() {
-            Some("--verify-x509-name")
-        } else if self.remote_cert_tls.is_some() {
-            Some("--remote-cert-tls")
-        } else if !self.peer_fingerprint.is_empty() {
-            Some("--peer-fingerprint")
-        } else {
-            None
-        };
+        // In the order usage errors name them.
+        let login_flags = [
+            (self.login, "--login"),
+            (self.cert.is_some(), "--cert"),
+            (self.key.is_some(), "--key"),
+            (self.auth_user_pass.is_some(), "--auth-user-pass"),
+            (self.ping, "--ping"),
+            (self.ping_address.is_some(), "--ping-address"),
+            (self.ping_count.is_some(), "--ping-count"),
+            (self.ping_warning.is_some(), "--ping-warning"),
+            (self.ping_critical.is_some(), "--ping-critical"),
+            (self.dns.is_some(), "--dns"),
+            (self.tcp_connect.is_some(), "--tcp-connect"),
+            (self.http.is_some(), "--http"),
+        ];
+        let tls_flags = [
+            (self.tls, "--tls"),
+            (self.ca.is_some(), "--ca"),
+            (self.certificate.is_some(), "-C/--certificate"),
+            (self.verify_x509_name.is_some(), "--verify-x509-name"),
+            (self.remote_cert_tls.is_some(), "--remote-cert-tls"),
+            (!self.peer_fingerprint.is_empty(), "--peer-fingerprint"),
+        ];
+        let first = |flags: &[(bool, &'static str)]| flags.iter().find(|(on, _)| *on).map(|f| f.1);
+        let login_flag = first(&login_flags);
+        let stage_flag = login_flag.or_else(|| first(&tls_flags));
         if let Some(flag) = stage_flag {
             if self.diagnose {
                 return Err(UsageError::StageConflict(flag, "--diagnose"));
