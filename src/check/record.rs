@@ -70,6 +70,15 @@ impl Trace {
 }
 
 impl Recorder {
+    /// The lookup of `--http`'s name, once it started.
+    fn http_lookup(&mut self) -> Option<&mut super::outcome::LookupOutcome> {
+        self.login
+            .data
+            .http
+            .as_mut()
+            .and_then(|h| h.lookup.as_mut())
+    }
+
     /// Times in the long output count from `start`; `notes` lead it at `-v`.
     pub(super) fn new(start: Instant, verbosity: u8, reset_opcode: u8, notes: Vec<Note>) -> Self {
         Recorder {
@@ -296,36 +305,18 @@ impl Recorder {
                 }
             }
             Event::HttpLookupSent { v6, .. } => {
-                if let Some(l) = self
-                    .login
-                    .data
-                    .http
-                    .as_mut()
-                    .and_then(|h| h.lookup.as_mut())
-                {
+                if let Some(l) = self.http_lookup() {
                     l.sent += 1;
                     l.asked_v6 |= v6;
                 }
             }
             Event::HttpResolved { address, rtt } => {
-                if let Some(l) = self
-                    .login
-                    .data
-                    .http
-                    .as_mut()
-                    .and_then(|h| h.lookup.as_mut())
-                {
+                if let Some(l) = self.http_lookup() {
                     l.resolved = Some((address, rtt));
                 }
             }
             Event::HttpLookupFailed { why, rtt } => {
-                if let Some(l) = self
-                    .login
-                    .data
-                    .http
-                    .as_mut()
-                    .and_then(|h| h.lookup.as_mut())
-                {
+                if let Some(l) = self.http_lookup() {
                     l.failed = Some((why, rtt));
                 }
             }
