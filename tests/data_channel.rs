@@ -1251,65 +1251,6 @@ fn deferred_authentication_refused_is_critical_naming_auth_failed() {
 // DNS through the tunnel
 // ---------------------------------------------------------------------------------------
 
-/// dnsmasq answering on the server's tunnel address: `intranet.test` is 10.9.9.9, other
-/// names under `test` do not exist, nothing is forwarded anywhere.
-struct Dnsmasq(std::process::Child);
-
-impl Dnsmasq {
-    fn start(on: IpAddr) -> Dnsmasq {
-        let bin = find_in_path("dnsmasq").expect("dnsmasq (Debian: dnsmasq-base)");
-        let child = std::process::Command::new(bin)
-            .args([
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-                "--bind-interfaces",
-                "--pid-file=",
-                "--port=53",
-                "--local=/test/",
-                "--address=/intranet.test/10.9.9.9",
-            ])
-            .arg(format!("--listen-address={on}"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn dnsmasq");
-        // Up once its socket answers.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let query = check_openvpn::check::dns::DnsSpec {
-            name: "intranet.test".into(),
-            record_type: "A".into(),
-            ..Default::default()
-        }
-        .query(7)
-        .unwrap();
-        loop {
-            let _ = sock.send_to(&query, (on, 53));
-            let mut buf = [0u8; 512];
-            if sock.recv_from(&mut buf).is_ok() {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "dnsmasq on {on} did not start"
-            );
-        }
-        Dnsmasq(child)
-    }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The real client's `dig` in its namespace through its tunnel: the answer line(s) or
 /// the status.
 fn dig(bed: &Bed, client: &[&str], server: IpAddr, name: &str) -> String {
@@ -1501,50 +1442,6 @@ fn tcp_connect_through_the_tunnel_agrees_with_the_real_client() {
         .line_has("no pushed route or address covers 192.0.2.80:80");
 }
 
-/// A small HTTP server on `listener`: `/ok` is 200 with a 5-byte body, `/missing` 404,
-/// `/big` 200 with 2 MiB, `/slow` sends its head and never its body; anything else 500.
-fn serve_http(listener: std::net::TcpListener) {
-    use std::io::{Read, Write};
-    thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            thread::spawn(move || {
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&req)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                let path = line.split_whitespace().nth(1).unwrap_or("");
-                let _ = match path {
-                    "/ok" => conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
-                    "/missing" => {
-                        conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                    }
-                    "/big" => {
-                        let _ =
-                            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2097152\r\n\r\n");
-                        conn.write_all(&vec![b'x'; 2 << 20])
-                    }
-                    "/slow" => {
-                        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
-                        thread::sleep(Duration::from_secs(10));
-                        Ok(())
-                    }
-                    _ => conn.write_all(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"),
-                };
-            });
-        }
-    });
-}
-
 /// The real client's first response line for `path` through its tunnel (bash /dev/tcp).
 fn real_get(bed: &Bed, target: SocketAddr, path: &str) -> String {
     let ns = bed.ns.as_ref().expect("a bed with a namespace");
@@ -1608,3 +1505,4 @@ fn http_through_the_tunnel_agrees_with_the_real_client() {
         .state(2)
         .line_has("refused the connection");
 }
+
