@@ -5,7 +5,9 @@
 //! echoes (an nftables rule on that server's tun only), and OpenVPN's own client, in a
 //! network namespace on a tun device of its own, pinging the same address on the same
 //! server as the reference. Hostile data packets come from a UDP proxy between the check
-//! and a real server, after the server's genuine push.
+//! and a real server, after the server's genuine push; hostile services (a slow-loris and
+//! an endless HTTP response, a flood of DNS answers with wrong ids) listen on a real
+//! server's tunnel address.
 
 mod common;
 use common::tunnel::*;
@@ -1252,80 +1254,6 @@ fn deferred_authentication_refused_is_critical_naming_auth_failed() {
 // DNS through the tunnel
 // ---------------------------------------------------------------------------------------
 
-/// dnsmasq answering on the server's tunnel address: `intranet.test` is 10.9.9.9, other
-/// names under `test` do not exist, nothing is forwarded anywhere.
-struct Dnsmasq(std::process::Child);
-
-impl Dnsmasq {
-    fn start(on: IpAddr) -> Dnsmasq {
-        Dnsmasq::start_with(on, &[])
-    }
-
-    /// [`Dnsmasq::start`] with more records (`--address=/web.test/10.8.0.1`).
-    fn start_with(on: IpAddr, records: &[String]) -> Dnsmasq {
-        Dnsmasq::start_in(None, on, records)
-    }
-
-    /// [`Dnsmasq::start_with`], on a LAN host behind the server when `lan` is given.
-    fn start_in(lan: Option<&Lan>, on: IpAddr, records: &[String]) -> Dnsmasq {
-        let bin = find_in_path("dnsmasq").expect("dnsmasq (Debian: dnsmasq-base)");
-        let mut command = match lan {
-            Some(lan) => lan.command(&bin, &[]),
-            None => std::process::Command::new(bin),
-        };
-        let child = command
-            .args([
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--no-resolv",
-                "--no-hosts",
-                "--bind-interfaces",
-                "--pid-file=",
-                "--port=53",
-                "--local=/test/",
-                "--address=/intranet.test/10.9.9.9",
-            ])
-            .args(records)
-            .arg(format!("--listen-address={on}"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn dnsmasq");
-        // Up once its socket answers.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let query = check_openvpn::check::dns::DnsSpec {
-            name: "intranet.test".into(),
-            record_type: "A".into(),
-            ..Default::default()
-        }
-        .query(7)
-        .unwrap();
-        loop {
-            let _ = sock.send_to(&query, (on, 53));
-            let mut buf = [0u8; 512];
-            if sock.recv_from(&mut buf).is_ok() {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "dnsmasq on {on} did not start"
-            );
-        }
-        Dnsmasq(child)
-    }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The real client's `dig` in its namespace through its tunnel: the answer line(s) or
 /// the status.
 fn dig(bed: &Bed, client: &[&str], server: IpAddr, name: &str) -> String {
@@ -1524,50 +1452,6 @@ fn tcp_connect_through_the_tunnel_agrees_with_the_real_client() {
     bed.check(&["--tcp-connect", "192.0.2.80:80"])
         .state(3)
         .line_has("no pushed route or address covers 192.0.2.80:80");
-}
-
-/// A small HTTP server on `listener`: `/ok` is 200 with a 5-byte body, `/missing` 404,
-/// `/big` 200 with 2 MiB, `/slow` sends its head and never its body; anything else 500.
-fn serve_http(listener: std::net::TcpListener) {
-    use std::io::{Read, Write};
-    thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            thread::spawn(move || {
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&req)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                let path = line.split_whitespace().nth(1).unwrap_or("");
-                let _ = match path {
-                    "/ok" => conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
-                    "/missing" => {
-                        conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                    }
-                    "/big" => {
-                        let _ =
-                            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2097152\r\n\r\n");
-                        conn.write_all(&vec![b'x'; 2 << 20])
-                    }
-                    "/slow" => {
-                        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
-                        thread::sleep(Duration::from_secs(10));
-                        Ok(())
-                    }
-                    _ => conn.write_all(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"),
-                };
-            });
-        }
-    });
 }
 
 /// The real client's first response line for `path` through its tunnel (bash /dev/tcp).
@@ -2219,4 +2103,246 @@ fn tcp_connect_over_ipv6_on_a_tap_agrees_with_the_real_client() {
         .line_has(&format!(
             "the VPN is up, but {closed} refused the connection"
         ));
+}
+
+// =======================================================================================
+// Hostile services behind a real server: a slow-loris and an endless HTTP response, a
+// flood of DNS answers with wrong ids. The server is OpenVPN 2.6 as it is; the hostile
+// thing listens on its tunnel address.
+// =======================================================================================
+
+/// The default `--timeout 2` × `--retrycount 3`: the check's whole budget in ms.
+const DEFAULT_BUDGET_MS: u64 = 6000;
+/// `--timeout 1` (× 3): for the runs that wait for their deadline.
+const SHORT: [&str; 2] = ["--timeout", "1"];
+const SHORT_BUDGET_MS: u64 = 3000;
+/// What a hostile service may add to a check's wall time, at most: none of it is a timing
+/// claim, only "it ends".
+const HOSTILE_SLACK_MS: u64 = 10_000;
+
+/// A web server ([`serve_http`]) on the tunnel address of `bed`: its address and log.
+fn web_on(bed: &Bed) -> (SocketAddr, Arc<WebLog>) {
+    let listener =
+        std::net::TcpListener::bind((bed.target(), 0)).expect("listen on the tunnel address");
+    let web = listener.local_addr().unwrap();
+    (web, serve_http(listener))
+}
+
+/// A head that never ends, one byte every 300 ms: OpenVPN's own client (bash's /dev/tcp)
+/// gets no status line in 3 s either, and its connection ends when it gives up. The check
+/// is CRITICAL by its deadline, saying the server accepted and sent no whole response,
+/// and resets its connection as it leaves: the server's stream ends too.
+#[test]
+fn hostile_slow_loris_head_is_critical_by_the_deadline() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&[]);
+    let (web, log) = web_on(&bed);
+    let url = format!("http://{web}/loris");
+
+    let real = real_get(&bed, web, "/loris");
+    assert!(!real.starts_with("HTTP/1.1"), "the real client: {real}");
+    assert!(
+        log.wait_streams_ended(1, Duration::from_secs(10)),
+        "the real client's connection was still served after it gave up"
+    );
+
+    let run = bed
+        .check(&["--http", &url, SHORT[0], SHORT[1]])
+        .state(2)
+        .line_has(&format!(
+            "{url} accepted the connection but sent no whole response in time"
+        ))
+        .within(SHORT_BUDGET_MS + HOSTILE_SLACK_MS);
+    assert!(perf(run.line(), "http_size").is_none(), "{}", run.context());
+    assert!(
+        log.wait_streams_ended(2, Duration::from_secs(10)),
+        "the server still streams to the check 10 s after it left{}",
+        run.context()
+    );
+}
+
+/// A 200 without a length whose body never ends: the check reads 1 MiB, says the status
+/// and that it read no further, OK, and resets the connection (the server's stream ends).
+#[test]
+fn hostile_endless_body_is_cut_at_the_limit() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(Proto::Udp, Wrap::None, false, &[]);
+    let (web, log) = web_on(&bed);
+    let url = format!("http://{web}/endless");
+    let run = bed
+        .check(&["--http", &url])
+        .state(0)
+        .line_has(&format!("{url} answered 200 OK, more than "))
+        .line_has("bytes (read no further)")
+        .within(DEFAULT_BUDGET_MS + HOSTILE_SLACK_MS);
+    let size = perf(run.line(), "http_size").unwrap_or(0.0);
+    assert!(
+        size > 1_040_000.0 && size <= 1_048_576.0,
+        "http_size {size}{}",
+        run.context()
+    );
+    assert!(
+        log.wait_streams_ended(1, Duration::from_secs(10)),
+        "the server still streams to the check 10 s after it left{}",
+        run.context()
+    );
+}
+
+/// A DNS "server" on `on`:53 that answers every query with `wrong` replies of another id
+/// (each saying 10.6.6.6 for the question asked), and with `right`, one reply of the
+/// query's id saying that address amid them (after the first half, and a pause that lets
+/// the queues on the way drain).
+struct DnsFlood {
+    stop: Arc<AtomicBool>,
+    /// Replies sent, of every kind.
+    sent: Arc<AtomicUsize>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl DnsFlood {
+    fn start(on: IpAddr, wrong: usize, right: Option<std::net::Ipv4Addr>) -> DnsFlood {
+        let sock = UdpSocket::bind((on, 53)).expect("bind port 53 on the tunnel address");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let (halt, count) = (stop.clone(), sent.clone());
+        let thread = thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while !halt.load(Ordering::SeqCst) {
+                let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                let query = &buf[..n];
+                let Some(id) = query.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
+                    continue;
+                };
+                for i in 0..=wrong {
+                    // In bursts, as fast as the tunnel carries them: a flood that
+                    // overflows the server's tun queue would only test its drops.
+                    if i % 20 == 0 {
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                    let reply = if i == wrong / 2 {
+                        let Some(a) = right else { continue };
+                        thread::sleep(Duration::from_millis(20));
+                        dns_reply(query, id, a)
+                    } else {
+                        let other = id.wrapping_add(1 + (i % 65535) as u16);
+                        dns_reply(query, other, std::net::Ipv4Addr::new(10, 6, 6, 6))
+                    };
+                    if let Some(reply) = reply {
+                        if sock.send_to(&reply, from).is_ok() {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                }
+            }
+        });
+        DnsFlood {
+            stop,
+            sent,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for DnsFlood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A response to `query` (its first question) with `id` and one A record `addr`.
+fn dns_reply(query: &[u8], id: u16, addr: std::net::Ipv4Addr) -> Option<Vec<u8>> {
+    let mut at = 12;
+    while *query.get(at)? != 0 {
+        at += 1 + usize::from(query[at]);
+    }
+    let question = query.get(12..at + 5)?;
+    let mut r = id.to_be_bytes().to_vec();
+    r.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+    r.extend_from_slice(question);
+    r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+    r.extend_from_slice(&addr.octets());
+    Some(r)
+}
+
+/// The number in "(… N data packets of the server's decrypted)" of a status line.
+fn decrypted(line: &str) -> usize {
+    line.split(" data packet")
+        .next()
+        .and_then(|head| head.rsplit(['(', ' ']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Thousands of replies with wrong ids around the right one, for every query: OpenVPN's
+/// own client's dig takes the right one, and so does the check: OK with the right
+/// address, never the flood's.
+#[test]
+fn hostile_dns_flood_of_wrong_ids_beside_the_right_answer_is_ok() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::udp(&["push \"dhcp-option DNS SLOT_V4_SERVER\""]);
+    let ip = bed.target();
+    let flood = DnsFlood::start(ip, 3000, Some(std::net::Ipv4Addr::new(10, 9, 9, 9)));
+    let answer = dig(&bed, &[], ip, "intranet.test");
+    assert!(
+        answer.contains("10.9.9.9") && !answer.contains("10.6.6.6"),
+        "the real client's dig: {answer}"
+    );
+    let before = flood.sent.load(Ordering::SeqCst);
+    let run = bed
+        .check(&["--dns", "intranet.test", "--dns-expect", "10.9.9.9"])
+        .state(0)
+        .line_has(&format!("DNS {ip} answered intranet.test A: 10.9.9.9 in"))
+        .within(DEFAULT_BUDGET_MS + HOSTILE_SLACK_MS);
+    // The right answer came after the first half of the flood.
+    assert!(
+        flood.sent.load(Ordering::SeqCst) >= before + 1500,
+        "the check's question was not flooded{}",
+        run.context()
+    );
+}
+
+/// The same flood without the right answer: the wrong ids never count; CRITICAL by the
+/// deadline, the flood seen as data that came (but no answer).
+#[test]
+fn hostile_dns_flood_of_wrong_ids_alone_is_critical_by_the_deadline() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = Bed::new(
+        Proto::Udp,
+        Wrap::None,
+        false,
+        &["push \"dhcp-option DNS SLOT_V4_SERVER\""],
+    );
+    let ip = bed.target();
+    let flood = DnsFlood::start(ip, 3000, None);
+    let run = bed
+        .check(&["--dns", "intranet.test", SHORT[0], SHORT[1]])
+        .state(2)
+        .line_has(&format!(
+            "the pushed DNS server {ip} did not answer intranet.test A"
+        ))
+        .line_has("the tunnel carries data")
+        .within(SHORT_BUDGET_MS + HOSTILE_SLACK_MS);
+    assert!(
+        flood.sent.load(Ordering::SeqCst) >= 3000,
+        "no flood{}",
+        run.context()
+    );
+    // Every reply is a data packet that decrypted: the flood came through, and none
+    // of it counted as the answer.
+    assert!(decrypted(run.line()) >= 3000, "{}", run.context());
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 13] = [
+const TARGETS: [(&str, Check); 17] = [
     ("response", common::response),
     ("unwrap", common::unwrap),
     ("static_key", common::static_key),
@@ -30,6 +30,10 @@ const TARGETS: [(&str, Check); 13] = [
     ("server_files", common::server_files),
     ("data_channel", common::data_channel),
     ("push_options", common::push_options),
+    ("http_response", common::http_response),
+    ("dns_reply", common::dns_reply),
+    ("udp_datagram", common::udp_datagram),
+    ("tcp_stack", common::tcp_stack),
 ];
 
 fn inputs() -> Vec<PathBuf> {

@@ -3,9 +3,10 @@
 //! login (certificate, and user and password; UDP and TCP), the data channel (`--ping`
 //! with the negotiated cipher, with AES-256-CBC and `auth SHA256` without negotiation, with
 //! `comp-lzo no`; UDP and TCP; keys from the PRF on 2.4 and 2.5, from TLS-EKM on 2.6 and
-//! master; OpenVPN's own client pinging the same address over UDP), and how a login or a
-//! `--ping` leaves an old server: no client left behind, no "used inconsistently" warning
-//! in its log.
+//! master; OpenVPN's own client pinging the same address over UDP), `--dns`,
+//! `--tcp-connect` and `--http` in one session through the tunnel (dnsmasq and a web server
+//! on the server's tunnel address), and how a login or a `--ping` leaves an old server: no
+//! client left behind, no "used inconsistently" warning in its log.
 //!
 //! The system's `openvpn` is "2.6"; 2.4, 2.5, 2.7 and master come from `CHECK_OPENVPN_SERVERS`
 //! (`LABEL=PATH` entries separated by `:`; `.ci/run` sets it from `../shared/openvpn`).
@@ -20,7 +21,7 @@
 mod common;
 use common::tunnel::*;
 use common::*;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -285,6 +286,64 @@ fn login_is_prompt(label: &str) {
     );
 }
 
+/// `--dns`, `--tcp-connect` and `--http` in one session through a server of `label`
+/// (UDP): dnsmasq on the server's tunnel address, pushed with `dhcp-option DNS`, a web
+/// server there for both TCP questions. OK with every answer and its perfdata; then, in one
+/// more session, NXDOMAIN, a refused port and a 404 are each CRITICAL, said together.
+fn through_the_tunnel(label: &str) {
+    let Some(bin) = tunnel_bin(label) else {
+        return;
+    };
+    if !program_ready("dnsmasq", "a DNS server on the tunnel address") {
+        return;
+    }
+    let t = Tunnel::start(
+        &bin,
+        Proto::Udp,
+        false,
+        &["push \"dhcp-option DNS SLOT_V4_SERVER\""],
+    );
+    let ip = IpAddr::V4(t.slot.server_tunnel_v4());
+    let _dns = Dnsmasq::start(ip);
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("listen on the tunnel address");
+    let web = listener.local_addr().unwrap();
+    serve_http(listener);
+    let c = cert_args(&t.server);
+    let login = strs(&c);
+
+    let (tcp, http) = (web.to_string(), format!("http://{web}/ok"));
+    let mut args = login.clone();
+    args.extend(["-v", "--dns", "intranet.test", "--dns-expect", "10.9.9.9"]);
+    args.extend(["--tcp-connect", &tcp, "--http", &http]);
+    let run = ran_against(&t.server, &args)
+        .state(0)
+        .line_has(&format!("DNS {ip} answered intranet.test A: 10.9.9.9"))
+        .line_has(&format!("TCP {web} connected in"))
+        .line_has(&format!("{http} answered 200 OK, 5 bytes in"));
+    eprintln!("{label}: {}", run.line());
+    for label in ["dns_time", "tcp_time", "http_time"] {
+        assert!(
+            perf_secs(&run.out, label).is_some_and(|t| t > 0.0),
+            "no {label}{}",
+            run.context()
+        );
+    }
+    assert!(run.line().contains(" http_size=5B"), "{}", run.context());
+    let found = inconsistencies(&t.server);
+    assert!(found.is_empty(), "{found:#?}{}", run.context());
+
+    let closed = SocketAddr::new(ip, free_port(Proto::Tcp, Family::V4)).to_string();
+    let missing = format!("http://{web}/missing");
+    let mut args = login;
+    args.extend(["--dns", "nothere.test", "--tcp-connect", &closed]);
+    args.extend(["--http", &missing]);
+    ran_against(&t.server, &args)
+        .state(2)
+        .line_has(&format!("{ip} answered NXDOMAIN for nothere.test A"))
+        .out_has(&format!("{closed} refused the connection"))
+        .out_has(&format!("{missing} answered 404 Not Found, 0 bytes"));
+}
+
 macro_rules! matrix {
     ($module:ident, $label:literal) => {
         mod $module {
@@ -384,6 +443,11 @@ macro_rules! matrix {
             fn ping_comp_lzo_no_tcp() {
                 ping_comp_lzo_no($label, Proto::Tcp);
             }
+
+            #[test]
+            fn dns_tcp_connect_and_http_through_the_tunnel_udp() {
+                through_the_tunnel($label);
+            }
         }
     };
 }
@@ -450,7 +514,8 @@ mod courtesy {
 
 /// A multi-client server of one version whose tun device is up, in a subnet of its own
 /// (a [`Slot`]); with a network namespace for OpenVPN's own client, the server listening
-/// on the host end of its veth pair (the check reaches that address as well).
+/// on the host end of its veth pair (the check reaches that address as well). In `lines`,
+/// `SLOT_V4_SERVER` stands for the server's tunnel address.
 struct Tunnel {
     // Dropped in this order: the server, then the namespace, then the slot.
     server: Server,
@@ -463,7 +528,12 @@ impl Tunnel {
         let slot = Slot::take();
         let ns = real_client.then(|| Netns::new(&slot));
         let mut config = vec![slot.server_v4()];
-        config.extend(lines.iter().map(|l| l.to_string()));
+        let server_ip = slot.server_tunnel_v4().to_string();
+        config.extend(
+            lines
+                .iter()
+                .map(|l| l.replace("SLOT_V4_SERVER", &server_ip)),
+        );
         let local = real_client.then(|| IpAddr::V4(slot.host_veth()));
         let server = Server::start_version_tunnel(
             Some(bin),

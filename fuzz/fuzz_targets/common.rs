@@ -1967,3 +1967,412 @@ pub fn push_options(data: &[u8]) {
         }
     }
 }
+
+/// http_response: `proto::data::http::Response` over a stream pushed whole and in pieces.
+/// Byte 0 picks the limit (16, 64, 256, 4096 bytes or the check's 1 MiB); byte 1 (mod 8)
+/// how many piece sizes follow (0: one byte at a time), each 0..=255 bytes (0: an empty
+/// push, then at least one byte), used in turn;
+/// the rest is the stream. The verdict is the same however the stream is split (the
+/// first error, or the head, cut, body length, complete); nothing kept beyond the limit;
+/// `cut` exactly when the stream is longer than the limit; a cut response with a head is
+/// complete; a whole body of a given length is complete.
+pub fn http_response(data: &[u8]) {
+    use check_openvpn::proto::data::http::Response;
+    let mut input = Input::new(data);
+    let limit = [16, 64, 256, 4096, 1 << 20][usize::from(input.byte()) % 5];
+    let sizes: Vec<usize> = {
+        let n = usize::from(input.byte() % 8);
+        input.bytes(n).iter().map(|&b| usize::from(b)).collect()
+    };
+    let stream = input.bytes(usize::MAX);
+
+    // (first error, head, cut, body length, complete), read until the first error as the
+    // data stage does.
+    let read = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut r = Response::new(limit);
+        let mut error = None;
+        for piece in pieces {
+            if let Err(e) = r.push(piece) {
+                error = Some(e);
+                break;
+            }
+        }
+        assert!(r.body_len() <= limit, "body {} over {limit}", r.body_len());
+        if let Some(h) = r.head() {
+            assert!(h.header_len <= limit.min(stream.len()));
+            // Three digits, as httparse reads them (000 to 999).
+            assert!(h.status <= 999, "status {}", h.status);
+            if r.cut {
+                assert!(r.complete(), "cut but not complete");
+            }
+            if let (Some(n), false, false) = (h.content_length, h.chunked, r.cut) {
+                if stream.len() >= h.header_len + n {
+                    assert!(r.complete(), "a whole body of {n} bytes is not complete");
+                }
+            }
+        }
+        if error.is_none() {
+            assert_eq!(
+                r.cut,
+                stream.len() > limit,
+                "cut of {} at {limit}",
+                stream.len()
+            );
+        }
+        match error {
+            // Only a head is refused: what came after the refusal is not read.
+            Some(e) => (Some(e), None, false, 0, false),
+            None => (None, r.head().cloned(), r.cut, r.body_len(), r.complete()),
+        }
+    };
+    let whole = read(&mut std::iter::once(stream));
+    let mut at = 0;
+    let mut turn = 0;
+    let mut empty = false;
+    let mut pieces = std::iter::from_fn(|| {
+        if at >= stream.len() {
+            return None;
+        }
+        let size = if sizes.is_empty() {
+            1
+        } else {
+            turn += 1;
+            sizes[(turn - 1) % sizes.len()]
+        };
+        // An empty push (as when nothing new came), never two in a row.
+        let size = if empty { size.max(1) } else { size };
+        empty = size == 0;
+        let piece = &stream[at..(at + size).min(stream.len())];
+        at += piece.len();
+        Some(piece)
+    });
+    let split = read(&mut pieces);
+    assert_eq!(whole, split, "whole and split differ");
+}
+
+/// dns_reply: `check::dns::read_reply`. Byte 0 picks the record type asked (bit 7 clear)
+/// or the mode: bit 7 clear, the rest is a reply to that type; bit 7 set, the rest is a
+/// name to build a query of that type for, which must read as no reply, and with its QR
+/// bit and an rcode from byte 0 set, as an answer of that code without records.
+pub fn dns_reply(data: &[u8]) {
+    use check_openvpn::check::dns::{read_reply, DnsReply, DnsSpec};
+    const TYPES: [&str; 12] = [
+        "A", "AAAA", "MX", "TXT", "CNAME", "NS", "SOA", "SRV", "PTR", "CAA", "aaaa", "NOPE",
+    ];
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let rtype = TYPES[usize::from(sel & 0x7f) % TYPES.len()];
+    let check = |reply: &DnsReply| {
+        if let DnsReply::Answer {
+            code,
+            no_error,
+            records,
+            addresses,
+            ..
+        } = reply
+        {
+            assert_eq!(*no_error, code == "NOERROR", "{code}");
+            assert!(addresses.len() <= records.len());
+            if !matches!(rtype, "A" | "AAAA" | "aaaa") {
+                assert!(addresses.is_empty(), "addresses for {rtype}: {addresses:?}");
+            }
+        }
+    };
+    if sel & 0x80 == 0 {
+        check(&read_reply(rest, rtype));
+        return;
+    }
+    let spec = DnsSpec {
+        name: String::from_utf8_lossy(rest).into_owned(),
+        record_type: rtype.into(),
+        ..Default::default()
+    };
+    let Ok(query) = spec.query(u16::from(sel) << 8 | 0x5a) else {
+        return;
+    };
+    assert!(
+        matches!(read_reply(&query, rtype), DnsReply::Malformed(_)),
+        "a query read as a reply"
+    );
+    let mut reply = query.clone();
+    reply[2] |= 0x80;
+    let rcode = (sel & 0x0f) % 6;
+    reply[3] = (reply[3] & 0xf0) | rcode;
+    let got = read_reply(&reply, rtype);
+    check(&got);
+    match got {
+        DnsReply::Answer {
+            code,
+            records,
+            truncated: false,
+            ..
+        } => {
+            let want = [
+                "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+            ];
+            assert_eq!(code, want[usize::from(rcode)]);
+            assert!(records.is_empty(), "records from nowhere: {records:?}");
+        }
+        other => panic!("our own question as a response: {other:?}"),
+    }
+}
+
+/// udp_datagram: `proto::data::udp::parse_datagram`. Byte 0 bit 0: the rest is a tunnel
+/// packet (0), or (1) a datagram to build: bit 1 IPv6, bytes 1-4 the ports, the rest
+/// the payload, then damaged at a position from byte 5 (xor byte 6, never 0). A packet
+/// read re-encodes to one that reads the same; a built one reads back as built; damaged,
+/// it is refused or reads as built (a byte no checksum covers).
+pub fn udp_datagram(data: &[u8]) {
+    use check_openvpn::proto::data::udp::{parse_datagram, Datagram};
+    use std::net::IpAddr;
+    let mut input = Input::new(data);
+    let sel = input.byte();
+    if sel & 1 == 0 {
+        let packet = input.bytes(usize::MAX);
+        if let Ok(d) = parse_datagram(packet) {
+            assert!(d.payload.len() + 8 <= packet.len());
+            assert_eq!(d.source.is_ipv4(), d.destination.is_ipv4());
+            assert_eq!(d.source.is_ipv6(), packet[0] >> 4 == 6);
+            let mut again = Vec::new();
+            d.encode(7, &mut again).expect("a datagram read encodes");
+            assert_eq!(parse_datagram(&again), Ok(d));
+        }
+        return;
+    }
+    let (source, destination): (IpAddr, IpAddr) = if sel & 2 == 0 {
+        ("10.8.0.2".parse().unwrap(), "10.8.0.1".parse().unwrap())
+    } else {
+        ("fd00::1000".parse().unwrap(), "fd00::1".parse().unwrap())
+    };
+    let (source_port, destination_port) = (input.u16(), input.u16());
+    let (at, flip) = (input.byte(), input.byte() | 1);
+    let d = Datagram {
+        source,
+        destination,
+        source_port,
+        destination_port,
+        payload: input.bytes(usize::MAX),
+    };
+    let mut packet = Vec::new();
+    if d.encode(0x1234, &mut packet).is_err() {
+        assert!(
+            d.payload.len() > 65535 - 48,
+            "refused to encode {}",
+            d.payload.len()
+        );
+        return;
+    }
+    assert_eq!(parse_datagram(&packet), Ok(d));
+    let at = usize::from(at) % packet.len();
+    packet[at] ^= flip;
+    if let Ok(got) = parse_datagram(&packet) {
+        assert_eq!(got, d, "byte {at} xor {flip:#x} read as another datagram");
+    }
+}
+
+/// A TCP segment in an IP packet with valid checksums (IPv4: DF, TTL 64).
+#[allow(clippy::too_many_arguments)]
+pub fn tcp_packet(
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    ports: (u16, u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    use check_openvpn::proto::data::icmp::internet_checksum;
+    use std::net::IpAddr;
+    let mut tcp = Vec::with_capacity(20 + payload.len());
+    tcp.extend_from_slice(&ports.0.to_be_bytes());
+    tcp.extend_from_slice(&ports.1.to_be_bytes());
+    tcp.extend_from_slice(&seq.to_be_bytes());
+    tcp.extend_from_slice(&ack.to_be_bytes());
+    tcp.extend_from_slice(&[5 << 4, flags]);
+    tcp.extend_from_slice(&window.to_be_bytes());
+    tcp.extend_from_slice(&[0, 0, 0, 0]);
+    tcp.extend_from_slice(payload);
+    let len = tcp.len() as u32;
+    let mut out = Vec::with_capacity(40 + tcp.len());
+    let sum = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let sum = internet_checksum(&[
+                &s.octets(),
+                &d.octets(),
+                &[0, 6],
+                &(len as u16).to_be_bytes(),
+                &tcp,
+            ]);
+            out.extend_from_slice(&[0x45, 0]);
+            out.extend_from_slice(&(20 + len as u16).to_be_bytes());
+            out.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+            out.extend_from_slice(&s.octets());
+            out.extend_from_slice(&d.octets());
+            let h = internet_checksum(&[&out[..20]]);
+            out[10..12].copy_from_slice(&h.to_be_bytes());
+            sum
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            out.extend_from_slice(&[0x60, 0, 0, 0]);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+            out.extend_from_slice(&[6, 64]);
+            out.extend_from_slice(&s.octets());
+            out.extend_from_slice(&d.octets());
+            internet_checksum(&[
+                &s.octets(),
+                &d.octets(),
+                &len.to_be_bytes(),
+                &[0, 0, 0, 6],
+                &tcp,
+            ])
+        }
+        _ => panic!("mixed families"),
+    };
+    tcp[16..18].copy_from_slice(&sum.to_be_bytes());
+    out.extend_from_slice(&tcp);
+    out
+}
+
+/// Source, destination, protocol and the TCP/UDP ports of an IP packet, read by hand.
+fn ip_facts(p: &[u8]) -> Option<(std::net::IpAddr, std::net::IpAddr, u8, u16, u16, usize)> {
+    use std::net::IpAddr;
+    let (src, dst, proto, l4) = match p.first()? >> 4 {
+        4 if p.len() >= 20 => (
+            IpAddr::from([p[12], p[13], p[14], p[15]]),
+            IpAddr::from([p[16], p[17], p[18], p[19]]),
+            p[9],
+            usize::from(p[0] & 0x0f) * 4,
+        ),
+        6 if p.len() >= 40 => (
+            IpAddr::from(<[u8; 16]>::try_from(&p[8..24]).unwrap()),
+            IpAddr::from(<[u8; 16]>::try_from(&p[24..40]).unwrap()),
+            p[6],
+            40,
+        ),
+        _ => return None,
+    };
+    let ports = p.get(l4..l4 + 4)?;
+    Some((
+        src,
+        dst,
+        proto,
+        u16::from_be_bytes([ports[0], ports[1]]),
+        u16::from_be_bytes([ports[2], ports[3]]),
+        l4,
+    ))
+}
+
+/// tcp_stack: `proto::data::stack::TcpProbe` (smoltcp) receiving what the tunnel brings.
+/// Byte 0: bit 0 IPv6, bit 1 a genuine SYN-ACK first (else the connection stays
+/// unanswered unless the input answers), bit 2 the records are segments of ours (valid
+/// IP and TCP checksums, our addresses and ports) rather than raw packets. Then records:
+/// a length byte, a time step in ms, then the raw packet, or the segment's flags, seq and
+/// ack offsets from the stack's own (u16 each, signed), window (u16) and payload.
+/// `is_ours` equals a hand-made model; every packet out is TCP from our address and port
+/// to the target's, within the MTU; the state goes Connecting → Established or Refused
+/// only; no more bytes come out than went in; the next poll is never in the past.
+pub fn tcp_stack(data: &[u8]) {
+    use check_openvpn::proto::data::stack::{Connection, TcpProbe};
+    use std::net::{IpAddr, SocketAddr};
+    use std::time::{Duration, Instant};
+    const MTU: usize = 1400;
+    let mut input = Input::new(data);
+    let sel = input.byte();
+    let (source, target): (IpAddr, IpAddr) = if sel & 1 == 0 {
+        ("10.8.0.2".parse().unwrap(), "10.8.0.1".parse().unwrap())
+    } else {
+        ("fd00::1000".parse().unwrap(), "fd00::1".parse().unwrap())
+    };
+    let target = SocketAddr::new(target, 80);
+    let port = 50000;
+    let mut now = Instant::now();
+    let mut probe = TcpProbe::connect(source, target, port, MTU, now).expect("a connection");
+    let mut their_seq: u32 = 0x1000_0000;
+    let mut our_seq: u32 = 0;
+    let mut fed = 0usize;
+    let mut got = Vec::new();
+    let check_out = |probe: &mut TcpProbe, our_seq: &mut u32, now: Instant| {
+        let out = probe.take_output();
+        assert!(out.len() <= 64, "{} packets in one step", out.len());
+        for p in out {
+            assert!(p.len() <= MTU, "a packet of {} bytes", p.len());
+            let (s, d, proto, sp, dp, l4) = ip_facts(&p).expect("an IP packet with ports");
+            assert_eq!((s, d, proto, sp, dp), (source, target.ip(), 6, port, 80));
+            let seq = &p[l4 + 4..l4 + 8];
+            *our_seq = u32::from_be_bytes([seq[0], seq[1], seq[2], seq[3]]);
+        }
+        if let Some(at) = probe.poll_at(now) {
+            assert!(at >= now, "the next poll in the past");
+        }
+    };
+    check_out(&mut probe, &mut our_seq, now);
+    if sel & 2 != 0 {
+        let syn_ack = tcp_packet(
+            target.ip(),
+            source,
+            (80, port),
+            their_seq,
+            our_seq.wrapping_add(1),
+            0x12,
+            65535,
+            &[],
+        );
+        assert!(probe.is_ours(&syn_ack));
+        probe.receive(&syn_ack, now);
+        their_seq = their_seq.wrapping_add(1);
+        assert_eq!(probe.state(), Connection::Established);
+        assert_eq!(probe.send(b"GET / HTTP/1.1\r\n\r\n", now), 18);
+        check_out(&mut probe, &mut our_seq, now);
+    }
+    let mut last = probe.state();
+    while !input.is_empty() {
+        let len = usize::from(input.byte());
+        now += Duration::from_millis(u64::from(input.byte()));
+        let packet = if sel & 4 == 0 {
+            input.bytes(len).to_vec()
+        } else {
+            let flags = input.byte();
+            let seq = their_seq.wrapping_add(i32::from(input.u16() as i16) as u32);
+            let ack = our_seq.wrapping_add(i32::from(input.u16() as i16) as u32);
+            let window = input.u16();
+            let payload = input.bytes(len);
+            tcp_packet(
+                target.ip(),
+                source,
+                (80, port),
+                seq,
+                ack,
+                flags,
+                window,
+                payload,
+            )
+        };
+        let model = ip_facts(&packet).is_some_and(|(s, d, proto, sp, dp, _)| {
+            (s, d, proto, sp, dp) == (target.ip(), source, 6, 80, port)
+        });
+        assert_eq!(probe.is_ours(&packet), model, "is_ours");
+        if model {
+            fed += packet.len();
+            probe.receive(&packet, now);
+        } else {
+            probe.poll(now);
+        }
+        probe.recv(&mut got);
+        assert!(got.len() <= fed, "{} bytes out of {fed} fed", got.len());
+        let state = probe.state();
+        match (last, state) {
+            (a, b) if a == b => {}
+            (Connection::Connecting, _) => {}
+            (a, b) => panic!("{a:?} became {b:?}"),
+        }
+        if probe.peer_done() {
+            assert_eq!(state, Connection::Established);
+        }
+        last = state;
+        check_out(&mut probe, &mut our_seq, now);
+    }
+    probe.abort(now);
+    check_out(&mut probe, &mut our_seq, now);
+}

@@ -466,7 +466,11 @@ impl Recorder {
             Event::Finished { reached, why } => {
                 self.finished = Some((reached, why));
                 self.login.data.why = Some(why);
-                if let Why::EchoesMissing { decrypted, .. } = why {
+                if let Why::EchoesMissing { decrypted, .. }
+                | Why::DnsUnanswered { decrypted, .. }
+                | Why::TcpUnanswered { decrypted }
+                | Why::HttpUnanswered { decrypted } = why
+                {
                     // The session counted them all; its events only the first ones.
                     self.login.data.decrypted = self.login.data.decrypted.max(decrypted);
                 }

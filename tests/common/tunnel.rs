@@ -12,7 +12,8 @@
 //! this machine: loopback, the veth pair and the tun devices.
 
 use super::*;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// True when `prog` can be run (PATH or an sbin directory). Missing under `CI=true`: the
 /// test fails; otherwise it prints a skip note and returns false.
@@ -635,4 +636,207 @@ impl Drop for TunFilter {
     fn drop(&mut self) {
         sh_quiet("nft", &["delete", "table", "inet", &self.table]);
     }
+}
+
+/// dnsmasq answering on the server's tunnel address: `intranet.test` is 10.9.9.9, other
+/// names under `test` do not exist, nothing is forwarded anywhere.
+pub struct Dnsmasq(std::process::Child);
+
+impl Dnsmasq {
+    pub fn start(on: IpAddr) -> Dnsmasq {
+        Dnsmasq::start_with(on, &[])
+    }
+
+    /// [`Dnsmasq::start`] with more records (`--address=/web.test/10.8.0.1`).
+    pub fn start_with(on: IpAddr, records: &[String]) -> Dnsmasq {
+        Dnsmasq::start_in(None, on, records)
+    }
+
+    /// [`Dnsmasq::start_with`], on a LAN host behind the server when `lan` is given.
+    pub fn start_in(lan: Option<&Lan>, on: IpAddr, records: &[String]) -> Dnsmasq {
+        let bin = find_in_path("dnsmasq").expect("dnsmasq (Debian: dnsmasq-base)");
+        let mut command = match lan {
+            Some(lan) => lan.command(&bin, &[]),
+            None => std::process::Command::new(bin),
+        };
+        let child = command
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+                "--pid-file=",
+                "--port=53",
+                "--local=/test/",
+                "--address=/intranet.test/10.9.9.9",
+            ])
+            .args(records)
+            .arg(format!("--listen-address={on}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn dnsmasq");
+        // Up once its socket answers.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let query = check_openvpn::check::dns::DnsSpec {
+            name: "intranet.test".into(),
+            record_type: "A".into(),
+            ..Default::default()
+        }
+        .query(7)
+        .unwrap();
+        loop {
+            let _ = sock.send_to(&query, (on, 53));
+            let mut buf = [0u8; 512];
+            if sock.recv_from(&mut buf).is_ok() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dnsmasq on {on} did not start"
+            );
+        }
+        Dnsmasq(child)
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What the web server of [`serve_http`] saw.
+#[derive(Default)]
+pub struct WebLog {
+    /// Endless responses (`/loris`, `/endless`) that ended because a write failed: the
+    /// client reset or closed the connection (not the server's own 60 s cap).
+    pub streams_ended: AtomicUsize,
+}
+
+impl WebLog {
+    /// Waits up to `within` for `n` endless responses to have ended; true when they did.
+    pub fn wait_streams_ended(&self, n: usize, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while self.streams_ended.load(Ordering::SeqCst) < n {
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+}
+
+/// A small HTTP server on `listener`: `/ok` is 200 with a 5-byte body, `/missing` 404,
+/// `/big` 200 with 2 MiB, `/slow` sends its head and never its body; anything else 500.
+/// Hostile ones, endless until a write fails (counted in the [`WebLog`]) or for 60 s:
+/// `/loris` sends a head that never ends, one byte every 300 ms; `/endless` a 200 head
+/// without a length and a body that never ends.
+pub fn serve_http(listener: std::net::TcpListener) -> Arc<WebLog> {
+    use std::io::{Read, Write};
+    let log = Arc::new(WebLog::default());
+    let seen = Arc::clone(&log);
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let log = Arc::clone(&seen);
+            thread::spawn(move || {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let path = line.split_whitespace().nth(1).unwrap_or("");
+                let _ = match path {
+                    "/ok" => conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+                    "/missing" => {
+                        conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                    }
+                    "/big" => {
+                        let _ =
+                            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2097152\r\n\r\n");
+                        conn.write_all(&vec![b'x'; 2 << 20])
+                    }
+                    "/slow" => {
+                        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+                        thread::sleep(Duration::from_secs(10));
+                        Ok(())
+                    }
+                    "/loris" => {
+                        let head = b"HTTP/1.1 200 OK\r\nX-Loris: ".iter().copied();
+                        let bytes = head.chain(std::iter::repeat(b'a'));
+                        stream_until_gone(
+                            &mut conn,
+                            &log,
+                            bytes.map(|b| {
+                                thread::sleep(Duration::from_millis(300));
+                                vec![b]
+                            }),
+                        )
+                    }
+                    "/endless" => {
+                        let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+                        let body = std::iter::repeat_with(|| vec![b'x'; 16 << 10]);
+                        stream_until_gone(&mut conn, &log, std::iter::once(head).chain(body))
+                    }
+                    _ => conn.write_all(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n"),
+                };
+            });
+        }
+    });
+    log
+}
+
+/// Writes `pieces` to `conn` until the client closed (FIN) or reset the connection, or a
+/// write fails (counted in `log` unless it timed out), or 60 s have passed.
+fn stream_until_gone(
+    conn: &mut std::net::TcpStream,
+    log: &WebLog,
+    pieces: impl Iterator<Item = Vec<u8>>,
+) -> io::Result<()> {
+    use std::io::Write;
+    let _ = conn.set_write_timeout(Some(Duration::from_secs(10)));
+    let start = Instant::now();
+    for piece in pieces {
+        if start.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        // A FIN (the peek reads 0) or a reset, seen without blocking.
+        let _ = conn.set_nonblocking(true);
+        let gone = match conn.peek(&mut [0u8; 1]) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        };
+        let _ = conn.set_nonblocking(false);
+        if gone {
+            log.streams_ended.fetch_add(1, Ordering::SeqCst);
+            return Ok(());
+        }
+        if let Err(e) = conn.write_all(&piece) {
+            if !matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) {
+                log.streams_ended.fetch_add(1, Ordering::SeqCst);
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
 }

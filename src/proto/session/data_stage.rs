@@ -668,6 +668,19 @@ impl Session {
         now: Instant,
         why: Why,
     ) -> State {
+        // An HTTP connection still open (no whole response by the deadline) is reset, as
+        // a client that gives up closes its socket: the server frees it.
+        if let Some(stack) = data
+            .http
+            .as_mut()
+            .filter(|h| !h.done)
+            .and_then(|h| h.stack.as_mut())
+        {
+            if stack.state() == Connection::Established {
+                stack.abort(now);
+                self.send_stack_output(&mut data, now);
+            }
+        }
         self.timers.stop(Timer::Echo);
         self.timers.stop(Timer::EchoDeadline);
         self.timers.stop(Timer::Dns);
