@@ -1,7 +1,9 @@
 //! The Arch package, built for real: `makepkg` as an unprivileged user (it refuses root; as
 //! root the test builds as `nobody`), from the crate put next to a copy of
 //! packaging/arch/PKGBUILD under the name its `source` gives, with no network: cargo reads
-//! the vendored dependencies through a source replacement in the builder's CARGO_HOME.
+//! the vendored dependencies through a source replacement in the builder's CARGO_HOME,
+//! from where the other package builds find them too, with whom it shares its cargo build
+//! directory (`packaging_support::built::SharedBuild`).
 //! `pacman -Qlp` must list what the README's install table promises, and the packaged
 //! plugin must pass a real check.
 
@@ -67,6 +69,22 @@ impl Builder {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// True when the builder can read `dir` and write into `writable` (every directory
+    /// above them searchable): when root runs the test from a home directory, it cannot.
+    fn can_use(&self, dir: &Path, writable: &Path) -> bool {
+        self.command(Path::new("/bin/sh"), &[("PATH", "/usr/bin:/bin".into())])
+            .args([
+                "-c",
+                "test -r \"$1\" -a -x \"$1\" -a -w \"$2\" -a -x \"$2\"",
+                "sh",
+            ])
+            .arg(dir)
+            .arg(writable)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
     }
 
     /// A directory with the Rust toolchain's `bin/` and `lib/` that the builder can run.
@@ -143,25 +161,42 @@ fn makepkg_builds_the_pkgbuild_offline_and_the_packaged_plugin_runs() {
         build.join(format!("check-openvpn-{v}.tar.gz")),
     )
     .unwrap();
-    ps::run_ok(
-        Command::new("tar")
-            .arg("xJf")
-            .arg(&sources.vendor)
-            .arg("-C")
-            .arg(s),
-    );
+    for d in [&build, &home, &cargo_home] {
+        builder.give(d);
+    }
+    // The vendored sources and the cargo build directory the other package builds share
+    // (built::SharedBuild), when the builder can reach them; else a copy of the vendored
+    // sources of its own and a build of its own.
+    let shared_build = built::SharedBuild::dir();
+    fs::create_dir_all(&shared_build).unwrap();
+    builder.give(&shared_build);
+    let shared_vendor = sources.tree.join("vendor");
+    // Some crates' files are not world-readable (cargo vendor keeps their modes).
+    builder.give(&shared_vendor);
+    let shared = builder.can_use(&shared_vendor, &shared_build);
+    let vendor = if shared {
+        shared_vendor
+    } else {
+        eprintln!("note: nobody cannot reach target/packaging: the Arch build shares nothing");
+        ps::run_ok(
+            Command::new("tar")
+                .arg("xJf")
+                .arg(&sources.vendor)
+                .arg("-C")
+                .arg(s),
+        );
+        builder.give(&s.join("vendor"));
+        s.join("vendor")
+    };
     fs::write(
         cargo_home.join("config.toml"),
         format!(
             "[source.crates-io]\nreplace-with = \"vendored-sources\"\n\n\
              [source.vendored-sources]\ndirectory = \"{}\"\n",
-            s.join("vendor").display()
+            vendor.display()
         ),
     )
     .unwrap();
-    for d in [&build, &home, &cargo_home, &s.join("vendor")] {
-        builder.give(d);
-    }
     let toolchain = builder.toolchain(s);
 
     let mut env = vec![
@@ -173,6 +208,11 @@ fn makepkg_builds_the_pkgbuild_offline_and_the_packaged_plugin_runs() {
         ("PKGEXT", ".pkg.tar.zst".to_string()),
     ];
     env.extend(built::QUICK_RELEASE.map(|(k, v)| (k, v.to_string())));
+    env.push(("SOURCE_DATE_EPOCH", built::SOURCE_DATE_EPOCH.to_string()));
+    if shared {
+        let (key, dir) = built::SharedBuild::env();
+        env.push((key, dir.display().to_string()));
+    }
     // --nodeps: makedepends (cargo) and depends are Debian packages here, unknown to pacman.
     let out = ps::output(
         builder

@@ -1,11 +1,10 @@
-//! The Debian package: `cargo deb` builds it from `[package.metadata.deb]` in Cargo.toml;
-//! then it is inspected (`dpkg-deb`), installed with dpkg into a scratch root, its binary
-//! run, a real Nagios 4 runs every installed command with it, the stock Icinga 2
-//! configuration runs every installed CheckCommand from a `dpkg -x` root, and `lintian`
-//! must report no errors.
-//!
-//! The release build goes to `target/packaging/` (its own target directory: no lock
-//! contention with the `cargo test` that runs this, and it is reused by later runs).
+//! The Debian package: `cargo deb` builds it from `[package.metadata.deb]` in Cargo.toml,
+//! in the crate from `cargo package` unpacked with its vendored dependencies, with no
+//! network, sharing its compiled dependencies with the other package builds
+//! (`packaging_support::built::SharedBuild`). Then it is inspected (`dpkg-deb`), installed
+//! with dpkg into a scratch root, its binary run, a real Nagios 4 runs every installed
+//! command with it, the stock Icinga 2 configuration runs every installed CheckCommand
+//! from a `dpkg -x` root, and `lintian` must report no errors.
 
 mod common;
 mod packaging_support;
@@ -90,19 +89,18 @@ fn debian_arch() -> String {
         .to_string()
 }
 
-/// Runs cargo deb; returns the path of the .deb.
-fn build(cargo_deb: &Path) -> PathBuf {
+/// Runs cargo deb in the unpacked crate with its vendored dependencies, with no network;
+/// returns the path of the .deb.
+fn build(cargo_deb: &Path, sources: &built::CrateSources) -> PathBuf {
     let out_dir = target_dir().join("packaging/debian");
     let _ = fs::remove_dir_all(&out_dir);
-    let stdout = ps::run_ok(
-        Command::new(cargo_deb)
-            .args(["deb", "-p", "check-openvpn", "-o"])
-            .arg(&out_dir)
-            .args(["--", "--locked"])
-            .current_dir(ps::root())
-            .envs(built::QUICK_RELEASE)
-            .env("CARGO_TARGET_DIR", target_dir().join("packaging")),
-    );
+    let mut cmd = built::offline_command(cargo_deb);
+    built::package_build_env(&mut cmd)
+        .args(["deb", "-o"])
+        .arg(&out_dir)
+        .args(["--", "--locked"])
+        .current_dir(&sources.tree);
+    let stdout = ps::run_ok(&mut cmd);
     let deb = out_dir.join(format!(
         "check-openvpn_{}-1_{}.deb",
         ps::version(),
@@ -138,7 +136,8 @@ fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
         "packaging/debian/changelog: add an entry for {}-1 at the top",
         ps::version()
     );
-    let deb = build(&cargo_deb);
+    let sources = built::crate_sources();
+    let deb = build(&cargo_deb, &sources);
 
     // Contents and modes.
     let listing = ps::run_ok(Command::new("dpkg-deb").arg("-c").arg(&deb));

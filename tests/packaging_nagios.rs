@@ -25,6 +25,9 @@ const COMMANDS: &[&str] = &[
     "check_openvpn_tcp",
     "check_openvpn_args",
     "check_openvpn_server",
+    "check_openvpn_dns",
+    "check_openvpn_tcp_connect",
+    "check_openvpn_http",
 ];
 
 #[test]
@@ -95,6 +98,19 @@ fn nagios4_verifies_the_definitions() {
             "server",
             "check_openvpn_server!/etc/openvpn/server/server.conf!-C 30,7".into(),
         ),
+        (
+            "dns",
+            "check_openvpn_dns!/etc/nagios4/openvpn/monitor.ovpn!intranet.example.com!".into(),
+        ),
+        (
+            "tcp-connect",
+            "check_openvpn_tcp_connect!/etc/nagios4/openvpn/monitor.ovpn!10.8.0.10:22!".into(),
+        ),
+        (
+            "http",
+            "check_openvpn_http!/etc/nagios4/openvpn/monitor.ovpn!http://10.8.0.10/!--http-expect 200"
+                .into(),
+        ),
     ]
     .iter()
     .map(|(d, c)| service(d, c))
@@ -112,7 +128,7 @@ fn nagios4_verifies_the_definitions() {
         )),
         "{log}"
     );
-    assert!(log.contains("Checked 10 services."), "{log}");
+    assert!(log.contains("Checked 13 services."), "{log}");
 
     // The check really compares: a service with an undefined command is an error.
     let main = ng.write(

@@ -1,8 +1,10 @@
 //! The RPM, built for real as the spec's header tells a packager: the crate from `cargo
 //! package` and its vendored dependencies in `SOURCES/` of a scratch `_topdir`, then
-//! `rpmbuild -ba` with no network (its `%check` runs the unit tests). `rpm -qlp` must list
-//! what the README's install table promises, and the packaged plugin, unpacked with
-//! `rpm2cpio | cpio`, must pass a real check.
+//! `rpmbuild -ba` with no network (its `%check` runs the unit tests), sharing its
+//! compiled dependencies with the other package builds
+//! (`packaging_support::built::SharedBuild`). `rpm -qlp` must list what the README's
+//! install table promises, and the packaged plugin, unpacked with `rpm2cpio | cpio`, must
+//! pass a real check.
 
 mod common;
 mod packaging_support;
@@ -53,10 +55,18 @@ fn rpmbuild_builds_the_spec_offline_and_the_packaged_plugin_runs() {
 
     // --nodeps: BuildRequires names cargo, rust and gcc as RPM packages, and this Debian
     // machine's RPM database is empty (they are installed, but as Debian packages).
+    // _builddir: %prep unpacks the crate and its vendored dependencies where the other
+    // package builds find them (built::CrateSources::tree), and cargo shares the compiled
+    // dependencies with them (built::SharedBuild).
     let mut cmd = built::offline_command(&rpmbuild);
-    cmd.envs(built::QUICK_RELEASE);
+    built::package_build_env(&mut cmd);
     cmd.args(["-ba", "--nodeps", "--define"])
         .arg(format!("_topdir {}", top.path().display()))
+        .arg("--define")
+        .arg(format!(
+            "_builddir {}",
+            sources.tree.parent().expect("the tree's parent").display()
+        ))
         .arg(ps::root().join(SPEC));
     let out = ps::output(&mut cmd);
     let log = ps::text(&out);

@@ -2,19 +2,28 @@
 //! from `cargo package`, its dependencies vendored), builds cut off from the network, the
 //! README's install table, and the packaged plugin run against a real OpenVPN server.
 
-use super::{find_tool, is_root, output, read, root, run_ok, scratch, text, version};
+use super::{find_tool, is_root, output, read, root, run_ok, text, version};
 use crate::common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The sources of the RPM and Arch recipes, as their headers describe them.
+/// The sources every recipe builds from, as the RPM spec's header describes them.
 pub struct CrateSources {
     /// `check-openvpn-VERSION.crate`, written by `cargo package`.
     pub crate_file: PathBuf,
     /// `check-openvpn-VERSION-vendor.tar.xz`: `vendor/` from `cargo vendor --locked`, run
     /// in the unpacked crate.
     pub vendor: PathBuf,
+    /// The crate unpacked with `vendor/` beside its sources and the source replacement
+    /// appended to its `.cargo/config.toml`, as the spec's `%prep` leaves it:
+    /// `target/packaging/src/check-openvpn-VERSION/`. The RPM builds here (its
+    /// `_builddir` is `target/packaging/src/`), the Debian package too, and the Arch
+    /// build reads its vendored dependencies from here: one path for the vendored sources
+    /// of all three builds, so that they share their compiled dependencies ([`SharedBuild`]).
+    pub tree: PathBuf,
+    /// Held while the test runs: one package build in the shared tree at a time.
+    _lock: fs::File,
 }
 
 /// `target/packaging/`: the packaging tests' own target directory (no lock contention with
@@ -32,12 +41,25 @@ fn cargo() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
-/// Makes the crate (always: it must be this tree's) and the vendored dependencies (only
-/// when the crate's Cargo.lock changed since the last run: the RPM and Arch tests share
-/// one tarball). Vendoring reads the registry cache and downloads what a Linux build never
-/// fetched (the Windows-only crates); the package builds themselves run offline.
+/// What the spec's `%prep` appends to the crate's `.cargo/config.toml`.
+pub const SOURCE_REPLACEMENT: &str =
+    "\n[source.crates-io]\nreplace-with = \"vendored-sources\"\n\n\
+                                      [source.vendored-sources]\ndirectory = \"vendor\"\n";
+
+/// Makes the crate (always: it must be this tree's), the vendored dependencies (only when
+/// the crate's Cargo.lock changed since the last run: the tests share one tarball) and
+/// the unpacked tree. Vendoring reads the registry cache and downloads what a Linux build
+/// never fetched (the Windows-only crates); the package builds themselves run offline.
 pub fn crate_sources() -> CrateSources {
     let target = packaging_target();
+    fs::create_dir_all(&target).expect("mkdir target/packaging");
+    let lock = fs::File::create(target.join(".lock")).expect("target/packaging/.lock");
+    // SAFETY: flock on a file descriptor we own; released when the file is closed.
+    let locked = unsafe {
+        use std::os::fd::AsRawFd;
+        libc::flock(lock.as_raw_fd(), libc::LOCK_EX)
+    };
+    assert_eq!(locked, 0, "flock target/packaging/.lock");
     let v = version();
     run_ok(
         Command::new(cargo())
@@ -54,38 +76,104 @@ pub fn crate_sources() -> CrateSources {
     fs::create_dir_all(&dir).expect("mkdir target/packaging/sources");
     let vendor = dir.join(format!("check-openvpn-{v}-vendor.tar.xz"));
     let stamp = dir.join(format!("check-openvpn-{v}-vendor.Cargo.lock"));
-    let work = scratch("check-openvpn-vendor-");
+    let src = target.join("src");
+    let tree = src.join(format!("check-openvpn-{v}"));
+    let _ = fs::remove_dir_all(&tree);
+    fs::create_dir_all(&src).expect("mkdir target/packaging/src");
     run_ok(
         Command::new("tar")
             .arg("xzf")
             .arg(&crate_file)
             .arg("-C")
-            .arg(work.path()),
+            .arg(&src),
     );
-    let unpacked = work.path().join(format!("check-openvpn-{v}"));
-    let lock = fs::read(unpacked.join("Cargo.lock")).expect("the crate has a Cargo.lock");
-    if vendor.is_file() && fs::read(&stamp).ok().as_deref() == Some(&lock[..]) {
+    let lock_file = fs::read(tree.join("Cargo.lock")).expect("the crate has a Cargo.lock");
+    if vendor.is_file() && fs::read(&stamp).ok().as_deref() == Some(&lock_file[..]) {
         eprintln!("reusing {} (same Cargo.lock)", vendor.display());
-        return CrateSources { crate_file, vendor };
+        run_ok(
+            Command::new("tar")
+                .arg("xJf")
+                .arg(&vendor)
+                .arg("-C")
+                .arg(&tree),
+        );
+    } else {
+        run_ok(
+            Command::new(cargo())
+                .args(["vendor", "--locked", "vendor"])
+                .current_dir(&tree),
+        );
+        // The header's `tar cJf`; fast xz (-1, all cores): the tarball is only unpacked.
+        let partial = dir.join(format!("check-openvpn-{v}-vendor.tar.xz.partial"));
+        run_ok(
+            Command::new("tar")
+                .arg("cJf")
+                .arg(&partial)
+                .arg("vendor")
+                .current_dir(&tree)
+                .env("XZ_OPT", "-1 -T0"),
+        );
+        fs::rename(&partial, &vendor).expect("rename the vendor tarball");
+        fs::write(&stamp, &lock_file).expect("write the vendor stamp");
     }
-    run_ok(
-        Command::new(cargo())
-            .args(["vendor", "--locked", "vendor"])
-            .current_dir(&unpacked),
-    );
-    // The header's `tar cJf`; fast xz (-1, all cores): the tarball is only unpacked again.
-    let partial = dir.join(format!("check-openvpn-{v}-vendor.tar.xz.partial"));
-    run_ok(
-        Command::new("tar")
-            .arg("cJf")
-            .arg(&partial)
-            .arg("vendor")
-            .current_dir(&unpacked)
-            .env("XZ_OPT", "-1 -T0"),
-    );
-    fs::rename(&partial, &vendor).expect("rename the vendor tarball");
-    fs::write(&stamp, &lock).expect("write the vendor stamp");
-    CrateSources { crate_file, vendor }
+    let config = tree.join(".cargo/config.toml");
+    let mut text = fs::read_to_string(&config).unwrap_or_default();
+    text.push_str(SOURCE_REPLACEMENT);
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(&config, text).expect("write the source replacement");
+    SharedBuild::forget_a_changed_crate(&crate_file);
+    CrateSources {
+        crate_file,
+        vendor,
+        tree,
+        _lock: lock,
+    }
+}
+
+/// The cargo build directory the three package builds share (`CARGO_BUILD_BUILD_DIR`,
+/// `target/packaging/build/`): cargo keeps the compiled dependencies there and puts only
+/// the final binary into each recipe's own `target/release/`. With the same vendored
+/// sources at the same path ([`CrateSources::tree`]), the same compiler, profile
+/// ([`QUICK_RELEASE`]) and build-script environment ([`package_build_env`]), the first
+/// build compiles the dependencies and the others find them fresh. Each recipe compiles
+/// the crate and its unit tests itself: their source path is part of what cargo compares.
+pub struct SharedBuild;
+
+impl SharedBuild {
+    pub fn dir() -> PathBuf {
+        packaging_target().join("build")
+    }
+
+    /// The environment that points a recipe's cargo at the shared build directory.
+    pub fn env() -> (&'static str, PathBuf) {
+        ("CARGO_BUILD_BUILD_DIR", Self::dir())
+    }
+
+    /// Every `.crate` has the same old file times, so cargo's freshness check (source
+    /// files older than the last build) cannot see that the crate changed since the last
+    /// run: then the crate's own compiled units are removed (the dependencies stay).
+    fn forget_a_changed_crate(crate_file: &Path) {
+        let dir = Self::dir();
+        let last = dir.join("last.crate");
+        let now = fs::read(crate_file).expect("read the crate");
+        if fs::read(&last).ok().as_deref() == Some(&now[..]) {
+            return;
+        }
+        for profile in ["release", "debug"] {
+            let fingerprints = dir.join(profile).join(".fingerprint");
+            for entry in fs::read_dir(&fingerprints).into_iter().flatten().flatten() {
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("check-openvpn-")
+                {
+                    fs::remove_dir_all(entry.path()).expect("remove a stale fingerprint");
+                }
+            }
+        }
+        fs::create_dir_all(&dir).expect("mkdir target/packaging/build");
+        fs::write(&last, now).expect("write target/packaging/build/last.crate");
+    }
 }
 
 /// `program` in a network namespace of its own (`unshare --net`: root only), with no
@@ -100,6 +188,32 @@ pub const QUICK_RELEASE: [(&str, &str); 3] = [
     ("CARGO_PROFILE_RELEASE_LTO", "false"),
     ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
 ];
+
+/// `SOURCE_DATE_EPOCH` of every package build: the file time `cargo package` gives every
+/// file of a crate (2006-07-24). makepkg sets the current time when none is given, and
+/// build scripts that compile C (ring's, through the cc crate) rerun when it changes.
+pub const SOURCE_DATE_EPOCH: &str = "1153704088";
+
+/// The environment of a package build run as root (rpmbuild, cargo deb): this test's
+/// minus what `cargo test` sets for it (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...: no
+/// packager has them, and ring's build script reruns when they change), plus
+/// [`QUICK_RELEASE`], [`SOURCE_DATE_EPOCH`] and the shared build directory
+/// ([`SharedBuild`]). The Arch build starts from an empty environment and gets the same.
+pub fn package_build_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if (name.starts_with("CARGO_") && name != "CARGO_HOME")
+            || name == "OUT_DIR"
+            || name == "LD_LIBRARY_PATH"
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    let (key, dir) = SharedBuild::env();
+    cmd.envs(QUICK_RELEASE)
+        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+        .env(key, dir)
+}
 
 pub fn offline_command(program: &Path) -> Command {
     let unshare = find_tool("unshare").filter(|u| {
