@@ -4,17 +4,16 @@
 //! so a new command needs a scenario, not a new test.
 
 use super::{scratch, wait_for, Daemon};
-use crate::common::tunnel::{program_ready, Slot};
+use crate::common::tunnel::{program_ready, serve_http, Dnsmasq, Slot};
 use crate::common::{self, Family, Mode, Proto, Server, ServerOpts, Wrap};
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// (command_name, command_line) of every command definition in `cfg`.
 pub fn commands(cfg: &str) -> Vec<(String, String)> {
@@ -153,73 +152,24 @@ pub fn tunnel_ready() -> bool {
 }
 
 /// What answers on a tunnel server's own tunnel address: dnsmasq (`intranet.test` is
-/// 10.9.9.9, nothing forwarded), a TCP port that accepts, and a web server whose every
-/// answer is `200 OK`.
+/// 10.9.9.9, nothing forwarded), a TCP port that accepts, and the tests' web server
+/// (`/ok` is `200 OK`).
 pub struct Inside {
     pub addr: IpAddr,
     pub tcp: SocketAddr,
     pub http: SocketAddr,
-    _dns: Daemon,
+    _dns: Dnsmasq,
 }
 
 impl Inside {
     fn start(addr: IpAddr) -> Inside {
-        let mut cmd = Command::new(common::find_in_path("dnsmasq").expect("dnsmasq"));
-        cmd.args([
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--pid-file=",
-            "--port=53",
-            "--local=/test/",
-            "--address=/intranet.test/10.9.9.9",
-        ])
-        .arg(format!("--listen-address={addr}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        let dns = Daemon::spawn("dnsmasq", cmd);
-        // Up once it answers a question.
-        let query = check_openvpn::check::dns::DnsSpec {
-            name: "intranet.test".into(),
-            record_type: "A".into(),
-            ..Default::default()
-        }
-        .query(7)
-        .unwrap();
-        let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let _ = sock.send_to(&query, (addr, 53));
-            if sock.recv_from(&mut [0u8; 512]).is_ok() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "dnsmasq on {addr} did not start");
-        }
-
+        let dns = Dnsmasq::start(addr);
         let tcp = TcpListener::bind((addr, 0)).expect("listen on the tunnel address");
         let tcp_addr = tcp.local_addr().unwrap();
         thread::spawn(move || for _ in tcp.incoming() {});
         let web = TcpListener::bind((addr, 0)).expect("listen on the tunnel address");
         let http = web.local_addr().unwrap();
-        thread::spawn(move || {
-            for mut conn in web.incoming().flatten() {
-                thread::spawn(move || {
-                    let mut req = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match conn.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => req.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-                });
-            }
-        });
+        serve_http(web);
         Inside {
             addr,
             tcp: tcp_addr,
@@ -383,7 +333,7 @@ pub fn scenarios() -> Vec<Scenario> {
             tunnel: true,
             args: |s, dir| {
                 format!(
-                    "{}!http://{}/status!--http-expect 200",
+                    "{}!http://{}/ok!--http-expect 200",
                     client_config(s, dir, "http.ovpn"),
                     s.inside().http
                 )
