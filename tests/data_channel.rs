@@ -2105,6 +2105,57 @@ fn tcp_connect_over_ipv6_on_a_tap_agrees_with_the_real_client() {
         ));
 }
 
+/// A LAN host beyond a routed tap server, through its pushed route: the first hop on the
+/// tap link is the pushed `route-gateway` (the server's host), not the LAN host, which
+/// no one on the link answers ARP for. OpenVPN's own tap client pings the host, asks its
+/// DNS server and connects to its port; the check does the same in one session.
+#[test]
+fn a_lan_host_beyond_a_routed_tap_is_reached_through_the_gateway_as_by_the_real_client() {
+    if !tunnel_ready() {
+        return;
+    }
+    let bed = routed_tap(&["push \"route 10.232.SLOT_N.0 255.255.255.0\""]);
+    let lan = Lan::new(&bed.slot, &tun_name(&bed.server));
+    let host = IpAddr::V4(Lan::address(&bed.slot));
+    let _dns = Dnsmasq::start_in(Some(&lan), host, &[format!("--address=/web.test/{host}")]);
+    let dns_at = SocketAddr::new(host, 53);
+
+    assert_eq!(
+        bed.real_client(REAL_TAP, host, 2),
+        2,
+        "the real client's pings to {host}"
+    );
+    assert!(dig(&bed, REAL_TAP, host, "web.test").contains(&host.to_string()));
+
+    let gateway = bed.target();
+    let run = bed
+        .check(&[
+            "--ping-address",
+            &host.to_string(),
+            "--dns",
+            "web.test",
+            "--dns-server",
+            &host.to_string(),
+            "--tcp-connect",
+            &dns_at.to_string(),
+        ])
+        .state(0)
+        .line_has(&format!("3/3 echoes from {host}"))
+        .line_has(&format!("DNS {host} answered web.test A: {host}"))
+        .line_has(&format!("TCP {dns_at} connected"));
+    // One neighbour on the link: the gateway, learnt once.
+    assert!(
+        run.context().contains(&format!("{gateway} is at")),
+        "the gateway's MAC is not said{}",
+        run.context()
+    );
+    assert!(
+        !run.context().contains(&format!("{host} is at")),
+        "the LAN host was taken for a neighbour{}",
+        run.context()
+    );
+}
+
 // =======================================================================================
 // Hostile services behind a real server: a slow-loris and an endless HTTP response, a
 // flood of DNS answers with wrong ids. The server is OpenVPN 2.6 as it is; the hostile

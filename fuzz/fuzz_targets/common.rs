@@ -1847,7 +1847,7 @@ fn tap_frame(frame: &[u8]) {
         let waiting = [
             0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 8, 0, 2, 10, 8, 0, 1,
         ];
-        assert_eq!(host.send_ip(&waiting), Out::Queued);
+        assert_eq!(host.send_ip(&waiting, |d| d), Out::Queued);
         for _ in 0..2 {
             match host.receive(frame) {
                 Received::Answer(answer) => {

@@ -182,6 +182,8 @@ struct Route4 {
     net: u32,
     mask: u32,
     via_vpn: bool,
+    /// Its own gateway (`route NET MASK GATEWAY`); `None`: the pushed `route-gateway`.
+    gateway: Option<Ipv4Addr>,
 }
 
 /// What the push says about addresses and routes.
@@ -258,6 +260,7 @@ impl Tunnel {
                         net: u32::from(net),
                         mask,
                         via_vpn,
+                        gateway: rest.get(1).and_then(|g| g.parse().ok()),
                     });
                 }
                 ("redirect-gateway" | "redirect-private", flags) => {
@@ -338,6 +341,34 @@ impl Tunnel {
                     || self.routes6.iter().any(|(n, b)| in_prefix6(a, *n, *b))
             }
         }
+    }
+
+    /// Where a packet to `target` goes first on an Ethernet (tap) link, as the client's
+    /// kernel routes it: an address on our pushed subnet is on the link; beyond it, the
+    /// gateway of the route that covers it (its own, else `route-gateway`). IPv6 and
+    /// anything else: the target itself.
+    fn next_hop(&self, target: IpAddr) -> IpAddr {
+        let IpAddr::V4(a) = target else {
+            return target;
+        };
+        let a32 = u32::from(a);
+        if let Some((local, second)) = self.ifconfig.filter(|_| self.subnet) {
+            let m = mask_bits(second).unwrap_or(u32::MAX);
+            if a32 & m == u32::from(local) & m {
+                return target;
+            }
+        }
+        let route = self
+            .routes
+            .iter()
+            .filter(|r| r.via_vpn && a32 & r.mask == r.net & r.mask)
+            .max_by_key(|r| r.mask.count_ones());
+        route
+            .and_then(|r| r.gateway)
+            .or(self
+                .route_gateway
+                .filter(|_| route.is_some() || self.redirect4))
+            .map_or(target, IpAddr::V4)
     }
 
     fn source_for(&self, target: IpAddr) -> Option<IpAddr> {
@@ -511,6 +542,12 @@ impl PushReply {
             self.tunnel.ifconfig.map(|(a, _)| a),
             self.tunnel.ifconfig6.map(|(a, _, _)| a),
         )
+    }
+
+    /// The first hop of a packet to `target` on a tap link: the target on our subnet,
+    /// else the gateway of the route that covers it.
+    pub fn next_hop(&self, target: IpAddr) -> IpAddr {
+        self.tunnel.next_hop(target)
     }
 
     /// Where a packet to `requested` (or to the server) goes ([`echo_path`]).
@@ -842,5 +879,35 @@ mod tests {
             })
         );
         assert_eq!(PushReply::default().address(), None);
+    }
+
+    #[test]
+    fn the_first_hop_on_a_tap_link() {
+        let o = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let r = PushReply::new(o(&[
+            "route-gateway 10.8.0.1",
+            "topology subnet",
+            "ifconfig 10.8.0.2 255.255.255.0",
+            "route 10.232.7.0 255.255.255.0",
+            "route 10.99.0.0 255.255.0.0 10.8.0.254",
+        ]));
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(r.next_hop(ip("10.8.0.77")), ip("10.8.0.77"), "on the link");
+        assert_eq!(
+            r.next_hop(ip("10.232.7.2")),
+            ip("10.8.0.1"),
+            "route-gateway"
+        );
+        assert_eq!(
+            r.next_hop(ip("10.99.3.4")),
+            ip("10.8.0.254"),
+            "the route's own"
+        );
+        assert_eq!(
+            r.next_hop(ip("192.0.2.1")),
+            ip("192.0.2.1"),
+            "no route: itself"
+        );
+        assert_eq!(r.next_hop(ip("fd00::5")), ip("fd00::5"));
     }
 }

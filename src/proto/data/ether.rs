@@ -384,11 +384,12 @@ impl Host {
         }
     }
 
-    /// An IP packet of ours: framed to its destination's MAC when known, else queued
-    /// (bounded) until it is.
-    pub fn send_ip(&mut self, packet: &[u8]) -> Out {
+    /// An IP packet of ours: framed to the MAC of its first hop (`hop` of its destination:
+    /// the destination on the link, else a gateway) when known, else queued (bounded)
+    /// until it is.
+    pub fn send_ip(&mut self, packet: &[u8], hop: impl Fn(IpAddr) -> IpAddr) -> Out {
         let ours = self.mac;
-        let Some(n) = destination(packet).and_then(|ip| self.entry(ip)) else {
+        let Some(n) = destination(packet).and_then(|ip| self.entry(hop(ip))) else {
             return Out::Dropped;
         };
         if let Some(mac) = n.mac {
@@ -822,9 +823,9 @@ mod tests {
         let t0 = Instant::now();
         let mut h = Host::new(OURS, Some("10.8.0.2".parse().unwrap()), None);
         let (a, b) = ([10, 8, 0, 1], [10, 8, 0, 53]);
-        assert_eq!(h.send_ip(&packet4(a, 1)), Out::Queued);
-        assert_eq!(h.send_ip(&packet4(b, 2)), Out::Queued);
-        assert_eq!(h.send_ip(&packet4(a, 3)), Out::Queued);
+        assert_eq!(h.send_ip(&packet4(a, 1), |d| d), Out::Queued);
+        assert_eq!(h.send_ip(&packet4(b, 2), |d| d), Out::Queued);
+        assert_eq!(h.send_ip(&packet4(a, 3), |d| d), Out::Queued);
         // One question each, then nothing until RESOLICIT has passed.
         let out = asks(&mut h, t0);
         let asked: Vec<IpAddr> = out.iter().map(|(ip, _)| *ip).collect();
@@ -852,7 +853,7 @@ mod tests {
         assert_eq!(h.neighbour(ip("10.8.0.1")).unwrap().asked, 2);
         assert_eq!(h.neighbour(ip("10.8.0.53")).unwrap().asked, 1);
         // From now on packets to b are framed at once.
-        let f = h.send_ip(&packet4(b, 4));
+        let f = h.send_ip(&packet4(b, 4), |d| d);
         assert_eq!(f, Out::Frame(frame_ip(b_mac, OURS, &packet4(b, 4))));
         let parsed = match &f {
             Out::Frame(f) => parse_frame(f).unwrap(),
@@ -883,7 +884,7 @@ mod tests {
         let mut p6 = vec![0x60, 0, 0, 0, 0, 0, 17, 64];
         p6.extend_from_slice(&"fd00::1000".parse::<Ipv6Addr>().unwrap().octets());
         p6.extend_from_slice(&"fd00::1".parse::<Ipv6Addr>().unwrap().octets());
-        assert_eq!(h.send_ip(&p6), Out::Queued);
+        assert_eq!(h.send_ip(&p6, |d| d), Out::Queued);
         let out = asks(&mut h, t0);
         assert_eq!(out.len(), 1);
         // The server (as a host) answers our solicitation with its advertisement.
@@ -905,14 +906,17 @@ mod tests {
         let t0 = Instant::now();
         let mut h = Host::new(OURS, Some("10.8.0.2".parse().unwrap()), None);
         for tag in 0..1000u16 {
-            assert_eq!(h.send_ip(&packet4([10, 8, 0, 1], tag as u8)), Out::Queued);
+            assert_eq!(
+                h.send_ip(&packet4([10, 8, 0, 1], tag as u8), |d| d),
+                Out::Queued
+            );
         }
         let n = h.neighbour(ip("10.8.0.1")).unwrap();
         assert_eq!(n.dropped, 1000 - MAX_QUEUED as u32);
         // A flood of packets is still one question per RESOLICIT.
         assert_eq!(asks(&mut h, t0).len(), 1);
         for i in 1..100u32 {
-            let _ = h.send_ip(&packet4([10, 8, 0, 1], 0));
+            let _ = h.send_ip(&packet4([10, 8, 0, 1], 0), |d| d);
             let at = t0 + RESOLICIT * i - Duration::from_millis(1);
             assert!(asks(&mut h, at).is_empty());
             assert_eq!(asks(&mut h, t0 + RESOLICIT * i).len(), 1);
@@ -928,16 +932,16 @@ mod tests {
         );
         // No more neighbours than the bound; what is past it is dropped, not framed.
         for d in 2..=(MAX_NEIGHBOURS as u8 + 3) {
-            let _ = h.send_ip(&packet4([10, 8, 1, d], 0));
+            let _ = h.send_ip(&packet4([10, 8, 1, d], 0), |d| d);
         }
         assert!(h.neighbour(ip("10.8.1.2")).is_some());
         assert_eq!(
-            h.send_ip(&packet4([10, 8, 2, 1], 0)),
+            h.send_ip(&packet4([10, 8, 2, 1], 0), |d| d),
             Out::Dropped,
             "a destination past the table's bound"
         );
-        assert_eq!(h.send_ip(&[0x12, 0x34]), Out::Dropped);
-        assert_eq!(h.send_ip(&[]), Out::Dropped);
+        assert_eq!(h.send_ip(&[0x12, 0x34], |d| d), Out::Dropped);
+        assert_eq!(h.send_ip(&[], |d| d), Out::Dropped);
     }
 
     #[test]

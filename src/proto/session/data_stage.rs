@@ -90,6 +90,7 @@ impl Session {
             leaving: false,
             scratch: Vec::new(),
             lan: None,
+            pushed: reply.clone(),
         });
         if !through {
             return self.leave(t, data, now, Why::Reached);
@@ -720,9 +721,10 @@ impl Session {
             return;
         }
         let target = ping.path.target;
-        if let Some(lan) = data.lan.as_mut().filter(|l| l.mac_of(target).is_none()) {
+        let hop = data.pushed.next_hop(target);
+        if let Some(lan) = data.lan.as_mut().filter(|l| l.mac_of(hop).is_none()) {
             // The first echo goes when the MAC comes (`on_learnt`).
-            lan.want(target);
+            lan.want(hop);
             self.timers.stop(Timer::Echo);
             self.ask_neighbours(data, now);
             return;
@@ -771,7 +773,8 @@ impl Session {
         let Some(lan) = data.lan.as_mut() else {
             return self.seal_frame(data, packet, now);
         };
-        match lan.send_ip(packet) {
+        let pushed = &data.pushed;
+        match lan.send_ip(packet, |d| pushed.next_hop(d)) {
             ether::Out::Frame(frame) => self.seal_frame(data, &frame, now),
             ether::Out::Queued => {
                 self.ask_neighbours(data, now);
@@ -829,7 +832,10 @@ impl Session {
             for frame in &l.frames {
                 self.seal_frame(data, frame, now);
             }
-            echo_target |= data.ping.as_ref().is_some_and(|p| p.path.target == l.ip);
+            echo_target |= data
+                .ping
+                .as_ref()
+                .is_some_and(|p| data.pushed.next_hop(p.path.target) == l.ip);
         }
         self.ask_neighbours(data, now);
         if echo_target && data.ping.as_ref().is_some_and(|p| p.sent.is_empty()) {

@@ -153,6 +153,8 @@ pub(super) struct DataState {
     pub(super) leaving: bool,
     /// Decryption buffer, reused.
     pub(super) scratch: Vec<u8>,
+    /// The push: where packets go (a tap link's next hops).
+    pub(super) pushed: crate::proto::push::PushReply,
     /// Our end of a tap tunnel: its MAC and addresses, its neighbour table (what it
     /// learnt, what waits for a MAC) (`None` on tun).
     pub(super) lan: Option<crate::proto::data::ether::Host>,
