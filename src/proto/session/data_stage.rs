@@ -167,25 +167,14 @@ impl Session {
             self.send_dns(&mut data, now);
         }
         if let Some(tcp) = tcp {
-            let path = match reply.echo_path(Some(tcp.target.ip())) {
-                Ok(path) => path,
+            let r = self.random.dns;
+            let port = dynamic_port([r[2], r[3]]);
+            let (path, stack) = match connect_through(&reply, tcp.target, port, now) {
+                Ok(connected) => connected,
                 Err(path) => {
                     self.emit(Event::NoTcpPath { path });
                     return self.leave(t, data, now, Why::NoTcpPath);
                 }
-            };
-            let r = self.random.dns;
-            let port = dynamic_port([r[2], r[3]]);
-            let Some(stack) = TcpProbe::connect(path.source, tcp.target, port, STACK_MTU, now)
-            else {
-                self.emit(Event::NoTcpPath {
-                    path: push::NoPath {
-                        target: Some(tcp.target.ip()),
-                        no_address: true,
-                        routes: Vec::new(),
-                    },
-                });
-                return self.leave(t, data, now, Why::NoTcpPath);
             };
             self.emit(Event::TcpPlanned { path, port });
             data.tcp = Some(TcpState {
@@ -304,23 +293,12 @@ impl Session {
         target: SocketAddr,
         now: Instant,
     ) -> Result<(), Why> {
-        let path = match reply.echo_path(Some(target.ip())) {
-            Ok(path) => path,
+        let (path, stack) = match connect_through(reply, target, h.local_port, now) {
+            Ok(connected) => connected,
             Err(path) => {
                 self.emit(Event::NoHttpPath { path });
                 return Err(Why::NoHttpPath);
             }
-        };
-        let Some(stack) = TcpProbe::connect(path.source, target, h.local_port, STACK_MTU, now)
-        else {
-            self.emit(Event::NoHttpPath {
-                path: push::NoPath {
-                    target: Some(target.ip()),
-                    no_address: true,
-                    routes: Vec::new(),
-                },
-            });
-            return Err(Why::NoHttpPath);
         };
         self.emit(Event::HttpPlanned { path, target });
         h.stack = Some(stack);
@@ -892,19 +870,10 @@ impl Session {
             self.timers.stop(Timer::Dns);
             return;
         }
-        let mut packet = Vec::with_capacity(28 + dns.query.len());
-        let datagram = Datagram {
-            source: dns.path.source,
-            destination: dns.path.target,
-            source_port: dns.port,
-            destination_port: 53,
-            payload: &dns.query,
-        };
-        let ip_id = dns.sent.len() as u16 + 1;
-        if datagram.encode(ip_id, &mut packet).is_err() {
+        let Some(packet) = dns_packet(dns, dns.sent.len() as u16 + 1) else {
             self.timers.stop(Timer::Dns);
             return;
-        }
+        };
         // On tap, a query that waits for the server's MAC goes when it comes, as from a
         // host's resolver.
         if !self.seal_ip(data, &packet, now) {
@@ -1020,7 +989,6 @@ impl Session {
         let mut reply = None;
         let mut dns_reply: Option<Vec<u8>> = None;
         let mut segment: Option<Vec<u8>> = None;
-        let mut lookup_reply: Option<Vec<u8>> = None;
         let mut answer = None;
         // On tap the Ethernet layer first: what carries IP goes on as on tun; ARP and
         // neighbour messages end here (`link`: their noise, if any).
@@ -1045,6 +1013,16 @@ impl Session {
                 }
             }
         }
+        // The DNS server's reply to the lookup of `--http`'s name.
+        let mut lookup_reply: Option<Vec<u8>> = None;
+        if let (None, Ok(Decapsulated::Data(ip))) = (&link, &result) {
+            lookup_reply = data
+                .http
+                .as_ref()
+                .and_then(|h| h.lookup.as_ref())
+                .and_then(|l| dns_reply_of(&l.dns, ip))
+                .map(<[u8]>::to_vec);
+        }
         let noise = match result {
             _ if link.is_some() => {
                 data.decrypted = data.decrypted.saturating_add(1);
@@ -1062,24 +1040,8 @@ impl Session {
                 segment = Some(ip.to_vec());
                 None
             }
-            Ok(Decapsulated::Data(ip))
-                if data
-                    .http
-                    .as_ref()
-                    .and_then(|h| h.lookup.as_ref())
-                    .is_some_and(|l| dns_reply_of(&l.dns, ip).is_some()) =>
-            {
+            Ok(Decapsulated::Data(_)) if lookup_reply.is_some() => {
                 data.decrypted = data.decrypted.saturating_add(1);
-                lookup_reply = dns_reply_of(
-                    &data
-                        .http
-                        .as_ref()
-                        .and_then(|h| h.lookup.as_ref())
-                        .expect("a lookup")
-                        .dns,
-                    ip,
-                )
-                .map(<[u8]>::to_vec);
                 None
             }
             Ok(Decapsulated::Data(ip)) => {
@@ -1245,6 +1207,25 @@ fn dns_reply_of<'a>(d: &DnsState, ip: &'a [u8]) -> Option<&'a [u8]> {
         && u.destination_port == d.port
         && u.payload.get(..2) == d.query.get(..2))
     .then_some(u.payload)
+}
+
+/// A TCP connection from our tunnel address to `target`, its SYN queued: the path, or
+/// why there is none (no pushed route or address covers `target`).
+fn connect_through(
+    reply: &PushReply,
+    target: SocketAddr,
+    port: u16,
+    now: Instant,
+) -> Result<(push::EchoPath, TcpProbe), push::NoPath> {
+    let path = reply.echo_path(Some(target.ip()))?;
+    let stack = TcpProbe::connect(path.source, target, port, STACK_MTU, now).ok_or_else(|| {
+        push::NoPath {
+            target: Some(target.ip()),
+            no_address: true,
+            routes: Vec::new(),
+        }
+    })?;
+    Ok((path, stack))
 }
 
 /// `d`'s question as an IP packet from our tunnel address.
