@@ -18,6 +18,10 @@ const SERVER: &str = "Server host (--server-config)";
 const THRESHOLDS: &str = "Thresholds";
 const OUTPUT: &str = "Output";
 
+/// What a flag of the TLS or login stage cannot go with: a check that goes past the reset
+/// validates what it meets, and tries one way to use the key.
+const RESET_ONLY: [&str; 2] = ["diagnose", "no_validation"];
+
 #[derive(Debug, Parser)]
 #[command(
     name = "check_openvpn",
@@ -128,15 +132,15 @@ pub struct Cli {
     pub no_validation: bool,
 
     /// Go on after the reset: a TLS handshake over the control channel; report the TLS version, cipher suite and the server certificate (verifies nothing by itself). A server that demands a client certificate logs a failed handshake for each such check (fail2ban's openvpn filter counts it): log in with --cert/--key or --auth-user-pass instead to stay out of its log
-    #[arg(help_heading = TLS, long)]
+    #[arg(help_heading = TLS, long, conflicts_with_all = RESET_ONLY)]
     pub tls: bool,
 
     /// Verify the server's certificate chain against these PEM CA certificates, as an OpenVPN client does [default: the config's ca] (runs the TLS stage; without a client certificate a server that demands one logs a failed handshake: add --cert/--key for the login stage)
-    #[arg(help_heading = TLS, long, value_name = "FILE")]
+    #[arg(help_heading = TLS, long, value_name = "FILE", conflicts_with_all = RESET_ONLY)]
     pub ca: Option<PathBuf>,
 
     /// Require this server certificate name, as OpenVPN's verify-x509-name (runs the TLS stage)
-    #[arg(help_heading = TLS, long, value_name = "NAME")]
+    #[arg(help_heading = TLS, long, value_name = "NAME", conflicts_with_all = RESET_ONLY)]
     pub verify_x509_name: Option<String>,
 
     /// How --verify-x509-name matches: subject (the whole DN, as OpenVPN prints it), name (the CN) or name-prefix [default: subject]
@@ -144,27 +148,27 @@ pub struct Cli {
     pub verify_x509_type: Option<String>,
 
     /// Require the server certificate to carry key usage and TLS Web Server Authentication, as OpenVPN's `remote-cert-tls server` (runs the TLS stage)
-    #[arg(help_heading = TLS, long, value_name = "server")]
+    #[arg(help_heading = TLS, long, value_name = "server", conflicts_with_all = RESET_ONLY)]
     pub remote_cert_tls: Option<String>,
 
     /// Require the server certificate's SHA-256 fingerprint (AB:CD:..., as `openssl x509 -fingerprint -sha256` prints it) to be one of these, comma-separated or repeated, as OpenVPN's peer-fingerprint; without --ca (or the config's ca) nothing else of the certificate is verified, its dates included, as OpenVPN's client does not [default: the config's peer-fingerprint] (runs the TLS stage)
-    #[arg(help_heading = TLS, long, value_name = "SHA256", value_delimiter = ',')]
+    #[arg(help_heading = TLS, long, value_name = "SHA256", value_delimiter = ',', conflicts_with_all = RESET_ONLY)]
     pub peer_fingerprint: Vec<String>,
 
     /// Log in like a real client with what the config provides (cert, key, auth-user-pass): key-method 2, PUSH_REPLY or the server's refusal, then EXIT
-    #[arg(help_heading = LOGIN, long)]
+    #[arg(help_heading = LOGIN, long, conflicts_with_all = RESET_ONLY)]
     pub login: bool,
 
     /// Client certificate (PEM) for the login stage [default: the config's cert] (runs the login stage)
-    #[arg(help_heading = LOGIN, long, value_name = "FILE")]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE", conflicts_with_all = RESET_ONLY)]
     pub cert: Option<PathBuf>,
 
     /// Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)
-    #[arg(help_heading = LOGIN, long, value_name = "FILE")]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE", conflicts_with_all = RESET_ONLY)]
     pub key: Option<PathBuf>,
 
     /// OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)
-    #[arg(help_heading = LOGIN, long, value_name = "FILE")]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE", conflicts_with_all = RESET_ONLY)]
     pub auth_user_pass: Option<PathBuf>,
 
     /// TOTP secret (base32, or an otpauth://totp/ URI) of the --login account, for a config with `static-challenge`: the password goes with the current code, as OpenVPN's clients send it (SCRV1, or the config's concat)
@@ -204,27 +208,27 @@ pub struct Cli {
     pub wait_for_close: bool,
 
     /// After the login, send ICMP echoes through the tunnel (from the pushed ifconfig address, no root or tun device needed) to the server's own tunnel address; proves the data channel, the server's tun device and its ICMP answer
-    #[arg(help_heading = PING, long)]
+    #[arg(help_heading = PING, long, conflicts_with_all = RESET_ONLY)]
     pub ping: bool,
 
     /// Send the echoes to this address instead of the server's tunnel address (IPv4, or IPv6 when the server pushes ifconfig-ipv6); a pushed route or the pushed subnet must cover it
-    #[arg(help_heading = PING, long, value_name = "ADDRESS")]
+    #[arg(help_heading = PING, long, value_name = "ADDRESS", conflicts_with_all = RESET_ONLY)]
     pub ping_address: Option<std::net::IpAddr>,
 
     /// Number of echo requests, 1 to 20 [default: 3]
-    #[arg(help_heading = PING, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=20))]
+    #[arg(help_heading = PING, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=20), conflicts_with_all = RESET_ONLY)]
     pub ping_count: Option<u16>,
 
     /// Echo thresholds that raise WARNING, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 100,20%
-    #[arg(help_heading = PING, long, value_name = "RTA,PL%")]
+    #[arg(help_heading = PING, long, value_name = "RTA,PL%", conflicts_with_all = RESET_ONLY)]
     pub ping_warning: Option<String>,
 
     /// Echo thresholds that raise CRITICAL, as check_ping: round trip average in ms, and packet loss in percent (at or above either), e.g. 500,60%
-    #[arg(help_heading = PING, long, value_name = "RTA,PL%")]
+    #[arg(help_heading = PING, long, value_name = "RTA,PL%", conflicts_with_all = RESET_ONLY)]
     pub ping_critical: Option<String>,
 
     /// After the login, look NAME up through the tunnel (from the pushed ifconfig address, no root or tun device needed) at the DNS server the server pushes (dhcp-option DNS, dns server), or --dns-server; OK when it answers with a record
-    #[arg(help_heading = DNS, long, value_name = "NAME")]
+    #[arg(help_heading = DNS, long, value_name = "NAME", conflicts_with_all = RESET_ONLY)]
     pub dns: Option<String>,
 
     /// The record type to ask for: A, AAAA, MX, TXT, ... [default: A]
@@ -240,11 +244,11 @@ pub struct Cli {
     pub dns_expect: Option<std::net::IpAddr>,
 
     /// After the login, open a TCP connection through the tunnel to ADDRESS:PORT (IPv6 as [ADDRESS]:PORT) from the pushed ifconfig address, then reset it; OK when the handshake completes; a pushed route or the pushed subnet must cover the address
-    #[arg(help_heading = THROUGH, long, value_name = "ADDRESS:PORT")]
+    #[arg(help_heading = THROUGH, long, value_name = "ADDRESS:PORT", conflicts_with_all = RESET_ONLY)]
     pub tcp_connect: Option<std::net::SocketAddr>,
 
     /// After the login, GET this http:// or https:// URL through the tunnel (a name in it is looked up through the tunnel's DNS server, as for --dns); OK for a 2xx or 3xx answer, or one of --http-expect; for https the server's certificate must be valid for the name and lead to the system's trust store or --http-ca, and -C applies to its chain
-    #[arg(help_heading = THROUGH, long, value_name = "URL")]
+    #[arg(help_heading = THROUGH, long, value_name = "URL", conflicts_with_all = RESET_ONLY)]
     pub http: Option<String>,
 
     /// The CA certificates (PEM) an https server of --http must lead to [default: the system's trust store]
@@ -297,7 +301,7 @@ pub struct Cli {
     pub critical: Option<String>,
 
     /// Certificate days left: WARNING under the first number, CRITICAL under the second (one number: CRITICAL once expired); applies to every certificate of the chain (runs the TLS stage; a server that demands a client certificate logs a failed handshake unless --cert/--key log in)
-    #[arg(help_heading = THRESHOLDS, short = 'C', long = "certificate", value_name = "DAYS[,DAYS]")]
+    #[arg(help_heading = THRESHOLDS, short = 'C', long = "certificate", value_name = "DAYS[,DAYS]", conflicts_with_all = RESET_ONLY)]
     pub certificate: Option<String>,
 
     /// More output after the status line (-v details, -vv packet trace, -vvv packet hex)

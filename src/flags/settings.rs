@@ -94,8 +94,6 @@ pub enum UsageError {
     RemoteCertTls(String),
     #[error("--peer-fingerprint: {0}")]
     PeerFingerprint(String),
-    #[error("{0} runs the TLS stage, and {1} checks the reset only: drop one of them")]
-    StageConflict(&'static str, &'static str),
     #[error(transparent)]
     Ca(#[from] crate::chain::CaError),
     #[error(transparent)]
@@ -631,53 +629,36 @@ impl Cli {
         })
     }
 
-    /// The deepest stage a flag asks for, and the flag that asks (the first of them, as
-    /// usage errors name it): the login for a credential or a question through the
-    /// tunnel, TLS for a certificate flag, else the reset. A stage flag beside
-    /// `--diagnose` or `--no-validation` is a usage error. Pure: flags only.
-    fn stage(&self) -> Result<Stage, UsageError> {
-        // In the order usage errors name them.
-        let login_flags = [
-            (self.login, "--login"),
-            (self.cert.is_some(), "--cert"),
-            (self.key.is_some(), "--key"),
-            (self.auth_user_pass.is_some(), "--auth-user-pass"),
-            (self.ping, "--ping"),
-            (self.ping_address.is_some(), "--ping-address"),
-            (self.ping_count.is_some(), "--ping-count"),
-            (self.ping_warning.is_some(), "--ping-warning"),
-            (self.ping_critical.is_some(), "--ping-critical"),
-            (self.dns.is_some(), "--dns"),
-            (self.tcp_connect.is_some(), "--tcp-connect"),
-            (self.http.is_some(), "--http"),
-        ];
-        let tls_flags = [
-            (self.tls, "--tls"),
-            (self.ca.is_some(), "--ca"),
-            (self.certificate.is_some(), "-C/--certificate"),
-            (self.verify_x509_name.is_some(), "--verify-x509-name"),
-            (self.remote_cert_tls.is_some(), "--remote-cert-tls"),
-            (!self.peer_fingerprint.is_empty(), "--peer-fingerprint"),
-        ];
-        let first = |flags: &[(bool, &'static str)]| flags.iter().find(|(on, _)| *on).map(|f| f.1);
-        let login_flag = first(&login_flags);
-        let stage_flag = login_flag.or_else(|| first(&tls_flags));
-        if let Some(flag) = stage_flag {
-            if self.diagnose {
-                return Err(UsageError::StageConflict(flag, "--diagnose"));
-            }
-            if self.no_validation {
-                return Err(UsageError::StageConflict(flag, "--no-validation"));
-            }
-        }
-        let stage = if login_flag.is_some() {
+    /// The deepest stage a flag asks for: the login for a credential or a question
+    /// through the tunnel, TLS for a certificate flag, else the reset. (clap's group
+    /// `stage` keeps these flags from `--diagnose` and `--no-validation`.) Pure: flags
+    /// only.
+    fn stage(&self) -> Stage {
+        let login = self.login
+            || self.cert.is_some()
+            || self.key.is_some()
+            || self.auth_user_pass.is_some()
+            || self.ping
+            || self.ping_address.is_some()
+            || self.ping_count.is_some()
+            || self.ping_warning.is_some()
+            || self.ping_critical.is_some()
+            || self.dns.is_some()
+            || self.tcp_connect.is_some()
+            || self.http.is_some();
+        let tls = self.tls
+            || self.ca.is_some()
+            || self.certificate.is_some()
+            || self.verify_x509_name.is_some()
+            || self.remote_cert_tls.is_some()
+            || !self.peer_fingerprint.is_empty();
+        if login {
             Stage::Login
-        } else if stage_flag.is_some() {
+        } else if tls {
             Stage::Tls
         } else {
             Stage::Reset
-        };
-        Ok(stage)
+        }
     }
 
     /// Where the check goes, from the flags over the config: every remote of the config
@@ -1020,7 +1001,7 @@ impl Cli {
             tls_auth_direction,
         } = self.protection(config.as_ref(), &mut notes)?;
 
-        let stage = self.stage()?;
+        let stage = self.stage();
         let cert_days = self
             .certificate
             .as_deref()
@@ -1526,7 +1507,7 @@ mod tests {
         let stage = |args: &[&str]| {
             let mut argv = vec!["check_openvpn", "-H", "h"];
             argv.extend_from_slice(args);
-            Cli::try_parse_from(argv).expect("clap").stage()
+            Cli::try_parse_from(argv).map(|c| c.stage())
         };
         let table: &[(&[&str], Stage)] = &[
             (&[], Stage::Reset),
@@ -1548,14 +1529,25 @@ mod tests {
         for (args, want) in table {
             assert_eq!(stage(args).ok(), Some(*want), "{args:?}");
         }
-        assert!(matches!(
-            stage(&["--ping", "--no-validation"]),
-            Err(UsageError::StageConflict("--ping", "--no-validation"))
-        ));
-        assert!(matches!(
-            stage(&["--ca", "ca.crt", "--diagnose"]),
-            Err(UsageError::StageConflict("--ca", "--diagnose"))
-        ));
+        // A stage flag beside --diagnose or --no-validation: clap names both.
+        for (args, other) in [
+            (&["--ping", "--no-validation"][..], "--no-validation"),
+            (&["--ca", "ca.crt", "--diagnose"], "--diagnose"),
+            (&["--peer-fingerprint", "AA", "--diagnose"], "--diagnose"),
+            (
+                &["--certificate", "30", "--no-validation"],
+                "--no-validation",
+            ),
+        ] {
+            let e = stage(args).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{args:?}"
+            );
+            let text = e.to_string();
+            assert!(text.contains(args[0]) && text.contains(other), "{text}");
+        }
     }
 
     #[test]
