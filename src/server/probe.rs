@@ -10,10 +10,11 @@ use crate::chain::Policy;
 use crate::check::{CheckSpec, KeyOrigin, Outcome};
 use crate::digest::Digest;
 use crate::keys::static_keys::KeyDirection;
-use crate::keys::KeySource;
+use crate::keys::wrap::{TlsAuthUse, WrapKind};
+use crate::keys::{self, KeySource};
 use crate::net::Family;
 use crate::proto::Stage;
-use crate::wire::material::{read_static, read_v2, tls_auth, tls_crypt, tls_crypt_v2};
+use crate::wire::material::{read_v2, Material};
 use crate::wire::Wrap;
 use rustls::pki_types::CertificateDer;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -178,10 +179,6 @@ fn wrap(
     now: i64,
     user_key: Option<&Path>,
 ) -> Result<(Wrap, KeyOrigin), (Skipped, Option<Unreadable>)> {
-    let origin = |s: &KeySource| match s {
-        KeySource::File(_) => KeyOrigin::File,
-        KeySource::Inline { .. } => KeyOrigin::Inline,
-    };
     let unreadable = |e: Unreadable| (Skipped::KeyUnreadable, Some(e));
     let bad = |e: String| (Skipped::BadKey(e), None);
     if let (Some(path), false) = (
@@ -193,27 +190,28 @@ fn wrap(
             path.display()
         )));
     }
-    match &cfg.wrap {
-        None => Ok((Wrap::None, KeyOrigin::None)),
+    let mut tls_auth_use = TlsAuthUse::default();
+    let material = match &cfg.wrap {
+        None => Material::None,
         Some(ServerWrap::TlsAuth { key, direction }) => {
             super::files::read_source(key, FileKind::ControlKey).map_err(unreadable)?;
-            let k = read_static(key).map_err(|e| bad(e.to_string()))?;
-            let digest = match &cfg.auth {
-                Some(a) => a.parse::<Digest>().map_err(|e| bad(e.to_string()))?,
-                None => Digest::Sha1,
-            };
-            let client = match direction {
+            let material = keys::wrap::load(WrapKind::TlsAuth, key.clone(), None)
+                .map_err(|e| bad(e.to_string()))?;
+            if let Some(a) = &cfg.auth {
+                tls_auth_use.digest = a.parse::<Digest>().map_err(|e| bad(e.to_string()))?;
+            }
+            // The client's side of the server's direction.
+            tls_auth_use.direction = match direction {
                 KeyDirection::Zero => KeyDirection::One,
                 KeyDirection::One => KeyDirection::Zero,
                 KeyDirection::Bidirectional => KeyDirection::Bidirectional,
             };
-            let w = tls_auth(&k, client, digest, None).map_err(|e| bad(e.to_string()))?;
-            Ok((w, origin(key)))
+            material
         }
         Some(ServerWrap::TlsCrypt(key)) => {
             super::files::read_source(key, FileKind::ControlKey).map_err(unreadable)?;
-            let k = read_static(key).map_err(|e| bad(e.to_string()))?;
-            Ok((tls_crypt(&k), origin(key)))
+            keys::wrap::load(WrapKind::TlsCrypt, key.clone(), None)
+                .map_err(|e| bad(e.to_string()))?
         }
         Some(ServerWrap::TlsCryptV2(key)) => {
             let bytes = zeroize::Zeroizing::new(
@@ -222,22 +220,33 @@ fn wrap(
             let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
             let server =
                 V2ServerKey::parse(&text, &key.to_string()).map_err(|e| bad(e.to_string()))?;
-            let Some(path) = user_key else {
-                let client = server.new_client_key(now).map_err(|e| bad(e.to_string()))?;
-                return Ok((tls_crypt_v2(&client), origin(key)));
-            };
-            let client = read_v2(&KeySource::File(path.to_path_buf()))
-                .map_err(|e| bad(format!("--tls-crypt-v2: {e}")))?;
-            // A key of another server would only be refused there, with an error in its log.
-            if server.unwrap(&client.wkc).is_none() {
-                return Err(bad(format!(
-                    "--tls-crypt-v2 {}: this client key was not made with the server's tls-crypt-v2 key {key}",
-                    path.display()
-                )));
+            match user_key {
+                // Made here, the client key's origin is the server key's.
+                None => Material::V2 {
+                    key: server.new_client_key(now).map_err(|e| bad(e.to_string()))?,
+                    source: key.clone(),
+                },
+                Some(path) => {
+                    let source = KeySource::File(path.to_path_buf());
+                    let client =
+                        read_v2(&source).map_err(|e| bad(format!("--tls-crypt-v2: {e}")))?;
+                    // A key of another server would only be refused there, with an error
+                    // in its log.
+                    if server.unwrap(&client.wkc).is_none() {
+                        return Err(bad(format!(
+                            "--tls-crypt-v2 {}: this client key was not made with the server's tls-crypt-v2 key {key}",
+                            path.display()
+                        )));
+                    }
+                    Material::V2 {
+                        key: client,
+                        source,
+                    }
+                }
             }
-            Ok((tls_crypt_v2(&client), KeyOrigin::File))
         }
-    }
+    };
+    keys::wrap::build(&material, tls_auth_use).map_err(|e| bad(e.to_string()))
 }
 
 /// How the probe runs: the time and attempts, the user's tls-crypt-v2 client key, and
