@@ -12,14 +12,16 @@ use crate::config::{ChallengeFormat, ClientConfig, ConfigError, ConfigWrap, Open
 use crate::digest::{Digest, UnknownDigest};
 use crate::keys::credentials::{CredentialError, USER_PASS_LEN};
 use crate::keys::static_keys::{loose_permissions, parse_hex_key, KeyDirection, KeyError};
+use crate::keys::wrap::{self, TlsAuthUse, WrapKind};
 use crate::keys::KeySource;
 use crate::net::{Family, Proto};
 use crate::proto::login::DataSettings;
 use crate::proto::Stage;
 use crate::range::Range;
 use crate::report::{CertDays, Thresholds};
-use crate::wire::material::{read_static, read_v2, tls_auth, tls_crypt, tls_crypt_v2, Material};
-use crate::wire::{BadTagLen, TlsAuth, Wrap};
+use crate::wire::material::{tls_crypt_v2, Material};
+use crate::wire::{BadTagLen, Wrap};
+use rustls::pki_types::CertificateDer;
 use std::time::Duration;
 
 /// The longest `--timeout` accepted; a monitoring engine kills a check long before this.
@@ -171,6 +173,36 @@ pub(super) fn parse_timeout(text: &str) -> Result<Duration, UsageError> {
         return Err(UsageError::Timeout(text.into()));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// What [`Cli::load`] read from disk.
+pub struct Loaded {
+    /// The client config of `--config`.
+    pub config: Option<ClientConfig>,
+    /// The control channel's key, or why it could not be had.
+    pub key: Result<LoadedKey, UsageError>,
+    /// The TLS stage's files, when a flag runs the stage.
+    pub tls: Option<LoadedTls>,
+}
+
+/// The config's `capath`: the folder, its CA certificates and its CRLs (DER).
+pub struct Capath {
+    pub dir: std::path::PathBuf,
+    pub certs: Vec<CertificateDer<'static>>,
+    pub crls: Vec<Vec<u8>>,
+}
+
+/// The TLS stage's files ([`Cli::load_tls`]), each read or why not.
+pub struct LoadedTls {
+    pub ca: Result<Option<Vec<CertificateDer<'static>>>, UsageError>,
+    pub capath: Result<Option<Capath>, UsageError>,
+    pub crl: Result<Option<crate::chain::ClientCrl>, UsageError>,
+}
+
+/// The control channel's key material, and `-v`'s warning when others can read its file.
+pub struct LoadedKey {
+    pub material: Material,
+    pub loose: Option<Note>,
 }
 
 /// Where a check goes ([`Cli::aim`]).
@@ -568,27 +600,14 @@ impl Cli {
                 format!("{a} for '{da}', {b} for '{db}'"),
             ));
         }
-        if let Some(path) = &self.tls_auth {
-            let source = KeySource::File(path.clone());
-            return Ok(Material::TlsAuth {
-                key: read_static(&source)?,
-                source,
-                direction: None,
-            });
-        }
-        if let Some(path) = &self.tls_crypt {
-            let source = KeySource::File(path.clone());
-            return Ok(Material::TlsCrypt {
-                key: read_static(&source)?,
-                source,
-            });
-        }
-        if let Some(path) = &self.tls_crypt_v2 {
-            let source = KeySource::File(path.clone());
-            return Ok(Material::V2 {
-                key: read_v2(&source)?,
-                source,
-            });
+        for (path, kind) in [
+            (&self.tls_auth, WrapKind::TlsAuth),
+            (&self.tls_crypt, WrapKind::TlsCrypt),
+            (&self.tls_crypt_v2, WrapKind::TlsCryptV2),
+        ] {
+            if let Some(path) = path {
+                return Ok(wrap::load(kind, KeySource::File(path.clone()), None)?);
+            }
         }
         match (&self.digest_key_client, &self.digest_key_server) {
             (None, Some(_)) => return Err(UsageError::ServerKeyAlone),
@@ -606,27 +625,18 @@ impl Cli {
         let Some(cfg) = config else {
             return Ok(Material::None);
         };
-        let Some(wrap) = cfg.wrap.clone() else {
+        let Some(config_wrap) = cfg.wrap.clone() else {
             return Ok(Material::None);
         };
         // A key the config names that cannot be read stops OpenVPN too.
-        let directive = wrap.directive();
+        let directive = config_wrap.directive();
         let ctx = |e: KeyError| in_config(cfg, directive, e.to_string(), OpenVpnTakes::No);
-        Ok(match wrap {
-            ConfigWrap::TlsAuth { key, .. } => Material::TlsAuth {
-                key: read_static(&key).map_err(ctx)?,
-                direction: cfg.tls_auth_direction(),
-                source: key,
-            },
-            ConfigWrap::TlsCrypt(source) => Material::TlsCrypt {
-                key: read_static(&source).map_err(ctx)?,
-                source,
-            },
-            ConfigWrap::TlsCryptV2(source) => Material::V2 {
-                key: read_v2(&source).map_err(ctx)?,
-                source,
-            },
-        })
+        let (kind, source) = match config_wrap {
+            ConfigWrap::TlsAuth { key, .. } => (WrapKind::TlsAuth, key),
+            ConfigWrap::TlsCrypt(source) => (WrapKind::TlsCrypt, source),
+            ConfigWrap::TlsCryptV2(source) => (WrapKind::TlsCryptV2, source),
+        };
+        wrap::load(kind, source, cfg.tls_auth_direction()).map_err(ctx)
     }
 
     /// The deepest stage a flag asks for: the login for a credential or a question
@@ -786,13 +796,14 @@ impl Cli {
         })
     }
 
-    /// The control channel's protection, from the flags over the config: the wrap and
-    /// its key (loaded here), the other wraps `--diagnose` tries, the key's origin, and
-    /// the tls-auth direction the options string tells the server; what was loaded is
-    /// said in `notes`.
+    /// The control channel's protection, from the flags over the config: the wrap made
+    /// from the `key` [`Cli::load`] read, the other wraps `--diagnose` tries, the key's
+    /// origin, and the tls-auth direction the options string tells the server; what was
+    /// loaded is said in `notes`. No I/O.
     fn protection(
         &self,
         config: Option<&ClientConfig>,
+        key: Result<LoadedKey, UsageError>,
         notes: &mut Vec<Note>,
     ) -> Result<Protection, UsageError> {
         // `--auth` names the server's `auth` as OpenVPN does: the tls-auth digest too,
@@ -811,34 +822,8 @@ impl Cli {
             None if self.tls_auth_inverse => Some(KeyDirection::Zero),
             None => None,
         };
-        let material = self.material(config)?;
-        let key_origin = match &material {
-            Material::None => KeyOrigin::None,
-            Material::Hex { .. } => KeyOrigin::Hex,
-            Material::TlsAuth { source, .. }
-            | Material::TlsCrypt { source, .. }
-            | Material::V2 { source, .. } => match source {
-                KeySource::File(_) => KeyOrigin::File,
-                KeySource::Inline { .. } => KeyOrigin::Inline,
-            },
-        };
-        let key_file = match &material {
-            Material::TlsAuth { source, .. }
-            | Material::TlsCrypt { source, .. }
-            | Material::V2 { source, .. } => match source {
-                KeySource::File(p) => Some(p.clone()),
-                KeySource::Inline { .. } => self.config.clone(),
-            },
-            Material::None | Material::Hex { .. } => None,
-        };
-        if let Some(path) = key_file {
-            if let Some(mode) = loose_permissions(&path) {
-                notes.push(Note::LoosePermissions {
-                    path: path.display().to_string(),
-                    mode,
-                });
-            }
-        }
+        let LoadedKey { material, loose } = key?;
+        notes.extend(loose);
         // The config's `auth` names the tls-auth digest; for other wraps it is a data
         // channel setting this check does not use, so it is only parsed when needed.
         let digest = |material_uses_it: bool| -> Result<Digest, UsageError> {
@@ -882,14 +867,15 @@ impl Cli {
             }
         }
 
-        // The tls-auth key direction the options string tells the server (`keydir`).
-        let mut tls_auth_direction = None;
-        let (wrap, candidates) = match &material {
+        // How tls-auth uses the key; the direction is the one the options string tells
+        // the server (`keydir`).
+        let mut tls_auth_use = None;
+        let candidates = match &material {
             Material::None => {
                 if direction_flag_given {
                     return Err(UsageError::DirectionWithoutKey);
                 }
-                (Wrap::None, vec![no_wrap_candidate()])
+                vec![no_wrap_candidate()]
             }
             Material::TlsAuth {
                 key,
@@ -909,11 +895,12 @@ impl Cli {
                     fingerprint: key.fingerprint(),
                     tls_auth: Some((direction, digest)),
                 });
-                tls_auth_direction = Some(direction);
-                (
-                    tls_auth(key, direction, digest, self.digest_size)?,
-                    static_candidates(key, source),
-                )
+                tls_auth_use = Some(TlsAuthUse {
+                    direction,
+                    digest,
+                    size: self.digest_size,
+                });
+                static_candidates(key, source)
             }
             Material::TlsCrypt { key, source } => {
                 notes.push(Note::StaticKey {
@@ -922,7 +909,7 @@ impl Cli {
                     fingerprint: key.fingerprint(),
                     tls_auth: None,
                 });
-                (tls_crypt(key), static_candidates(key, source))
+                static_candidates(key, source)
             }
             Material::V2 { key, source } => {
                 notes.push(Note::V2Key {
@@ -934,52 +921,157 @@ impl Cli {
                     KeySource::File(p) => format!("--tls-crypt-v2 {}", p.display()),
                     KeySource::Inline { name, .. } => format!("the config's {name}"),
                 };
-                (
-                    tls_crypt_v2(key),
-                    vec![
-                        Candidate {
-                            label: "tls-crypt-v2".into(),
-                            advice,
-                            wrap: tls_crypt_v2(key),
-                        },
-                        no_wrap_candidate(),
-                    ],
-                )
+                vec![
+                    Candidate {
+                        label: "tls-crypt-v2".into(),
+                        advice,
+                        wrap: tls_crypt_v2(key),
+                    },
+                    no_wrap_candidate(),
+                ]
             }
             Material::Hex { client, server } => {
                 if direction_flag_given {
                     return Err(UsageError::DirectionWithoutKey);
                 }
                 let digest = digest(true)?;
-                tls_auth_direction = Some(KeyDirection::Bidirectional);
                 notes.push(Note::HexKeys {
                     client: client.fingerprint(),
                     server: server.as_ref().map(|r| r.fingerprint()),
                     digest,
                 });
-                let wrap = Wrap::TlsAuth(TlsAuth::new(
+                tls_auth_use = Some(TlsAuthUse {
+                    direction: KeyDirection::Bidirectional,
                     digest,
-                    client,
-                    server.as_ref(),
-                    self.digest_size,
-                )?);
-                (wrap, hex_candidates(client, server.as_ref()))
+                    size: self.digest_size,
+                });
+                hex_candidates(client, server.as_ref())
             }
         };
+        let (wrap, key_origin) = wrap::build(&material, tls_auth_use.unwrap_or_default())?;
         Ok(Protection {
             wrap,
             candidates,
             key_origin,
-            tls_auth_direction,
+            tls_auth_direction: tls_auth_use.map(|t| t.direction),
         })
     }
 
+    /// The settings of one check: the files read ([`Cli::load`]), then the flags weighed
+    /// against the config ([`Cli::resolve`]).
     pub fn into_settings(self) -> Result<Settings, UsageError> {
+        let loaded = self.load()?;
+        self.resolve(loaded)
+    }
+
+    /// Reads what the flags and the config name: the config, then the control channel's
+    /// key (flag first, else the config's) and whether others can read its file. A config
+    /// that cannot be read stops here; the key's error waits for its turn in
+    /// [`Cli::resolve`], so a check with several faults names the same one as always.
+    pub fn load(&self) -> Result<Loaded, UsageError> {
         let config = self
             .config
             .as_deref()
             .map(ClientConfig::from_file)
             .transpose()?;
+        let key = self.material(config.as_ref()).map(|material| {
+            let key_file = match &material {
+                Material::TlsAuth { source, .. }
+                | Material::TlsCrypt { source, .. }
+                | Material::V2 { source, .. } => match source {
+                    KeySource::File(p) => Some(p.clone()),
+                    KeySource::Inline { .. } => self.config.clone(),
+                },
+                Material::None | Material::Hex { .. } => None,
+            };
+            let loose = key_file.and_then(|path| {
+                loose_permissions(&path).map(|mode| Note::LoosePermissions {
+                    path: path.display().to_string(),
+                    mode,
+                })
+            });
+            LoadedKey { material, loose }
+        });
+        let tls = (self.stage() >= Stage::Tls).then(|| self.load_tls(config.as_ref()));
+        Ok(Loaded { config, key, tls })
+    }
+
+    /// Reads the TLS stage's files when a flag runs it: the CA certificates (`--ca`, else
+    /// the config's `ca` file or block, else its pkcs12 bundle's), the config's `capath`
+    /// (unless `--ca`) and its `crl-verify`. Each error waits for its turn in
+    /// [`Cli::resolve`].
+    fn load_tls(&self, config: Option<&ClientConfig>) -> LoadedTls {
+        let stage = self.stage();
+        let ca = (|| {
+            Ok(match (&self.ca, config.and_then(|c| c.ca.as_ref())) {
+                (Some(path), _) => Some(crate::chain::load_ca_file(path)?),
+                (None, Some(KeySource::File(path))) => {
+                    Some(crate::chain::load_ca_file(path).map_err(|e| {
+                        let Some(cfg) = config else {
+                            return UsageError::Ca(e);
+                        };
+                        let reason = match e {
+                            crate::chain::CaError::Read { path, reason } => {
+                                format!("cannot read {path}: {reason}")
+                            }
+                            other => other.to_string(),
+                        };
+                        in_config(cfg, "ca", reason, OpenVpnTakes::No)
+                    })?)
+                }
+                (None, Some(KeySource::Inline { text, name })) => {
+                    Some(crate::chain::parse_ca_pem(text.as_bytes(), name)?)
+                }
+                // Without a `ca`, OpenVPN takes the CA from the pkcs12 bundle. A bundle
+                // that cannot be read stops the login stage (which needs its key); the
+                // TLS stage goes on without a CA, as it would without the bundle.
+                (None, None) => match config.and_then(|c| c.pkcs12.as_ref().map(|p| (c, p))) {
+                    Some((cfg, source)) => match crate::keys::credentials::load_pkcs12(source) {
+                        Ok(p12) => (!p12.others.is_empty()).then_some(p12.others),
+                        Err(e) if stage == Stage::Login => {
+                            return Err(credential_in_config_as(cfg, e, Some("pkcs12")))
+                        }
+                        Err(_) => None,
+                    },
+                    None => None,
+                },
+            })
+        })();
+        // capath DIR: the certificates OpenSSL's lookup finds there are CAs beside the
+        // config's ca, and its CRLs are checked (--ca replaces both).
+        let capath = match (&self.ca, config) {
+            (None, Some(cfg)) => cfg.capath.as_ref().map(|dir| (cfg, dir)),
+            _ => None,
+        };
+        let capath = capath
+            .map(|(cfg, dir)| {
+                let (certs, crls) = crate::chain::load_capath(dir)
+                    .map_err(|reason| in_config(cfg, "capath", reason, OpenVpnTakes::No))?;
+                Ok(Capath {
+                    dir: dir.clone(),
+                    certs,
+                    crls,
+                })
+            })
+            .transpose();
+        let crl = config
+            .and_then(|cfg| cfg.tls_rules.crl_verify.as_ref().map(|rule| (cfg, rule)))
+            .map(|(cfg, rule)| {
+                crate::chain::load_client_crl(rule)
+                    .map_err(|reason| in_config(cfg, "crl-verify", reason, OpenVpnTakes::No))
+            })
+            .transpose();
+        LoadedTls { ca, capath, crl }
+    }
+
+    /// The settings from the flags over what [`Cli::load`] read: a flag beats the
+    /// config, the config beats the default.
+    pub fn resolve(&self, loaded: Loaded) -> Result<Settings, UsageError> {
+        let Loaded {
+            config,
+            key,
+            tls: tls_files,
+        } = loaded;
         let mut notes = Vec::new();
         let Aim {
             every_remote,
@@ -999,7 +1091,7 @@ impl Cli {
             candidates,
             key_origin,
             tls_auth_direction,
-        } = self.protection(config.as_ref(), &mut notes)?;
+        } = self.protection(config.as_ref(), key, &mut notes)?;
 
         let stage = self.stage();
         let cert_days = self
@@ -1016,51 +1108,14 @@ impl Cli {
         // config's ca, verify-x509-name and remote-cert-tls too (flags win).
         let mut policy = Policy::default();
         if stage >= Stage::Tls {
-            policy.ca = match (&self.ca, config.as_ref().and_then(|c| c.ca.as_ref())) {
-                (Some(path), _) => Some(crate::chain::load_ca_file(path)?),
-                (None, Some(KeySource::File(path))) => {
-                    Some(crate::chain::load_ca_file(path).map_err(|e| {
-                        let Some(cfg) = config.as_ref() else {
-                            return UsageError::Ca(e);
-                        };
-                        let reason = match e {
-                            crate::chain::CaError::Read { path, reason } => {
-                                format!("cannot read {path}: {reason}")
-                            }
-                            other => other.to_string(),
-                        };
-                        in_config(cfg, "ca", reason, OpenVpnTakes::No)
-                    })?)
-                }
-                (None, Some(KeySource::Inline { text, name })) => {
-                    Some(crate::chain::parse_ca_pem(text.as_bytes(), name)?)
-                }
-                // Without a `ca`, OpenVPN takes the CA from the pkcs12 bundle. A bundle
-                // that cannot be read stops the login stage (which needs its key); the
-                // TLS stage goes on without a CA, as it would without the bundle.
-                (None, None) => match config
-                    .as_ref()
-                    .and_then(|c| c.pkcs12.as_ref().map(|p| (c, p)))
-                {
-                    Some((cfg, source)) => match crate::keys::credentials::load_pkcs12(source) {
-                        Ok(p12) => (!p12.others.is_empty()).then_some(p12.others),
-                        Err(e) if stage == Stage::Login => {
-                            return Err(credential_in_config_as(cfg, e, Some("pkcs12")))
-                        }
-                        Err(_) => None,
-                    },
-                    None => None,
-                },
-            };
-            // capath DIR: the certificates OpenSSL's lookup finds there are CAs beside the
-            // config's ca, and its CRLs are checked (--ca replaces both).
-            let capath = match (&self.ca, config.as_ref()) {
-                (None, Some(cfg)) => cfg.capath.as_ref().map(|dir| (cfg, dir)),
-                _ => None,
-            };
-            if let Some((cfg, dir)) = capath {
-                let (certs, crls) = crate::chain::load_capath(dir)
-                    .map_err(|reason| in_config(cfg, "capath", reason, OpenVpnTakes::No))?;
+            // [`Cli::load`] reads them whenever the stage runs.
+            let tls = tls_files.unwrap_or(LoadedTls {
+                ca: Ok(None),
+                capath: Ok(None),
+                crl: Ok(None),
+            });
+            policy.ca = tls.ca?;
+            if let Some(Capath { dir, certs, crls }) = tls.capath? {
                 let mut all = policy.ca.take().unwrap_or_default();
                 all.extend(certs);
                 policy.ca = Some(all);
@@ -1114,11 +1169,7 @@ impl Cli {
                         .map_err(|(m, _)| UsageError::PeerFingerprint(m))?;
                 }
             }
-            if let (Some(rule), Some(cfg)) = (&policy.rules.crl_verify, config.as_ref()) {
-                let crl = crate::chain::load_client_crl(rule)
-                    .map_err(|reason| in_config(cfg, "crl-verify", reason, OpenVpnTakes::No))?;
-                policy.crl = Some(crl);
-            }
+            policy.crl = tls.crl?;
         }
 
         if self.totp_secret.is_some() && stage != Stage::Login {
@@ -1547,6 +1598,166 @@ mod tests {
             );
             let text = e.to_string();
             assert!(text.contains(args[0]) && text.contains(other), "{text}");
+        }
+    }
+
+    /// A static key's text, for configs held in memory.
+    fn static_key_text() -> String {
+        let mut text = String::from("-----BEGIN OpenVPN Static key V1-----\n");
+        for i in 0..16 {
+            text.push_str(&format!("{i:02x}").repeat(16));
+            text.push('\n');
+        }
+        text + "-----END OpenVPN Static key V1-----\n"
+    }
+
+    /// [`Cli::resolve`] over a config held in memory: what it reads (`Loaded`) is made
+    /// here, so the table weighs flags against the config and the defaults without a file.
+    fn resolved(config: Option<&str>, args: &[&str]) -> Result<Settings, UsageError> {
+        let mut argv = vec!["check_openvpn"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).expect("clap");
+        let config =
+            config.map(|t| ClientConfig::parse(t, "c.ovpn", std::path::Path::new("/")).unwrap());
+        let key = cli.material(config.as_ref()).map(|material| LoadedKey {
+            material,
+            loose: None,
+        });
+        let tls = (cli.stage() >= Stage::Tls).then(|| cli.load_tls(config.as_ref()));
+        cli.resolve(Loaded { config, key, tls })
+    }
+
+    #[test]
+    fn resolve_weighs_flags_over_the_config_over_the_defaults() {
+        let key = static_key_text();
+        let auth_cfg = format!(
+            "remote cfg.example 1195\nproto tcp\nauth SHA256\nkey-direction 0\n<tls-auth>\n{key}</tls-auth>\n"
+        );
+        let crypt_cfg = format!("remote cfg.example\n<tls-crypt>\n{key}</tls-crypt>\n");
+        let (udp, tcp) = (Proto::Udp, Proto::Tcp);
+        type Tls = Option<(KeyDirection, Digest)>;
+        type Row<'a> = (
+            Option<&'a str>,
+            &'a [&'a str],
+            (&'a str, u16, Proto, KeyOrigin, Tls),
+        );
+        let table: &[Row] = &[
+            // Defaults.
+            (None, &["-H", "h"], ("h", 1194, udp, KeyOrigin::None, None)),
+            // The config beats the defaults.
+            (
+                Some(&auth_cfg),
+                &[],
+                (
+                    "cfg.example",
+                    1195,
+                    tcp,
+                    KeyOrigin::Inline,
+                    Some((KeyDirection::Zero, Digest::Sha256)),
+                ),
+            ),
+            // Flags beat the config.
+            (
+                Some(&auth_cfg),
+                &[
+                    "-H",
+                    "x",
+                    "-p",
+                    "443",
+                    "--digest",
+                    "SHA512",
+                    "--key-direction",
+                    "1",
+                ],
+                (
+                    "x",
+                    443,
+                    tcp,
+                    KeyOrigin::Inline,
+                    Some((KeyDirection::One, Digest::Sha512)),
+                ),
+            ),
+            (
+                Some(&auth_cfg),
+                &["--tls-auth-inverse"],
+                (
+                    "cfg.example",
+                    1195,
+                    tcp,
+                    KeyOrigin::Inline,
+                    Some((KeyDirection::Zero, Digest::Sha256)),
+                ),
+            ),
+            // Hex keys replace the config's key; its auth still names the digest.
+            (
+                Some(&auth_cfg),
+                &["--digest-key-client", "00112233"],
+                ("cfg.example", 1195, tcp, KeyOrigin::Hex, None),
+            ),
+            (
+                Some(&crypt_cfg),
+                &[],
+                ("cfg.example", 1194, udp, KeyOrigin::Inline, None),
+            ),
+        ];
+        for (config, args, want) in table {
+            let s = resolved(*config, args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            let tls_auth = s.spec.notes.iter().find_map(|n| match n {
+                Note::StaticKey { tls_auth, .. } => *tls_auth,
+                _ => None,
+            });
+            let got = (
+                s.spec.host.as_str(),
+                s.spec.port,
+                s.spec.proto,
+                s.spec.key_origin,
+                tls_auth,
+            );
+            assert_eq!(got, *want, "{config:?} {args:?}");
+        }
+        let hex = resolved(Some(&auth_cfg), &["--digest-key-client", "00112233"]).unwrap();
+        assert!(matches!(hex.spec.wrap, Wrap::TlsAuth(t) if t.digest() == Digest::Sha256));
+        assert!(matches!(
+            resolved(Some(&crypt_cfg), &[]).unwrap().spec.wrap,
+            Wrap::TlsCrypt(_)
+        ));
+
+        // Conflicts only the config's content shows: clap cannot see them.
+        let conflicts: &[(Option<&str>, &[&str], &str)] = &[
+            (
+                Some(&crypt_cfg),
+                &["--key-direction", "1"],
+                "applies to tls-auth only",
+            ),
+            (
+                Some(&crypt_cfg),
+                &["--digest-size", "10"],
+                "applies to tls-auth only",
+            ),
+            (
+                None,
+                &["-H", "h", "--key-direction", "1"],
+                "needs a tls-auth key",
+            ),
+            (
+                Some("remote a\nremote b\n"),
+                &["--all-addresses"],
+                "choose one with --remote N",
+            ),
+            (
+                None,
+                &["-H", "h", "--digest-key-client", "00", "--tls-crypt", "k"],
+                "--tls-crypt and --digest-key-client both given",
+            ),
+            (
+                None,
+                &["-H", "h", "--digest-key-server", "00"],
+                "needs --digest-key-client",
+            ),
+        ];
+        for (config, args, words) in conflicts {
+            let e = resolved(*config, args).unwrap_err().to_string();
+            assert!(e.contains(words), "{args:?}: {e}");
         }
     }
 
