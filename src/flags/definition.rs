@@ -22,6 +22,9 @@ const OUTPUT: &str = "Output";
 /// validates what it meets, and tries one way to use the key.
 const RESET_ONLY: [&str; 2] = ["diagnose", "no_validation"];
 
+/// Hex keys name each direction themselves: no key direction goes with them.
+const HEX_KEYS: [&str; 2] = ["digest_key_client", "digest_key_server"];
+
 #[derive(Debug, Parser)]
 #[command(
     name = "check_openvpn",
@@ -108,11 +111,11 @@ pub struct Cli {
     pub digest_size: Option<usize>,
 
     /// Key direction of the tls-auth key on this (client) side: 0, 1 or bidirectional [default: 1]
-    #[arg(help_heading = KEYS, long, value_name = "DIR")]
+    #[arg(help_heading = KEYS, long, value_name = "DIR", conflicts_with_all = HEX_KEYS)]
     pub key_direction: Option<String>,
 
     /// Use the tls-auth key with key direction 0 instead of 1
-    #[arg(help_heading = KEYS, long, conflicts_with = "key_direction")]
+    #[arg(help_heading = KEYS, long, conflicts_with = "key_direction", conflicts_with_all = HEX_KEYS)]
     pub tls_auth_inverse: bool,
 
     /// HMAC key for packets to the server, in hex (tls-auth without a key file)

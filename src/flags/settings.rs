@@ -930,10 +930,8 @@ impl Cli {
                     no_wrap_candidate(),
                 ]
             }
+            // (clap keeps --key-direction and --tls-auth-inverse from hex keys.)
             Material::Hex { client, server } => {
-                if direction_flag_given {
-                    return Err(UsageError::DirectionWithoutKey);
-                }
                 let digest = digest(true)?;
                 notes.push(Note::HexKeys {
                     client: client.fingerprint(),
@@ -1887,6 +1885,18 @@ mod tests {
             "--tls-auth-inverse",
             "--key-direction",
             "0"
+        ]));
+        // Hex keys name each direction themselves.
+        assert!(clap_rejects(&[
+            "--digest-key-client",
+            "00",
+            "--key-direction",
+            "1"
+        ]));
+        assert!(clap_rejects(&[
+            "--digest-key-server",
+            "00",
+            "--tls-auth-inverse"
         ]));
         assert!(clap_rejects(&["--port", "0"]));
         assert!(clap_rejects(&["--port", "65536"]));
