@@ -183,6 +183,16 @@ pub struct Loaded {
     pub key: Result<LoadedKey, UsageError>,
     /// The TLS stage's files, when a flag runs the stage.
     pub tls: Option<LoadedTls>,
+    /// The login stage's credentials, when a flag runs the stage.
+    pub credentials: Option<Result<Credentials, UsageError>>,
+}
+
+/// What the login stage logs in with ([`Cli::load_credentials`]).
+pub struct Credentials {
+    pub client: Option<crate::keys::credentials::ClientCert>,
+    pub user_pass: Option<crate::keys::credentials::UserPass>,
+    /// `-v`'s notes about them.
+    pub notes: Vec<Note>,
 }
 
 /// The config's `capath`: the folder, its CA certificates and its CRLs (DER).
@@ -256,12 +266,13 @@ impl Cli {
         })
     }
 
-    /// What the login stage logs in with: flags first, then the config's.
-    fn login_spec(
-        &self,
-        config: Option<&ClientConfig>,
-        notes: &mut Vec<Note>,
-    ) -> Result<LoginSpec, UsageError> {
+    /// Reads what the login stage logs in with, flags first, then the config's: the
+    /// client certificate and key (or the pkcs12 bundle), the auth-user-pass file, and
+    /// the TOTP secret whose current code goes with the password. `-v`'s notes about
+    /// them come along.
+    fn load_credentials(&self, config: Option<&ClientConfig>) -> Result<Credentials, UsageError> {
+        let mut said = Vec::new();
+        let notes = &mut said;
         let from_cfg = |f: fn(&ClientConfig) -> Option<KeySource>| config.and_then(f);
         let (cert, key, extra, cfg_pair) = match (&self.cert, &self.key) {
             (Some(c), Some(k)) => (
@@ -366,6 +377,27 @@ impl Cli {
             None if self.totp_secret.is_some() => return Err(UsageError::TotpWithoutPassword),
             None => None,
         };
+        Ok(Credentials {
+            client,
+            user_pass,
+            notes: said,
+        })
+    }
+
+    /// The login stage from the `credentials` [`Cli::load`] read, and the data channel
+    /// as the flags and the config set it. No I/O.
+    fn login_spec(
+        &self,
+        config: Option<&ClientConfig>,
+        credentials: Result<Credentials, UsageError>,
+        notes: &mut Vec<Note>,
+    ) -> Result<LoginSpec, UsageError> {
+        let Credentials {
+            client,
+            user_pass,
+            notes: said,
+        } = credentials?;
+        notes.extend(said);
         if client.is_none() && user_pass.is_none() {
             return Err(UsageError::NothingToLogInWith);
         }
@@ -991,7 +1023,14 @@ impl Cli {
             LoadedKey { material, loose }
         });
         let tls = (self.stage() >= Stage::Tls).then(|| self.load_tls(config.as_ref()));
-        Ok(Loaded { config, key, tls })
+        let credentials =
+            (self.stage() == Stage::Login).then(|| self.load_credentials(config.as_ref()));
+        Ok(Loaded {
+            config,
+            key,
+            tls,
+            credentials,
+        })
     }
 
     /// Reads the TLS stage's files when a flag runs it: the CA certificates (`--ca`, else
@@ -1069,6 +1108,7 @@ impl Cli {
             config,
             key,
             tls: tls_files,
+            credentials,
         } = loaded;
         let mut notes = Vec::new();
         let Aim {
@@ -1177,7 +1217,9 @@ impl Cli {
             return Err(UsageError::WaitForCloseAlone);
         }
         let login = if stage == Stage::Login {
-            let mut spec = self.login_spec(config.as_ref(), &mut notes)?;
+            // [`Cli::load`] reads them whenever the stage runs.
+            let credentials = credentials.unwrap_or(Err(UsageError::NothingToLogInWith));
+            let mut spec = self.login_spec(config.as_ref(), credentials, &mut notes)?;
             spec.hello.tls_auth = tls_auth_direction;
             Some(spec)
         } else {
@@ -1622,7 +1664,14 @@ mod tests {
             loose: None,
         });
         let tls = (cli.stage() >= Stage::Tls).then(|| cli.load_tls(config.as_ref()));
-        cli.resolve(Loaded { config, key, tls })
+        let credentials =
+            (cli.stage() == Stage::Login).then(|| cli.load_credentials(config.as_ref()));
+        cli.resolve(Loaded {
+            config,
+            key,
+            tls,
+            credentials,
+        })
     }
 
     #[test]
