@@ -215,12 +215,15 @@ pub struct LoadedKey {
     pub loose: Option<Note>,
 }
 
+/// A remote of the config: its number (from 0), host, port, protocol and family.
+type Target = (usize, String, u16, Proto, Option<Family>);
+
 /// Where a check goes ([`Cli::aim`]).
 struct Aim {
     /// Several remotes and none chosen: each is checked.
     every_remote: bool,
-    /// Every remote of the config: its number, host, port, protocol and family.
-    targets: Vec<(usize, String, u16, Proto, Option<Family>)>,
+    /// Every remote of the config.
+    targets: Vec<Target>,
     host: String,
     port: u16,
     proto: Proto,
@@ -1101,6 +1104,159 @@ impl Cli {
         LoadedTls { ca, capath, crl }
     }
 
+    /// How the TLS stage judges the server's chain, from the flags over the config and
+    /// the files [`Cli::load`] read (`tls`): the CA certificates and capath, the name,
+    /// remote-cert-tls, the config's rules, peer fingerprints and the CRL. No I/O.
+    fn policy(
+        &self,
+        config: Option<&ClientConfig>,
+        tls: Option<LoadedTls>,
+        notes: &mut Vec<Note>,
+    ) -> Result<Policy, UsageError> {
+        let mut policy = Policy::default();
+        // [`Cli::load`] reads them whenever the stage runs.
+        let tls = tls.unwrap_or(LoadedTls {
+            ca: Ok(None),
+            capath: Ok(None),
+            crl: Ok(None),
+        });
+        policy.ca = tls.ca?;
+        if let Some(Capath { dir, certs, crls }) = tls.capath? {
+            let mut all = policy.ca.take().unwrap_or_default();
+            all.extend(certs);
+            policy.ca = Some(all);
+            policy.capath_crls = Some((format!("capath {}", dir.display()), crls));
+        }
+        if let Some(ca) = &policy.ca {
+            let from = match (&self.ca, &self.config) {
+                (Some(p), _) => p.display().to_string(),
+                (None, Some(c)) => match config.map(|cfg| (cfg.ca.is_some(), cfg.capath.is_some()))
+                {
+                    Some((false, true)) => format!("{} (capath)", c.display()),
+                    Some((false, false)) => format!("{} (pkcs12)", c.display()),
+                    _ => format!("{} (ca)", c.display()),
+                },
+                (None, None) => String::new(),
+            };
+            notes.push(Note::CaCertificates {
+                count: ca.len(),
+                from,
+            });
+        }
+        let kind = self
+            .verify_x509_type
+            .as_deref()
+            .map(str::parse::<NameType>)
+            .transpose()
+            .map_err(UsageError::NameType)?;
+        policy.verify_name = match &self.verify_x509_name {
+            Some(name) => Some((name.clone(), kind.unwrap_or(NameType::Subject))),
+            None => config.and_then(|c| c.verify_x509_name.clone()),
+        };
+        policy.remote_cert_tls_server =
+            self.remote_cert_tls.is_some() || config.is_some_and(|c| c.remote_cert_tls_server);
+        if let Some(cfg) = config {
+            policy.rules = cfg.tls_rules.clone();
+        }
+        // --remote-cert-tls server replaces the config's key usage and EKU rules.
+        if self.remote_cert_tls.is_some() {
+            policy.rules.remote_cert_ku = None;
+            policy.rules.remote_cert_eku = None;
+        }
+        // --peer-fingerprint replaces the config's peer-fingerprint or verify-hash.
+        if !self.peer_fingerprint.is_empty() {
+            policy.rules.pins = None;
+            for fp in &self.peer_fingerprint {
+                policy
+                    .rules
+                    .pin("peer-fingerprint", fp.trim(), None, false)
+                    .map_err(|(m, _)| UsageError::PeerFingerprint(m))?;
+            }
+        }
+        policy.crl = tls.crl?;
+        Ok(policy)
+    }
+
+    /// The thresholds: -C's days (parsed before), -w/-c and the ping limits.
+    fn thresholds(&self, cert_days: Option<CertDays>) -> Result<Thresholds, UsageError> {
+        Ok(Thresholds {
+            cert_days,
+            warning: self
+                .warning
+                .as_deref()
+                .map(str::parse::<Range>)
+                .transpose()
+                .map_err(UsageError::Warning)?,
+            critical: self
+                .critical
+                .as_deref()
+                .map(str::parse::<Range>)
+                .transpose()
+                .map_err(UsageError::Critical)?,
+            ping_warning: self
+                .ping_warning
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(UsageError::PingWarning)?,
+            ping_critical: self
+                .ping_critical
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(UsageError::PingCritical)?,
+        })
+    }
+
+    /// `Mode::Remotes`: each remote of the config with the spec it is checked with, or
+    /// why it is not (a proxy, a wrap of its own).
+    fn remote_runs(
+        &self,
+        cfg: &ClientConfig,
+        targets: Vec<Target>,
+        spec: &CheckSpec,
+    ) -> Vec<RemoteRun> {
+        targets
+            .into_iter()
+            .map(|(i, host, port, proto, remote_family)| {
+                let r = &cfg.remotes[i];
+                let check = if let Some((directive, file, line)) = cfg.proxy_of(r) {
+                    Err(Unchecked::Proxy {
+                        directive,
+                        file,
+                        line,
+                    })
+                } else if let Some((directive, line)) = r.own_wrap.clone() {
+                    Err(Unchecked::OwnWrap { directive, line })
+                } else {
+                    let mut one = spec.clone();
+                    one.host = host.trim().to_string();
+                    one.port = port;
+                    one.proto = proto;
+                    one.family = match (self.ipv4, self.ipv6) {
+                        (true, _) => Some(Family::V4),
+                        (_, true) => Some(Family::V6),
+                        _ => remote_family,
+                    };
+                    // Waiting for the server to close is a TCP matter.
+                    if let Some(login) = one.login.as_mut() {
+                        login.wait_for_close &= proto == Proto::Tcp;
+                    }
+                    // The settings' lines are said once, for all remotes.
+                    one.notes.clear();
+                    Ok(one)
+                };
+                RemoteRun {
+                    number: i + 1,
+                    host,
+                    port,
+                    proto,
+                    check,
+                }
+            })
+            .collect()
+    }
+
     /// The settings from the flags over what [`Cli::load`] read: a flag beats the
     /// config, the config beats the default.
     pub fn resolve(&self, loaded: Loaded) -> Result<Settings, UsageError> {
@@ -1144,71 +1300,11 @@ impl Cli {
         }
         // A config file alone never raises the stage; once it runs, it takes the
         // config's ca, verify-x509-name and remote-cert-tls too (flags win).
-        let mut policy = Policy::default();
-        if stage >= Stage::Tls {
-            // [`Cli::load`] reads them whenever the stage runs.
-            let tls = tls_files.unwrap_or(LoadedTls {
-                ca: Ok(None),
-                capath: Ok(None),
-                crl: Ok(None),
-            });
-            policy.ca = tls.ca?;
-            if let Some(Capath { dir, certs, crls }) = tls.capath? {
-                let mut all = policy.ca.take().unwrap_or_default();
-                all.extend(certs);
-                policy.ca = Some(all);
-                policy.capath_crls = Some((format!("capath {}", dir.display()), crls));
-            }
-            if let Some(ca) = &policy.ca {
-                let from = match (&self.ca, &self.config) {
-                    (Some(p), _) => p.display().to_string(),
-                    (None, Some(c)) => match config
-                        .as_ref()
-                        .map(|cfg| (cfg.ca.is_some(), cfg.capath.is_some()))
-                    {
-                        Some((false, true)) => format!("{} (capath)", c.display()),
-                        Some((false, false)) => format!("{} (pkcs12)", c.display()),
-                        _ => format!("{} (ca)", c.display()),
-                    },
-                    (None, None) => String::new(),
-                };
-                notes.push(Note::CaCertificates {
-                    count: ca.len(),
-                    from,
-                });
-            }
-            let kind = self
-                .verify_x509_type
-                .as_deref()
-                .map(str::parse::<NameType>)
-                .transpose()
-                .map_err(UsageError::NameType)?;
-            policy.verify_name = match &self.verify_x509_name {
-                Some(name) => Some((name.clone(), kind.unwrap_or(NameType::Subject))),
-                None => config.as_ref().and_then(|c| c.verify_x509_name.clone()),
-            };
-            policy.remote_cert_tls_server = self.remote_cert_tls.is_some()
-                || config.as_ref().is_some_and(|c| c.remote_cert_tls_server);
-            if let Some(cfg) = config.as_ref() {
-                policy.rules = cfg.tls_rules.clone();
-            }
-            // --remote-cert-tls server replaces the config's key usage and EKU rules.
-            if self.remote_cert_tls.is_some() {
-                policy.rules.remote_cert_ku = None;
-                policy.rules.remote_cert_eku = None;
-            }
-            // --peer-fingerprint replaces the config's peer-fingerprint or verify-hash.
-            if !self.peer_fingerprint.is_empty() {
-                policy.rules.pins = None;
-                for fp in &self.peer_fingerprint {
-                    policy
-                        .rules
-                        .pin("peer-fingerprint", fp.trim(), None, false)
-                        .map_err(|(m, _)| UsageError::PeerFingerprint(m))?;
-                }
-            }
-            policy.crl = tls.crl?;
-        }
+        let policy = if stage >= Stage::Tls {
+            self.policy(config.as_ref(), tls_files, &mut notes)?
+        } else {
+            Policy::default()
+        };
 
         if self.totp_secret.is_some() && stage != Stage::Login {
             return Err(UsageError::TotpWithoutPassword);
@@ -1228,33 +1324,7 @@ impl Cli {
             None
         };
 
-        let thresholds = Thresholds {
-            cert_days,
-            warning: self
-                .warning
-                .as_deref()
-                .map(str::parse::<Range>)
-                .transpose()
-                .map_err(UsageError::Warning)?,
-            critical: self
-                .critical
-                .as_deref()
-                .map(str::parse::<Range>)
-                .transpose()
-                .map_err(UsageError::Critical)?,
-            ping_warning: self
-                .ping_warning
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(UsageError::PingWarning)?,
-            ping_critical: self
-                .ping_critical
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(UsageError::PingCritical)?,
-        };
+        let thresholds = self.thresholds(cert_days)?;
         // Any --ping* flag asks for echoes (and so the login stage).
         if self.dns_server.is_some() && self.dns.is_none() && self.http.is_none() {
             return Err(UsageError::Through(
@@ -1330,47 +1400,7 @@ impl Cli {
         let mode = if self.diagnose {
             Mode::Diagnose(candidates)
         } else if let Some(cfg) = config.as_ref().filter(|_| every_remote) {
-            Mode::Remotes(
-                targets
-                    .into_iter()
-                    .map(|(i, host, port, proto, remote_family)| {
-                        let r = &cfg.remotes[i];
-                        let check = if let Some((directive, file, line)) = cfg.proxy_of(r) {
-                            Err(Unchecked::Proxy {
-                                directive,
-                                file,
-                                line,
-                            })
-                        } else if let Some((directive, line)) = r.own_wrap.clone() {
-                            Err(Unchecked::OwnWrap { directive, line })
-                        } else {
-                            let mut one = spec.clone();
-                            one.host = host.trim().to_string();
-                            one.port = port;
-                            one.proto = proto;
-                            one.family = match (self.ipv4, self.ipv6) {
-                                (true, _) => Some(Family::V4),
-                                (_, true) => Some(Family::V6),
-                                _ => remote_family,
-                            };
-                            // Waiting for the server to close is a TCP matter.
-                            if let Some(login) = one.login.as_mut() {
-                                login.wait_for_close &= proto == Proto::Tcp;
-                            }
-                            // The settings' lines are said once, for all remotes.
-                            one.notes.clear();
-                            Ok(one)
-                        };
-                        RemoteRun {
-                            number: i + 1,
-                            host,
-                            port,
-                            proto,
-                            check,
-                        }
-                    })
-                    .collect(),
-            )
+            Mode::Remotes(self.remote_runs(cfg, targets, &spec))
         } else if self.all_addresses {
             Mode::EveryAddress
         } else {
