@@ -21,6 +21,8 @@ mod handshake;
 mod login_stage;
 mod reset;
 mod state;
+#[cfg(test)]
+mod tests;
 mod timer;
 
 pub use events::{
