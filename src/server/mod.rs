@@ -8,6 +8,7 @@
 pub mod clients;
 pub mod config;
 pub mod files;
+pub mod management;
 pub mod probe;
 pub mod process;
 pub mod v2;
@@ -139,6 +140,7 @@ fn load_pem(
 /// Runs the whole server check.
 pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
     let started = std::time::Instant::now();
+    let management_deadline = started + spec.timeout;
     // The file as the running server reads it: with its command line's options.
     let processes = process::find(&spec.config);
     let cfg = match &processes {
@@ -179,7 +181,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             Gate::NeedsVersion => {
                 let line = match (&cfg.management, &cfg.status) {
                     (Some(m), _) => {
-                        let answer = clients::from_management(m, spec.timeout);
+                        let answer = clients::from_management(m, management_deadline);
                         let line = answer.as_ref().ok().and_then(|c| c.title.clone());
                         early_management = Some(answer);
                         line
@@ -203,7 +205,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             None => cfg
                 .management
                 .as_ref()
-                .map(|m| scope.spawn(move || clients::from_management(m, spec.timeout))),
+                .map(|m| scope.spawn(move || clients::from_management(m, management_deadline))),
         };
         let ca_certs = ca.as_ref().map(|c| c.certs.clone());
         let cfg = &cfg;
