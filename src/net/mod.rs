@@ -8,11 +8,13 @@
 //!
 //! [`stream`] holds the other kind of conversation the check has: a line protocol over a
 //! TCP or unix stream (a server's management interface), under a deadline of its own
-//! caller's.
+//! caller's; [`watch`] waits for a file to change (a server's status file) and for time
+//! to pass, under a deadline too.
 
 mod link;
 mod resolve;
 pub mod stream;
+pub mod watch;
 
 pub use link::{Ending, Family, Proto, MAX_FRAME};
 pub use resolve::{resolve, ResolveError};

@@ -6,6 +6,7 @@ use super::config::{Management, StatusFile};
 use super::management::{Answer, Event, Failure, Talk};
 use super::{FileKind, Unreadable};
 use crate::net::stream::{self, Conversation, Stream, StreamError, StreamTarget};
+use crate::net::watch::FileWatch;
 use crate::net::{self, ResolveError};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
@@ -408,9 +409,15 @@ fn parse_status_v1(lines: &[String]) -> Option<Parsed> {
 }
 
 /// Reads the status file and its age. `wait`: the probe just woke the server, so a stale
-/// or empty file is read again for up to that long, until the server has rewritten it.
+/// or empty file is read again each time it changes, for up to that long, until the
+/// server has rewritten it.
 pub fn from_status_file(s: &StatusFile, wait: Option<Duration>) -> Result<Clients, ClientsError> {
-    let deadline = wait.map(|w| Instant::now() + w);
+    let Some(wait) = wait else {
+        return read_status_file(s, SystemTime::now());
+    };
+    let deadline = Instant::now() + wait;
+    // Watching before the first read: a write between the two is not missed.
+    let mut watch = FileWatch::new(&s.path);
     loop {
         let read = read_status_file(s, SystemTime::now());
         let settled = match &read {
@@ -418,11 +425,12 @@ pub fn from_status_file(s: &StatusFile, wait: Option<Duration>) -> Result<Client
             Err(ClientsError::StatusDamaged { .. } | ClientsError::StatusEmpty { .. }) => false,
             Err(_) => true,
         };
-        match deadline {
-            Some(d) if !settled && Instant::now() < d => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            _ => return read,
+        if settled {
+            return read;
+        }
+        if !watch.changed(deadline) {
+            // Not rewritten in time: its age as of now.
+            return read_status_file(s, SystemTime::now());
         }
     }
 }

@@ -22,7 +22,8 @@ use std::path::PathBuf;
 /// How long a status file may take to be rewritten after the probe woke the server
 /// (it took under 0.3 s on a loaded test machine).
 const STATUS_REWRITE_WAIT: Duration = Duration::from_secs(2);
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::net::watch::FileWatch;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What the server check runs with.
 #[derive(Debug, Clone)]
@@ -139,7 +140,7 @@ fn load_pem(
 
 /// Runs the whole server check.
 pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let management_deadline = started + spec.timeout;
     // The file as the running server reads it: with its command line's options.
     let processes = process::find(&spec.config);
@@ -325,7 +326,14 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             // Whole seconds: the next write comes at most a second after it is due.
             let due = Duration::from_secs(every.saturating_sub(age) + 1);
             if age < every && due + spec.timeout <= budget {
-                std::thread::sleep(due);
+                // Until the write is due, or sooner when the server writes anyway (another
+                // client's packet woke it).
+                let waiting = Instant::now();
+                let early = FileWatch::new(&status.path).changed(waiting + due);
+                let waited = match early {
+                    true => Duration::from_secs_f64(waiting.elapsed().as_secs_f64().ceil()),
+                    false => due,
+                };
                 let ca_certs = ca.as_ref().map(|c| c.certs.clone());
                 // The same probe as before (no further than a verify script allows).
                 let woke = match (&before_script, spec.probe) {
@@ -344,7 +352,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
                 let wait = woke.then(|| spec.timeout.min(STATUS_REWRITE_WAIT));
                 if let Ok(mut again) = clients::from_status_file(status, wait) {
                     again.woken = woke;
-                    again.reread = Some(due.as_secs());
+                    again.reread = Some(waited.as_secs());
                     facts.clients = Some(Ok(again));
                 }
             }
