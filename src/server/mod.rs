@@ -198,16 +198,9 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             }
         }
     };
-    // The probe and the management interface run while the files are judged: the
-    // round trips overlap the work instead of adding to it.
+    // The probes run while the files are judged and the management interface is asked:
+    // the round trips overlap the work instead of adding to it.
     let (probed, management) = std::thread::scope(|scope| {
-        let management = match early_management {
-            Some(answer) => Some(scope.spawn(move || answer)),
-            None => cfg
-                .management
-                .as_ref()
-                .map(|m| scope.spawn(move || clients::from_management(m, management_deadline))),
-        };
         let ca_certs = ca.as_ref().map(|c| c.certs.clone());
         let cfg = &cfg;
         let gate = &before_script;
@@ -277,15 +270,19 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
                 }
             },
         };
-        let internal = || ClientsError::Protocol {
-            address: String::new(),
-            fault: clients::ManagementFault::Internal,
+        // The management interface answers in a round trip on this host: asked here,
+        // while the probes are in flight, it adds no thread and no time.
+        let management = match early_management {
+            Some(answer) => Some(answer),
+            None => cfg
+                .management
+                .as_ref()
+                .map(|m| clients::from_management(m, management_deadline)),
         };
         let probed = probed.map(|h| {
             h.join()
                 .unwrap_or_else(|_| (Probe::Error("internal error".into()), None))
         });
-        let management = management.map(|h| h.join().unwrap_or_else(|_| Err(internal())));
         facts.more_probes = more
             .into_iter()
             .map(|(socket, h)| {
