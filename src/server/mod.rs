@@ -204,42 +204,24 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
         let ca_certs = ca.as_ref().map(|c| c.certs.clone());
         let cfg = &cfg;
         let gate = &before_script;
-        let more: Vec<_> = if spec.probe {
-            cfg.sockets[1..]
-                .iter()
-                .map(|socket| {
-                    let ca_certs = ca_certs.clone();
-                    let h = scope.spawn(move || match gate {
-                        Err(skipped) => Probe::Skipped(skipped.clone()),
-                        Ok(before_script) => {
-                            let run = ProbeRun {
-                                timeout: spec.timeout,
-                                attempts: spec.attempts,
-                                now,
-                                user_key,
-                                before_script: before_script.clone(),
-                            };
-                            probe::probe_socket(cfg, socket, ca_certs, run).0
-                        }
-                    });
-                    (socket.clone(), h)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let probed = spec.probe.then(|| {
-            scope.spawn(move || match gate.clone() {
-                Err(skipped) => (Probe::Skipped(skipped), None),
-                Ok(before_script) => probe::probe(
+        // Every socket in one check of them all: one thread beside this one.
+        let probes = spec.probe.then(|| {
+            scope.spawn(move || match gate {
+                Err(skipped) => cfg
+                    .sockets
+                    .iter()
+                    .map(|_| (Probe::Skipped(skipped.clone()), None))
+                    .collect(),
+                Ok(before_script) => probe::probe_sockets(
                     cfg,
+                    &cfg.sockets,
                     ca_certs,
                     ProbeRun {
                         timeout: spec.timeout,
                         attempts: spec.attempts,
                         now,
                         user_key,
-                        before_script,
+                        before_script: before_script.clone(),
                     },
                 ),
             })
@@ -279,18 +261,19 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
                 .as_ref()
                 .map(|m| clients::from_management(m, management_deadline)),
         };
-        let probed = probed.map(|h| {
-            h.join()
-                .unwrap_or_else(|_| (Probe::Error("internal error".into()), None))
-        });
-        facts.more_probes = more
-            .into_iter()
-            .map(|(socket, h)| {
-                let p = h
-                    .join()
-                    .unwrap_or_else(|_| Probe::Error("internal error".into()));
-                (socket, p)
+        let mut probes = probes.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                let failed = || (Probe::Error("internal error".into()), None);
+                cfg.sockets.iter().map(|_| failed()).collect()
             })
+        });
+        // The first socket's probe is the server's; the others' unreadable files are the
+        // same ones again.
+        let probed = probes.as_mut().map(|all| all.remove(0));
+        facts.more_probes = cfg.sockets[1..]
+            .iter()
+            .cloned()
+            .zip(probes.into_iter().flatten().map(|(p, _)| p))
             .collect();
         (probed, management)
     });
