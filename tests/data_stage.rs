@@ -1,11 +1,13 @@
-//! The data stage of one `proto::Session`, simulated without sockets or wall clock: a
-//! small server (a real `rustls::ServerConnection` over the library's reliable layer, the
-//! data channel codec on its side) takes the client's key-method 2, pushes, and then
-//! answers the echoes (or not, or floods, or compresses) as each case asks. Real servers
-//! are in `tests/ping.rs`; this file pins what a real server will not do on demand: the
-//! echo deadline, keepalives without replies, floods of bad packets, replays, another
-//! peer-id, a compressed reply, and how the session leaves (control `EXIT` with cc-exit,
-//! OCC_EXIT without).
+//! The data stage of one `proto::Session`, simulated without sockets or wall clock: the
+//! simulated server of `tests/common/sim.rs` (a real `rustls::ServerConnection` over the
+//! library's reliable layer), with the data channel codec on its side, takes the client's
+//! key-method 2, pushes, and then answers the echoes (or not, or floods, or compresses)
+//! as each case asks. Real servers are in `tests/ping.rs`; this file pins what a real
+//! server will not do on demand: the echo deadline, keepalives without replies, floods of
+//! bad packets, replays, another peer-id, a compressed reply, and how the session leaves
+//! (control `EXIT` with cc-exit, OCC_EXIT without).
+
+mod common;
 
 use check_openvpn::proto::data::icmp::internet_checksum;
 use check_openvpn::proto::data::keys::{CLIENT_RANDOM_LEN, SERVER_RANDOM_LEN};
@@ -13,42 +15,23 @@ use check_openvpn::proto::data::{
     DataChannel, DataConfig, Decapsulated, KeyBlock, Side, EKM_LABEL, PING_MAGIC,
 };
 use check_openvpn::proto::login::{ClientHello, DataSettings};
-use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
 use check_openvpn::proto::push::{self, KeyDerivation, Unsupported};
 use check_openvpn::proto::random::Seeded;
-use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::session::MAX_TRACED_PACKETS;
 use check_openvpn::proto::{
-    DataKind, Event, HelloWait, PingConfig, Progress, Randomness, Session, SessionConfig, Stage,
-    Why, MAX_ECHOES,
+    DataKind, Event, PingConfig, Progress, Randomness, Session, SessionConfig, Stage, Why,
+    MAX_ECHOES,
 };
-use check_openvpn::wire::{self, Replay, SessionId, Wrap};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use check_openvpn::wire::{SessionId, Wrap};
+use common::sim::{client_config, AfterTls, SimServer};
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CERT_PEM: &[u8] = include_bytes!("data/sim/cert.pem");
-const KEY_PEM: &[u8] = include_bytes!("data/sim/key.pem");
 const CLIENT_SID: SessionId = *b"DATACLI1";
 const SERVER_SID: SessionId = *b"DATASRV1";
 const BUDGET: Duration = Duration::from_secs(6);
 const UNTIL: Duration = Duration::from_secs(5);
-
-fn server_tls() -> rustls::ServerConnection {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cert = CertificateDer::from_pem_slice(CERT_PEM).unwrap();
-    let key = PrivateKeyDer::from_pem_slice(KEY_PEM).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
-    rustls::ServerConnection::new(Arc::new(config)).unwrap()
-}
 
 /// What the server does with the data channel once it pushed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -110,12 +93,9 @@ fn arp_frame(op: u16, sender: ([u8; 6], [u8; 4]), target: ([u8; 6], [u8; 4])) ->
     ether_frame(dst, sender.0, 0x0806, &p)
 }
 
+/// What the server does above TLS: key-method 2, the push, the data channel.
 struct Server {
-    tls: rustls::ServerConnection,
-    rel: Reliable,
-    client: Option<SessionId>,
     out: VecDeque<Vec<u8>>,
-    next_replay: u32,
     plain: Vec<u8>,
     client_random: Option<[u8; CLIENT_RANDOM_LEN]>,
     push: String,
@@ -148,11 +128,7 @@ fn km2_string(out: &mut Vec<u8>, s: &str) {
 impl Server {
     fn new(push: &str, behaviour: Behaviour) -> Server {
         Server {
-            tls: server_tls(),
-            rel: Reliable::new(1, 1, true, Duration::from_secs(2)),
-            client: None,
             out: VecDeque::new(),
-            next_replay: 1,
             plain: Vec::new(),
             client_random: None,
             push: push.to_string(),
@@ -168,59 +144,9 @@ impl Server {
         }
     }
 
-    fn seal(&mut self, opcode: u8, body: &[u8]) -> Vec<u8> {
-        let replay = Replay {
-            packet_id: self.next_replay,
-            net_time: 0,
-        };
-        self.next_replay += 1;
-        packet::seal(
-            &Wrap::None,
-            wire::byte0(opcode, 0),
-            SERVER_SID,
-            replay,
-            body,
-            false,
-        )
-    }
-
-    fn handle(&mut self, datagram: &[u8]) {
-        let opcode = datagram[0] >> 3;
-        if opcode == 6 || opcode == 9 {
-            self.on_data(datagram);
-            return;
-        }
-        let opened = Wrap::None.open(datagram).unwrap();
-        let p = ControlPacket::parse(opened.header, &opened.body).unwrap();
-        match p.opcode {
-            wire::P_CONTROL_HARD_RESET_CLIENT_V2 => {
-                self.client = Some(p.session_id);
-                let answer = self.seal(
-                    wire::P_CONTROL_HARD_RESET_SERVER_V2,
-                    &packet::server_reset_body(&p.session_id),
-                );
-                self.out.push_back(answer);
-            }
-            _ => {
-                self.rel.on_acks(&p.acks);
-                if let Some(id) = p.message_id {
-                    self.rel.on_message(id, p.payload);
-                }
-                self.feed_tls();
-            }
-        }
-    }
-
-    fn feed_tls(&mut self) {
-        while let Some(chunk) = self.rel.read() {
-            let mut rest = &chunk[..];
-            while !rest.is_empty() {
-                self.tls.read_tls(&mut rest).unwrap();
-                self.tls.process_new_packets().unwrap();
-            }
-        }
+    fn feed_tls(&mut self, tls: &mut rustls::ServerConnection) {
         let mut buf = [0u8; 4096];
-        while let Ok(n) = std::io::Read::read(&mut self.tls.reader(), &mut buf) {
+        while let Ok(n) = std::io::Read::read(&mut tls.reader(), &mut buf) {
             if n == 0 {
                 break;
             }
@@ -242,31 +168,23 @@ impl Server {
                 km2_string(&mut km2, s);
             }
             km2.extend_from_slice(format!("PUSH_REPLY,{}\0", self.push).as_bytes());
-            std::io::Write::write_all(&mut self.tls.writer(), &km2).unwrap();
-            self.start_data();
+            std::io::Write::write_all(&mut tls.writer(), &km2).unwrap();
+            self.start_data(tls);
         }
         if self.plain.windows(5).any(|w| w == b"EXIT\0") {
             self.control_exit = true;
         }
-        let mut out = Vec::new();
-        while self.tls.wants_write() {
-            self.tls.write_tls(&mut out).unwrap();
-        }
-        for piece in out.chunks(1100) {
-            self.rel.push(wire::P_CONTROL_V1, piece.to_vec());
-        }
     }
 
     /// The data channel as the client will set it up from this push.
-    fn start_data(&mut self) {
+    fn start_data(&mut self, tls: &rustls::ServerConnection) {
         let options: Vec<String> = self.push.split(',').map(str::to_string).collect();
         let Ok(plan) = push::plan(&options, &DataSettings::default()) else {
             return;
         };
         let block = match plan.keys {
             KeyDerivation::Ekm => {
-                let out = self
-                    .tls
+                let out = tls
                     .export_keying_material([0u8; 256], EKM_LABEL, None)
                     .unwrap();
                 KeyBlock::from_ekm(&out).unwrap()
@@ -296,7 +214,7 @@ impl Server {
         out
     }
 
-    fn on_data(&mut self, datagram: &[u8]) {
+    fn on_data(&mut self, tls: &rustls::ServerConnection, datagram: &[u8]) {
         let mut plain = Vec::new();
         let Some(channel) = self.data.as_mut() else {
             panic!("a data packet before the push");
@@ -348,9 +266,7 @@ impl Server {
                 let mut config = self.data_config.unwrap();
                 config.compression = check_openvpn::proto::data::Compression::None;
                 let block = KeyBlock::from_ekm(
-                    &self
-                        .tls
-                        .export_keying_material([0u8; 256], EKM_LABEL, None)
+                    &tls.export_keying_material([0u8; 256], EKM_LABEL, None)
                         .unwrap(),
                 )
                 .unwrap();
@@ -438,15 +354,19 @@ impl Server {
             other => panic!("the client sent ethertype {other:#06x}"),
         }
     }
+}
 
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some(p) = self.out.pop_front() {
-            return Some(p);
-        }
-        let client = self.client?;
-        let tx = self.rel.poll_transmit(now)?;
-        let body = encode_body(&tx.acks, &client, tx.message_id, &tx.payload);
-        Some(self.seal(tx.opcode, &body))
+impl AfterTls for Server {
+    fn on_tls(&mut self, tls: &mut rustls::ServerConnection) {
+        self.feed_tls(tls);
+    }
+
+    fn on_data(&mut self, tls: &rustls::ServerConnection, datagram: &[u8]) {
+        Server::on_data(self, tls, datagram);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop_front()
     }
 }
 
@@ -460,16 +380,7 @@ struct Run {
 fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
     let t0 = Instant::now();
     let cfg = SessionConfig {
-        wrap: Wrap::None,
         stage: Stage::Login,
-        validate: true,
-        stream: false,
-        attempt_timeout: Duration::from_secs(2),
-        attempts: 3,
-        server_name: ServerName::IpAddress(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)).into()),
-        trace: false,
-        compat_hello: false,
-        hello_wait: HelloWait::Attempt,
         login: Some(ClientHello {
             proto: "UDPv4",
             user: None,
@@ -477,19 +388,14 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
             data: DataSettings::default(),
             tls_auth: None,
         }),
-        client_auth: None,
-        judge: None,
-        wait_for_close: false,
         ping,
-        dns: None,
-        tcp: None,
-        http: None,
+        ..client_config(Wrap::None)
     };
     let random = Randomness::draw(&mut Seeded(7))
         .unwrap()
         .with_session_id(CLIENT_SID);
     let mut client = Session::new(cfg, random, 0, t0);
-    let mut server = Server::new(push, behaviour);
+    let mut server = SimServer::new(Wrap::None, false, SERVER_SID, Server::new(push, behaviour));
     let mut events = Vec::new();
     let mut now = t0;
     for _ in 0..100_000 {
@@ -510,7 +416,7 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
         if moved {
             continue;
         }
-        let next = [client.poll_timeout(), server.rel.poll_timeout()]
+        let next = [client.poll_timeout(), server.poll_timeout()]
             .into_iter()
             .flatten()
             .min();
@@ -524,9 +430,11 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
         }
     }
     assert!(events.len() < 1000, "{} events", events.len());
+    assert!(server.tls_error.is_none(), "{:?}", server.tls_error);
+    assert_eq!(server.dropped_stateless, 0);
     Run {
         events,
-        server,
+        server: server.after,
         took: now - t0,
     }
 }

@@ -59,6 +59,7 @@ use std::time::{Duration, Instant};
 
 /// Throw-away PKIs with exact validity dates (expiry, revocation, chains, weak keys).
 pub mod pki;
+pub mod sim;
 /// The data channel's test bed: unique tunnel subnets, a network namespace for the real
 /// client, a firewall rule on one server's tun device.
 pub mod tunnel;
