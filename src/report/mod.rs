@@ -24,7 +24,7 @@ pub use words::{detail_line, note_line};
 
 use crate::check::{Answer, Outcome};
 use state::{human, opt};
-use verdict::assess;
+use verdict::{assess, words};
 use words::{chain_lines, login_lines};
 
 /// Perfdata of one outcome; `suffix` names the address when there are several.
@@ -106,7 +106,8 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
 }
 
 pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
-    let (state, text) = assess(outcome, thresholds);
+    let verdict = assess(outcome, thresholds);
+    let (state, text) = (verdict.state, words(&verdict));
     let mut long: Vec<String> = outcome.details.iter().map(detail_line).collect();
     if let Some(tls) = &outcome.tls {
         if !long.is_empty() {
@@ -129,7 +130,13 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
 /// `--all-addresses`: the worst state of all addresses wins; each address gets a line of
 /// long output and its own perfdata (`'time_192.0.2.7'`).
 pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> Report {
-    let assessed: Vec<(State, String)> = outcomes.iter().map(|o| assess(o, thresholds)).collect();
+    let assessed: Vec<(State, String)> = outcomes
+        .iter()
+        .map(|o| {
+            let v = assess(o, thresholds);
+            (v.state, words(&v))
+        })
+        .collect();
     let worst = assessed
         .iter()
         .map(|(s, _)| *s)

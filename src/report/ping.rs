@@ -2,6 +2,7 @@
 //! (`--ping`) and their verdict, and the `rta`/`pl` perfdata.
 
 use super::state::{PingLimits, State, Thresholds};
+use super::verdict::Verdict;
 use super::words::ms;
 use crate::check::{DataOutcome, DataReady, Detail};
 use crate::proto::data::{Compression, DataError};
@@ -44,33 +45,58 @@ fn dev_type_words(tap: bool, server_tap: bool) -> &'static str {
     }
 }
 
-/// Why nothing came back from `target` when the link layer says it: the config's device
-/// type is not the server's (the real client connects and gets no connectivity), or, on
-/// tap, `target` never answered the questions for its MAC (so nothing went to it).
-/// Shared by the echoes, `--dns`, `--tcp-connect` and `--http`.
-pub(super) fn link_words(data: &DataOutcome, target: IpAddr) -> Option<String> {
+/// Why nothing came back from a target when the link layer says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    /// The config's device type is not the server's: the real client connects and gets
+    /// no connectivity.
+    DevMismatch { tap: bool, server_tap: bool },
+    /// On tap, `target` never answered the questions for its MAC (so nothing went to it).
+    NoNeighbour {
+        target: IpAddr,
+        asked: u16,
+        decrypted: u32,
+    },
+}
+
+/// What the link layer says about `target` answering nothing, if anything. Shared by the
+/// echoes, `--dns`, `--tcp-connect` and `--http`.
+pub(super) fn link_problem(data: &DataOutcome, target: IpAddr) -> Option<LinkProblem> {
     let (tap, server_tap) = data.link?;
     if tap != server_tap {
-        return Some(format!(
-            "{}: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's",
-            dev_type_words(tap, server_tap)
-        ));
+        return Some(LinkProblem::DevMismatch { tap, server_tap });
     }
     let n = data.neighbour(target).filter(|n| n.mac.is_none())?;
     if !tap || n.asked == 0 {
         return None;
     }
-    Some(format!(
-        "{target} did not answer {} {} on the tap link ({} data packets of the server's decrypted)",
-        n.asked,
-        match (target.is_ipv6(), n.asked) {
-            (true, 1) => "neighbour solicitation",
-            (true, _) => "neighbour solicitations",
-            (false, 1) => "ARP request",
-            (false, _) => "ARP requests",
-        },
-        data.decrypted
-    ))
+    Some(LinkProblem::NoNeighbour {
+        target,
+        asked: n.asked,
+        decrypted: data.decrypted,
+    })
+}
+
+pub(super) fn link_words(p: &LinkProblem) -> String {
+    match *p {
+        LinkProblem::DevMismatch { tap, server_tap } => format!(
+            "{}: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's",
+            dev_type_words(tap, server_tap)
+        ),
+        LinkProblem::NoNeighbour {
+            target,
+            asked,
+            decrypted,
+        } => format!(
+            "{target} did not answer {asked} {} on the tap link ({decrypted} data packets of the server's decrypted)",
+            match (target.is_ipv6(), asked) {
+                (true, 1) => "neighbour solicitation",
+                (true, _) => "neighbour solicitations",
+                (false, 1) => "ARP request",
+                (false, _) => "ARP requests",
+            }
+        ),
+    }
 }
 
 fn unsupported_words(what: &Unsupported) -> String {
@@ -219,97 +245,206 @@ fn ready_words(r: &DataReady) -> String {
     )
 }
 
-/// The verdict of `--ping`, after a push: its state and what to say first.
-pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, String) {
+/// What became of `--ping`'s echoes, after a push.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Echoes {
+    /// The server chose what this check cannot speak: the tunnel was not tried.
+    Unsupported(Unsupported),
+    /// No pushed route or address to send from or to.
+    NoPath(NoPath),
+    /// None came back, and the link layer says why.
+    LinkSilent {
+        target: IpAddr,
+        count: u16,
+        link: LinkProblem,
+    },
+    /// No echo was sent.
+    NotSetUp,
+    /// None came back, and what did starts with a compression header.
+    Framed {
+        target: IpAddr,
+        count: u16,
+        first: u8,
+    },
+    /// None came back, yet the tunnel carries data.
+    NoIcmp {
+        target: IpAddr,
+        count: u16,
+        decrypted: u32,
+        keepalives: bool,
+    },
+    /// Nothing at all came back through the tunnel.
+    NothingBack {
+        target: IpAddr,
+        count: u16,
+        ready: Option<DataReady>,
+        undecrypted: u32,
+    },
+    /// Replies came: how many, their mean round trip, the loss, and the limit it reached.
+    Replies {
+        target: IpAddr,
+        answered: usize,
+        count: u16,
+        rta_ms: Option<f64>,
+        loss_percent: u32,
+        limit: Option<PingLimit>,
+    },
+}
+
+/// The `--ping-critical` or `--ping-warning` limit the echoes reached.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PingLimit {
+    Critical(PingLimits),
+    Warning(PingLimits),
+}
+
+/// The verdict of `--ping`, after a push.
+pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> Verdict {
     if let Some(what) = &data.unsupported {
-        return (
-            State::Unknown,
-            format!(
-                "the server chose {}; the login worked, the tunnel was not tried",
-                unsupported_words(what)
-            ),
-        );
+        return Verdict::new(State::Unknown, Echoes::Unsupported(what.clone()));
     }
     if let Some(path) = &data.no_path {
-        return (
-            State::Unknown,
-            format!("{}; no echo was sent", no_path_words(path)),
-        );
+        return Verdict::new(State::Unknown, Echoes::NoPath(path.clone()));
     }
     if let Some(path) = data.path.filter(|_| data.replies.is_empty()) {
-        if let Some(words) = link_words(data, path.target) {
-            let (target, count) = (path.target, data.count);
-            return (
+        if let Some(link) = link_problem(data, path.target) {
+            return Verdict::new(
                 State::Critical,
-                format!("0/{count} echoes from {target}: {words}"),
+                Echoes::LinkSilent {
+                    target: path.target,
+                    count: data.count,
+                    link,
+                },
             );
         }
     }
     let Some(path) = data.path.filter(|_| data.sent > 0) else {
-        return (
-            State::Critical,
-            "the data channel was not set up, no echo was sent".into(),
-        );
+        return Verdict::new(State::Critical, Echoes::NotSetUp);
     };
     let target = path.target;
     let answered = data.replies.len();
     let count = data.count;
     if answered == 0 {
-        if let Some(first) = data.not_ip {
-            return (
-                State::Critical,
-                format!(
-                    "0/{count} echoes from {target}, and no data came back that this check can read: the server's packets start with {first:#04x}, {}: the server has compression configured that it does not push; give the check the client config's comp-lzo or compress line",
-                    framing_words(first)
-                ),
-            );
-        }
-        if data.decrypted > 0 {
-            return (
-                State::Critical,
-                format!(
-                    "0/{count} echoes from {target}: the tunnel is up but {target} does not answer ICMP ({} data packets of the server's decrypted{})",
-                    data.decrypted,
-                    if data.keepalives > 0 { ", keepalives among them" } else { "" }
-                ),
-            );
-        }
-        let cipher = data
-            .ready
-            .map(|r| format!("{} with {}", r.cipher, compression_name(r.compression)))
-            .unwrap_or_default();
-        return (
-            State::Critical,
-            format!(
-                "0/{count} echoes from {target}, and no data came back through the tunnel at all: look at the data cipher and compression ({cipher}) and at the server's tun device, forwarding or firewall{}",
-                if data.ignored > 0 {
-                    format!("; {} data packets did not decrypt", data.ignored)
-                } else {
-                    String::new()
-                }
-            ),
-        );
+        let echoes = if let Some(first) = data.not_ip {
+            Echoes::Framed {
+                target,
+                count,
+                first,
+            }
+        } else if data.decrypted > 0 {
+            Echoes::NoIcmp {
+                target,
+                count,
+                decrypted: data.decrypted,
+                keepalives: data.keepalives > 0,
+            }
+        } else {
+            Echoes::NothingBack {
+                target,
+                count,
+                ready: data.ready,
+                undecrypted: data.ignored,
+            }
+        };
+        return Verdict::new(State::Critical, echoes);
     }
-    let rta = data.rta().map(|d| d.as_secs_f64() * 1000.0);
-    let loss = data.loss_percent();
-    let mut text = format!(
-        "{answered}/{count} echoes from {target}, rta {:.2} ms",
-        rta.unwrap_or(0.0)
-    );
-    if loss > 0 {
-        text.push_str(&format!(", {loss}% lost"));
-    }
-    let limit = |l: &Option<PingLimits>| l.filter(|l| l.alerts(rta, loss));
-    let state = if let Some(l) = limit(&thresholds.ping_critical) {
-        text.push_str(&format!(", at or above the critical limit {l}"));
-        State::Critical
-    } else if let Some(l) = limit(&thresholds.ping_warning) {
-        text.push_str(&format!(", at or above the warning limit {l}"));
-        State::Warning
+    let rta_ms = data.rta().map(|d| d.as_secs_f64() * 1000.0);
+    let loss_percent = data.loss_percent();
+    let reached = |l: &Option<PingLimits>| l.filter(|l| l.alerts(rta_ms, loss_percent));
+    let (state, limit) = if let Some(l) = reached(&thresholds.ping_critical) {
+        (State::Critical, Some(PingLimit::Critical(l)))
+    } else if let Some(l) = reached(&thresholds.ping_warning) {
+        (State::Warning, Some(PingLimit::Warning(l)))
     } else {
-        State::Ok
+        (State::Ok, None)
     };
-    (state, text)
+    Verdict::new(
+        state,
+        Echoes::Replies {
+            target,
+            answered,
+            count,
+            rta_ms,
+            loss_percent,
+            limit,
+        },
+    )
+}
+
+/// The words for the echoes' verdict.
+pub(super) fn words(e: &Echoes) -> String {
+    match e {
+        Echoes::Unsupported(what) => format!(
+            "the server chose {}; the login worked, the tunnel was not tried",
+            unsupported_words(what)
+        ),
+        Echoes::NoPath(path) => format!("{}; no echo was sent", no_path_words(path)),
+        Echoes::LinkSilent {
+            target,
+            count,
+            link,
+        } => format!("0/{count} echoes from {target}: {}", link_words(link)),
+        Echoes::NotSetUp => "the data channel was not set up, no echo was sent".into(),
+        Echoes::Framed {
+            target,
+            count,
+            first,
+        } => format!(
+            "0/{count} echoes from {target}, and no data came back that this check can read: the server's packets start with {first:#04x}, {}: the server has compression configured that it does not push; give the check the client config's comp-lzo or compress line",
+            framing_words(*first)
+        ),
+        Echoes::NoIcmp {
+            target,
+            count,
+            decrypted,
+            keepalives,
+        } => format!(
+            "0/{count} echoes from {target}: the tunnel is up but {target} does not answer ICMP ({decrypted} data packets of the server's decrypted{})",
+            if *keepalives { ", keepalives among them" } else { "" }
+        ),
+        Echoes::NothingBack {
+            target,
+            count,
+            ready,
+            undecrypted,
+        } => format!(
+            "0/{count} echoes from {target}, and no data came back through the tunnel at all: look at the data cipher and compression ({}) and at the server's tun device, forwarding or firewall{}",
+            ready
+                .map(|r| format!("{} with {}", r.cipher, compression_name(r.compression)))
+                .unwrap_or_default(),
+            if *undecrypted > 0 {
+                format!("; {undecrypted} data packets did not decrypt")
+            } else {
+                String::new()
+            }
+        ),
+        Echoes::Replies {
+            target,
+            answered,
+            count,
+            rta_ms,
+            loss_percent,
+            limit,
+        } => {
+            let mut text = format!(
+                "{answered}/{count} echoes from {target}, rta {:.2} ms",
+                rta_ms.unwrap_or(0.0)
+            );
+            if *loss_percent > 0 {
+                text.push_str(&format!(", {loss_percent}% lost"));
+            }
+            match limit {
+                Some(PingLimit::Critical(l)) => {
+                    text.push_str(&format!(", at or above the critical limit {l}"))
+                }
+                Some(PingLimit::Warning(l)) => {
+                    text.push_str(&format!(", at or above the warning limit {l}"))
+                }
+                None => {}
+            }
+            text
+        }
+    }
 }
 
 /// `rta` (ms) and `pl` (%) once an echo went out; `rta` only when a reply came.
@@ -349,6 +484,15 @@ mod tests {
     use crate::proto::data::DataCipher;
     use crate::proto::push::EchoPath;
     use std::time::Duration;
+
+    fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, String) {
+        let v = super::assess(data, thresholds);
+        (v.state, super::super::verdict::words(&v))
+    }
+
+    fn link_words(data: &DataOutcome, target: IpAddr) -> Option<String> {
+        link_problem(data, target).map(|p| super::link_words(&p))
+    }
 
     fn pinged(replies: &[(u16, u64)], decrypted: u32) -> DataOutcome {
         DataOutcome {

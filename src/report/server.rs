@@ -4,9 +4,9 @@
 
 use super::dates::date;
 use super::names::{target_name, wrap_name};
-use super::stages::problem_words;
+use super::stages::{problem_state, problem_words};
 use super::state::{State, Thresholds};
-use super::verdict::assess;
+use super::verdict::{assess, words};
 use crate::chain::{CertInfo, Problem, Role};
 use crate::range::Range;
 use crate::server::clients::{ClientSource, Clients, ClientsError, ManagementFault, TlsLibrary};
@@ -296,11 +296,7 @@ fn cert_findings(f: &ServerFacts, days: &CertDays) -> Vec<Finding> {
                     State::Critical,
                     format!("server certificate does not chain to the config's CA: {reason}"),
                 ),
-                Problem::Expired { .. } | Problem::NotYetValid { .. } => {
-                    let (s, w) = problem_words(p, j, now);
-                    (s, w)
-                }
-                other => problem_words(other, j, now),
+                other => (problem_state(other), problem_words(other, j, now)),
             };
             out.push(finding(state, words));
         }
@@ -447,7 +443,8 @@ fn probe_finding_of(probe: &Probe, f: &ServerFacts, days: &CertDays) -> Finding 
             )),
         },
         Probe::BeforeScript { outcome, .. } => {
-            let (state, text) = assess(outcome, &Thresholds::default());
+            let v = assess(outcome, &Thresholds::default());
+            let (state, text) = (v.state, words(&v));
             finding(state.max(State::Warning), format!("live server: {text}"))
         }
         Probe::Ran(outcome) => {
@@ -493,7 +490,8 @@ fn probe_finding_of(probe: &Probe, f: &ServerFacts, days: &CertDays) -> Finding 
                     ),
                 ),
                 (None, _) => {
-                    let (state, text) = assess(outcome, &Thresholds::default());
+                    let v = assess(outcome, &Thresholds::default());
+            let (state, text) = (v.state, words(&v));
                     finding(state.max(State::Warning), format!("live server: {text}"))
                 }
             }

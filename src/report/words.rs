@@ -284,15 +284,18 @@ pub(super) fn login_lines(
         ));
     }
     if let Some(d) = &login.data.dns {
-        let (state, text) = super::dns::assess(d, &login.data);
+        let v = super::dns::assess(d, &login.data);
+        let (state, text) = (v.state, super::verdict::words(&v));
         out.push(format!("DNS [{state}]: {text}"));
     }
     if let Some(t) = &login.data.tcp {
-        let (state, text) = super::tcp::assess(t, &login.data);
+        let v = super::tcp::assess(t, &login.data);
+        let (state, text) = (v.state, super::verdict::words(&v));
         out.push(format!("TCP [{state}]: {text}"));
     }
     if let Some(h) = &login.data.http {
-        let (state, text) = super::http::assess(h, &login.data, thresholds, now_unix);
+        let v = super::http::assess(h, &login.data, thresholds, now_unix);
+        let (state, text) = (v.state, super::verdict::words(&v));
         out.push(format!("HTTP [{state}]: {text}"));
         if let Some((name, (address, rtt))) = h
             .question
