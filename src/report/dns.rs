@@ -318,3 +318,156 @@ pub(super) fn perfdata(dns: &DnsOutcome, label: impl Fn(&str) -> String) -> Opti
         rtt.as_secs_f64()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::verdict::Reason;
+    use super::*;
+    use crate::check::dns::DnsSpec;
+    use crate::proto::push::EchoPath;
+
+    fn asked() -> Asked {
+        Asked {
+            name: "intranet.example".into(),
+            record_type: "a".into(),
+        }
+    }
+
+    fn sent(reply: Option<DnsReply>, expect: Option<IpAddr>) -> DnsOutcome {
+        DnsOutcome {
+            question: DnsSpec {
+                name: "intranet.example".into(),
+                record_type: "a".into(),
+                expect,
+                ..Default::default()
+            },
+            path: Some(EchoPath {
+                source: "10.8.0.6".parse().unwrap(),
+                target: "10.8.0.1".parse().unwrap(),
+            }),
+            pushed: true,
+            sent: 2,
+            reply: reply.map(|r| (r, Duration::from_micros(1500))),
+            ..Default::default()
+        }
+    }
+
+    fn answer(code: &str, records: &[&str]) -> DnsReply {
+        DnsReply::Answer {
+            code: code.into(),
+            no_error: code == "NOERROR",
+            records: records.iter().map(|r| r.to_string()).collect(),
+            addresses: records.iter().filter_map(|r| r.parse().ok()).collect(),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn verdicts_of_the_question() {
+        let data = DataOutcome::default();
+        let server = Server {
+            address: "10.8.0.1".parse().unwrap(),
+            pushed: true,
+        };
+        let rtt = Duration::from_micros(1500);
+        let ok = sent(Some(answer("NOERROR", &["10.1.2.3"])), None);
+        assert_eq!(
+            assess(&ok, &data),
+            Verdict::new(
+                State::Ok,
+                Dns::Answered {
+                    asked: asked(),
+                    server,
+                    records: vec!["10.1.2.3".into()],
+                    rtt
+                }
+            )
+        );
+        let other = sent(
+            Some(answer("NOERROR", &["10.1.2.3"])),
+            Some("10.9.9.9".parse().unwrap()),
+        );
+        assert!(matches!(
+            assess(&other, &data),
+            Verdict {
+                state: State::Critical,
+                reason: Reason::Dns(Dns::Unexpected { .. })
+            }
+        ));
+        let nx = sent(Some(answer("NXDOMAIN", &[])), None);
+        assert_eq!(
+            assess(&nx, &data),
+            Verdict::new(
+                State::Critical,
+                Dns::Failed {
+                    asked: asked(),
+                    server,
+                    code: "NXDOMAIN".into(),
+                    rtt
+                }
+            )
+        );
+        let empty = sent(Some(answer("NOERROR", &[])), None);
+        assert!(matches!(
+            assess(&empty, &data).reason,
+            Reason::Dns(Dns::Empty { .. })
+        ));
+        let silent = DataOutcome {
+            decrypted: 4,
+            ..Default::default()
+        };
+        assert_eq!(
+            assess(&sent(None, None), &silent),
+            Verdict::new(
+                State::Critical,
+                Dns::Unanswered {
+                    asked: asked(),
+                    server,
+                    sent: 2,
+                    decrypted: 4
+                }
+            )
+        );
+        let nobody = DnsOutcome {
+            no_server: true,
+            ..sent(None, None)
+        };
+        assert_eq!(
+            assess(&nobody, &data),
+            Verdict::new(State::Unknown, Dns::NoServer { asked: asked() })
+        );
+        let unplanned = DnsOutcome {
+            path: None,
+            ..sent(None, None)
+        };
+        assert_eq!(
+            assess(&unplanned, &data),
+            Verdict::new(State::Critical, Dns::NotSetUp)
+        );
+    }
+
+    #[test]
+    fn words_golden() {
+        let data = DataOutcome {
+            decrypted: 4,
+            ..Default::default()
+        };
+        let said = |d: &DnsOutcome| super::super::verdict::words(&assess(d, &data));
+        let many = sent(
+            Some(answer(
+                "NOERROR",
+                &["10.1.2.3", "10.1.2.4", "10.1.2.5", "10.1.2.6"],
+            )),
+            None,
+        );
+        assert_eq!(
+            said(&many),
+            "DNS 10.8.0.1 answered intranet.example A: 10.1.2.3, 10.1.2.4, 10.1.2.5 and 1 more in 1.5 ms"
+        );
+        assert_eq!(
+            said(&sent(None, None)),
+            "the VPN is up, but the pushed DNS server 10.8.0.1 did not answer intranet.example A \
+             (2 queries sent; the tunnel carries data (4 data packets of the server's decrypted))"
+        );
+    }
+}

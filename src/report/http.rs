@@ -428,21 +428,14 @@ pub(super) fn words(h: &Http) -> String {
                 CertDays::Critical { .. } => State::Critical,
                 CertDays::Warning { .. } => State::Warning,
             };
+            let request_state = request.state;
             let (request, cert) = (verdict_words(request), cert_words(cert));
-            if cert_state.severity() > request_state(h).severity() {
+            if cert_state.severity() > request_state.severity() {
                 format!("{cert}; {request}")
             } else {
                 format!("{request}; {cert}")
             }
         }
-    }
-}
-
-/// The request's own state under a certificate's verdict.
-fn request_state(h: &Http) -> State {
-    match h {
-        Http::WithCertificate { request, .. } => request.state,
-        _ => State::Ok,
     }
 }
 
@@ -526,4 +519,129 @@ pub(super) fn perfdata(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::http::HttpSpec;
+    use crate::proto::push::EchoPath;
+
+    fn asked(response: Option<(u16, &str)>) -> HttpOutcome {
+        HttpOutcome {
+            question: HttpSpec {
+                url: "https://10.8.0.1/".into(),
+                ..Default::default()
+            },
+            path: Some(EchoPath {
+                source: "10.8.0.6".parse().unwrap(),
+                target: "10.8.0.1".parse().unwrap(),
+            }),
+            connect: Some((false, Duration::from_millis(1))),
+            response: response
+                .map(|(s, r)| (s, r.to_string(), 512, false, Duration::from_millis(3))),
+            ..Default::default()
+        }
+    }
+
+    fn with_cert(mut h: HttpOutcome, days: i64) -> HttpOutcome {
+        let cert = CertInfo {
+            role: crate::chain::Role::Leaf,
+            subject: "CN=intranet".into(),
+            issuer: "CN=ca".into(),
+            common_name: Some("intranet".into()),
+            not_before: 0,
+            not_after: days * 86_400 + 60,
+            key: "EC P-256".into(),
+            sha256: String::new(),
+        };
+        h.tls = Some(("TLSv1.3".into(), vec![cert]));
+        h
+    }
+
+    fn response(status: u16, reason: &str) -> Response {
+        Response {
+            status,
+            reason: reason.into(),
+            size: 512,
+            cut: false,
+            rtt: Duration::from_millis(3),
+        }
+    }
+
+    #[test]
+    fn verdicts_of_the_request() {
+        let data = DataOutcome::default();
+        let none = Thresholds::default();
+        let url = "https://10.8.0.1/".to_string();
+        assert_eq!(
+            assess(&asked(Some((200, "OK"))), &data, &none, 0),
+            Verdict::new(
+                State::Ok,
+                Http::Answered {
+                    url: url.clone(),
+                    response: response(200, "OK")
+                }
+            )
+        );
+        assert_eq!(
+            assess(&asked(Some((404, "Not Found"))), &data, &none, 0),
+            Verdict::new(
+                State::Critical,
+                Http::Unwanted {
+                    url: url.clone(),
+                    response: response(404, "Not Found"),
+                    expected: vec![]
+                }
+            )
+        );
+        assert_eq!(
+            assess(&asked(None), &data, &none, 0),
+            Verdict::new(State::Critical, Http::NoResponse { url: url.clone() })
+        );
+        // -C on the https chain: a warning leads an OK request.
+        let days = Thresholds {
+            cert_days: Some(super::super::state::CertDays {
+                warning: 30,
+                critical: Some(7),
+            }),
+            ..Default::default()
+        };
+        let v = assess(&with_cert(asked(Some((200, "OK"))), 20), &data, &days, 0);
+        assert_eq!(v.state, State::Warning);
+        assert!(
+            matches!(&v.reason, super::super::verdict::Reason::Http(Http::WithCertificate { request, cert: CertDays::Warning { left: 20, under: 30, .. } })
+                if request.state == State::Ok),
+            "{v:?}"
+        );
+        // ... and nothing is said of a certificate with days enough.
+        let v = assess(&with_cert(asked(Some((200, "OK"))), 90), &data, &days, 0);
+        assert!(matches!(
+            v.reason,
+            super::super::verdict::Reason::Http(Http::Answered { .. })
+        ));
+    }
+
+    #[test]
+    fn words_golden() {
+        let data = DataOutcome::default();
+        let days = Thresholds {
+            cert_days: Some(super::super::state::CertDays {
+                warning: 30,
+                critical: Some(7),
+            }),
+            ..Default::default()
+        };
+        let said = |h: &HttpOutcome| super::super::verdict::words(&assess(h, &data, &days, 0));
+        assert_eq!(
+            said(&with_cert(asked(Some((200, "OK"))), 20)),
+            "https://10.8.0.1/ certificate CN=intranet expires in 20 days (warning under 30); \
+             https://10.8.0.1/ answered 200 OK, 512 bytes in 3.0 ms"
+        );
+        assert_eq!(
+            said(&with_cert(asked(Some((503, "Unavailable"))), 20)),
+            "the VPN is up, but https://10.8.0.1/ answered 503 Unavailable, 512 bytes in 3.0 ms, \
+             not a 2xx or 3xx; https://10.8.0.1/ certificate CN=intranet expires in 20 days (warning under 30)"
+        );
+    }
 }

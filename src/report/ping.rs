@@ -480,18 +480,14 @@ pub(super) fn perfdata(
 
 #[cfg(test)]
 mod tests {
+    use super::super::verdict::Reason;
     use super::*;
     use crate::proto::data::DataCipher;
     use crate::proto::push::EchoPath;
     use std::time::Duration;
 
-    fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, String) {
-        let v = super::assess(data, thresholds);
-        (v.state, super::super::verdict::words(&v))
-    }
-
-    fn link_words(data: &DataOutcome, target: IpAddr) -> Option<String> {
-        link_problem(data, target).map(|p| super::link_words(&p))
+    fn said(v: &Verdict) -> String {
+        super::super::verdict::words(v)
     }
 
     fn pinged(replies: &[(u16, u64)], decrypted: u32) -> DataOutcome {
@@ -521,44 +517,62 @@ mod tests {
     #[test]
     fn tap_verdicts_name_the_link() {
         let none = Thresholds::default();
+        let gw: IpAddr = "10.8.0.1".parse().unwrap();
         // ARP asked twice, never answered: no echo could go.
         let unanswered = DataOutcome {
             link: Some((true, true)),
             neighbours: vec![crate::check::NeighbourOutcome {
-                ip: "10.8.0.1".parse().unwrap(),
+                ip: gw,
                 asked: 2,
                 mac: None,
             }],
             sent: 0,
             ..pinged(&[], 4)
         };
-        let (state, text) = assess(&unanswered, &none);
-        assert_eq!(state, State::Critical);
-        assert!(
-            text.contains("10.8.0.1 did not answer 2 ARP requests on the tap link"),
-            "{text}"
+        assert_eq!(
+            assess(&unanswered, &none),
+            Verdict::new(
+                State::Critical,
+                Echoes::LinkSilent {
+                    target: gw,
+                    count: 3,
+                    link: LinkProblem::NoNeighbour {
+                        target: gw,
+                        asked: 2,
+                        decrypted: 4
+                    },
+                }
+            )
         );
         // The config's dev tun against a tap server: the config's fault, named.
         let mismatch = DataOutcome {
             link: Some((false, true)),
             ..pinged(&[], 5)
         };
-        let (state, text) = assess(&mismatch, &none);
-        assert_eq!(state, State::Critical);
-        assert!(
-            text.contains("the config says dev tun, the server is dev tap"),
-            "{text}"
+        assert_eq!(
+            assess(&mismatch, &none),
+            Verdict::new(
+                State::Critical,
+                Echoes::LinkSilent {
+                    target: gw,
+                    count: 3,
+                    link: LinkProblem::DevMismatch {
+                        tap: false,
+                        server_tap: true
+                    },
+                }
+            )
         );
         // Answered over tap: as over tun.
         let ok = DataOutcome {
             link: Some((true, true)),
             ..pinged(&[(1, 400), (2, 420), (3, 410)], 3)
         };
-        assert_eq!(assess(&ok, &none).0, State::Ok);
+        assert_eq!(assess(&ok, &none).state, State::Ok);
     }
 
     #[test]
-    fn link_words_are_each_targets_own() {
+    fn link_problems_are_each_targets_own() {
         let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
         let n = |a: &str, asked: u16, mac: Option<[u8; 6]>| crate::check::NeighbourOutcome {
             ip: ip(a),
@@ -575,36 +589,81 @@ mod tests {
             decrypted: 2,
             ..Default::default()
         };
-        assert_eq!(link_words(&data, ip("10.8.0.1")), None);
+        assert_eq!(link_problem(&data, ip("10.8.0.1")), None);
         assert_eq!(
-            link_words(&data, ip("10.8.0.53")).as_deref(),
-            Some("10.8.0.53 did not answer 3 ARP requests on the tap link (2 data packets of the server's decrypted)")
+            link_problem(&data, ip("10.8.0.53")),
+            Some(LinkProblem::NoNeighbour {
+                target: ip("10.8.0.53"),
+                asked: 3,
+                decrypted: 2
+            })
         );
-        assert!(link_words(&data, ip("fd00::53"))
-            .is_some_and(|w| w.contains("did not answer 1 neighbour solicitation on")));
+        assert_eq!(
+            link_problem(&data, ip("fd00::53")),
+            Some(LinkProblem::NoNeighbour {
+                target: ip("fd00::53"),
+                asked: 1,
+                decrypted: 2
+            })
+        );
         // Never asked (a tun tunnel, or a target nothing went to): nothing to say.
-        assert_eq!(link_words(&data, ip("10.8.0.99")), None);
+        assert_eq!(link_problem(&data, ip("10.8.0.99")), None);
         let tun = DataOutcome {
             link: None,
             ..data.clone()
         };
-        assert_eq!(link_words(&tun, ip("10.8.0.53")), None);
+        assert_eq!(link_problem(&tun, ip("10.8.0.53")), None);
         // A device type mismatch is said for every target.
         let mismatch = DataOutcome {
             link: Some((false, true)),
             ..data
         };
-        assert!(link_words(&mismatch, ip("10.8.0.1"))
-            .is_some_and(|w| w.contains("the config says dev tun, the server is dev tap")));
+        assert_eq!(
+            link_problem(&mismatch, ip("10.8.0.1")),
+            Some(LinkProblem::DevMismatch {
+                tap: false,
+                server_tap: true
+            })
+        );
+    }
+
+    /// The link layer's words, pinned.
+    #[test]
+    fn link_words_golden() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let no_neighbour = |t: &str, asked| LinkProblem::NoNeighbour {
+            target: ip(t),
+            asked,
+            decrypted: 2,
+        };
+        assert_eq!(
+            link_words(&no_neighbour("10.8.0.53", 3)),
+            "10.8.0.53 did not answer 3 ARP requests on the tap link (2 data packets of the server's decrypted)"
+        );
+        assert_eq!(
+            link_words(&no_neighbour("fd00::53", 1)),
+            "fd00::53 did not answer 1 neighbour solicitation on the tap link (2 data packets of the server's decrypted)"
+        );
+        assert_eq!(
+            link_words(&LinkProblem::DevMismatch {
+                tap: false,
+                server_tap: true
+            }),
+            "the config says dev tun, the server is dev tap: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's"
+        );
     }
 
     #[test]
-    fn verdicts_and_their_words() {
+    fn verdicts_of_the_echoes() {
         let none = Thresholds::default();
+        let gw: IpAddr = "10.8.0.1".parse().unwrap();
         let ok = pinged(&[(1, 400), (2, 420), (3, 410)], 3);
-        assert_eq!(
-            assess(&ok, &none),
-            (State::Ok, "3/3 echoes from 10.8.0.1, rta 0.41 ms".into())
+        let v = assess(&ok, &none);
+        assert_eq!(v.state, State::Ok);
+        assert!(
+            matches!(v.reason, Reason::Echoes(Echoes::Replies { target, answered: 3, count: 3, rta_ms: Some(rta), loss_percent: 0, limit: None })
+                if target == gw && (rta - 0.41).abs() < 1e-9),
+            "{v:?}"
         );
         assert_eq!(
             perfdata(&ok, &none, |l| l.to_string()),
@@ -616,29 +675,47 @@ mod tests {
             ..Default::default()
         };
         let lossy = pinged(&[(2, 200)], 1);
-        let (state, text) = assess(&lossy, &limits);
-        assert_eq!(state, State::Critical, "{text}");
+        let v = assess(&lossy, &limits);
+        assert_eq!(v.state, State::Critical);
         assert!(
-            text.contains("1/3 echoes from 10.8.0.1, rta 0.20 ms, 66% lost"),
-            "{text}"
+            matches!(v.reason, Reason::Echoes(Echoes::Replies { answered: 1, count: 3, loss_percent: 66, limit: Some(PingLimit::Critical(l)), .. })
+                if l == limits.ping_critical.unwrap()),
+            "{v:?}"
         );
         assert_eq!(
             perfdata(&lossy, &limits, |l| l.to_string()),
             vec!["rta=0.200000ms;0.3;1;0;", "pl=66%;50;60;0;100"]
         );
-        assert_eq!(assess(&ok, &limits).0, State::Warning);
-        let (state, text) = assess(&pinged(&[], 2), &none);
-        assert_eq!(state, State::Critical);
+        let v = assess(&ok, &limits);
+        assert_eq!(v.state, State::Warning);
         assert!(
-            text.contains("the tunnel is up but 10.8.0.1 does not answer ICMP"),
-            "{text}"
+            matches!(
+                v.reason,
+                Reason::Echoes(Echoes::Replies {
+                    limit: Some(PingLimit::Warning(_)),
+                    ..
+                })
+            ),
+            "{v:?}"
+        );
+        assert_eq!(
+            assess(&pinged(&[], 2), &none),
+            Verdict::new(
+                State::Critical,
+                Echoes::NoIcmp {
+                    target: gw,
+                    count: 3,
+                    decrypted: 2,
+                    keepalives: false
+                }
+            )
         );
         let silent = pinged(&[], 0);
-        let (state, text) = assess(&silent, &none);
-        assert_eq!(state, State::Critical);
+        let v = assess(&silent, &none);
+        assert_eq!(v.state, State::Critical);
         assert!(
-            text.contains("no data came back") && text.contains("AES-256-GCM"),
-            "{text}"
+            matches!(v.reason, Reason::Echoes(Echoes::NothingBack { ready: Some(r), undecrypted: 0, .. }) if r.cipher == DataCipher::Aes256Gcm),
+            "{v:?}"
         );
         assert_eq!(
             perfdata(&silent, &none, |l| l.to_string()),
@@ -648,23 +725,79 @@ mod tests {
             not_ip: Some(0xFA),
             ..pinged(&[], 1)
         };
-        let (state, text) = assess(&framed, &none);
-        assert_eq!(state, State::Critical);
-        assert!(
-            text.contains("no data came back") && text.contains("comp-lzo"),
-            "{text}"
+        assert_eq!(
+            assess(&framed, &none),
+            Verdict::new(
+                State::Critical,
+                Echoes::Framed {
+                    target: gw,
+                    count: 3,
+                    first: 0xFA
+                }
+            )
         );
         let epoch = DataOutcome {
             unsupported: Some(Unsupported::Epoch),
             ..pinged(&[], 0)
         };
-        let (state, text) = assess(&epoch, &none);
-        assert_eq!(state, State::Unknown);
-        assert!(text.contains("aead-epoch"), "{text}");
+        assert_eq!(
+            assess(&epoch, &none),
+            Verdict::new(State::Unknown, Echoes::Unsupported(Unsupported::Epoch))
+        );
         let bf = DataOutcome {
             unsupported: Some(Unsupported::DefaultCipher),
             ..Default::default()
         };
-        assert!(assess(&bf, &none).1.contains("BF-CBC"));
+        assert_eq!(
+            assess(&bf, &none),
+            Verdict::new(
+                State::Unknown,
+                Echoes::Unsupported(Unsupported::DefaultCipher)
+            )
+        );
+        let unplanned = DataOutcome {
+            pinged: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            assess(&unplanned, &none),
+            Verdict::new(State::Critical, Echoes::NotSetUp)
+        );
+    }
+
+    /// The echoes' words, pinned for a few verdicts.
+    #[test]
+    fn echo_words_golden() {
+        let none = Thresholds::default();
+        let limits = Thresholds {
+            ping_critical: Some("1,60%".parse().unwrap()),
+            ..Default::default()
+        };
+        let ok = pinged(&[(1, 400), (2, 420), (3, 410)], 3);
+        assert_eq!(
+            said(&assess(&ok, &none)),
+            "3/3 echoes from 10.8.0.1, rta 0.41 ms"
+        );
+        assert_eq!(
+            said(&assess(&pinged(&[(2, 200)], 1), &limits)),
+            "1/3 echoes from 10.8.0.1, rta 0.20 ms, 66% lost, at or above the critical limit 1,60%"
+        );
+        assert_eq!(
+            said(&assess(&pinged(&[], 0), &none)),
+            "0/3 echoes from 10.8.0.1, and no data came back through the tunnel at all: look at the data cipher and compression (AES-256-GCM with no compression) and at the server's tun device, forwarding or firewall"
+        );
+        let framed = DataOutcome {
+            not_ip: Some(0xFA),
+            ..pinged(&[], 1)
+        };
+        assert_eq!(
+            said(&assess(&framed, &none)),
+            "0/3 echoes from 10.8.0.1, and no data came back that this check can read: the server's packets start with 0xfa, the header of comp-lzo (or compress lzo): the server has compression configured that it does not push; give the check the client config's comp-lzo or compress line"
+        );
+        let bf = DataOutcome {
+            unsupported: Some(Unsupported::DefaultCipher),
+            ..Default::default()
+        };
+        assert!(said(&assess(&bf, &none)).contains("BF-CBC"));
     }
 }

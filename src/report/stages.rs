@@ -1093,3 +1093,495 @@ pub(super) fn problem_words(p: &Problem, j: &Judgement, now: i64) -> String {
         Problem::Unchecked { rule, reason } => format!("{rule} in the client config: {reason}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::verdict::Reason;
+    use super::*;
+    use crate::chain::Role;
+    use crate::check::{Answer, DataOutcome, DnsOutcome, KeyOrigin};
+    use crate::net::Proto;
+    use crate::proto::login::ServerKeyMethod2;
+    use crate::wire::Auth;
+
+    const DAY: i64 = 86_400;
+
+    fn leaf(days: i64) -> CertInfo {
+        CertInfo {
+            role: Role::Leaf,
+            subject: "CN=vpn".into(),
+            issuer: "CN=ca".into(),
+            common_name: Some("vpn".into()),
+            not_before: -DAY,
+            not_after: days * DAY + 60,
+            key: "EC P-256".into(),
+            sha256: String::new(),
+        }
+    }
+
+    fn established() -> TlsOutcome {
+        TlsOutcome {
+            reached: Progress::Established,
+            version: Some(rustls::ProtocolVersion::TLSv1_3),
+            suite: Some(rustls::CipherSuite::TLS13_AES_256_GCM_SHA384),
+            judgement: Some(Judgement {
+                certs: vec![leaf(100)],
+                verified: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn outcome(tls: TlsOutcome) -> Outcome {
+        let addr = "192.0.2.7:1194".parse().unwrap();
+        Outcome {
+            target: Target {
+                host: "192.0.2.7".into(),
+                addr,
+                proto: Proto::Udp,
+            },
+            addr,
+            wrap: WrapKind::TlsCrypt,
+            result: Answer::Answered(Auth::Verified),
+            elapsed: Duration::from_millis(12),
+            attempts: 1,
+            max_attempts: 3,
+            budget: Duration::from_secs(6),
+            ignored: Default::default(),
+            tls: Some(tls),
+            now_unix: 0,
+            key_origin: KeyOrigin::None,
+            details: vec![],
+        }
+    }
+
+    fn logged(login: LoginOutcome) -> Outcome {
+        outcome(TlsOutcome {
+            login: Some(login),
+            ..established()
+        })
+    }
+
+    fn pushed() -> LoginOutcome {
+        LoginOutcome {
+            who: "alice".into(),
+            key_sent: true,
+            pushed: Some(PushReply::new(vec![
+                "ifconfig 10.8.0.6 255.255.255.0".into(),
+                "cipher AES-256-GCM".into(),
+            ])),
+            ..Default::default()
+        }
+    }
+
+    fn assess(o: &Outcome, t: &Thresholds) -> Verdict {
+        super::super::verdict::assess(o, t)
+    }
+
+    fn login_of(v: &Verdict) -> &Login {
+        match &v.reason {
+            Reason::Login(l) => l,
+            other => panic!("no login verdict: {other:?}"),
+        }
+    }
+
+    fn days(warning: i64, critical: Option<i64>) -> Thresholds {
+        Thresholds {
+            cert_days: Some(super::super::state::CertDays { warning, critical }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tls_verdicts_on_the_chain() {
+        let o = outcome(established());
+        let v = assess(&o, &Thresholds::default());
+        assert_eq!(v.state, State::Ok);
+        let Reason::Tls(Tls::Established(e)) = &v.reason else {
+            panic!("{v:?}")
+        };
+        assert_eq!((&e.days, &e.slow, e.chain.verified), (&None, &None, true));
+        // -C: the days left against both limits.
+        let v = assess(&o, &days(200, Some(50)));
+        assert_eq!(v.state, State::Warning);
+        assert!(
+            matches!(&v.reason, Reason::Tls(Tls::Established(e))
+                if e.days == Some(Days::Warning { cert: leaf(100), left: 100, under: 200 })),
+            "{v:?}"
+        );
+        let v = assess(&o, &days(200, Some(150)));
+        assert_eq!(v.state, State::Critical);
+        assert!(
+            matches!(&v.reason, Reason::Tls(Tls::Established(e))
+                if e.days == Some(Days::Critical { cert: leaf(100), left: 100, under: 150 })),
+            "{v:?}"
+        );
+        // A chain problem grades as its kind: CRITICAL, or UNKNOWN where the check cannot tell.
+        let mut tls = established();
+        let j = tls.judgement.as_mut().unwrap();
+        j.problems.push(Problem::Unchecked {
+            rule: "tls-cert-profile".into(),
+            reason: "unknown".into(),
+        });
+        let v = assess(&outcome(tls.clone()), &Thresholds::default());
+        assert_eq!(v.state, State::Unknown);
+        tls.judgement.as_mut().unwrap().problems = vec![Problem::NoKeyUsage];
+        assert_eq!(
+            assess(&outcome(tls), &Thresholds::default()).state,
+            State::Critical
+        );
+        // An expired leaf pinned by fingerprint alone: -C says it.
+        let mut pinned = established();
+        let j = pinned.judgement.as_mut().unwrap();
+        j.certs = vec![leaf(-3)];
+        j.verified = false;
+        j.pinned = Some("peer-fingerprint");
+        let v = assess(&outcome(pinned), &days(30, None));
+        assert_eq!(v.state, State::Critical);
+        assert!(
+            matches!(&v.reason, Reason::Tls(Tls::Established(e))
+                if e.days == Some(Days::ExpiredUnjudged(leaf(-3)))),
+            "{v:?}"
+        );
+        // No certificate at all.
+        let bare = TlsOutcome {
+            judgement: None,
+            ..established()
+        };
+        assert!(matches!(
+            assess(&outcome(bare), &Thresholds::default()),
+            Verdict {
+                state: State::Critical,
+                reason: Reason::Tls(Tls::NoCertificate { .. })
+            }
+        ));
+    }
+
+    #[test]
+    fn tls_verdicts_on_a_broken_handshake() {
+        let broken = |tls: TlsOutcome, wrap: WrapKind| {
+            let mut o = outcome(tls);
+            o.wrap = wrap;
+            let v = assess(&o, &Thresholds::default());
+            match v.reason {
+                Reason::Tls(Tls::Broken { why, .. }) => (v.state, why),
+                other => panic!("{other:?}"),
+            }
+        };
+        let closed = TlsOutcome {
+            reached: Progress::HelloSent,
+            ending: Some(Ending::Closed),
+            ..Default::default()
+        };
+        assert_eq!(
+            broken(closed.clone(), WrapKind::TlsCryptV2),
+            (
+                State::Critical,
+                TlsStop::Closed {
+                    step: Progress::HelloSent,
+                    stall: Some(Stall::ClientKeyRefused)
+                }
+            )
+        );
+        assert_eq!(
+            broken(closed, WrapKind::TlsCrypt),
+            (
+                State::Critical,
+                TlsStop::Closed {
+                    step: Progress::HelloSent,
+                    stall: Some(Stall::HelloUnanswered)
+                }
+            )
+        );
+        let silent = TlsOutcome {
+            reached: Progress::HelloAcked,
+            ..Default::default()
+        };
+        assert_eq!(
+            broken(silent, WrapKind::TlsCrypt),
+            (
+                State::Critical,
+                TlsStop::TimedOut {
+                    elapsed: Duration::from_millis(12),
+                    step: Progress::HelloAcked,
+                    stall: Some(Stall::TlsSilent)
+                }
+            )
+        );
+        let refused = TlsOutcome {
+            reached: Progress::HelloAcked,
+            failure: Some(TlsFailure::Alert {
+                description: rustls::AlertDescription::HandshakeFailure,
+                before_server_hello: true,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            broken(refused.clone(), WrapKind::TlsCrypt),
+            (
+                State::Unknown,
+                TlsStop::HelloRefused {
+                    description: rustls::AlertDescription::HandshakeFailure
+                }
+            )
+        );
+        // The config narrowed the hello: its clients are refused alike, unless the check
+        // left out suites OpenVPN's client offers.
+        let narrowed = TlsOutcome {
+            offer_lines: vec!["tls-cipher X".into()],
+            ..refused
+        };
+        assert_eq!(
+            broken(narrowed.clone(), WrapKind::TlsCrypt),
+            (
+                State::Critical,
+                TlsStop::ConfigHelloRefused {
+                    lines: vec!["tls-cipher X".into()]
+                }
+            )
+        );
+        let unoffered = TlsOutcome {
+            unoffered: vec!["DHE-RSA-AES256-GCM-SHA384".into()],
+            ..narrowed
+        };
+        assert!(matches!(
+            broken(unoffered, WrapKind::TlsCrypt),
+            (State::Unknown, TlsStop::NarrowedHelloRefused { .. })
+        ));
+        let late = TlsOutcome {
+            reached: Progress::ServerSpoke,
+            failure: Some(TlsFailure::Alert {
+                description: rustls::AlertDescription::BadCertificate,
+                before_server_hello: false,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            broken(late, WrapKind::TlsCrypt),
+            (
+                State::Critical,
+                TlsStop::Alert {
+                    description: rustls::AlertDescription::BadCertificate,
+                    step: Progress::ServerSpoke
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn login_verdicts() {
+        let none = Thresholds::default();
+        let v = assess(&logged(pushed()), &none);
+        assert_eq!(v.state, State::Ok);
+        let Login::LoggedIn(l) = login_of(&v) else {
+            panic!("{v:?}")
+        };
+        assert_eq!(
+            (l.who.as_str(), l.address, l.cipher.as_deref(), &l.chain),
+            (
+                "alice",
+                Some(PushedAddress::Subnet {
+                    local: "10.8.0.6".parse().unwrap(),
+                    bits: 24
+                }),
+                Some("AES-256-GCM"),
+                &None
+            )
+        );
+        // Slow: the login's time against -w/-c.
+        let slow = Thresholds {
+            warning: Some("0.01".parse().unwrap()),
+            ..Default::default()
+        };
+        let v = assess(&logged(pushed()), &slow);
+        assert_eq!(v.state, State::Warning);
+        assert!(
+            matches!(login_of(&v), Login::LoggedIn(l) if matches!(l.slow, Some(Slow::Warning(_)))),
+            "{v:?}"
+        );
+        let refused = LoginOutcome {
+            who: "alice".into(),
+            key_sent: true,
+            auth_failed: Some(Some("bad password".into())),
+            ..Default::default()
+        };
+        let v = assess(&logged(refused), &none);
+        assert_eq!(v.state, State::Critical);
+        assert!(
+            matches!(login_of(&v), Login::AuthFailed { reason: Some(r), chain: None, .. } if r == "bad password"),
+            "{v:?}"
+        );
+        let pending = LoginOutcome {
+            pending: Some((Some(60), Some("WEB_AUTH".into()))),
+            ..Default::default()
+        };
+        let v = assess(&logged(pending), &none);
+        assert_eq!(v.state, State::Warning);
+        assert!(
+            matches!(login_of(&v), Login::Pending { timeout: Some(60), method: Some(m), .. } if m == "WEB_AUTH"),
+            "{v:?}"
+        );
+        let halt = LoginOutcome {
+            restart: Some((true, None)),
+            ..Default::default()
+        };
+        assert!(matches!(
+            login_of(&assess(&logged(halt), &none)),
+            Login::Restart {
+                halt: true,
+                message: None,
+                ..
+            }
+        ));
+        // Silence after our credentials: how the server went away.
+        let mut gone = logged(LoginOutcome {
+            key_sent: true,
+            ..Default::default()
+        });
+        gone.tls.as_mut().unwrap().ending = Some(Ending::Closed);
+        assert!(matches!(
+            login_of(&assess(&gone, &none)),
+            Login::GoneAfterCredentials {
+                ending: Ending::Closed,
+                ..
+            }
+        ));
+        let keys = LoginOutcome {
+            key_sent: true,
+            server_key: Some(ServerKeyMethod2 {
+                options: "V4".into(),
+                peer_info: String::new(),
+            }),
+            ..Default::default()
+        };
+        assert!(matches!(
+            login_of(&assess(&logged(keys), &none)),
+            Login::NoAnswerAfterKeys { .. }
+        ));
+        assert!(matches!(
+            login_of(&assess(&logged(LoginOutcome::default()), &none)),
+            Login::BrokeOff { .. }
+        ));
+        let compressed = LoginOutcome {
+            compression_refused: Some(("comp-lzo".into(), None)),
+            ..pushed()
+        };
+        let v = assess(&logged(compressed), &none);
+        assert_eq!(v.state, State::Critical);
+        assert!(
+            matches!(login_of(&v), Login::CompressionRefused { pushed, allow: None, .. } if pushed == "comp-lzo"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_login_carries_the_chains_verdict() {
+        let mut o = logged(LoginOutcome {
+            withheld: true,
+            ..Default::default()
+        });
+        let tls = o.tls.as_mut().unwrap();
+        tls.judgement
+            .as_mut()
+            .unwrap()
+            .problems
+            .push(Problem::NoKeyUsage);
+        let v = assess(&o, &Thresholds::default());
+        assert_eq!(v.state, State::Critical);
+        let Login::Withheld { chain } = login_of(&v) else {
+            panic!("{v:?}")
+        };
+        assert_eq!(chain.state, State::Critical);
+        assert!(matches!(chain.reason, Reason::Tls(Tls::Established(_))));
+        // A warning on the chain rides along a login that worked.
+        let v = assess(&logged(pushed()), &days(200, None));
+        assert_eq!(v.state, State::Warning);
+        assert!(
+            matches!(login_of(&v), Login::LoggedIn(l) if l.chain.as_ref().is_some_and(|c| c.state == State::Warning)),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn through_the_tunnel_the_worst_comes_first() {
+        let none = Thresholds::default();
+        let mut login = pushed();
+        login.data = DataOutcome {
+            pinged: true,
+            dns: Some(DnsOutcome {
+                no_server: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = assess(&logged(login.clone()), &none);
+        assert_eq!(v.state, State::Critical);
+        let Login::Through { found, .. } = login_of(&v) else {
+            panic!("{v:?}")
+        };
+        let states: Vec<State> = found.iter().map(|f| f.state).collect();
+        assert_eq!(states, vec![State::Critical, State::Unknown]);
+        assert!(matches!(found[1].reason, Reason::Dns(_)));
+        // A point-to-point server: nothing goes through the tunnel.
+        login.pushed = None;
+        login.point_to_point = true;
+        let v = assess(&logged(login), &none);
+        assert_eq!(v.state, State::Unknown);
+        assert!(matches!(login_of(&v), Login::NoTunnelAddress(_)));
+    }
+
+    /// The words of a few verdicts, pinned.
+    #[test]
+    fn words_golden() {
+        let none = Thresholds::default();
+        let said = |o: &Outcome, t: &Thresholds| words(&assess(o, t));
+        assert_eq!(
+            said(&outcome(established()), &none),
+            "192.0.2.7:1194/udp TLSv1.3 TLS_AES_256_GCM_SHA384 in 12.0 ms, certificate CN=vpn valid 100 more days, chain verified (tls-crypt)"
+        );
+        assert_eq!(
+            said(&logged(pushed()), &days(200, None)),
+            "192.0.2.7:1194/udp logged in as alice in 12.0 ms, pushed 10.8.0.6/24, cipher AES-256-GCM (tls-crypt); \
+             192.0.2.7:1194/udp: certificate CN=vpn expires in 100 days (warning under 200); \
+             TLSv1.3 TLS_AES_256_GCM_SHA384 in 12.0 ms, certificate CN=vpn valid 100 more days, chain verified (tls-crypt)"
+        );
+        let refused = LoginOutcome {
+            auth_failed: Some(Some("bad password".into())),
+            ..Default::default()
+        };
+        assert_eq!(
+            said(&logged(refused), &none),
+            "192.0.2.7:1194/udp: login as ? refused, AUTH_FAILED: 'bad password'"
+        );
+        let mut through = pushed();
+        through.data = DataOutcome {
+            dns: Some(DnsOutcome {
+                no_server: true,
+                question: crate::check::dns::DnsSpec {
+                    name: "intranet".into(),
+                    record_type: "a".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            said(&logged(through), &none),
+            "192.0.2.7:1194/udp: no DNS server to ask for intranet A: the server pushes none (dhcp-option DNS, dns server) \
+             and no --dns-server was given; logged in as alice in 12.0 ms, pushed 10.8.0.6/24, cipher AES-256-GCM (tls-crypt)"
+        );
+        let closed = TlsOutcome {
+            reached: Progress::HelloSent,
+            ending: Some(Ending::Closed),
+            ..Default::default()
+        };
+        assert_eq!(
+            said(&outcome(closed), &none),
+            "192.0.2.7:1194/udp: reset answered, but connection closed by the server during the TLS handshake, \
+             after our ClientHello (the server answered the reset but not our ClientHello: its TLS side is stuck, \
+             or it dropped our session)"
+        );
+    }
+}

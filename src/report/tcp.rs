@@ -126,3 +126,72 @@ pub(super) fn perfdata(tcp: &TcpOutcome, label: impl Fn(&str) -> String) -> Opti
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::push::EchoPath;
+
+    fn tried(answer: Option<(bool, Duration)>) -> TcpOutcome {
+        TcpOutcome {
+            target: Some("10.8.0.1:443".parse().unwrap()),
+            path: Some(EchoPath {
+                source: "10.8.0.6".parse().unwrap(),
+                target: "10.8.0.1".parse().unwrap(),
+            }),
+            answer,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn verdicts_of_the_connection() {
+        let data = DataOutcome {
+            decrypted: 1,
+            ..Default::default()
+        };
+        let target = Some("10.8.0.1:443".parse().unwrap());
+        let rtt = Duration::from_millis(2);
+        assert_eq!(
+            assess(&tried(Some((false, rtt))), &data),
+            Verdict::new(State::Ok, Tcp::Connected { target, rtt })
+        );
+        assert_eq!(
+            assess(&tried(Some((true, rtt))), &data),
+            Verdict::new(State::Critical, Tcp::Refused { target, rtt })
+        );
+        assert_eq!(
+            assess(&tried(None), &data),
+            Verdict::new(
+                State::Critical,
+                Tcp::Unanswered {
+                    target,
+                    decrypted: 1
+                }
+            )
+        );
+        let unplanned = TcpOutcome {
+            path: None,
+            ..tried(None)
+        };
+        assert_eq!(
+            assess(&unplanned, &data),
+            Verdict::new(State::Critical, Tcp::NotSetUp)
+        );
+    }
+
+    #[test]
+    fn words_golden() {
+        let data = DataOutcome::default();
+        let said = |t: &TcpOutcome| super::super::verdict::words(&assess(t, &data));
+        assert_eq!(
+            said(&tried(Some((false, Duration::from_micros(2500))))),
+            "TCP 10.8.0.1:443 connected in 2.5 ms"
+        );
+        assert_eq!(
+            said(&tried(None)),
+            "the VPN is up, but 10.8.0.1:443 did not answer the connection (no SYN-ACK, no reset: \
+             a firewall drops it, or the host is down; nothing came back through the tunnel at all)"
+        );
+    }
+}
