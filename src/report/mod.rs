@@ -53,7 +53,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
         (_, Some(tls)) => {
             let mut parts = Vec::new();
             let reached = match &tls.login {
-                Some(l) => l.pushed.is_some() || l.auth_failed.is_some() || l.point_to_point,
+                Some(l) => l.end.answered(),
                 None => tls.established(),
             };
             if reached {

@@ -3,11 +3,10 @@
 
 use super::state::{PingLimits, State, Thresholds};
 use super::verdict::Verdict;
-use super::words::ms;
-use crate::check::{DataOutcome, DataReady, Detail};
+use crate::check::{DataOutcome, DataReady};
 use crate::proto::data::{Compression, DataError};
 use crate::proto::push::{KeyDerivation, NoPath, Unsupported};
-use crate::proto::DataKind;
+use crate::proto::{DataKind, Event};
 use std::net::IpAddr;
 
 fn compression_name(c: Compression) -> &'static str {
@@ -142,23 +141,31 @@ fn no_path_words(path: &NoPath) -> String {
     }
 }
 
-/// `-v`/`-vv` lines of the data stage; `None` for any other detail.
-pub(super) fn detail_line(detail: &Detail) -> Option<String> {
-    Some(match detail {
-        Detail::DataReady(r) => ready_words(r),
-        Detail::EchoPlanned { path, count } => format!(
+/// `-v`/`-vv` lines of the data stage's events, `at` worded; `None` for any other event.
+pub(super) fn event_line(at: &str, event: &Event) -> Option<String> {
+    Some(match event {
+        Event::DataReady {
+            cipher,
+            peer_id,
+            keys,
+            compression,
+        } => ready_words(&DataReady {
+            cipher: *cipher,
+            peer_id: *peer_id,
+            keys: *keys,
+            compression: *compression,
+        }),
+        Event::EchoPlanned { path, count, .. } => format!(
             "echoes: {count} from {} to {} through the tunnel",
             path.source, path.target
         ),
-        Detail::EchoSent { at, seq } => format!("{}: echo request {seq} sent", ms(*at)),
-        Detail::EchoReply { at, seq, rtt } => format!(
-            "{}: echo reply {seq}, round trip {:.3} ms",
-            ms(*at),
+        Event::EchoSent { seq, .. } => format!("{at}: echo request {seq} sent"),
+        Event::EchoReply { seq, rtt, .. } => format!(
+            "{at}: echo reply {seq}, round trip {:.3} ms",
             rtt.as_secs_f64() * 1000.0
         ),
-        Detail::DataReceived { at, kind, len } => format!(
-            "{}: data packet of {len} bytes decrypted: {}",
-            ms(*at),
+        Event::DataReceived { kind, len, .. } => format!(
+            "{at}: data packet of {len} bytes decrypted: {}",
             match kind {
                 DataKind::Keepalive => "the server's keepalive ping".to_string(),
                 DataKind::Occ(Some(op)) => format!("an OCC message (opcode {op})"),
@@ -170,13 +177,12 @@ pub(super) fn detail_line(detail: &Detail) -> Option<String> {
                 DataKind::Other => "a tunnel packet that is no reply of ours".to_string(),
             }
         ),
-        Detail::DataIgnored { at, error, len } => format!(
-            "{}: data packet of {len} bytes ignored: {}",
-            ms(*at),
+        Event::DataIgnored { error, len, .. } => format!(
+            "{at}: data packet of {len} bytes ignored: {}",
             data_error_words(error)
         ),
-        Detail::OccExitSent { at } => format!("{}: OCC_EXIT sent on the data channel", ms(*at)),
-        Detail::LinkLayer {
+        Event::OccExitSent { .. } => format!("{at}: OCC_EXIT sent on the data channel"),
+        Event::LinkLayer {
             tap,
             server_tap,
             mac,
@@ -191,20 +197,19 @@ pub(super) fn detail_line(detail: &Detail) -> Option<String> {
             }
             s
         }
-        Detail::NeighbourAsked { at, target } => format!(
-            "{}: asked for the MAC of {target} ({})",
-            ms(*at),
+        Event::NeighbourAsked { target, .. } => format!(
+            "{at}: asked for the MAC of {target} ({})",
             if target.is_ipv6() {
                 "neighbour solicitation"
             } else {
                 "ARP request"
             }
         ),
-        Detail::NeighbourLearned { at, target, mac } => {
-            format!("{}: {target} is at {}", ms(*at), mac_words(mac))
+        Event::NeighbourLearned { target, mac, .. } => {
+            format!("{at}: {target} is at {}", mac_words(mac))
         }
-        Detail::NeighbourAnswered { at } => {
-            format!("{}: answered the server's question for our MAC", ms(*at))
+        Event::NeighbourAnswered { .. } => {
+            format!("{at}: answered the server's question for our MAC")
         }
         _ => return None,
     })

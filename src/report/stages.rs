@@ -8,7 +8,7 @@ use super::state::{human, State, Thresholds};
 use super::verdict::{words, Slow, Verdict};
 use super::words::{ending_words, incompatible_words, protocol_words};
 use crate::chain::{CertInfo, Judgement, Problem};
-use crate::check::{LoginOutcome, Outcome, Target, TlsOutcome};
+use crate::check::{Exit, LoginEnd, LoginOutcome, Outcome, Target, TlsOutcome};
 use crate::net::Ending;
 use crate::proto::data::AllowCompression;
 use crate::proto::push::{PushReply, PushedAddress};
@@ -353,114 +353,42 @@ pub(super) fn assess_login(
     let target = outcome.target.clone();
     let chain = assess_tls(outcome, tls, thresholds);
     let who = login.who.clone();
-    if login.withheld {
-        return Verdict::new(
-            chain.state.max(State::Critical),
-            Login::Withheld {
-                chain: Box::new(chain),
-            },
-        );
-    }
     let elapsed = outcome.elapsed;
     let chain_state = chain.state;
-    let note = (chain_state > State::Ok).then(|| Box::new(chain));
-    let empty = PushReply::default();
-    let pushed = match (&login.pushed, login.point_to_point) {
-        (Some(p), _) => Some(p),
-        (None, true) => Some(&empty),
-        (None, false) => None,
-    };
-    if let Some(reply) = pushed {
-        if let Some((pushed, allow)) = &login.compression_refused {
-            return Verdict::new(
+    let note = || (chain_state > State::Ok).then(|| Box::new(chain.clone()));
+    let (state, reason) = match &login.end {
+        LoginEnd::Withheld => (
+            chain_state.max(State::Critical),
+            Login::Withheld {
+                chain: Box::new(chain.clone()),
+            },
+        ),
+        LoginEnd::Pushed(_) | LoginEnd::PointToPoint if login.compression_refused.is_some() => {
+            let (pushed, allow) = login.compression_refused.clone().unwrap_or_default();
+            (
                 State::Critical,
                 Login::CompressionRefused {
                     target,
                     who,
-                    pushed: pushed.clone(),
-                    allow: *allow,
-                    chain: note,
+                    pushed,
+                    allow,
+                    chain: note(),
                 },
-            );
+            )
         }
-        let slow = Slow::judge(elapsed, thresholds);
-        let state = chain_state.max(Slow::state(&slow));
-        let logged = Box::new(LoggedIn {
-            target,
-            who,
-            elapsed,
-            address: reply.address(),
-            cipher: reply.cipher().map(str::to_string),
-            point_to_point: login.point_to_point,
-            wrap: outcome.wrap,
-            chain: note,
-            slow,
-            exit_unacked: login.exit_sent
-                && !login.exit_acked
-                && !login.point_to_point
-                && tls.ending == Some(Ending::TimedOut),
-        });
-        let data = &login.data;
-        let through =
-            data.pinged || data.dns.is_some() || data.tcp.is_some() || data.http.is_some();
-        if through && login.point_to_point {
-            return Verdict::new(state.max(State::Unknown), Login::NoTunnelAddress(logged));
+        LoginEnd::Pushed(_) | LoginEnd::PointToPoint => {
+            return logged_in(outcome, tls, login, chain, thresholds);
         }
-        if !through {
-            return Verdict::new(state, Login::LoggedIn(logged));
-        }
-        // The echoes' and the questions' verdicts, the worst first.
-        let mut found: Vec<Verdict> = Vec::new();
-        if data.pinged {
-            found.push(super::ping::assess(data, thresholds));
-        }
-        if let Some(d) = &data.dns {
-            // The data channel's own failure is said once, by the echoes.
-            if !(data.pinged && data.unsupported.is_some()) {
-                found.push(match &data.unsupported {
-                    Some(_) => super::ping::assess(data, thresholds),
-                    None => super::dns::assess(d, data),
-                });
-            }
-        }
-        if let Some(c) = &data.tcp {
-            if data.unsupported.is_none() {
-                found.push(super::tcp::assess(c, data));
-            } else if !data.pinged && data.dns.is_none() {
-                found.push(super::ping::assess(data, thresholds));
-            }
-        }
-        if let Some(h) = &data.http {
-            if data.unsupported.is_none() {
-                found.push(super::http::assess(h, data, thresholds, outcome.now_unix));
-            } else if found.is_empty() {
-                found.push(super::ping::assess(data, thresholds));
-            }
-        }
-        let rank = |v: &Verdict| v.state.severity();
-        found.sort_by_key(|v| std::cmp::Reverse(rank(v)));
-        let worst = found.iter().max_by_key(|v| rank(v)).map(|v| v.state);
-        return Verdict::new(
-            state.max(worst.unwrap_or(State::Ok)),
-            Login::Through {
-                found,
-                login: logged,
-            },
-        );
-    }
-    if let Some(reason) = &login.auth_failed {
-        return Verdict::new(
+        LoginEnd::AuthFailed { reason } => (
             State::Critical,
             Login::AuthFailed {
                 target,
                 who,
                 reason: reason.clone(),
-                chain: note,
+                chain: note(),
             },
-        );
-    }
-    if let Some((halt, message)) = &login.restart {
-        return Verdict::new(
+        ),
+        LoginEnd::Restart { halt, message } => (
             State::Critical,
             Login::Restart {
                 target,
@@ -468,10 +396,8 @@ pub(super) fn assess_login(
                 halt: *halt,
                 message: message.clone(),
             },
-        );
-    }
-    if let Some((timeout, method)) = &login.pending {
-        return Verdict::new(
+        ),
+        LoginEnd::Pending { timeout, method } => (
             State::Warning,
             Login::Pending {
                 target,
@@ -480,36 +406,110 @@ pub(super) fn assess_login(
                 timeout: *timeout,
                 elapsed,
             },
-        );
-    }
-    if login.key_sent && login.server_key.is_none() {
-        return Verdict::new(
+        ),
+        LoginEnd::KeySent => (
             State::Critical,
             Login::GoneAfterCredentials {
                 target,
                 who,
                 ending: tls.ending.clone().unwrap_or(Ending::TimedOut),
-                chain: note,
+                chain: note(),
             },
-        );
-    }
-    if login.server_key.is_some() {
-        return Verdict::new(
+        ),
+        LoginEnd::KeyExchanged => (
             State::Critical,
             Login::NoAnswerAfterKeys {
                 target,
                 who,
                 elapsed,
-                chain: note,
+                chain: note(),
             },
-        );
+        ),
+        LoginEnd::NotSent => (
+            State::Critical,
+            Login::BrokeOff {
+                target,
+                who,
+                chain: note(),
+            },
+        ),
+    };
+    Verdict::new(state, reason)
+}
+
+/// A login the server accepted, and what went through the tunnel after it.
+fn logged_in(
+    outcome: &Outcome,
+    tls: &TlsOutcome,
+    login: &LoginOutcome,
+    chain: Verdict,
+    thresholds: &Thresholds,
+) -> Verdict {
+    let empty = PushReply::default();
+    let (reply, point_to_point) = match &login.end {
+        LoginEnd::Pushed(reply) => (reply, false),
+        _ => (&empty, true),
+    };
+    let slow = Slow::judge(outcome.elapsed, thresholds);
+    let state = chain.state.max(Slow::state(&slow));
+    let logged = Box::new(LoggedIn {
+        target: outcome.target.clone(),
+        who: login.who.clone(),
+        elapsed: outcome.elapsed,
+        address: reply.address(),
+        cipher: reply.cipher().map(str::to_string),
+        point_to_point,
+        wrap: outcome.wrap,
+        chain: (chain.state > State::Ok).then(|| Box::new(chain)),
+        slow,
+        exit_unacked: login.exit == Exit::Sent
+            && !point_to_point
+            && tls.ending == Some(Ending::TimedOut),
+    });
+    let data = &login.data;
+    let through = data.pinged || data.dns.is_some() || data.tcp.is_some() || data.http.is_some();
+    if through && point_to_point {
+        return Verdict::new(state.max(State::Unknown), Login::NoTunnelAddress(logged));
     }
+    if !through {
+        return Verdict::new(state, Login::LoggedIn(logged));
+    }
+    // The echoes' and the questions' verdicts, the worst first.
+    let mut found: Vec<Verdict> = Vec::new();
+    if data.pinged {
+        found.push(super::ping::assess(data, thresholds));
+    }
+    if let Some(d) = &data.dns {
+        // The data channel's own failure is said once, by the echoes.
+        if !(data.pinged && data.unsupported.is_some()) {
+            found.push(match &data.unsupported {
+                Some(_) => super::ping::assess(data, thresholds),
+                None => super::dns::assess(d, data),
+            });
+        }
+    }
+    if let Some(c) = &data.tcp {
+        if data.unsupported.is_none() {
+            found.push(super::tcp::assess(c, data));
+        } else if !data.pinged && data.dns.is_none() {
+            found.push(super::ping::assess(data, thresholds));
+        }
+    }
+    if let Some(h) = &data.http {
+        if data.unsupported.is_none() {
+            found.push(super::http::assess(h, data, thresholds, outcome.now_unix));
+        } else if found.is_empty() {
+            found.push(super::ping::assess(data, thresholds));
+        }
+    }
+    let rank = |v: &Verdict| v.state.severity();
+    found.sort_by_key(|v| std::cmp::Reverse(rank(v)));
+    let worst = found.iter().max_by_key(|v| rank(v)).map(|v| v.state);
     Verdict::new(
-        State::Critical,
-        Login::BrokeOff {
-            target,
-            who,
-            chain: note,
+        state.max(worst.unwrap_or(State::Ok)),
+        Login::Through {
+            found,
+            login: logged,
         },
     )
 }
@@ -1166,8 +1166,7 @@ mod tests {
     fn pushed() -> LoginOutcome {
         LoginOutcome {
             who: "alice".into(),
-            key_sent: true,
-            pushed: Some(PushReply::new(vec![
+            end: LoginEnd::Pushed(PushReply::new(vec![
                 "ifconfig 10.8.0.6 255.255.255.0".into(),
                 "cipher AES-256-GCM".into(),
             ])),
@@ -1402,8 +1401,9 @@ mod tests {
         );
         let refused = LoginOutcome {
             who: "alice".into(),
-            key_sent: true,
-            auth_failed: Some(Some("bad password".into())),
+            end: LoginEnd::AuthFailed {
+                reason: Some("bad password".into()),
+            },
             ..Default::default()
         };
         let v = assess(&logged(refused), &none);
@@ -1413,7 +1413,10 @@ mod tests {
             "{v:?}"
         );
         let pending = LoginOutcome {
-            pending: Some((Some(60), Some("WEB_AUTH".into()))),
+            end: LoginEnd::Pending {
+                timeout: Some(60),
+                method: Some("WEB_AUTH".into()),
+            },
             ..Default::default()
         };
         let v = assess(&logged(pending), &none);
@@ -1423,7 +1426,10 @@ mod tests {
             "{v:?}"
         );
         let halt = LoginOutcome {
-            restart: Some((true, None)),
+            end: LoginEnd::Restart {
+                halt: true,
+                message: None,
+            },
             ..Default::default()
         };
         assert!(matches!(
@@ -1436,7 +1442,7 @@ mod tests {
         ));
         // Silence after our credentials: how the server went away.
         let mut gone = logged(LoginOutcome {
-            key_sent: true,
+            end: LoginEnd::KeySent,
             ..Default::default()
         });
         gone.tls.as_mut().unwrap().ending = Some(Ending::Closed);
@@ -1448,7 +1454,7 @@ mod tests {
             }
         ));
         let keys = LoginOutcome {
-            key_sent: true,
+            end: LoginEnd::KeyExchanged,
             server_key: Some(ServerKeyMethod2 {
                 options: "V4".into(),
                 peer_info: String::new(),
@@ -1478,7 +1484,7 @@ mod tests {
     #[test]
     fn a_login_carries_the_chains_verdict() {
         let mut o = logged(LoginOutcome {
-            withheld: true,
+            end: LoginEnd::Withheld,
             ..Default::default()
         });
         let tls = o.tls.as_mut().unwrap();
@@ -1524,8 +1530,7 @@ mod tests {
         assert_eq!(states, vec![State::Critical, State::Unknown]);
         assert!(matches!(found[1].reason, Reason::Dns(_)));
         // A point-to-point server: nothing goes through the tunnel.
-        login.pushed = None;
-        login.point_to_point = true;
+        login.end = LoginEnd::PointToPoint;
         let v = assess(&logged(login), &none);
         assert_eq!(v.state, State::Unknown);
         assert!(matches!(login_of(&v), Login::NoTunnelAddress(_)));
@@ -1547,7 +1552,9 @@ mod tests {
              TLSv1.3 TLS_AES_256_GCM_SHA384 in 12.0 ms, certificate CN=vpn valid 100 more days, chain verified (tls-crypt)"
         );
         let refused = LoginOutcome {
-            auth_failed: Some(Some("bad password".into())),
+            end: LoginEnd::AuthFailed {
+                reason: Some("bad password".into()),
+            },
             ..Default::default()
         };
         assert_eq!(
