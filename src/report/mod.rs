@@ -24,7 +24,7 @@ pub use words::{detail_line, note_line};
 
 use crate::check::{Answer, Outcome};
 use state::{human, opt};
-use verdict::{assess, words};
+use verdict::{assess, words, Verdict};
 use words::{chain_lines, login_lines};
 
 /// Perfdata of one outcome; `suffix` names the address when there are several.
@@ -130,23 +130,17 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
 /// `--all-addresses`: the worst state of all addresses wins; each address gets a line of
 /// long output and its own perfdata (`'time_192.0.2.7'`).
 pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> Report {
-    let assessed: Vec<(State, String)> = outcomes
+    let verdicts: Vec<Verdict> = outcomes.iter().map(|o| assess(o, thresholds)).collect();
+    let worst = verdicts
         .iter()
-        .map(|o| {
-            let v = assess(o, thresholds);
-            (v.state, words(&v))
-        })
-        .collect();
-    let worst = assessed
-        .iter()
-        .map(|(s, _)| *s)
+        .map(|v| v.state)
         .max()
         .unwrap_or(State::Unknown);
     let total = outcomes.len();
-    let bad: Vec<&String> = assessed
+    let bad: Vec<String> = verdicts
         .iter()
-        .filter(|(s, _)| *s == worst)
-        .map(|(_, t)| t)
+        .filter(|v| v.state == worst)
+        .map(words)
         .collect();
     let summary = if worst == State::Ok {
         let times: Vec<String> = outcomes
@@ -161,19 +155,16 @@ pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> 
         format!(
             "{host}: {} of {total} addresses {worst}: {}",
             bad.len(),
-            bad.iter()
-                .map(|t| t.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
+            bad.join("; ")
         )
     };
     let perf: Vec<String> = outcomes
         .iter()
         .map(|o| perfdata(o, thresholds, Some(&o.addr.ip().to_string())))
         .collect();
-    let mut long: Vec<String> = assessed
+    let mut long: Vec<String> = verdicts
         .iter()
-        .map(|(state, text)| format!("[{state}] {text}"))
+        .map(|v| format!("[{}] {}", v.state, words(v)))
         .collect();
     for o in outcomes {
         long.extend(o.details.iter().map(detail_line));
