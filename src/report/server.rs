@@ -491,7 +491,7 @@ fn probe_finding_of(probe: &Probe, f: &ServerFacts, days: &CertDays) -> Finding 
                 ),
                 (None, _) => {
                     let v = assess(outcome, &Thresholds::default());
-            let (state, text) = (v.state, words(&v));
+                    let (state, text) = (v.state, words(&v));
                     finding(state.max(State::Warning), format!("live server: {text}"))
                 }
             }
