@@ -7,7 +7,7 @@ use crate::proto::data::{Compression, DataCipher};
 use crate::proto::login::ServerKeyMethod2;
 use crate::proto::probe;
 use crate::proto::push::{EchoPath, KeyDerivation, NoPath, Unsupported};
-use crate::proto::{Event, Progress, TlsFailure, Why};
+use crate::proto::{Event, Progress, TlsFailure};
 use crate::wire::{Auth, Rejection, SessionId, WrapKind};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -260,8 +260,6 @@ pub struct DataOutcome {
     /// On tap: each address whose MAC was asked for (the echo target, the DNS server,
     /// the TCP and HTTP targets).
     pub neighbours: Vec<NeighbourOutcome>,
-    /// How the session ended, when it ended by itself.
-    pub why: Option<Why>,
     /// `--dns`: the question and what became of it.
     pub dns: Option<DnsOutcome>,
     /// `--tcp-connect`: the connection and what became of it.

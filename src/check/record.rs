@@ -408,7 +408,6 @@ impl Recorder {
             Event::OccExitSent { .. } => self.login.data.occ_exit = true,
             Event::Finished { reached, why } => {
                 self.finished = Some((reached, why));
-                self.login.data.why = Some(why);
                 if let Why::EchoesMissing { decrypted, .. }
                 | Why::DnsUnanswered { decrypted, .. }
                 | Why::TcpUnanswered { decrypted }
