@@ -1,10 +1,11 @@
 //! Test harness: real OpenVPN servers on loopback (the system's 2.6, and other versions named
 //! in [`SERVERS_ENV`]), plus helpers to run `check_openvpn`.
 //!
-//! Usage from an integration test (`tests/foo.rs`):
+//! Usage from a module of the fast suite (`tests/suite/foo.rs`, declared in
+//! `tests/suite/main.rs`):
 //!
 //! ```ignore
-//! mod common;
+//! use crate::common;
 //! use common::*;
 //!
 //! #[test]

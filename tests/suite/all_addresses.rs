@@ -2,7 +2,7 @@
 //! Name resolution is kept apart, so these tests hand the prober real servers on
 //! 127.0.0.1 and ::1 directly.
 
-mod common;
+use crate::common;
 
 use check_openvpn::check::{probe_addresses, Answer, CheckSpec};
 use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};

@@ -15,7 +15,7 @@ struct Vector {
 }
 
 fn vectors() -> Vec<Vector> {
-    include_str!("data/tls-crypt-vectors.txt")
+    include_str!("../data/tls-crypt-vectors.txt")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|line| {

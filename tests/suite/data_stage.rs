@@ -2,7 +2,7 @@
 //! small server (a real `rustls::ServerConnection` over the library's reliable layer, the
 //! data channel codec on its side) takes the client's key-method 2, pushes, and then
 //! answers the echoes (or not, or floods, or compresses) as each case asks. Real servers
-//! are in `tests/ping.rs`; this file pins what a real server will not do on demand: the
+//! are in `tests/suite/ping.rs`; this file pins what a real server will not do on demand: the
 //! echo deadline, keepalives without replies, floods of bad packets, replays, another
 //! peer-id, a compressed reply, and how the session leaves (control `EXIT` with cc-exit,
 //! OCC_EXIT without).
@@ -30,8 +30,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CERT_PEM: &[u8] = include_bytes!("data/sim/cert.pem");
-const KEY_PEM: &[u8] = include_bytes!("data/sim/key.pem");
+const CERT_PEM: &[u8] = include_bytes!("../data/sim/cert.pem");
+const KEY_PEM: &[u8] = include_bytes!("../data/sim/key.pem");
 const CLIENT_SID: SessionId = *b"DATACLI1";
 const SERVER_SID: SessionId = *b"DATASRV1";
 const BUDGET: Duration = Duration::from_secs(6);

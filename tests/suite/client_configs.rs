@@ -5,7 +5,7 @@
 //! `static-challenge` with and without a TOTP secret, checked by a real
 //! `auth-user-pass-verify` script that computes the code itself.
 
-mod common;
+use crate::common;
 use common::pki::{CertSpec, Issued, KeyKind, TestPki};
 use common::*;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //! Files named `<target>-<n>.bin` are crashes found by fuzzing (copied from
 //! `fuzz/artifacts/<target>/`); `<target>-hand-<what>.bin` are hand-picked nasty inputs.
 
-#[path = "../fuzz/fuzz_targets/common.rs"]
+#[path = "../../fuzz/fuzz_targets/common.rs"]
 mod common;
 
 use std::fs;

@@ -18,7 +18,7 @@
 //! tls-crypt-v2; point-to-point 2.5 and master servers need a `cipher` (the harness adds
 //! `cipher AES-256-CBC`); multi-client servers need `dev tun` (root).
 
-mod common;
+use crate::common;
 use common::tunnel::*;
 use common::*;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -38,8 +38,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CERT_PEM: &[u8] = include_bytes!("data/sim/cert.pem");
-const KEY_PEM: &[u8] = include_bytes!("data/sim/key.pem");
+const CERT_PEM: &[u8] = include_bytes!("../data/sim/cert.pem");
+const KEY_PEM: &[u8] = include_bytes!("../data/sim/key.pem");
 
 const CLIENT_SID: SessionId = [0x43, 0x4c, 0x49, 0x45, 0x4e, 0x54, 0x30, 0x31];
 const SERVER_SID: SessionId = [0xa5, 0x5a, 0xa5, 0x5a, 0x01, 0x02, 0x03, 0x04];

@@ -5,7 +5,7 @@
 //! has its own subnet (10.232.N.0/24) and tun device; traffic goes to loopback and to that
 //! tunnel address only.
 
-mod common;
+use crate::common;
 use check_openvpn::digest::Digest;
 use check_openvpn::flags::Cli;
 use clap::Parser;

@@ -2,7 +2,7 @@
 //! independent of the plugin: exact validity windows, chains, extensions, revocation,
 //! CRL dates and key types are what the spec asked for.
 
-mod common;
+use crate::common;
 
 use common::pki::{asn1_time, dh_params, CertSpec, Issued, KeyKind, TestPki};
 use common::{openssl_bin, openvpn_available, Server, ServerOpts};

@@ -5,7 +5,7 @@
 //! does not (TLS 1.2 CBC suites, DHE), which must be UNKNOWN naming it, never CRITICAL.
 //! Keys and certificates are made at test time by the openssl CLI.
 
-mod common;
+use crate::common;
 use common::pki::dh_params;
 use common::*;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@ use check_openvpn::digest::Digest;
 
 #[test]
 fn hmac_matches_openssl_for_every_digest() {
-    let text = include_str!("data/hmac-vectors.txt");
+    let text = include_str!("../data/hmac-vectors.txt");
     let mut seen = std::collections::HashSet::new();
     let mut count = 0;
     for line in text

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 fn vectors(kind: &str) -> Vec<Vec<&'static str>> {
-    include_str!("data/data-channel-vectors.txt")
+    include_str!("../data/data-channel-vectors.txt")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| l.split(' ').collect::<Vec<_>>())

@@ -1,6 +1,6 @@
 //! tls-crypt, tls-crypt-v2, client configs and --diagnose, against real OpenVPN 2.6 servers.
 
-mod common;
+use crate::common;
 
 use common::{first_line, ran_against, run_check, Family, Mode, Proto, Server, ServerOpts, Wrap};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The probe's source address (`--bind`, the config's `local`) as a real OpenVPN server
 //! sees it, and the cases that cannot work.
 
-mod common;
+use crate::common;
 use common::*;
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! One exit path: panics, aborts, signals from the engine and a closed stdout all end in
 //! exit 0–3 with a status line where one can be written.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::UdpSocket;

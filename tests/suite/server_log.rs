@@ -2,7 +2,7 @@
 //! fail2ban's stock `openvpn` filter (`config/filter.d/openvpn.conf`), so that a check every
 //! minute cannot get the monitoring host banned where the stage can be clean.
 
-mod common;
+use crate::common;
 use common::*;
 use std::time::Duration;
 

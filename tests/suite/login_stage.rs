@@ -3,7 +3,7 @@
 //! deferred authentication, long pushes, and the server's management interface as the
 //! witness that `EXIT` frees the client.
 
-mod common;
+use crate::common;
 use common::pki::{CertSpec, Issued, TestPki};
 use common::*;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //!
 //! Case counts are tuned so that the whole file runs in well under 20 s in a debug build;
 //! raise `PROPTEST_CASES` locally for a longer run. Failing cases are printed, not written
-//! to a regressions file: copy a minimal failing input into `tests/regressions.rs` instead.
+//! to a regressions file: copy a minimal failing input into `tests/suite/regressions.rs` instead.
 
 use check_openvpn::config::{ClientConfig, ConfigWrap};
 use check_openvpn::digest::Digest;

@@ -1,7 +1,7 @@
 //! `--server-config`: real multi-client OpenVPN servers with PKIs made at test time
 //! (exact dates from `openssl ca`), checked from their own config.
 
-mod common;
+use crate::common;
 
 use common::pki::{CertSpec, Issued, TestPki};
 use common::*;

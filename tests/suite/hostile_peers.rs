@@ -4,7 +4,7 @@
 //! Every case also checks that the wall time stays within the budget plus a margin a
 //! loaded, shared 2-core machine needs (the exact timing is measured in scripts/bench).
 
-mod common;
+use crate::common;
 
 use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
 use check_openvpn::proto::packet;

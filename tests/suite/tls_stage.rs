@@ -2,7 +2,7 @@
 //! point-to-point and multi-client, and chains with exact dates made at test time by the
 //! openssl CLI (tests/common/pki.rs), never by the code under test.
 
-mod common;
+use crate::common;
 use common::pki::{dh_params, CertSpec, Issued, KeyKind, TestPki};
 use common::*;
 use std::collections::HashMap;

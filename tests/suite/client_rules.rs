@@ -5,7 +5,7 @@
 //! rules (`tls-version-min`, `tls-cipher`, `tls-cert-profile`, `remote-cert-eku`,
 //! `remote-cert-ku`) from a client config the test writes.
 
-mod common;
+use crate::common;
 use common::pki::*;
 use common::tunnel::*;
 use common::*;

@@ -9,7 +9,7 @@
 //! an endless HTTP response, a flood of DNS answers with wrong ids) listen on a real
 //! server's tunnel address.
 
-mod common;
+use crate::common;
 use common::tunnel::*;
 use common::*;
 use std::net::{IpAddr, SocketAddr, UdpSocket};

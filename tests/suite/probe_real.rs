@@ -1,6 +1,6 @@
 //! The built binary against real OpenVPN 2.6 servers on loopback.
 
-mod common;
+use crate::common;
 
 use common::{first_line, ran, ran_against, Family, Mode, Proto, Server, ServerOpts, Wrap};
 

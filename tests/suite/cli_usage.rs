@@ -1,7 +1,7 @@
 //! Usage and configuration errors: always exit 3 with one `OPENVPN UNKNOWN` line that says
 //! what to fix; never a panic, never clap's exit code 2.
 
-mod common;
+use crate::common;
 
 use common::run_check;
 use std::io::Write;

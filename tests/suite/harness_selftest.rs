@@ -1,7 +1,7 @@
 //! Self-test of the OpenVPN test harness in tests/common: every Mode x Proto x Family
 //! starts, with no wrapping and with tls-auth, and really handles a hand-made hard reset.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::{ErrorKind, Read, Write};
