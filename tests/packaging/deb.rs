@@ -6,8 +6,8 @@
 //! command with it, the stock Icinga 2 configuration runs every installed CheckCommand
 //! from a `dpkg -x` root, and `lintian` must report no errors.
 
-mod common;
-mod packaging_support;
+use crate::common;
+use crate::support as packaging_support;
 
 use packaging_support as ps;
 use packaging_support::built;
@@ -115,6 +115,7 @@ fn build(cargo_deb: &Path, sources: &built::CrateSources) -> PathBuf {
 }
 
 #[test]
+#[ignore = "packaging: cargo test --test packaging -- --ignored"]
 fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
     let test = "cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian";
     let Some(cargo_deb) = ps::require_tool(

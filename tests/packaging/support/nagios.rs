@@ -349,7 +349,7 @@ pub fn scenarios_for(commands: &[String]) -> Vec<Scenario> {
     for c in commands {
         assert!(
             all.iter().any(|s| s.command == c),
-            "Nagios command {c:?} has no scenario: add one to tests/packaging_support/nagios.rs"
+            "Nagios command {c:?} has no scenario: add one to tests/packaging/support/nagios.rs"
         );
     }
     for s in &all {

@@ -236,7 +236,7 @@ pub fn scenarios_for(commands: &[String]) -> Vec<Scenario> {
     for c in commands {
         assert!(
             all.iter().any(|s| s.command == c),
-            "CheckCommand {c:?} has no scenario: add one to tests/packaging_support/icinga2.rs"
+            "CheckCommand {c:?} has no scenario: add one to tests/packaging/support/icinga2.rs"
         );
     }
     for s in &all {

@@ -1,4 +1,4 @@
-//! Helpers shared by the `tests/packaging_*.rs` tests: finding external tools (with the
+//! Helpers shared by the packaging tests (`tests/packaging/`): finding external tools (with the
 //! CI rule: missing under `CI=true` fails, otherwise the test is skipped with a note),
 //! running them, and a daemon guard that always ends what it started.
 
