@@ -60,6 +60,8 @@ use std::time::{Duration, Instant};
 
 /// Throw-away PKIs with exact validity dates (expiry, revocation, chains, weak keys).
 pub mod pki;
+/// The simulated OpenVPN server of the session simulations (no sockets, no wall clock).
+pub mod sim_server;
 /// The data channel's test bed: unique tunnel subnets, a network namespace for the real
 /// client, a firewall rule on one server's tun device.
 pub mod tunnel;

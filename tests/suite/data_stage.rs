@@ -1,54 +1,36 @@
 //! The data stage of one `proto::Session`, simulated without sockets or wall clock: a
-//! small server (a real `rustls::ServerConnection` over the library's reliable layer, the
-//! data channel codec on its side) takes the client's key-method 2, pushes, and then
+//! small server (the simulated server of `tests/common/sim_server.rs`, a real
+//! `rustls::ServerConnection` over the library's reliable layer, with the data channel
+//! codec on its side) takes the client's key-method 2, pushes, and then
 //! answers the echoes (or not, or floods, or compresses) as each case asks. Real servers
 //! are in `tests/suite/ping.rs`; this file pins what a real server will not do on demand: the
 //! echo deadline, keepalives without replies, floods of bad packets, replays, another
 //! peer-id, a compressed reply, and how the session leaves (control `EXIT` with cc-exit,
 //! OCC_EXIT without).
 
+use crate::common::sim_server::{server_config, SimServer};
 use check_openvpn::proto::data::icmp::internet_checksum;
 use check_openvpn::proto::data::keys::{CLIENT_RANDOM_LEN, SERVER_RANDOM_LEN};
 use check_openvpn::proto::data::{
     DataChannel, DataConfig, Decapsulated, KeyBlock, Side, EKM_LABEL, PING_MAGIC,
 };
 use check_openvpn::proto::login::{ClientHello, DataSettings};
-use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
 use check_openvpn::proto::push::{self, KeyDerivation, Unsupported};
 use check_openvpn::proto::random::Seeded;
-use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::session::MAX_TRACED_PACKETS;
 use check_openvpn::proto::{
     DataKind, Event, HelloWait, PingConfig, Progress, Randomness, Session, SessionConfig, Stage,
     Why, MAX_ECHOES,
 };
-use check_openvpn::wire::{self, Replay, SessionId, Wrap};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use std::collections::VecDeque;
+use check_openvpn::wire::{SessionId, Wrap};
+use rustls::pki_types::ServerName;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CERT_PEM: &[u8] = include_bytes!("../data/sim/cert.pem");
-const KEY_PEM: &[u8] = include_bytes!("../data/sim/key.pem");
 const CLIENT_SID: SessionId = *b"DATACLI1";
 const SERVER_SID: SessionId = *b"DATASRV1";
 const BUDGET: Duration = Duration::from_secs(6);
 const UNTIL: Duration = Duration::from_secs(5);
-
-fn server_tls() -> rustls::ServerConnection {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cert = CertificateDer::from_pem_slice(CERT_PEM).unwrap();
-    let key = PrivateKeyDer::from_pem_slice(KEY_PEM).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
-    rustls::ServerConnection::new(Arc::new(config)).unwrap()
-}
 
 /// What the server does with the data channel once it pushed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,12 +93,8 @@ fn arp_frame(op: u16, sender: ([u8; 6], [u8; 4]), target: ([u8; 6], [u8; 4])) ->
 }
 
 struct Server {
-    tls: rustls::ServerConnection,
-    rel: Reliable,
-    client: Option<SessionId>,
-    out: VecDeque<Vec<u8>>,
-    next_replay: u32,
-    plain: Vec<u8>,
+    /// The control channel: reset, TLS, and the plaintext the client sent.
+    ctl: SimServer,
     client_random: Option<[u8; CLIENT_RANDOM_LEN]>,
     push: String,
     behaviour: Behaviour,
@@ -148,12 +126,7 @@ fn km2_string(out: &mut Vec<u8>, s: &str) {
 impl Server {
     fn new(push: &str, behaviour: Behaviour) -> Server {
         Server {
-            tls: server_tls(),
-            rel: Reliable::new(1, 1, true, Duration::from_secs(2)),
-            client: None,
-            out: VecDeque::new(),
-            next_replay: 1,
-            plain: Vec::new(),
+            ctl: SimServer::new(Wrap::None, SERVER_SID, server_config(false)),
             client_random: None,
             push: push.to_string(),
             behaviour,
@@ -168,67 +141,24 @@ impl Server {
         }
     }
 
-    fn seal(&mut self, opcode: u8, body: &[u8]) -> Vec<u8> {
-        let replay = Replay {
-            packet_id: self.next_replay,
-            net_time: 0,
-        };
-        self.next_replay += 1;
-        packet::seal(
-            &Wrap::None,
-            wire::byte0(opcode, 0),
-            SERVER_SID,
-            replay,
-            body,
-            false,
-        )
-    }
-
     fn handle(&mut self, datagram: &[u8]) {
         let opcode = datagram[0] >> 3;
         if opcode == 6 || opcode == 9 {
             self.on_data(datagram);
             return;
         }
-        let opened = Wrap::None.open(datagram).unwrap();
-        let p = ControlPacket::parse(opened.header, &opened.body).unwrap();
-        match p.opcode {
-            wire::P_CONTROL_HARD_RESET_CLIENT_V2 => {
-                self.client = Some(p.session_id);
-                let answer = self.seal(
-                    wire::P_CONTROL_HARD_RESET_SERVER_V2,
-                    &packet::server_reset_body(&p.session_id),
-                );
-                self.out.push_back(answer);
-            }
-            _ => {
-                self.rel.on_acks(&p.acks);
-                if let Some(id) = p.message_id {
-                    self.rel.on_message(id, p.payload);
-                }
-                self.feed_tls();
-            }
+        if self.ctl.receive(datagram) {
+            self.feed_tls();
         }
     }
 
     fn feed_tls(&mut self) {
-        while let Some(chunk) = self.rel.read() {
-            let mut rest = &chunk[..];
-            while !rest.is_empty() {
-                self.tls.read_tls(&mut rest).unwrap();
-                self.tls.process_new_packets().unwrap();
-            }
-        }
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = std::io::Read::read(&mut self.tls.reader(), &mut buf) {
-            if n == 0 {
-                break;
-            }
-            self.plain.extend_from_slice(&buf[..n]);
-        }
-        if self.client_random.is_none() && self.plain.len() >= 5 + CLIENT_RANDOM_LEN {
+        self.ctl.read_tls_in();
+        assert!(self.ctl.tls_error.is_none(), "{:?}", self.ctl.tls_error);
+        let plain = &self.ctl.plain;
+        if self.client_random.is_none() && plain.len() >= 5 + CLIENT_RANDOM_LEN {
             let mut random = [0u8; CLIENT_RANDOM_LEN];
-            random.copy_from_slice(&self.plain[5..5 + CLIENT_RANDOM_LEN]);
+            random.copy_from_slice(&plain[5..5 + CLIENT_RANDOM_LEN]);
             self.client_random = Some(random);
             // Our key-method 2, then the push at once (a 2.6 server pushes unprompted).
             let mut km2 = vec![0, 0, 0, 0, 2];
@@ -242,19 +172,13 @@ impl Server {
                 km2_string(&mut km2, s);
             }
             km2.extend_from_slice(format!("PUSH_REPLY,{}\0", self.push).as_bytes());
-            std::io::Write::write_all(&mut self.tls.writer(), &km2).unwrap();
+            self.ctl.write_plain(&km2);
             self.start_data();
         }
-        if self.plain.windows(5).any(|w| w == b"EXIT\0") {
+        if self.ctl.plain.windows(5).any(|w| w == b"EXIT\0") {
             self.control_exit = true;
         }
-        let mut out = Vec::new();
-        while self.tls.wants_write() {
-            self.tls.write_tls(&mut out).unwrap();
-        }
-        for piece in out.chunks(1100) {
-            self.rel.push(wire::P_CONTROL_V1, piece.to_vec());
-        }
+        self.ctl.flush_tls_out();
     }
 
     /// The data channel as the client will set it up from this push.
@@ -266,6 +190,7 @@ impl Server {
         let block = match plan.keys {
             KeyDerivation::Ekm => {
                 let out = self
+                    .ctl
                     .tls
                     .export_keying_material([0u8; 256], EKM_LABEL, None)
                     .unwrap();
@@ -292,7 +217,7 @@ impl Server {
             .unwrap()
             .encapsulate(payload, &mut out)
             .unwrap();
-        self.out.push_back(out.clone());
+        self.ctl.out.push_back(out.clone());
         out
     }
 
@@ -322,7 +247,7 @@ impl Server {
             Behaviour::AnswerTwice => {
                 let first = self.send_data(&reply);
                 self.send_data(&reply);
-                self.out.push_back(first);
+                self.ctl.out.push_back(first);
             }
             Behaviour::KeepaliveOnly => {
                 self.send_data(&PING_MAGIC);
@@ -333,14 +258,14 @@ impl Server {
                     let mut bad = self.send_data(&reply);
                     let last = bad.len() - 1;
                     bad[last] ^= 1 + (i as u8 & 0x7f);
-                    *self.out.back_mut().unwrap() = bad;
+                    *self.ctl.out.back_mut().unwrap() = bad;
                     let mut other = Vec::new();
                     self.other_peer
                         .as_mut()
                         .unwrap()
                         .encapsulate(&reply, &mut other)
                         .unwrap();
-                    self.out.push_back(other);
+                    self.ctl.out.push_back(other);
                 }
             }
             Behaviour::Compressed => {
@@ -349,6 +274,7 @@ impl Server {
                 config.compression = check_openvpn::proto::data::Compression::None;
                 let block = KeyBlock::from_ekm(
                     &self
+                        .ctl
                         .tls
                         .export_keying_material([0u8; 256], EKM_LABEL, None)
                         .unwrap(),
@@ -359,7 +285,7 @@ impl Server {
                 let mut out = Vec::new();
                 raw.encapsulate(&[0x50, 0x01, 0x12, 0x34], &mut out)
                     .unwrap();
-                self.out.push_back(out);
+                self.ctl.out.push_back(out);
             }
         }
     }
@@ -440,13 +366,7 @@ impl Server {
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some(p) = self.out.pop_front() {
-            return Some(p);
-        }
-        let client = self.client?;
-        let tx = self.rel.poll_transmit(now)?;
-        let body = encode_body(&tx.acks, &client, tx.message_id, &tx.payload);
-        Some(self.seal(tx.opcode, &body))
+        self.ctl.poll_transmit(now)
     }
 }
 
@@ -510,7 +430,7 @@ fn run(push: &str, behaviour: Behaviour, ping: Option<PingConfig>) -> Run {
         if moved {
             continue;
         }
-        let next = [client.poll_timeout(), server.rel.poll_timeout()]
+        let next = [client.poll_timeout(), server.ctl.poll_timeout()]
             .into_iter()
             .flatten()
             .min();

@@ -4,7 +4,8 @@
 //! The pieces:
 //! * [`Net`]: a simulated datagram link with seeded loss, duplication and reordering
 //!   (a splitmix64 PRNG, [`Rng`]), and optional scripted fates for chosen datagrams.
-//! * [`SimServer`]: an OpenVPN server as the client sees it: it answers the hard reset
+//! * [`SimServer`] (`tests/common/sim_server.rs`, shared with the data stage's
+//!   simulations): an OpenVPN server as the client sees it: it answers the hard reset
 //!   with `P_CONTROL_HARD_RESET_SERVER_V2`, then runs a real `rustls::ServerConnection`
 //!   over the reliable layer (msg ids from 1, at most 6 unacknowledged, ≤ 1100-byte
 //!   pieces, retransmission after 2 s, doubling). Like a 2.6 UDP server with its HMAC
@@ -20,26 +21,21 @@
 //! The server's certificate (`tests/data/sim/`) is a throwaway self-signed P-256 one,
 //! valid for 100 years.
 
+use crate::common::sim_server::{cert, server_config, SimServer, PIECE as SERVER_PIECE};
 use check_openvpn::digest::Digest;
 use check_openvpn::keys::static_keys::{KeyDirection, StaticKey};
 use check_openvpn::proto::packet::{self, encode_body, ControlPacket};
 use check_openvpn::proto::random::Seeded;
-use check_openvpn::proto::reliable::Reliable;
 use check_openvpn::proto::{
     Event, HelloWait, Progress, ProtocolFailure, Randomness, Session, SessionConfig, Stage,
     TlsFailure, Why, QUICK_HELLO,
 };
 use check_openvpn::wire::{self, Auth, Rejection, Replay, SessionId, Wrap, WrapPair};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::ProtocolVersion;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const CERT_PEM: &[u8] = include_bytes!("../data/sim/cert.pem");
-const KEY_PEM: &[u8] = include_bytes!("../data/sim/key.pem");
 
 const CLIENT_SID: SessionId = [0x43, 0x4c, 0x49, 0x45, 0x4e, 0x54, 0x30, 0x31];
 const SERVER_SID: SessionId = [0xa5, 0x5a, 0xa5, 0x5a, 0x01, 0x02, 0x03, 0x04];
@@ -55,10 +51,6 @@ fn sim_random() -> Randomness {
 const BUDGET: Duration = Duration::from_secs(6);
 /// The session's time between hard reset attempts, and its patience for a hello.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
-/// The server's retransmission timeout (OpenVPN's `--tls-timeout` default).
-const SERVER_RTO: Duration = Duration::from_secs(2);
-/// The server cuts its TLS output into control packets of at most this many bytes.
-const SERVER_PIECE: usize = 1100;
 /// OpenVPN's tls-mtu (1250) less IPv6 and UDP headers: no client datagram may be larger.
 const MAX_CLIENT_DATAGRAM: usize = 1250 - 48;
 /// OpenVPN puts at most this many acks on a packet that carries a message.
@@ -91,28 +83,6 @@ impl Rng {
     fn percent(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-}
-
-fn cert() -> CertificateDer<'static> {
-    CertificateDer::from_pem_slice(CERT_PEM).expect("tests/data/sim/cert.pem")
-}
-
-fn server_config(tls12_only: bool) -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ServerConfig::builder_with_provider(provider);
-    let builder = if tls12_only {
-        builder.with_protocol_versions(&[&rustls::version::TLS12])
-    } else {
-        builder.with_safe_default_protocol_versions()
-    }
-    .expect("protocol versions");
-    let key = PrivateKeyDer::from_pem_slice(KEY_PEM).expect("tests/data/sim/key.pem");
-    Arc::new(
-        builder
-            .with_no_client_auth()
-            .with_single_cert(vec![cert()], key)
-            .expect("certificate and key match"),
-    )
 }
 
 fn static_key() -> StaticKey {
@@ -341,155 +311,14 @@ impl Net {
 // ---------------------------------------------------------------------------------------
 // The server
 
-struct SimServer {
-    wrap: Wrap,
-    tls: rustls::ServerConnection,
-    rel: Reliable,
-    /// The client's session id, from its reset.
-    client: Option<SessionId>,
-    /// 2.6 with HMAC cookie: no state (and no TLS) until a control packet acks the reset.
-    created: bool,
-    next_replay: u32,
-    out: VecDeque<Vec<u8>>,
-    resets_answered: u32,
-    /// Client control packets dropped for want of an ack of the reset (no state yet).
-    dropped_stateless: u32,
-    /// Message ids this server sent (its reset is 0).
-    sent_ids: BTreeSet<u32>,
-    tls_error: Option<rustls::Error>,
-    /// TLS output is cut into control packets of at most this many bytes.
-    piece: usize,
-}
-
-impl SimServer {
-    fn new(wrap: Wrap, tls12_only: bool) -> Self {
-        SimServer {
-            wrap,
-            tls: rustls::ServerConnection::new(server_config(tls12_only)).unwrap(),
-            rel: Reliable::new(1, 1, true, SERVER_RTO),
-            client: None,
-            created: false,
-            next_replay: 1,
-            out: VecDeque::new(),
-            resets_answered: 0,
-            dropped_stateless: 0,
-            sent_ids: BTreeSet::new(),
-            tls_error: None,
-            piece: SERVER_PIECE,
-        }
-    }
-
-    fn seal(&mut self, opcode: u8, body: &[u8]) -> Vec<u8> {
-        let replay = Replay {
-            packet_id: self.next_replay,
-            net_time: NET_TIME,
-        };
-        self.next_replay += 1;
-        packet::seal(
-            &self.wrap,
-            wire::byte0(opcode, 0),
-            SERVER_SID,
-            replay,
-            body,
-            true,
-        )
-    }
-
-    fn handle(&mut self, datagram: &[u8]) {
-        let opened = self
-            .wrap
-            .open(datagram)
-            .expect("client datagrams are well formed");
-        assert!(
-            opened.auth.is_ok(),
-            "a client datagram's HMAC does not verify"
-        );
-        let p = ControlPacket::parse(opened.header, &opened.body).expect("a control packet");
-        assert_eq!(p.key_id, 0);
-        match p.opcode {
-            wire::P_CONTROL_HARD_RESET_CLIENT_V2 => {
-                assert_eq!(p.message_id, Some(0), "the reset is message 0");
-                assert!(p.acks.is_empty(), "the reset acks nothing");
-                assert!(p.payload.is_empty(), "the reset carries nothing");
-                if let Some(c) = self.client {
-                    assert_eq!(c, p.session_id, "a retried reset keeps its session id");
-                }
-                self.client = Some(p.session_id);
-                self.resets_answered += 1;
-                self.sent_ids.insert(0);
-                let answer = self.seal(
-                    wire::P_CONTROL_HARD_RESET_SERVER_V2,
-                    &packet::server_reset_body(&p.session_id),
-                );
-                self.out.push_back(answer);
-            }
-            wire::P_CONTROL_V1 | wire::P_ACK_V1 => {
-                let client = self.client.expect("a control packet before the reset");
-                assert_eq!(p.session_id, client, "the client's session id changed");
-                if let Some(remote) = p.remote_session_id {
-                    assert_eq!(remote, SERVER_SID, "acks name the server's session");
-                }
-                if !self.created {
-                    let acks_reset = !p.acks.is_empty()
-                        && p.acks.iter().all(|&a| a <= 1)
-                        && p.message_id.unwrap_or(0) <= 1;
-                    if !acks_reset {
-                        self.dropped_stateless += 1;
-                        return;
-                    }
-                    self.created = true;
-                }
-                self.rel.on_acks(&p.acks);
-                if let Some(id) = p.message_id {
-                    self.rel.on_message(id, p.payload);
-                }
-                self.feed_tls();
-            }
-            other => panic!("opcode {other} from the client"),
-        }
-    }
-
-    fn feed_tls(&mut self) {
-        while let Some(chunk) = self.rel.read() {
-            if self.tls_error.is_some() {
-                continue;
-            }
-            let mut rest = &chunk[..];
-            while !rest.is_empty() {
-                if self.tls.read_tls(&mut rest).is_err() {
-                    break;
-                }
-                if let Err(e) = self.tls.process_new_packets() {
-                    self.tls_error = Some(e);
-                    break;
-                }
-            }
-        }
-        let mut out = Vec::new();
-        while self.tls.wants_write() {
-            self.tls.write_tls(&mut out).unwrap();
-        }
-        for piece in out.chunks(self.piece) {
-            self.rel.push(wire::P_CONTROL_V1, piece.to_vec());
-        }
-    }
-
-    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if let Some(p) = self.out.pop_front() {
-            return Some(p);
-        }
-        let client = self.client?;
-        let tx = self.rel.poll_transmit(now)?;
-        if let Some(id) = tx.message_id {
-            self.sent_ids.insert(id);
-        }
-        let body = encode_body(&tx.acks, &client, tx.message_id, &tx.payload);
-        Some(self.seal(tx.opcode, &body))
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.rel.poll_timeout()
-    }
+/// The simulated server as these cases run it: like a 2.6 UDP server with its HMAC
+/// cookie, stateless until a control packet acks its reset.
+fn sim_server(wrap: Wrap, tls12_only: bool) -> SimServer {
+    let mut server = SimServer::new(wrap, SERVER_SID, server_config(tls12_only));
+    server.net_time = NET_TIME;
+    server.with_wkc = true;
+    server.stateless = true;
+    server
 }
 
 // ---------------------------------------------------------------------------------------
@@ -553,7 +382,7 @@ impl Sim {
         let (client_wrap, server_wrap) = setup.wrap.pair();
         let t0 = Instant::now();
         assert!(setup.piece <= SERVER_PIECE);
-        let mut server = SimServer::new(server_wrap.clone(), setup.tls12_only);
+        let mut server = sim_server(server_wrap.clone(), setup.tls12_only);
         server.piece = setup.piece;
         Sim {
             t0,
