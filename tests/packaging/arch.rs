@@ -251,6 +251,11 @@ fn makepkg_builds_the_pkgbuild_offline_and_the_packaged_plugin_runs() {
         ),
     ];
     shipped.extend(built::completions());
+    let docs = built::docs();
+    shipped.extend(
+        docs.iter()
+            .map(|d| (format!("/usr/share/doc/check_openvpn/{d}"), d.as_str())),
+    );
     let listing = ps::run_ok(Command::new(&pacman).arg("-Qlp").arg(&pkg));
     eprintln!("pacman -Qlp {name}:\n{listing}");
     let files: Vec<&str> = listing

@@ -150,10 +150,19 @@ fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
             .unwrap_or_else(|| panic!("{path} is not in the package:\n{listing}"));
         assert!(line.starts_with(mode), "{path}: {line}");
     }
+    let docs = built::docs();
+    for doc in &docs {
+        let path = format!("./usr/share/doc/check-openvpn/{doc}");
+        let line = listing
+            .lines()
+            .find(|l| l.ends_with(&format!(" {path}")))
+            .unwrap_or_else(|| panic!("{path} is not in the package:\n{listing}"));
+        assert!(line.starts_with("-rw-r--r--"), "{path}: {line}");
+    }
     let files = listing.lines().filter(|l| l.starts_with('-')).count();
     assert_eq!(
         files,
-        FILES.len(),
+        FILES.len() + docs.len(),
         "unexpected files in the package:\n{listing}"
     );
 
@@ -213,6 +222,10 @@ fn cargo_deb_builds_a_package_that_installs_runs_and_passes_lintian() {
         "usr/share/man/man1/check_openvpn.1.gz".into(),
         "packaging/man/check_openvpn.1",
     ));
+    shipped.extend(
+        docs.iter()
+            .map(|d| (format!("usr/share/doc/check-openvpn/{d}"), d.as_str())),
+    );
     built::assert_shipped_as_is(r, &shipped);
 
     // The installed binary runs.

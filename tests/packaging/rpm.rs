@@ -118,6 +118,7 @@ fn rpmbuild_builds_the_spec_offline_and_the_packaged_plugin_runs() {
     }
     for (what, dir, name) in [
         ("%doc", "/usr/share/doc/", "/README.md"),
+        ("%doc", "/usr/share/doc/", "/docs/flags.md"),
         ("%license", "/usr/share/licenses/", "/LICENSE"),
     ] {
         assert!(

@@ -289,6 +289,20 @@ pub fn unit_tests_passed<'a>(log: &'a str, marker: &str) -> &'a str {
         .unwrap_or_else(|| panic!("the check step ran no passing unit tests:\n{check}"))
 }
 
+/// The files of `docs/` (`docs/NAME.md`, sorted): every package ships them beside the README.
+pub fn docs() -> Vec<String> {
+    let mut docs: Vec<String> = fs::read_dir(root().join("docs"))
+        .expect("docs/")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    docs.sort_unstable();
+    assert!(!docs.is_empty(), "docs/ has no .md files");
+    docs
+}
+
 /// (installed path, repository path) of the completions, where the RPM and Arch packages
 /// put them.
 pub fn completions() -> Vec<(String, &'static str)> {
