@@ -1,8 +1,9 @@
 //! `check_openvpn`: arguments in, one status line and a Nagios exit code out.
 
+use check_openvpn::flags::server::Run;
 use check_openvpn::flags::{Cli, Mode};
 use check_openvpn::report::{self, Report, State};
-use check_openvpn::{check, guard};
+use check_openvpn::{check, guard, server};
 use clap::error::ErrorKind;
 use clap::Parser;
 use std::io::Write;
@@ -46,21 +47,29 @@ fn main() {
             }
         },
     };
-    if let Some(server) = cli.server_settings() {
-        let report = match server {
-            Ok((spec, thresholds)) => match check_openvpn::server::run(&spec) {
-                Ok(facts) => report::render_server(&facts, &thresholds, cli.verbose),
-                Err(e) => report::render_server_error(&e),
-            },
-            Err(e) => Report::unknown(e),
-        };
-        emit(&report)
-    }
-    let settings = match cli.into_settings() {
-        Ok(s) => s,
-        Err(e) => emit(&Report::unknown(e)),
+    let report = match cli.into_run() {
+        Ok(run) => check_one(run),
+        Err(e) => Report::unknown(e),
     };
-    let report = match &settings.mode {
+    emit(&report)
+}
+
+/// Runs the check the arguments chose and words its outcome.
+fn check_one(run: Run) -> Report {
+    let settings = match run {
+        Run::Server {
+            spec,
+            thresholds,
+            verbose,
+        } => {
+            return match server::run(&spec) {
+                Ok(facts) => report::render_server(&facts, &thresholds, verbose),
+                Err(e) => report::render_server_error(&e),
+            }
+        }
+        Run::Client(settings) => settings,
+    };
+    match &settings.mode {
         Mode::Diagnose(candidates) => match check::diagnose(&settings.spec, candidates) {
             Ok(d) => report::render_diagnosis(&d, settings.spec.verbosity),
             Err(e) => Report::unknown(e),
@@ -83,6 +92,5 @@ fn main() {
             Ok(outcome) => report::render(&outcome, &settings.thresholds),
             Err(e) => Report::unknown(e),
         },
-    };
-    emit(&report)
+    }
 }

@@ -1,6 +1,6 @@
 //! The fuzz targets' checks, one `pub fn TARGET(data: &[u8])` each, shared by the targets
 //! in this folder, the seed generator (`examples/seeds.rs`) and the crash replay in
-//! `tests/regressions.rs`. Also: wrap kinds chosen by one input byte, the matching
+//! `tests/suite/regressions.rs`. Also: wrap kinds chosen by one input byte, the matching
 //! server-side wrap, and an independent model of what `validate_server_reset` must decide
 //! for a packet whose layout is known.
 

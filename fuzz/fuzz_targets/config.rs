@@ -1,5 +1,5 @@
 //! `ClientConfig::parse` over any text; inline key blocks go on to the key parsers.
-//! Input layout and checks: `common::config` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::config` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! `proto::packet`: `ControlPacket::parse` against a model and its round trip through
 //! `encode_body`, `early_negotiation_flags`, and packets opened with every wrap.
-//! Input layout and checks: `common::control_packet` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::control_packet` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

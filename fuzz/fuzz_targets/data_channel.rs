@@ -1,5 +1,5 @@
 //! The data-channel codec: forged, damaged, cut and replayed datagrams, and ICMP replies.
-//! Input layout and checks: `common::data_channel` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::data_channel` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

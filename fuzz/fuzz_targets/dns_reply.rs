@@ -1,5 +1,5 @@
 //! `check::dns::read_reply`, raw replies and the check's own questions turned into answers.
-//! Input layout and checks: `common::dns_reply` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::dns_reply` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

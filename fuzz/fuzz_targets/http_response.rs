@@ -1,5 +1,5 @@
 //! `proto::data::http::Response::push`, the stream whole and in fuzz-chosen pieces.
-//! Input layout and checks: `common::http_response` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::http_response` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! The login stage's messages (`proto::login`): the server's key-method 2 message, the
 //! NUL-terminated control messages after it, and the client's key-method 2 message.
-//! Input layout and checks: `common::login_messages` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::login_messages` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

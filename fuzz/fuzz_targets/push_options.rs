@@ -1,6 +1,6 @@
 //! The push as the data stage reads it: cipher, keys, peer-id, compression, the echo's
 //! source and target, and which pushed route covers a requested address.
-//! Input layout and checks: `common::push_options` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::push_options` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

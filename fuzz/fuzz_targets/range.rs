@@ -1,5 +1,5 @@
 //! Nagios range parsing: 8 bytes of an f64 to test, then the range text.
-//! Input layout and checks: `common::range` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::range` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! `proto::reliable::Reliable` driven by a stream of operations (push, acks, messages,
 //! polls at later times, reads) against a model of OpenVPN's reliable layer.
-//! Input layout and checks: `common::reliable` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::reliable` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -1,5 +1,5 @@
 //! `validate_server_reset` over raw bytes, the wrap picked by the first byte.
-//! Input layout and checks: `common::response` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::response` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

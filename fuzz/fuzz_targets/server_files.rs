@@ -1,6 +1,6 @@
 //! The `--server-config` parsers: the server config, status files, CRLs.
 //! Input layout and checks: `common::server_files` in `common.rs` (shared with
-//! `tests/regressions.rs`).
+//! `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! A `proto::Session` in the TLS stage, after a genuine server reset, fed datagrams and
 //! time steps: no panic, bounded and well-formed output, a timer that never spins.
-//! Input layout and checks: `common::session` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::session` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -1,5 +1,5 @@
 //! `StaticKey::parse` over any text; accepted keys round-trip.
-//! Input layout and checks: `common::static_key` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::static_key` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

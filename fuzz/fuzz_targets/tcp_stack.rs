@@ -1,5 +1,5 @@
 //! `proto::data::stack::TcpProbe` (smoltcp) fed raw IP packets or checksummed segments of its connection.
-//! Input layout and checks: `common::tcp_stack` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::tcp_stack` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -1,5 +1,5 @@
 //! `proto::data::udp::parse_datagram`, raw packets and built datagrams with one damaged byte.
-//! Input layout and checks: `common::udp_datagram` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::udp_datagram` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -1,6 +1,6 @@
 //! The tls-auth / tls-crypt(-v2) opening paths with keys from the input: raw packets,
 //! sealed-then-opened bodies checked against a model, and single bit flips.
-//! Input layout and checks: `common::unwrap` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::unwrap` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

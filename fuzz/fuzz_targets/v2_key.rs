@@ -1,5 +1,5 @@
 //! `V2ClientKey::parse` over any text; accepted keys have a sane WKc.
-//! Input layout and checks: `common::v2_key` in `common.rs` (shared with `tests/regressions.rs`).
+//! Input layout and checks: `common::v2_key` in `common.rs` (shared with `tests/suite/regressions.rs`).
 
 #![no_main]
 

@@ -12,8 +12,8 @@ mod spec;
 
 pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
 pub use outcome::{
-    Answer, CheckError, DataOutcome, DataReady, Detail, DnsOutcome, HttpOutcome, LoginOutcome,
-    NeighbourOutcome, Outcome, Target, TcpOutcome, TlsOutcome,
+    Answer, CheckError, DataOutcome, DataReady, Detail, DnsOutcome, Exit, HttpOutcome, LoginEnd,
+    LoginOutcome, NeighbourOutcome, Outcome, Target, TcpOutcome, TlsOutcome,
 };
 pub use run::{probe_addresses, run, run_all, run_remotes};
 pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec, RemoteRun, Unchecked};

@@ -3,11 +3,11 @@
 
 use crate::chain::Judgement;
 use crate::net::{self, Ending, Proto};
-use crate::proto::data::{Compression, DataCipher, DataError};
-use crate::proto::login::{ControlMessage, ServerKeyMethod2};
+use crate::proto::data::{Compression, DataCipher};
+use crate::proto::login::ServerKeyMethod2;
 use crate::proto::probe;
 use crate::proto::push::{EchoPath, KeyDerivation, NoPath, Unsupported};
-use crate::proto::{DataKind, Progress, TlsFailure, Why};
+use crate::proto::{Event, Progress, TlsFailure};
 use crate::wire::{Auth, Rejection, SessionId, WrapKind};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use super::spec::{KeyOrigin, Note};
 
-/// One line of long output, as a fact: a note about the settings, or what the session
-/// did at a time since the flow opened. `report::detail_line` words it.
+/// One line of long output, as a fact: a note about the settings, what the check did
+/// around the session, or one of the session's own events at a time since the flow
+/// opened. `report::detail_line` words it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Detail {
     Note(Note),
@@ -32,11 +33,13 @@ pub enum Detail {
         asked: usize,
         granted: usize,
     },
+    /// Our hard reset, with the opcode of its wrap.
     ResetSent {
         attempt: u32,
         opcode: u8,
         len: usize,
     },
+    /// A packet of ours after the reset was answered.
     PacketSent {
         at: Duration,
         opcode: u8,
@@ -47,22 +50,10 @@ pub enum Detail {
         outgoing: bool,
         bytes: Vec<u8>,
     },
+    /// A server reset for our session before any valid one, whose HMAC did not verify.
     BadHmacReset {
         at: Duration,
         len: usize,
-    },
-    Ignored {
-        at: Duration,
-        len: usize,
-        reason: Rejection,
-        opcode: u8,
-    },
-    Responded {
-        at: Duration,
-        len: usize,
-    },
-    ResetAnswered {
-        at: Duration,
     },
     ServerSession {
         id: SessionId,
@@ -73,79 +64,16 @@ pub enum Detail {
     AskedAgain {
         probe: Duration,
     },
-    TlsFailed {
-        at: Duration,
-        failure: TlsFailure,
-    },
-    KeySent {
-        at: Duration,
-    },
-    ServerKeyMethod2 {
-        at: Duration,
-    },
-    PushRequested {
-        at: Duration,
-    },
-    Control {
-        at: Duration,
-        message: ControlMessage,
-    },
-    ExitSent {
-        at: Duration,
-    },
-    ExitAcked {
-        at: Duration,
-    },
     IgnoredTotals(BTreeMap<Rejection, u32>),
-    /// The data channel as agreed.
-    DataReady(DataReady),
-    /// Where the echoes go.
-    EchoPlanned {
-        path: EchoPath,
-        count: u16,
-    },
-    EchoSent {
-        at: Duration,
-        seq: u16,
-    },
-    EchoReply {
-        at: Duration,
-        seq: u16,
-        rtt: Duration,
-    },
-    DataReceived {
-        at: Duration,
-        kind: DataKind,
-        len: usize,
-    },
-    DataIgnored {
-        at: Duration,
-        error: DataError,
-        len: usize,
-    },
-    OccExitSent {
-        at: Duration,
-    },
-    LinkLayer {
-        tap: bool,
-        server_tap: bool,
-        mac: Option<[u8; 6]>,
-    },
-    NeighbourAsked {
-        at: Duration,
-        target: std::net::IpAddr,
-    },
-    NeighbourLearned {
-        at: Duration,
-        target: std::net::IpAddr,
-        mac: [u8; 6],
-    },
-    NeighbourAnswered {
-        at: Duration,
-    },
     /// The packet trace stopped here; later packets are only counted.
     TraceStopped {
         after: usize,
+    },
+    /// One of the session's events, as it said it, `at` after the flow opened (zero for
+    /// events without a time of their own).
+    Event {
+        at: Duration,
+        event: Event,
     },
 }
 
@@ -203,23 +131,13 @@ pub struct TlsOutcome {
 /// What the login stage saw after TLS.
 #[derive(Debug, Clone, Default)]
 pub struct LoginOutcome {
-    /// The chain failed the policy: no credentials were sent.
-    pub withheld: bool,
-    pub key_sent: bool,
+    /// How the login ended: the server's answer, or how far it got without one.
+    pub end: LoginEnd,
+    /// The server's key-method 2 message, when it came.
     pub server_key: Option<ServerKeyMethod2>,
-    /// The whole push, when it came.
-    pub pushed: Option<crate::proto::push::PushReply>,
-    /// `AUTH_FAILED`, with the server's reason if it gave one.
-    pub auth_failed: Option<Option<String>>,
-    /// `AUTH_PENDING` (timeout the server named) and the method of `INFO_PRE`.
-    pub pending: Option<(Option<u32>, Option<String>)>,
-    /// `RESTART` or `HALT` (`true`), with the server's message.
-    pub restart: Option<(bool, Option<String>)>,
     pub push_requested: bool,
-    /// A point-to-point server: the key exchange is the whole login.
-    pub point_to_point: bool,
-    pub exit_sent: bool,
-    pub exit_acked: bool,
+    /// Our EXIT, after the server's answer.
+    pub exit: Exit,
     /// From TLS established to the server's verdict.
     pub login_time: Option<Duration>,
     /// Who logged in, for the status line: the user name, else the certificate's CN.
@@ -229,6 +147,78 @@ pub struct LoginOutcome {
     /// The pushed compression option the client's `allow-compression` (the line or flag,
     /// else 2.6's default) does not allow: a 2.6 client stops on it.
     pub compression_refused: Option<(String, Option<crate::proto::data::AllowCompression>)>,
+}
+
+/// How a login ended. When the session said several of these, the furthest one is the
+/// ending (see [`LoginEnd::settle`]): a push outranks a refusal, a refusal a pending
+/// notice, any answer the silence after our key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum LoginEnd {
+    /// Our key-method 2 message never went out.
+    #[default]
+    NotSent,
+    /// Our certificate and credentials went out; the server's key-method 2 never came.
+    KeySent,
+    /// The server answered our key-method 2 with its own, then neither pushed, refused
+    /// nor said the login was pending.
+    KeyExchanged,
+    /// `AUTH_PENDING` (the timeout the server named) and the method of `INFO_PRE`.
+    Pending {
+        timeout: Option<u32>,
+        method: Option<String>,
+    },
+    /// `RESTART` or `HALT` (`halt`), with the server's message.
+    Restart { halt: bool, message: Option<String> },
+    /// `AUTH_FAILED`, with the server's reason if it gave one.
+    AuthFailed { reason: Option<String> },
+    /// A point-to-point server: the key exchange is the whole login.
+    PointToPoint,
+    /// The whole push.
+    Pushed(crate::proto::push::PushReply),
+    /// The chain failed the policy: no credentials were sent.
+    Withheld,
+}
+
+impl LoginEnd {
+    fn rank(&self) -> u8 {
+        match self {
+            LoginEnd::NotSent => 0,
+            LoginEnd::KeySent => 1,
+            LoginEnd::KeyExchanged => 2,
+            LoginEnd::Pending { .. } => 3,
+            LoginEnd::Restart { .. } => 4,
+            LoginEnd::AuthFailed { .. } => 5,
+            LoginEnd::PointToPoint | LoginEnd::Pushed(_) => 6,
+            LoginEnd::Withheld => 7,
+        }
+    }
+
+    /// Takes `next` as the ending unless the login already got further.
+    pub(crate) fn settle(&mut self, next: LoginEnd) {
+        if next.rank() >= self.rank() {
+            *self = next;
+        }
+    }
+
+    /// The server gave its verdict: a push (or the point-to-point key exchange), or a
+    /// refusal; what the `time` perfdata measures to.
+    pub fn answered(&self) -> bool {
+        matches!(
+            self,
+            LoginEnd::Pushed(_) | LoginEnd::PointToPoint | LoginEnd::AuthFailed { .. }
+        )
+    }
+}
+
+/// What became of our EXIT after the server's answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Exit {
+    #[default]
+    NotSent,
+    /// Sent, not acknowledged.
+    Sent,
+    /// Sent and acknowledged: the server frees the session.
+    Acked,
 }
 
 /// The data channel as agreed after the push.
@@ -270,8 +260,6 @@ pub struct DataOutcome {
     /// On tap: each address whose MAC was asked for (the echo target, the DNS server,
     /// the TCP and HTTP targets).
     pub neighbours: Vec<NeighbourOutcome>,
-    /// How the session ended, when it ended by itself.
-    pub why: Option<Why>,
     /// `--dns`: the question and what became of it.
     pub dns: Option<DnsOutcome>,
     /// `--tcp-connect`: the connection and what became of it.
@@ -441,4 +429,47 @@ pub enum CheckError {
     /// What another remote of the config, at the same address, port and protocol, met.
     #[error("{0}")]
     Shared(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::push::PushReply;
+
+    #[test]
+    fn the_furthest_ending_stands() {
+        let mut end = LoginEnd::default();
+        end.settle(LoginEnd::KeySent);
+        end.settle(LoginEnd::KeyExchanged);
+        assert_eq!(end, LoginEnd::KeyExchanged);
+        end.settle(LoginEnd::Pending {
+            timeout: Some(60),
+            method: None,
+        });
+        assert!(!end.answered());
+        // A push outranks what came before and a refusal after it.
+        end.settle(LoginEnd::Pushed(PushReply::default()));
+        end.settle(LoginEnd::Restart {
+            halt: false,
+            message: None,
+        });
+        end.settle(LoginEnd::AuthFailed { reason: None });
+        assert_eq!(end, LoginEnd::Pushed(PushReply::default()));
+        assert!(end.answered());
+        // A refusal outranks a RESTART, either way round; the later of two of a kind wins.
+        let mut end = LoginEnd::AuthFailed { reason: None };
+        end.settle(LoginEnd::Restart {
+            halt: true,
+            message: None,
+        });
+        end.settle(LoginEnd::AuthFailed {
+            reason: Some("expired".into()),
+        });
+        assert_eq!(
+            end,
+            LoginEnd::AuthFailed {
+                reason: Some("expired".into())
+            }
+        );
+    }
 }

@@ -7,7 +7,7 @@ use crate::proto::{Event, Progress, Why};
 use crate::wire::{Auth, Rejection};
 use std::time::{Duration, Instant};
 
-use super::outcome::{Detail, LoginOutcome, TlsOutcome};
+use super::outcome::{Detail, Exit, LoginEnd, LoginOutcome, TlsOutcome};
 use super::spec::Note;
 
 /// What a flow's events said, as the outcome needs it.
@@ -104,6 +104,19 @@ impl Recorder {
     }
 
     pub(super) fn take(&mut self, event: Event) {
+        // The trace keeps the session's own events; `report` words them.
+        if let Some((level, packet)) = shown(&event, self.reset_at.is_some()) {
+            let at = event_at(&event).map_or(Duration::ZERO, |at| self.trace.since(at));
+            let traced = || Detail::Event {
+                at,
+                event: event.clone(),
+            };
+            if packet {
+                self.trace.packet(level, traced);
+            } else {
+                self.trace.line(level, traced);
+            }
+        }
         match event {
             Event::Packet {
                 outgoing: true,
@@ -138,28 +151,14 @@ impl Recorder {
                 });
             }
             Event::Ignored {
-                reason,
-                opcode,
-                len,
-                at,
+                reason, len, at, ..
             } => {
-                let t = self.trace.since(at);
                 if reason == Rejection::BadAuth && self.reset_at.is_none() {
+                    let t = self.trace.since(at);
                     self.trace.packet(2, || Detail::BadHmacReset { at: t, len });
-                } else {
-                    self.trace.packet(2, || Detail::Ignored {
-                        at: t,
-                        len,
-                        reason,
-                        opcode,
-                    });
                 }
             }
-            Event::Responded { at, len } => {
-                let t = self.trace.since(at);
-                self.trace.packet(2, || Detail::Responded { at: t, len });
-                self.reset_at = Some(at);
-            }
+            Event::Responded { at, .. } => self.reset_at = Some(at),
             Event::ResetAnswered {
                 server_session,
                 auth,
@@ -167,8 +166,6 @@ impl Recorder {
                 resend_wkc,
                 ..
             } => {
-                let t = self.trace.since(at);
-                self.trace.packet(2, || Detail::ResetAnswered { at: t });
                 self.trace
                     .line(1, || Detail::ServerSession { id: server_session });
                 if resend_wkc {
@@ -185,81 +182,63 @@ impl Recorder {
                 self.established_at = Some(at);
             }
             Event::ProbeAnswer { .. } => {}
-            Event::LoginWithheld => self.login.withheld = true,
-            Event::KeySent { at } => {
-                let t = self.trace.since(at);
-                self.trace.line(2, || Detail::KeySent { at: t });
-                self.login.key_sent = true;
-            }
-            Event::ServerKeyMethod2 { message, at } => {
-                let t = self.trace.since(at);
-                self.trace.line(2, || Detail::ServerKeyMethod2 { at: t });
+            Event::LoginWithheld => self.login.end.settle(LoginEnd::Withheld),
+            Event::KeySent { .. } => self.login.end.settle(LoginEnd::KeySent),
+            Event::ServerKeyMethod2 { message, .. } => {
                 self.login.server_key = Some(message);
+                self.login.end.settle(LoginEnd::KeyExchanged);
             }
             Event::PointToPoint { at } => {
                 self.answered_at.get_or_insert(at);
-                self.login.point_to_point = true;
+                self.login.end.settle(LoginEnd::PointToPoint);
             }
-            Event::PushRequested { at } => {
-                let t = self.trace.since(at);
-                self.trace.line(2, || Detail::PushRequested { at: t });
-                self.login.push_requested = true;
-            }
+            Event::PushRequested { .. } => self.login.push_requested = true,
             Event::Pushed { reply, at } => {
                 self.answered_at.get_or_insert(at);
-                self.login.pushed = Some(reply);
+                self.login.end.settle(LoginEnd::Pushed(reply));
             }
-            Event::Control { message, at } => {
-                let t = self.trace.since(at);
-                let shown = message.clone();
-                self.trace.line(2, || Detail::Control {
-                    at: t,
-                    message: shown,
-                });
-                match message {
-                    ControlMessage::AuthFailed { reason } => {
-                        self.answered_at.get_or_insert(at);
-                        self.login.auth_failed = Some(reason);
-                    }
-                    ControlMessage::AuthPending { timeout } => {
-                        let method = self.login.pending.take().and_then(|p| p.1);
-                        self.login.pending = Some((timeout, method));
-                    }
-                    ControlMessage::InfoPre(info) => {
-                        let method = info.split(':').next().unwrap_or("").to_string();
-                        let timeout = self.login.pending.take().and_then(|p| p.0);
-                        self.login.pending = Some((timeout, Some(method)));
-                    }
-                    ControlMessage::Restart(m) => {
-                        self.answered_at.get_or_insert(at);
-                        self.login.restart = Some((false, m));
-                    }
-                    ControlMessage::Halt(m) => {
-                        self.answered_at.get_or_insert(at);
-                        self.login.restart = Some((true, m));
-                    }
-                    _ => {}
+            Event::Control { message, at } => match message {
+                ControlMessage::AuthFailed { reason } => {
+                    self.answered_at.get_or_insert(at);
+                    self.login.end.settle(LoginEnd::AuthFailed { reason });
                 }
-            }
-            Event::ExitSent { at } => {
-                let t = self.trace.since(at);
-                self.trace.line(2, || Detail::ExitSent { at: t });
-                self.login.exit_sent = true;
-            }
-            Event::ExitAcked { at } => {
-                let t = self.trace.since(at);
-                self.trace.line(2, || Detail::ExitAcked { at: t });
-                self.login.exit_acked = true;
-            }
-            Event::TlsFailed { failure, at } => {
-                let t = self.trace.since(at);
-                let shown = failure.clone();
-                self.trace.line(2, || Detail::TlsFailed {
-                    at: t,
-                    failure: shown,
-                });
-                self.tls.failure = Some(failure);
-            }
+                ControlMessage::AuthPending { timeout } => {
+                    let method = match &self.login.end {
+                        LoginEnd::Pending { method, .. } => method.clone(),
+                        _ => None,
+                    };
+                    self.login.end.settle(LoginEnd::Pending { timeout, method });
+                }
+                ControlMessage::InfoPre(info) => {
+                    let method = info.split(':').next().unwrap_or("").to_string();
+                    let timeout = match self.login.end {
+                        LoginEnd::Pending { timeout, .. } => timeout,
+                        _ => None,
+                    };
+                    self.login.end.settle(LoginEnd::Pending {
+                        timeout,
+                        method: Some(method),
+                    });
+                }
+                ControlMessage::Restart(m) => {
+                    self.answered_at.get_or_insert(at);
+                    self.login.end.settle(LoginEnd::Restart {
+                        halt: false,
+                        message: m,
+                    });
+                }
+                ControlMessage::Halt(m) => {
+                    self.answered_at.get_or_insert(at);
+                    self.login.end.settle(LoginEnd::Restart {
+                        halt: true,
+                        message: m,
+                    });
+                }
+                _ => {}
+            },
+            Event::ExitSent { .. } => self.login.exit = Exit::Sent,
+            Event::ExitAcked { .. } => self.login.exit = Exit::Acked,
+            Event::TlsFailed { failure, .. } => self.tls.failure = Some(failure),
             Event::DataReady {
                 cipher,
                 peer_id,
@@ -267,14 +246,12 @@ impl Recorder {
                 compression,
                 ..
             } => {
-                let ready = super::outcome::DataReady {
+                self.login.data.ready = Some(super::outcome::DataReady {
                     cipher,
                     peer_id,
                     keys,
                     compression,
-                };
-                self.trace.line(1, || Detail::DataReady(ready));
-                self.login.data.ready = Some(ready);
+                });
             }
             Event::CompressionRefused { pushed, allow } => {
                 self.login.compression_refused = Some((pushed, allow));
@@ -394,24 +371,16 @@ impl Recorder {
                 }
             }
             Event::EchoPlanned { path, count, .. } => {
-                self.trace.line(1, || Detail::EchoPlanned { path, count });
                 self.login.data.path = Some(path);
                 self.login.data.count = count;
             }
-            Event::EchoSent { seq, at } => {
-                let t = self.trace.since(at);
-                self.trace.line(2, || Detail::EchoSent { at: t, seq });
+            Event::EchoSent { seq, .. } => {
                 self.login.data.sent = self.login.data.sent.max(seq);
             }
-            Event::EchoReply { seq, rtt, at } => {
-                let t = self.trace.since(at);
-                self.trace.line(2, || Detail::EchoReply { at: t, seq, rtt });
+            Event::EchoReply { seq, rtt, .. } => {
                 self.login.data.replies.push((seq, rtt));
             }
-            Event::DataReceived { kind, len, at } => {
-                let t = self.trace.since(at);
-                self.trace
-                    .packet(2, || Detail::DataReceived { at: t, kind, len });
+            Event::DataReceived { kind, .. } => {
                 self.login.data.decrypted += 1;
                 match kind {
                     crate::proto::DataKind::Keepalive => self.login.data.keepalives += 1,
@@ -421,51 +390,24 @@ impl Recorder {
                     _ => {}
                 }
             }
-            Event::DataIgnored { error, len, at } => {
-                let t = self.trace.since(at);
-                self.trace
-                    .packet(2, || Detail::DataIgnored { at: t, error, len });
-                self.login.data.ignored += 1;
-            }
+            Event::DataIgnored { .. } => self.login.data.ignored += 1,
             Event::LinkLayer {
-                tap,
-                server_tap,
-                mac,
+                tap, server_tap, ..
             } => {
-                self.trace.line(1, || Detail::LinkLayer {
-                    tap,
-                    server_tap,
-                    mac,
-                });
                 self.login.data.link = Some((tap, server_tap));
             }
-            Event::NeighbourAsked { target, at } => {
-                let t = self.trace.since(at);
-                self.trace
-                    .line(2, || Detail::NeighbourAsked { at: t, target });
+            Event::NeighbourAsked { target, .. } => {
                 let n = self.login.data.neighbour_mut(target);
                 n.asked = n.asked.saturating_add(1);
             }
-            Event::NeighbourLearned { target, mac, at } => {
-                let t = self.trace.since(at);
-                self.trace
-                    .line(1, || Detail::NeighbourLearned { at: t, target, mac });
+            Event::NeighbourLearned { target, mac, .. } => {
                 self.login.data.neighbour_mut(target).mac = Some(mac);
                 self.login.data.decrypted += 1;
             }
-            Event::NeighbourAnswered { at } => {
-                let t = self.trace.since(at);
-                self.trace.packet(2, || Detail::NeighbourAnswered { at: t });
-                self.login.data.decrypted += 1;
-            }
-            Event::OccExitSent { at } => {
-                let t = self.trace.since(at);
-                self.trace.line(2, || Detail::OccExitSent { at: t });
-                self.login.data.occ_exit = true;
-            }
+            Event::NeighbourAnswered { .. } => self.login.data.decrypted += 1,
+            Event::OccExitSent { .. } => self.login.data.occ_exit = true,
             Event::Finished { reached, why } => {
                 self.finished = Some((reached, why));
-                self.login.data.why = Some(why);
                 if let Why::EchoesMissing { decrypted, .. }
                 | Why::DnsUnanswered { decrypted, .. }
                 | Why::TcpUnanswered { decrypted }
@@ -476,5 +418,168 @@ impl Recorder {
                 }
             }
         }
+    }
+}
+
+/// The verbosity whose long output shows `event` as a line of its own, and whether it
+/// counts against the packet cap; `None` for events shown otherwise or not at all.
+/// `reset_seen`: the server's valid reset came (before it, a reset whose HMAC does not
+/// verify is a line of its own, [`Detail::BadHmacReset`]).
+fn shown(event: &Event, reset_seen: bool) -> Option<(u8, bool)> {
+    Some(match event {
+        Event::Ignored {
+            reason: Rejection::BadAuth,
+            ..
+        } if !reset_seen => return None,
+        Event::Ignored { .. }
+        | Event::Responded { .. }
+        | Event::ResetAnswered { .. }
+        | Event::DataReceived { .. }
+        | Event::DataIgnored { .. }
+        | Event::NeighbourAnswered { .. } => (2, true),
+        Event::TlsFailed { .. }
+        | Event::KeySent { .. }
+        | Event::ServerKeyMethod2 { .. }
+        | Event::PushRequested { .. }
+        | Event::Control { .. }
+        | Event::ExitSent { .. }
+        | Event::ExitAcked { .. }
+        | Event::EchoSent { .. }
+        | Event::EchoReply { .. }
+        | Event::NeighbourAsked { .. }
+        | Event::OccExitSent { .. } => (2, false),
+        Event::DataReady { .. }
+        | Event::EchoPlanned { .. }
+        | Event::LinkLayer { .. }
+        | Event::NeighbourLearned { .. } => (1, false),
+        _ => return None,
+    })
+}
+
+/// When a shown event happened, for those that say.
+fn event_at(event: &Event) -> Option<Instant> {
+    match event {
+        Event::Ignored { at, .. }
+        | Event::Responded { at, .. }
+        | Event::ResetAnswered { at, .. }
+        | Event::DataReceived { at, .. }
+        | Event::DataIgnored { at, .. }
+        | Event::NeighbourAnswered { at }
+        | Event::TlsFailed { at, .. }
+        | Event::KeySent { at }
+        | Event::ServerKeyMethod2 { at, .. }
+        | Event::PushRequested { at }
+        | Event::Control { at, .. }
+        | Event::ExitSent { at }
+        | Event::ExitAcked { at }
+        | Event::EchoSent { at, .. }
+        | Event::EchoReply { at, .. }
+        | Event::NeighbourAsked { at, .. }
+        | Event::NeighbourLearned { at, .. }
+        | Event::OccExitSent { at } => Some(*at),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trace_keeps_the_sessions_events() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let events = [
+            Event::KeySent { at: at(5) },
+            Event::Control {
+                message: ControlMessage::AuthPending { timeout: Some(30) },
+                at: at(7),
+            },
+            Event::Control {
+                message: ControlMessage::AuthFailed {
+                    reason: Some("expired".into()),
+                },
+                at: at(9),
+            },
+        ];
+        let mut rec = Recorder::new(start, 2, 7, vec![]);
+        for e in events.clone() {
+            rec.take(e);
+        }
+        let expected: Vec<Detail> = events
+            .iter()
+            .zip([5, 7, 9])
+            .map(|(event, ms)| Detail::Event {
+                at: Duration::from_millis(ms),
+                event: event.clone(),
+            })
+            .collect();
+        assert_eq!(rec.trace.details, expected);
+        assert_eq!(
+            rec.login.end,
+            LoginEnd::AuthFailed {
+                reason: Some("expired".into())
+            }
+        );
+        assert_eq!(rec.answered_at, Some(at(9)));
+        let lines: Vec<String> = rec
+            .trace
+            .details
+            .iter()
+            .map(crate::report::detail_line)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "5.0 ms: sent our key-method 2 message",
+                "7.0 ms: received AUTH_PENDING, timeout 30 s",
+                "9.0 ms: received AUTH_FAILED: expired",
+            ]
+        );
+        // Below -vv none of them is a line; the facts are folded all the same.
+        let mut quiet = Recorder::new(start, 1, 7, vec![]);
+        for e in events {
+            quiet.take(e);
+        }
+        assert!(quiet.trace.details.is_empty());
+        assert_eq!(quiet.login.end, rec.login.end);
+    }
+
+    #[test]
+    fn a_bad_hmac_before_the_reset_is_its_own_line() {
+        let start = Instant::now();
+        let ignored = |ms| Event::Ignored {
+            reason: Rejection::BadAuth,
+            opcode: 8,
+            len: 40,
+            at: start + Duration::from_millis(ms),
+        };
+        let mut rec = Recorder::new(start, 2, 7, vec![]);
+        rec.take(ignored(1));
+        rec.take(Event::Responded {
+            at: start + Duration::from_millis(2),
+            len: 40,
+        });
+        rec.take(ignored(3));
+        assert_eq!(
+            rec.trace.details,
+            vec![
+                Detail::BadHmacReset {
+                    at: Duration::from_millis(1),
+                    len: 40
+                },
+                Detail::Event {
+                    at: Duration::from_millis(2),
+                    event: Event::Responded {
+                        at: start + Duration::from_millis(2),
+                        len: 40
+                    }
+                },
+                Detail::Event {
+                    at: Duration::from_millis(3),
+                    event: ignored(3)
+                },
+            ]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The flags of `--server-config`: what the server check runs with and its thresholds.
 
 use super::definition::Cli;
-use super::settings::{parse_cert_days, parse_timeout, UsageError};
+use super::settings::{parse_cert_days, parse_timeout, Settings, UsageError};
 use crate::range::Range;
 use crate::report::{CertDays, ServerThresholds};
 use crate::server::ServerSpec;
@@ -13,7 +13,35 @@ pub const DEFAULT_SERVER_DAYS: CertDays = CertDays {
     critical: Some(7),
 };
 
+/// Which check the arguments ask for: every mode is chosen here, so `main` only runs it.
+// Made once per process and moved at most twice: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Run {
+    /// `--server-config`: the server checked from its own config, on its host.
+    Server {
+        spec: ServerSpec,
+        thresholds: ServerThresholds,
+        verbose: u8,
+    },
+    /// A check from outside, as a client: its [`super::Mode`] says which.
+    Client(Settings),
+}
+
 impl Cli {
+    /// The check to run, or why the arguments do not make one.
+    pub fn into_run(self) -> Result<Run, UsageError> {
+        match self.server_settings() {
+            Some(Ok((spec, thresholds))) => Ok(Run::Server {
+                spec,
+                thresholds,
+                verbose: self.verbose,
+            }),
+            Some(Err(e)) => Err(e),
+            None => self.into_settings().map(Run::Client),
+        }
+    }
+
     /// `Some` when `--server-config` was given.
     /// `Some(Err)` too when a flag of the server check comes without it (clap lets a
     /// requirement pass when its target conflicts with a flag that is given, e.g. HOST).
@@ -119,6 +147,20 @@ mod tests {
             ));
         }
         assert!(cli(&["vpn"]).unwrap().server_settings().is_none());
+        assert!(matches!(
+            cli(&["vpn"]).unwrap().into_run(),
+            Ok(Run::Client(_))
+        ));
+        assert!(matches!(
+            cli(&["--server-config", "s.conf", "-v"])
+                .unwrap()
+                .into_run(),
+            Ok(Run::Server { verbose: 1, .. })
+        ));
+        assert!(matches!(
+            cli(&["vpn", "--no-probe"]).unwrap().into_run(),
+            Err(UsageError::ServerOnly("--no-probe"))
+        ));
 
         let c = cli(&["--server-config", "s.conf", "--clients-critical", "1:"]).unwrap();
         let (spec, t) = c.server_settings().unwrap().unwrap();

@@ -5,9 +5,16 @@
 //! Per flow it owns a non-blocking socket (socket2): a connected UDP socket, so the kernel
 //! drops datagrams from anyone but the server and reports ICMP port unreachable; or a TCP
 //! stream with OpenVPN's 16-bit length framing, whose connect also runs under the deadline.
+//!
+//! [`stream`] holds the other kind of conversation the check has: a line protocol over a
+//! TCP or unix stream (a server's management interface), under a deadline of its own
+//! caller's; [`watch`] waits for a file to change (a server's status file) and for time
+//! to pass, under a deadline too.
 
 mod link;
 mod resolve;
+pub mod stream;
+pub mod watch;
 
 pub use link::{Ending, Family, Proto, MAX_FRAME};
 pub use resolve::{resolve, ResolveError};

@@ -24,7 +24,7 @@ pub use words::{detail_line, note_line};
 
 use crate::check::{Answer, Outcome};
 use state::{human, opt};
-use verdict::assess;
+use verdict::{assess, words, Verdict};
 use words::{chain_lines, login_lines};
 
 /// Perfdata of one outcome; `suffix` names the address when there are several.
@@ -53,7 +53,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
         (_, Some(tls)) => {
             let mut parts = Vec::new();
             let reached = match &tls.login {
-                Some(l) => l.pushed.is_some() || l.auth_failed.is_some() || l.point_to_point,
+                Some(l) => l.end.answered(),
                 None => tls.established(),
             };
             if reached {
@@ -106,7 +106,8 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
 }
 
 pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
-    let (state, text) = assess(outcome, thresholds);
+    let verdict = assess(outcome, thresholds);
+    let (state, text) = (verdict.state, words(&verdict));
     let mut long: Vec<String> = outcome.details.iter().map(detail_line).collect();
     if let Some(tls) = &outcome.tls {
         if !long.is_empty() {
@@ -129,17 +130,17 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
 /// `--all-addresses`: the worst state of all addresses wins; each address gets a line of
 /// long output and its own perfdata (`'time_192.0.2.7'`).
 pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> Report {
-    let assessed: Vec<(State, String)> = outcomes.iter().map(|o| assess(o, thresholds)).collect();
-    let worst = assessed
+    let verdicts: Vec<Verdict> = outcomes.iter().map(|o| assess(o, thresholds)).collect();
+    let worst = verdicts
         .iter()
-        .map(|(s, _)| *s)
+        .map(|v| v.state)
         .max()
         .unwrap_or(State::Unknown);
     let total = outcomes.len();
-    let bad: Vec<&String> = assessed
+    let bad: Vec<String> = verdicts
         .iter()
-        .filter(|(s, _)| *s == worst)
-        .map(|(_, t)| t)
+        .filter(|v| v.state == worst)
+        .map(words)
         .collect();
     let summary = if worst == State::Ok {
         let times: Vec<String> = outcomes
@@ -154,19 +155,16 @@ pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> 
         format!(
             "{host}: {} of {total} addresses {worst}: {}",
             bad.len(),
-            bad.iter()
-                .map(|t| t.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
+            bad.join("; ")
         )
     };
     let perf: Vec<String> = outcomes
         .iter()
         .map(|o| perfdata(o, thresholds, Some(&o.addr.ip().to_string())))
         .collect();
-    let mut long: Vec<String> = assessed
+    let mut long: Vec<String> = verdicts
         .iter()
-        .map(|(state, text)| format!("[{state}] {text}"))
+        .map(|v| format!("[{}] {}", v.state, words(v)))
         .collect();
     for o in outcomes {
         long.extend(o.details.iter().map(detail_line));
@@ -180,6 +178,7 @@ pub fn render_all(host: &str, outcomes: &[Outcome], thresholds: &Thresholds) -> 
 
 #[cfg(test)]
 mod tests {
+    use super::verdict::{Reason, Reset, Slow};
     use super::*;
     use crate::check::{Diagnosis, Target};
     use crate::net::{Ending, Proto};
@@ -232,16 +231,53 @@ mod tests {
     #[test]
     fn thresholds_raise_the_state() {
         let o = outcome(Answer::Answered(Auth::Verified), 1500);
-        assert_eq!(render(&o, &th("1", "2")).state, State::Warning);
+        let v = assess(&o, &th("1", "2"));
+        assert_eq!(v.state, State::Warning);
+        assert!(
+            matches!(&v.reason, Reason::Reset(Reset::Answered { slow: Some(Slow::Warning(r)), .. }) if r.to_string() == "1"),
+            "{v:?}"
+        );
         let o = outcome(Answer::Answered(Auth::Verified), 2500);
-        let r = render(&o, &th("1", "2"));
-        assert_eq!(r.state, State::Critical);
-        assert!(r.line.contains("critical range 2"), "{}", r.line);
-        assert_eq!(render(&o, &Thresholds::default()).state, State::Ok);
+        let v = assess(&o, &th("1", "2"));
+        assert_eq!(v.state, State::Critical);
+        assert!(
+            matches!(&v.reason, Reason::Reset(Reset::Answered { slow: Some(Slow::Critical(r)), .. }) if r.to_string() == "2"),
+            "{v:?}"
+        );
+        let v = assess(&o, &Thresholds::default());
+        assert_eq!(v.state, State::Ok);
+        assert!(
+            matches!(
+                &v.reason,
+                Reason::Reset(Reset::Answered {
+                    auth: Some(Auth::Verified),
+                    attempt: None,
+                    slow: None,
+                    ..
+                })
+            ),
+            "{v:?}"
+        );
+        // Answered on a later attempt: which one, of how many.
+        let mut later = outcome(Answer::Responded, 2);
+        later.attempts = 2;
+        let v = assess(&later, &Thresholds::default());
+        assert!(
+            matches!(
+                &v.reason,
+                Reason::Reset(Reset::Answered {
+                    auth: None,
+                    attempt: Some((2, 3)),
+                    ..
+                })
+            ),
+            "{v:?}"
+        );
     }
 
+    /// The words of a failure and of the slow range, pinned.
     #[test]
-    fn failures_are_critical_without_time_perfdata() {
+    fn failure_and_slow_words() {
         let mut o = outcome(Answer::Failed(Ending::TimedOut), 6000);
         o.attempts = 3;
         o.ignored.insert(Rejection::OtherSession, 2);
@@ -252,9 +288,51 @@ mod tests {
             "OPENVPN CRITICAL - 192.0.2.7:1194/udp: no answer within 6.00 s after 3 attempts \
              (tls-auth SHA256); ignored 2 for another session | attempts=3;;;1;3"
         );
-        let r = render(&outcome(Answer::Failed(Ending::Refused), 0), &th("1", "2"));
-        assert_eq!(r.state, State::Critical);
-        assert!(r.line.contains("connection refused"));
+        let o = outcome(Answer::Answered(Auth::Verified), 2500);
+        assert_eq!(
+            words(&assess(&o, &th("1", "2"))),
+            "192.0.2.7:1194/udp answered in 2.50 s (tls-auth SHA256 verified), \
+             response time outside critical range 2"
+        );
+    }
+
+    #[test]
+    fn failures_are_critical() {
+        let mut o = outcome(Answer::Failed(Ending::TimedOut), 6000);
+        o.attempts = 3;
+        o.ignored.insert(Rejection::OtherSession, 2);
+        let v = assess(&o, &th("1", "2"));
+        assert_eq!(v.state, State::Critical);
+        assert_eq!(
+            v.reason,
+            Reason::Reset(Reset::Failed {
+                target: o.target.clone(),
+                ending: Ending::TimedOut,
+                wrap: o.wrap,
+                elapsed: o.elapsed,
+                attempts: Some(3),
+                ignored: vec![(Rejection::OtherSession, 2)],
+            })
+        );
+        let mut once = outcome(Answer::Failed(Ending::Refused), 0);
+        once.max_attempts = 1;
+        let v = assess(&once, &th("1", "2"));
+        assert_eq!(v.state, State::Critical);
+        assert!(
+            matches!(
+                &v.reason,
+                Reason::Reset(Reset::Failed {
+                    ending: Ending::Refused,
+                    attempts: None,
+                    ignored,
+                    ..
+                }) if ignored.is_empty()
+            ),
+            "{v:?}"
+        );
+        // No time perfdata without an answer.
+        let r = render(&once, &th("1", "2"));
+        assert!(r.line.ends_with("| attempts=1;;;1;1"), "{}", r.line);
     }
 
     #[test]
@@ -295,9 +373,24 @@ mod tests {
 
     #[test]
     fn bad_hmac_is_a_warning() {
-        let r = render(&outcome(Answer::BadAuth, 2), &Thresholds::default());
-        assert_eq!(r.state, State::Warning);
-        assert!(r.line.contains("did not verify"), "{}", r.line);
+        let mut o = outcome(Answer::BadAuth, 2);
+        o.key_origin = crate::check::KeyOrigin::Hex;
+        let v = assess(&o, &Thresholds::default());
+        assert_eq!(v.state, State::Warning);
+        assert_eq!(
+            v.reason,
+            Reason::Reset(Reset::BadHmac {
+                target: o.target.clone(),
+                wrap: o.wrap,
+                elapsed: o.elapsed,
+                key_origin: crate::check::KeyOrigin::Hex,
+            })
+        );
+        assert_eq!(
+            words(&v),
+            "192.0.2.7:1194/udp answered our session in 2.1 ms, but its tls-auth SHA256 HMAC \
+             did not verify: the server is up; check --digest-key-server and the key direction"
+        );
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! (`--ping`) and their verdict, and the `rta`/`pl` perfdata.
 
 use super::state::{PingLimits, State, Thresholds};
-use super::words::ms;
-use crate::check::{DataOutcome, DataReady, Detail};
+use super::verdict::Verdict;
+use crate::check::{DataOutcome, DataReady};
 use crate::proto::data::{Compression, DataError};
 use crate::proto::push::{KeyDerivation, NoPath, Unsupported};
-use crate::proto::DataKind;
+use crate::proto::{DataKind, Event};
 use std::net::IpAddr;
 
 fn compression_name(c: Compression) -> &'static str {
@@ -44,33 +44,58 @@ fn dev_type_words(tap: bool, server_tap: bool) -> &'static str {
     }
 }
 
-/// Why nothing came back from `target` when the link layer says it: the config's device
-/// type is not the server's (the real client connects and gets no connectivity), or, on
-/// tap, `target` never answered the questions for its MAC (so nothing went to it).
-/// Shared by the echoes, `--dns`, `--tcp-connect` and `--http`.
-pub(super) fn link_words(data: &DataOutcome, target: IpAddr) -> Option<String> {
+/// Why nothing came back from a target when the link layer says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    /// The config's device type is not the server's: the real client connects and gets
+    /// no connectivity.
+    DevMismatch { tap: bool, server_tap: bool },
+    /// On tap, `target` never answered the questions for its MAC (so nothing went to it).
+    NoNeighbour {
+        target: IpAddr,
+        asked: u16,
+        decrypted: u32,
+    },
+}
+
+/// What the link layer says about `target` answering nothing, if anything. Shared by the
+/// echoes, `--dns`, `--tcp-connect` and `--http`.
+pub(super) fn link_problem(data: &DataOutcome, target: IpAddr) -> Option<LinkProblem> {
     let (tap, server_tap) = data.link?;
     if tap != server_tap {
-        return Some(format!(
-            "{}: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's",
-            dev_type_words(tap, server_tap)
-        ));
+        return Some(LinkProblem::DevMismatch { tap, server_tap });
     }
     let n = data.neighbour(target).filter(|n| n.mac.is_none())?;
     if !tap || n.asked == 0 {
         return None;
     }
-    Some(format!(
-        "{target} did not answer {} {} on the tap link ({} data packets of the server's decrypted)",
-        n.asked,
-        match (target.is_ipv6(), n.asked) {
-            (true, 1) => "neighbour solicitation",
-            (true, _) => "neighbour solicitations",
-            (false, 1) => "ARP request",
-            (false, _) => "ARP requests",
-        },
-        data.decrypted
-    ))
+    Some(LinkProblem::NoNeighbour {
+        target,
+        asked: n.asked,
+        decrypted: data.decrypted,
+    })
+}
+
+pub(super) fn link_words(p: &LinkProblem) -> String {
+    match *p {
+        LinkProblem::DevMismatch { tap, server_tap } => format!(
+            "{}: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's",
+            dev_type_words(tap, server_tap)
+        ),
+        LinkProblem::NoNeighbour {
+            target,
+            asked,
+            decrypted,
+        } => format!(
+            "{target} did not answer {asked} {} on the tap link ({decrypted} data packets of the server's decrypted)",
+            match (target.is_ipv6(), asked) {
+                (true, 1) => "neighbour solicitation",
+                (true, _) => "neighbour solicitations",
+                (false, 1) => "ARP request",
+                (false, _) => "ARP requests",
+            }
+        ),
+    }
 }
 
 fn unsupported_words(what: &Unsupported) -> String {
@@ -116,23 +141,31 @@ fn no_path_words(path: &NoPath) -> String {
     }
 }
 
-/// `-v`/`-vv` lines of the data stage; `None` for any other detail.
-pub(super) fn detail_line(detail: &Detail) -> Option<String> {
-    Some(match detail {
-        Detail::DataReady(r) => ready_words(r),
-        Detail::EchoPlanned { path, count } => format!(
+/// `-v`/`-vv` lines of the data stage's events, `at` worded; `None` for any other event.
+pub(super) fn event_line(at: &str, event: &Event) -> Option<String> {
+    Some(match event {
+        Event::DataReady {
+            cipher,
+            peer_id,
+            keys,
+            compression,
+        } => ready_words(&DataReady {
+            cipher: *cipher,
+            peer_id: *peer_id,
+            keys: *keys,
+            compression: *compression,
+        }),
+        Event::EchoPlanned { path, count, .. } => format!(
             "echoes: {count} from {} to {} through the tunnel",
             path.source, path.target
         ),
-        Detail::EchoSent { at, seq } => format!("{}: echo request {seq} sent", ms(*at)),
-        Detail::EchoReply { at, seq, rtt } => format!(
-            "{}: echo reply {seq}, round trip {:.3} ms",
-            ms(*at),
+        Event::EchoSent { seq, .. } => format!("{at}: echo request {seq} sent"),
+        Event::EchoReply { seq, rtt, .. } => format!(
+            "{at}: echo reply {seq}, round trip {:.3} ms",
             rtt.as_secs_f64() * 1000.0
         ),
-        Detail::DataReceived { at, kind, len } => format!(
-            "{}: data packet of {len} bytes decrypted: {}",
-            ms(*at),
+        Event::DataReceived { kind, len, .. } => format!(
+            "{at}: data packet of {len} bytes decrypted: {}",
             match kind {
                 DataKind::Keepalive => "the server's keepalive ping".to_string(),
                 DataKind::Occ(Some(op)) => format!("an OCC message (opcode {op})"),
@@ -144,13 +177,12 @@ pub(super) fn detail_line(detail: &Detail) -> Option<String> {
                 DataKind::Other => "a tunnel packet that is no reply of ours".to_string(),
             }
         ),
-        Detail::DataIgnored { at, error, len } => format!(
-            "{}: data packet of {len} bytes ignored: {}",
-            ms(*at),
+        Event::DataIgnored { error, len, .. } => format!(
+            "{at}: data packet of {len} bytes ignored: {}",
             data_error_words(error)
         ),
-        Detail::OccExitSent { at } => format!("{}: OCC_EXIT sent on the data channel", ms(*at)),
-        Detail::LinkLayer {
+        Event::OccExitSent { .. } => format!("{at}: OCC_EXIT sent on the data channel"),
+        Event::LinkLayer {
             tap,
             server_tap,
             mac,
@@ -165,20 +197,19 @@ pub(super) fn detail_line(detail: &Detail) -> Option<String> {
             }
             s
         }
-        Detail::NeighbourAsked { at, target } => format!(
-            "{}: asked for the MAC of {target} ({})",
-            ms(*at),
+        Event::NeighbourAsked { target, .. } => format!(
+            "{at}: asked for the MAC of {target} ({})",
             if target.is_ipv6() {
                 "neighbour solicitation"
             } else {
                 "ARP request"
             }
         ),
-        Detail::NeighbourLearned { at, target, mac } => {
-            format!("{}: {target} is at {}", ms(*at), mac_words(mac))
+        Event::NeighbourLearned { target, mac, .. } => {
+            format!("{at}: {target} is at {}", mac_words(mac))
         }
-        Detail::NeighbourAnswered { at } => {
-            format!("{}: answered the server's question for our MAC", ms(*at))
+        Event::NeighbourAnswered { .. } => {
+            format!("{at}: answered the server's question for our MAC")
         }
         _ => return None,
     })
@@ -219,97 +250,206 @@ fn ready_words(r: &DataReady) -> String {
     )
 }
 
-/// The verdict of `--ping`, after a push: its state and what to say first.
-pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> (State, String) {
+/// What became of `--ping`'s echoes, after a push.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Echoes {
+    /// The server chose what this check cannot speak: the tunnel was not tried.
+    Unsupported(Unsupported),
+    /// No pushed route or address to send from or to.
+    NoPath(NoPath),
+    /// None came back, and the link layer says why.
+    LinkSilent {
+        target: IpAddr,
+        count: u16,
+        link: LinkProblem,
+    },
+    /// No echo was sent.
+    NotSetUp,
+    /// None came back, and what did starts with a compression header.
+    Framed {
+        target: IpAddr,
+        count: u16,
+        first: u8,
+    },
+    /// None came back, yet the tunnel carries data.
+    NoIcmp {
+        target: IpAddr,
+        count: u16,
+        decrypted: u32,
+        keepalives: bool,
+    },
+    /// Nothing at all came back through the tunnel.
+    NothingBack {
+        target: IpAddr,
+        count: u16,
+        ready: Option<DataReady>,
+        undecrypted: u32,
+    },
+    /// Replies came: how many, their mean round trip, the loss, and the limit it reached.
+    Replies {
+        target: IpAddr,
+        answered: usize,
+        count: u16,
+        rta_ms: Option<f64>,
+        loss_percent: u32,
+        limit: Option<PingLimit>,
+    },
+}
+
+/// The `--ping-critical` or `--ping-warning` limit the echoes reached.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PingLimit {
+    Critical(PingLimits),
+    Warning(PingLimits),
+}
+
+/// The verdict of `--ping`, after a push.
+pub(super) fn assess(data: &DataOutcome, thresholds: &Thresholds) -> Verdict {
     if let Some(what) = &data.unsupported {
-        return (
-            State::Unknown,
-            format!(
-                "the server chose {}; the login worked, the tunnel was not tried",
-                unsupported_words(what)
-            ),
-        );
+        return Verdict::new(State::Unknown, Echoes::Unsupported(what.clone()));
     }
     if let Some(path) = &data.no_path {
-        return (
-            State::Unknown,
-            format!("{}; no echo was sent", no_path_words(path)),
-        );
+        return Verdict::new(State::Unknown, Echoes::NoPath(path.clone()));
     }
     if let Some(path) = data.path.filter(|_| data.replies.is_empty()) {
-        if let Some(words) = link_words(data, path.target) {
-            let (target, count) = (path.target, data.count);
-            return (
+        if let Some(link) = link_problem(data, path.target) {
+            return Verdict::new(
                 State::Critical,
-                format!("0/{count} echoes from {target}: {words}"),
+                Echoes::LinkSilent {
+                    target: path.target,
+                    count: data.count,
+                    link,
+                },
             );
         }
     }
     let Some(path) = data.path.filter(|_| data.sent > 0) else {
-        return (
-            State::Critical,
-            "the data channel was not set up, no echo was sent".into(),
-        );
+        return Verdict::new(State::Critical, Echoes::NotSetUp);
     };
     let target = path.target;
     let answered = data.replies.len();
     let count = data.count;
     if answered == 0 {
-        if let Some(first) = data.not_ip {
-            return (
-                State::Critical,
-                format!(
-                    "0/{count} echoes from {target}, and no data came back that this check can read: the server's packets start with {first:#04x}, {}: the server has compression configured that it does not push; give the check the client config's comp-lzo or compress line",
-                    framing_words(first)
-                ),
-            );
-        }
-        if data.decrypted > 0 {
-            return (
-                State::Critical,
-                format!(
-                    "0/{count} echoes from {target}: the tunnel is up but {target} does not answer ICMP ({} data packets of the server's decrypted{})",
-                    data.decrypted,
-                    if data.keepalives > 0 { ", keepalives among them" } else { "" }
-                ),
-            );
-        }
-        let cipher = data
-            .ready
-            .map(|r| format!("{} with {}", r.cipher, compression_name(r.compression)))
-            .unwrap_or_default();
-        return (
-            State::Critical,
-            format!(
-                "0/{count} echoes from {target}, and no data came back through the tunnel at all: look at the data cipher and compression ({cipher}) and at the server's tun device, forwarding or firewall{}",
-                if data.ignored > 0 {
-                    format!("; {} data packets did not decrypt", data.ignored)
-                } else {
-                    String::new()
-                }
-            ),
-        );
+        let echoes = if let Some(first) = data.not_ip {
+            Echoes::Framed {
+                target,
+                count,
+                first,
+            }
+        } else if data.decrypted > 0 {
+            Echoes::NoIcmp {
+                target,
+                count,
+                decrypted: data.decrypted,
+                keepalives: data.keepalives > 0,
+            }
+        } else {
+            Echoes::NothingBack {
+                target,
+                count,
+                ready: data.ready,
+                undecrypted: data.ignored,
+            }
+        };
+        return Verdict::new(State::Critical, echoes);
     }
-    let rta = data.rta().map(|d| d.as_secs_f64() * 1000.0);
-    let loss = data.loss_percent();
-    let mut text = format!(
-        "{answered}/{count} echoes from {target}, rta {:.2} ms",
-        rta.unwrap_or(0.0)
-    );
-    if loss > 0 {
-        text.push_str(&format!(", {loss}% lost"));
-    }
-    let limit = |l: &Option<PingLimits>| l.filter(|l| l.alerts(rta, loss));
-    let state = if let Some(l) = limit(&thresholds.ping_critical) {
-        text.push_str(&format!(", at or above the critical limit {l}"));
-        State::Critical
-    } else if let Some(l) = limit(&thresholds.ping_warning) {
-        text.push_str(&format!(", at or above the warning limit {l}"));
-        State::Warning
+    let rta_ms = data.rta().map(|d| d.as_secs_f64() * 1000.0);
+    let loss_percent = data.loss_percent();
+    let reached = |l: &Option<PingLimits>| l.filter(|l| l.alerts(rta_ms, loss_percent));
+    let (state, limit) = if let Some(l) = reached(&thresholds.ping_critical) {
+        (State::Critical, Some(PingLimit::Critical(l)))
+    } else if let Some(l) = reached(&thresholds.ping_warning) {
+        (State::Warning, Some(PingLimit::Warning(l)))
     } else {
-        State::Ok
+        (State::Ok, None)
     };
-    (state, text)
+    Verdict::new(
+        state,
+        Echoes::Replies {
+            target,
+            answered,
+            count,
+            rta_ms,
+            loss_percent,
+            limit,
+        },
+    )
+}
+
+/// The words for the echoes' verdict.
+pub(super) fn words(e: &Echoes) -> String {
+    match e {
+        Echoes::Unsupported(what) => format!(
+            "the server chose {}; the login worked, the tunnel was not tried",
+            unsupported_words(what)
+        ),
+        Echoes::NoPath(path) => format!("{}; no echo was sent", no_path_words(path)),
+        Echoes::LinkSilent {
+            target,
+            count,
+            link,
+        } => format!("0/{count} echoes from {target}: {}", link_words(link)),
+        Echoes::NotSetUp => "the data channel was not set up, no echo was sent".into(),
+        Echoes::Framed {
+            target,
+            count,
+            first,
+        } => format!(
+            "0/{count} echoes from {target}, and no data came back that this check can read: the server's packets start with {first:#04x}, {}: the server has compression configured that it does not push; give the check the client config's comp-lzo or compress line",
+            framing_words(*first)
+        ),
+        Echoes::NoIcmp {
+            target,
+            count,
+            decrypted,
+            keepalives,
+        } => format!(
+            "0/{count} echoes from {target}: the tunnel is up but {target} does not answer ICMP ({decrypted} data packets of the server's decrypted{})",
+            if *keepalives { ", keepalives among them" } else { "" }
+        ),
+        Echoes::NothingBack {
+            target,
+            count,
+            ready,
+            undecrypted,
+        } => format!(
+            "0/{count} echoes from {target}, and no data came back through the tunnel at all: look at the data cipher and compression ({}) and at the server's tun device, forwarding or firewall{}",
+            ready
+                .map(|r| format!("{} with {}", r.cipher, compression_name(r.compression)))
+                .unwrap_or_default(),
+            if *undecrypted > 0 {
+                format!("; {undecrypted} data packets did not decrypt")
+            } else {
+                String::new()
+            }
+        ),
+        Echoes::Replies {
+            target,
+            answered,
+            count,
+            rta_ms,
+            loss_percent,
+            limit,
+        } => {
+            let mut text = format!(
+                "{answered}/{count} echoes from {target}, rta {:.2} ms",
+                rta_ms.unwrap_or(0.0)
+            );
+            if *loss_percent > 0 {
+                text.push_str(&format!(", {loss_percent}% lost"));
+            }
+            match limit {
+                Some(PingLimit::Critical(l)) => {
+                    text.push_str(&format!(", at or above the critical limit {l}"))
+                }
+                Some(PingLimit::Warning(l)) => {
+                    text.push_str(&format!(", at or above the warning limit {l}"))
+                }
+                None => {}
+            }
+            text
+        }
+    }
 }
 
 /// `rta` (ms) and `pl` (%) once an echo went out; `rta` only when a reply came.
@@ -345,10 +485,15 @@ pub(super) fn perfdata(
 
 #[cfg(test)]
 mod tests {
+    use super::super::verdict::Reason;
     use super::*;
     use crate::proto::data::DataCipher;
     use crate::proto::push::EchoPath;
     use std::time::Duration;
+
+    fn said(v: &Verdict) -> String {
+        super::super::verdict::words(v)
+    }
 
     fn pinged(replies: &[(u16, u64)], decrypted: u32) -> DataOutcome {
         DataOutcome {
@@ -377,44 +522,62 @@ mod tests {
     #[test]
     fn tap_verdicts_name_the_link() {
         let none = Thresholds::default();
+        let gw: IpAddr = "10.8.0.1".parse().unwrap();
         // ARP asked twice, never answered: no echo could go.
         let unanswered = DataOutcome {
             link: Some((true, true)),
             neighbours: vec![crate::check::NeighbourOutcome {
-                ip: "10.8.0.1".parse().unwrap(),
+                ip: gw,
                 asked: 2,
                 mac: None,
             }],
             sent: 0,
             ..pinged(&[], 4)
         };
-        let (state, text) = assess(&unanswered, &none);
-        assert_eq!(state, State::Critical);
-        assert!(
-            text.contains("10.8.0.1 did not answer 2 ARP requests on the tap link"),
-            "{text}"
+        assert_eq!(
+            assess(&unanswered, &none),
+            Verdict::new(
+                State::Critical,
+                Echoes::LinkSilent {
+                    target: gw,
+                    count: 3,
+                    link: LinkProblem::NoNeighbour {
+                        target: gw,
+                        asked: 2,
+                        decrypted: 4
+                    },
+                }
+            )
         );
         // The config's dev tun against a tap server: the config's fault, named.
         let mismatch = DataOutcome {
             link: Some((false, true)),
             ..pinged(&[], 5)
         };
-        let (state, text) = assess(&mismatch, &none);
-        assert_eq!(state, State::Critical);
-        assert!(
-            text.contains("the config says dev tun, the server is dev tap"),
-            "{text}"
+        assert_eq!(
+            assess(&mismatch, &none),
+            Verdict::new(
+                State::Critical,
+                Echoes::LinkSilent {
+                    target: gw,
+                    count: 3,
+                    link: LinkProblem::DevMismatch {
+                        tap: false,
+                        server_tap: true
+                    },
+                }
+            )
         );
         // Answered over tap: as over tun.
         let ok = DataOutcome {
             link: Some((true, true)),
             ..pinged(&[(1, 400), (2, 420), (3, 410)], 3)
         };
-        assert_eq!(assess(&ok, &none).0, State::Ok);
+        assert_eq!(assess(&ok, &none).state, State::Ok);
     }
 
     #[test]
-    fn link_words_are_each_targets_own() {
+    fn link_problems_are_each_targets_own() {
         let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
         let n = |a: &str, asked: u16, mac: Option<[u8; 6]>| crate::check::NeighbourOutcome {
             ip: ip(a),
@@ -431,36 +594,81 @@ mod tests {
             decrypted: 2,
             ..Default::default()
         };
-        assert_eq!(link_words(&data, ip("10.8.0.1")), None);
+        assert_eq!(link_problem(&data, ip("10.8.0.1")), None);
         assert_eq!(
-            link_words(&data, ip("10.8.0.53")).as_deref(),
-            Some("10.8.0.53 did not answer 3 ARP requests on the tap link (2 data packets of the server's decrypted)")
+            link_problem(&data, ip("10.8.0.53")),
+            Some(LinkProblem::NoNeighbour {
+                target: ip("10.8.0.53"),
+                asked: 3,
+                decrypted: 2
+            })
         );
-        assert!(link_words(&data, ip("fd00::53"))
-            .is_some_and(|w| w.contains("did not answer 1 neighbour solicitation on")));
+        assert_eq!(
+            link_problem(&data, ip("fd00::53")),
+            Some(LinkProblem::NoNeighbour {
+                target: ip("fd00::53"),
+                asked: 1,
+                decrypted: 2
+            })
+        );
         // Never asked (a tun tunnel, or a target nothing went to): nothing to say.
-        assert_eq!(link_words(&data, ip("10.8.0.99")), None);
+        assert_eq!(link_problem(&data, ip("10.8.0.99")), None);
         let tun = DataOutcome {
             link: None,
             ..data.clone()
         };
-        assert_eq!(link_words(&tun, ip("10.8.0.53")), None);
+        assert_eq!(link_problem(&tun, ip("10.8.0.53")), None);
         // A device type mismatch is said for every target.
         let mismatch = DataOutcome {
             link: Some((false, true)),
             ..data
         };
-        assert!(link_words(&mismatch, ip("10.8.0.1"))
-            .is_some_and(|w| w.contains("the config says dev tun, the server is dev tap")));
+        assert_eq!(
+            link_problem(&mismatch, ip("10.8.0.1")),
+            Some(LinkProblem::DevMismatch {
+                tap: false,
+                server_tap: true
+            })
+        );
+    }
+
+    /// The link layer's words, pinned.
+    #[test]
+    fn link_words_golden() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let no_neighbour = |t: &str, asked| LinkProblem::NoNeighbour {
+            target: ip(t),
+            asked,
+            decrypted: 2,
+        };
+        assert_eq!(
+            link_words(&no_neighbour("10.8.0.53", 3)),
+            "10.8.0.53 did not answer 3 ARP requests on the tap link (2 data packets of the server's decrypted)"
+        );
+        assert_eq!(
+            link_words(&no_neighbour("fd00::53", 1)),
+            "fd00::53 did not answer 1 neighbour solicitation on the tap link (2 data packets of the server's decrypted)"
+        );
+        assert_eq!(
+            link_words(&LinkProblem::DevMismatch {
+                tap: false,
+                server_tap: true
+            }),
+            "the config says dev tun, the server is dev tap: OpenVPN's client connects with this config but gets no connectivity; make the config's dev match the server's"
+        );
     }
 
     #[test]
-    fn verdicts_and_their_words() {
+    fn verdicts_of_the_echoes() {
         let none = Thresholds::default();
+        let gw: IpAddr = "10.8.0.1".parse().unwrap();
         let ok = pinged(&[(1, 400), (2, 420), (3, 410)], 3);
-        assert_eq!(
-            assess(&ok, &none),
-            (State::Ok, "3/3 echoes from 10.8.0.1, rta 0.41 ms".into())
+        let v = assess(&ok, &none);
+        assert_eq!(v.state, State::Ok);
+        assert!(
+            matches!(v.reason, Reason::Echoes(Echoes::Replies { target, answered: 3, count: 3, rta_ms: Some(rta), loss_percent: 0, limit: None })
+                if target == gw && (rta - 0.41).abs() < 1e-9),
+            "{v:?}"
         );
         assert_eq!(
             perfdata(&ok, &none, |l| l.to_string()),
@@ -472,29 +680,47 @@ mod tests {
             ..Default::default()
         };
         let lossy = pinged(&[(2, 200)], 1);
-        let (state, text) = assess(&lossy, &limits);
-        assert_eq!(state, State::Critical, "{text}");
+        let v = assess(&lossy, &limits);
+        assert_eq!(v.state, State::Critical);
         assert!(
-            text.contains("1/3 echoes from 10.8.0.1, rta 0.20 ms, 66% lost"),
-            "{text}"
+            matches!(v.reason, Reason::Echoes(Echoes::Replies { answered: 1, count: 3, loss_percent: 66, limit: Some(PingLimit::Critical(l)), .. })
+                if l == limits.ping_critical.unwrap()),
+            "{v:?}"
         );
         assert_eq!(
             perfdata(&lossy, &limits, |l| l.to_string()),
             vec!["rta=0.200000ms;0.3;1;0;", "pl=66%;50;60;0;100"]
         );
-        assert_eq!(assess(&ok, &limits).0, State::Warning);
-        let (state, text) = assess(&pinged(&[], 2), &none);
-        assert_eq!(state, State::Critical);
+        let v = assess(&ok, &limits);
+        assert_eq!(v.state, State::Warning);
         assert!(
-            text.contains("the tunnel is up but 10.8.0.1 does not answer ICMP"),
-            "{text}"
+            matches!(
+                v.reason,
+                Reason::Echoes(Echoes::Replies {
+                    limit: Some(PingLimit::Warning(_)),
+                    ..
+                })
+            ),
+            "{v:?}"
+        );
+        assert_eq!(
+            assess(&pinged(&[], 2), &none),
+            Verdict::new(
+                State::Critical,
+                Echoes::NoIcmp {
+                    target: gw,
+                    count: 3,
+                    decrypted: 2,
+                    keepalives: false
+                }
+            )
         );
         let silent = pinged(&[], 0);
-        let (state, text) = assess(&silent, &none);
-        assert_eq!(state, State::Critical);
+        let v = assess(&silent, &none);
+        assert_eq!(v.state, State::Critical);
         assert!(
-            text.contains("no data came back") && text.contains("AES-256-GCM"),
-            "{text}"
+            matches!(v.reason, Reason::Echoes(Echoes::NothingBack { ready: Some(r), undecrypted: 0, .. }) if r.cipher == DataCipher::Aes256Gcm),
+            "{v:?}"
         );
         assert_eq!(
             perfdata(&silent, &none, |l| l.to_string()),
@@ -504,23 +730,79 @@ mod tests {
             not_ip: Some(0xFA),
             ..pinged(&[], 1)
         };
-        let (state, text) = assess(&framed, &none);
-        assert_eq!(state, State::Critical);
-        assert!(
-            text.contains("no data came back") && text.contains("comp-lzo"),
-            "{text}"
+        assert_eq!(
+            assess(&framed, &none),
+            Verdict::new(
+                State::Critical,
+                Echoes::Framed {
+                    target: gw,
+                    count: 3,
+                    first: 0xFA
+                }
+            )
         );
         let epoch = DataOutcome {
             unsupported: Some(Unsupported::Epoch),
             ..pinged(&[], 0)
         };
-        let (state, text) = assess(&epoch, &none);
-        assert_eq!(state, State::Unknown);
-        assert!(text.contains("aead-epoch"), "{text}");
+        assert_eq!(
+            assess(&epoch, &none),
+            Verdict::new(State::Unknown, Echoes::Unsupported(Unsupported::Epoch))
+        );
         let bf = DataOutcome {
             unsupported: Some(Unsupported::DefaultCipher),
             ..Default::default()
         };
-        assert!(assess(&bf, &none).1.contains("BF-CBC"));
+        assert_eq!(
+            assess(&bf, &none),
+            Verdict::new(
+                State::Unknown,
+                Echoes::Unsupported(Unsupported::DefaultCipher)
+            )
+        );
+        let unplanned = DataOutcome {
+            pinged: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            assess(&unplanned, &none),
+            Verdict::new(State::Critical, Echoes::NotSetUp)
+        );
+    }
+
+    /// The echoes' words, pinned for a few verdicts.
+    #[test]
+    fn echo_words_golden() {
+        let none = Thresholds::default();
+        let limits = Thresholds {
+            ping_critical: Some("1,60%".parse().unwrap()),
+            ..Default::default()
+        };
+        let ok = pinged(&[(1, 400), (2, 420), (3, 410)], 3);
+        assert_eq!(
+            said(&assess(&ok, &none)),
+            "3/3 echoes from 10.8.0.1, rta 0.41 ms"
+        );
+        assert_eq!(
+            said(&assess(&pinged(&[(2, 200)], 1), &limits)),
+            "1/3 echoes from 10.8.0.1, rta 0.20 ms, 66% lost, at or above the critical limit 1,60%"
+        );
+        assert_eq!(
+            said(&assess(&pinged(&[], 0), &none)),
+            "0/3 echoes from 10.8.0.1, and no data came back through the tunnel at all: look at the data cipher and compression (AES-256-GCM with no compression) and at the server's tun device, forwarding or firewall"
+        );
+        let framed = DataOutcome {
+            not_ip: Some(0xFA),
+            ..pinged(&[], 1)
+        };
+        assert_eq!(
+            said(&assess(&framed, &none)),
+            "0/3 echoes from 10.8.0.1, and no data came back that this check can read: the server's packets start with 0xfa, the header of comp-lzo (or compress lzo): the server has compression configured that it does not push; give the check the client config's comp-lzo or compress line"
+        );
+        let bf = DataOutcome {
+            unsupported: Some(Unsupported::DefaultCipher),
+            ..Default::default()
+        };
+        assert!(said(&assess(&bf, &none)).contains("BF-CBC"));
     }
 }

@@ -4,7 +4,11 @@
 
 use super::names::proto_name;
 use super::state::human;
-use super::{detail_line, note_line, perfdata, verdict::assess, Report, State, Thresholds};
+use super::{
+    detail_line, note_line, perfdata,
+    verdict::{assess, words},
+    Report, State, Thresholds,
+};
 use crate::check::{CheckError, Note, Outcome, RemoteRun, Unchecked};
 
 /// What became of one remote.
@@ -54,7 +58,8 @@ pub fn render_remotes(
         .zip(results)
         .map(|(run, result)| match (&run.check, result) {
             (_, Some(Ok(o))) => {
-                let (state, text) = assess(o, thresholds);
+                let v = assess(o, thresholds);
+                let (state, text) = (v.state, words(&v));
                 Seen {
                     run,
                     state,

@@ -2,10 +2,10 @@
 
 use super::dates::{date, validity_words};
 use super::names::{opcode_name, rejection_name, role_name};
-use crate::check::{Detail, LoginOutcome, Note, TlsOutcome};
+use crate::check::{Detail, Exit, LoginEnd, LoginOutcome, Note, TlsOutcome};
 use crate::net::Ending;
 use crate::proto::login::ControlMessage;
-use crate::proto::{Incompatible, ProtocolFailure, TlsFailure, Unreadable};
+use crate::proto::{Event, Incompatible, ProtocolFailure, TlsFailure, Unreadable};
 use std::time::Duration;
 
 pub(super) fn ending_words(e: &Ending) -> String {
@@ -123,21 +123,6 @@ pub fn detail_line(detail: &Detail) -> String {
             "{}: received {len} bytes: server reset for our session, HMAC does not verify",
             ms(*at)
         ),
-        Detail::Ignored {
-            at,
-            len,
-            reason,
-            opcode,
-        } => format!(
-            "{}: ignored {len} bytes ({}, opcode {opcode} {})",
-            ms(*at),
-            rejection_name(*reason),
-            opcode_name(*opcode)
-        ),
-        Detail::Responded { at, len } => {
-            format!("{}: received {len} bytes (not validated)", ms(*at))
-        }
-        Detail::ResetAnswered { at } => format!("{}: received a valid server reset", ms(*at)),
         Detail::ServerSession { id } => format!("server session id: {}", hex::encode(id)),
         Detail::AskedAgain { probe } => format!(
             "our ClientHello went unanswered, yet the server answered the probing hello in {} with a choice this check speaks: asking again with our own",
@@ -146,19 +131,6 @@ pub fn detail_line(detail: &Detail) -> String {
         Detail::ResendWkc => {
             "the server answered statelessly and asked for the wrapped client key again".into()
         }
-        Detail::TlsFailed { at, failure } => {
-            format!("{}: TLS failed: {}", ms(*at), failure_words(failure))
-        }
-        Detail::KeySent { at } => format!("{}: sent our key-method 2 message", ms(*at)),
-        Detail::ServerKeyMethod2 { at } => {
-            format!("{}: received the server's key-method 2 message", ms(*at))
-        }
-        Detail::PushRequested { at } => format!("{}: sent PUSH_REQUEST", ms(*at)),
-        Detail::Control { at, message } => {
-            format!("{}: received {}", ms(*at), control_words(message))
-        }
-        Detail::ExitSent { at } => format!("{}: sent EXIT", ms(*at)),
-        Detail::ExitAcked { at } => format!("{}: the server acknowledged our EXIT", ms(*at)),
         Detail::IgnoredTotals(totals) => format!(
             "ignored packets: {}",
             totals
@@ -170,7 +142,38 @@ pub fn detail_line(detail: &Detail) -> String {
         Detail::TraceStopped { after } => {
             format!("(more packets arrived; the trace stops after {after} lines)")
         }
-        data => super::ping::detail_line(data).unwrap_or_default(),
+        Detail::Event { at, event } => event_line(*at, event),
+    }
+}
+
+/// The long-output line of one of the session's events, `at` after the flow opened.
+fn event_line(at: Duration, event: &Event) -> String {
+    let at = ms(at);
+    match event {
+        Event::Ignored {
+            len,
+            reason,
+            opcode,
+            ..
+        } => format!(
+            "{at}: ignored {len} bytes ({}, opcode {opcode} {})",
+            rejection_name(*reason),
+            opcode_name(*opcode)
+        ),
+        Event::Responded { len, .. } => format!("{at}: received {len} bytes (not validated)"),
+        Event::ResetAnswered { .. } => format!("{at}: received a valid server reset"),
+        Event::TlsFailed { failure, .. } => {
+            format!("{at}: TLS failed: {}", failure_words(failure))
+        }
+        Event::KeySent { .. } => format!("{at}: sent our key-method 2 message"),
+        Event::ServerKeyMethod2 { .. } => {
+            format!("{at}: received the server's key-method 2 message")
+        }
+        Event::PushRequested { .. } => format!("{at}: sent PUSH_REQUEST"),
+        Event::Control { message, .. } => format!("{at}: received {}", control_words(message)),
+        Event::ExitSent { .. } => format!("{at}: sent EXIT"),
+        Event::ExitAcked { .. } => format!("{at}: the server acknowledged our EXIT"),
+        data => super::ping::event_line(&at, data).unwrap_or_default(),
     }
 }
 
@@ -275,8 +278,10 @@ pub(super) fn login_lines(
     if login.push_requested {
         out.push("the server did not push unprompted: sent PUSH_REQUEST".into());
     }
-    for o in login.pushed.iter().flat_map(|p| p.options()) {
-        out.push(format!("pushed: {o}"));
+    if let LoginEnd::Pushed(reply) = &login.end {
+        for o in reply.options() {
+            out.push(format!("pushed: {o}"));
+        }
     }
     if let Some((pushed, _)) = &login.compression_refused {
         out.push(format!(
@@ -284,15 +289,18 @@ pub(super) fn login_lines(
         ));
     }
     if let Some(d) = &login.data.dns {
-        let (state, text) = super::dns::assess(d, &login.data);
+        let v = super::dns::assess(d, &login.data);
+        let (state, text) = (v.state, super::verdict::words(&v));
         out.push(format!("DNS [{state}]: {text}"));
     }
     if let Some(t) = &login.data.tcp {
-        let (state, text) = super::tcp::assess(t, &login.data);
+        let v = super::tcp::assess(t, &login.data);
+        let (state, text) = (v.state, super::verdict::words(&v));
         out.push(format!("TCP [{state}]: {text}"));
     }
     if let Some(h) = &login.data.http {
-        let (state, text) = super::http::assess(h, &login.data, thresholds, now_unix);
+        let v = super::http::assess(h, &login.data, thresholds, now_unix);
+        let (state, text) = (v.state, super::verdict::words(&v));
         out.push(format!("HTTP [{state}]: {text}"));
         if let Some((name, (address, rtt))) = h
             .question
@@ -321,7 +329,7 @@ pub(super) fn login_lines(
             }
         }
     }
-    if login.exit_acked {
+    if login.exit == Exit::Acked {
         out.push("EXIT sent and acknowledged: the server frees the session".into());
     }
     if login.data.occ_exit {

@@ -3,13 +3,13 @@
 //! (versions 1, 2 and 3) and that file's age.
 
 use super::config::{Management, StatusFile};
+use super::management::{Answer, Event, Failure, Talk};
 use super::{FileKind, Unreadable};
-use std::io::{BufReader, Read, Write};
+use crate::net::stream::{self, Conversation, Stream, StreamError, StreamTarget};
+use crate::net::watch::FileWatch;
+use crate::net::{self, ResolveError};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
-
-/// Longest line or answer taken from a management interface or status file.
-const MAX_ANSWER: usize = 4 << 20;
 
 /// Where the client count came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,108 +131,6 @@ fn io_text(e: &std::io::Error) -> String {
     super::io_reason(e)
 }
 
-trait Stream: Read + Write {}
-impl<T: Read + Write> Stream for T {}
-
-/// Reads from the management interface line by line, with one deadline for all.
-struct Conn {
-    reader: BufReader<Box<dyn Stream>>,
-    deadline: Instant,
-    address: String,
-}
-
-impl Conn {
-    fn protocol(&self, fault: ManagementFault) -> ClientsError {
-        ClientsError::Protocol {
-            address: self.address.clone(),
-            fault,
-        }
-    }
-
-    /// The next line (without its end), or the `ENTER PASSWORD:` prompt, which has none.
-    fn line(&mut self) -> Result<String, ClientsError> {
-        let mut buf = Vec::new();
-        loop {
-            if Instant::now() >= self.deadline {
-                return Err(self.protocol(ManagementFault::Silent));
-            }
-            let mut byte = [0u8; 1];
-            match self.reader.read(&mut byte) {
-                Ok(0) => return Err(self.protocol(ManagementFault::Closed)),
-                Ok(_) => {
-                    if byte[0] == b'\n' {
-                        break;
-                    }
-                    buf.push(byte[0]);
-                    if buf == b"ENTER PASSWORD:" {
-                        break;
-                    }
-                    if buf.len() > MAX_ANSWER {
-                        return Err(self.protocol(ManagementFault::LineTooLong));
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Err(self.protocol(ManagementFault::Silent))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.protocol(ManagementFault::Io(io_text(&e)))),
-            }
-        }
-        let text = String::from_utf8_lossy(&buf);
-        Ok(text.trim_end_matches('\r').to_string())
-    }
-
-    fn send(&mut self, command: &[u8]) -> Result<(), ClientsError> {
-        let r = self.reader.get_mut().write_all(command);
-        r.map_err(|e| self.protocol(ManagementFault::Io(io_text(&e))))
-    }
-
-    /// The answer to a one-line command: the first `SUCCESS:`/`ERROR:` line
-    /// (real-time `>` notifications skipped).
-    fn one_line(&mut self) -> Result<String, ClientsError> {
-        loop {
-            let l = self.line()?;
-            if l.starts_with('>') {
-                continue;
-            }
-            if let Some(rest) = l.strip_prefix("SUCCESS: ") {
-                return Ok(rest.to_string());
-            }
-            if let Some(rest) = l.strip_prefix("ERROR: ") {
-                return Err(self.protocol(ManagementFault::Refused(rest.to_string())));
-            }
-        }
-    }
-
-    /// A multi-line answer up to its `END` line.
-    fn until_end(&mut self) -> Result<Vec<String>, ClientsError> {
-        let mut out = Vec::new();
-        let mut size = 0;
-        loop {
-            let l = self.line()?;
-            if l == "END" {
-                return Ok(out);
-            }
-            if let Some(rest) = l.strip_prefix("ERROR: ") {
-                return Err(self.protocol(ManagementFault::Refused(rest.to_string())));
-            }
-            if l.starts_with('>') {
-                continue;
-            }
-            size += l.len();
-            if size > MAX_ANSWER {
-                return Err(self.protocol(ManagementFault::AnswerTooLong));
-            }
-            out.push(l);
-        }
-    }
-}
-
 /// Reads the first line of a password file.
 fn read_password(path: &Path) -> Result<zeroize::Zeroizing<String>, ClientsError> {
     let bytes = zeroize::Zeroizing::new(
@@ -249,15 +147,50 @@ fn read_password(path: &Path) -> Result<zeroize::Zeroizing<String>, ClientsError
     ))
 }
 
-/// Asks the management interface.
-pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, ClientsError> {
-    let deadline = Instant::now() + timeout;
-    let (stream, address, password): (Box<dyn Stream>, String, _) = match m {
-        Management::Tcp {
-            host,
-            port,
-            password,
-        } => {
+/// The management talk with what it needs from outside: the password file, read only
+/// when the interface asks for a password.
+struct Asking<'a> {
+    talk: Talk,
+    password: Option<&'a Path>,
+    answer: Option<Result<Answer, Failure>>,
+    /// The password file could not be read.
+    unreadable: Option<ClientsError>,
+}
+
+impl Asking<'_> {
+    fn events(&mut self) {
+        while let Some(event) = self.talk.poll_event() {
+            match event {
+                Event::PasswordAsked => match self.password.map(read_password) {
+                    None => self.talk.password(None),
+                    Some(Ok(pw)) => self.talk.password(Some(pw.as_bytes())),
+                    Some(Err(e)) => self.unreadable = Some(e),
+                },
+                Event::Done(answer) => self.answer = Some(answer),
+            }
+        }
+    }
+}
+
+impl Conversation for Asking<'_> {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.talk.feed(bytes);
+        self.events();
+    }
+
+    fn poll_transmit(&mut self) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        self.talk.poll_transmit()
+    }
+
+    fn is_done(&self) -> bool {
+        self.answer.is_some() || self.unreadable.is_some()
+    }
+}
+
+/// Connects to the management interface: its address for messages and the stream.
+fn connect(m: &Management, deadline: Instant) -> Result<(String, Stream), ClientsError> {
+    match m {
+        Management::Tcp { host, port, .. } => {
             let address = if host.contains(':') {
                 format!("[{host}]:{port}")
             } else {
@@ -268,23 +201,26 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
                 reason,
                 refused,
             };
-            let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), *port))
-                .map_err(|e| connect_err(io_text(&e), false))?
-                .next()
-                .ok_or_else(|| connect_err("the name has no address".into(), false))?;
-            let s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let addr = match net::resolve(host, *port, None, left) {
+                Ok(addrs) => addrs[0],
+                Err(ResolveError::Failed { reason, .. }) => return Err(connect_err(reason, false)),
+                Err(ResolveError::NoAddress { .. }) => {
+                    return Err(connect_err("the name has no address".into(), false))
+                }
+                Err(e) => return Err(connect_err(e.to_string(), false)),
+            };
+            let stream = stream::connect(StreamTarget::Tcp(addr), deadline).map_err(|e| {
                 connect_err(
                     io_text(&e),
                     e.kind() == std::io::ErrorKind::ConnectionRefused,
                 )
             })?;
-            let _ = s.set_read_timeout(Some(timeout));
-            let _ = s.set_write_timeout(Some(timeout));
-            (Box::new(s), address, password.clone())
+            Ok((address, stream))
         }
-        Management::Unix { path, password } => {
+        Management::Unix { path, .. } => {
             let address = path.display().to_string();
-            let s = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+            let stream = stream::connect(StreamTarget::Unix(path), deadline).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::PermissionDenied {
                     ClientsError::Unreadable(Unreadable {
                         kind: FileKind::ManagementSocket,
@@ -304,62 +240,53 @@ pub fn from_management(m: &Management, timeout: Duration) -> Result<Clients, Cli
                     }
                 }
             })?;
-            let _ = s.set_read_timeout(Some(timeout));
-            let _ = s.set_write_timeout(Some(timeout));
-            (Box::new(s), address, password.clone())
+            Ok((address, stream))
         }
-    };
-    let mut conn = Conn {
-        reader: BufReader::new(stream),
-        deadline,
-        address: address.clone(),
-    };
-    // Greeting: a password prompt first when the interface has a password.
-    let first = conn.line()?;
-    if first == "ENTER PASSWORD:" {
-        let Some(pw_path) = &password else {
-            return Err(ClientsError::PasswordNeeded { address });
-        };
-        let pw = read_password(pw_path)?;
-        let mut line = zeroize::Zeroizing::new(pw.as_bytes().to_vec());
-        line.push(b'\n');
-        conn.send(&line)?;
-        loop {
-            let l = conn.line()?;
-            if l.starts_with("SUCCESS:") {
-                break;
-            }
-            if l.starts_with("ERROR:") || l == "ENTER PASSWORD:" {
-                return Err(ClientsError::BadPassword { address });
-            }
-        }
-    } else if !first.starts_with(">INFO:") {
-        return Err(conn.protocol(ManagementFault::NotManagement));
     }
-    conn.send(b"load-stats\n")?;
-    let stats = conn.one_line()?;
-    let field = |name: &str| -> Option<u64> {
-        stats
-            .split(',')
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+}
+
+/// Asks the management interface, all before `deadline`.
+pub fn from_management(m: &Management, deadline: Instant) -> Result<Clients, ClientsError> {
+    let (address, mut stream) = connect(m, deadline)?;
+    let password = match m {
+        Management::Tcp { password, .. } | Management::Unix { password, .. } => password,
     };
-    let (Some(count), Some(bytes_in), Some(bytes_out)) =
-        (field("nclients"), field("bytesin"), field("bytesout"))
-    else {
-        return Err(conn.protocol(ManagementFault::BadLoadStats(stats)));
+    let mut asking = Asking {
+        talk: Talk::new(),
+        password: password.as_deref(),
+        answer: None,
+        unreadable: None,
     };
-    conn.send(b"status 3\n")?;
-    let status = conn.until_end()?;
-    let _ = conn.send(b"quit\n");
-    let parsed = parse_status_lines(&status, '\t');
+    let talked = stream::converse(&mut stream, deadline, &mut asking);
+    if let Some(e) = asking.unreadable {
+        return Err(e);
+    }
+    let protocol = |fault| ClientsError::Protocol {
+        address: address.clone(),
+        fault,
+    };
+    let answer = match (asking.answer, talked) {
+        (Some(Ok(answer)), _) => answer,
+        (Some(Err(Failure::PasswordNeeded)), _) => {
+            return Err(ClientsError::PasswordNeeded { address })
+        }
+        (Some(Err(Failure::BadPassword)), _) => return Err(ClientsError::BadPassword { address }),
+        (Some(Err(Failure::Fault(f))), _) => return Err(protocol(f)),
+        (None, Err(StreamError::TimedOut)) | (None, Ok(())) => {
+            return Err(protocol(ManagementFault::Silent))
+        }
+        (None, Err(StreamError::Closed)) => return Err(protocol(ManagementFault::Closed)),
+        (None, Err(StreamError::Io(e))) => return Err(protocol(ManagementFault::Io(io_text(&e)))),
+    };
+    let parsed = parse_status_lines(&answer.status, '\t');
     Ok(Clients {
         source: ClientSource::Management {
             address,
             password: password.is_some(),
         },
-        count,
-        bytes_in,
-        bytes_out,
+        count: answer.count,
+        bytes_in: answer.bytes_in,
+        bytes_out: answer.bytes_out,
         names: parsed.names,
         title: parsed.title,
         age: None,
@@ -482,9 +409,15 @@ fn parse_status_v1(lines: &[String]) -> Option<Parsed> {
 }
 
 /// Reads the status file and its age. `wait`: the probe just woke the server, so a stale
-/// or empty file is read again for up to that long, until the server has rewritten it.
+/// or empty file is read again each time it changes, for up to that long, until the
+/// server has rewritten it.
 pub fn from_status_file(s: &StatusFile, wait: Option<Duration>) -> Result<Clients, ClientsError> {
-    let deadline = wait.map(|w| Instant::now() + w);
+    let Some(wait) = wait else {
+        return read_status_file(s, SystemTime::now());
+    };
+    let deadline = Instant::now() + wait;
+    // Watching before the first read: a write between the two is not missed.
+    let mut watch = FileWatch::new(&s.path);
     loop {
         let read = read_status_file(s, SystemTime::now());
         let settled = match &read {
@@ -492,11 +425,12 @@ pub fn from_status_file(s: &StatusFile, wait: Option<Duration>) -> Result<Client
             Err(ClientsError::StatusDamaged { .. } | ClientsError::StatusEmpty { .. }) => false,
             Err(_) => true,
         };
-        match deadline {
-            Some(d) if !settled && Instant::now() < d => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            _ => return read,
+        if settled {
+            return read;
+        }
+        if !watch.changed(deadline) {
+            // Not rewritten in time: its age as of now.
+            return read_status_file(s, SystemTime::now());
         }
     }
 }

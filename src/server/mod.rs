@@ -8,6 +8,7 @@
 pub mod clients;
 pub mod config;
 pub mod files;
+pub mod management;
 pub mod probe;
 pub mod process;
 pub mod v2;
@@ -21,7 +22,8 @@ use std::path::PathBuf;
 /// How long a status file may take to be rewritten after the probe woke the server
 /// (it took under 0.3 s on a loaded test machine).
 const STATUS_REWRITE_WAIT: Duration = Duration::from_secs(2);
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::net::watch::FileWatch;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What the server check runs with.
 #[derive(Debug, Clone)]
@@ -138,7 +140,8 @@ fn load_pem(
 
 /// Runs the whole server check.
 pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
+    let management_deadline = started + spec.timeout;
     // The file as the running server reads it: with its command line's options.
     let processes = process::find(&spec.config);
     let cfg = match &processes {
@@ -179,7 +182,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             Gate::NeedsVersion => {
                 let line = match (&cfg.management, &cfg.status) {
                     (Some(m), _) => {
-                        let answer = clients::from_management(m, spec.timeout);
+                        let answer = clients::from_management(m, management_deadline);
                         let line = answer.as_ref().ok().and_then(|c| c.title.clone());
                         early_management = Some(answer);
                         line
@@ -195,55 +198,30 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             }
         }
     };
-    // The probe and the management interface run while the files are judged: the
-    // round trips overlap the work instead of adding to it.
+    // The probes run while the files are judged and the management interface is asked:
+    // the round trips overlap the work instead of adding to it.
     let (probed, management) = std::thread::scope(|scope| {
-        let management = match early_management {
-            Some(answer) => Some(scope.spawn(move || answer)),
-            None => cfg
-                .management
-                .as_ref()
-                .map(|m| scope.spawn(move || clients::from_management(m, spec.timeout))),
-        };
         let ca_certs = ca.as_ref().map(|c| c.certs.clone());
         let cfg = &cfg;
         let gate = &before_script;
-        let more: Vec<_> = if spec.probe {
-            cfg.sockets[1..]
-                .iter()
-                .map(|socket| {
-                    let ca_certs = ca_certs.clone();
-                    let h = scope.spawn(move || match gate {
-                        Err(skipped) => Probe::Skipped(skipped.clone()),
-                        Ok(before_script) => {
-                            let run = ProbeRun {
-                                timeout: spec.timeout,
-                                attempts: spec.attempts,
-                                now,
-                                user_key,
-                                before_script: before_script.clone(),
-                            };
-                            probe::probe_socket(cfg, socket, ca_certs, run).0
-                        }
-                    });
-                    (socket.clone(), h)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let probed = spec.probe.then(|| {
-            scope.spawn(move || match gate.clone() {
-                Err(skipped) => (Probe::Skipped(skipped), None),
-                Ok(before_script) => probe::probe(
+        // Every socket in one check of them all: one thread beside this one.
+        let probes = spec.probe.then(|| {
+            scope.spawn(move || match gate {
+                Err(skipped) => cfg
+                    .sockets
+                    .iter()
+                    .map(|_| (Probe::Skipped(skipped.clone()), None))
+                    .collect(),
+                Ok(before_script) => probe::probe_sockets(
                     cfg,
+                    &cfg.sockets,
                     ca_certs,
                     ProbeRun {
                         timeout: spec.timeout,
                         attempts: spec.attempts,
                         now,
                         user_key,
-                        before_script,
+                        before_script: before_script.clone(),
                     },
                 ),
             })
@@ -274,23 +252,28 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
                 }
             },
         };
-        let internal = || ClientsError::Protocol {
-            address: String::new(),
-            fault: clients::ManagementFault::Internal,
+        // The management interface answers in a round trip on this host: asked here,
+        // while the probes are in flight, it adds no thread and no time.
+        let management = match early_management {
+            Some(answer) => Some(answer),
+            None => cfg
+                .management
+                .as_ref()
+                .map(|m| clients::from_management(m, management_deadline)),
         };
-        let probed = probed.map(|h| {
-            h.join()
-                .unwrap_or_else(|_| (Probe::Error("internal error".into()), None))
-        });
-        let management = management.map(|h| h.join().unwrap_or_else(|_| Err(internal())));
-        facts.more_probes = more
-            .into_iter()
-            .map(|(socket, h)| {
-                let p = h
-                    .join()
-                    .unwrap_or_else(|_| Probe::Error("internal error".into()));
-                (socket, p)
+        let mut probes = probes.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                let failed = || (Probe::Error("internal error".into()), None);
+                cfg.sockets.iter().map(|_| failed()).collect()
             })
+        });
+        // The first socket's probe is the server's; the others' unreadable files are the
+        // same ones again.
+        let probed = probes.as_mut().map(|all| all.remove(0));
+        facts.more_probes = cfg.sockets[1..]
+            .iter()
+            .cloned()
+            .zip(probes.into_iter().flatten().map(|(p, _)| p))
             .collect();
         (probed, management)
     });
@@ -323,7 +306,14 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             // Whole seconds: the next write comes at most a second after it is due.
             let due = Duration::from_secs(every.saturating_sub(age) + 1);
             if age < every && due + spec.timeout <= budget {
-                std::thread::sleep(due);
+                // Until the write is due, or sooner when the server writes anyway (another
+                // client's packet woke it).
+                let waiting = Instant::now();
+                let early = FileWatch::new(&status.path).changed(waiting + due);
+                let waited = match early {
+                    true => Duration::from_secs_f64(waiting.elapsed().as_secs_f64().ceil()),
+                    false => due,
+                };
                 let ca_certs = ca.as_ref().map(|c| c.certs.clone());
                 // The same probe as before (no further than a verify script allows).
                 let woke = match (&before_script, spec.probe) {
@@ -342,7 +332,7 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
                 let wait = woke.then(|| spec.timeout.min(STATUS_REWRITE_WAIT));
                 if let Ok(mut again) = clients::from_status_file(status, wait) {
                     again.woken = woke;
-                    again.reread = Some(due.as_secs());
+                    again.reread = Some(waited.as_secs());
                     facts.clients = Some(Ok(again));
                 }
             }

@@ -7,7 +7,7 @@ use super::config::{ServerConfig, ServerWrap, Socket};
 use super::v2::V2ServerKey;
 use super::{FileKind, Unreadable};
 use crate::chain::Policy;
-use crate::check::{CheckSpec, KeyOrigin, Outcome};
+use crate::check::{CheckSpec, KeyOrigin, Outcome, RemoteRun};
 use crate::digest::Digest;
 use crate::keys::static_keys::KeyDirection;
 use crate::keys::wrap::{TlsAuthUse, WrapKind};
@@ -268,41 +268,83 @@ pub(super) fn probe(
     ca: Option<Vec<CertificateDer<'static>>>,
     run: ProbeRun<'_>,
 ) -> (Probe, Option<Unreadable>) {
-    probe_socket(cfg, &cfg.sockets[0], ca, run)
+    let mut all = probe_sockets(cfg, &cfg.sockets[..1], ca, run);
+    all.remove(0)
 }
 
-/// Probes one listening socket of the server.
-pub(super) fn probe_socket(
+/// Probes each of `sockets` of the server at once, in one check of them all (each with
+/// its own spec, all within one budget from the same start), as a client check of a
+/// config's several remotes runs.
+pub(super) fn probe_sockets(
+    cfg: &ServerConfig,
+    sockets: &[Socket],
+    ca: Option<Vec<CertificateDer<'static>>>,
+    run: ProbeRun<'_>,
+) -> Vec<(Probe, Option<Unreadable>)> {
+    let mut found: Vec<Option<(Probe, Option<Unreadable>)>> = Vec::new();
+    let mut remotes = Vec::new();
+    for (i, socket) in sockets.iter().enumerate() {
+        match spec_for(cfg, socket, ca.clone(), &run) {
+            Ok(spec) => {
+                found.push(None);
+                remotes.push(RemoteRun {
+                    number: i + 1,
+                    host: spec.host.clone(),
+                    port: spec.port,
+                    proto: spec.proto,
+                    check: Ok(spec),
+                });
+            }
+            Err(skipped) => found.push(Some(skipped)),
+        }
+    }
+    let mut results = match &remotes[..] {
+        [] => Vec::new(),
+        [one] => vec![one.check.as_ref().ok().map(crate::check::run)],
+        _ => crate::check::run_remotes(&remotes),
+    }
+    .into_iter();
+    found
+        .into_iter()
+        .map(|f| {
+            f.unwrap_or_else(|| {
+                let probe = match results.next().flatten() {
+                    Some(Ok(outcome)) => match &run.before_script {
+                        Some(version) => Probe::BeforeScript {
+                            outcome: Box::new(outcome),
+                            version: version.clone(),
+                        },
+                        None => Probe::Ran(Box::new(outcome)),
+                    },
+                    Some(Err(e)) => Probe::Error(e.to_string()),
+                    None => Probe::Error("internal error".into()),
+                };
+                (probe, None)
+            })
+        })
+        .collect()
+}
+
+/// The check of one listening socket of the server, or why it is not probed.
+fn spec_for(
     cfg: &ServerConfig,
     socket: &Socket,
     ca: Option<Vec<CertificateDer<'static>>>,
-    run: ProbeRun<'_>,
-) -> (Probe, Option<Unreadable>) {
-    let ProbeRun {
-        timeout,
-        attempts,
-        now,
-        user_key,
-        before_script,
-    } = run;
-    let ip = match target(socket) {
-        Ok(ip) => ip,
-        Err(s) => return (Probe::Skipped(s), None),
-    };
-    let (wrap, key_origin) = match wrap(cfg, now, user_key) {
-        Ok(w) => w,
-        Err((s, u)) => return (Probe::Skipped(s), u),
-    };
+    run: &ProbeRun<'_>,
+) -> Result<CheckSpec, (Probe, Option<Unreadable>)> {
+    let ip = target(socket).map_err(|s| (Probe::Skipped(s), None))?;
+    let (wrap, key_origin) =
+        wrap(cfg, run.now, run.user_key).map_err(|(s, u)| (Probe::Skipped(s), u))?;
     let mut spec = CheckSpec::reset(
         &ip.to_string(),
         socket.port,
         socket.proto,
-        timeout,
-        attempts,
+        run.timeout,
+        run.attempts,
         wrap,
     );
     spec.family = Some(if ip.is_ipv6() { Family::V6 } else { Family::V4 });
-    spec.stage = if before_script.is_some() {
+    spec.stage = if run.before_script.is_some() {
         Stage::Reset
     } else {
         Stage::Tls
@@ -312,19 +354,7 @@ pub(super) fn probe_socket(
         ..Policy::default()
     };
     spec.key_origin = key_origin;
-    match crate::check::run(&spec) {
-        Ok(outcome) => match before_script {
-            Some(version) => (
-                Probe::BeforeScript {
-                    outcome: Box::new(outcome),
-                    version,
-                },
-                None,
-            ),
-            None => (Probe::Ran(Box::new(outcome)), None),
-        },
-        Err(e) => (Probe::Error(e.to_string()), None),
-    }
+    Ok(spec)
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Test harness: real OpenVPN servers on loopback (the system's 2.6, and other versions named
 //! in [`SERVERS_ENV`]), plus helpers to run `check_openvpn`.
 //!
-//! Usage from an integration test (`tests/foo.rs`):
+//! Usage from a module of the fast suite (`tests/suite/foo.rs`, declared in
+//! `tests/suite/main.rs`):
 //!
 //! ```ignore
-//! mod common;
+//! use crate::common;
 //! use common::*;
 //!
 //! #[test]
@@ -59,6 +60,8 @@ use std::time::{Duration, Instant};
 
 /// Throw-away PKIs with exact validity dates (expiry, revocation, chains, weak keys).
 pub mod pki;
+/// The simulated OpenVPN server of the session simulations (no sockets, no wall clock).
+pub mod sim_server;
 /// The data channel's test bed: unique tunnel subnets, a network namespace for the real
 /// client, a firewall rule on one server's tun device.
 pub mod tunnel;
@@ -1080,16 +1083,10 @@ impl Server {
     /// Waits up to `timeout` for `needle` to appear in the log; true if it did.
     /// E.g. "TLS Error: cannot locate HMAC in incoming packet" after a bad tls-auth probe.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.log().contains(needle) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        poll_until(timeout, Duration::from_millis(5), || {
+            self.log().contains(needle).then_some(())
+        })
+        .is_some()
     }
 
     /// `addr:port` as a socket address.
@@ -1248,6 +1245,26 @@ user=$(sed -n 1p "$1")
 exit 2"#
         ),
     )
+}
+
+/// "Wait until X happened" without a fixed sleep: calls `f` every `every` until it gives
+/// `Some`, for at most `bound` (after which the last call's `None`). Pick `bound` for a
+/// loaded machine: a passing test waits only as long as X takes.
+pub fn poll_until<T>(
+    bound: Duration,
+    every: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + bound;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(every);
+    }
 }
 
 /// The CLIENT_LIST lines of a server's management interface on 127.0.0.1:`port`

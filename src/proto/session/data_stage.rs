@@ -33,10 +33,15 @@ fn dynamic_port(random: [u8; 2]) -> u16 {
 impl Session {
     /// The whole push came: set up the data channel (to ping, or just to leave with
     /// OCC_EXIT), or leave over the control channel as before.
-    pub(super) fn enter_data(&mut self, t: Box<TlsState>, now: Instant) -> State {
-        let reply = t.login.pushed().cloned().unwrap_or_default();
+    pub(super) fn enter_data(
+        &mut self,
+        t: Box<Control>,
+        server: ServerKey,
+        reply: PushReply,
+        now: Instant,
+    ) -> State {
         let Some(hello) = &self.cfg.login else {
-            return self.leave_by_control(t, now, Why::Reached);
+            return self.leave_by_control(t, None, now, Why::Reached);
         };
         let ping = self.cfg.ping;
         let dns = self.cfg.dns.clone();
@@ -49,7 +54,7 @@ impl Session {
                 pushed,
                 allow: hello.data.allow_compression,
             });
-            return self.leave_by_control(t, now, Why::Reached);
+            return self.leave_by_control(t, None, now, Why::Reached);
         }
         let config_tap = hello.data.tap;
         let plan = match reply.plan(&hello.data) {
@@ -57,19 +62,19 @@ impl Session {
             Err(what) => {
                 // A plain login still ends well: its verdict is the push.
                 if !through {
-                    return self.leave_by_control(t, now, Why::Reached);
+                    return self.leave_by_control(t, None, now, Why::Reached);
                 }
                 self.emit(Event::DataUnsupported { what });
-                return self.leave_by_control(t, now, Why::Unsupported);
+                return self.leave_by_control(t, None, now, Why::Unsupported);
             }
         };
         if plan.cc_exit && !through {
-            return self.leave_by_control(t, now, Why::Reached);
+            return self.leave_by_control(t, None, now, Why::Reached);
         }
-        let Some(channel) = self.data_channel(&t, &plan) else {
+        let Some(channel) = self.data_channel(&t, &server, &plan) else {
             // No keys (cannot happen after a whole key exchange): no echo was sent.
             let why = if through { Why::Failed } else { Why::Reached };
-            return self.leave_by_control(t, now, why);
+            return self.leave_by_control(t, None, now, why);
         };
         self.progress = self.progress.max(Progress::DataReady);
         self.emit(Event::DataReady {
@@ -87,7 +92,6 @@ impl Session {
             http: None,
             outbox: VecDeque::new(),
             decrypted: 0,
-            leaving: false,
             scratch: Vec::new(),
             lan: None,
             pushed: reply.clone(),
@@ -98,7 +102,7 @@ impl Session {
         // Ethernet frames where the client's config says tap, or, where it says nothing,
         // where the server's options string does (a mismatch is the config's, and the
         // real client's fate: framed as the config says).
-        let server_tap = t.login.server().is_some_and(|k| k.tap);
+        let server_tap = server.tap;
         let tap = config_tap.unwrap_or(server_tap);
         if tap || server_tap {
             let mac = tap.then(|| ether::local_mac(self.random.mac));
@@ -307,7 +311,7 @@ impl Session {
     }
 
     /// The lookup's question (again) into the data outbox, and the timer for the next.
-    fn send_lookup(&mut self, data: &mut DataState, now: Instant) {
+    pub(super) fn send_lookup(&mut self, data: &mut DataState, now: Instant) {
         let Some(l) = data.http.as_mut().and_then(|h| h.lookup.as_mut()) else {
             self.timers.stop(Timer::Lookup);
             return;
@@ -324,20 +328,11 @@ impl Session {
         self.timers.set(Timer::Lookup, now + resend);
     }
 
-    pub(super) fn on_lookup_timer(&mut self, now: Instant) {
-        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
-        else {
-            return;
-        };
-        self.send_lookup(&mut data, now);
-        self.state = State::Data { control, data };
-    }
-
     /// The DNS server's reply to the lookup: an address connects, A without one asks
     /// AAAA, anything else ends the request (said).
     fn on_lookup_reply(
         &mut self,
-        control: Box<TlsState>,
+        control: Box<Control>,
         mut data: Box<DataState>,
         now: Instant,
         message: &[u8],
@@ -356,8 +351,7 @@ impl Session {
                 h.lookup = None;
                 self.timers.stop(Timer::Lookup);
                 self.emit(Event::HttpResolved { address, rtt });
-                let reply = control.login.pushed().cloned().unwrap_or_default();
-                if let Err(why) = self.http_connect(&reply, h, target, now) {
+                if let Err(why) = self.http_connect(&data.pushed, h, target, now) {
                     return self.leave(control, data, now, why);
                 }
                 return self.after_stack(control, data, now);
@@ -555,25 +549,27 @@ impl Session {
         }
     }
 
-    pub(super) fn on_stack_timer(&mut self, now: Instant) {
-        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
-        else {
-            return;
-        };
+    /// The TCP stack's next poll is due (a retransmission).
+    pub(super) fn on_stack_timer(
+        &mut self,
+        control: Box<Control>,
+        mut data: Box<DataState>,
+        now: Instant,
+    ) -> State {
         if let Some(tcp) = data.tcp.as_mut() {
             tcp.stack.poll(now);
         }
         if let Some(stack) = data.http.as_mut().and_then(|h| h.stack.as_mut()) {
             stack.poll(now);
         }
-        self.state = self.after_stack(control, data, now);
+        self.after_stack(control, data, now)
     }
 
     /// After the stack ran: a decided connection is said and reset; the stage ends when
     /// every question has its answer.
     fn after_stack(
         &mut self,
-        control: Box<TlsState>,
+        control: Box<Control>,
         mut data: Box<DataState>,
         now: Instant,
     ) -> State {
@@ -608,41 +604,34 @@ impl Session {
 
     /// The data channel's codec, with keys from TLS-EKM or the PRF. `None` when the keys
     /// cannot be had (no server randoms, an export rustls refused).
-    fn data_channel(&self, t: &TlsState, plan: &DataPlan) -> Option<DataChannel> {
+    fn data_channel(
+        &self,
+        t: &Control,
+        server: &ServerKey,
+        plan: &DataPlan,
+    ) -> Option<DataChannel> {
         let block = match plan.keys {
             KeyDerivation::Ekm => {
                 let out = zeroize::Zeroizing::new([0u8; KEY_BLOCK_LEN]);
                 let out = t.conn.export_keying_material(out, EKM_LABEL, None).ok()?;
                 KeyBlock::from_ekm(&out[..]).ok()?
             }
-            KeyDerivation::Prf => {
-                let server = &t.login.server()?.random;
-                KeyBlock::from_prf(
-                    &self.random.key_method_2,
-                    &server.0,
-                    &self.sealer.session_id,
-                    &t.server_session,
-                )
-            }
+            KeyDerivation::Prf => KeyBlock::from_prf(
+                &self.random.key_method_2,
+                &server.random.0,
+                &self.sealer.session_id,
+                &t.server_session,
+            ),
         };
         Some(DataChannel::new(plan.config, &block, Side::Client))
-    }
-
-    /// `EXIT` over the control channel; the login stage ends the session with `why` once
-    /// it is acknowledged.
-    fn leave_by_control(&mut self, mut t: Box<TlsState>, now: Instant, why: Why) -> State {
-        t.login.leave_why = Some(why);
-        self.send_exit(&mut t, now);
-        self.queue_tls_output(&mut t);
-        State::Leaving(t)
     }
 
     /// Leaves as the server expects: a control `EXIT` (then wait for its ack) where it
     /// pushed `cc-exit`, else OCC_EXIT on the data channel (and done at once: nothing
     /// acknowledges it).
-    fn leave(
+    pub(super) fn leave(
         &mut self,
-        mut control: Box<TlsState>,
+        mut control: Box<Control>,
         mut data: Box<DataState>,
         now: Instant,
         why: Why,
@@ -665,24 +654,20 @@ impl Session {
         self.timers.stop(Timer::Dns);
         self.timers.stop(Timer::Stack);
         self.timers.stop(Timer::Neighbour);
+        self.timers.stop(Timer::Lookup);
         if data.cc_exit {
-            data.leaving = true;
-            control.login.leave_why = Some(why);
-            self.send_exit(&mut control, now);
-            self.queue_tls_output(&mut control);
-            return State::Data { control, data };
+            return self.leave_by_control(control, Some(data), now, why);
         }
         let mut occ = Vec::new();
         if data.channel.occ_exit(&mut occ).is_err() {
             // No random IV for a CBC packet: say goodbye on the control channel instead.
-            return self.leave_by_control(control, now, why);
+            return self.leave_by_control(control, None, now, why);
         }
         self.emit(Event::OccExitSent { at: now });
         self.progress = self.progress.max(Progress::Exited);
         // The control channel's acks first, then what the data stage still had, then the
         // goodbye.
-        self.finish(control, now, why);
-        self.outbox.extend(data.outbox.drain(..));
+        self.finish_with(&mut control, Some(data), now, why);
         self.outbox.push_back(occ);
         State::Done
     }
@@ -690,7 +675,7 @@ impl Session {
     /// One echo request into the data outbox, and the timer for the next. On tap the
     /// echoes wait for the target's MAC (asked for now), so that each round trip is the
     /// echo's own.
-    fn send_echo(&mut self, data: &mut DataState, now: Instant) {
+    pub(super) fn send_echo(&mut self, data: &mut DataState, now: Instant) {
         let Some(ping) = data.ping.as_mut() else {
             return;
         };
@@ -764,7 +749,7 @@ impl Session {
 
     /// The questions for neighbours' MACs due now into the data outbox, and the timer
     /// for the next ones.
-    fn ask_neighbours(&mut self, data: &mut DataState, now: Instant) {
+    pub(super) fn ask_neighbours(&mut self, data: &mut DataState, now: Instant) {
         let Some(lan) = data.lan.as_mut() else {
             return;
         };
@@ -779,15 +764,6 @@ impl Session {
             Some(at) => self.timers.set(Timer::Neighbour, at.max(now)),
             None => self.timers.stop(Timer::Neighbour),
         }
-    }
-
-    pub(super) fn on_neighbour_timer(&mut self, now: Instant) {
-        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
-        else {
-            return;
-        };
-        self.ask_neighbours(&mut data, now);
-        self.state = State::Data { control, data };
     }
 
     /// The neighbours' MACs learnt from the frame just read: said, what waited for them
@@ -852,17 +828,8 @@ impl Session {
         }
     }
 
-    pub(super) fn on_echo_timer(&mut self, now: Instant) {
-        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
-        else {
-            return;
-        };
-        self.send_echo(&mut data, now);
-        self.state = State::Data { control, data };
-    }
-
     /// The DNS query (again) into the data outbox, and the timer for the next copy.
-    fn send_dns(&mut self, data: &mut DataState, now: Instant) {
+    pub(super) fn send_dns(&mut self, data: &mut DataState, now: Instant) {
         let Some(dns) = data.dns.as_mut() else {
             return;
         };
@@ -889,15 +856,6 @@ impl Session {
         self.timers.set(Timer::Dns, now + dns.resend);
     }
 
-    pub(super) fn on_dns_timer(&mut self, now: Instant) {
-        let State::Data { control, mut data } = std::mem::replace(&mut self.state, State::Done)
-        else {
-            return;
-        };
-        self.send_dns(&mut data, now);
-        self.state = State::Data { control, data };
-    }
-
     /// Every question of the data stage has its answer: echoes and DNS.
     fn all_answered(data: &DataState) -> bool {
         data.ping.as_ref().is_none_or(|p| p.answered() == p.count)
@@ -906,16 +864,8 @@ impl Session {
             && data.http.as_ref().is_none_or(|h| h.done)
     }
 
-    /// The echo deadline: what has not come back is lost.
-    pub(super) fn on_echo_deadline(&mut self, now: Instant) {
-        let State::Data { control, data } = std::mem::replace(&mut self.state, State::Done) else {
-            return;
-        };
-        let why = Self::echo_verdict(&data);
-        self.state = self.leave(control, data, now, why);
-    }
-
-    fn echo_verdict(data: &DataState) -> Why {
+    /// At the echo deadline, why the stage ends: what has not come back is lost.
+    pub(super) fn echo_verdict(data: &DataState) -> Why {
         match (&data.ping, &data.dns) {
             (Some(p), _) if p.answered() < p.count => Why::EchoesMissing {
                 sent: p.sent.len() as u16,
@@ -936,54 +886,55 @@ impl Session {
         }
     }
 
-    pub(super) fn on_data_stage_packet(&mut self, now: Instant, packet: &[u8]) {
-        let State::Data { control, data } = std::mem::replace(&mut self.state, State::Done) else {
-            return;
-        };
-        let opcode = packet.first().map_or(0, |b| b >> 3);
-        self.state =
-            if opcode == crate::proto::data::P_DATA_V1 || opcode == crate::proto::data::P_DATA_V2 {
-                self.on_data_packet(control, data, now, packet)
-            } else {
-                self.on_data_stage_control(control, data, now, packet)
-            };
-    }
-
-    /// A control packet while the data stage runs: acks, the server's messages, and the
-    /// ack of our `EXIT`, through the login stage as before.
-    fn on_data_stage_control(
+    /// A packet while the data stage runs.
+    pub(super) fn on_data_stage_packet(
         &mut self,
-        mut control: Box<TlsState>,
-        mut data: Box<DataState>,
+        control: Box<Control>,
+        data: Box<DataState>,
         now: Instant,
         packet: &[u8],
     ) -> State {
-        if let Err(reason) = self.take_control_packet(&mut control, now, packet) {
-            self.ignore(reason, packet, now);
+        let opcode = packet.first().map_or(0, |b| b >> 3);
+        if opcode == crate::proto::data::P_DATA_V1 || opcode == crate::proto::data::P_DATA_V2 {
+            self.on_data_packet(control, data, now, packet)
+        } else {
+            self.on_data_stage_control(control, data, now, packet)
+        }
+    }
+
+    /// A control packet while the data stage runs: acks, and the server's messages.
+    fn on_data_stage_control(
+        &mut self,
+        mut control: Box<Control>,
+        data: Box<DataState>,
+        now: Instant,
+        packet: &[u8],
+    ) -> State {
+        if self
+            .take_control_packet(&mut control, now, packet)
+            .is_none()
+        {
             return State::Data { control, data };
         }
-        match self.feed_tls(control, now) {
-            Some(control) => State::Data { control, data },
-            None => {
-                // Ended (our EXIT acknowledged, or the control channel failed).
-                self.outbox.extend(data.outbox.drain(..));
-                State::Done
-            }
+        if !self.read_after_handshake(&mut control, false, now) {
+            // The control channel failed: what the data stage still had leaves after it.
+            self.outbox.extend(data.outbox);
+            return State::Done;
         }
+        self.later_messages(&mut control, now);
+        self.queue_tls_output(&mut control);
+        State::Data { control, data }
     }
 
     /// One data packet from the server: an echo reply, a keepalive or other traffic that
     /// proves the tunnel decrypts, or noise (counted, bounded).
     fn on_data_packet(
         &mut self,
-        control: Box<TlsState>,
+        control: Box<Control>,
         mut data: Box<DataState>,
         now: Instant,
         packet: &[u8],
     ) -> State {
-        if data.leaving {
-            return State::Data { control, data };
-        }
         let mut scratch = std::mem::take(&mut data.scratch);
         let mut result = data.channel.decapsulate(packet, &mut scratch);
         let mut reply = None;

@@ -21,14 +21,16 @@ mod handshake;
 mod login_stage;
 mod reset;
 mod state;
+#[cfg(test)]
+mod tests;
 mod timer;
 
 pub use events::{
     DataKind, Event, Incompatible, Progress, ProtocolFailure, TlsFailure, Unreadable, Why,
 };
 use state::{
-    DataState, DnsState, HttpState, LoginPhase, LoginState, LookupState, PingState, ServerKey,
-    State, TcpState, TlsState,
+    AwaitPush, Awaiting, Chain, Control, DataState, DnsState, Handshake, HttpState, LookupState,
+    PingState, Probe, ServerKey, State, TcpState,
 };
 use timer::{Timer, TimerTable};
 
@@ -241,15 +243,20 @@ impl Sealer {
         replay
     }
 
-    /// The reliable layer's next packet, wrapped. Until the server is heard every control
-    /// packet acks its reset again: only a packet with that ack creates a 2.6 server's
-    /// state.
-    fn next(&mut self, wrap: &Wrap, t: &mut TlsState, now: Instant) -> Option<Vec<u8>> {
-        let mut tx = t.reliable.poll_transmit(now)?;
-        if tx.acks.is_empty() && !t.heard && tx.opcode != wire::P_ACK_V1 {
+    /// The reliable layer's next packet, wrapped; with `ack_reset` (the server not heard
+    /// yet, [`State::acks_reset`]) a control packet acks the server's reset again.
+    fn next(
+        &mut self,
+        wrap: &Wrap,
+        c: &mut Control,
+        ack_reset: bool,
+        now: Instant,
+    ) -> Option<Vec<u8>> {
+        let mut tx = c.reliable.poll_transmit(now)?;
+        if tx.acks.is_empty() && ack_reset && tx.opcode != wire::P_ACK_V1 {
             tx.acks.push(0);
         }
-        let body = packet::encode_body(&tx.acks, &t.server_session, tx.message_id, &tx.payload);
+        let body = packet::encode_body(&tx.acks, &c.server_session, tx.message_id, &tx.payload);
         let replay = self.replay();
         let with_wkc = tx.opcode == P_CONTROL_WKC_V1;
         Some(packet::seal(
@@ -357,15 +364,13 @@ impl Session {
     /// runs (the driver's own deadline still applies). Changes after every `handle_*` and
     /// every `poll_transmit` that returned `Some`.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match &self.state {
-            State::AwaitReset { .. } => self.timers.next(),
-            State::Tls(t) | State::Leaving(t) | State::Data { control: t, .. } => {
-                [t.reliable.poll_timeout(), self.timers.next()]
-                    .into_iter()
-                    .flatten()
-                    .min()
-            }
-            State::Done => None,
+        match (&self.state, self.state.control()) {
+            (State::Done, _) => None,
+            (_, None) => self.timers.next(),
+            (_, Some(c)) => [c.reliable.poll_timeout(), self.timers.next()]
+                .into_iter()
+                .flatten()
+                .min(),
         }
     }
 
@@ -387,53 +392,72 @@ impl Session {
         // Retransmissions are handed out by poll_transmit when they are due.
     }
 
-    /// What an expired timer does: the one place.
+    /// What an expired timer does: the one place. A stage stops its timers when it ends;
+    /// one that still fires in another stage is stopped, and changes nothing.
     fn fire(&mut self, timer: Timer, now: Instant) {
-        match timer {
-            Timer::BadAuthStop => self.end_now(Why::BadAuth),
-            Timer::Attempt => {
-                // An attempt that is due leaves through poll_transmit; after the last one,
-                // the session gives up.
-                if let State::AwaitReset { sent } = self.state {
-                    if sent == 0 && self.cfg.stream {
-                        // Still connecting: the connect and the reset share the first
-                        // attempt's time, whatever the whole budget of a deeper stage.
-                        let until = self.origin + self.cfg.attempt_timeout;
-                        if now >= until {
-                            self.end_now(Why::Silence { attempts: 0 });
-                        } else {
-                            self.timers.set(Timer::Attempt, until);
-                        }
-                    } else if sent >= self.cfg.attempts {
-                        self.attempts_done = sent;
-                        self.end_now(Why::Silence { attempts: sent });
-                    }
-                }
+        self.state = match (timer, std::mem::take(&mut self.state)) {
+            (Timer::BadAuthStop, _) => self.end_now(Why::BadAuth),
+            (Timer::Attempt, State::AwaitReset { sent }) => self.on_attempt_timer(sent, now),
+            (Timer::Hello, _) => self.end_now(Why::HelloUnanswered),
+            (Timer::PushRequest, State::AwaitPush(p)) => self.request_push(p, now),
+            (Timer::Echo, State::Data { control, mut data }) => {
+                self.send_echo(&mut data, now);
+                State::Data { control, data }
             }
-            Timer::Hello => self.end_now(Why::HelloUnanswered),
-            Timer::PushRequest => self.request_push(now),
-            Timer::Echo => self.on_echo_timer(now),
-            Timer::EchoDeadline => self.on_echo_deadline(now),
-            Timer::Dns => self.on_dns_timer(now),
-            Timer::Stack => self.on_stack_timer(now),
-            Timer::Lookup => self.on_lookup_timer(now),
-            Timer::Neighbour => self.on_neighbour_timer(now),
+            (Timer::EchoDeadline, State::Data { control, data }) => {
+                let why = Self::echo_verdict(&data);
+                self.leave(control, data, now, why)
+            }
+            (Timer::Dns, State::Data { control, mut data }) => {
+                self.send_dns(&mut data, now);
+                State::Data { control, data }
+            }
+            (Timer::Stack, State::Data { control, data }) => {
+                self.on_stack_timer(control, data, now)
+            }
+            (Timer::Lookup, State::Data { control, mut data }) => {
+                self.send_lookup(&mut data, now);
+                State::Data { control, data }
+            }
+            (Timer::Neighbour, State::Data { control, mut data }) => {
+                self.ask_neighbours(&mut data, now);
+                State::Data { control, data }
+            }
+            (timer, state) => {
+                self.timers.stop(timer);
+                state
+            }
+        };
+    }
+
+    /// An attempt that is due leaves through poll_transmit; after the last one, the session
+    /// gives up.
+    fn on_attempt_timer(&mut self, sent: u32, now: Instant) -> State {
+        if sent == 0 && self.cfg.stream {
+            // Still connecting: the connect and the reset share the first attempt's time,
+            // whatever the whole budget of a deeper stage.
+            let until = self.origin + self.cfg.attempt_timeout;
+            if now >= until {
+                return self.end_now(Why::Silence { attempts: 0 });
+            }
+            self.timers.set(Timer::Attempt, until);
+        } else if sent >= self.cfg.attempts {
+            self.attempts_done = sent;
+            return self.end_now(Why::Silence { attempts: sent });
         }
+        State::AwaitReset { sent }
     }
 
     /// `PUSH_REQUEST`, now and again every [`PUSH_REQUEST_INTERVAL`] until an answer.
-    fn request_push(&mut self, now: Instant) {
-        let State::Tls(mut t) = std::mem::replace(&mut self.state, State::Done) else {
-            return;
-        };
+    fn request_push(&mut self, mut p: Box<AwaitPush>, now: Instant) -> State {
         // Until the push, a refusal or the end: the server answers one request per 30 s.
         self.timers
             .set(Timer::PushRequest, now + PUSH_REQUEST_INTERVAL);
-        if t.conn.writer().write_all(b"PUSH_REQUEST\0").is_ok() {
+        if p.control.conn.writer().write_all(b"PUSH_REQUEST\0").is_ok() {
             self.emit(Event::PushRequested { at: now });
         }
-        self.queue_tls_output(&mut t);
-        self.state = State::Tls(t);
+        self.queue_tls_output(&mut p.control);
+        State::AwaitPush(p)
     }
 
     /// The next datagram (or TCP frame payload) to send, or `None`. Call until `None`
@@ -466,12 +490,27 @@ impl Session {
                 });
                 packet
             }
-            State::Tls(t) | State::Leaving(t) => self.sealer.next(&self.cfg.wrap, t, now)?,
-            State::Data { control, data } => match self.sealer.next(&self.cfg.wrap, control, now) {
-                Some(p) => p,
-                None => data.outbox.pop_front()?,
-            },
             State::Done => self.outbox.pop_front()?,
+            state => {
+                let ack_reset = state.acks_reset();
+                let from_control = state
+                    .control_mut()
+                    .and_then(|c| self.sealer.next(&self.cfg.wrap, c, ack_reset, now));
+                match (from_control, state) {
+                    (Some(p), _) => p,
+                    (
+                        None,
+                        State::Data { data, .. }
+                        | State::Leaving {
+                            data: Some(data), ..
+                        }
+                        | State::Lingering {
+                            data: Some(data), ..
+                        },
+                    ) => data.outbox.pop_front()?,
+                    (None, _) => return None,
+                }
+            }
         };
         self.trace(true, now, &packet);
         Some(packet)
@@ -497,10 +536,10 @@ impl Session {
         }
     }
 
-    /// Ends the session now.
-    fn end_now(&mut self, why: Why) {
-        self.state = State::Done;
+    /// Ends the session now: the state that follows.
+    fn end_now(&mut self, why: Why) -> State {
         self.end(why);
+        State::Done
     }
 
     fn trace(&mut self, outgoing: bool, at: Instant, bytes: &[u8]) {
@@ -536,11 +575,21 @@ impl Session {
             return;
         }
         self.trace(false, now, packet);
-        match self.state {
-            State::AwaitReset { .. } => self.on_reset_stage_packet(now, packet),
-            State::Tls(_) | State::Leaving(_) => self.on_tls_stage_packet(now, packet),
-            State::Data { .. } => self.on_data_stage_packet(now, packet),
-            State::Done => {}
-        }
+        // Each stage's handler takes its state and returns the next.
+        self.state = match std::mem::take(&mut self.state) {
+            State::AwaitReset { sent } => self.on_reset_packet(sent, now, packet),
+            State::Handshake(h) => self.on_handshake_packet(h, now, packet),
+            State::Probe(p) => self.on_probe_packet(p, now, packet),
+            State::AwaitKeyMethod2(c) => self.on_key_method_2_packet(c, now, packet),
+            State::AwaitPush(p) => self.on_push_packet(p, now, packet),
+            State::Data { control, data } => self.on_data_stage_packet(control, data, now, packet),
+            State::Leaving { control, data, why } => {
+                self.on_leaving_packet(control, data, Some(why), now, packet)
+            }
+            State::Lingering { control, data } => {
+                self.on_leaving_packet(control, data, None, now, packet)
+            }
+            State::Done => State::Done,
+        };
     }
 }

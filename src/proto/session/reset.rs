@@ -3,18 +3,15 @@
 use super::*;
 
 impl Session {
-    pub(super) fn on_reset_stage_packet(&mut self, now: Instant, packet: &[u8]) {
-        let State::AwaitReset { sent, .. } = self.state else {
-            return;
-        };
+    /// A packet while our hard reset waits for the server's: the state that follows.
+    pub(super) fn on_reset_packet(&mut self, sent: u32, now: Instant, packet: &[u8]) -> State {
         if !self.cfg.validate {
             self.emit(Event::Responded {
                 at: now,
                 len: packet.len(),
             });
             self.attempts_done = sent;
-            self.end_now(Why::Responded);
-            return;
+            return self.end_now(Why::Responded);
         }
         // Our own client reset (its opcode and our session id in the clear header), sent
         // back.
@@ -27,7 +24,7 @@ impl Session {
             && packet[1..wire::HEADER_LEN] == self.sealer.session_id
         {
             self.ignore(Rejection::Echo, packet, now);
-            return;
+            return State::AwaitReset { sent };
         }
         match packet::validate_server_reset(&self.cfg.wrap, packet, &self.sealer.session_id) {
             Ok(ServerReset {
@@ -56,8 +53,12 @@ impl Session {
                 // No point in retrying: wait out this attempt for a better answer.
                 let end = self.attempt_start(sent.max(1));
                 self.timers.set(Timer::BadAuthStop, end);
+                State::AwaitReset { sent }
             }
-            Err(reason) => self.ignore(reason, packet, now),
+            Err(reason) => {
+                self.ignore(reason, packet, now);
+                State::AwaitReset { sent }
+            }
         }
     }
 }

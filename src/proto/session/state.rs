@@ -1,6 +1,14 @@
-//! The session's states, one type per stage, as in quinn-proto's `state.rs`: waiting for
-//! the server's reset, the TLS stage (with the login's state inside once it runs), the
-//! data stage (the control channel still up beside it), done.
+//! The session's states, one type per stage, as in quinn-proto's `state.rs` and rustls's
+//! `client/tls13.rs`: each holds only what its stage needs, and each handler consumes the
+//! state it was given and returns the next, so a stage that forgets its transition does
+//! not compile.
+//!
+//! ```text
+//! AwaitReset ─┬─ Handshake ─┬─ AwaitKeyMethod2 ─ AwaitPush ─┬─ Data ─┐
+//!             │             │                               │        ├─ Leaving ─ Lingering
+//!             └─ Probe      │                               └────────┘     │
+//!                           └───────────────── (any of them) ──────────────┴─ Done
+//! ```
 
 use super::Why;
 use crate::chain::Judgement;
@@ -15,65 +23,141 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Where the session is: each stage's state holds only what that stage needs, and a
-/// transition replaces one with the next.
+/// Where the session is.
+#[derive(Default)]
 pub(super) enum State {
+    /// Our hard reset goes out on the attempt schedule until the server's reset for our
+    /// session arrives.
     AwaitReset {
         /// Transmissions so far.
         sent: u32,
     },
-    Tls(Box<TlsState>),
-    /// After the push, leaving over the control channel (the data stage was not needed,
-    /// or could not run): our `EXIT` went, its ack ends the session, and nothing enters
-    /// the data stage again.
-    Leaving(Box<TlsState>),
+    /// rustls's handshake, until the server has proven its certificate (TLS stage) or
+    /// the handshake ended (login stage).
+    Handshake(Box<Handshake>),
+    /// The probing hello, until the server's first flight says what it chose.
+    Probe(Box<Probe>),
+    /// Login stage: our key-method 2 went, the server's has not come.
+    AwaitKeyMethod2(Box<Control>),
+    /// Login stage: the server's key-method 2 came; waiting for its push or a refusal,
+    /// asking with `PUSH_REQUEST`.
+    AwaitPush(Box<AwaitPush>),
     /// After the push: the data channel, with the control channel kept for its acks and
     /// a control `EXIT`.
     Data {
-        control: Box<TlsState>,
+        control: Box<Control>,
         data: Box<DataState>,
     },
+    /// Our control `EXIT` went: its ack ends the session with `why`, and nothing enters
+    /// the data stage again.
+    Leaving {
+        control: Box<Control>,
+        /// The data channel, where it ran: its last packets still leave after the
+        /// control channel's, and the server's data packets are dropped unread.
+        data: Option<Box<DataState>>,
+        why: Why,
+    },
+    /// Over TCP, after our `EXIT` was acknowledged: the session has finished, but the
+    /// control channel still acks until the server closes the connection (its delayed
+    /// exit), so that it logs a clean exit.
+    Lingering {
+        control: Box<Control>,
+        data: Option<Box<DataState>>,
+    },
+    #[default]
     Done,
 }
 
-pub(super) struct TlsState {
+impl State {
+    /// The control channel, in every stage after the reset.
+    pub(super) fn control_mut(&mut self) -> Option<&mut Control> {
+        match self {
+            State::Handshake(h) => Some(&mut h.control),
+            State::Probe(p) => Some(&mut p.control),
+            State::AwaitKeyMethod2(c) => Some(c),
+            State::AwaitPush(p) => Some(&mut p.control),
+            State::Data { control, .. }
+            | State::Leaving { control, .. }
+            | State::Lingering { control, .. } => Some(control),
+            State::AwaitReset { .. } | State::Done => None,
+        }
+    }
+
+    pub(super) fn control(&self) -> Option<&Control> {
+        match self {
+            State::Handshake(h) => Some(&h.control),
+            State::Probe(p) => Some(&p.control),
+            State::AwaitKeyMethod2(c) => Some(c),
+            State::AwaitPush(p) => Some(&p.control),
+            State::Data { control, .. }
+            | State::Leaving { control, .. }
+            | State::Lingering { control, .. } => Some(control),
+            State::AwaitReset { .. } | State::Done => None,
+        }
+    }
+
+    /// Until the server is heard, every control packet acks its reset again: only a
+    /// packet with that ack creates a 2.6 server's state.
+    pub(super) fn acks_reset(&self) -> bool {
+        match self {
+            State::Handshake(h) => matches!(h.awaiting, Awaiting::FirstWord),
+            State::Probe(p) => matches!(p.awaiting, Awaiting::FirstWord),
+            _ => false,
+        }
+    }
+}
+
+/// The control channel after the server's reset: the reliable layer carrying a TLS
+/// stream, what every stage after the reset shares.
+pub(super) struct Control {
     pub(super) server_session: SessionId,
     pub(super) conn: ClientConnection,
-    pub(super) capture: Arc<Capture>,
     pub(super) reliable: Reliable,
-    /// tls-crypt-v2 stateless answer: the next control packet must carry our wrapped key.
-    pub(super) wkc_pending: bool,
-    pub(super) chain_reported: bool,
-    /// The chain's judgement under [`SessionConfig::judge`], once the chain arrived.
-    pub(super) judgement: Option<Judgement>,
-    /// Proven: send what rustls still has (our last flight), then end.
-    pub(super) finishing: bool,
-    /// Any valid packet of the server's since its reset; until then every control packet
-    /// acks its reset again, since only a packet with that ack creates a 2.6 server's state.
-    pub(super) heard: bool,
-    pub(super) login: LoginState,
-    /// The probing hello: the server's first flight so far.
-    pub(super) probe_flight: Vec<u8>,
+    /// Plaintext from the server not yet parsed.
+    pub(super) plain: Vec<u8>,
+}
+
+/// What the hello's stage waits for from the server.
+pub(super) enum Awaiting {
+    /// Any packet of its after its reset (the hello timer runs): until then every control
+    /// packet acks its reset again.
+    FirstWord,
+    /// Its handshake (or, probing, its first flight).
+    Flight,
+}
+
+/// Whether the server's certificate chain came, and what was judged of it.
+pub(super) enum Chain {
+    Unseen,
+    /// Said ([`super::Event::ChainSeen`]), with its judgement under
+    /// [`super::SessionConfig::judge`].
+    Seen(Option<Judgement>),
+}
+
+/// rustls's handshake.
+pub(super) struct Handshake {
+    pub(super) control: Control,
+    pub(super) capture: Arc<Capture>,
+    pub(super) awaiting: Awaiting,
+    pub(super) chain: Chain,
+}
+
+/// The probing hello.
+pub(super) struct Probe {
+    pub(super) control: Control,
+    pub(super) awaiting: Awaiting,
+    /// The server's first flight so far.
+    pub(super) flight: Vec<u8>,
     /// When our hello first went out.
     pub(super) hello_at: Instant,
 }
 
-/// Where the login stands, each step holding what it learnt.
-#[derive(Default)]
-pub(super) enum LoginPhase {
-    /// TLS is not established, or our key-method 2 has not gone yet.
-    #[default]
-    Start,
-    /// Ours went; the server's has not come.
-    KeySent,
-    /// The server's came: waiting for `PUSH_REPLY` or a refusal.
-    AwaitAnswer(ServerKey),
-    /// The server answered: its whole push, or a refusal (`AUTH_FAILED`, `RESTART`,
-    /// `HALT`, `EXIT`), or, on a point-to-point server, its key-method 2 alone.
-    Answered {
-        server: ServerKey,
-        pushed: Option<crate::proto::push::PushReply>,
-    },
+/// Waiting for the server's answer to the login.
+pub(super) struct AwaitPush {
+    pub(super) control: Control,
+    pub(super) server: ServerKey,
+    /// The push so far (`push-continuation`).
+    pub(super) push: Vec<String>,
 }
 
 /// What the server's key-method 2 told.
@@ -82,58 +166,6 @@ pub(super) struct ServerKey {
     pub(super) random: ServerRandom,
     /// Its options string says `dev-type tap`: the data channel carries Ethernet frames.
     pub(super) tap: bool,
-}
-
-#[derive(Default)]
-pub(super) struct LoginState {
-    pub(super) phase: LoginPhase,
-    /// Why the session ends once our `EXIT` is acknowledged (the login's own verdict
-    /// when unset).
-    pub(super) leave_why: Option<Why>,
-    /// Plaintext from the server not yet parsed.
-    pub(super) plain: Vec<u8>,
-    /// The push so far (`push-continuation`).
-    pub(super) push: Vec<String>,
-    /// Our `EXIT` went out (at any step: a broken server is left too).
-    pub(super) exit_sent: bool,
-}
-
-impl LoginState {
-    /// The server's key-method 2, once it came.
-    pub(super) fn server(&self) -> Option<&ServerKey> {
-        match &self.phase {
-            LoginPhase::AwaitAnswer(k) | LoginPhase::Answered { server: k, .. } => Some(k),
-            LoginPhase::Start | LoginPhase::KeySent => None,
-        }
-    }
-
-    /// The whole push, once it came.
-    pub(super) fn pushed(&self) -> Option<&crate::proto::push::PushReply> {
-        match &self.phase {
-            LoginPhase::Answered { pushed, .. } => pushed.as_ref(),
-            _ => None,
-        }
-    }
-
-    pub(super) fn answered(&self) -> bool {
-        matches!(self.phase, LoginPhase::Answered { .. })
-    }
-
-    /// The server's answer came (its push, or a refusal): from waiting for it to
-    /// answered. `false` when it was not waited for (an answer before the server's
-    /// key-method 2, or a second one), which changes nothing.
-    pub(super) fn answer(&mut self, pushed: Option<crate::proto::push::PushReply>) -> bool {
-        match std::mem::take(&mut self.phase) {
-            LoginPhase::AwaitAnswer(server) => {
-                self.phase = LoginPhase::Answered { server, pushed };
-                true
-            }
-            other => {
-                self.phase = other;
-                false
-            }
-        }
-    }
 }
 
 /// The data stage: the data channel's codec, the echoes, and how to leave.
@@ -149,8 +181,6 @@ pub(super) struct DataState {
     pub(super) outbox: VecDeque<Vec<u8>>,
     /// Data packets from the server that decrypted (keepalives and anything else).
     pub(super) decrypted: u32,
-    /// Our control `EXIT` went out: nothing more to do but wait for its ack.
-    pub(super) leaving: bool,
     /// Decryption buffer, reused.
     pub(super) scratch: Vec<u8>,
     /// The push: where packets go (a tap link's next hops).

@@ -309,6 +309,9 @@ LICENSE+=" MIT Unicode-3.0"
 SLOT="0"
 KEYWORDS="~amd64"
 
+# einstalldocs installs these with dodoc -r: every flag is documented under docs/.
+DOCS=( README.md docs )
+
 src_compile() {
 	cargo_src_compile --package check-openvpn --bin check_openvpn
 }
