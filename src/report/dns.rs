@@ -188,7 +188,7 @@ fn asked_words(a: &Asked) -> String {
 }
 
 /// `the pushed DNS server 10.8.0.1`.
-fn server_words(s: &Server) -> String {
+pub(super) fn server_words(s: &Server) -> String {
     let whose = if s.pushed {
         "the pushed DNS server"
     } else {

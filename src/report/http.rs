@@ -1,7 +1,7 @@
 //! `--http`: the request's verdict: the name's lookup, the connection, TLS and its
 //! certificate, the response.
 
-use super::dns::Server;
+use super::dns::{server_words, Server};
 use super::ping::{decrypted_words, link_problem, link_words, pushed_words, LinkProblem};
 use super::state::{State, Thresholds};
 use super::verdict::{words as verdict_words, Verdict};
@@ -309,16 +309,6 @@ fn questions(n: u16) -> String {
     } else {
         format!("{n} questions")
     }
-}
-
-/// `the pushed DNS server 10.8.0.1`.
-fn server_words(s: &Server) -> String {
-    let whose = if s.pushed {
-        "the pushed DNS server"
-    } else {
-        "the DNS server"
-    };
-    format!("{whose} {}", s.address)
 }
 
 /// `https://intranet/ answered 200 OK, 512 bytes in 3.0 ms`.
