@@ -162,7 +162,6 @@ mod tests {
         };
         let started = Instant::now();
         assert!(watch.changed(started + Duration::from_secs(5)));
-        assert!(started.elapsed() < Duration::from_secs(2));
         writer.join().unwrap();
 
         // A file replaced by a rename.
