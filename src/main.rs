@@ -30,19 +30,10 @@ fn main() {
                 std::process::exit(State::Ok.code());
             }
             _ => {
-                let rendered = e.render().to_string();
-                let first = rendered
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ");
+                let argv: Vec<_> = std::env::args_os().collect();
+                let (first, long) = check_openvpn::flags::usage_error(&e, &argv);
                 let mut r = Report::unknown(first);
-                r.long = rendered
-                    .lines()
-                    .skip(1)
-                    .filter(|l| !l.trim().is_empty())
-                    .map(str::to_string)
-                    .collect();
+                r.long = long;
                 emit(&r)
             }
         },

@@ -2,7 +2,7 @@
 //! `check_openvpn` keeps its meaning here, so existing check commands keep working; the
 //! rest are additions. What the flags mean together is in [`super::settings`].
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, ArgGroup, Parser};
 use std::path::PathBuf;
 
 // The groups of `--help`, in the order a check goes deeper.
@@ -25,7 +25,31 @@ const RESET_ONLY: [&str; 2] = ["diagnose", "no_validation"];
 /// Hex keys name each direction themselves: no key direction goes with them.
 const HEX_KEYS: [&str; 2] = ["digest_key_client", "digest_key_server"];
 
+/// Each flag that runs the login stage (a config alone never does): what `--totp-secret`
+/// and `--wait-for-close` need. `--server-config` takes them too, and leaves them unused.
+const LOGIN_STAGE: [&str; 13] = [
+    "login",
+    "cert",
+    "key",
+    "auth_user_pass",
+    "ping",
+    "ping_address",
+    "ping_count",
+    "ping_warning",
+    "ping_critical",
+    "dns",
+    "tcp_connect",
+    "http",
+    "server_config",
+];
+
+/// The flags that each name the control channel's wrap: a server uses one.
+const WRAPS: [&str; 4] = ["tls_auth", "tls_crypt", "tls_crypt_v2", "digest_key_client"];
+
 #[derive(Debug, Parser)]
+#[command(group(ArgGroup::new("wrap").args(WRAPS).multiple(false)))]
+#[command(group(ArgGroup::new("login_stage").args(LOGIN_STAGE).multiple(true)))]
+#[command(group(ArgGroup::new("lookup").args(["dns", "http"]).multiple(true)))]
 #[command(
     name = "check_openvpn",
     version,
@@ -123,7 +147,7 @@ pub struct Cli {
     pub digest_key_client: Option<String>,
 
     /// HMAC key for packets from the server, in hex (verifies the answer)
-    #[arg(help_heading = KEYS, long, value_name = "HEX")]
+    #[arg(help_heading = KEYS, long, value_name = "HEX", requires = "digest_key_client", conflicts_with_all = ["tls_auth", "tls_crypt", "tls_crypt_v2"])]
     pub digest_key_server: Option<String>,
 
     /// Try every plausible way to use the given key at once and report which ones the server answers
@@ -163,11 +187,11 @@ pub struct Cli {
     pub login: bool,
 
     /// Client certificate (PEM) for the login stage [default: the config's cert] (runs the login stage)
-    #[arg(help_heading = LOGIN, long, value_name = "FILE", conflicts_with_all = RESET_ONLY)]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE", conflicts_with_all = RESET_ONLY, requires = "key")]
     pub cert: Option<PathBuf>,
 
     /// Private key of --cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted) (runs the login stage)
-    #[arg(help_heading = LOGIN, long, value_name = "FILE", conflicts_with_all = RESET_ONLY)]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE", conflicts_with_all = RESET_ONLY, requires = "cert")]
     pub key: Option<PathBuf>,
 
     /// OpenVPN auth-user-pass file: user name on line 1, password on line 2 (runs the login stage; passwords are never taken on the command line)
@@ -175,7 +199,7 @@ pub struct Cli {
     pub auth_user_pass: Option<PathBuf>,
 
     /// TOTP secret (base32, or an otpauth://totp/ URI) of the --login account, for a config with `static-challenge`: the password goes with the current code, as OpenVPN's clients send it (SCRV1, or the config's concat)
-    #[arg(help_heading = LOGIN, long, value_name = "FILE")]
+    #[arg(help_heading = LOGIN, long, value_name = "FILE", requires = "login_stage")]
     pub totp_secret: Option<PathBuf>,
 
     /// Data-channel cipher, as OpenVPN's `cipher` (e.g. AES-256-CBC for a server that does not negotiate) [default: the config's cipher]; told to the server in the options string
@@ -207,7 +231,7 @@ pub struct Cli {
     pub tun_mtu: Option<u16>,
 
     /// Login stage over TCP: after EXIT, wait until the server closes the connection (its delayed exit, about 5 s; needs --timeout 7 or more), so its log shows a clean exit instead of a connection reset that fail2ban's openvpn filter bans
-    #[arg(help_heading = LOGIN, long)]
+    #[arg(help_heading = LOGIN, long, requires = "login_stage")]
     pub wait_for_close: bool,
 
     /// After the login, send ICMP echoes through the tunnel (from the pushed ifconfig address, no root or tun device needed) to the server's own tunnel address; proves the data channel, the server's tun device and its ICMP answer
@@ -239,7 +263,7 @@ pub struct Cli {
     pub dns_type: Option<String>,
 
     /// Ask this DNS server (through the tunnel) instead of the pushed one, for --dns and for the name in --http's URL; a pushed route or the pushed subnet must cover it
-    #[arg(help_heading = DNS, long, value_name = "ADDRESS")]
+    #[arg(help_heading = DNS, long, value_name = "ADDRESS", requires = "lookup")]
     pub dns_server: Option<std::net::IpAddr>,
 
     /// An address the answer must hold; another answer is CRITICAL

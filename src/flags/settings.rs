@@ -5,6 +5,7 @@
 use super::definition::Cli;
 use super::diagnose::{hex_candidates, no_wrap_candidate, static_candidates};
 use crate::chain::{NameType, Policy};
+use crate::check::http::{HttpSpec, HttpSpecError};
 use crate::check::{
     Bind, Candidate, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec, RemoteRun, Unchecked,
 };
@@ -56,10 +57,6 @@ pub enum UsageError {
     Timeout(String),
     #[error("--retrycount must be at least 1")]
     RetryCount,
-    #[error("{0} and {1} both given: a server uses one way to wrap its control channel; keep the one its config names ({2})")]
-    TwoWraps(&'static str, &'static str, String),
-    #[error("--digest-key-server needs --digest-key-client: a server with tls-auth ignores unsigned packets")]
-    ServerKeyAlone,
     #[error("--key-direction needs a tls-auth key (--tls-auth, or a config with tls-auth); hex keys from --digest-key-* already name each direction")]
     DirectionWithoutKey,
     #[error("{0} applies to tls-auth only; {1} has fixed directions and always uses HMAC-SHA256")]
@@ -185,6 +182,8 @@ pub struct Loaded {
     pub tls: Option<LoadedTls>,
     /// The login stage's credentials, when a flag runs the stage.
     pub credentials: Option<Result<Credentials, UsageError>>,
+    /// `--http`'s request with the CA roots of an https URL, when the flag is given.
+    pub http: Option<Result<HttpSpec, HttpSpecError>>,
 }
 
 /// What the login stage logs in with ([`Cli::load_credentials`]).
@@ -277,16 +276,15 @@ impl Cli {
         let mut said = Vec::new();
         let notes = &mut said;
         let from_cfg = |f: fn(&ClientConfig) -> Option<KeySource>| config.and_then(f);
-        let (cert, key, extra, cfg_pair) = match (&self.cert, &self.key) {
-            (Some(c), Some(k)) => (
+        // clap gives --cert and --key together or neither.
+        let (cert, key, extra, cfg_pair) = match self.cert.as_ref().zip(self.key.as_ref()) {
+            Some((c, k)) => (
                 Some(KeySource::File(c.clone())),
                 Some(KeySource::File(k.clone())),
                 None,
                 None,
             ),
-            (Some(_), None) => return Err(CredentialError::Pair("--cert", "--key").into()),
-            (None, Some(_)) => return Err(CredentialError::Pair("--key", "--cert").into()),
-            (None, None) => (
+            None => (
                 from_cfg(|c| c.cert.clone()),
                 from_cfg(|c| c.key.clone()),
                 from_cfg(|c| c.extra_certs.clone()),
@@ -607,34 +605,9 @@ impl Cli {
         Ok(())
     }
 
-    /// The wrap flags given on the command line, as (flag, config directive) pairs.
-    fn wrap_flags(&self) -> Vec<(&'static str, &'static str)> {
-        let mut given = Vec::new();
-        if self.tls_auth.is_some() {
-            given.push(("--tls-auth", "tls-auth"));
-        }
-        if self.tls_crypt.is_some() {
-            given.push(("--tls-crypt", "tls-crypt"));
-        }
-        if self.tls_crypt_v2.is_some() {
-            given.push(("--tls-crypt-v2", "tls-crypt-v2"));
-        }
-        if self.digest_key_client.is_some() || self.digest_key_server.is_some() {
-            given.push(("--digest-key-client", "tls-auth"));
-        }
-        given
-    }
-
-    /// The key material: from the wrap flag if one was given, else from the config.
+    /// The key material: from the wrap flag if one was given (clap's group `wrap` lets
+    /// one through), else from the config.
     fn material(&self, config: Option<&ClientConfig>) -> Result<Material, UsageError> {
-        let given = self.wrap_flags();
-        if let [(a, da), (b, db), ..] = given[..] {
-            return Err(UsageError::TwoWraps(
-                a,
-                b,
-                format!("{a} for '{da}', {b} for '{db}'"),
-            ));
-        }
         for (path, kind) in [
             (&self.tls_auth, WrapKind::TlsAuth),
             (&self.tls_crypt, WrapKind::TlsCrypt),
@@ -644,18 +617,16 @@ impl Cli {
                 return Ok(wrap::load(kind, KeySource::File(path.clone()), None)?);
             }
         }
-        match (&self.digest_key_client, &self.digest_key_server) {
-            (None, Some(_)) => return Err(UsageError::ServerKeyAlone),
-            (Some(client), server) => {
-                return Ok(Material::Hex {
-                    client: parse_hex_key(client, "--digest-key-client")?,
-                    server: server
-                        .as_deref()
-                        .map(|s| parse_hex_key(s, "--digest-key-server"))
-                        .transpose()?,
-                })
-            }
-            (None, None) => {}
+        // clap gives --digest-key-server only with --digest-key-client.
+        if let Some(client) = &self.digest_key_client {
+            return Ok(Material::Hex {
+                client: parse_hex_key(client, "--digest-key-client")?,
+                server: self
+                    .digest_key_server
+                    .as_deref()
+                    .map(|s| parse_hex_key(s, "--digest-key-server"))
+                    .transpose()?,
+            });
         }
         let Some(cfg) = config else {
             return Ok(Material::None);
@@ -1033,7 +1004,24 @@ impl Cli {
             key,
             tls,
             credentials,
+            http: self.load_http(),
         })
+    }
+
+    /// `--http`'s request and, for an https URL, the roots its server must lead to
+    /// (`--http-ca`, else the system's trust store). The error waits for its turn in
+    /// [`Cli::resolve`].
+    fn load_http(&self) -> Option<Result<HttpSpec, HttpSpecError>> {
+        let url = self.http.as_deref()?;
+        Some((|| {
+            let mut spec = HttpSpec::parse(
+                url.trim(),
+                self.http_expect.as_deref(),
+                self.http_ca.as_deref(),
+            )?;
+            spec.load_roots()?;
+            Ok(spec)
+        })())
     }
 
     /// Reads the TLS stage's files when a flag runs it: the CA certificates (`--ca`, else
@@ -1265,6 +1253,7 @@ impl Cli {
             key,
             tls: tls_files,
             credentials,
+            http,
         } = loaded;
         let mut notes = Vec::new();
         let Aim {
@@ -1306,10 +1295,9 @@ impl Cli {
             Policy::default()
         };
 
-        if self.totp_secret.is_some() && stage != Stage::Login {
-            return Err(UsageError::TotpWithoutPassword);
-        }
-        if self.wait_for_close && (stage != Stage::Login || proto != Proto::Tcp) {
+        // clap gives --wait-for-close only with a flag of the login stage; the protocol
+        // may be the config's.
+        if self.wait_for_close && proto != Proto::Tcp {
             return Err(UsageError::WaitForCloseAlone);
         }
         let login = if stage == Stage::Login {
@@ -1326,11 +1314,6 @@ impl Cli {
 
         let thresholds = self.thresholds(cert_days)?;
         // Any --ping* flag asks for echoes (and so the login stage).
-        if self.dns_server.is_some() && self.dns.is_none() && self.http.is_none() {
-            return Err(UsageError::Through(
-                "--dns-server: the server for --dns, or for the name in --http's URL; give one of them".into(),
-            ));
-        }
         let dns = match &self.dns {
             Some(name) => {
                 let d = crate::check::dns::DnsSpec {
@@ -1381,21 +1364,13 @@ impl Cli {
             ping,
             dns,
             tcp_connect: self.tcp_connect,
-            http: self
-                .http
-                .as_deref()
-                .map(|u| {
-                    let mut spec = crate::check::http::HttpSpec::parse(
-                        u.trim(),
-                        self.http_expect.as_deref(),
-                        self.http_ca.as_deref(),
-                    )?;
-                    spec.dns_server = self.dns_server;
-                    spec.load_roots()?;
-                    Ok::<_, crate::check::http::HttpSpecError>(spec)
-                })
+            http: http
                 .transpose()
-                .map_err(|e| UsageError::Through(e.to_string()))?,
+                .map_err(|e| UsageError::Through(e.to_string()))?
+                .map(|spec| HttpSpec {
+                    dns_server: self.dns_server,
+                    ..spec
+                }),
         };
         let mode = if self.diagnose {
             Mode::Diagnose(candidates)
@@ -1640,7 +1615,10 @@ mod tests {
             (&["--remote-cert-tls", "server"], Stage::Tls),
             (&["--peer-fingerprint", "AA"], Stage::Tls),
             (&["--login"], Stage::Login),
-            (&["--cert", "c.crt", "--tls"], Stage::Login),
+            (
+                &["--cert", "c.crt", "--key", "c.key", "--tls"],
+                Stage::Login,
+            ),
             (&["--auth-user-pass", "up"], Stage::Login),
             (&["--ping-count", "2"], Stage::Login),
             (&["--dns", "intranet.test"], Stage::Login),
@@ -1701,6 +1679,7 @@ mod tests {
             key,
             tls,
             credentials,
+            http: cli.load_http(),
         })
     }
 
@@ -1820,16 +1799,6 @@ mod tests {
                 Some("remote a\nremote b\n"),
                 &["--all-addresses"],
                 "choose one with --remote N",
-            ),
-            (
-                None,
-                &["-H", "h", "--digest-key-client", "00", "--tls-crypt", "k"],
-                "--tls-crypt and --digest-key-client both given",
-            ),
-            (
-                None,
-                &["-H", "h", "--digest-key-server", "00"],
-                "needs --digest-key-client",
             ),
         ];
         for (config, args, words) in conflicts {
@@ -1979,19 +1948,35 @@ mod tests {
         ]));
         assert!(clap_rejects(&["--port", "0"]));
         assert!(clap_rejects(&["--port", "65536"]));
-        assert!(matches!(
-            settings(&["h", "--tls-auth", "k", "--digest-key-client", "00"]),
-            Err(UsageError::TwoWraps("--tls-auth", "--digest-key-client", _))
-        ));
-        assert!(matches!(
-            settings(&["h", "--tls-crypt", "k", "--tls-crypt-v2", "v"]),
-            Err(UsageError::TwoWraps("--tls-crypt", "--tls-crypt-v2", _))
-        ));
+        // One wrap; a server key only beside a client key; a flag that needs another.
+        for args in [
+            &["--tls-auth", "k", "--digest-key-client", "00"][..],
+            &["--tls-crypt", "k", "--tls-crypt-v2", "v"],
+            &["--tls-auth", "k", "--tls-crypt", "k"],
+            &["--tls-crypt", "k", "--digest-key-server", "00"],
+            &["--digest-key-server", "00"],
+            &["--cert", "c"],
+            &["--key", "k"],
+            &["--totp-secret", "s"],
+            &["--totp-secret", "s", "--tls"],
+            &["--wait-for-close", "--tcp"],
+            &["--dns-server", "10.8.0.1", "--ping"],
+        ] {
+            assert!(clap_rejects(args), "{args:?}");
+        }
+        assert!(!clap_rejects(&[
+            "--digest-key-client",
+            "00",
+            "--digest-key-server",
+            "11"
+        ]));
+        assert!(!clap_rejects(&[
+            "--dns-server",
+            "10.8.0.1",
+            "--http",
+            "http://a/"
+        ]));
         assert!(clap_rejects(&["--diagnose", "--no-validation"]));
-        assert!(matches!(
-            settings(&["h", "--digest-key-server", "00"]),
-            Err(UsageError::ServerKeyAlone)
-        ));
         assert!(matches!(
             settings(&["h", "--key-direction", "1"]),
             Err(UsageError::DirectionWithoutKey)
@@ -2127,7 +2112,7 @@ mod tests {
     #[test]
     fn totp_secret_only_with_a_login_password() {
         assert!(matches!(
-            settings(&["h", "--totp-secret", "/nonexistent"]),
+            settings(&["h", "--login", "--totp-secret", "/nonexistent"]),
             Err(UsageError::TotpWithoutPassword)
         ));
     }

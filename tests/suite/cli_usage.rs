@@ -11,8 +11,16 @@ fn unknown(args: &[&str], needle: &str) {
     assert_eq!(code, 3, "{args:?}: {out}{err}");
     let line = out.lines().next().unwrap_or("");
     assert!(line.starts_with("OPENVPN UNKNOWN - "), "{args:?}: {line}");
+    let head = line.split(" | ").next().unwrap_or_default();
+    assert!(head.chars().count() <= 300, "{args:?}: {line}");
     assert!(line.contains(needle), "{args:?}: {line} lacks {needle:?}");
     assert!(!out.contains("panicked"), "{out}");
+}
+
+/// A usage error whose status line names both flags `a` and `b`.
+fn unknown_both(args: &[&str], a: &str, b: &str) {
+    unknown(args, a);
+    unknown(args, b);
 }
 
 #[test]
@@ -49,7 +57,7 @@ fn usage_errors_exit_3() {
     );
     unknown(
         &["h", "--digest-key-server", "00"],
-        "needs --digest-key-client",
+        "--digest-key-server needs --digest-key-client",
     );
     unknown(
         &["h", "--digest-key-client", "xyz"],
@@ -59,19 +67,21 @@ fn usage_errors_exit_3() {
         &["h", "--tls-auth", "/nonexistent/ta.key"],
         "cannot read key file /nonexistent/ta.key",
     );
-    unknown(
+    unknown_both(
         &["h", "--tls-auth", "k", "--digest-key-client", "00"],
-        "--tls-auth and --digest-key-client both given",
+        "--tls-auth",
+        "--digest-key-client",
     );
     unknown(
         &["h", "--digest-key-client", "00", "--digest-size", "99"],
         "--digest-size",
     );
-    unknown(
+    unknown_both(
         &["h", "--tls-auth", "k", "--tls-crypt", "k"],
-        "keep the one its config names (--tls-auth for 'tls-auth', --tls-crypt for 'tls-crypt')",
+        "--tls-auth",
+        "--tls-crypt",
     );
-    unknown(
+    unknown_both(
         &[
             "h",
             "--tls-crypt",
@@ -79,7 +89,28 @@ fn usage_errors_exit_3() {
             "--tls-crypt-v2",
             "v2.key",
         ],
-        "--tls-crypt and --tls-crypt-v2 both given",
+        "--tls-crypt",
+        "--tls-crypt-v2",
+    );
+    unknown_both(
+        &["h", "--tls-crypt", "k", "--digest-key-server", "00"],
+        "--tls-crypt",
+        "--digest-key-server",
+    );
+    // A flag given without one it needs names both on the status line.
+    unknown(&["h", "--cert", "c.crt"], "--cert needs --key");
+    unknown(&["h", "--key", "c.key"], "--key needs --cert");
+    unknown(
+        &["h", "--dns-server", "10.8.0.1"],
+        "--dns-server needs one of --dns, --http",
+    );
+    unknown(
+        &["h", "--totp-secret", "s", "--tls"],
+        "--totp-secret needs one of --login",
+    );
+    unknown(
+        &["h", "--wait-for-close", "--tcp"],
+        "--wait-for-close needs one of --login",
     );
     unknown(
         &["h", "--diagnose", "--no-validation"],
