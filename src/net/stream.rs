@@ -363,4 +363,43 @@ mod tests {
         );
         drop(s);
     }
+
+    #[test]
+    fn the_exchange_rides_along_a_probe_of_a_silent_server() {
+        use crate::check::{run_beside, CheckSpec};
+        // A UDP server that never answers, and a management peer that answers late.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut line = [0u8; 6];
+            s.read_exact(&mut line).unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+            s.write_all(b"late\n").unwrap();
+            s
+        });
+        let timeout = Duration::from_millis(400);
+        let spec = CheckSpec::reset(
+            "127.0.0.1",
+            port,
+            super::super::Proto::Udp,
+            timeout,
+            1,
+            crate::wire::Wrap::None,
+        );
+        let started = Instant::now();
+        let mut e = echo();
+        let mut x = Exchange::open(StreamTarget::Tcp(addr), started + timeout, &mut e).unwrap();
+        let outcome = run_beside(&spec, Some(&mut x));
+        let took = started.elapsed();
+        assert!(outcome.is_ok(), "{:?}", outcome.err());
+        // The talk ended inside the probe's loop, and the probe took its one timeout.
+        assert!(x.ended());
+        assert!(x.finish().is_ok());
+        assert_eq!(e.got, b"late\n");
+        assert!(took >= timeout && took < timeout * 2, "{took:?}");
+        drop(peer.join().unwrap());
+    }
 }
