@@ -58,13 +58,15 @@ fn would_wait(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    ) || e.raw_os_error() == Some(libc::EINPROGRESS)
+    )
 }
 
 /// A conversation over a non-blocking stream, with its deadline and, once it ended, how.
 pub struct Exchange<'a> {
     sock: Option<Socket>,
     connected: bool,
+    /// A unix connect that was refused for now: only the deadline is waited for.
+    stalled: bool,
     out: Zeroizing<Vec<u8>>,
     conversation: &'a mut (dyn Conversation + Send),
     deadline: Instant,
@@ -93,14 +95,21 @@ impl<'a> Exchange<'a> {
         };
         let sock = Socket::new(domain, Type::STREAM, protocol)?;
         sock.set_nonblocking(true)?;
-        let connected = match sock.connect(&addr) {
-            Ok(()) => true,
-            Err(e) if would_wait(&e) => false,
+        let unix = matches!(target, StreamTarget::Unix(_));
+        let (connected, stalled) = match sock.connect(&addr) {
+            Ok(()) => (true, false),
+            // A TCP connect completes in the loop.
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) && !unix => (false, false),
+            // A unix socket whose backlog is full (a server that does not accept): no
+            // connect is pending and the socket has nothing to wait for. It times out at
+            // the deadline, as a TCP connect to such a server does.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && unix => (false, true),
             Err(e) => return Err(e),
         };
         Ok(Exchange {
             sock: Some(sock),
             connected,
+            stalled,
             out: Zeroizing::new(Vec::new()),
             conversation,
             deadline,
@@ -138,7 +147,10 @@ impl<'a> Exchange<'a> {
     }
 
     pub(super) fn fd(&self) -> Option<i32> {
-        self.sock.as_ref().map(|s| s.as_raw_fd())
+        match self.stalled {
+            true => None,
+            false => self.sock.as_ref().map(|s| s.as_raw_fd()),
+        }
     }
 
     /// The `poll(2)` events the exchange waits for.
@@ -401,5 +413,44 @@ mod tests {
         assert_eq!(e.got, b"late\n");
         assert!(took >= timeout && took < timeout * 2, "{took:?}");
         drop(peer.join().unwrap());
+    }
+
+    #[test]
+    fn a_unix_socket_that_accepts_nothing_times_out_at_the_deadline() {
+        let dir = std::env::temp_dir().join(format!("exchange-full-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        listener.bind(&SockAddr::unix(&path).unwrap()).unwrap();
+        listener.listen(0).unwrap();
+        // Fill the backlog: connections nobody accepts.
+        let mut held = Vec::new();
+        let probe = |held: &mut Vec<Socket>| {
+            let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+            s.set_nonblocking(true).unwrap();
+            let r = s.connect(&SockAddr::unix(&path).unwrap());
+            held.push(s);
+            r.is_ok()
+        };
+        while probe(&mut held) {
+            assert!(held.len() < 64);
+        }
+        let started = Instant::now();
+        let mut e = echo();
+        let deadline = started + Duration::from_millis(200);
+        let x = Exchange::open(StreamTarget::Unix(&path), deadline, &mut e).unwrap();
+        let r = x.finish();
+        assert!(
+            matches!(&r, Err(StreamError::Connect(e)) if e.kind() == io::ErrorKind::TimedOut),
+            "{r:?}"
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(200) && took < Duration::from_millis(450),
+            "{took:?}"
+        );
+        drop(held);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
