@@ -15,5 +15,5 @@ pub use outcome::{
     Answer, CheckError, DataOutcome, DataReady, Detail, DnsOutcome, Exit, HttpOutcome, LoginEnd,
     LoginOutcome, NeighbourOutcome, Outcome, Target, TcpOutcome, TlsOutcome,
 };
-pub use run::{probe_addresses, run, run_all, run_remotes};
+pub use run::{probe_addresses, run, run_all, run_beside, run_remotes, run_remotes_beside, Beside};
 pub use spec::{Bind, CheckSpec, KeyOrigin, LoginSpec, Note, PingSpec, RemoteRun, Unchecked};

@@ -189,10 +189,19 @@ pub(super) fn resolve_bind(
 /// Runs one check against the first address of the host. `Err` is for problems that make
 /// the check impossible to run (UNKNOWN); every network result is an `Ok(Outcome)`.
 pub fn run(spec: &CheckSpec) -> Result<Outcome, CheckError> {
+    run_beside(spec, None)
+}
+
+/// [`run`], with a stream conversation riding along in the driver's loop while the
+/// probe runs (see [`net::drive_beside`]).
+pub fn run_beside(spec: &CheckSpec, beside: Beside<'_, '_>) -> Result<Outcome, CheckError> {
     let origin = Instant::now();
     let (addrs, notes) = resolve(spec, spec.budget())?;
-    run_resolved(spec, origin, &addrs, notes)
+    run_resolved(spec, origin, &addrs, notes, beside)
 }
+
+/// A conversation driven beside the probe, if any.
+pub type Beside<'x, 'a> = Option<&'x mut net::stream::Exchange<'a>>;
 
 /// [`run`] after the name resolution: the first of `addrs` probed.
 fn run_resolved(
@@ -200,10 +209,11 @@ fn run_resolved(
     origin: Instant,
     addrs: &[SocketAddr],
     mut notes: Vec<Note>,
+    beside: Beside<'_, '_>,
 ) -> Result<Outcome, CheckError> {
     let spec = &resolve_bind(spec, addrs[0], origin + spec.budget(), &mut notes)?;
     notes.extend(spec.notes.iter().cloned());
-    let mut outcomes = probe(spec, &addrs[..1], origin, vec![notes])?;
+    let mut outcomes = probe(spec, &addrs[..1], origin, vec![notes], beside)?;
     Ok(outcomes.remove(0))
 }
 
@@ -215,6 +225,15 @@ type Resolved = Result<(Vec<SocketAddr>, Vec<Note>), CheckError>;
 /// reach the same address, port and protocol are one server: it is checked once (two
 /// logins with one certificate at once would make the server drop the first).
 pub fn run_remotes(remotes: &[super::RemoteRun]) -> Vec<Option<Result<Outcome, CheckError>>> {
+    run_remotes_beside(remotes, None)
+}
+
+/// [`run_remotes`], with a stream conversation riding along in the first checked
+/// remote's driver loop.
+pub fn run_remotes_beside(
+    remotes: &[super::RemoteRun],
+    mut beside: Beside<'_, '_>,
+) -> Vec<Option<Result<Outcome, CheckError>>> {
     let origin = Instant::now();
     let resolved: Vec<Option<Resolved>> = std::thread::scope(|scope| {
         let jobs: Vec<_> = remotes
@@ -248,9 +267,12 @@ pub fn run_remotes(remotes: &[super::RemoteRun]) -> Vec<Option<Result<Outcome, C
             .zip(resolved)
             .zip(&same_as)
             .map(|((r, res), same)| match (&r.check, res, same) {
-                (Ok(spec), Some(Ok((addrs, notes))), None) => Some(Ok(
-                    scope.spawn(move || run_resolved(spec, origin, &addrs, notes))
-                )),
+                (Ok(spec), Some(Ok((addrs, notes))), None) => {
+                    let beside = beside.take();
+                    Some(Ok(scope.spawn(move || {
+                        run_resolved(spec, origin, &addrs, notes, beside)
+                    })))
+                }
                 (_, Some(Err(e)), _) => Some(Err(e)),
                 _ => None,
             })
@@ -284,13 +306,19 @@ pub fn run_all(spec: &CheckSpec) -> Result<Vec<Outcome>, CheckError> {
     notes.extend(spec.notes.iter().cloned());
     let mut lead = vec![notes];
     lead.resize(addrs.len(), Vec::new());
-    probe(spec, &addrs, origin, lead)
+    probe(spec, &addrs, origin, lead, None)
 }
 
 /// Probes each of `addrs` at once, each with its own session and the spec's retries, all
 /// within one budget. Apart from name resolution so that tests can give the list.
 pub fn probe_addresses(spec: &CheckSpec, addrs: &[SocketAddr]) -> Result<Vec<Outcome>, CheckError> {
-    probe(spec, addrs, Instant::now(), vec![Vec::new(); addrs.len()])
+    probe(
+        spec,
+        addrs,
+        Instant::now(),
+        vec![Vec::new(); addrs.len()],
+        None,
+    )
 }
 
 pub(super) fn probe(
@@ -298,6 +326,7 @@ pub(super) fn probe(
     addrs: &[SocketAddr],
     origin: Instant,
     notes: Vec<Vec<Note>>,
+    beside: Beside<'_, '_>,
 ) -> Result<Vec<Outcome>, CheckError> {
     let trace = spec.verbosity >= 2;
     if let Some(Bind::Address(bind)) = spec.bind {
@@ -319,7 +348,7 @@ pub(super) fn probe(
         flows.push(Flow::new(addr, spec.proto, session, spec.link()));
     }
     let deadline = origin + spec.budget();
-    net::drive(&mut flows, deadline);
+    net::drive_beside(&mut flows, beside, deadline);
     let now_unix = unix_now();
     let mut outcomes: Vec<Outcome> = flows
         .into_iter()

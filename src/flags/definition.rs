@@ -296,7 +296,12 @@ pub struct Cli {
     pub server_config: Option<PathBuf>,
 
     /// With --server-config: check the files and clients only, do not probe the live server
-    #[arg(help_heading = SERVER, long, requires = "server_config")]
+    #[arg(
+        help_heading = SERVER,
+        long,
+        requires = "server_config",
+        conflicts_with = "tls_crypt_v2"
+    )]
     pub no_probe: bool,
 
     /// With --server-config: number of connected clients that raises WARNING, as a Nagios range (1: means at least one)

@@ -43,8 +43,12 @@ impl Cli {
     }
 
     /// `Some` when `--server-config` was given.
-    /// `Some(Err)` too when a flag of the server check comes without it (clap lets a
-    /// requirement pass when its target conflicts with a flag that is given, e.g. HOST).
+    /// `Some(Err)` too when a flag of the server check comes without it. Their clap
+    /// `requires = "server_config"` says so only when nothing else is given: clap lets a
+    /// requirement pass when its target conflicts with a flag that is given (HOST,
+    /// `--config` and the other client flags all conflict with `--server-config`), so
+    /// `vpn --no-probe` gets past clap and is caught here. (`--tls-crypt-v2` with
+    /// `--no-probe` is a clap conflict: both are flags that can be given.)
     pub fn server_settings(&self) -> Option<Result<(ServerSpec, ServerThresholds), UsageError>> {
         let Some(config) = self.server_config.clone() else {
             let alone = if self.no_probe {
@@ -68,9 +72,6 @@ impl Cli {
         let timeout = parse_timeout(&self.timeout)?;
         if self.retrycount < 1 {
             return Err(UsageError::RetryCount);
-        }
-        if self.no_probe && self.tls_crypt_v2.is_some() {
-            return Err(UsageError::V2KeyWithoutProbe);
         }
         let range = |text: &Option<String>, f: fn(crate::range::RangeError) -> UsageError| {
             text.as_deref()
@@ -126,17 +127,22 @@ mod tests {
         let c = cli(&["--server-config", "s.conf", "--tls-crypt-v2", "c.key"]).unwrap();
         let (spec, _) = c.server_settings().unwrap().unwrap();
         assert_eq!(spec.v2_client_key, Some("c.key".into()));
-        let c = cli(&[
+        // A client key for a probe that is not sent: clap names both flags.
+        let e = cli(&[
             "--server-config",
             "s.conf",
             "--tls-crypt-v2",
             "c.key",
             "--no-probe",
-        ]);
-        assert!(matches!(
-            c.unwrap().server_settings(),
-            Some(Err(UsageError::V2KeyWithoutProbe))
-        ));
+        ])
+        .unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let first = e.render().to_string();
+        let first = first.lines().next().unwrap();
+        assert!(
+            first.contains("--no-probe") && first.contains("--tls-crypt-v2"),
+            "{first}"
+        );
         for flag in [&["--no-probe"][..], &["--clients-critical", "1:"]] {
             let mut args = vec!["vpn"];
             args.extend_from_slice(flag);

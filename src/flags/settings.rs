@@ -43,8 +43,6 @@ pub enum UsageError {
         directive: String,
         line: usize,
     },
-    #[error("--tls-crypt-v2 gives the live probe a client key, and --no-probe sends no probe: drop one of them")]
-    V2KeyWithoutProbe,
     #[error("{0}")]
     Through(String),
     #[error("--all-addresses probes the addresses of one host, and the config has {0} remotes: choose one with --remote N")]

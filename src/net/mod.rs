@@ -7,8 +7,8 @@
 //! stream with OpenVPN's 16-bit length framing, whose connect also runs under the deadline.
 //!
 //! [`stream`] holds the other kind of conversation the check has: a line protocol over a
-//! TCP or unix stream (a server's management interface), under a deadline of its own
-//! caller's; [`watch`] waits for a file to change (a server's status file) and for time
+//! TCP or unix stream (a server's management interface), under a deadline of its own,
+//! driven in the same loop beside the flows ([`drive_beside`]); [`watch`] waits for a file to change (a server's status file) and for time
 //! to pass, under a deadline too.
 
 mod link;
@@ -32,6 +32,8 @@ const UDP_BUFFER: usize = 65536;
 const MAX_READS_PER_WAKE: usize = 256;
 /// Bytes a TCP flow may hold unread: one largest frame and its prefix, twice over.
 const TCP_INBUF_MAX: usize = 2 * (MAX_FRAME + 2);
+/// The poll slot of the conversation beside the flows, in place of a flow's index.
+const BESIDE: usize = usize::MAX;
 
 /// How the driver opens a flow's socket.
 #[derive(Debug, Clone, Copy, Default)]
@@ -436,6 +438,18 @@ fn classify(e: &io::Error) -> Option<Ending> {
 /// Runs every flow until its session is done, its link fails, or `deadline` passes.
 /// Flows not yet opened are opened first; afterwards each flow has its `ending`.
 pub fn drive(flows: &mut [Flow], deadline: Instant) {
+    drive_beside(flows, None, deadline)
+}
+
+/// [`drive`], with a stream conversation riding along in the same `poll(2)` loop (a
+/// server's management interface asked while its sockets are probed). It is driven while
+/// the flows run, or, without flows, until it ends; it ends by itself at its own
+/// deadline. Whatever is left of it when this returns, [`stream::Exchange::finish`] drives.
+pub fn drive_beside(
+    flows: &mut [Flow],
+    mut beside: Option<&mut stream::Exchange<'_>>,
+    deadline: Instant,
+) {
     let mut buf = vec![0u8; UDP_BUFFER];
     let now = Instant::now();
     for f in flows.iter_mut() {
@@ -459,7 +473,11 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
                 f.close(None, now);
             }
         }
-        if flows.iter().all(|f| f.ended) {
+        if let Some(x) = beside.as_deref_mut() {
+            x.step(now);
+        }
+        let beside_live = beside.as_deref().is_some_and(|x| !x.ended());
+        if flows.iter().all(|f| f.ended) && (!flows.is_empty() || !beside_live) {
             return;
         }
         if now >= deadline {
@@ -472,6 +490,12 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
             .iter()
             .filter(|f| !f.ended)
             .filter_map(|f| f.session.poll_timeout())
+            .chain(
+                beside
+                    .as_deref()
+                    .filter(|_| beside_live)
+                    .map(|x| x.deadline()),
+            )
             .fold(deadline, Instant::min);
         fds.clear();
         index.clear();
@@ -492,6 +516,18 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
                 index.push(i);
             }
         }
+        if let Some(fd) = beside
+            .as_deref()
+            .filter(|_| beside_live)
+            .and_then(|x| x.fd())
+        {
+            fds.push(libc::pollfd {
+                fd,
+                events: beside.as_deref().map_or(libc::POLLIN, |x| x.interest()),
+                revents: 0,
+            });
+            index.push(BESIDE);
+        }
         let wait = wake.saturating_duration_since(now);
         // Round up: waking a little late is harmless, waking early spins.
         let ms = wait.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
@@ -505,14 +541,21 @@ pub fn drive(flows: &mut [Flow], deadline: Instant) {
                 for f in flows.iter_mut() {
                     f.end(Ending::Failed(format!("poll: {e}")), now);
                 }
+                if let Some(x) = beside.as_deref_mut() {
+                    x.fail(e);
+                }
                 return;
             }
             continue;
         }
         let now = Instant::now();
         for (slot, &i) in fds.iter().zip(&index) {
-            if slot.revents != 0 {
-                flows[i].on_ready(now, &mut buf);
+            if slot.revents == 0 {
+                continue;
+            }
+            match beside.as_deref_mut() {
+                Some(x) if i == BESIDE => x.on_ready(now, &mut buf[..stream::READ_CHUNK]),
+                _ => flows[i].on_ready(now, &mut buf),
             }
         }
     }

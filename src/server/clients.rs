@@ -5,7 +5,7 @@
 use super::config::{Management, StatusFile};
 use super::management::{Answer, Event, Failure, Talk};
 use super::{FileKind, Unreadable};
-use crate::net::stream::{self, Conversation, Stream, StreamError, StreamTarget};
+use crate::net::stream::{Conversation, Exchange, StreamError, StreamTarget};
 use crate::net::watch::FileWatch;
 use crate::net::{self, ResolveError};
 use std::path::Path;
@@ -187,103 +187,139 @@ impl Conversation for Asking<'_> {
     }
 }
 
-/// Connects to the management interface: its address for messages and the stream.
-fn connect(m: &Management, deadline: Instant) -> Result<(String, Stream), ClientsError> {
+/// The management interface's address, for messages.
+fn management_address(m: &Management) -> String {
     match m {
-        Management::Tcp { host, port, .. } => {
-            let address = if host.contains(':') {
-                format!("[{host}]:{port}")
-            } else {
-                format!("{host}:{port}")
-            };
-            let connect_err = |reason: String, refused: bool| ClientsError::Connect {
-                address: address.clone(),
-                reason,
-                refused,
-            };
-            let left = deadline.saturating_duration_since(Instant::now());
-            let addr = match net::resolve(host, *port, None, left) {
-                Ok(addrs) => addrs[0],
-                Err(ResolveError::Failed { reason, .. }) => return Err(connect_err(reason, false)),
-                Err(ResolveError::NoAddress { .. }) => {
-                    return Err(connect_err("the name has no address".into(), false))
-                }
-                Err(e) => return Err(connect_err(e.to_string(), false)),
-            };
-            let stream = stream::connect(StreamTarget::Tcp(addr), deadline).map_err(|e| {
-                connect_err(
-                    io_text(&e),
-                    e.kind() == std::io::ErrorKind::ConnectionRefused,
-                )
-            })?;
-            Ok((address, stream))
+        Management::Tcp { host, port, .. } if host.contains(':') => format!("[{host}]:{port}"),
+        Management::Tcp { host, port, .. } => format!("{host}:{port}"),
+        Management::Unix { path, .. } => path.display().to_string(),
+    }
+}
+
+/// Why the management interface could not be reached, from the system's error.
+fn connect_error(m: &Management, address: &str, e: &std::io::Error) -> ClientsError {
+    let address = address.to_string();
+    match m {
+        Management::Tcp { .. } => ClientsError::Connect {
+            address,
+            reason: io_text(e),
+            refused: e.kind() == std::io::ErrorKind::ConnectionRefused,
+        },
+        Management::Unix { .. } if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            ClientsError::Unreadable(Unreadable {
+                kind: FileKind::ManagementSocket,
+                path: address,
+                reason: io_text(e),
+                denied: true,
+                missing: false,
+            })
         }
-        Management::Unix { path, .. } => {
-            let address = path.display().to_string();
-            let stream = stream::connect(StreamTarget::Unix(path), deadline).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    ClientsError::Unreadable(Unreadable {
-                        kind: FileKind::ManagementSocket,
-                        path: address.clone(),
-                        reason: io_text(&e),
-                        denied: true,
-                        missing: false,
-                    })
-                } else {
-                    ClientsError::Connect {
-                        address: address.clone(),
-                        reason: io_text(&e),
-                        refused: matches!(
-                            e.kind(),
-                            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
-                        ),
+        Management::Unix { .. } => ClientsError::Connect {
+            address,
+            reason: io_text(e),
+            refused: matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+            ),
+        },
+    }
+}
+
+/// Asking the management interface for its clients: [`ManagementAsk::start`] connects
+/// and gives the exchange to drive (beside a probe, or alone with
+/// [`Exchange::finish`]), [`ManagementAsk::conclude`] reads what came of it.
+pub struct ManagementAsk<'a> {
+    m: &'a Management,
+    address: String,
+    asking: Asking<'a>,
+}
+
+impl<'a> ManagementAsk<'a> {
+    pub fn new(m: &'a Management) -> ManagementAsk<'a> {
+        let password = match m {
+            Management::Tcp { password, .. } | Management::Unix { password, .. } => password,
+        };
+        ManagementAsk {
+            m,
+            address: management_address(m),
+            asking: Asking {
+                talk: Talk::new(),
+                password: password.as_deref(),
+                answer: None,
+                unreadable: None,
+            },
+        }
+    }
+
+    /// Starts connecting (a TCP host's name is resolved first), all before `deadline`.
+    pub fn start(&mut self, deadline: Instant) -> Result<Exchange<'_>, ClientsError> {
+        let target = match self.m {
+            Management::Tcp { host, port, .. } => {
+                let connect_err = |reason: String| ClientsError::Connect {
+                    address: self.address.clone(),
+                    reason,
+                    refused: false,
+                };
+                let left = deadline.saturating_duration_since(Instant::now());
+                match net::resolve(host, *port, None, left) {
+                    Ok(addrs) => StreamTarget::Tcp(addrs[0]),
+                    Err(ResolveError::Failed { reason, .. }) => return Err(connect_err(reason)),
+                    Err(ResolveError::NoAddress { .. }) => {
+                        return Err(connect_err("the name has no address".into()))
                     }
+                    Err(e) => return Err(connect_err(e.to_string())),
                 }
-            })?;
-            Ok((address, stream))
+            }
+            Management::Unix { path, .. } => StreamTarget::Unix(path),
+        };
+        Exchange::open(target, deadline, &mut self.asking)
+            .map_err(|e| connect_error(self.m, &self.address, &e))
+    }
+
+    /// The clients, from how the exchange ended.
+    pub fn conclude(self, talked: Result<(), StreamError>) -> Result<Clients, ClientsError> {
+        let ManagementAsk { m, address, asking } = self;
+        if let Some(e) = asking.unreadable {
+            return Err(e);
         }
+        let password = asking.password.is_some();
+        let protocol = |fault| ClientsError::Protocol {
+            address: address.clone(),
+            fault,
+        };
+        let answer = match (asking.answer, talked) {
+            (Some(Ok(answer)), _) => answer,
+            (Some(Err(Failure::PasswordNeeded)), _) => {
+                return Err(ClientsError::PasswordNeeded { address })
+            }
+            (Some(Err(Failure::BadPassword)), _) => {
+                return Err(ClientsError::BadPassword { address })
+            }
+            (Some(Err(Failure::Fault(f))), _) => return Err(protocol(f)),
+            (None, Err(StreamError::Connect(e))) => return Err(connect_error(m, &address, &e)),
+            (None, Err(StreamError::TimedOut)) | (None, Ok(())) => {
+                return Err(protocol(ManagementFault::Silent))
+            }
+            (None, Err(StreamError::Closed)) => return Err(protocol(ManagementFault::Closed)),
+            (None, Err(StreamError::Io(e))) => {
+                return Err(protocol(ManagementFault::Io(io_text(&e))))
+            }
+        };
+        Ok(clients_from(answer, address, password))
     }
 }
 
 /// Asks the management interface, all before `deadline`.
 pub fn from_management(m: &Management, deadline: Instant) -> Result<Clients, ClientsError> {
-    let (address, mut stream) = connect(m, deadline)?;
-    let password = match m {
-        Management::Tcp { password, .. } | Management::Unix { password, .. } => password,
-    };
-    let mut asking = Asking {
-        talk: Talk::new(),
-        password: password.as_deref(),
-        answer: None,
-        unreadable: None,
-    };
-    let talked = stream::converse(&mut stream, deadline, &mut asking);
-    if let Some(e) = asking.unreadable {
-        return Err(e);
-    }
-    let protocol = |fault| ClientsError::Protocol {
-        address: address.clone(),
-        fault,
-    };
-    let answer = match (asking.answer, talked) {
-        (Some(Ok(answer)), _) => answer,
-        (Some(Err(Failure::PasswordNeeded)), _) => {
-            return Err(ClientsError::PasswordNeeded { address })
-        }
-        (Some(Err(Failure::BadPassword)), _) => return Err(ClientsError::BadPassword { address }),
-        (Some(Err(Failure::Fault(f))), _) => return Err(protocol(f)),
-        (None, Err(StreamError::TimedOut)) | (None, Ok(())) => {
-            return Err(protocol(ManagementFault::Silent))
-        }
-        (None, Err(StreamError::Closed)) => return Err(protocol(ManagementFault::Closed)),
-        (None, Err(StreamError::Io(e))) => return Err(protocol(ManagementFault::Io(io_text(&e)))),
-    };
+    let mut ask = ManagementAsk::new(m);
+    let talked = ask.start(deadline)?.finish();
+    ask.conclude(talked)
+}
+
+fn clients_from(answer: Answer, address: String, password: bool) -> Clients {
     let parsed = parse_status_lines(&answer.status, '\t');
-    Ok(Clients {
-        source: ClientSource::Management {
-            address,
-            password: password.is_some(),
-        },
+    Clients {
+        source: ClientSource::Management { address, password },
         count: answer.count,
         bytes_in: answer.bytes_in,
         bytes_out: answer.bytes_out,
@@ -292,7 +328,7 @@ pub fn from_management(m: &Management, deadline: Instant) -> Result<Clients, Cli
         age: None,
         woken: false,
         reread: None,
-    })
+    }
 }
 
 /// The common name OpenVPN lists for a session still in its handshake (the check's own

@@ -198,85 +198,78 @@ pub fn run(spec: &ServerSpec) -> Result<ServerFacts, ServerError> {
             }
         }
     };
-    // The probes run while the files are judged and the management interface is asked:
-    // the round trips overlap the work instead of adding to it.
-    let (probed, management) = std::thread::scope(|scope| {
-        let ca_certs = ca.as_ref().map(|c| c.certs.clone());
-        let cfg = &cfg;
-        let gate = &before_script;
-        // Every socket in one check of them all: one thread beside this one.
-        let probes = spec.probe.then(|| {
-            scope.spawn(move || match gate {
-                Err(skipped) => cfg
-                    .sockets
-                    .iter()
-                    .map(|_| (Probe::Skipped(skipped.clone()), None))
-                    .collect(),
-                Ok(before_script) => probe::probe_sockets(
-                    cfg,
-                    &cfg.sockets,
-                    ca_certs,
-                    ProbeRun {
-                        timeout: spec.timeout,
-                        attempts: spec.attempts,
-                        now,
-                        user_key,
-                        before_script: before_script.clone(),
-                    },
-                ),
-            })
-        });
-        let cert = load_pem(cfg.cert.as_ref(), FileKind::Cert, &mut facts);
-        let extra = load_pem(cfg.extra_certs.as_ref(), FileKind::ExtraCerts, &mut facts);
-        facts.certs = files::disk_certs(ca.as_ref(), cert.as_ref(), extra.as_ref(), now);
-
-        facts.crl = match &cfg.crl {
-            None => None,
-            Some(CrlSource::Dir(dir)) => match files::crl_dir(dir) {
-                Ok(f) => Some(f),
-                Err(u) => {
-                    facts.unreadable.push(u);
-                    None
-                }
-            },
-            Some(CrlSource::File(source)) => match files::read_source(source, FileKind::Crl) {
-                Ok(bytes) => Some(files::crl_facts(
-                    &bytes,
-                    &source.to_string(),
-                    ca.as_ref(),
-                    cert.as_ref(),
-                )),
-                Err(u) => {
-                    facts.unreadable.push(u);
-                    None
-                }
-            },
+    // The files on disk first: quick reads.
+    let cert = load_pem(cfg.cert.as_ref(), FileKind::Cert, &mut facts);
+    let extra = load_pem(cfg.extra_certs.as_ref(), FileKind::ExtraCerts, &mut facts);
+    facts.certs = files::disk_certs(ca.as_ref(), cert.as_ref(), extra.as_ref(), now);
+    facts.crl = match &cfg.crl {
+        None => None,
+        Some(CrlSource::Dir(dir)) => match files::crl_dir(dir) {
+            Ok(f) => Some(f),
+            Err(u) => {
+                facts.unreadable.push(u);
+                None
+            }
+        },
+        Some(CrlSource::File(source)) => match files::read_source(source, FileKind::Crl) {
+            Ok(bytes) => Some(files::crl_facts(
+                &bytes,
+                &source.to_string(),
+                ca.as_ref(),
+                cert.as_ref(),
+            )),
+            Err(u) => {
+                facts.unreadable.push(u);
+                None
+            }
+        },
+    };
+    // The management interface is asked while the sockets are probed, in the same loop:
+    // its round trip overlaps the probes' instead of adding to it.
+    let mut ask = match early_management {
+        Some(_) => None,
+        None => cfg.management.as_ref().map(clients::ManagementAsk::new),
+    };
+    let mut talk = ask.as_mut().map(|a| a.start(management_deadline));
+    let probed = spec.probe.then(|| {
+        let mut all = match &before_script {
+            Err(skipped) => cfg
+                .sockets
+                .iter()
+                .map(|_| (Probe::Skipped(skipped.clone()), None))
+                .collect(),
+            Ok(before_script) => probe::probe_sockets(
+                &cfg,
+                &cfg.sockets,
+                ca.as_ref().map(|c| c.certs.clone()),
+                ProbeRun {
+                    timeout: spec.timeout,
+                    attempts: spec.attempts,
+                    now,
+                    user_key,
+                    before_script: before_script.clone(),
+                },
+                talk.as_mut().and_then(|t| t.as_mut().ok()),
+            ),
         };
-        // The management interface answers in a round trip on this host: asked here,
-        // while the probes are in flight, it adds no thread and no time.
-        let management = match early_management {
-            Some(answer) => Some(answer),
-            None => cfg
-                .management
-                .as_ref()
-                .map(|m| clients::from_management(m, management_deadline)),
-        };
-        let mut probes = probes.map(|h| {
-            h.join().unwrap_or_else(|_| {
-                let failed = || (Probe::Error("internal error".into()), None);
-                cfg.sockets.iter().map(|_| failed()).collect()
-            })
-        });
         // The first socket's probe is the server's; the others' unreadable files are the
         // same ones again.
-        let probed = probes.as_mut().map(|all| all.remove(0));
+        let first = all.remove(0);
         facts.more_probes = cfg.sockets[1..]
             .iter()
             .cloned()
-            .zip(probes.into_iter().flatten().map(|(p, _)| p))
+            .zip(all.into_iter().map(|(p, _)| p))
             .collect();
-        (probed, management)
+        first
     });
+    // What is left of the talk (all of it without a probe), until its deadline.
+    let talked = talk.map(|t| t.map(|exchange| exchange.finish()));
+    let management = match early_management {
+        Some(answer) => Some(answer),
+        None => ask
+            .zip(talked)
+            .map(|(ask, talked)| talked.and_then(|t| ask.conclude(t))),
+    };
     if let Some((p, unreadable)) = probed {
         facts.probe = p;
         facts.unreadable.extend(unreadable);

@@ -268,18 +268,20 @@ pub(super) fn probe(
     ca: Option<Vec<CertificateDer<'static>>>,
     run: ProbeRun<'_>,
 ) -> (Probe, Option<Unreadable>) {
-    let mut all = probe_sockets(cfg, &cfg.sockets[..1], ca, run);
+    let mut all = probe_sockets(cfg, &cfg.sockets[..1], ca, run, None);
     all.remove(0)
 }
 
 /// Probes each of `sockets` of the server at once, in one check of them all (each with
 /// its own spec, all within one budget from the same start), as a client check of a
-/// config's several remotes runs.
+/// config's several remotes runs. `beside` (the management talk) rides along in the
+/// driver's loop while they run.
 pub(super) fn probe_sockets(
     cfg: &ServerConfig,
     sockets: &[Socket],
     ca: Option<Vec<CertificateDer<'static>>>,
     run: ProbeRun<'_>,
+    beside: crate::check::Beside<'_, '_>,
 ) -> Vec<(Probe, Option<Unreadable>)> {
     let mut found: Vec<Option<(Probe, Option<Unreadable>)>> = Vec::new();
     let mut remotes = Vec::new();
@@ -300,8 +302,12 @@ pub(super) fn probe_sockets(
     }
     let mut results = match &remotes[..] {
         [] => Vec::new(),
-        [one] => vec![one.check.as_ref().ok().map(crate::check::run)],
-        _ => crate::check::run_remotes(&remotes),
+        [one] => vec![one
+            .check
+            .as_ref()
+            .ok()
+            .map(|spec| crate::check::run_beside(spec, beside))],
+        _ => crate::check::run_remotes_beside(&remotes, beside),
     }
     .into_iter();
     found

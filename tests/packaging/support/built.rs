@@ -176,9 +176,6 @@ impl SharedBuild {
     }
 }
 
-/// `program` in a network namespace of its own (`unshare --net`: root only), with no
-/// network at all, so a recipe that reaches for the network fails. Without one (not root)
-/// the build is only as offline as its own flags make it.
 /// The release profile the package builds of the tests compile with: optimisation level
 /// 1, no LTO and 16 codegen units instead of the shipped `opt-level = 3`, `lto = true`,
 /// `codegen-units = 1`. The recipes are the same, and the packaged plugin still runs a
@@ -215,6 +212,10 @@ pub fn package_build_env(cmd: &mut Command) -> &mut Command {
         .env(key, dir)
 }
 
+/// `program` in a network namespace of its own (`unshare --net`: root only) with only its
+/// loopback up, as a distribution's build chroot has it: a recipe that reaches for the
+/// network fails, while the unit tests its check runs may talk over loopback. Without one
+/// (not root) the build is only as offline as its own flags make it.
 pub fn offline_command(program: &Path) -> Command {
     let unshare = find_tool("unshare").filter(|u| {
         is_root()
@@ -226,8 +227,17 @@ pub fn offline_command(program: &Path) -> Command {
     });
     match unshare {
         Some(u) => {
+            let ip = find_tool("ip").expect("ip (iproute2): brings up the namespace's loopback");
             let mut cmd = Command::new(u);
-            cmd.args(["--net", "--"]).arg(program);
+            cmd.args([
+                "--net",
+                "--",
+                "/bin/sh",
+                "-c",
+                r#""$0" link set lo up && exec "$@""#,
+            ])
+            .arg(ip)
+            .arg(program);
             cmd
         }
         None => {
