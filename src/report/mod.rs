@@ -54,7 +54,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
             let mut parts = Vec::new();
             let reached = match &tls.login {
                 Some(l) => l.end.answered(),
-                None => tls.established(),
+                None => outcome.end.established(),
             };
             if reached {
                 parts.push(time);
@@ -196,6 +196,11 @@ mod tests {
             },
             addr: "192.0.2.7:1194".parse().unwrap(),
             wrap: WrapKind::TlsAuth(crate::digest::Digest::Sha256),
+            end: crate::check::FlowEnd::Finished {
+                reached: crate::proto::Progress::ResetAnswered,
+                why: crate::proto::Why::Reached,
+                then: None,
+            },
             result,
             elapsed: Duration::from_micros(ms * 1000 + 100),
             attempts: 1,

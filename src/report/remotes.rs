@@ -249,6 +249,11 @@ mod tests {
             },
             addr,
             wrap: WrapKind::None,
+            end: crate::check::FlowEnd::Finished {
+                reached: crate::proto::Progress::ResetAnswered,
+                why: crate::proto::Why::Reached,
+                then: None,
+            },
             result,
             elapsed: Duration::from_millis(3),
             attempts: 1,
