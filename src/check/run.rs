@@ -403,19 +403,24 @@ pub(super) fn ask_with_another_hello(
         net::drive(&mut flows, deadline);
         let mut again = Vec::new();
         for (flow, &i) in flows.iter_mut().zip(&pending) {
-            let mut answer = None;
+            let (mut answer, mut finished) = (None, None);
             for e in std::mem::take(&mut flow.events) {
-                if let Event::ProbeAnswer { answer: a, after } = e {
-                    if matches!(&a, probe::Answer::Chose(c) if c.lacks().is_empty()) {
-                        speakable.push((i, after));
+                match e {
+                    Event::ProbeAnswer { answer: a, after } => {
+                        if matches!(&a, probe::Answer::Chose(c) if c.lacks().is_empty()) {
+                            speakable.push((i, after));
+                        }
+                        answer = Some(a);
                     }
-                    answer = Some(a);
+                    Event::Finished { reached, why } => finished = Some((reached, why)),
+                    _ => {}
                 }
             }
+            let ended = FlowEnd::new(finished, flow.ending.take(), flow.session.progress());
             // Refused, closed or reset before any answer: a restarting server.
             let restarting = answer.is_none()
                 && matches!(
-                    flow.ending,
+                    ended.cut(),
                     Some(Ending::Refused | Ending::Closed | Ending::Reset)
                 );
             if restarting {
