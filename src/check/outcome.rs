@@ -39,12 +39,6 @@ pub enum Detail {
         opcode: u8,
         len: usize,
     },
-    /// A packet of ours after the reset was answered.
-    PacketSent {
-        at: Duration,
-        opcode: u8,
-        len: usize,
-    },
     /// `-vvv`: a packet's bytes.
     Hex {
         outgoing: bool,

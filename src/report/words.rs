@@ -109,11 +109,6 @@ pub fn detail_line(detail: &Detail) -> String {
             "attempt {attempt}: sending {}, {len} bytes",
             opcode_name(*opcode)
         ),
-        Detail::PacketSent { at, opcode, len } => format!(
-            "{}: sent {}, {len} bytes",
-            ms(*at),
-            opcode_name(*opcode)
-        ),
         Detail::Hex { outgoing, bytes } => format!(
             "  {} {}",
             if *outgoing { ">" } else { "<" },
@@ -159,6 +154,15 @@ fn event_line(at: Duration, event: &Event) -> String {
             "{at}: ignored {len} bytes ({}, opcode {opcode} {})",
             rejection_name(*reason),
             opcode_name(*opcode)
+        ),
+        Event::Packet {
+            outgoing: true,
+            bytes,
+            ..
+        } => format!(
+            "{at}: sent {}, {} bytes",
+            opcode_name(bytes.first().map_or(0, |b| b >> 3)),
+            bytes.len()
         ),
         Event::Responded { len, .. } => format!("{at}: received {len} bytes (not validated)"),
         Event::ResetAnswered { .. } => format!("{at}: received a valid server reset"),
