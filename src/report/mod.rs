@@ -107,7 +107,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
 
 pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
     let verdict = assess(outcome, thresholds);
-    let (state, text) = (verdict.state, words(&verdict));
+    let state = verdict.state;
     let mut long: Vec<String> = outcome.details.iter().map(detail_line).collect();
     if let Some(tls) = &outcome.tls {
         if !long.is_empty() {
@@ -120,7 +120,8 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
     Report {
         state,
         line: format!(
-            "OPENVPN {state} - {text} | {}",
+            "OPENVPN {state} - {} | {}",
+            words(&verdict),
             perfdata(outcome, thresholds, None)
         ),
         long,

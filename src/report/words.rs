@@ -294,18 +294,15 @@ pub(super) fn login_lines(
     }
     if let Some(d) = &login.data.dns {
         let v = super::dns::assess(d, &login.data);
-        let (state, text) = (v.state, super::verdict::words(&v));
-        out.push(format!("DNS [{state}]: {text}"));
+        out.push(format!("DNS [{}]: {}", v.state, super::verdict::words(&v)));
     }
     if let Some(t) = &login.data.tcp {
         let v = super::tcp::assess(t, &login.data);
-        let (state, text) = (v.state, super::verdict::words(&v));
-        out.push(format!("TCP [{state}]: {text}"));
+        out.push(format!("TCP [{}]: {}", v.state, super::verdict::words(&v)));
     }
     if let Some(h) = &login.data.http {
         let v = super::http::assess(h, &login.data, thresholds, now_unix);
-        let (state, text) = (v.state, super::verdict::words(&v));
-        out.push(format!("HTTP [{state}]: {text}"));
+        out.push(format!("HTTP [{}]: {}", v.state, super::verdict::words(&v)));
         if let Some((name, (address, rtt))) = h
             .question
             .name
