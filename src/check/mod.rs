@@ -4,6 +4,7 @@
 
 mod diagnose;
 pub mod dns;
+mod end;
 pub mod http;
 mod outcome;
 mod record;
@@ -11,6 +12,7 @@ mod run;
 mod spec;
 
 pub use diagnose::{diagnose, Candidate, Diagnosis, Trial};
+pub use end::FlowEnd;
 pub use outcome::{
     Answer, CheckError, DataOutcome, DataReady, Detail, DnsOutcome, Exit, HttpOutcome, LoginEnd,
     LoginOutcome, NeighbourOutcome, Outcome, Target, TcpOutcome, TlsOutcome,

@@ -7,7 +7,7 @@ use crate::proto::data::{Compression, DataCipher};
 use crate::proto::login::ServerKeyMethod2;
 use crate::proto::probe;
 use crate::proto::push::{EchoPath, KeyDerivation, NoPath, Unsupported};
-use crate::proto::{Event, Progress, TlsFailure};
+use crate::proto::{Event, TlsFailure};
 use crate::wire::{Auth, Rejection, SessionId, WrapKind};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -36,12 +36,6 @@ pub enum Detail {
     /// Our hard reset, with the opcode of its wrap.
     ResetSent {
         attempt: u32,
-        opcode: u8,
-        len: usize,
-    },
-    /// A packet of ours after the reset was answered.
-    PacketSent {
-        at: Duration,
         opcode: u8,
         len: usize,
     },
@@ -101,8 +95,6 @@ pub enum Answer {
 /// What the TLS stage saw, once the reset was answered.
 #[derive(Debug, Clone, Default)]
 pub struct TlsOutcome {
-    /// The furthest step reached.
-    pub reached: Progress,
     /// The version and suite, once established.
     pub version: Option<rustls::ProtocolVersion>,
     pub suite: Option<rustls::CipherSuite>,
@@ -111,9 +103,6 @@ pub struct TlsOutcome {
     pub tls_time: Option<Duration>,
     /// The chain, judged by the spec's policy, when the server sent one.
     pub judgement: Option<Judgement>,
-    /// How the link failed (a close or reset mid-handshake, the deadline, ...); `None`
-    /// when the session ended by itself.
-    pub ending: Option<Ending>,
     /// tls-crypt-v2: the server answered statelessly and asked for our key again.
     pub resend_wkc: bool,
     /// When our hello went unanswered: what the server chose for the probing hello, which
@@ -379,12 +368,6 @@ impl DataOutcome {
     }
 }
 
-impl TlsOutcome {
-    pub fn established(&self) -> bool {
-        self.reached >= Progress::Established
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// `127.0.0.1:1194/udp`, or `vpn.example.org (192.0.2.7):1194/udp` for a name.
@@ -392,6 +375,8 @@ pub struct Outcome {
     pub addr: SocketAddr,
     pub wrap: WrapKind,
     pub result: Answer,
+    /// How the flow ended: the session's word or the driver's, and how far it got.
+    pub end: super::FlowEnd,
     /// To the reset's answer (reset stage), to the server proving itself (TLS stage), or
     /// to the end.
     pub elapsed: Duration,

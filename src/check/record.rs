@@ -118,30 +118,10 @@ impl Recorder {
             }
         }
         match event {
+            // `-vvv`: its bytes, after its own line (an outgoing one's, after the reset).
             Event::Packet {
-                outgoing: true,
-                at,
-                bytes,
-            } => {
-                if self.reset_at.is_some() {
-                    let t = self.trace.since(at);
-                    let (opcode, len) = (bytes[0] >> 3, bytes.len());
-                    self.trace
-                        .packet(2, || Detail::PacketSent { at: t, opcode, len });
-                }
-                self.trace.packet(3, || Detail::Hex {
-                    outgoing: true,
-                    bytes,
-                });
-            }
-            Event::Packet {
-                outgoing: false,
-                bytes,
-                ..
-            } => self.trace.packet(3, || Detail::Hex {
-                outgoing: false,
-                bytes,
-            }),
+                outgoing, bytes, ..
+            } => self.trace.packet(3, || Detail::Hex { outgoing, bytes }),
             Event::ResetSent { attempt, len } => {
                 let opcode = self.trace.reset_opcode;
                 self.trace.line(2, || Detail::ResetSent {
@@ -424,14 +404,20 @@ impl Recorder {
 /// The verbosity whose long output shows `event` as a line of its own, and whether it
 /// counts against the packet cap; `None` for events shown otherwise or not at all.
 /// `reset_seen`: the server's valid reset came (before it, a reset whose HMAC does not
-/// verify is a line of its own, [`Detail::BadHmacReset`]).
+/// verify is a line of its own, [`Detail::BadHmacReset`], and our packets are our hard
+/// resets, each a [`Detail::ResetSent`] line).
 fn shown(event: &Event, reset_seen: bool) -> Option<(u8, bool)> {
     Some(match event {
         Event::Ignored {
             reason: Rejection::BadAuth,
             ..
         } if !reset_seen => return None,
-        Event::Ignored { .. }
+        Event::Packet {
+            outgoing: false, ..
+        } => return None,
+        Event::Packet { .. } if !reset_seen => return None,
+        Event::Packet { .. }
+        | Event::Ignored { .. }
         | Event::Responded { .. }
         | Event::ResetAnswered { .. }
         | Event::DataReceived { .. }
@@ -459,7 +445,8 @@ fn shown(event: &Event, reset_seen: bool) -> Option<(u8, bool)> {
 /// When a shown event happened, for those that say.
 fn event_at(event: &Event) -> Option<Instant> {
     match event {
-        Event::Ignored { at, .. }
+        Event::Packet { at, .. }
+        | Event::Ignored { at, .. }
         | Event::Responded { at, .. }
         | Event::ResetAnswered { at, .. }
         | Event::DataReceived { at, .. }
@@ -543,6 +530,41 @@ mod tests {
         }
         assert!(quiet.trace.details.is_empty());
         assert_eq!(quiet.login.end, rec.login.end);
+    }
+
+    #[test]
+    fn our_packets_after_the_reset_are_their_events() {
+        let start = Instant::now();
+        let sent = |ms| Event::Packet {
+            outgoing: true,
+            at: start + Duration::from_millis(ms),
+            bytes: vec![4 << 3, 0, 0],
+        };
+        let mut rec = Recorder::new(start, 3, 7, vec![]);
+        rec.take(sent(1));
+        rec.take(Event::Responded {
+            at: start + Duration::from_millis(2),
+            len: 40,
+        });
+        rec.take(sent(3));
+        let hex = Detail::Hex {
+            outgoing: true,
+            bytes: vec![4 << 3, 0, 0],
+        };
+        assert_eq!(rec.trace.details[0], hex);
+        assert_eq!(
+            rec.trace.details[2],
+            Detail::Event {
+                at: Duration::from_millis(3),
+                event: sent(3)
+            }
+        );
+        assert_eq!(rec.trace.details[3], hex);
+        assert_eq!(rec.trace.details.len(), 4);
+        assert_eq!(
+            crate::report::detail_line(&rec.trace.details[2]),
+            "3.0 ms: sent P_CONTROL_V1, 3 bytes"
+        );
     }
 
     #[test]

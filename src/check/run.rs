@@ -5,13 +5,14 @@ use crate::net::{self, Ending, Family, Flow, Proto};
 use crate::proto::probe;
 use crate::proto::{
     DnsConfig, Event, HelloWait, HttpConfig, HttpTarget, OsRandom, PingConfig, Progress,
-    Randomness, Session, SessionConfig, Stage, TcpConfig, TlsFailure, Why,
+    Randomness, Session, SessionConfig, Stage, TcpConfig, TlsFailure,
 };
-use crate::wire::{Auth, Rejection, Wrap};
+use crate::wire::{Rejection, Wrap};
 use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::end::FlowEnd;
 use super::outcome::{
     Answer, CheckError, DataOutcome, Detail, LoginOutcome, Outcome, Target, TlsOutcome,
 };
@@ -365,8 +366,8 @@ pub(super) const PROBE_PAUSE: Duration = Duration::from_millis(200);
 
 /// Our hello went unanswered: no ack and no record came (the session ended, the server
 /// closed the link, or it refused our hello with an alert before its ServerHello).
-fn hello_unanswered(tls: &TlsOutcome) -> bool {
-    matches!(tls.reached, Progress::HelloSent | Progress::HelloAcked)
+fn hello_unanswered(end: &FlowEnd, tls: &TlsOutcome) -> bool {
+    matches!(end.reached(), Progress::HelloSent | Progress::HelloAcked)
         && matches!(
             tls.failure,
             None | Some(TlsFailure::Alert {
@@ -391,7 +392,7 @@ pub(super) fn ask_with_another_hello(
     let mut pending: Vec<usize> = outcomes
         .iter()
         .enumerate()
-        .filter(|(_, o)| o.tls.as_ref().is_some_and(hello_unanswered))
+        .filter(|(_, o)| o.tls.as_ref().is_some_and(|t| hello_unanswered(&o.end, t)))
         .map(|(i, _)| i)
         .collect();
     // Outcomes whose probe chose what we speak, with how long the probe waited for it.
@@ -431,19 +432,24 @@ pub(super) fn ask_with_another_hello(
         net::drive(&mut flows, deadline);
         let mut again = Vec::new();
         for (flow, &i) in flows.iter_mut().zip(&pending) {
-            let mut answer = None;
+            let (mut answer, mut finished) = (None, None);
             for e in std::mem::take(&mut flow.events) {
-                if let Event::ProbeAnswer { answer: a, after } = e {
-                    if matches!(&a, probe::Answer::Chose(c) if c.lacks().is_empty()) {
-                        speakable.push((i, after));
+                match e {
+                    Event::ProbeAnswer { answer: a, after } => {
+                        if matches!(&a, probe::Answer::Chose(c) if c.lacks().is_empty()) {
+                            speakable.push((i, after));
+                        }
+                        answer = Some(a);
                     }
-                    answer = Some(a);
+                    Event::Finished { reached, why } => finished = Some((reached, why)),
+                    _ => {}
                 }
             }
+            let ended = FlowEnd::new(finished, flow.ending.take(), flow.session.progress());
             // Refused, closed or reset before any answer: a restarting server.
             let restarting = answer.is_none()
                 && matches!(
-                    flow.ending,
+                    ended.cut(),
                     Some(Ending::Refused | Ending::Closed | Ending::Reset)
                 );
             if restarting {
@@ -513,7 +519,10 @@ fn ask_again(
         let end = flow.ended_at.unwrap_or_else(Instant::now);
         let mut second = outcome(spec, flow, start, Vec::new(), now_unix);
         let further = matches!(second.result, Answer::Answered(_))
-            && second.tls.as_ref().is_some_and(|t| !hello_unanswered(t));
+            && second
+                .tls
+                .as_ref()
+                .is_some_and(|t| !hello_unanswered(&second.end, t));
         let first = &mut outcomes[i];
         if !further {
             first.elapsed = end.saturating_duration_since(origin);
@@ -532,8 +541,9 @@ fn ask_again(
     Ok(())
 }
 
-/// The outcome of one finished flow: its events folded, its end read as the session said
-/// it ([`Event::Finished`]) or as the driver saw it (the link's failure, the deadline).
+/// The outcome of one finished flow: its events folded, and its end ([`FlowEnd`]): as the
+/// session said it ([`Event::Finished`]) or as the driver saw it (the link's failure, the
+/// deadline).
 pub(super) fn outcome(
     spec: &CheckSpec,
     mut flow: Flow,
@@ -577,12 +587,8 @@ pub(super) fn outcome(
         rec.trace.line(1, || Detail::IgnoredTotals(totals));
     }
     let bad_auth = ignored.contains_key(&Rejection::BadAuth);
-    let result = answer(
-        rec.answered,
-        rec.finished.map(|(_, why)| why),
-        flow.ending.as_ref(),
-        bad_auth,
-    );
+    let ended = FlowEnd::new(rec.finished, flow.ending.take(), flow.session.progress());
+    let result = ended.answer(rec.answered, bad_auth);
     let reached_stage_at = match spec.stage {
         Stage::Login => rec.answered_at,
         Stage::Tls => rec.established_at,
@@ -608,13 +614,7 @@ pub(super) fn outcome(
             ..rec.login
         });
         TlsOutcome {
-            // The session's own word when it finished; else as far as it got before the
-            // link failed or the deadline passed.
-            reached: rec
-                .finished
-                .map_or(flow.session.progress(), |(reached, _)| reached),
             tls_time: since(rec.reset_at, rec.established_at),
-            ending: flow.ending.clone(),
             login,
             offer_lines: spec.policy.rules.offer_lines.clone(),
             unoffered: spec.policy.rules.unoffered.clone(),
@@ -630,6 +630,7 @@ pub(super) fn outcome(
         addr: flow.addr,
         wrap: spec.wrap.kind(),
         result,
+        end: ended,
         elapsed,
         attempts: flow.session.attempts().max(1),
         max_attempts: spec.max_attempts(),
@@ -639,94 +640,5 @@ pub(super) fn outcome(
         now_unix,
         key_origin: spec.key_origin,
         details: rec.trace.details,
-    }
-}
-
-/// What became of the hard reset. The server's reset for our session decides, whatever
-/// came after it; without one, how the flow ended: the session's last word (`why`), or,
-/// when the link failed or the deadline passed first, that `ending`. `bad_auth`: a reset
-/// for our session came whose HMAC or tag did not verify.
-fn answer(
-    answered: Option<Auth>,
-    why: Option<Why>,
-    ending: Option<&Ending>,
-    bad_auth: bool,
-) -> Answer {
-    match (answered, why, ending) {
-        (Some(auth), _, _) => Answer::Answered(auth),
-        // `--no-validation`: whatever came back.
-        (None, Some(Why::Responded), _) => Answer::Responded,
-        // Only resets with a bad HMAC came: the server is up, our key is not its key.
-        (None, Some(Why::BadAuth), _) => Answer::BadAuth,
-        // The link failed or the deadline passed while such a reset was the best answer.
-        (None, None, Some(_)) if bad_auth => Answer::BadAuth,
-        // No valid answer to the last attempt in its time.
-        (None, Some(Why::Silence { .. }), _) => Answer::Failed(Ending::TimedOut),
-        (None, None, Some(ending)) => Answer::Failed(ending.clone()),
-        // Every other reason comes after the server's reset (the reset stage's `Reached`,
-        // the TLS and login stages), and every flow the driver ran has ended one way or the
-        // other: neither is left.
-        (
-            None,
-            Some(
-                Why::Reached
-                | Why::HelloUnanswered
-                | Why::Probed
-                | Why::Failed
-                | Why::Withheld
-                | Why::Unsupported
-                | Why::NoEchoPath
-                | Why::EchoesMissing { .. }
-                | Why::NoDnsPath
-                | Why::DnsUnanswered { .. }
-                | Why::NoTcpPath
-                | Why::TcpUnanswered { .. }
-                | Why::NoHttpPath
-                | Why::HttpUnanswered { .. },
-            ),
-            _,
-        )
-        | (None, None, None) => Answer::Failed(Ending::TimedOut),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_answer_from_how_the_flow_ended() {
-        let silence = Some(Why::Silence { attempts: 2 });
-        // The server's reset decides, whatever ended the flow after it.
-        for (why, ending) in [
-            (Some(Why::HelloUnanswered), None),
-            (None, Some(&Ending::Reset)),
-            (Some(Why::Reached), Some(&Ending::Closed)),
-        ] {
-            assert_eq!(
-                answer(Some(Auth::Verified), why, ending, false),
-                Answer::Answered(Auth::Verified)
-            );
-        }
-        assert_eq!(
-            answer(None, Some(Why::Responded), None, false),
-            Answer::Responded
-        );
-        assert_eq!(
-            answer(None, Some(Why::BadAuth), None, true),
-            Answer::BadAuth
-        );
-        assert_eq!(
-            answer(None, None, Some(&Ending::TimedOut), true),
-            Answer::BadAuth
-        );
-        assert_eq!(
-            answer(None, silence, None, false),
-            Answer::Failed(Ending::TimedOut)
-        );
-        assert_eq!(
-            answer(None, None, Some(&Ending::Refused), false),
-            Answer::Failed(Ending::Refused)
-        );
     }
 }

@@ -54,7 +54,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
             let mut parts = Vec::new();
             let reached = match &tls.login {
                 Some(l) => l.end.answered(),
-                None => tls.established(),
+                None => outcome.end.established(),
             };
             if reached {
                 parts.push(time);
@@ -107,7 +107,7 @@ fn perfdata(outcome: &Outcome, thresholds: &Thresholds, suffix: Option<&str>) ->
 
 pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
     let verdict = assess(outcome, thresholds);
-    let (state, text) = (verdict.state, words(&verdict));
+    let state = verdict.state;
     let mut long: Vec<String> = outcome.details.iter().map(detail_line).collect();
     if let Some(tls) = &outcome.tls {
         if !long.is_empty() {
@@ -120,7 +120,8 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> Report {
     Report {
         state,
         line: format!(
-            "OPENVPN {state} - {text} | {}",
+            "OPENVPN {state} - {} | {}",
+            words(&verdict),
             perfdata(outcome, thresholds, None)
         ),
         long,
@@ -196,6 +197,11 @@ mod tests {
             },
             addr: "192.0.2.7:1194".parse().unwrap(),
             wrap: WrapKind::TlsAuth(crate::digest::Digest::Sha256),
+            end: crate::check::FlowEnd::Finished {
+                reached: crate::proto::Progress::ResetAnswered,
+                why: crate::proto::Why::Reached,
+                then: None,
+            },
             result,
             elapsed: Duration::from_micros(ms * 1000 + 100),
             attempts: 1,

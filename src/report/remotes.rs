@@ -6,7 +6,7 @@ use super::names::proto_name;
 use super::state::human;
 use super::{
     detail_line, note_line, perfdata,
-    verdict::{assess, words},
+    verdict::{assess, words, Verdict},
     Report, State, Thresholds,
 };
 use crate::check::{CheckError, Note, Outcome, RemoteRun, Unchecked};
@@ -14,9 +14,20 @@ use crate::check::{CheckError, Note, Outcome, RemoteRun, Unchecked};
 /// What became of one remote.
 struct Seen<'a> {
     run: &'a RemoteRun,
-    state: State,
-    text: String,
-    outcome: Option<&'a Outcome>,
+    finding: Finding<'a>,
+}
+
+/// One remote's result, graded but not yet worded.
+#[derive(Debug)]
+enum Finding<'a> {
+    /// Checked: its outcome, and the verdict on it.
+    Judged(&'a Outcome, Verdict),
+    /// The check could not run (UNKNOWN).
+    Error(&'a CheckError),
+    /// Left out on purpose, and why (UNKNOWN).
+    Unchecked(&'a Unchecked),
+    /// Not checked, with nothing to say why (UNKNOWN).
+    NotChecked,
 }
 
 impl Seen<'_> {
@@ -24,6 +35,51 @@ impl Seen<'_> {
     fn label(&self) -> String {
         remote_label(self.run)
     }
+
+    fn state(&self) -> State {
+        match &self.finding {
+            Finding::Judged(_, v) => v.state,
+            Finding::Error(_) | Finding::Unchecked(_) | Finding::NotChecked => State::Unknown,
+        }
+    }
+
+    fn outcome(&self) -> Option<&Outcome> {
+        match &self.finding {
+            Finding::Judged(o, _) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The words for this remote's finding, as the status line and long output say it.
+    fn words(&self) -> String {
+        match &self.finding {
+            Finding::Judged(_, v) => words(v),
+            Finding::Error(e) => format!("{}: {e}", self.label()),
+            Finding::Unchecked(u) => format!("{}: {}", self.label(), unchecked_words(u)),
+            Finding::NotChecked => format!("{}: not checked", self.label()),
+        }
+    }
+}
+
+/// Each remote's finding, in order.
+fn seen<'a>(
+    remotes: &'a [RemoteRun],
+    results: &'a [Option<Result<Outcome, CheckError>>],
+    thresholds: &Thresholds,
+) -> Vec<Seen<'a>> {
+    remotes
+        .iter()
+        .zip(results)
+        .map(|(run, result)| Seen {
+            run,
+            finding: match (&run.check, result) {
+                (_, Some(Ok(o))) => Finding::Judged(o, assess(o, thresholds)),
+                (_, Some(Err(e))) => Finding::Error(e),
+                (Err(u), None) => Finding::Unchecked(u),
+                (Ok(_), None) => Finding::NotChecked,
+            },
+        })
+        .collect()
 }
 
 fn remote_label(run: &RemoteRun) -> String {
@@ -53,48 +109,25 @@ pub fn render_remotes(
     thresholds: &Thresholds,
     notes: &[Note],
 ) -> Report {
-    let seen: Vec<Seen> = remotes
-        .iter()
-        .zip(results)
-        .map(|(run, result)| match (&run.check, result) {
-            (_, Some(Ok(o))) => {
-                let v = assess(o, thresholds);
-                let (state, text) = (v.state, words(&v));
-                Seen {
-                    run,
-                    state,
-                    text,
-                    outcome: Some(o),
-                }
-            }
-            (_, Some(Err(e))) => Seen {
-                run,
-                state: State::Unknown,
-                text: format!("{}: {e}", remote_label(run)),
-                outcome: None,
-            },
-            (Err(u), None) => Seen {
-                run,
-                state: State::Unknown,
-                text: format!("{}: {}", remote_label(run), unchecked_words(u)),
-                outcome: None,
-            },
-            (Ok(_), None) => Seen {
-                run,
-                state: State::Unknown,
-                text: format!("{}: not checked", remote_label(run)),
-                outcome: None,
-            },
-        })
-        .collect();
+    let seen = seen(remotes, results, thresholds);
     let total = seen.len();
     let answered: Vec<&Seen> = seen
         .iter()
-        .filter(|s| matches!(s.state, State::Ok | State::Warning))
+        .filter(|s| matches!(s.state(), State::Ok | State::Warning))
         .collect();
-    let dead: Vec<&Seen> = seen.iter().filter(|s| s.state == State::Critical).collect();
-    let unjudged: Vec<&Seen> = seen.iter().filter(|s| s.state == State::Unknown).collect();
-    let worst_answered = answered.iter().map(|s| s.state).max().unwrap_or(State::Ok);
+    let dead: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.state() == State::Critical)
+        .collect();
+    let unjudged: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.state() == State::Unknown)
+        .collect();
+    let worst_answered = answered
+        .iter()
+        .map(|s| s.state())
+        .max()
+        .unwrap_or(State::Ok);
 
     let state = match (answered.is_empty(), dead.is_empty()) {
         (true, true) => State::Unknown,
@@ -106,15 +139,15 @@ pub fn render_remotes(
 
     // The worst findings first: the dead remotes, the answered ones' own warnings, the
     // unjudged ones; then the ones that answered.
-    let texts = |list: &[&Seen]| -> Vec<String> { list.iter().map(|s| s.text.clone()).collect() };
+    let texts = |list: &[&Seen]| -> Vec<String> { list.iter().map(|s| s.words()).collect() };
     let warned: Vec<&Seen> = answered
         .iter()
         .copied()
-        .filter(|s| s.state == State::Warning)
+        .filter(|s| s.state() == State::Warning)
         .collect();
     let answered_list = answered
         .iter()
-        .map(|s| match s.outcome {
+        .map(|s| match s.outcome() {
             Some(o) => format!("{} in {}", s.label(), human(o.elapsed.as_secs_f64())),
             None => s.label(),
         })
@@ -151,7 +184,10 @@ pub fn render_remotes(
 
     let mut perf: Vec<String> = seen
         .iter()
-        .filter_map(|s| s.outcome.map(|o| perfdata(o, thresholds, Some(&s.label()))))
+        .filter_map(|s| {
+            s.outcome()
+                .map(|o| perfdata(o, thresholds, Some(&s.label())))
+        })
         .collect();
     perf.push(format!(
         "remotes_answered={};{total}:;1:;0;{total}",
@@ -160,11 +196,11 @@ pub fn render_remotes(
 
     let mut long: Vec<String> = seen
         .iter()
-        .map(|s| format!("[{}] remote {}: {}", s.state, s.run.number, s.text))
+        .map(|s| format!("[{}] remote {}: {}", s.state(), s.run.number, s.words()))
         .collect();
     long.extend(notes.iter().map(note_line));
     for s in &seen {
-        if let Some(o) = s.outcome {
+        if let Some(o) = s.outcome() {
             long.extend(o.details.iter().map(detail_line));
         }
     }
@@ -213,6 +249,11 @@ mod tests {
             },
             addr,
             wrap: WrapKind::None,
+            end: crate::check::FlowEnd::Finished {
+                reached: crate::proto::Progress::ResetAnswered,
+                why: crate::proto::Why::Reached,
+                then: None,
+            },
             result,
             elapsed: Duration::from_millis(3),
             attempts: 1,
@@ -224,6 +265,70 @@ mod tests {
             key_origin: crate::check::KeyOrigin::None,
             details: vec![],
         }
+    }
+
+    /// Each remote's finding is a verdict, or why there is none; words come later.
+    #[test]
+    fn each_remote_is_graded_before_it_is_worded() {
+        use crate::report::verdict::{Reason, Reset};
+        let th = Thresholds::default();
+        let remotes = [
+            run(1, "a", Ok(())),
+            run(2, "b", Ok(())),
+            run(
+                3,
+                "c",
+                Err(Unchecked::OwnWrap {
+                    directive: "tls-crypt".into(),
+                    line: 4,
+                }),
+            ),
+            run(4, "d", Ok(())),
+        ];
+        let results = [
+            Some(Ok(outcome("a", Answer::Failed(Ending::Refused)))),
+            Some(Err(CheckError::Shared("gone".into()))),
+            None,
+            None,
+        ];
+        let found = seen(&remotes, &results, &th);
+        assert!(
+            matches!(
+                &found[0].finding,
+                Finding::Judged(
+                    _,
+                    Verdict {
+                        state: State::Critical,
+                        reason: Reason::Reset(Reset::Failed {
+                            ending: Ending::Refused,
+                            ..
+                        })
+                    }
+                )
+            ),
+            "{:?}",
+            found[0].finding
+        );
+        assert!(matches!(
+            found[1].finding,
+            Finding::Error(CheckError::Shared(_))
+        ));
+        assert!(matches!(
+            found[2].finding,
+            Finding::Unchecked(Unchecked::OwnWrap { line: 4, .. })
+        ));
+        assert!(matches!(found[3].finding, Finding::NotChecked));
+        assert_eq!(
+            found.iter().map(Seen::state).collect::<Vec<_>>(),
+            [
+                State::Critical,
+                State::Unknown,
+                State::Unknown,
+                State::Unknown
+            ]
+        );
+        assert_eq!(found[1].words(), "b:1194/udp: gone");
+        assert_eq!(found[3].words(), "d:1194/udp: not checked");
     }
 
     #[test]

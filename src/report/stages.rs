@@ -377,7 +377,7 @@ pub(super) fn assess_login(
             )
         }
         LoginEnd::Pushed(_) | LoginEnd::PointToPoint => {
-            return logged_in(outcome, tls, login, chain, thresholds);
+            return logged_in(outcome, login, chain, thresholds);
         }
         LoginEnd::AuthFailed { reason } => (
             State::Critical,
@@ -412,7 +412,7 @@ pub(super) fn assess_login(
             Login::GoneAfterCredentials {
                 target,
                 who,
-                ending: tls.ending.clone().unwrap_or(Ending::TimedOut),
+                ending: outcome.end.ending(),
                 chain: note(),
             },
         ),
@@ -440,7 +440,6 @@ pub(super) fn assess_login(
 /// A login the server accepted, and what went through the tunnel after it.
 fn logged_in(
     outcome: &Outcome,
-    tls: &TlsOutcome,
     login: &LoginOutcome,
     chain: Verdict,
     thresholds: &Thresholds,
@@ -464,7 +463,7 @@ fn logged_in(
         slow,
         exit_unacked: login.exit == Exit::Sent
             && !point_to_point
-            && tls.ending == Some(Ending::TimedOut),
+            && outcome.end.cut() == Some(&Ending::TimedOut),
     });
     let data = &login.data;
     let through = data.pinged || data.dns.is_some() || data.tcp.is_some() || data.http.is_some();
@@ -689,10 +688,10 @@ pub(super) fn login_words(l: &Login) -> String {
 pub(super) fn assess_tls(outcome: &Outcome, tls: &TlsOutcome, thresholds: &Thresholds) -> Verdict {
     let target = outcome.target.clone();
     let elapsed = outcome.elapsed;
-    if !tls.established() {
-        let step = tls.reached;
-        let stall = Stall::at(tls.reached, outcome.wrap);
-        let ending = tls.ending.clone().unwrap_or(Ending::TimedOut);
+    if !outcome.end.established() {
+        let step = outcome.end.reached();
+        let stall = Stall::at(step, outcome.wrap);
+        let ending = outcome.end.ending();
         let probed = match &tls.failure {
             None
             | Some(TlsFailure::Alert {
@@ -1099,9 +1098,10 @@ mod tests {
     use super::super::verdict::Reason;
     use super::*;
     use crate::chain::Role;
-    use crate::check::{Answer, DataOutcome, DnsOutcome, KeyOrigin};
+    use crate::check::{Answer, DataOutcome, DnsOutcome, FlowEnd, KeyOrigin};
     use crate::net::Proto;
     use crate::proto::login::ServerKeyMethod2;
+    use crate::proto::Why;
     use crate::wire::Auth;
 
     const DAY: i64 = 86_400;
@@ -1121,7 +1121,6 @@ mod tests {
 
     fn established() -> TlsOutcome {
         TlsOutcome {
-            reached: Progress::Established,
             version: Some(rustls::ProtocolVersion::TLSv1_3),
             suite: Some(rustls::CipherSuite::TLS13_AES_256_GCM_SHA384),
             judgement: Some(Judgement {
@@ -1144,6 +1143,11 @@ mod tests {
             addr,
             wrap: WrapKind::TlsCrypt,
             result: Answer::Answered(Auth::Verified),
+            end: FlowEnd::Finished {
+                reached: Progress::Established,
+                why: Why::Reached,
+                then: None,
+            },
             elapsed: Duration::from_millis(12),
             attempts: 1,
             max_attempts: 3,
@@ -1154,6 +1158,21 @@ mod tests {
             key_origin: KeyOrigin::None,
             details: vec![],
         }
+    }
+
+    /// `tls`'s outcome, its flow ended at `reached`: cut by `ending`, or finished by the
+    /// session when `None`.
+    fn ended(tls: TlsOutcome, reached: Progress, ending: Option<Ending>) -> Outcome {
+        let mut o = outcome(tls);
+        o.end = match ending {
+            Some(ending) => FlowEnd::Cut { reached, ending },
+            None => FlowEnd::Finished {
+                reached,
+                why: Why::Failed,
+                then: None,
+            },
+        };
+        o
     }
 
     fn logged(login: LoginOutcome) -> Outcome {
@@ -1259,8 +1278,7 @@ mod tests {
 
     #[test]
     fn tls_verdicts_on_a_broken_handshake() {
-        let broken = |tls: TlsOutcome, wrap: WrapKind| {
-            let mut o = outcome(tls);
+        let broken = |mut o: Outcome, wrap: WrapKind| {
             o.wrap = wrap;
             let v = assess(&o, &Thresholds::default());
             match v.reason {
@@ -1268,11 +1286,11 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         };
-        let closed = TlsOutcome {
-            reached: Progress::HelloSent,
-            ending: Some(Ending::Closed),
-            ..Default::default()
-        };
+        let closed = ended(
+            TlsOutcome::default(),
+            Progress::HelloSent,
+            Some(Ending::Closed),
+        );
         assert_eq!(
             broken(closed.clone(), WrapKind::TlsCryptV2),
             (
@@ -1293,10 +1311,7 @@ mod tests {
                 }
             )
         );
-        let silent = TlsOutcome {
-            reached: Progress::HelloAcked,
-            ..Default::default()
-        };
+        let silent = ended(TlsOutcome::default(), Progress::HelloAcked, None);
         assert_eq!(
             broken(silent, WrapKind::TlsCrypt),
             (
@@ -1309,7 +1324,6 @@ mod tests {
             )
         );
         let refused = TlsOutcome {
-            reached: Progress::HelloAcked,
             failure: Some(TlsFailure::Alert {
                 description: rustls::AlertDescription::HandshakeFailure,
                 before_server_hello: true,
@@ -1317,7 +1331,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            broken(refused.clone(), WrapKind::TlsCrypt),
+            broken(
+                ended(refused.clone(), Progress::HelloAcked, None),
+                WrapKind::TlsCrypt
+            ),
             (
                 State::Unknown,
                 TlsStop::HelloRefused {
@@ -1332,7 +1349,10 @@ mod tests {
             ..refused
         };
         assert_eq!(
-            broken(narrowed.clone(), WrapKind::TlsCrypt),
+            broken(
+                ended(narrowed.clone(), Progress::HelloAcked, None),
+                WrapKind::TlsCrypt
+            ),
             (
                 State::Critical,
                 TlsStop::ConfigHelloRefused {
@@ -1345,11 +1365,13 @@ mod tests {
             ..narrowed
         };
         assert!(matches!(
-            broken(unoffered, WrapKind::TlsCrypt),
+            broken(
+                ended(unoffered, Progress::HelloAcked, None),
+                WrapKind::TlsCrypt
+            ),
             (State::Unknown, TlsStop::NarrowedHelloRefused { .. })
         ));
         let late = TlsOutcome {
-            reached: Progress::ServerSpoke,
             failure: Some(TlsFailure::Alert {
                 description: rustls::AlertDescription::BadCertificate,
                 before_server_hello: false,
@@ -1357,7 +1379,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            broken(late, WrapKind::TlsCrypt),
+            broken(ended(late, Progress::ServerSpoke, None), WrapKind::TlsCrypt),
             (
                 State::Critical,
                 TlsStop::Alert {
@@ -1445,7 +1467,10 @@ mod tests {
             end: LoginEnd::KeySent,
             ..Default::default()
         });
-        gone.tls.as_mut().unwrap().ending = Some(Ending::Closed);
+        gone.end = FlowEnd::Cut {
+            reached: Progress::KeySent,
+            ending: Ending::Closed,
+        };
         assert!(matches!(
             login_of(&assess(&gone, &none)),
             Login::GoneAfterCredentials {
@@ -1579,13 +1604,13 @@ mod tests {
             "192.0.2.7:1194/udp: no DNS server to ask for intranet A: the server pushes none (dhcp-option DNS, dns server) \
              and no --dns-server was given; logged in as alice in 12.0 ms, pushed 10.8.0.6/24, cipher AES-256-GCM (tls-crypt)"
         );
-        let closed = TlsOutcome {
-            reached: Progress::HelloSent,
-            ending: Some(Ending::Closed),
-            ..Default::default()
-        };
+        let closed = ended(
+            TlsOutcome::default(),
+            Progress::HelloSent,
+            Some(Ending::Closed),
+        );
         assert_eq!(
-            said(&outcome(closed), &none),
+            said(&closed, &none),
             "192.0.2.7:1194/udp: reset answered, but connection closed by the server during the TLS handshake, \
              after our ClientHello (the server answered the reset but not our ClientHello: its TLS side is stuck, \
              or it dropped our session)"

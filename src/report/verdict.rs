@@ -131,7 +131,7 @@ pub enum Reset {
 /// The state of one outcome and why, without words.
 pub(super) fn assess(outcome: &Outcome, thresholds: &Thresholds) -> Verdict {
     if let (Some(tls), Answer::Answered(_)) = (&outcome.tls, &outcome.result) {
-        if let (Some(login), true) = (&tls.login, tls.established()) {
+        if let (Some(login), true) = (&tls.login, outcome.end.established()) {
             return assess_login(outcome, tls, login, thresholds);
         }
         return assess_tls(outcome, tls, thresholds);

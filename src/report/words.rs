@@ -109,11 +109,6 @@ pub fn detail_line(detail: &Detail) -> String {
             "attempt {attempt}: sending {}, {len} bytes",
             opcode_name(*opcode)
         ),
-        Detail::PacketSent { at, opcode, len } => format!(
-            "{}: sent {}, {len} bytes",
-            ms(*at),
-            opcode_name(*opcode)
-        ),
         Detail::Hex { outgoing, bytes } => format!(
             "  {} {}",
             if *outgoing { ">" } else { "<" },
@@ -159,6 +154,15 @@ fn event_line(at: Duration, event: &Event) -> String {
             "{at}: ignored {len} bytes ({}, opcode {opcode} {})",
             rejection_name(*reason),
             opcode_name(*opcode)
+        ),
+        Event::Packet {
+            outgoing: true,
+            bytes,
+            ..
+        } => format!(
+            "{at}: sent {}, {} bytes",
+            opcode_name(bytes.first().map_or(0, |b| b >> 3)),
+            bytes.len()
         ),
         Event::Responded { len, .. } => format!("{at}: received {len} bytes (not validated)"),
         Event::ResetAnswered { .. } => format!("{at}: received a valid server reset"),
@@ -290,18 +294,15 @@ pub(super) fn login_lines(
     }
     if let Some(d) = &login.data.dns {
         let v = super::dns::assess(d, &login.data);
-        let (state, text) = (v.state, super::verdict::words(&v));
-        out.push(format!("DNS [{state}]: {text}"));
+        out.push(format!("DNS [{}]: {}", v.state, super::verdict::words(&v)));
     }
     if let Some(t) = &login.data.tcp {
         let v = super::tcp::assess(t, &login.data);
-        let (state, text) = (v.state, super::verdict::words(&v));
-        out.push(format!("TCP [{state}]: {text}"));
+        out.push(format!("TCP [{}]: {}", v.state, super::verdict::words(&v)));
     }
     if let Some(h) = &login.data.http {
         let v = super::http::assess(h, &login.data, thresholds, now_unix);
-        let (state, text) = (v.state, super::verdict::words(&v));
-        out.push(format!("HTTP [{state}]: {text}"));
+        out.push(format!("HTTP [{}]: {}", v.state, super::verdict::words(&v)));
         if let Some((name, (address, rtt))) = h
             .question
             .name
