@@ -244,26 +244,24 @@ impl Talk {
                     size: 0,
                 };
             }
-            State::Status { lines, size, .. } => {
+            State::Status {
+                count,
+                bytes_in,
+                bytes_out,
+                lines,
+                size,
+            } => {
                 if l == "END" {
-                    let State::Status {
-                        count,
-                        bytes_in,
-                        bytes_out,
-                        lines,
-                        ..
-                    } = std::mem::replace(&mut self.state, State::Done)
-                    else {
-                        unreachable!("matched above")
+                    let answer = Answer {
+                        count: *count,
+                        bytes_in: *bytes_in,
+                        bytes_out: *bytes_out,
+                        status: std::mem::take(lines),
                     };
+                    self.state = State::Done;
                     self.input.clear();
                     self.send(b"quit\n");
-                    self.events.push_back(Event::Done(Ok(Answer {
-                        count,
-                        bytes_in,
-                        bytes_out,
-                        status: lines,
-                    })));
+                    self.events.push_back(Event::Done(Ok(answer)));
                     return;
                 }
                 if let Some(rest) = l.strip_prefix("ERROR: ") {
