@@ -8,8 +8,8 @@
 //!
 //! [`stream`] holds the other kind of conversation the check has: a line protocol over a
 //! TCP or unix stream (a server's management interface), under a deadline of its own,
-//! driven in the same loop beside the flows ([`drive_beside`]); [`watch`] waits for a file to change (a server's status file) and for time
-//! to pass, under a deadline too.
+//! driven in the same loop beside the flows ([`drive_beside`]); [`watch`] waits for a
+//! file to change (a server's status file) and for time to pass, under a deadline too.
 
 mod link;
 mod resolve;
